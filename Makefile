@@ -1,0 +1,133 @@
+# infrakit — build, test, bench.
+#
+#   make            build ./infrakit (installs missing deps first)
+#   make test       every suite; last line "N passed, N failed"
+#   make demo       the main job on the embedded default
+#   make bench      benchmarks: metric | measured | target
+#   make SANITIZER=address test    (or undefined)
+#
+# Dependencies are found through pkg-config. LuaJIT comes from build/luajit,
+# built by `make deps` from Debian's source package with hook checks in
+# compiled code (see scripts/deps.sh).
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+BUILD     ?= build
+PREFIX    ?= /usr/local
+SANITIZER ?=
+CC        ?= cc
+
+LUAJIT_PREFIX := $(abspath $(BUILD)/luajit)
+export PKG_CONFIG_PATH := $(LUAJIT_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+
+PKGS := luajit libuv libcurl openssl jansson
+CJSON_LIB = $(shell pkg-config --variable=libdir lua5.1-cjson 2>/dev/null || echo /usr/lib/$(MULTIARCH))/liblua5.1-cjson.a
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+
+WARN := -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wstrict-prototypes \
+        -Wmissing-prototypes -Wformat=2 -Wundef -Wvla -Wwrite-strings \
+        -Wno-unused-parameter
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+
+OPT := -O2 -g
+ifneq ($(SANITIZER),)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZER) -fno-sanitize-recover=all
+SANLDFLAGS := -fsanitize=$(SANITIZER)
+BUILD := $(BUILD)/$(SANITIZER)
+endif
+
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Icore -I$(BUILD)/gen \
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+             -DIK_LUA_MULTIARCH='"$(MULTIARCH)"' $(CFLAGS)
+LDLIBS_ALL = $(CJSON_LIB) $(shell pkg-config --libs --static luajit 2>/dev/null) \
+             $(shell pkg-config --libs libuv libcurl openssl jansson 2>/dev/null) \
+             -lpthread -lm -ldl $(LDLIBS)
+LDFLAGS_ALL = -Wl,-E $(SANLDFLAGS) $(LDFLAGS)
+
+CORE_SRC := $(wildcard core/base/*.c core/loop/*.c core/lua/*.c core/net/*.c \
+                       core/engine/*.c core/cli/*.c providers/*/*.c)
+MAIN_SRC := core/cli/main.c
+LIB_SRC  := $(filter-out $(MAIN_SRC),$(CORE_SRC))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ := $(MAIN_SRC:%.c=$(BUILD)/obj/%.o)
+LIBIK    := $(BUILD)/libinfrakit.a
+
+UNIT_SRC := $(wildcard spec/unit/core/*/test_*.c)
+UNIT_BIN := $(UNIT_SRC:spec/unit/core/%.c=$(BUILD)/spec/%)
+
+# The binary goes to ./infrakit for a normal build and into the build dir for
+# sanitizer builds, so `make test SANITIZER=address` never leaves an
+# instrumented ./infrakit behind.
+ifeq ($(SANITIZER),)
+BIN := infrakit
+else
+BIN := $(BUILD)/infrakit
+endif
+
+.PHONY: all deps test test-unit ci demo bench binaries install clean fuzz
+
+all: deps
+	@$(MAKE) --no-print-directory $(BIN)
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/gen/ik_version.h: FORCE
+	@mkdir -p $(@D)
+	@printf '#define IK_VERSION "%s"\n' "$(VERSION)" > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+.PHONY: FORCE
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/gen/ik_version.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIBIK): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(MAIN_OBJ) $(LIBIK)
+	$(CC) $(OPT) $(LDFLAGS_ALL) -o $@ $(MAIN_OBJ) -Wl,--whole-archive $(LIBIK) -Wl,--no-whole-archive $(LDLIBS_ALL)
+
+$(BUILD)/spec/%: spec/unit/core/%.c $(LIBIK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Ispec/unit $(LDFLAGS_ALL) -o $@ $< -Wl,--whole-archive $(LIBIK) -Wl,--no-whole-archive $(LDLIBS_ALL) $(shell pkg-config --libs cmocka)
+
+# Every suite: C units (cmocka), Lua units and functional specs (busted, run
+# by the binary's own Lua). spec/run.sh prints the one summary line.
+test: deps
+	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BIN)
+	@IK_BIN=$(abspath $(BIN)) IK_UNIT_DIR=$(BUILD)/spec bash spec/run.sh
+
+ci:
+	@CI=true $(MAKE) --no-print-directory test
+
+demo: all
+	@./$(BIN) lua playbooks/hello/playbook.lua
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	@IK_BIN=$(abspath $(BIN)) bash spec/bench/run.sh
+
+binaries: deps
+	@$(MAKE) --no-print-directory BUILD=build/release OPT="-O2 -DNDEBUG" build/release/infrakit-bin
+build/release/infrakit-bin: $(MAIN_OBJ) $(LIBIK)
+	@mkdir -p $(@D)
+	$(CC) $(OPT) $(LDFLAGS_ALL) -o $@ $(MAIN_OBJ) -Wl,--whole-archive $(LIBIK) -Wl,--no-whole-archive $(LDLIBS_ALL)
+	@echo "release binary: $@"
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/infrakit
+	install -m 0755 infrakit $(DESTDIR)$(PREFIX)/bin/infrakit
+	cp -R lua $(DESTDIR)$(PREFIX)/share/infrakit/
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/spec $(BUILD)/gen $(BUILD)/libinfrakit.a $(BUILD)/address $(BUILD)/undefined infrakit
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

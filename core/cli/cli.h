@@ -1,0 +1,80 @@
+/* The command-line interface: a table of commands, one file each.
+ *
+ * Exit statuses: 0 success, 1 failure, 2 usage error (unknown command or
+ * flag, missing argument), 128+N killed by signal N (130 for Ctrl-C). */
+#ifndef IK_CLI_CLI_H
+#define IK_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define IK_EXIT_OK 0
+#define IK_EXIT_FAIL 1
+#define IK_EXIT_USAGE 2
+
+typedef struct ik_cli_cmd {
+  const char *name;
+  const char *summary; /* one line, for `infrakit help` */
+  const char *usage;   /* "infrakit lua [options] FILE [ARGS...]" */
+  const char *help;    /* the rest of `--help`: description, options, examples */
+  int (*run)(int argc, char **argv); /* argv[0] is the command name */
+} ik_cli_cmd_t;
+
+/* Every command, in help order, NULL-terminated. */
+extern const ik_cli_cmd_t *const ik_cli_commands[];
+
+const ik_cli_cmd_t *ik_cli_find(const char *name);
+
+/* The candidate closest to word by edit distance, if close enough to be a
+ * plausible typo (distance <= max(1, len/3)), else NULL. */
+const char *ik_cli_suggest(const char *word, const char *const *candidates, size_t n);
+size_t ik_cli_edit_distance(const char *a, const char *b);
+
+/* Print "infrakit CMD: <message>" and the hint to --help to stderr;
+ * returns IK_EXIT_USAGE. cmd may be NULL for the top level. */
+int ik_cli_usage_error(const ik_cli_cmd_t *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Print the command's full help to stdout. */
+void ik_cli_print_help(const ik_cli_cmd_t *cmd);
+
+/* --- option parsing ------------------------------------------------- */
+typedef struct ik_opt {
+  const char *name;   /* long name without dashes: "timeout" */
+  char short_name;    /* 'e', or 0 */
+  bool has_arg;
+} ik_opt_t;
+
+typedef struct ik_optparse {
+  int argc;
+  char **argv;
+  int index;          /* next argv element to look at */
+  const char *arg;    /* argument of the last matched option */
+  const ik_cli_cmd_t *cmd;
+} ik_optparse_t;
+
+enum {
+  IK_OPT_END = -1,    /* no more options: argv[index] is the first positional */
+  IK_OPT_ERROR = -2,  /* usage error already printed: exit IK_EXIT_USAGE */
+  IK_OPT_HELP = -3,   /* --help / -h: help already printed: exit 0 */
+};
+
+void ik_opt_init(ik_optparse_t *p, const ik_cli_cmd_t *cmd, int argc, char **argv);
+
+/* Next option. Returns its index in opts (opts ends with a {NULL} entry),
+ * or IK_OPT_*. Global options (--log-level, --log-file, --log-format,
+ * --lua-timeout) are accepted by every command and applied here. Parsing
+ * stops at the first positional argument or after "--". */
+int ik_opt_next(ik_optparse_t *p, const ik_opt_t *opts);
+
+/* Apply a global option by long name; returns 0, or IK_EXIT_USAGE after
+ * printing the error. Used by main for options before the command. */
+int ik_cli_apply_global(const ik_cli_cmd_t *cmd, const char *name, const char *value);
+bool ik_cli_is_global(const char *name, bool *has_arg);
+
+/* The watchdog limit chosen with --lua-timeout, or 0 for the default. */
+extern double ik_cli_lua_timeout;
+
+extern const ik_cli_cmd_t ik_cmd_help, ik_cmd_version, ik_cmd_lua;
+
+#endif

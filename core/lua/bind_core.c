@@ -1,0 +1,112 @@
+/* infrakit.core: the C half of `require "infrakit"`. Clocks, sleep,
+ * tasks, and debugging counters; exec and log add themselves. */
+#include <math.h>
+
+#include "base/mem.h"
+#include "ik_version.h"
+#include "lua/internal.h"
+#include "loop/loop.h"
+
+void ik__bind_tasks(lua_State *L);
+
+typedef struct ik_sleep_op {
+  ik_op_t op;
+  uv_timer_t timer;
+  ik_task_t *task; /* NULL once cancelled */
+} ik_sleep_op_t;
+
+static void ik__sleep_closed(uv_handle_t *h) { ik_free(h->data); }
+
+static void ik__sleep_fire(uv_timer_t *h) {
+  ik_sleep_op_t *op = h->data;
+  ik_task_t *t = op->task;
+  op->task = NULL;
+  uv_close((uv_handle_t *)&op->timer, ik__sleep_closed);
+  if (t) ik__task_wake(t, 0);
+}
+
+static void ik__sleep_cancel(ik_op_t *base) {
+  ik_sleep_op_t *op = (ik_sleep_op_t *)base;
+  op->task = NULL;
+  uv_timer_stop(&op->timer);
+  uv_close((uv_handle_t *)&op->timer, ik__sleep_closed);
+}
+
+/* infrakit.sleep(seconds): yields for at least that long. sleep(0) yields
+ * to the other ready tasks and to I/O, then continues. */
+static int ik__sleep(lua_State *L) {
+  double s = luaL_checknumber(L, 1);
+  if (!(s >= 0) || !isfinite(s)) return luaL_error(L, "infrakit.sleep: seconds must be a number >= 0");
+  ik_task_t *t = ik__task_current(L, "infrakit.sleep");
+  ik_lua_t *rt = t->rt;
+  if (s == 0) {
+    ik__task_wake(t, 0); /* queued behind what is ready now */
+    return lua_yield(L, 0);
+  }
+  ik_sleep_op_t *op = IK_NEW(ik_sleep_op_t);
+  op->op.cancel = ik__sleep_cancel;
+  op->task = t;
+  uv_timer_init(&rt->loop->uv, &op->timer);
+  op->timer.data = op;
+  uv_timer_start(&op->timer, ik__sleep_fire, (uint64_t)ceil(s * 1000.0), 0);
+  return ik__task_yield(L, t, &op->op);
+}
+
+/* Wall clock, seconds since the epoch (sub-millisecond precision). */
+static int ik__now(lua_State *L) {
+  lua_pushnumber(L, ik_loop_walltime());
+  return 1;
+}
+
+/* Monotonic clock in seconds: for measuring durations. */
+static int ik__clock(lua_State *L) {
+  lua_pushnumber(L, ik_loop_monotime());
+  return 1;
+}
+
+static int ik__refs(lua_State *L) {
+  lua_pushinteger(L, ik_lua_refs(ik__rt(L)));
+  return 1;
+}
+
+static int ik__live_tasks(lua_State *L) {
+  lua_pushinteger(L, ik_lua_live_tasks(ik__rt(L)));
+  return 1;
+}
+
+/* core.timeout([seconds]) -> the watchdog limit (setting it if given). */
+static int ik__timeout(lua_State *L) {
+  ik_lua_t *rt = ik__rt(L);
+  if (!lua_isnoneornil(L, 1)) {
+    double s = luaL_checknumber(L, 1);
+    if (!(s > 0) || !isfinite(s)) return luaL_error(L, "timeout: seconds must be a number > 0");
+    ik_lua_set_timeout(rt, s);
+  }
+  lua_pushnumber(L, ik_lua_timeout(rt));
+  return 1;
+}
+
+static int ik__current(lua_State *L) {
+  ik_lua_t *rt = ik__rt(L);
+  if (rt->current == NULL) return 0;
+  lua_pushinteger(L, rt->current->id);
+  return 1;
+}
+
+int ik__open_core(lua_State *L) {
+  static const luaL_Reg fns[] = {
+    {"sleep", ik__sleep}, {"now", ik__now}, {"clock", ik__clock}, {"refs", ik__refs},
+    {"live_tasks", ik__live_tasks}, {"timeout", ik__timeout}, {"current", ik__current},
+    {NULL, NULL},
+  };
+  lua_newtable(L);
+  luaL_register(L, NULL, fns);
+  ik__bind_tasks(L);
+  ik__bind_exec(L);
+  ik__bind_log(L);
+  lua_pushstring(L, IK_VERSION);
+  lua_setfield(L, -2, "version");
+  lua_getfield(L, LUA_REGISTRYINDEX, "infrakit.lua_dir");
+  lua_setfield(L, -2, "lua_dir");
+  return 1;
+}

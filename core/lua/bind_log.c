@@ -1,0 +1,85 @@
+/* core.log(level, msg, fields): structured logging from Lua through the C
+ * logger (same sink, same redaction). fields is a table of key = value;
+ * keys are sorted so lines are stable; values are strings, numbers or
+ * booleans (other values print as their type name). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "lua/internal.h"
+
+#define IK_LOG_LUA_MAX 32
+
+static int ik__cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int ik__log(lua_State *L) {
+  const char *lv = luaL_checkstring(L, 1);
+  ik_log_level_t level;
+  if (ik_log_level_parse(lv, &level) != 0 || level == IK_LOG_OFF)
+    return luaL_error(L, "infrakit.log: unknown level \"%s\"", lv);
+  const char *msg = luaL_checkstring(L, 2);
+  if (!ik_log_enabled(level)) return 0;
+  const char *mod = "lua";
+  const char *keys[IK_LOG_LUA_MAX];
+  const char *kv[2 * IK_LOG_LUA_MAX];
+  size_t n = 0;
+  if (lua_istable(L, 3)) {
+    lua_pushnil(L);
+    while (lua_next(L, 3) && n < IK_LOG_LUA_MAX) {
+      if (lua_type(L, -2) == LUA_TSTRING) keys[n++] = lua_tostring(L, -2);
+      lua_pop(L, 1);
+    }
+    qsort(keys, n, sizeof keys[0], ik__cmp_str);
+    for (size_t i = 0; i < n; i++) {
+      lua_getfield(L, 3, keys[i]);
+      const char *v;
+      switch (lua_type(L, -1)) {
+      case LUA_TSTRING:
+      case LUA_TNUMBER: v = lua_tostring(L, -1); break;
+      case LUA_TBOOLEAN: v = lua_toboolean(L, -1) ? "true" : "false"; break;
+      default: v = luaL_typename(L, -1); break;
+      }
+      kv[2 * i] = keys[i];
+      kv[2 * i + 1] = v;
+      /* Values stay on the stack until logged (converted numbers are new strings). */
+    }
+    lua_getfield(L, 3, "mod");
+    if (lua_type(L, -1) == LUA_TSTRING) mod = lua_tostring(L, -1);
+  } else if (!lua_isnoneornil(L, 3)) {
+    return luaL_error(L, "infrakit.log: fields must be a table");
+  }
+  /* "mod" chooses the module column rather than being a field. */
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(kv[2 * i], "mod") == 0) continue;
+    kv[2 * m] = kv[2 * i];
+    kv[2 * m + 1] = kv[2 * i + 1];
+    m++;
+  }
+  ik_log_pairs(level, mod, msg, kv, m);
+  return 0;
+}
+
+static int ik__log_enabled(lua_State *L) {
+  ik_log_level_t level;
+  if (ik_log_level_parse(luaL_checkstring(L, 1), &level) != 0)
+    return luaL_error(L, "infrakit.log: unknown level \"%s\"", lua_tostring(L, 1));
+  lua_pushboolean(L, ik_log_enabled(level));
+  return 1;
+}
+
+static int ik__log_secret(lua_State *L) {
+  ik_log_add_secret(luaL_checkstring(L, 1));
+  return 0;
+}
+
+void ik__bind_log(lua_State *L) {
+  lua_pushcfunction(L, ik__log);
+  lua_setfield(L, -2, "log");
+  lua_pushcfunction(L, ik__log_enabled);
+  lua_setfield(L, -2, "log_enabled");
+  lua_pushcfunction(L, ik__log_secret);
+  lua_setfield(L, -2, "log_secret");
+}

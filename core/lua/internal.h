@@ -1,0 +1,121 @@
+/* Shared between the files of core/lua only. Everything that touches the
+ * Lua stack lives in this directory. */
+#ifndef IK_LUA_INTERNAL_H
+#define IK_LUA_INTERNAL_H
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lua/runtime.h"
+
+/* A pending operation of a waiting task. cancel must stop the operation so
+ * that it never resumes the task, and free what it owns (possibly later,
+ * from a libuv close callback). */
+typedef struct ik_op {
+  void (*cancel)(struct ik_op *op);
+} ik_op_t;
+
+typedef enum ik_task_state {
+  IK_TS_READY,    /* queued to be resumed */
+  IK_TS_RUNNING,  /* inside lua_resume */
+  IK_TS_WAITING,  /* yielded; op (if any) will wake it */
+  IK_TS_DONE,
+} ik_task_state_t;
+
+struct ik_task {
+  ik_lua_t *rt;
+  lua_State *co;
+  int co_ref;              /* anchors the coroutine in the registry */
+  int result_ref;          /* table {ok=, n=, ...} once done; LUA_NOREF before */
+  int id;
+  ik_task_state_t state;
+  ik_task_status_t status;
+  int resume_nargs;        /* values pushed on co for the next resume */
+  bool started;
+  bool has_handle;         /* a Lua handle (userdata) refers to this task */
+  void *handle;            /* that handle's memory, to detach it at close */
+  const char *trace;       /* during a failed task's done callback: traceback */
+  ik_op_t *op;             /* the pending operation while WAITING */
+  ik_task_done_cb done;
+  void *done_data;
+  ik_task_t *waiters;      /* tasks blocked in handle:wait() on this one */
+  ik_task_t *next_waiter;  /* link in the waiters list of the awaited task */
+  ik_task_t *awaiting;     /* the task this one waits for, if any */
+  ik_task_t *next_ready;
+  ik_task_t *prev, *next;  /* all live tasks */
+};
+
+/* Process-wide watchdog (signals are process-wide). */
+typedef struct ik_watchdog ik_watchdog_t;
+
+struct ik_lua {
+  lua_State *L;
+  ik_loop_t *loop;
+  double timeout;
+  int depth;               /* nesting of C->Lua calls; the watchdog arms at 0 */
+  uv_idle_t ready_idle;
+  bool idle_on;
+  ik_task_t *ready_head, *ready_tail;
+  ik_task_t *tasks;        /* live (not yet freed) tasks */
+  ik_task_t *current;      /* the task being resumed, or NULL */
+  int live;                /* tasks not DONE */
+  int refs;
+  int next_id;
+  bool closing;
+};
+
+/* --- call.c: the only ways C enters Lua ------------------------------- */
+/* Protected call of the function below nargs arguments on L, with a
+ * traceback message handler and the watchdog armed. On error the message
+ * (with traceback) is left as a string on the stack, err is filled and the
+ * code returned (IK_ELUA or IK_ETIMEDOUT). */
+int ik__lua_pcall(ik_lua_t *rt, lua_State *L, int nargs, int nresults, ik_err_t *err);
+/* Resume co with nargs values on its stack, watchdog armed. Returns 0
+ * (finished), LUA_YIELD, or an error code as above; on error the message
+ * plus the coroutine's traceback is pushed on rt->L (caller pops it). */
+int ik__lua_resume(ik_lua_t *rt, lua_State *co, int nargs, ik_err_t *err);
+
+/* --- watchdog.c ------------------------------------------------------- */
+int ik__watchdog_acquire(ik_err_t *err);   /* start the thread (refcounted) */
+void ik__watchdog_release(void);
+void ik__watchdog_arm(lua_State *L, double seconds);
+/* Returns true if the slice that just ended was interrupted. */
+bool ik__watchdog_disarm(lua_State *L);
+bool ik__watchdog_is_timeout_message(const char *msg);
+
+/* --- task.c ----------------------------------------------------------- */
+/* Start a task running the function on top of L's stack with nargs args
+ * below... (function first, then args; all popped). */
+ik_task_t *ik__task_spawn(ik_lua_t *rt, lua_State *L, int nargs, ik_task_done_cb cb, void *data);
+/* Called by a yielding binding: the current task waits on op. Returns the
+ * task (NULL + Lua error raised if called outside a task). */
+ik_task_t *ik__task_current(lua_State *L, const char *what);
+int ik__task_yield(lua_State *L, ik_task_t *task, ik_op_t *op);
+/* Queue task to be resumed with the nargs values already pushed on its co. */
+void ik__task_wake(ik_task_t *task, int nargs);
+void ik__task_cancel(ik_task_t *task);
+ik_task_t *ik__task_by_id(ik_lua_t *rt, int id);
+/* Push the task's recorded results (as wait() returns them) onto L. */
+int ik__task_push_results(ik_task_t *task, lua_State *L);
+void ik__task_handle_gone(ik_task_t *task);
+void ik__tasks_init(ik_lua_t *rt);
+void ik__tasks_close(ik_lua_t *rt);
+
+/* --- refs (runtime.c) ------------------------------------------------- */
+int ik__ref(ik_lua_t *rt, lua_State *L);   /* pops top into the registry */
+void ik__unref(ik_lua_t *rt, lua_State *L, int ref);
+ik_lua_t *ik__rt(lua_State *L);            /* the runtime owning L */
+
+/* Push nil, "CODE: message"-style failure triple: nil, msg, name. Returns 3. */
+int ik__push_fail(lua_State *L, int code, const char *msg);
+
+/* --- module openers --------------------------------------------------- */
+int ik__open_core(lua_State *L);   /* infrakit.core: sleep, spawn, now, ... */
+void ik__bind_exec(lua_State *L);  /* adds core.exec */
+void ik__bind_log(lua_State *L);   /* adds core.log */
+
+#endif

@@ -1,0 +1,242 @@
+/* The Lua state: creation, module paths, registry references, and the
+ * entry points that start tasks. See runtime.h for the contract. */
+#include <errno.h>
+#include <limits.h>
+#include <luajit.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "lua/internal.h"
+
+/* lua-cjson, linked statically (Debian lua-cjson-dev). */
+int luaopen_cjson(lua_State *L);
+
+#ifndef IK_LUA_MULTIARCH
+#define IK_LUA_MULTIARCH "x86_64-linux-gnu"
+#endif
+#ifndef IK_PREFIX
+#define IK_PREFIX "/usr/local"
+#endif
+
+#define IK_DEFAULT_TIMEOUT 30.0
+
+static char ik__rt_key; /* address used as the registry key of the runtime */
+
+ik_lua_t *ik__rt(lua_State *L) {
+  lua_pushlightuserdata(L, &ik__rt_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  ik_lua_t *rt = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return rt;
+}
+
+int ik__ref(ik_lua_t *rt, lua_State *L) {
+  rt->refs++;
+  return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+void ik__unref(ik_lua_t *rt, lua_State *L, int ref) {
+  if (ref == LUA_NOREF || ref == LUA_REFNIL) return;
+  rt->refs--;
+  luaL_unref(L, LUA_REGISTRYINDEX, ref);
+}
+
+int ik_lua_refs(const ik_lua_t *rt) { return rt->refs; }
+
+int ik__push_fail(lua_State *L, int code, const char *msg) {
+  lua_pushnil(L);
+  lua_pushstring(L, msg);
+  lua_pushstring(L, ik_err_name(code));
+  return 3;
+}
+
+int ik_lua_parse_timeout(const char *s, double *out, ik_err_t *err) {
+  char *end = NULL;
+  errno = 0;
+  double v = s ? strtod(s, &end) : 0;
+  if (s == NULL || *s == '\0' || end == s || *end != '\0' || errno != 0 || !isfinite(v) || v <= 0)
+    return ik_err_set(err, IK_EINVAL, "Lua timeout \"%s\": want a number of seconds > 0", s ? s : "");
+  *out = v;
+  return 0;
+}
+
+static bool ik__is_lua_dir(const char *dir) {
+  char path[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/infrakit/init.lua", dir);
+  return access(path, R_OK) == 0;
+}
+
+/* Where lua/infrakit/ lives: $INFRAKIT_LUA_DIR; else next to the binary or
+ * up to four levels above it (source tree, build dirs); else the installed
+ * prefix (<bin>/../share/infrakit/lua, then IK_PREFIX). */
+static char *ik__find_lua_dir(void) {
+  const char *env = getenv("INFRAKIT_LUA_DIR");
+  if (env && *env) return ik_strdup(env);
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = '\0';
+    char cand[PATH_MAX];
+    static const char *const rel[] = {"/lua", "/../lua", "/../../lua", "/../../../lua",
+                                      "/../../../../lua", "/../share/infrakit/lua"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+      snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
+      if (ik__is_lua_dir(cand)) {
+        char real[PATH_MAX];
+        return ik_strdup(realpath(cand, real) ? real : cand);
+      }
+    }
+  }
+  return ik_strdup(IK_PREFIX "/share/infrakit/lua");
+}
+
+static void ik__set_paths(lua_State *L, const char *lua_dir) {
+  ik_buf_t path = {0}, cpath = {0};
+  ik_buf_printf(&path, "%s/?.lua;%s/?/init.lua;", lua_dir, lua_dir);
+  const char *user = getenv("LUA_PATH");
+  if (user && *user) ik_buf_printf(&path, "%s;", user);
+  ik_buf_puts(&path, "/usr/local/share/lua/5.1/?.lua;/usr/local/share/lua/5.1/?/init.lua;"
+                     "/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua");
+  const char *cuser = getenv("LUA_CPATH");
+  if (cuser && *cuser) ik_buf_printf(&cpath, "%s;", cuser);
+  ik_buf_puts(&cpath, "/usr/local/lib/lua/5.1/?.so;/usr/lib/" IK_LUA_MULTIARCH "/lua/5.1/?.so;"
+                      "/usr/lib/lua/5.1/?.so");
+  lua_getglobal(L, "package");
+  lua_pushstring(L, ik_buf_cstr(&path));
+  lua_setfield(L, -2, "path");
+  lua_pushstring(L, ik_buf_cstr(&cpath));
+  lua_setfield(L, -2, "cpath");
+  /* Built-in C modules: found even when no .so is installed. */
+  lua_getfield(L, -1, "preload");
+  lua_pushcfunction(L, luaopen_cjson);
+  lua_setfield(L, -2, "cjson");
+  lua_pushcfunction(L, ik__open_core);
+  lua_setfield(L, -2, "infrakit.core");
+  lua_pop(L, 2);
+  lua_pushstring(L, lua_dir);
+  lua_setfield(L, LUA_REGISTRYINDEX, "infrakit.lua_dir");
+  ik_buf_free(&path);
+  ik_buf_free(&cpath);
+}
+
+int ik_lua_new(ik_loop_t *loop, const ik_lua_opts_t *opts, ik_lua_t **out, ik_err_t *err) {
+  double timeout = opts && opts->timeout > 0 ? opts->timeout : 0;
+  if (timeout == 0) {
+    const char *env = getenv("INFRAKIT_LUA_TIMEOUT");
+    if (env && *env) {
+      int rc = ik_lua_parse_timeout(env, &timeout, err);
+      if (rc < 0) return ik_err_set(err, rc, "INFRAKIT_LUA_TIMEOUT: %s", err->msg);
+    } else {
+      timeout = IK_DEFAULT_TIMEOUT;
+    }
+  }
+  int rc = ik__watchdog_acquire(err);
+  if (rc < 0) return rc;
+
+  lua_State *L = luaL_newstate();
+  if (L == NULL) {
+    ik__watchdog_release();
+    return ik_err_set(err, IK_ESTATE, "cannot create the Lua state");
+  }
+  ik_lua_t *rt = IK_NEW(ik_lua_t);
+  rt->L = L;
+  rt->loop = loop;
+  rt->timeout = timeout;
+  lua_pushlightuserdata(L, &ik__rt_key);
+  lua_pushlightuserdata(L, rt);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+  luaL_openlibs(L);
+  char *dir = opts && opts->lua_dir ? ik_strdup(opts->lua_dir) : ik__find_lua_dir();
+  ik__set_paths(L, dir);
+  ik_free(dir);
+  ik__tasks_init(rt);
+  *out = rt;
+  return 0;
+}
+
+static void ik__rt_closed(uv_handle_t *h) { ik_free(h->data); }
+
+void ik_lua_free(ik_lua_t *rt) {
+  if (rt == NULL) return;
+  rt->closing = true;
+  ik__tasks_close(rt);
+  lua_close(rt->L);
+  rt->L = NULL;
+  ik__watchdog_release();
+  if (rt->idle_on) uv_idle_stop(&rt->ready_idle);
+  uv_close((uv_handle_t *)&rt->ready_idle, ik__rt_closed);
+}
+
+void ik_lua_set_args(ik_lua_t *rt, const char *script, int argc, char **argv) {
+  lua_State *L = rt->L;
+  lua_createtable(L, argc, 1);
+  lua_pushstring(L, script ? script : "");
+  lua_rawseti(L, -2, 0);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setglobal(L, "arg");
+}
+
+static int ik__start_loaded(ik_lua_t *rt, int argc, char **argv, ik_task_done_cb cb, void *data,
+                            ik_task_t **out) {
+  lua_State *L = rt->L;
+  luaL_checkstack(L, argc + 2, "too many arguments");
+  for (int i = 0; i < argc; i++) lua_pushstring(L, argv[i]);
+  ik_task_t *t = ik__task_spawn(rt, L, argc, cb, data);
+  if (out) *out = t;
+  return 0;
+}
+
+int ik_lua_start_file(ik_lua_t *rt, const char *path, int argc, char **argv, ik_task_done_cb cb,
+                      void *data, ik_task_t **out, ik_err_t *err) {
+  lua_State *L = rt->L;
+  if (luaL_loadfile(L, path) != 0) {
+    ik_err_set(err, IK_ELUA, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return IK_ELUA;
+  }
+  return ik__start_loaded(rt, argc, argv, cb, data, out);
+}
+
+int ik_lua_start_string(ik_lua_t *rt, const char *code, const char *name, int argc, char **argv,
+                        ik_task_done_cb cb, void *data, ik_task_t **out, ik_err_t *err) {
+  lua_State *L = rt->L;
+  if (luaL_loadbuffer(L, code, strlen(code), name) != 0) {
+    ik_err_set(err, IK_ELUA, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return IK_ELUA;
+  }
+  return ik__start_loaded(rt, argc, argv, cb, data, out);
+}
+
+int ik_lua_dostring(ik_lua_t *rt, const char *code, const char *name, ik_err_t *err) {
+  lua_State *L = rt->L;
+  int top = lua_gettop(L);
+  if (luaL_loadbuffer(L, code, strlen(code), name) != 0) {
+    ik_err_set(err, IK_ELUA, "%s", lua_tostring(L, -1));
+    lua_settop(L, top);
+    return IK_ELUA;
+  }
+  int rc = ik__lua_pcall(rt, L, 0, 0, err);
+  if (rc < 0)
+    ik_log(IK_LOG_DEBUG, "lua", "chunk failed", "chunk", name, "traceback", lua_tostring(L, -1), NULL);
+  lua_settop(L, top);
+  return rc;
+}
+
+const char *ik_lua_version(void) { return LUAJIT_VERSION; }
+
+double ik_lua_timeout(const ik_lua_t *rt) { return rt->timeout; }
+void ik_lua_set_timeout(ik_lua_t *rt, double seconds) {
+  if (seconds > 0) rt->timeout = seconds;
+}

@@ -1,0 +1,75 @@
+-- The `infrakit` module: what Lua playbooks, flavors and scripts see.
+--
+-- Functions that wait yield the calling task and let the loop run; they are
+-- marked "Yields." below and must be called from a task (a script run by
+-- `infrakit lua`, a playbook, or a function started with infrakit.spawn).
+-- Expected failures return nil, message, code; misuse raises.
+local core = require "infrakit.core"
+
+local infrakit = {
+  version = core.version,
+  lua_dir = core.lua_dir,
+}
+
+--- Seconds since the epoch, wall clock, sub-millisecond precision.
+infrakit.now = core.now
+
+--- Monotonic seconds, for measuring durations.
+infrakit.clock = core.clock
+
+--- Yields for at least `seconds` (>= 0). sleep(0) lets other ready tasks
+--- and I/O run, then continues.
+infrakit.sleep = core.sleep
+
+--- Runs a program. Yields. See docs/lua-api.md for argv and opts.
+--- Returns {status=, signal=, stdout=, stderr=, elapsed=, truncated=},
+--- or nil, msg, code ("ENOENT", "ETIMEDOUT", ...).
+infrakit.exec = core.exec
+
+--- Starts fn(...) in a new task and returns its handle at once.
+--- handle:wait() yields until it ends and returns its results (or nil,
+--- msg, code if it raised or was cancelled); handle:cancel();
+--- handle:status() is "ready", "running", "waiting", "done", "failed" or
+--- "canceled".
+infrakit.spawn = core.spawn
+
+infrakit.json = require "infrakit.json"
+infrakit.log = require "infrakit.log"
+
+--- Waits for every task in the list. Yields.
+--- Returns a list with one entry per task, in order:
+---   { ok = true, n = <count>, <results...> }  or
+---   { ok = false, err = <message>, code = <code> }
+--- and the number of tasks that failed.
+function infrakit.wait_all(tasks)
+  if type(tasks) ~= "table" then
+    error("infrakit.wait_all: expected a list of tasks, got " .. type(tasks), 2)
+  end
+  local results, failed = {}, 0
+  for i, task in ipairs(tasks) do
+    local r = { n = 0 }
+    local function keep(...)
+      r.n = select("#", ...)
+      for j = 1, r.n do r[j] = (select(j, ...)) end
+    end
+    keep(task:wait())
+    if task:status() == "done" then
+      r.ok = true
+    else
+      r = { ok = false, err = r[2], code = r[3] }
+      failed = failed + 1
+    end
+    results[i] = r
+  end
+  return results, failed
+end
+
+--- Debugging counters used by the test suite.
+infrakit.debug = {
+  refs = core.refs,             -- registry references held by the runtime
+  live_tasks = core.live_tasks, -- tasks not yet finished
+  timeout = core.timeout,       -- get/set the watchdog limit (seconds)
+  current = core.current,       -- id of the running task, or nil
+}
+
+return infrakit

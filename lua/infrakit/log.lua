@@ -1,0 +1,25 @@
+-- infrakit.log: structured logs through the daemon's logger.
+--
+--   infrakit.log.info("group converged", { group = "workers", size = 3 })
+--
+-- Levels: debug, info, warn, error. Fields are key = value (strings,
+-- numbers, booleans); the field `mod` names the module column. Values under
+-- secret-looking keys (password, token, ...) print as [REDACTED];
+-- log.secret(value) masks a value wherever it would appear.
+local core = require "infrakit.core"
+
+local log = {}
+
+for _, level in ipairs { "debug", "info", "warn", "error" } do
+  log[level] = function(msg, fields)
+    return core.log(level, tostring(msg), fields)
+  end
+end
+
+--- True if messages at this level are written.
+log.enabled = core.log_enabled
+
+--- Never log this value: it is masked as [REDACTED] from now on.
+log.secret = core.log_secret
+
+return log

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Install everything infrakit needs to build, test and run on Debian 12.
+#
+# Idempotent: a second run checks and returns in well under a second.
+# Uses sudo only when not root. Two parts:
+#   1. Debian packages, through apt-get (only the missing ones).
+#   2. LuaJIT, built from Debian's own source package with
+#      LUAJIT_ENABLE_CHECKHOOK, into build/luajit. Debian's binary LuaJIT
+#      does not check hooks in JIT-compiled code, so a runaway
+#      `while true do end` could not be stopped by the watchdog (see
+#      docs/architecture.md, "Watchdog"). The build takes ~20 s once.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${IK_BUILD_DIR:-$top/build}
+
+packages=(
+  build-essential pkg-config dpkg-dev xz-utils ca-certificates git
+  libuv1-dev libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev
+  libhttp-parser-dev libcmocka-dev lua-cjson-dev lua-busted
+)
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+
+missing=()
+while read -r name status; do
+  [ "$status" = "installed" ] || missing+=("$name")
+done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${packages[@]}" 2>/dev/null || true)
+# dpkg-query prints nothing for packages it has never heard of.
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -q '^installed$' || {
+    case " ${missing[*]-} " in *" $p "*) ;; *) missing+=("$p") ;; esac
+  }
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- LuaJIT with hook checks in compiled code -------------------------------
+lj_prefix=$build/luajit
+lj_stamp=$lj_prefix/.checkhook
+if [ -f "$lj_stamp" ] && [ -f "$lj_prefix/lib/libluajit-5.1.a" ]; then
+  exit 0
+fi
+
+echo "deps: building LuaJIT (Debian source, LUAJIT_ENABLE_CHECKHOOK) into $lj_prefix"
+src=$build/luajit-src
+rm -rf "$src" "$lj_prefix"
+mkdir -p "$src/apt/lists/partial" "$src/apt/sources"
+# A private deb-src list: the machine's apt configuration is left untouched.
+cat > "$src/apt/sources/debian-src.sources" <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+cat > "$src/apt/sources/debian-security-src.sources" <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+apt_opts=(-o "Dir::Etc::sourcelist=/dev/null" -o "Dir::Etc::sourceparts=$src/apt/sources"
+          -o "Dir::State::Lists=$src/apt/lists" -o "APT::Sandbox::User=root")
+apt-get "${apt_opts[@]}" update -qq
+(cd "$src" && apt-get "${apt_opts[@]}" source --download-only -qq luajit >/dev/null)
+(cd "$src" && dpkg-source -x ./luajit_*.dsc tree >/dev/null)
+
+jobs=$(nproc 2>/dev/null || echo 2)
+make -C "$src/tree" -j"$jobs" amalg BUILDMODE=static PREFIX="$lj_prefix" \
+  XCFLAGS="-DLUAJIT_ENABLE_CHECKHOOK" CFLAGS="-O2 -fPIC" >"$src/build.log" 2>&1 \
+  || { tail -30 "$src/build.log"; echo "deps: LuaJIT build failed (log: $src/build.log)" >&2; exit 1; }
+make -C "$src/tree" install PREFIX="$lj_prefix" >>"$src/build.log" 2>&1
+# Static only: never pick up the shared library at link time.
+rm -f "$lj_prefix"/lib/libluajit-5.1.so*
+touch "$lj_stamp"
+echo "deps: LuaJIT ready"
