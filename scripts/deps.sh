@@ -4,11 +4,13 @@
 # Idempotent: a second run checks and returns in well under a second.
 # Uses sudo only when not root. Two parts:
 #   1. Debian packages, through apt-get (only the missing ones).
-#   2. LuaJIT, built from Debian's own source package with
-#      LUAJIT_ENABLE_CHECKHOOK, into build/luajit. Debian's binary LuaJIT
-#      does not check hooks in JIT-compiled code, so a runaway
-#      `while true do end` could not be stopped by the watchdog (see
-#      docs/architecture.md, "Watchdog"). The build takes ~20 s once.
+#   2. LuaJIT, built from Debian's source package `luajit2` (OpenResty's
+#      maintained LuaJIT 2.1 branch) with LUAJIT_ENABLE_CHECKHOOK, into
+#      build/luajit. Debian's binary LuaJIT does not check hooks in
+#      JIT-compiled code, so a runaway `while true do end` could not be
+#      stopped by the watchdog (docs/architecture.md, "Watchdog"). The
+#      older `luajit` source (2022 snapshot) miscompiles some loops with
+#      CHECKHOOK on (busted hangs), hence luajit2. Takes ~25 s, once.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,12 +45,12 @@ fi
 
 # --- LuaJIT with hook checks in compiled code -------------------------------
 lj_prefix=$build/luajit
-lj_stamp=$lj_prefix/.checkhook
+lj_stamp=$lj_prefix/.luajit2-checkhook
 if [ -f "$lj_stamp" ] && [ -f "$lj_prefix/lib/libluajit-5.1.a" ]; then
   exit 0
 fi
 
-echo "deps: building LuaJIT (Debian source, LUAJIT_ENABLE_CHECKHOOK) into $lj_prefix"
+echo "deps: building LuaJIT (Debian source package luajit2, LUAJIT_ENABLE_CHECKHOOK) into $lj_prefix"
 src=$build/luajit-src
 rm -rf "$src" "$lj_prefix"
 mkdir -p "$src/apt/lists/partial" "$src/apt/sources"
@@ -70,12 +72,12 @@ EOF
 apt_opts=(-o "Dir::Etc::sourcelist=/dev/null" -o "Dir::Etc::sourceparts=$src/apt/sources"
           -o "Dir::State::Lists=$src/apt/lists" -o "APT::Sandbox::User=root")
 apt-get "${apt_opts[@]}" update -qq
-(cd "$src" && apt-get "${apt_opts[@]}" source --download-only -qq luajit >/dev/null)
-(cd "$src" && dpkg-source -x ./luajit_*.dsc tree >/dev/null)
+(cd "$src" && apt-get "${apt_opts[@]}" source --download-only -qq luajit2 >/dev/null)
+(cd "$src" && dpkg-source -x ./luajit2_*.dsc tree >/dev/null)
 
 jobs=$(nproc 2>/dev/null || echo 2)
 make -C "$src/tree" -j"$jobs" amalg BUILDMODE=static PREFIX="$lj_prefix" \
-  XCFLAGS="-DLUAJIT_ENABLE_CHECKHOOK" CFLAGS="-O2 -fPIC" >"$src/build.log" 2>&1 \
+  XCFLAGS="-DLUAJIT_ENABLE_CHECKHOOK" >"$src/build.log" 2>&1 \
   || { tail -30 "$src/build.log"; echo "deps: LuaJIT build failed (log: $src/build.log)" >&2; exit 1; }
 make -C "$src/tree" install PREFIX="$lj_prefix" >>"$src/build.log" 2>&1
 # Static only: never pick up the shared library at link time.
