@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -38,7 +39,8 @@ static struct {
   _Atomic uint64_t deadline;  /* ns, CLOCK_MONOTONIC */
   _Atomic uint64_t fired;     /* generation that was interrupted */
   _Atomic(lua_State *) L;
-  double seconds;             /* limit of the armed slice, for the message */
+  char seconds_text[32];      /* limit of the armed slice, for the message */
+  double seconds;
   uint64_t gen;               /* last generation handed out (loop thread only) */
 } wd = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -55,8 +57,11 @@ static void ik__wd_hook(lua_State *L, lua_Debug *ar) {
     lua_sethook(L, NULL, 0, 0); /* stale: the slice already ended */
     return;
   }
-  luaL_error(L, IK_WD_PREFIX "Lua code ran for more than %.3g s without yielding "
-                "(limit set by --lua-timeout / INFRAKIT_LUA_TIMEOUT)", wd.seconds);
+  /* lua_error, not luaL_error: the message must not depend on where the
+   * hook fired (the traceback says where). */
+  lua_pushfstring(L, IK_WD_PREFIX "Lua code ran for more than %s s without yielding "
+                  "(limit set by --lua-timeout / INFRAKIT_LUA_TIMEOUT)", wd.seconds_text);
+  lua_error(L);
 }
 
 static void ik__wd_on_signal(int sig) {
@@ -159,7 +164,10 @@ void ik__watchdog_release(void) {
 
 void ik__watchdog_arm(lua_State *L, double seconds) {
   uint64_t g = ++wd.gen;
-  wd.seconds = seconds;
+  if (seconds != wd.seconds) {
+    wd.seconds = seconds;
+    snprintf(wd.seconds_text, sizeof wd.seconds_text, "%g", seconds);
+  }
   atomic_store(&wd.L, L);
   atomic_store(&wd.deadline, ik__now_ns() + (uint64_t)(seconds * 1e9));
   atomic_store(&wd.armed, g);

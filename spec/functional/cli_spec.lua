@@ -1,0 +1,215 @@
+-- The built binary, driven as a user drives it.
+local infrakit = require "infrakit"
+local json = infrakit.json
+
+local bin = os.getenv("IK_BIN") or "./infrakit"
+
+local function run(args, opts)
+  local argv = { bin }
+  for _, a in ipairs(args) do argv[#argv + 1] = a end
+  return assert(infrakit.exec(argv, opts or {}))
+end
+
+describe("infrakit version", function()
+  it("prints the version and the libraries it runs on", function()
+    local r = run { "version" }
+    assert.are.equal(0, r.status)
+    assert.matches("^infrakit %S+\n", r.stdout)
+    for _, lib in ipairs { "luajit", "libuv", "curl", "openssl", "jansson" } do
+      assert.matches("\n  " .. lib .. " +%S", r.stdout)
+    end
+  end)
+
+  it("--json prints a machine-readable object", function()
+    local r = run { "version", "--json" }
+    assert.are.equal(0, r.status)
+    local v = assert(json.decode(r.stdout))
+    assert.is_string(v.version)
+    assert.matches("^LuaJIT 2%.1", v.luajit)
+    assert.is_string(v.libuv)
+  end)
+end)
+
+describe("infrakit help", function()
+  it("lists every command with a summary", function()
+    local r = run { "help" }
+    assert.are.equal(0, r.status)
+    for _, cmd in ipairs { "help", "version", "lua" } do
+      assert.matches("\n  " .. cmd .. " +%S", r.stdout)
+    end
+  end)
+
+  for _, cmd in ipairs { "help", "version", "lua" } do
+    it("'" .. cmd .. " --help' and 'help " .. cmd .. "' show the command's usage", function()
+      local a = run { cmd, "--help" }
+      local b = run { "help", cmd }
+      assert.are.equal(0, a.status)
+      assert.are.equal(0, b.status)
+      assert.matches("^Usage: infrakit " .. cmd, a.stdout)
+      assert.are.equal(a.stdout, b.stdout)
+    end)
+  end
+end)
+
+describe("usage errors exit 2 with a message that names the problem", function()
+  local cases = {
+    { args = { "frobnicate" }, says = 'unknown command "frobnicate"' },
+    { args = { "versoin" }, says = 'did you mean "version"' },
+    { args = { "version", "--jsn" }, says = "unknown flag --jsn (did you mean --json?)" },
+    { args = { "lua" }, says = "missing FILE" },
+    { args = { "lua", "--timeout" }, says = "needs a value" },
+    { args = { "--log-level", "loud", "version" }, says = 'unknown level "loud"' },
+    { args = { "--lua-timeout", "-3", "lua", "-e", "" }, says = "want a number of seconds > 0" },
+    { args = { "help", "nope" }, says = 'unknown command "nope"' },
+  }
+  for _, c in ipairs(cases) do
+    it(table.concat(c.args, " "), function()
+      local r = run(c.args)
+      assert.are.equal(2, r.status)
+      assert.matches(c.says, r.stderr, 1, true)
+      assert.matches("Run 'infrakit", r.stderr, 1, true)
+    end)
+  end
+
+  it("a bad INFRAKIT_LOG_LEVEL is named", function()
+    local r = run({ "version" }, { env = { INFRAKIT_LOG_LEVEL = "chatty" } })
+    assert.are.equal(2, r.status)
+    assert.matches("INFRAKIT_LOG_LEVEL", r.stderr, 1, true)
+  end)
+end)
+
+describe("infrakit lua", function()
+  local dir
+  before_each(function() dir = assert(infrakit.exec({ "mktemp", "-d" })).stdout:gsub("\n", "") end)
+  after_each(function() infrakit.exec({ "rm", "-rf", dir }) end)
+
+  local function write(name, text)
+    local f = assert(io.open(dir .. "/" .. name, "w"))
+    f:write(text)
+    f:close()
+    return dir .. "/" .. name
+  end
+
+  it("runs -e code with the infrakit module bound", function()
+    local r = run { "lua", "-e", 'print(type(require("infrakit").now()))' }
+    assert.are.equal(0, r.status)
+    assert.are.equal("number\n", r.stdout)
+  end)
+
+  it("passes arguments as arg and as ...", function()
+    local f = write("args.lua", 'print(arg[0], arg[1], arg[2], select("#", ...), ...)')
+    local r = run { "lua", f, "one", "two" }
+    assert.are.equal(f .. "\tone\ttwo\t2\tone\ttwo\n", r.stdout)
+  end)
+
+  it("reads the script from stdin with FILE -", function()
+    local r = run({ "lua", "-" }, { stdin = 'io.write("from stdin")' })
+    assert.are.equal("from stdin", r.stdout)
+  end)
+
+  local exits = {
+    { code = "return 7", status = 7 },
+    { code = "return", status = 0 },
+    { code = "return true", status = 0 },
+    { code = "return 300", status = 255 },
+    { code = "return false", status = 1 },
+    { code = 'return nil, "could not reach the daemon"', status = 1, says = "could not reach the daemon" },
+    { code = 'error("boom")', status = 1, says = "boom" },
+  }
+  for _, e in ipairs(exits) do
+    it("exit status " .. e.status .. " for `" .. e.code .. "`", function()
+      local r = run { "lua", "-e", e.code }
+      assert.are.equal(e.status, r.status)
+      if e.says then assert.matches(e.says, r.stderr, 1, true) end
+    end)
+  end
+
+  it("shows the traceback of an error", function()
+    local f = write("fail.lua", "local function inner() error('deep') end\nlocal function outer() inner() end\nouter()\n")
+    local r = run { "lua", f }
+    assert.are.equal(1, r.status)
+    assert.matches("fail.lua:1: deep", r.stderr, 1, true)
+    assert.matches("stack traceback:", r.stderr, 1, true)
+    assert.matches("in function 'outer'", r.stderr, 1, true)
+  end)
+
+  it("reports a syntax error with file and line, running nothing", function()
+    local f = write("syntax.lua", "print('ran')\nlocal x = = 1\n")
+    local r = run { "lua", f }
+    assert.are.equal(1, r.status)
+    assert.matches("syntax.lua:2:", r.stderr, 1, true)
+    assert.are.equal("", r.stdout)
+  end)
+
+  it("reports a missing file", function()
+    local r = run { "lua", dir .. "/nope.lua" }
+    assert.are.equal(1, r.status)
+    assert.matches("nope.lua", r.stderr, 1, true)
+  end)
+
+  it("stops a runaway script with the watchdog and says how to raise the limit", function()
+    local r = run { "--lua-timeout", "0.2", "lua", "-e", "while true do end" }
+    assert.are.equal(1, r.status)
+    assert.matches("watchdog: Lua code ran for more than 0.2 s", r.stderr, 1, true)
+    assert.matches("--lua-timeout", r.stderr, 1, true)
+  end)
+
+  it("detects a deadlock instead of hanging", function()
+    local r = run { "lua", "-e", [[
+      local infrakit = require "infrakit"
+      local a, b
+      b = infrakit.spawn(function() infrakit.sleep(0) return a:wait() end)
+      a = infrakit.spawn(function() return b:wait() end)
+      return a:wait()
+    ]] }
+    assert.are.equal(1, r.status)
+    assert.matches("deadlock", r.stderr, 1, true)
+  end)
+
+  for _, sig in ipairs { { name = "INT", status = 130 }, { name = "TERM", status = 143 } } do
+    it("SIG" .. sig.name .. " cancels the script, kills what it started, exits " .. sig.status, function()
+      local marker = "1234." .. sig.status
+      local f = write("wait.lua", ([[
+        local infrakit = require "infrakit"
+        io.stdout:write("ready\n") io.stdout:flush()
+        infrakit.exec({ "sleep", "%s" })
+      ]]):format(marker))
+      local r = assert(infrakit.exec({ "/bin/sh", "-c", ([[
+        "$BIN" lua "$F" > "$D/out" 2>&1 &
+        pid=$!
+        for i in $(seq 100); do grep -q ready "$D/out" 2>/dev/null && break; sleep 0.05; done
+        sleep 0.1
+        kill -%s $pid
+        wait $pid
+        echo "status=$?"
+        sleep 0.2
+        pgrep -f "slee[p] %s" >/dev/null && echo "child survived" || echo "child gone"
+      ]]):format(sig.name, marker) }, { env = { BIN = bin, F = f, D = dir }, timeout = 20 }))
+      assert.matches("status=" .. sig.status, r.stdout, 1, true)
+      assert.matches("child gone", r.stdout, 1, true)
+    end)
+  end
+
+  it("--log-file writes logs there, created 0600", function()
+    local log = dir .. "/ik.log"
+    local r = run { "--log-file", log, "lua", "-e", 'require("infrakit").log.warn("to the file")' }
+    assert.are.equal(0, r.status)
+    assert.are.equal("", r.stderr)
+    local f = assert(io.open(log))
+    assert.matches('level=warn mod=lua msg="to the file"', f:read("*a"), 1, true)
+    f:close()
+    local mode = assert(infrakit.exec({ "stat", "-c", "%a", log })).stdout
+    assert.are.equal("600\n", mode)
+  end)
+end)
+
+describe("the hello playbook (make demo)", function()
+  it("runs to completion and heals its crashed worker", function()
+    local r = run { "lua", "playbooks/hello/playbook.lua", "4" }
+    assert.are.equal(0, r.status, r.stderr)
+    assert.matches("starting 4 workers", r.stdout, 1, true)
+    assert.matches("worker-2 failed: ", r.stdout, 1, true)
+    assert.matches("worker-2 done (replacement)", r.stdout, 1, true)
+    assert.matches("all 4 workers accounted for; 0 unhealed failures", r.stdout, 1, true)
+  end)
+end)

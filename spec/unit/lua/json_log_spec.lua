@@ -1,0 +1,66 @@
+local infrakit = require "infrakit"
+local helper = dofile("spec/unit/lua/spec_helper.lua")
+local json = infrakit.json
+
+describe("infrakit.json", function()
+  helper.track_refs()
+
+  it("round-trips InfraKit-shaped documents", function()
+    local doc = { ID = "workers", Properties = { Allocation = { Size = 3 }, Tags = { ["infrakit.group"] = "workers" } } }
+    assert.are.same(doc, json.decode(json.encode(doc)))
+  end)
+
+  it("decodes null to json.null", function()
+    local v = assert(json.decode('{"LogicalID":null}'))
+    assert.are.equal(json.null, v.LogicalID)
+  end)
+
+  it("returns nil, message, EINVAL for bad input", function()
+    local v, msg, code = json.decode("{not json")
+    assert.is_nil(v)
+    assert.are.equal("EINVAL", code)
+    assert.matches("^invalid JSON", msg)
+  end)
+
+  it("raises on values JSON cannot hold", function()
+    assert.has_error(function() json.encode({ f = print }) end)
+    assert.has_error(function() json.decode(42) end, "infrakit.json.decode: expected a string, got number")
+  end)
+end)
+
+describe("infrakit.log", function()
+  local function capture(fn)
+    -- Run a child infrakit with its log on stderr, capture it.
+    local bin = os.getenv("IK_BIN") or "./infrakit"
+    local r = assert(infrakit.exec({ bin, "lua", "-e", fn }, { env = { INFRAKIT_LOG_LEVEL = "debug" } }))
+    return r.stderr
+  end
+
+  it("writes key=value lines with sorted fields", function()
+    local out = capture([[require("infrakit").log.info("hello world", { b = 2, a = "x y", ok = true })]])
+    assert.matches('level=info mod=lua msg="hello world" a="x y" b=2 ok=true', out, 1, true)
+  end)
+
+  it("uses the mod field as the module column", function()
+    local out = capture([[require("infrakit").log.warn("w", { mod = "flavor" })]])
+    assert.matches("level=warn mod=flavor msg=w", out, 1, true)
+  end)
+
+  it("redacts secret-looking keys and registered secrets", function()
+    local out = capture([[
+      local log = require("infrakit").log
+      log.secret("s3cr3t-value")
+      log.info("token is s3cr3t-value", { password = "hunter2", api_token = "abc", note = "has s3cr3t-value inside" })
+    ]])
+    assert.is_nil(out:find("hunter2", 1, true))
+    assert.is_nil(out:find("s3cr3t-value", 1, true))
+    assert.matches("password=[REDACTED]", out, 1, true)
+    assert.matches("api_token=[REDACTED]", out, 1, true)
+    assert.matches('note="has [REDACTED] inside"', out, 1, true)
+  end)
+
+  it("rejects an unknown level", function()
+    assert.has_error(function() infrakit.log.enabled("loud") end)
+    assert.is_true(infrakit.log.enabled("error"))
+  end)
+end)
