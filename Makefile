@@ -44,8 +44,12 @@ endif
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Icore -I$(BUILD)/gen \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
              -DIK_LUA_MULTIARCH='"$(MULTIARCH)"' $(CFLAGS)
+# libcurl is compiled against but not linked yet: nothing calls it, and its
+# ~28 transitive shared libraries cost ~5 ms at every start-up. The HTTP
+# client (core/net) must load it without taxing commands that make no
+# HTTP calls (docs/architecture.md, "Start-up time").
 LDLIBS_ALL = $(CJSON_LIB) $(shell pkg-config --libs --static luajit 2>/dev/null) \
-             $(shell pkg-config --libs libuv libcurl openssl jansson 2>/dev/null) \
+             $(shell pkg-config --libs libuv openssl jansson 2>/dev/null) \
              -lpthread -lm -ldl $(LDLIBS)
 LDFLAGS_ALL = -Wl,-E $(SANLDFLAGS) $(LDFLAGS)
 

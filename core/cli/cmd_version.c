@@ -1,5 +1,5 @@
 /* infrakit version [--json] */
-#include <curl/curl.h>
+#include <curl/curlver.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -22,11 +22,13 @@ static int ik__version_run(int argc, char **argv) {
   }
   if (p.index < argc) return ik_cli_usage_error(&ik_cmd_version, "unexpected argument \"%s\"", argv[p.index]);
 
-  const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+  /* The curl headers infrakit was built with: libcurl itself is not loaded
+   * at start-up (see Makefile, LDLIBS_ALL). */
+  const char *curl = LIBCURL_VERSION;
   const char *ssl = OpenSSL_version(OPENSSL_VERSION);
   if (json) {
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "version", IK_VERSION, "luajit",
-                          ik_lua_version(), "libuv", uv_version_string(), "curl", curl->version,
+                          ik_lua_version(), "libuv", uv_version_string(), "curl", curl,
                           "openssl", ssl, "jansson", JANSSON_VERSION);
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     puts(s);
@@ -37,7 +39,7 @@ static int ik__version_run(int argc, char **argv) {
   printf("infrakit %s\n", IK_VERSION);
   printf("  luajit   %s\n", ik_lua_version());
   printf("  libuv    %s\n", uv_version_string());
-  printf("  curl     %s\n", curl->version);
+  printf("  curl     %s\n", curl);
   printf("  openssl  %s\n", ssl);
   printf("  jansson  %s\n", JANSSON_VERSION);
   return IK_EXIT_OK;
