@@ -19,10 +19,13 @@ SANITIZER ?=
 CC        ?= cc
 
 LUAJIT_PREFIX := $(abspath $(BUILD)/luajit)
-export PKG_CONFIG_PATH := $(LUAJIT_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+# GNU make 4.3 does not pass exported variables to $(shell), so the path
+# to our luajit.pc is given inline: Debian's own luajit.pc (a LuaJIT
+# without hook checks in compiled code) must never win.
+PKG_CONFIG := PKG_CONFIG_PATH=$(LUAJIT_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH)) pkg-config
 
 PKGS := luajit libuv libcurl openssl jansson
-CJSON_LIB = $(shell pkg-config --variable=libdir lua5.1-cjson 2>/dev/null || echo /usr/lib/$(MULTIARCH))/liblua5.1-cjson.a
+CJSON_LIB = $(shell $(PKG_CONFIG) --variable=libdir lua5.1-cjson 2>/dev/null || echo /usr/lib/$(MULTIARCH))/liblua5.1-cjson.a
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
@@ -42,16 +45,23 @@ BUILD := $(BUILD)/$(SANITIZER)
 endif
 
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Icore -I$(BUILD)/gen \
-             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+             $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) \
              -DIK_LUA_MULTIARCH='"$(MULTIARCH)"' $(CFLAGS)
 # libcurl is compiled against but not linked yet: nothing calls it, and its
 # ~28 transitive shared libraries cost ~5 ms at every start-up. The HTTP
 # client (core/net) must load it without taxing commands that make no
 # HTTP calls (docs/architecture.md, "Start-up time").
-LDLIBS_ALL = $(CJSON_LIB) $(shell pkg-config --libs --static luajit 2>/dev/null) \
-             $(shell pkg-config --libs libuv openssl jansson 2>/dev/null) \
+LDLIBS_ALL = $(CJSON_LIB) $(shell $(PKG_CONFIG) --libs --static luajit 2>/dev/null) \
+             $(shell $(PKG_CONFIG) --libs libuv openssl jansson 2>/dev/null) \
              -lpthread -lm -ldl $(LDLIBS)
 LDFLAGS_ALL = -Wl,-E $(SANLDFLAGS) $(LDFLAGS)
+
+# Refuse to link a LuaJIT other than build/luajit (checked once deps ran).
+ifneq ($(wildcard $(LUAJIT_PREFIX)/lib/libluajit-5.1.a),)
+ifneq ($(shell $(PKG_CONFIG) --variable=prefix luajit),$(LUAJIT_PREFIX))
+$(error pkg-config resolves luajit outside $(LUAJIT_PREFIX); check PKG_CONFIG_PATH)
+endif
+endif
 
 CORE_SRC := $(wildcard core/base/*.c core/loop/*.c core/lua/*.c core/net/*.c \
                        core/engine/*.c core/cli/*.c providers/*/*.c)
@@ -101,7 +111,7 @@ $(BIN): $(MAIN_OBJ) $(LIBIK)
 
 $(BUILD)/spec/%: spec/unit/core/%.c $(LIBIK)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Ispec/unit $(LDFLAGS_ALL) -o $@ $< -Wl,--whole-archive $(LIBIK) -Wl,--no-whole-archive $(LDLIBS_ALL) $(shell pkg-config --libs cmocka)
+	$(CC) $(CFLAGS_ALL) -Ispec/unit $(LDFLAGS_ALL) -o $@ $< -Wl,--whole-archive $(LIBIK) -Wl,--no-whole-archive $(LDLIBS_ALL) $(shell $(PKG_CONFIG) --libs cmocka)
 
 # Every suite: C units (cmocka), Lua units and functional specs (busted, run
 # by the binary's own Lua). spec/run.sh prints the one summary line.

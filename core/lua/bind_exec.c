@@ -206,7 +206,11 @@ static int ik__exec(lua_State *L) {
   }
   lua_pop(L, 1);
 
+  /* Everything that may raise comes before the first allocation: a
+   * raise unwinds with longjmp and would leak it. */
   ik_task_t *t = ik__task_current(L, "infrakit.exec");
+  int envc = 0;
+  char **env = ik__build_env(L, 2, &envc); /* frees its own memory before raising */
 
   if (argv == NULL) {
     argv = ik_calloc((size_t)argc + 1, sizeof *argv);
@@ -216,8 +220,6 @@ static int ik__exec(lua_State *L) {
       lua_pop(L, 1);
     }
   }
-  int envc = 0;
-  char **env = ik__build_env(L, 2, &envc);
   po.argv = argv;
   po.env = (const char *const *)env;
 
