@@ -18,7 +18,9 @@ PREFIX    ?= /usr/local
 SANITIZER ?=
 CC        ?= cc
 
-LUAJIT_PREFIX := $(abspath $(BUILD)/luajit)
+# Fixed path, independent of BUILD: sanitizer and release builds use the
+# same LuaJIT that `make deps` built (scripts/deps.sh).
+LUAJIT_PREFIX := $(abspath build/luajit)
 # GNU make 4.3 does not pass exported variables to $(shell), so the path
 # to our luajit.pc is given inline: Debian's own luajit.pc (a LuaJIT
 # without hook checks in compiled code) must never win.
@@ -83,7 +85,7 @@ else
 BIN := $(BUILD)/infrakit
 endif
 
-.PHONY: all deps test test-unit ci demo bench binaries install clean fuzz
+.PHONY: all deps test test-unit ci demo bench binaries install clean
 
 all: deps
 	@$(MAKE) --no-print-directory $(BIN)

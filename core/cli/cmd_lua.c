@@ -36,6 +36,7 @@ static void ik__main_done(ik_task_t *task, ik_task_status_t status, const ik_err
       c->exit_code = 1;
       ik_lua_value_t msg = ik_task_result(task, 2);
       if (msg.kind == IK_LV_STRING) fprintf(stderr, "infrakit lua: %s\n", msg.str);
+      else if (msg.kind == IK_LV_NUMBER) fprintf(stderr, "infrakit lua: %.14g\n", msg.num);
     }
     break;
   }
@@ -89,10 +90,11 @@ static int ik__lua_run(int argc, char **argv) {
   }
   ik_lua_cli_t c = {.loop = &loop, .exit_code = 1};
   ik_lua_opts_t lopts = {.timeout = ik_cli_lua_timeout};
-  if (ik_lua_new(&loop, &lopts, &c.rt, &err) < 0) {
+  int nrc = ik_lua_new(&loop, &lopts, &c.rt, &err);
+  if (nrc < 0) {
     fprintf(stderr, "infrakit lua: %s\n", err.msg);
     ik_loop_close(&loop, NULL);
-    return IK_EXIT_FAIL;
+    return nrc == IK_EINVAL ? IK_EXIT_USAGE : IK_EXIT_FAIL; /* bad INFRAKIT_LUA_TIMEOUT */
   }
   ik_lua_set_args(c.rt, script ? script : "-e", nargs, args);
   int rc;

@@ -7,19 +7,6 @@
 
 static char ik__help_name[] = "help", ik__version_name[] = "version";
 
-const ik_cli_cmd_t *const ik_cli_commands[] = {
-  &ik_cmd_help,
-  &ik_cmd_version,
-  &ik_cmd_lua,
-  NULL,
-};
-
-const ik_cli_cmd_t *ik_cli_find(const char *name) {
-  for (size_t i = 0; ik_cli_commands[i]; i++)
-    if (strcmp(ik_cli_commands[i]->name, name) == 0) return ik_cli_commands[i];
-  return NULL;
-}
-
 int main(int argc, char **argv) {
   ik_err_t err = {0};
   if (ik_log_init_from_env(&err) < 0) {

@@ -22,25 +22,29 @@ static const struct {
 };
 #define IK_NGLOBAL (sizeof ik_global_opts / sizeof ik_global_opts[0])
 
+/* Optimal string alignment distance: insertions, deletions, substitutions
+ * and swaps of two adjacent letters each cost 1, so "hlep" is one edit
+ * from "help" (the typo people make most). */
 size_t ik_cli_edit_distance(const char *a, const char *b) {
   size_t la = strlen(a), lb = strlen(b);
   if (la > 64 || lb > 64) return la > lb ? la : lb;
-  size_t row[65];
-  for (size_t j = 0; j <= lb; j++) row[j] = j;
+  size_t prev2[65], prev[65], cur[65];
+  for (size_t j = 0; j <= lb; j++) prev[j] = j;
   for (size_t i = 1; i <= la; i++) {
-    size_t diag = row[0];
-    row[0] = i;
+    cur[0] = i;
     for (size_t j = 1; j <= lb; j++) {
-      size_t up = row[j];
       size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      size_t best = diag + cost;
-      if (row[j] + 1 < best) best = row[j] + 1;
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
+      size_t best = prev[j - 1] + cost;
+      if (prev[j] + 1 < best) best = prev[j] + 1;
+      if (cur[j - 1] + 1 < best) best = cur[j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < best)
+        best = prev2[j - 2] + 1;
+      cur[j] = best;
     }
+    memcpy(prev2, prev, sizeof prev);
+    memcpy(prev, cur, sizeof cur);
   }
-  return row[lb];
+  return prev[lb];
 }
 
 const char *ik_cli_suggest(const char *word, const char *const *candidates, size_t n) {

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/mem.h"
 
@@ -158,6 +159,12 @@ int ik_proc_spawn(ik_loop_t *loop, const ik_proc_opts_t *opts, ik_proc_cb cb, vo
     ik__proc_close(p, (uv_handle_t *)&p->out_pipe);
     ik__proc_close(p, (uv_handle_t *)&p->err_pipe);
     if (p->has_stdin) ik__proc_close(p, (uv_handle_t *)&p->in_pipe);
+    /* The child's chdir and execvp failures arrive as the same errno:
+     * name the directory when it is the cwd that is missing. */
+    struct stat st;
+    if (opts->cwd && (stat(opts->cwd, &st) != 0 || !S_ISDIR(st.st_mode)))
+      return ik_err_set(err, rc, "exec %s: working directory %s: %s", opts->argv[0], opts->cwd,
+                        ik_strerror(rc));
     return ik_err_set(err, rc, "exec %s: %s", opts->argv[0], ik_strerror(rc));
   }
   p->open_handles++; /* the process handle */

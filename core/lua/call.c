@@ -7,12 +7,35 @@
 #include "base/log.h"
 #include "lua/internal.h"
 
-static int ik__traceback(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+/* The text of error object 1: a string or number as is, else its
+ * __tostring, else its type. Run protected (a __tostring may raise). */
+static int ik__describe_error(lua_State *L) {
+  if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER) {
+    lua_tostring(L, 1);
+    lua_settop(L, 1);
+    return 1;
   }
+  if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+  lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  return 1;
+}
+
+/* Push the description of the value on top of from's stack onto L (from
+ * may be a dead coroutine, so the work happens on L). */
+static const char *ik__push_error_text(lua_State *L, lua_State *from) {
+  lua_pushvalue(from, -1);
+  if (from != L) lua_xmove(from, L, 1);
+  lua_pushcfunction(L, ik__describe_error);
+  lua_insert(L, -2);
+  if (lua_pcall(L, 1, 1, 0) != 0 || lua_type(L, -1) != LUA_TSTRING) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "(error object could not be converted to a string)");
+  }
+  return lua_tostring(L, -1);
+}
+
+static int ik__traceback(lua_State *L) {
+  const char *msg = ik__push_error_text(L, L);
   luaL_traceback(L, L, msg, 1);
   return 1;
 }
@@ -61,10 +84,10 @@ int ik__lua_resume(ik_lua_t *rt, lua_State *co, int nargs, ik_err_t *err) {
     abort();
   }
   /* The dead coroutine keeps its stack: walk it for the traceback. */
-  const char *msg = lua_tostring(co, -1);
-  if (msg == NULL) msg = "(non-string error)";
+  const char *msg = ik__push_error_text(rt->L, co);
   int code = fired || ik__watchdog_is_timeout_message(msg) ? IK_ETIMEDOUT : IK_ELUA;
   ik__set_err(err, code, msg);
   luaL_traceback(rt->L, co, msg, 0); /* left on rt->L for the caller to pop */
+  lua_remove(rt->L, -2);             /* the text */
   return code;
 }

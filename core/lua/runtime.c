@@ -132,8 +132,9 @@ int ik_lua_new(ik_loop_t *loop, const ik_lua_opts_t *opts, ik_lua_t **out, ik_er
   if (timeout == 0) {
     const char *env = getenv("INFRAKIT_LUA_TIMEOUT");
     if (env && *env) {
-      int rc = ik_lua_parse_timeout(env, &timeout, err);
-      if (rc < 0) return ik_err_set(err, rc, "INFRAKIT_LUA_TIMEOUT: %s", err->msg);
+      ik_err_t perr = {0};
+      int rc = ik_lua_parse_timeout(env, &timeout, &perr);
+      if (rc < 0) return ik_err_set(err, rc, "INFRAKIT_LUA_TIMEOUT: %s", perr.msg);
     } else {
       timeout = IK_DEFAULT_TIMEOUT;
     }

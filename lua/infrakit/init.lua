@@ -41,9 +41,20 @@ infrakit.log = require "infrakit.log"
 ---   { ok = true, n = <count>, <results...> }  or
 ---   { ok = false, err = <message>, code = <code> }
 --- and the number of tasks that failed.
+local task_mt = debug.getregistry()["infrakit.task"]
+local function is_task(v)
+  return type(v) == "userdata" and getmetatable(v) == task_mt
+end
+
 function infrakit.wait_all(tasks)
   if type(tasks) ~= "table" then
     error("infrakit.wait_all: expected a list of tasks, got " .. type(tasks), 2)
+  end
+  for i, task in ipairs(tasks) do
+    if not is_task(task) then
+      error(("infrakit.wait_all: element %d is a %s, expected a task from infrakit.spawn")
+        :format(i, type(task)), 2)
+    end
   end
   local results, failed = {}, 0
   for i, task in ipairs(tasks) do

@@ -115,6 +115,10 @@ describe("infrakit lua", function()
     { code = "return false", status = 1 },
     { code = 'return nil, "could not reach the daemon"', status = 1, says = "could not reach the daemon" },
     { code = 'error("boom")', status = 1, says = "boom" },
+    { code = "return nil, 42", status = 1, says = "infrakit lua: 42" },
+    { code = 'error(setmetatable({}, { __tostring = function() return "custom" end }))',
+      status = 1, says = "infrakit lua: custom" },
+    { code = "error({ code = 1 })", status = 1, says = "(error object is a table value)" },
   }
   for _, e in ipairs(exits) do
     it("exit status " .. e.status .. " for `" .. e.code .. "`", function()
@@ -123,6 +127,12 @@ describe("infrakit lua", function()
       if e.says then assert.matches(e.says, r.stderr, 1, true) end
     end)
   end
+
+  it("a bad INFRAKIT_LUA_TIMEOUT is a usage error naming the variable", function()
+    local r = run({ "lua", "-e", "return" }, { env = { INFRAKIT_LUA_TIMEOUT = "abc", PATH = "/usr/bin:/bin" } })
+    assert.are.equal(2, r.status)
+    assert.matches('INFRAKIT_LUA_TIMEOUT: Lua timeout "abc": want a number of seconds > 0', r.stderr, 1, true)
+  end)
 
   it("shows the traceback of an error", function()
     local f = write("fail.lua", "local function inner() error('deep') end\nlocal function outer() inner() end\nouter()\n")

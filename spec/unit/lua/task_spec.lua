@@ -98,6 +98,8 @@ describe("infrakit.spawn", function()
   it("raises on misuse", function()
     assert.has_error(function() infrakit.spawn("not a function") end)
     assert.has_error(function() infrakit.wait_all("nope") end)
+    assert.has_error(function() infrakit.wait_all({ 1 }) end,
+      "infrakit.wait_all: element 1 is a number, expected a task from infrakit.spawn")
   end)
 
   it("has a readable tostring", function()
