@@ -90,7 +90,8 @@ int ik_lua_live_tasks(const ik_lua_t *rt);
 int ik_lua_refs(const ik_lua_t *rt);
 
 /* Run a chunk synchronously in a protected call (not a task: it must not
- * yield). For tests and the REPL-ish `-e` path. Returns 0 or IK_ELUA /
+ * yield). For tests and C that needs a synchronous answer (`-e` runs as a
+ * task instead). Returns 0 or IK_ELUA /
  * IK_ETIMEDOUT with the message (and traceback in the log). */
 int ik_lua_dostring(ik_lua_t *rt, const char *code, const char *name, ik_err_t *err);
 
