@@ -127,9 +127,12 @@ ci:
 demo: all
 	@./$(BIN) lua playbooks/hello/playbook.lua
 
+# Bench tools (yardstick server, load client): spec/bench/bench.mk.
+-include spec/bench/bench.mk
+
 bench: deps
-	@$(MAKE) --no-print-directory $(BIN)
-	@IK_BIN=$(abspath $(BIN)) bash spec/bench/run.sh
+	@$(MAKE) --no-print-directory $(BIN) bench-tools
+	@IK_BIN=$(abspath $(BIN)) IK_BENCH_DIR=$(abspath $(BUILD)/bench) bash spec/bench/run.sh
 
 binaries: deps
 	@$(MAKE) --no-print-directory BUILD=build/release OPT="-O2 -DNDEBUG" build/release/infrakit-bin

@@ -1,0 +1,3 @@
+# Benchmark tools in C, built into $(BUILD)/bench by `make bench`.
+.PHONY: bench-tools
+bench-tools:
