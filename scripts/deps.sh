@@ -20,6 +20,7 @@ packages=(
   build-essential pkg-config dpkg-dev xz-utils ca-certificates git
   libuv1-dev libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev
   libhttp-parser-dev libcmocka-dev lua-cjson-dev lua-busted
+  curl
 )
 
 sudo=""

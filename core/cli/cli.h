@@ -75,6 +75,6 @@ bool ik_cli_is_global(const char *name, bool *has_arg);
 /* The watchdog limit chosen with --lua-timeout, or 0 for the default. */
 extern double ik_cli_lua_timeout;
 
-extern const ik_cli_cmd_t ik_cmd_help, ik_cmd_version, ik_cmd_lua;
+extern const ik_cli_cmd_t ik_cmd_help, ik_cmd_version, ik_cmd_lua, ik_cmd_daemon;
 
 #endif

@@ -9,6 +9,7 @@ const ik_cli_cmd_t *const ik_cli_commands[] = {
   &ik_cmd_help,
   &ik_cmd_version,
   &ik_cmd_lua,
+  &ik_cmd_daemon,
   NULL,
 };
 

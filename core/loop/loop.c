@@ -88,6 +88,8 @@ static void ik__close_leaked(uv_handle_t *h, void *arg) {
   uv_close(h, NULL);
 }
 
+void ik__loop_defer_close(ik_loop_t *loop); /* defer.c */
+
 int ik_loop_close(ik_loop_t *loop, int *leaked) {
   int nleaked = 0;
   if (loop->signals_on) {
@@ -95,6 +97,7 @@ int ik_loop_close(ik_loop_t *loop, int *leaked) {
     uv_close((uv_handle_t *)&loop->sigterm, NULL);
     loop->signals_on = false;
   }
+  ik__loop_defer_close(loop);
   uv_run(&loop->uv, UV_RUN_NOWAIT);
   uv_walk(&loop->uv, ik__close_leaked, &nleaked);
   /* Close callbacks run on the next iterations. */

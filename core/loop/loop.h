@@ -31,6 +31,10 @@ struct ik_loop {
     void *data;
   } hooks[IK_LOOP_MAX_HOOKS];
   int nhooks;
+  /* ik_loop_defer() queue, drained by one idle handle (see defer.c). */
+  uv_idle_t defer_idle;
+  bool defer_on;
+  struct ik_deferred *defer_head, *defer_tail;
 };
 
 int ik_loop_init(ik_loop_t *loop, ik_err_t *err);
@@ -55,6 +59,12 @@ int ik_loop_run(ik_loop_t *loop);
  * callback has run and closes it. *leaked (may be NULL) receives the number
  * of leaked handles. Returns 0 when uv_loop_close succeeded. */
 int ik_loop_close(ik_loop_t *loop, int *leaked);
+
+/* Run fn(data) on the loop, soon, outside the current call stack: for
+ * callbacks that must not run before the function that promised them has
+ * returned (libuv's rule, kept by drivers that finish synchronously).
+ * Functions run in the order they were deferred. */
+void ik_loop_defer(ik_loop_t *loop, void (*fn)(void *data), void *data);
 
 /* The ik_loop_t that owns a uv loop. */
 static inline ik_loop_t *ik_loop_of(uv_loop_t *uv) { return (ik_loop_t *)uv; }

@@ -1,3 +1,16 @@
 # Benchmark tools in C, built into $(BUILD)/bench by `make bench`.
+# Included by the top-level Makefile, which defines BUILD, CC, PKG_CONFIG and
+# WARN. The tools are standalone (libuv, http-parser, jansson; not libik):
+#   rpc_yardstick  minimal HTTP/1.1 JSON-RPC server, the yardstick
+#   rpc_load       load client: calls/s and latency, or N idle connections
+BENCH_OUT   := $(BUILD)/bench
+BENCH_TOOLS := $(BENCH_OUT)/rpc_yardstick $(BENCH_OUT)/rpc_load
+BENCH_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) $(CFLAGS)
+BENCH_LIBS   = $(shell $(PKG_CONFIG) --cflags --libs libuv jansson) -lhttp_parser
+
 .PHONY: bench-tools
-bench-tools:
+bench-tools: $(BENCH_TOOLS)
+
+$(BENCH_TOOLS): $(BENCH_OUT)/%: spec/bench/%.c spec/bench/bench.mk
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $< $(BENCH_LIBS) $(LDLIBS)

@@ -1,0 +1,36 @@
+/* JSON helpers on top of jansson, for InfraKit's Go-shaped payloads.
+ *
+ * Go's encoding/json matches field names case-insensitively when decoding
+ * ("size" fills Size) and writes `<`, `>` and `&` inside strings as \u003c,
+ * \u003e and \u0026. ik_json_get() and ik_json_dump_go() copy both, so
+ * InfraKit's clients and plugins read our payloads the way they read
+ * their own (reference §1.1, §11; wire-examples "Go JSON quirks"). */
+#ifndef IK_BASE_JSON_H
+#define IK_BASE_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/err.h"
+
+/* obj[key], matched exactly first, then ignoring ASCII case; NULL when obj
+ * is not an object or has no such key. A JSON null is returned as NULL too
+ * (Go decodes null as "absent"). Borrowed reference. */
+json_t *ik_json_get(const json_t *obj, const char *key);
+
+/* The string at obj[key]: def when absent or null; NULL (and err filled,
+ * naming field) when present with another type. */
+const char *ik_json_get_string(const json_t *obj, const char *key, const char *def, const char *field,
+                               ik_err_t *err);
+
+/* Compact encoding in insertion order, Go's escapes for < > &, plus a
+ * trailing newline when newline is set (Go's json.Encoder adds one).
+ * Caller frees with free(). NULL only on allocation failure (aborts). */
+char *ik_json_dump_go(const json_t *v, bool newline, size_t *len);
+
+/* Like ik_json_dump_go() but indented the way Go's MarshalIndent(v, "", " ")
+ * is (one space per level), used by /info/api.json. */
+char *ik_json_dump_go_indent(const json_t *v, size_t *len);
+
+#endif

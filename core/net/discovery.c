@@ -1,0 +1,196 @@
+/* Plugin discovery: the plugins directory, claiming a socket name, pid and
+ * listen files, scanning (see discovery.h). Short synchronous file system
+ * calls: they run at start-up, shutdown and in CLI commands. */
+#include "net/discovery.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+
+static int mkdir_p(const char *path, ik_err_t *err) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s", path);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+      return ik_err_set(err, IK_EIO, "create %s: %s", tmp, strerror(errno));
+    *p = '/';
+  }
+  if (mkdir(tmp, 0700) < 0 && errno != EEXIST) return ik_err_set(err, IK_EIO, "create %s: %s", tmp, strerror(errno));
+  struct stat st;
+  if (stat(tmp, &st) < 0 || !S_ISDIR(st.st_mode)) return ik_err_set(err, IK_EIO, "%s is not a directory", tmp);
+  return 0;
+}
+
+int ik_plugins_dir(char *out, size_t len, ik_err_t *err) {
+  const char *dir = getenv("INFRAKIT_PLUGINS_DIR");
+  const char *home = getenv("INFRAKIT_HOME");
+  int n;
+  if (dir && *dir) n = snprintf(out, len, "%s", dir);
+  else if (home && *home) n = snprintf(out, len, "%s/plugins", home);
+  else {
+    const char *h = getenv("HOME");
+    if (h == NULL || *h == '\0') return ik_err_set(err, IK_EINVAL, "set INFRAKIT_HOME (HOME is not set)");
+    n = snprintf(out, len, "%s/.infrakit/plugins", h);
+  }
+  if (n < 0 || (size_t)n >= len || (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path) - 130)
+    return ik_err_set(err, IK_EINVAL, "plugins directory path too long for unix sockets: %s", out);
+  int rc = mkdir_p(out, err);
+  if (rc < 0) return rc;
+  /* Sockets are 0600 in a 0700 directory: tighten one we created loosely. */
+  struct stat st;
+  if (stat(out, &st) == 0 && st.st_uid == getuid() && (st.st_mode & 077)) chmod(out, 0700);
+  return 0;
+}
+
+bool ik_unix_socket_alive(const char *path) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path) return false;
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  /* A unix-socket connect completes or fails at once: no loop needed. */
+  bool alive = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+  close(fd);
+  return alive;
+}
+
+static pid_t read_pid(const char *dir, const char *name) {
+  char path[4096], buf[32] = "";
+  snprintf(path, sizeof path, "%s/%s.pid", dir, name);
+  FILE *f = fopen(path, "re");
+  if (f == NULL) return 0;
+  if (fgets(buf, sizeof buf, f) == NULL) buf[0] = '\0';
+  fclose(f);
+  long v = strtol(buf, NULL, 10);
+  return v > 0 ? (pid_t)v : 0;
+}
+
+int ik_plugin_claim(const char *dir, const char *name, ik_err_t *err) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  struct stat st;
+  if (lstat(path, &st) < 0) {
+    if (errno == ENOENT) return 0;
+    return ik_err_set(err, IK_EIO, "plugin %s: %s: %s", name, path, strerror(errno));
+  }
+  if (!S_ISSOCK(st.st_mode))
+    return ik_err_set(err, IK_EEXIST, "plugin %s: %s exists and is not a socket; move it away", name, path);
+  if (ik_unix_socket_alive(path)) {
+    pid_t pid = read_pid(dir, name);
+    if (pid) return ik_err_set(err, IK_EEXIST, "plugin %s is already served at %s by process %d; stop it first (infrakit plugin stop %s)", name, path, (int)pid, name);
+    return ik_err_set(err, IK_EEXIST, "plugin %s is already served at %s by another process", name, path);
+  }
+  ik_log(IK_LOG_WARN, "discovery", "replacing a stale socket (its process is gone)", "plugin", name, "socket", path, NULL);
+  char pidpath[4200];
+  snprintf(pidpath, sizeof pidpath, "%s.pid", path);
+  unlink(pidpath);
+  if (unlink(path) < 0 && errno != ENOENT)
+    return ik_err_set(err, IK_EIO, "plugin %s: remove stale %s: %s", name, path, strerror(errno));
+  return 0;
+}
+
+static int write_small(const char *path, const char *text, ik_err_t *err) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return ik_err_set(err, IK_EIO, "write %s: %s", tmp, strerror(errno));
+  size_t len = strlen(text);
+  bool ok = write(fd, text, len) == (ssize_t)len;
+  ok = close(fd) == 0 && ok;
+  if (!ok || rename(tmp, path) < 0) {
+    int e = errno;
+    unlink(tmp);
+    return ik_err_set(err, IK_EIO, "write %s: %s", path, strerror(e));
+  }
+  return 0;
+}
+
+int ik_plugin_publish(const char *dir, const char *name, const char *tcp_url, ik_err_t *err) {
+  char path[4200], text[300];
+  snprintf(path, sizeof path, "%s/%s.pid", dir, name);
+  snprintf(text, sizeof text, "%d", (int)getpid());
+  int rc = write_small(path, text, err);
+  if (rc < 0 || tcp_url == NULL) return rc;
+  snprintf(path, sizeof path, "%s/%s.listen", dir, name);
+  return write_small(path, tcp_url, err);
+}
+
+void ik_plugin_unpublish(const char *dir, const char *name) {
+  char path[4200];
+  static const char *const suffixes[] = {"", ".pid", ".listen"};
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s%s", dir, name, suffixes[i]);
+    unlink(path);
+  }
+}
+
+static int cmp_entry(const void *a, const void *b) {
+  return strcmp(((const ik_plugin_entry_t *)a)->name, ((const ik_plugin_entry_t *)b)->name);
+}
+
+static ik_plugin_entry_t *entry_for(ik_plugin_entry_t **list, size_t *n, const char *name) {
+  for (size_t i = 0; i < *n; i++)
+    if (strcmp((*list)[i].name, name) == 0) return &(*list)[i];
+  *list = ik_realloc(*list, (*n + 1) * sizeof **list);
+  ik_plugin_entry_t *e = &(*list)[(*n)++];
+  memset(e, 0, sizeof *e);
+  snprintf(e->name, sizeof e->name, "%s", name);
+  return e;
+}
+
+int ik_plugins_scan(const char *dir, ik_plugin_entry_t **out, size_t *n, ik_err_t *err) {
+  *out = NULL;
+  *n = 0;
+  DIR *d = opendir(dir);
+  if (d == NULL) return ik_err_set(err, IK_EIO, "list %s: %s", dir, strerror(errno));
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (de->d_name[0] == '.' || strlen(de->d_name) >= 120) continue;
+    char path[sizeof((ik_plugin_entry_t *)0)->socket];
+    if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path) continue;
+    struct stat st;
+    if (lstat(path, &st) < 0) continue;
+    size_t len = strlen(de->d_name);
+    if (S_ISSOCK(st.st_mode)) {
+      ik_plugin_entry_t *e = entry_for(out, n, de->d_name);
+      snprintf(e->socket, sizeof e->socket, "%s", path);
+    } else if (S_ISREG(st.st_mode) && len > 7 && strcmp(de->d_name + len - 7, ".listen") == 0) {
+      char name[128];
+      snprintf(name, sizeof name, "%.*s", (int)(len - 7), de->d_name);
+      ik_plugin_entry_t *e = entry_for(out, n, name);
+      FILE *f = fopen(path, "re");
+      if (f) {
+        if (fgets(e->url, sizeof e->url, f) == NULL) e->url[0] = '\0';
+        e->url[strcspn(e->url, "\r\n")] = '\0';
+        fclose(f);
+      }
+    }
+  }
+  closedir(d);
+  for (size_t i = 0; i < *n; i++) {
+    ik_plugin_entry_t *e = &(*out)[i];
+    e->pid = read_pid(dir, e->name);
+    e->alive = e->socket[0] ? ik_unix_socket_alive(e->socket) : e->url[0] != '\0';
+  }
+  if (*n > 1) qsort(*out, *n, sizeof **out, cmp_entry);
+  return 0;
+}
+
+void ik_plugin_name_split(const char *name, char *lookup, size_t lookup_len, const char **type) {
+  const char *slash = strchr(name, '/');
+  size_t n = slash ? (size_t)(slash - name) : strlen(name);
+  snprintf(lookup, lookup_len, "%.*s", (int)n, name);
+  if (type) *type = slash ? slash + 1 : NULL;
+}

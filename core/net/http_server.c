@@ -1,0 +1,601 @@
+/* HTTP/1.1 server: listener, connections, request assembly, responses.
+ *
+ * One read buffer is shared by the whole server: libuv calls the alloc and
+ * read callbacks back to back on the loop thread, so bytes are parsed
+ * straight out of it and only the unparsed tail of a pipelined batch is
+ * copied (into conn->pending). That keeps an idle connection small. */
+#include "net/http_server.h"
+
+#include <http_parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+#define IK_HTTP_READ_BUF 65536
+
+typedef struct ik_http_conn ik_http_conn_t;
+
+struct ik_http_server {
+  ik_loop_t *loop;
+  union {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_pipe_t pipe;
+    uv_tcp_t tcp;
+  } listener;
+  bool is_tcp;
+  bool closing;
+  int port;
+  int open_handles;             /* the listener, plus one per live conn */
+  ik_http_handler handler;
+  void *data;
+  ik_http_server_opts_t opts;   /* defaults filled in; paths not kept */
+  ik_http_conn_t *conns;        /* doubly linked, for close */
+  ik_http_stats_t stats;
+  time_t date_at;               /* the second date_hdr was made for */
+  char date_hdr[64];
+  char readbuf[IK_HTTP_READ_BUF];
+};
+
+struct ik_http_conn {
+  union {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_pipe_t pipe;
+    uv_tcp_t tcp;
+  } h;
+  uv_timer_t timer;
+  http_parser parser;
+  ik_http_server_t *s;
+  ik_http_conn_t *prev, *next;
+  int handles;          /* open uv handles: stream + timer */
+
+  /* The request being assembled or served. */
+  ik_buf_t url, body, hfield, hvalue, ctype;
+  bool in_value, have_ctype;
+  size_t header_bytes;
+  int reject_status;    /* set by a parser callback to answer 413 / 431 */
+  bool in_message;      /* first byte of a request seen, not yet complete */
+  bool busy;            /* dispatched, not yet responded */
+  bool keep_alive;
+  bool closing;
+  bool done;            /* answering its last request; closes once written */
+  bool reading;
+  int feeding;          /* inside conn_feed (guards re-entry from respond) */
+  ik_buf_t pending;     /* received but not yet parsed (pipelining) */
+  ik_http_request_t req;
+  char method[16];
+};
+
+typedef struct ik_http_write {
+  uv_write_t req;
+  ik_http_conn_t *conn;
+  bool close_after;
+  size_t len;
+  char data[];
+} ik_http_write_t;
+
+static void conn_feed(ik_http_conn_t *c, const char *data, size_t len);
+static void conn_close(ik_http_conn_t *c);
+static void conn_arm_timer(ik_http_conn_t *c);
+static void server_maybe_free(ik_http_server_t *s);
+
+const char *ik_http_reason(int status) {
+  switch (status) {
+  case 200: return "OK";
+  case 204: return "No Content";
+  case 400: return "Bad Request";
+  case 404: return "Not Found";
+  case 405: return "Method Not Allowed";
+  case 408: return "Request Timeout";
+  case 413: return "Request Entity Too Large";
+  case 415: return "Unsupported Media Type";
+  case 431: return "Request Header Fields Too Large";
+  case 500: return "Internal Server Error";
+  case 503: return "Service Unavailable";
+  default: return "Unknown";
+  }
+}
+
+/* --- responses ---------------------------------------------------------- */
+
+static const char *server_date(ik_http_server_t *s) {
+  time_t now = time(NULL);
+  if (now != s->date_at) {
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(s->date_hdr, sizeof s->date_hdr, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    s->date_at = now;
+  }
+  return s->date_hdr;
+}
+
+static void on_write_done(uv_write_t *req, int status) {
+  ik_http_write_t *w = (ik_http_write_t *)req;
+  ik_http_conn_t *c = w->conn;
+  if (status < 0 || w->close_after) conn_close(c);
+  ik_free(w);
+}
+
+/* Queue status line, headers and body. close_after: close once written. */
+static void conn_write(ik_http_conn_t *c, int status, const char *content_type, const char *body,
+                       size_t body_len, bool close_after) {
+  char head[512];
+  int hl = snprintf(head, sizeof head,
+                    "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%sContent-Length: %zu\r\n%s\r\n", status,
+                    ik_http_reason(status), server_date(c->s), content_type ? "Content-Type: " : "",
+                    content_type ? content_type : "", content_type ? "\r\n" : "", body_len,
+                    close_after ? "Connection: close\r\n" : "");
+  if (hl < 0 || (size_t)hl >= sizeof head) abort(); /* content types are ours and short */
+  size_t total = (size_t)hl + body_len;
+
+  /* Most responses fit the socket buffer: try to write them now, without
+   * a copy. Only what the kernel did not take is queued. */
+  uv_buf_t bufs[2] = {uv_buf_init(head, (unsigned)hl), uv_buf_init((char *)(uintptr_t)body, (unsigned)body_len)};
+  int n = uv_try_write(&c->h.stream, bufs, body_len ? 2 : 1);
+  size_t sent = n > 0 ? (size_t)n : 0;
+  if (n < 0 && n != UV_EAGAIN) {
+    conn_close(c);
+    return;
+  }
+  if (sent == total) {
+    if (close_after) conn_close(c);
+    return;
+  }
+  ik_http_write_t *w = ik_malloc(sizeof *w + total - sent);
+  w->conn = c;
+  w->close_after = close_after;
+  w->len = total - sent;
+  size_t off = 0;
+  if (sent < (size_t)hl) {
+    memcpy(w->data, head + sent, (size_t)hl - sent);
+    off = (size_t)hl - sent;
+    if (body_len) memcpy(w->data + off, body, body_len);
+  } else {
+    memcpy(w->data, body + (sent - (size_t)hl), total - sent);
+  }
+  uv_buf_t rest = uv_buf_init(w->data, (unsigned)w->len);
+  if (uv_write(&w->req, &c->h.stream, &rest, 1, on_write_done) < 0) {
+    ik_free(w);
+    conn_close(c);
+  }
+}
+
+static void conn_read_stop(ik_http_conn_t *c);
+
+/* The server answers a bad request itself and closes the connection. */
+static void conn_reject(ik_http_conn_t *c, int status, const char *text) {
+  c->s->stats.rejected++;
+  c->in_message = false;
+  c->done = true; /* parse nothing more; the write closes the connection */
+  conn_read_stop(c);
+  uv_timer_stop(&c->timer);
+  conn_write(c, status, "text/plain; charset=utf-8", text, strlen(text), true);
+}
+
+/* --- reading ----------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  ik_http_conn_t *c = h->data;
+  *buf = uv_buf_init(c->s->readbuf, sizeof c->s->readbuf);
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  ik_http_conn_t *c = stream->data;
+  if (nread < 0) { /* EOF or error: the client went away */
+    if (nread != UV_EOF && nread != UV_ECONNRESET)
+      ik_log(IK_LOG_DEBUG, "http", "read failed", "error", uv_strerror((int)nread), NULL);
+    conn_close(c);
+    return;
+  }
+  if (nread == 0) return;
+  conn_feed(c, buf->base, (size_t)nread);
+}
+
+static void conn_read_start(ik_http_conn_t *c) {
+  if (c->reading || c->closing || c->done) return;
+  if (uv_read_start(&c->h.stream, on_alloc, on_read) == 0) c->reading = true;
+  else conn_close(c);
+}
+
+static void conn_read_stop(ik_http_conn_t *c) {
+  if (!c->reading) return;
+  uv_read_stop(&c->h.stream);
+  c->reading = false;
+}
+
+/* --- parser callbacks --------------------------------------------------- */
+
+static ik_http_conn_t *conn_of(http_parser *p) { return p->data; }
+
+static int count_header(ik_http_conn_t *c, size_t len) {
+  c->header_bytes += len;
+  if (c->header_bytes > c->s->opts.max_header_bytes) {
+    c->reject_status = 431;
+    return -1;
+  }
+  return 0;
+}
+
+static void finish_header(ik_http_conn_t *c) {
+  if (!c->in_value) return;
+  if (c->hfield.len == 12 && strncasecmp(c->hfield.data, "content-type", 12) == 0) {
+    ik_buf_reset(&c->ctype);
+    ik_buf_append(&c->ctype, c->hvalue.data, c->hvalue.len);
+    c->have_ctype = true;
+  }
+  ik_buf_reset(&c->hfield);
+  ik_buf_reset(&c->hvalue);
+  c->in_value = false;
+}
+
+static int on_message_begin(http_parser *p) {
+  ik_http_conn_t *c = conn_of(p);
+  ik_buf_reset(&c->url);
+  ik_buf_reset(&c->body);
+  ik_buf_reset(&c->hfield);
+  ik_buf_reset(&c->hvalue);
+  c->have_ctype = false;
+  c->in_value = false;
+  c->header_bytes = 0;
+  c->in_message = true;
+  conn_arm_timer(c);
+  return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len) {
+  ik_http_conn_t *c = conn_of(p);
+  if (count_header(c, len) < 0) return -1;
+  ik_buf_append(&c->url, at, len);
+  return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len) {
+  ik_http_conn_t *c = conn_of(p);
+  if (count_header(c, len) < 0) return -1;
+  finish_header(c);
+  ik_buf_append(&c->hfield, at, len);
+  return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len) {
+  ik_http_conn_t *c = conn_of(p);
+  if (count_header(c, len) < 0) return -1;
+  ik_buf_append(&c->hvalue, at, len);
+  c->in_value = true;
+  return 0;
+}
+
+static int on_headers_complete(http_parser *p) {
+  ik_http_conn_t *c = conn_of(p);
+  finish_header(c);
+  /* Refuse an announced oversized body before reading a byte of it. */
+  if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->s->opts.max_body_bytes) {
+    c->reject_status = 413;
+    return -1;
+  }
+  return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len) {
+  ik_http_conn_t *c = conn_of(p);
+  if (c->body.len + len > c->s->opts.max_body_bytes) { /* chunked bodies */
+    c->reject_status = 413;
+    return -1;
+  }
+  ik_buf_append(&c->body, at, len);
+  return 0;
+}
+
+static int on_message_complete(http_parser *p) {
+  ik_http_conn_t *c = conn_of(p);
+  c->keep_alive = http_should_keep_alive(p) != 0;
+  c->in_message = false;
+  /* Stop here: the handler runs before the next pipelined request is
+   * parsed, which keeps responses in request order. */
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+static const http_parser_settings parser_settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* --- dispatch ----------------------------------------------------------- */
+
+static void conn_dispatch(ik_http_conn_t *c) {
+  ik_http_request_t *r = &c->req;
+  snprintf(c->method, sizeof c->method, "%s", http_method_str((enum http_method)c->parser.method));
+  ik_buf_append(&c->url, "", 1); /* NUL-terminate */
+  c->url.len--;
+  char *q = memchr(c->url.data, '?', c->url.len);
+  if (q) *q = '\0';
+  if (c->have_ctype) {
+    ik_buf_append(&c->ctype, "", 1);
+    c->ctype.len--;
+  }
+  ik_buf_append(&c->body, "", 1);
+  c->body.len--;
+  *r = (ik_http_request_t){
+      .method = c->method,
+      .path = c->url.data,
+      .query = q ? q + 1 : NULL,
+      .content_type = c->have_ctype ? c->ctype.data : NULL,
+      .body = c->body.data,
+      .body_len = c->body.len,
+      .server = c->s,
+  };
+  c->busy = true;
+  c->s->stats.requests++;
+  uv_timer_stop(&c->timer); /* the handler's own deadlines apply now */
+  c->s->handler(r, c->s->data);
+}
+
+static void conn_feed(ik_http_conn_t *c, const char *data, size_t len) {
+  c->feeding++;
+  while (len > 0 && !c->busy && !c->closing && !c->done) {
+    size_t n = http_parser_execute(&c->parser, &parser_settings, data, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (n > len) n = len;
+    data += n;
+    len -= n;
+    if (e == HPE_PAUSED) {
+      conn_dispatch(c);
+      continue;
+    }
+    if (e != HPE_OK) {
+      if (c->reject_status == 413) conn_reject(c, 413, "request body too large\n");
+      else if (c->reject_status == 431) conn_reject(c, 431, "request header fields too large\n");
+      else {
+        char msg[160];
+        snprintf(msg, sizeof msg, "bad request: %s\n", http_errno_description(e));
+        conn_reject(c, 400, msg);
+      }
+      len = 0;
+      break;
+    }
+  }
+  c->feeding--;
+  if (c->closing || c->done) return;
+  if (len > 0) ik_buf_append(&c->pending, data, len);
+  if (c->busy) conn_read_stop(c);
+  else {
+    conn_arm_timer(c);
+    conn_read_start(c);
+  }
+}
+
+void ik_http_respond(ik_http_request_t *req, int status, const char *content_type, const char *body,
+                     size_t body_len) {
+  ik_http_conn_t *c = (ik_http_conn_t *)((char *)req - offsetof(ik_http_conn_t, req));
+  if (!c->busy) abort(); /* responded twice: a bug in the handler */
+  c->busy = false;
+  if (c->closing) { /* the client or the server went away meanwhile */
+    conn_close(c);
+    return;
+  }
+  if (!c->keep_alive) c->done = true;
+  conn_write(c, status, content_type, body, body_len, !c->keep_alive);
+  if (c->closing || c->done) return;
+  http_parser_pause(&c->parser, 0);
+  if (c->feeding) return; /* conn_feed carries on with the rest */
+  if (c->pending.len > 0) {
+    ik_buf_t rest = c->pending;
+    c->pending = (ik_buf_t){0};
+    conn_feed(c, rest.data, rest.len);
+    ik_buf_free(&rest);
+  } else {
+    conn_arm_timer(c);
+    conn_read_start(c);
+  }
+}
+
+/* --- timers ------------------------------------------------------------- */
+
+static void on_conn_timer(uv_timer_t *t) {
+  ik_http_conn_t *c = t->data;
+  c->s->stats.timeouts++;
+  if (c->in_message) conn_reject(c, 408, "request not received in time\n");
+  else conn_close(c);
+}
+
+/* Idle between requests, or slow while one arrives; nothing while busy. */
+static void conn_arm_timer(ik_http_conn_t *c) {
+  if (c->closing || c->busy || c->done) return;
+  uint64_t ms = c->in_message ? c->s->opts.request_timeout_ms : c->s->opts.idle_timeout_ms;
+  uv_timer_start(&c->timer, on_conn_timer, ms, 0);
+}
+
+/* --- connections -------------------------------------------------------- */
+
+static void conn_free(ik_http_conn_t *c) {
+  ik_http_server_t *s = c->s;
+  if (c->prev) c->prev->next = c->next;
+  else s->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  ik_buf_free(&c->url);
+  ik_buf_free(&c->body);
+  ik_buf_free(&c->hfield);
+  ik_buf_free(&c->hvalue);
+  ik_buf_free(&c->ctype);
+  ik_buf_free(&c->pending);
+  ik_free(c);
+  s->open_handles--;
+  s->stats.open--;
+  server_maybe_free(s);
+}
+
+static void on_conn_handle_closed(uv_handle_t *h) {
+  ik_http_conn_t *c = h->data;
+  if (--c->handles == 0 && !c->busy) conn_free(c);
+}
+
+/* Close the connection. A request still with the handler keeps the memory
+ * alive until it is responded to. */
+static void conn_close(ik_http_conn_t *c) {
+  if (c->closing) {
+    if (c->handles == 0 && !c->busy) conn_free(c);
+    return;
+  }
+  c->closing = true;
+  c->reading = false;
+  uv_close(&c->h.handle, on_conn_handle_closed);
+  uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
+}
+
+static void on_connection(uv_stream_t *listener, int status) {
+  ik_http_server_t *s = listener->data;
+  if (status < 0) {
+    ik_log(IK_LOG_WARN, "http", "accept failed", "error", uv_strerror(status), NULL);
+    return;
+  }
+  ik_http_conn_t *c = ik_calloc(1, sizeof *c);
+  c->s = s;
+  int rc = s->is_tcp ? uv_tcp_init(&s->loop->uv, &c->h.tcp) : uv_pipe_init(&s->loop->uv, &c->h.pipe, 0);
+  if (rc < 0) {
+    ik_free(c);
+    return;
+  }
+  c->h.handle.data = c;
+  uv_timer_init(&s->loop->uv, &c->timer);
+  c->timer.data = c;
+  c->handles = 2;
+  c->next = s->conns;
+  if (s->conns) s->conns->prev = c;
+  s->conns = c;
+  s->open_handles++;
+  s->stats.open++;
+  if (uv_accept(listener, &c->h.stream) < 0) {
+    conn_close(c);
+    return;
+  }
+  s->stats.accepted++;
+  if (s->is_tcp) uv_tcp_nodelay(&c->h.tcp, 1);
+  http_parser_init(&c->parser, HTTP_REQUEST);
+  c->parser.data = c;
+  conn_arm_timer(c);
+  conn_read_start(c);
+}
+
+/* --- listening ---------------------------------------------------------- */
+
+static int parse_hostport(const char *spec, struct sockaddr_storage *ss, ik_err_t *err) {
+  char host[256];
+  const char *colon = strrchr(spec, ':');
+  if (colon == NULL || colon == spec || colon[1] == '\0')
+    return ik_err_set(err, IK_EINVAL, "listen address \"%s\": want HOST:PORT (e.g. 127.0.0.1:24864)", spec);
+  size_t hl = (size_t)(colon - spec);
+  if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']') {
+    spec++;
+    hl -= 2;
+  }
+  if (hl >= sizeof host) return ik_err_set(err, IK_EINVAL, "listen address \"%s\": host too long", spec);
+  memcpy(host, spec, hl);
+  host[hl] = '\0';
+  char *end = NULL;
+  long port = strtol(colon + 1, &end, 10);
+  if (*end != '\0' || port < 0 || port > 65535)
+    return ik_err_set(err, IK_EINVAL, "listen address \"%s\": port must be 0..65535", spec);
+  if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0) return 0;
+  if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0) return 0;
+  return ik_err_set(err, IK_EINVAL, "listen address \"%s\": \"%s\" is not an IP address", spec, host);
+}
+
+static void on_listener_closed(uv_handle_t *h) {
+  ik_http_server_t *s = h->data;
+  s->open_handles--;
+  server_maybe_free(s);
+}
+
+static void server_maybe_free(ik_http_server_t *s) {
+  if (s->closing && s->open_handles == 0) ik_free(s);
+}
+
+int ik_http_server_start(ik_loop_t *loop, const ik_http_server_opts_t *opts, ik_http_handler handler,
+                         void *data, ik_http_server_t **out, ik_err_t *err) {
+  if ((opts->unix_path == NULL) == (opts->tcp == NULL))
+    return ik_err_set(err, IK_EINVAL, "http server: give exactly one of a unix socket path or a TCP address");
+  ik_http_server_t *s = ik_calloc(1, sizeof *s);
+  s->loop = loop;
+  s->handler = handler;
+  s->data = data;
+  s->opts = *opts;
+  s->opts.unix_path = s->opts.tcp = NULL;
+  if (!s->opts.max_header_bytes) s->opts.max_header_bytes = 64 * 1024;
+  if (!s->opts.max_body_bytes) s->opts.max_body_bytes = 8 * 1024 * 1024;
+  if (!s->opts.request_timeout_ms) s->opts.request_timeout_ms = 10000;
+  if (!s->opts.idle_timeout_ms) s->opts.idle_timeout_ms = 120000;
+  int backlog = opts->backlog > 0 ? opts->backlog : 511;
+  int rc;
+  if (opts->tcp) {
+    struct sockaddr_storage ss;
+    if ((rc = parse_hostport(opts->tcp, &ss, err)) < 0) goto fail_early;
+    s->is_tcp = true;
+    uv_tcp_init(&loop->uv, &s->listener.tcp);
+    s->listener.handle.data = s;
+    s->open_handles = 1;
+    if ((rc = uv_tcp_bind(&s->listener.tcp, (const struct sockaddr *)&ss, 0)) < 0 ||
+        (rc = uv_listen(&s->listener.stream, backlog, on_connection)) < 0) {
+      ik_err_set(err, rc, "listen on %s: %s", opts->tcp, ik_strerror(rc));
+      goto fail;
+    }
+    struct sockaddr_storage bound;
+    int blen = sizeof bound;
+    if (uv_tcp_getsockname(&s->listener.tcp, (struct sockaddr *)&bound, &blen) == 0)
+      s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                 : ((struct sockaddr_in *)&bound)->sin_port);
+  } else {
+    uv_pipe_init(&loop->uv, &s->listener.pipe, 0);
+    s->listener.handle.data = s;
+    s->open_handles = 1;
+    /* Created 0600 from the start: no window where others may connect. */
+    mode_t old = umask(0177);
+    rc = uv_pipe_bind(&s->listener.pipe, opts->unix_path);
+    umask(old);
+    if (rc < 0) {
+      ik_err_set(err, rc, "listen on %s: %s", opts->unix_path, ik_strerror(rc));
+      goto fail;
+    }
+    if ((rc = uv_listen(&s->listener.stream, backlog, on_connection)) < 0) {
+      ik_err_set(err, rc, "listen on %s: %s", opts->unix_path, ik_strerror(rc));
+      goto fail;
+    }
+  }
+  *out = s;
+  return 0;
+
+fail:
+  s->closing = true;
+  uv_close(&s->listener.handle, on_listener_closed);
+  return rc;
+fail_early:
+  ik_free(s);
+  return rc;
+}
+
+void ik_http_server_close(ik_http_server_t *s) {
+  if (s == NULL || s->closing) return;
+  s->closing = true;
+  for (ik_http_conn_t *c = s->conns, *next; c; c = next) {
+    next = c->next;
+    conn_close(c);
+  }
+  uv_close(&s->listener.handle, on_listener_closed);
+}
+
+int ik_http_server_port(const ik_http_server_t *s) { return s->port; }
+
+ik_http_stats_t ik_http_server_stats(const ik_http_server_t *s) { return s->stats; }

@@ -1,0 +1,84 @@
+/* A small HTTP/1.1 server on the loop, for JSON-RPC plugins.
+ *
+ * Listens on a unix socket (the default for plugins) or on TCP. Requests
+ * are parsed with http-parser; bodies are framed by Content-Length or
+ * chunked encoding. Connections are kept alive; several requests on one
+ * connection (pipelined or not) are answered in order, one at a time: the
+ * next request is not parsed until the handler has responded to the
+ * current one, so a handler may respond later, from another callback.
+ *
+ * Limits protect the loop from bad clients: a header block over
+ * max_header_bytes gets 431, a body over max_body_bytes gets 413, a request
+ * that takes longer than request_timeout_ms to arrive gets 408, and an
+ * idle keep-alive connection is closed after idle_timeout_ms. Each of those
+ * closes only that connection; everyone else keeps being served. */
+#ifndef IK_NET_HTTP_SERVER_H
+#define IK_NET_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "loop/loop.h"
+
+typedef struct ik_http_server ik_http_server_t;
+
+/* One request. Everything is borrowed: valid until ik_http_respond(). */
+typedef struct ik_http_request {
+  const char *method;       /* "GET", "POST", ... */
+  const char *path;         /* "/", "/info/api.json" (query removed) */
+  const char *query;        /* after '?', or NULL */
+  const char *content_type; /* header value, or NULL when absent */
+  const char *body;         /* NUL-terminated for convenience; may hold NULs */
+  size_t body_len;
+  ik_http_server_t *server;
+} ik_http_request_t;
+
+/* Called once per complete request. The handler must call ik_http_respond()
+ * exactly once for it, now or later. */
+typedef void (*ik_http_handler)(ik_http_request_t *req, void *data);
+
+typedef struct ik_http_server_opts {
+  const char *unix_path;        /* listen here (created 0600), or NULL */
+  const char *tcp;              /* "127.0.0.1:PORT" ("[::1]:PORT"), or NULL; port 0 picks one */
+  size_t max_header_bytes;      /* 0 = 64 KiB */
+  size_t max_body_bytes;        /* 0 = 8 MiB */
+  uint64_t request_timeout_ms;  /* first byte to complete request; 0 = 10 s */
+  uint64_t idle_timeout_ms;     /* keep-alive idle; 0 = 120 s */
+  int backlog;                  /* 0 = 511 */
+} ik_http_server_opts_t;
+
+/* Start listening. The socket path must not exist (discovery decides what
+ * to do with a stale one). Returns 0 or a negative code with err naming the
+ * address. */
+int ik_http_server_start(ik_loop_t *loop, const ik_http_server_opts_t *opts, ik_http_handler handler,
+                         void *data, ik_http_server_t **out, ik_err_t *err);
+
+/* Stop listening, close every connection (pending requests are answered
+ * with nothing: their later ik_http_respond() is a no-op) and free the
+ * server once libuv has closed its handles. Does not unlink the socket. */
+void ik_http_server_close(ik_http_server_t *s);
+
+/* Respond to req. body is copied; content_type may be NULL (no header).
+ * After this, req and everything it points to is gone. */
+void ik_http_respond(ik_http_request_t *req, int status, const char *content_type, const char *body,
+                     size_t body_len);
+
+/* The TCP port actually bound (for "127.0.0.1:0"), or 0. */
+int ik_http_server_port(const ik_http_server_t *s);
+
+/* Counters, for tests and the daemon's status. */
+typedef struct ik_http_stats {
+  uint64_t accepted;      /* connections accepted so far */
+  uint64_t open;          /* connections open now */
+  uint64_t requests;      /* requests dispatched to the handler */
+  uint64_t rejected;      /* requests answered by the server itself (4xx) */
+  uint64_t timeouts;      /* connections closed for idleness or slowness */
+} ik_http_stats_t;
+ik_http_stats_t ik_http_server_stats(const ik_http_server_t *s);
+
+/* "Not Found" for 404: the reason phrase of a status code. */
+const char *ik_http_reason(int status);
+
+#endif

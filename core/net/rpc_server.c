@@ -1,0 +1,439 @@
+/* JSON-RPC 2.0 over the HTTP server: routing, decoding, dispatch to
+ * objects, Handshake.Hello and the /info endpoints (see rpc_server.h). */
+#include "net/rpc_server.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+typedef struct ik_rpc_object {
+  const ik_rpc_iface_t *iface;
+  char *name;
+  void *obj;
+} ik_rpc_object_t;
+
+struct ik_rpc_server {
+  ik_loop_t *loop;
+  char *name;
+  ik_rpc_object_t *objects;
+  size_t nobjects;
+  ik_http_server_t *http[2]; /* a unix socket, and optionally TCP */
+  int nhttp;
+};
+
+struct ik_rpc_call {
+  ik_http_request_t *req;
+  json_t *msg;      /* the decoded request; params borrow from it */
+  json_t *id;       /* NULL for a notification */
+  const ik_rpc_iface_t *iface;
+  char *selector;   /* Type or Name as sent */
+};
+
+/* --- responses ---------------------------------------------------------- */
+
+static void respond_json(ik_http_request_t *req, json_t *body) {
+  size_t len;
+  char *text = ik_json_dump_go(body, true, &len);
+  ik_http_respond(req, 200, "application/json", text, len);
+  free(text);
+  json_decref(body);
+}
+
+static void respond_text(ik_http_request_t *req, int status, const char *text) {
+  ik_http_respond(req, status, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+/* An error response; data (stolen) may be NULL for null. id borrowed. */
+static void respond_error(ik_http_request_t *req, json_t *id, int code, const char *message, json_t *data) {
+  json_t *err = json_object();
+  json_object_set_new(err, "code", json_integer(code));
+  json_object_set_new(err, "message", json_string(message));
+  json_object_set_new(err, "data", data ? data : json_null());
+  json_t *body = json_object();
+  json_object_set_new(body, "jsonrpc", json_string("2.0"));
+  json_object_set_new(body, "error", err);
+  json_object_set(body, "id", id ? id : json_null());
+  respond_json(req, body);
+}
+
+static void call_free(ik_rpc_call_t *call) {
+  json_decref(call->msg);
+  json_decref(call->id);
+  ik_free(call->selector);
+  ik_free(call);
+}
+
+void ik_rpc_reply(ik_rpc_call_t *call, json_t *result) {
+  if (call->id == NULL) { /* notification: the call ran, nothing is sent */
+    ik_http_respond(call->req, 200, NULL, "", 0);
+    json_decref(result);
+  } else {
+    json_t *body = json_object();
+    json_object_set_new(body, "jsonrpc", json_string("2.0"));
+    json_object_set_new(body, "result", result ? result : json_null());
+    json_object_set(body, "id", call->id);
+    respond_json(call->req, body);
+  }
+  call_free(call);
+}
+
+void ik_rpc_fail(ik_rpc_call_t *call, int code, const char *fmt, ...) {
+  char msg[IK_ERR_MSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (call->id == NULL) ik_http_respond(call->req, 200, NULL, "", 0);
+  else respond_error(call->req, call->id, code, msg, NULL);
+  call_free(call);
+}
+
+void ik_rpc_fail_err(ik_rpc_call_t *call, const ik_err_t *err) {
+  ik_rpc_fail(call, err->code == IK_EINVAL ? IK_RPC_INVALID_PARAMS : IK_RPC_SERVER_ERROR, "%s", err->msg);
+}
+
+json_t *ik_rpc_result_new(const ik_rpc_call_t *call) {
+  json_t *r = json_object();
+  switch (call->iface->dispatch) {
+  case IK_RPC_TYPED: json_object_set_new(r, "Type", json_string(call->selector)); break;
+  case IK_RPC_KEYED: json_object_set_new(r, "Name", json_string(call->selector)); break;
+  case IK_RPC_SINGLE: break;
+  default: abort();
+  }
+  return r;
+}
+
+const char *ik_rpc_call_selector(const ik_rpc_call_t *call) { return call->selector; }
+
+/* --- objects ------------------------------------------------------------ */
+
+ik_rpc_server_t *ik_rpc_server_new(ik_loop_t *loop, const char *name) {
+  ik_rpc_server_t *s = ik_calloc(1, sizeof *s);
+  s->loop = loop;
+  s->name = ik_strdup(name);
+  return s;
+}
+
+int ik_rpc_server_add(ik_rpc_server_t *s, const ik_rpc_iface_t *iface, const char *obj_name, void *obj,
+                      ik_err_t *err) {
+  for (size_t i = 0; i < s->nobjects; i++)
+    if (s->objects[i].iface == iface && strcmp(s->objects[i].name, obj_name) == 0)
+      return ik_err_set(err, IK_EEXIST, "plugin %s already hosts %s object \"%s\"", s->name, iface->name,
+                        obj_name);
+  s->objects = ik_realloc(s->objects, (s->nobjects + 1) * sizeof *s->objects);
+  s->objects[s->nobjects++] = (ik_rpc_object_t){.iface = iface, .name = ik_strdup(obj_name), .obj = obj};
+  return 0;
+}
+
+const char *ik_rpc_server_name(const ik_rpc_server_t *s) { return s->name; }
+ik_http_server_t *ik_rpc_server_http(const ik_rpc_server_t *s, int i) {
+  return i >= 0 && i < s->nhttp ? s->http[i] : NULL;
+}
+
+static const ik_rpc_object_t *find_object(const ik_rpc_server_t *s, const ik_rpc_iface_t *iface,
+                                          const char *name) {
+  for (size_t i = 0; i < s->nobjects; i++)
+    if (s->objects[i].iface == iface && strcmp(s->objects[i].name, name) == 0) return &s->objects[i];
+  return NULL;
+}
+
+static const ik_rpc_iface_t *find_service(const ik_rpc_server_t *s, const char *service, size_t len) {
+  for (size_t i = 0; i < s->nobjects; i++) {
+    const char *svc = s->objects[i].iface->service;
+    if (strlen(svc) == len && strncmp(svc, service, len) == 0) return s->objects[i].iface;
+  }
+  return NULL;
+}
+
+/* Keyed lookup of "lookup[/key]" (reference §1.5), except that a bare name
+ * always means the default object "." when there is one: InfraKit's own
+ * manager stops resolving "group" once a group exists (wire-examples). */
+static const ik_rpc_object_t *resolve_keyed(const ik_rpc_server_t *s, const ik_rpc_iface_t *iface,
+                                            const char *name, char *why, size_t whylen) {
+  const char *slash = strchr(name, '/');
+  const char *key = slash ? slash + 1 : ".";
+  const ik_rpc_object_t *only = NULL;
+  size_t count = 0;
+  for (size_t i = 0; i < s->nobjects; i++)
+    if (s->objects[i].iface == iface) {
+      only = &s->objects[i];
+      count++;
+    }
+  const ik_rpc_object_t *o = find_object(s, iface, key);
+  if (o) return o;
+  if (count == 1 && (slash == NULL || (slash - name == 1 && name[0] == '.'))) return only;
+  snprintf(why, whylen, "not found: %s (key=%s)", name, slash ? key : "");
+  return NULL;
+}
+
+/* --- Handshake.Hello and /info ------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* {"Objects": {"Instance/0.6.1": [{"Name": ".", "ProxyFor": ""}]}}, keys
+ * sorted as Go encodes a map. */
+static json_t *hello_result(const ik_rpc_server_t *s) {
+  char **keys = ik_calloc(s->nobjects + 1, sizeof *keys);
+  size_t nkeys = 0;
+  json_t *lists = json_object();
+  for (size_t i = 0; i < s->nobjects; i++) {
+    char key[128];
+    snprintf(key, sizeof key, "%s/%s", s->objects[i].iface->name, s->objects[i].iface->version);
+    json_t *list = json_object_get(lists, key);
+    if (list == NULL) {
+      list = json_array();
+      json_object_set_new(lists, key, list);
+      keys[nkeys++] = ik_strdup(key);
+    }
+    json_t *entry = json_object();
+    json_object_set_new(entry, "Name", json_string(s->objects[i].name));
+    json_object_set_new(entry, "ProxyFor", json_string(""));
+    json_array_append_new(list, entry);
+  }
+  qsort(keys, nkeys, sizeof *keys, cmp_str);
+  json_t *objects = json_object();
+  for (size_t i = 0; i < nkeys; i++) {
+    json_object_set(objects, keys[i], json_object_get(lists, keys[i]));
+    ik_free(keys[i]);
+  }
+  ik_free(keys);
+  json_decref(lists);
+  json_t *r = json_object();
+  json_object_set_new(r, "Objects", objects);
+  return r;
+}
+
+static json_t *load_example(const char *text) {
+  json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+  return v ? v : json_object();
+}
+
+static int cmp_method(const void *a, const void *b) {
+  return strcmp((*(const ik_rpc_method_t *const *)a)->name, (*(const ik_rpc_method_t *const *)b)->name);
+}
+
+/* /info/api.json describes the first object, as InfraKit does (§1.3). */
+static json_t *api_json(const ik_rpc_server_t *s) {
+  json_t *root = json_object();
+  json_object_set_new(root, "Vendor", json_null());
+  json_t *impl = json_array(), *ifaces = json_array();
+  if (s->nobjects > 0) {
+    const ik_rpc_iface_t *iface = s->objects[0].iface;
+    json_t *spec = json_pack("{s:s, s:s, s:s}", "Name", iface->name, "Version", iface->version, "Sub", "");
+    json_array_append(impl, spec);
+    json_t *entry = json_deep_copy(spec);
+    json_decref(spec);
+    size_t n = 0;
+    while (iface->methods[n].name) n++;
+    const ik_rpc_method_t **sorted = ik_calloc(n + 1, sizeof *sorted);
+    for (size_t i = 0; i < n; i++) sorted[i] = &iface->methods[i];
+    qsort(sorted, n, sizeof *sorted, cmp_method);
+    json_t *methods = json_array();
+    for (size_t i = 0; i < n; i++) {
+      char full[128];
+      snprintf(full, sizeof full, "%s.%s", iface->service, sorted[i]->name);
+      json_t *m = json_pack("{s:{s:s, s:s, s:o, s:s}, s:{s:o, s:s}}", "Request", "jsonrpc", "2.0", "method",
+                            full, "params", load_example(sorted[i]->example_params), "id", "1795571590",
+                            "Response", "result", load_example(sorted[i]->example_result), "id", "1795571590");
+      json_array_append_new(methods, m);
+    }
+    ik_free(sorted);
+    json_object_set_new(entry, "Methods", methods);
+    json_array_append_new(ifaces, entry);
+  }
+  json_object_set_new(root, "Implements", impl);
+  json_object_set_new(root, "Interfaces", ifaces);
+  return root;
+}
+
+static void respond_indented(ik_http_request_t *req, json_t *v) {
+  size_t len;
+  char *text = ik_json_dump_go_indent(v, &len);
+  ik_http_respond(req, 200, "application/json", text, len);
+  free(text);
+  json_decref(v);
+}
+
+/* --- JSON-RPC ----------------------------------------------------------- */
+
+/* params as one object: {} when absent, null or [], the element of [obj]. */
+static json_t *params_object(json_t *msg, json_t **out) {
+  json_t *p = json_object_get(msg, "params");
+  if (p == NULL || json_is_null(p) || (json_is_array(p) && json_array_size(p) == 0)) {
+    *out = json_object();
+    json_object_set_new(msg, "params", *out); /* owned by msg from here */
+    return *out;
+  }
+  if (json_is_array(p) && json_array_size(p) == 1 && json_is_object(json_array_get(p, 0)))
+    return *out = json_array_get(p, 0);
+  if (json_is_object(p)) return *out = p;
+  return *out = NULL;
+}
+
+static void handle_rpc(ik_rpc_server_t *s, ik_http_request_t *req) {
+  json_error_t je;
+  json_t *msg = json_loadb(req->body, req->body_len, 0, &je);
+  if (msg == NULL) {
+    char text[300];
+    snprintf(text, sizeof text, "parse error: %s (at byte %d)", je.text, je.position);
+    respond_error(req, NULL, IK_RPC_PARSE_ERROR, text, NULL);
+    return;
+  }
+  if (!json_is_object(msg)) {
+    respond_error(req, NULL, IK_RPC_INVALID_REQUEST,
+                  json_is_array(msg) ? "batch requests are not supported: send one request object"
+                                     : "request must be a JSON object",
+                  NULL);
+    json_decref(msg);
+    return;
+  }
+  json_t *id = json_object_get(msg, "id");
+  if (id && json_is_null(id)) id = NULL;
+  if (id && !json_is_string(id) && !json_is_number(id)) {
+    respond_error(req, NULL, IK_RPC_INVALID_REQUEST, "id must be a string, a number or null", NULL);
+    json_decref(msg);
+    return;
+  }
+  const char *version = json_string_value(json_object_get(msg, "jsonrpc"));
+  if (version == NULL || strcmp(version, "2.0") != 0) {
+    /* InfraKit sends the request back as data; so do we. */
+    respond_error(req, id, IK_RPC_INVALID_REQUEST, "jsonrpc must be 2.0", json_incref(msg));
+    json_decref(msg);
+    return;
+  }
+  const char *method = json_string_value(json_object_get(msg, "method"));
+  if (method == NULL) {
+    respond_error(req, id, IK_RPC_INVALID_REQUEST, "method must be a string", NULL);
+    json_decref(msg);
+    return;
+  }
+  json_t *params;
+  if (params_object(msg, &params) == NULL) {
+    respond_error(req, id, IK_RPC_INVALID_PARAMS, "params must be an object (or a list of one object)", NULL);
+    json_decref(msg);
+    return;
+  }
+
+  ik_rpc_call_t *call = ik_calloc(1, sizeof *call);
+  call->req = req;
+  call->msg = msg;
+  call->id = id ? json_incref(id) : NULL;
+
+  const char *dot = strchr(method, '.');
+  if (dot && strcmp(method, "Handshake.Hello") == 0) {
+    static const ik_rpc_iface_t handshake = {"Handshake", "0.1.0", "Handshake", IK_RPC_SINGLE, NULL};
+    call->iface = &handshake;
+    call->selector = ik_strdup("");
+    ik_rpc_reply(call, hello_result(s));
+    return;
+  }
+  const ik_rpc_iface_t *iface = dot ? find_service(s, method, (size_t)(dot - method)) : NULL;
+  const ik_rpc_method_t *m = NULL;
+  if (iface)
+    for (size_t i = 0; iface->methods[i].name && !m; i++)
+      if (strcmp(iface->methods[i].name, dot + 1) == 0) m = &iface->methods[i];
+  if (m == NULL) {
+    call->selector = ik_strdup("");
+    ik_rpc_fail(call, IK_RPC_METHOD_NOT_FOUND, "method not found: %s (plugin %s)", method, s->name);
+    return;
+  }
+  call->iface = iface;
+
+  ik_err_t err = {0};
+  const ik_rpc_object_t *obj = NULL;
+  char why[300] = "";
+  switch (iface->dispatch) {
+  case IK_RPC_TYPED: {
+    const char *type = ik_json_get_string(params, "Type", "", "params.Type", &err);
+    call->selector = ik_strdup(type ? type : "");
+    if (type == NULL) {
+      ik_rpc_fail_err(call, &err);
+      return;
+    }
+    obj = find_object(s, iface, type[0] ? type : ".");
+    if (obj == NULL) snprintf(why, sizeof why, "no-plugin:%s", type);
+    break;
+  }
+  case IK_RPC_KEYED: {
+    const char *name = ik_json_get_string(params, "Name", "", "params.Name", &err);
+    call->selector = ik_strdup(name ? name : "");
+    if (name == NULL) {
+      ik_rpc_fail_err(call, &err);
+      return;
+    }
+    obj = resolve_keyed(s, iface, name, why, sizeof why);
+    break;
+  }
+  case IK_RPC_SINGLE:
+    call->selector = ik_strdup("");
+    for (size_t i = 0; i < s->nobjects && !obj; i++)
+      if (s->objects[i].iface == iface) obj = &s->objects[i];
+    break;
+  default:
+    abort();
+  }
+  if (obj == NULL) {
+    ik_rpc_fail(call, IK_RPC_SERVER_ERROR, "%s", why);
+    return;
+  }
+  m->fn(call, params, obj->obj);
+}
+
+/* True when the media type (before any ';') is application/json. */
+static bool is_json_type(const char *ct) {
+  while (*ct == ' ') ct++;
+  size_t n = strcspn(ct, ";");
+  while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) n--;
+  return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
+}
+
+static void on_http(ik_http_request_t *req, void *data) {
+  ik_rpc_server_t *s = data;
+  if (strcmp(req->path, "/") == 0) {
+    if (strcmp(req->method, "POST") != 0) {
+      char text[96];
+      snprintf(text, sizeof text, "rpc: POST method required, received %s", req->method);
+      respond_text(req, 405, text);
+      return;
+    }
+    /* No Content-Type is accepted (one codec); another one is not. */
+    if (req->content_type && !is_json_type(req->content_type)) {
+      char text[300];
+      snprintf(text, sizeof text, "rpc: unrecognized Content-Type: %.200s", req->content_type);
+      respond_text(req, 415, text);
+      return;
+    }
+    handle_rpc(s, req);
+  } else if (strcmp(req->path, "/info/api.json") == 0 && strcmp(req->method, "GET") == 0) {
+    respond_indented(req, api_json(s));
+  } else if (strcmp(req->path, "/info/functions.json") == 0 && strcmp(req->method, "GET") == 0) {
+    /* Template functions arrive with the template engine. */
+    respond_indented(req, json_pack("{s:[]}", "builtin"));
+  } else {
+    respond_text(req, 404, "404 page not found\n");
+  }
+}
+
+int ik_rpc_server_listen(ik_rpc_server_t *s, const ik_http_server_opts_t *opts, ik_err_t *err) {
+  if (s->nhttp == 2) return ik_err_set(err, IK_ESTATE, "plugin %s already listens on two addresses", s->name);
+  int rc = ik_http_server_start(s->loop, opts, on_http, s, &s->http[s->nhttp], err);
+  if (rc == 0) s->nhttp++;
+  return rc;
+}
+
+void ik_rpc_server_free(ik_rpc_server_t *s) {
+  if (s == NULL) return;
+  for (int i = 0; i < s->nhttp; i++) ik_http_server_close(s->http[i]);
+  for (size_t i = 0; i < s->nobjects; i++) ik_free(s->objects[i].name);
+  ik_free(s->objects);
+  ik_free(s->name);
+  ik_free(s);
+}

@@ -1,0 +1,45 @@
+/* The instance SPI: what every instance plugin implements, whether it is a
+ * native driver (providers/), a Lua provider or a remote plugin reached
+ * over RPC. The engine cannot tell them apart.
+ *
+ * The five operations are InfraKit's Instance/0.6.1 (reference §3.1), with
+ * its JSON shapes: a spec is {"Properties", "Tags", "Init", "LogicalID",
+ * "Attachments"}, a description {"ID", "LogicalID", "Tags", "Properties"}.
+ * Values cross as jansson values; field names as InfraKit writes them.
+ *
+ * Every operation follows libuv's rule: it returns 0 and later calls cb
+ * exactly once from the loop (never before returning), or it returns a
+ * negative IK_E* code, fills err and never calls cb. */
+#ifndef IK_SPI_INSTANCE_H
+#define IK_SPI_INSTANCE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "base/err.h"
+
+/* result is borrowed (incref to keep); NULL when err is set. err is NULL
+ * on success. Results: validate, label, destroy → null; provision → the
+ * new ID as a string; describe → an array of descriptions. */
+typedef void (*ik_spi_cb)(json_t *result, const ik_err_t *err, void *data);
+
+typedef struct ik_instance_vtable {
+  const char *kind; /* "file", "process", "rpc", "lua", ... */
+  int (*validate)(void *self, json_t *properties, ik_spi_cb cb, void *data, ik_err_t *err);
+  int (*provision)(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_err_t *err);
+  /* Merge labels into the instance's tags. */
+  int (*label)(void *self, const char *id, json_t *labels, ik_spi_cb cb, void *data, ik_err_t *err);
+  /* reason: "terminate" or "rolling_update". */
+  int (*destroy)(void *self, const char *id, const char *reason, ik_spi_cb cb, void *data, ik_err_t *err);
+  /* Instances carrying every tag in tags (AND); Properties filled when
+   * properties is set. tags may be NULL (all instances). */
+  int (*describe)(void *self, json_t *tags, bool properties, ik_spi_cb cb, void *data, ik_err_t *err);
+  void (*free)(void *self);
+} ik_instance_vtable_t;
+
+typedef struct ik_instance_plugin {
+  const ik_instance_vtable_t *vt;
+  void *self;
+} ik_instance_plugin_t;
+
+#endif

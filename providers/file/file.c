@@ -1,0 +1,283 @@
+/* instance-file: an instance is one JSON file in a directory.
+ *
+ * InfraKit's fast fake, kept for the same reasons: tests and demos of the
+ * group controller without any machine. Each file holds
+ * {"ID", "LogicalID", "Tags", "Spec"} like InfraKit's file plugin
+ * (wire-examples "Instance file written by the file plugin"). Writes are
+ * atomic (temp file, fsync, rename), short and synchronous: they are the
+ * commit point; completions are deferred to the loop (libuv's rule). */
+#include "providers/file/file.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/json.h"
+#include "base/mem.h"
+
+typedef struct ik_file_provider {
+  ik_loop_t *loop;
+  char *dir;
+} ik_file_provider_t;
+
+/* --- completion on the next loop turn ----------------------------------- */
+
+typedef struct done {
+  ik_spi_cb cb;
+  void *data;
+  json_t *result;
+  ik_err_t err;
+  bool failed;
+} done_t;
+
+static void run_done(void *arg) {
+  done_t *d = arg;
+  d->cb(d->failed ? NULL : d->result, d->failed ? &d->err : NULL, d->data);
+  json_decref(d->result);
+  ik_free(d);
+}
+
+/* Complete later with result (stolen) or, when err is set, the error. */
+static int finish(ik_file_provider_t *fp, ik_spi_cb cb, void *data, json_t *result, const ik_err_t *err) {
+  done_t *d = ik_calloc(1, sizeof *d);
+  d->cb = cb;
+  d->data = data;
+  d->result = result;
+  if (err) {
+    d->err = *err;
+    d->failed = true;
+  }
+  ik_loop_defer(fp->loop, run_done, d);
+  return 0;
+}
+
+/* --- files -------------------------------------------------------------- */
+
+static bool valid_id(const char *id) {
+  return id[0] != '\0' && id[0] != '.' && strchr(id, '/') == NULL && strlen(id) < 200;
+}
+
+static int write_atomic(const char *dir, const char *id, const char *text, ik_err_t *err) {
+  char path[4096], tmp[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, id);
+  snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, id);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return ik_err_set(err, IK_EIO, "write %s: %s", tmp, strerror(errno));
+  size_t len = strlen(text), off = 0;
+  while (off < len) {
+    ssize_t n = write(fd, text + off, len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      close(fd);
+      unlink(tmp);
+      return ik_err_set(err, IK_EIO, "write %s: %s", tmp, strerror(e));
+    }
+    off += (size_t)n;
+  }
+  if (fsync(fd) < 0 || close(fd) < 0) {
+    unlink(tmp);
+    return ik_err_set(err, IK_EIO, "write %s: %s", tmp, strerror(errno));
+  }
+  if (rename(tmp, path) < 0) {
+    int e = errno;
+    unlink(tmp);
+    return ik_err_set(err, IK_EIO, "rename %s: %s", path, strerror(e));
+  }
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+  return 0;
+}
+
+static json_t *read_instance(const char *dir, const char *id, ik_err_t *err) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, id);
+  json_error_t je;
+  json_t *v = json_load_file(path, 0, &je);
+  if (v == NULL) {
+    if (access(path, F_OK) != 0) ik_err_set(err, IK_ENOTFOUND, "instance %s: no such instance in %s", id, dir);
+    else ik_err_set(err, IK_EIO, "instance %s: %s: %s", id, path, je.text);
+  }
+  return v;
+}
+
+static int save(ik_file_provider_t *fp, json_t *inst, ik_err_t *err) {
+  char *text = json_dumps(inst, JSON_INDENT(1));
+  int rc = write_atomic(fp->dir, json_string_value(json_object_get(inst, "ID")), text, err);
+  free(text);
+  return rc;
+}
+
+/* --- the vtable --------------------------------------------------------- */
+
+static int fp_validate(void *self, json_t *properties, ik_spi_cb cb, void *data, ik_err_t *err) {
+  return finish(self, cb, data, json_null(), NULL);
+}
+
+static int fp_provision(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_file_provider_t *fp = self;
+  json_t *tags = ik_json_get(spec, "Tags");
+  if (tags && !json_is_object(tags)) return ik_err_set(err, IK_EINVAL, "Spec.Tags: want an object of strings");
+  json_t *lid = ik_json_get(spec, "LogicalID");
+  if (lid && !json_is_string(lid)) return ik_err_set(err, IK_EINVAL, "Spec.LogicalID: want a string");
+
+  char id[64];
+  uint64_t r;
+  if (uv_random(NULL, NULL, &r, sizeof r, 0, NULL) < 0) r = uv_hrtime();
+  snprintf(id, sizeof id, "instance-%llu", (unsigned long long)(r >> 1));
+
+  /* The spec as InfraKit stores it: every field present, in Go order. */
+  json_t *stored = json_object();
+  json_object_set(stored, "Properties", ik_json_get(spec, "Properties") ? ik_json_get(spec, "Properties") : json_null());
+  json_object_set_new(stored, "Tags", tags ? json_deep_copy(tags) : json_null());
+  const char *init = json_string_value(ik_json_get(spec, "Init"));
+  json_object_set_new(stored, "Init", json_string(init ? init : ""));
+  json_object_set(stored, "LogicalID", lid ? lid : json_null());
+  json_t *att = ik_json_get(spec, "Attachments");
+  json_object_set(stored, "Attachments", att ? att : json_null());
+
+  json_t *inst = json_object();
+  json_object_set_new(inst, "ID", json_string(id));
+  json_object_set(inst, "LogicalID", lid ? lid : json_null());
+  json_object_set_new(inst, "Tags", tags ? json_deep_copy(tags) : json_object());
+  json_object_set_new(inst, "Spec", stored);
+  int rc = save(fp, inst, err);
+  json_decref(inst);
+  if (rc < 0) return rc;
+  return finish(fp, cb, data, json_string(id), NULL);
+}
+
+static int fp_label(void *self, const char *id, json_t *labels, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_file_provider_t *fp = self;
+  if (!valid_id(id)) return ik_err_set(err, IK_EINVAL, "Instance: \"%s\" is not a valid instance ID", id);
+  const char *k;
+  json_t *v;
+  json_object_foreach(labels, k, v) {
+    if (!json_is_string(v)) return ik_err_set(err, IK_EINVAL, "Labels.%s: want a string", k);
+  }
+  ik_err_t e = {0};
+  json_t *inst = read_instance(fp->dir, id, &e);
+  if (inst == NULL) return finish(fp, cb, data, NULL, &e);
+  json_t *tags = json_object_get(inst, "Tags");
+  if (!json_is_object(tags)) {
+    tags = json_object();
+    json_object_set_new(inst, "Tags", tags);
+  }
+  json_object_update(tags, labels);
+  json_t *spec = json_object_get(inst, "Spec");
+  if (json_is_object(spec)) {
+    json_t *stags = json_object_get(spec, "Tags");
+    if (!json_is_object(stags)) json_object_set_new(spec, "Tags", json_deep_copy(tags));
+    else json_object_update(stags, labels);
+  }
+  int rc = save(fp, inst, &e);
+  json_decref(inst);
+  return finish(fp, cb, data, json_null(), rc < 0 ? &e : NULL);
+}
+
+static int fp_destroy(void *self, const char *id, const char *reason, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_file_provider_t *fp = self;
+  if (!valid_id(id)) return ik_err_set(err, IK_EINVAL, "Instance: \"%s\" is not a valid instance ID", id);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", fp->dir, id);
+  ik_err_t e = {0};
+  if (unlink(path) < 0) {
+    ik_err_set(&e, errno == ENOENT ? IK_ENOTFOUND : IK_EIO, "remove %s: %s", path, strerror(errno));
+    return finish(fp, cb, data, NULL, &e);
+  }
+  return finish(fp, cb, data, json_null(), NULL);
+}
+
+static bool has_tags(json_t *inst, json_t *want) {
+  json_t *tags = json_object_get(inst, "Tags");
+  const char *k;
+  json_t *v;
+  json_object_foreach(want, k, v) {
+    json_t *have = json_object_get(tags, k);
+    if (!json_is_string(have) || !json_is_string(v) || strcmp(json_string_value(have), json_string_value(v)) != 0)
+      return false;
+  }
+  return true;
+}
+
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int fp_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_file_provider_t *fp = self;
+  DIR *d = opendir(fp->dir);
+  if (d == NULL) return ik_err_set(err, IK_EIO, "list %s: %s", fp->dir, strerror(errno));
+  char **names = NULL;
+  size_t n = 0;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (de->d_name[0] == '.') continue;
+    names = ik_realloc(names, (n + 1) * sizeof *names);
+    names[n++] = ik_strdup(de->d_name);
+  }
+  closedir(d);
+  qsort(names, n, sizeof *names, cmp_names);
+  json_t *out = json_array();
+  for (size_t i = 0; i < n; i++) {
+    ik_err_t e = {0};
+    json_t *inst = read_instance(fp->dir, names[i], &e);
+    ik_free(names[i]);
+    if (inst == NULL) continue; /* removed meanwhile, or not ours */
+    if (tags == NULL || has_tags(inst, tags)) {
+      json_t *desc = json_object();
+      json_object_set(desc, "ID", json_object_get(inst, "ID"));
+      json_t *lid = json_object_get(inst, "LogicalID");
+      json_object_set(desc, "LogicalID", lid ? lid : json_null());
+      json_t *t = json_object_get(inst, "Tags");
+      json_object_set(desc, "Tags", t ? t : json_object());
+      if (properties) {
+        json_t *spec = json_object_get(inst, "Spec");
+        json_object_set(desc, "Properties", spec ? spec : json_null());
+      }
+      json_array_append_new(out, desc);
+    }
+    json_decref(inst);
+  }
+  ik_free(names);
+  return finish(fp, cb, data, out, NULL);
+}
+
+static void fp_free(void *self) {
+  ik_file_provider_t *fp = self;
+  if (fp == NULL) return;
+  ik_free(fp->dir);
+  ik_free(fp);
+}
+
+static const ik_instance_vtable_t file_vtable = {
+    .kind = "file",
+    .validate = fp_validate,
+    .provision = fp_provision,
+    .label = fp_label,
+    .destroy = fp_destroy,
+    .describe = fp_describe,
+    .free = fp_free,
+};
+
+int ik_file_provider_new(ik_loop_t *loop, const char *dir, ik_instance_plugin_t *out, ik_err_t *err) {
+  if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+    return ik_err_set(err, IK_EIO, "instance-file: create %s: %s", dir, strerror(errno));
+  struct stat st;
+  if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+    return ik_err_set(err, IK_EINVAL, "instance-file: %s is not a directory", dir);
+  ik_file_provider_t *fp = ik_calloc(1, sizeof *fp);
+  fp->loop = loop;
+  fp->dir = ik_strdup(dir);
+  out->vt = &file_vtable;
+  out->self = fp;
+  return 0;
+}
