@@ -11,6 +11,9 @@
 
 int ik_loop_init(ik_loop_t *loop, ik_err_t *err) {
   memset(loop, 0, sizeof *loop);
+  /* A peer that hangs up must be an EPIPE on its socket, not the end of
+   * the process. libuv leaves SIGPIPE alone; servers must ignore it. */
+  signal(SIGPIPE, SIG_IGN);
   int rc = uv_loop_init(&loop->uv);
   if (rc < 0) return ik_err_uv(err, rc, "uv_loop_init");
   loop->uv.data = loop;

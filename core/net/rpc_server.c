@@ -25,6 +25,7 @@ struct ik_rpc_server {
   size_t nobjects;
   ik_http_server_t *http[2]; /* a unix socket, and optionally TCP */
   int nhttp;
+  json_t *hello;  /* cached Handshake.Hello result; dropped by ik_rpc_server_add */
 };
 
 struct ik_rpc_call {
@@ -128,6 +129,8 @@ int ik_rpc_server_add(ik_rpc_server_t *s, const ik_rpc_iface_t *iface, const cha
                         obj_name);
   s->objects = ik_realloc(s->objects, (s->nobjects + 1) * sizeof *s->objects);
   s->objects[s->nobjects++] = (ik_rpc_object_t){.iface = iface, .name = ik_strdup(obj_name), .obj = obj};
+  json_decref(s->hello);
+  s->hello = NULL;
   return 0;
 }
 
@@ -332,7 +335,8 @@ static void handle_rpc(ik_rpc_server_t *s, ik_http_request_t *req) {
     static const ik_rpc_iface_t handshake = {"Handshake", "0.1.0", "Handshake", IK_RPC_SINGLE, NULL};
     call->iface = &handshake;
     call->selector = ik_strdup("");
-    ik_rpc_reply(call, hello_result(s));
+    if (s->hello == NULL) s->hello = hello_result(s); /* asked once per client connection */
+    ik_rpc_reply(call, json_incref(s->hello));
     return;
   }
   const ik_rpc_iface_t *iface = dot ? find_service(s, method, (size_t)(dot - method)) : NULL;
@@ -434,6 +438,7 @@ void ik_rpc_server_free(ik_rpc_server_t *s) {
   for (int i = 0; i < s->nhttp; i++) ik_http_server_close(s->http[i]);
   for (size_t i = 0; i < s->nobjects; i++) ik_free(s->objects[i].name);
   ik_free(s->objects);
+  json_decref(s->hello);
   ik_free(s->name);
   ik_free(s);
 }
