@@ -89,7 +89,7 @@ int ik_plugin_claim(const char *dir, const char *name, ik_err_t *err) {
     return ik_err_set(err, IK_EEXIST, "plugin %s: %s exists and is not a socket; move it away", name, path);
   if (ik_unix_socket_alive(path)) {
     pid_t pid = read_pid(dir, name);
-    if (pid) return ik_err_set(err, IK_EEXIST, "plugin %s is already served at %s by process %d; stop it first (infrakit plugin stop %s)", name, path, (int)pid, name);
+    if (pid) return ik_err_set(err, IK_EEXIST, "plugin %s is already served at %s by process %d; stop it first (kill %d)", name, path, (int)pid, (int)pid);
     return ik_err_set(err, IK_EEXIST, "plugin %s is already served at %s by another process", name, path);
   }
   ik_log(IK_LOG_WARN, "discovery", "replacing a stale socket (its process is gone)", "plugin", name, "socket", path, NULL);
