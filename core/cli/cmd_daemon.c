@@ -131,7 +131,6 @@ static int ik__daemon_run(int argc, char **argv) {
   int leaked = 0;
   if (ik_loop_close(&d.loop, &leaked) != 0 || leaked > 0)
     ik_log(IK_LOG_WARN, "daemon", "loop did not close clean", NULL);
-  if (exit_code == IK_EXIT_OK && d.loop.signum) exit_code = 0; /* a requested stop is success */
   return exit_code;
 }
 

@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/mem.h"
 
@@ -101,30 +102,14 @@ int ik_plugin_claim(const char *dir, const char *name, ik_err_t *err) {
   return 0;
 }
 
-static int write_small(const char *path, const char *text, ik_err_t *err) {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return ik_err_set(err, IK_EIO, "write %s: %s", tmp, strerror(errno));
-  size_t len = strlen(text);
-  bool ok = write(fd, text, len) == (ssize_t)len;
-  ok = close(fd) == 0 && ok;
-  if (!ok || rename(tmp, path) < 0) {
-    int e = errno;
-    unlink(tmp);
-    return ik_err_set(err, IK_EIO, "write %s: %s", path, strerror(e));
-  }
-  return 0;
-}
-
 int ik_plugin_publish(const char *dir, const char *name, const char *tcp_url, ik_err_t *err) {
   char path[4200], text[300];
   snprintf(path, sizeof path, "%s/%s.pid", dir, name);
   snprintf(text, sizeof text, "%d", (int)getpid());
-  int rc = write_small(path, text, err);
+  int rc = ik_fs_write_atomic(path, text, strlen(text), err);
   if (rc < 0 || tcp_url == NULL) return rc;
   snprintf(path, sizeof path, "%s/%s.listen", dir, name);
-  return write_small(path, tcp_url, err);
+  return ik_fs_write_atomic(path, tcp_url, strlen(tcp_url), err);
 }
 
 void ik_plugin_unpublish(const char *dir, const char *name) {

@@ -10,13 +10,13 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "base/json.h"
 #include "base/mem.h"
 
@@ -62,41 +62,6 @@ static bool valid_id(const char *id) {
   return id[0] != '\0' && id[0] != '.' && strchr(id, '/') == NULL && strlen(id) < 200;
 }
 
-static int write_atomic(const char *dir, const char *id, const char *text, ik_err_t *err) {
-  char path[4096], tmp[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, id);
-  snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, id);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return ik_err_set(err, IK_EIO, "write %s: %s", tmp, strerror(errno));
-  size_t len = strlen(text), off = 0;
-  while (off < len) {
-    ssize_t n = write(fd, text + off, len - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      close(fd);
-      unlink(tmp);
-      return ik_err_set(err, IK_EIO, "write %s: %s", tmp, strerror(e));
-    }
-    off += (size_t)n;
-  }
-  if (fsync(fd) < 0 || close(fd) < 0) {
-    unlink(tmp);
-    return ik_err_set(err, IK_EIO, "write %s: %s", tmp, strerror(errno));
-  }
-  if (rename(tmp, path) < 0) {
-    int e = errno;
-    unlink(tmp);
-    return ik_err_set(err, IK_EIO, "rename %s: %s", path, strerror(e));
-  }
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
-  return 0;
-}
-
 static json_t *read_instance(const char *dir, const char *id, ik_err_t *err) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, id);
@@ -110,8 +75,10 @@ static json_t *read_instance(const char *dir, const char *id, ik_err_t *err) {
 }
 
 static int save(ik_file_provider_t *fp, json_t *inst, ik_err_t *err) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", fp->dir, json_string_value(json_object_get(inst, "ID")));
   char *text = json_dumps(inst, JSON_INDENT(1));
-  int rc = write_atomic(fp->dir, json_string_value(json_object_get(inst, "ID")), text, err);
+  int rc = ik_fs_write_atomic(path, text, strlen(text), err);
   free(text);
   return rc;
 }
