@@ -1,5 +1,6 @@
 #include "base/mem.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,19 @@ void *ik_realloc(void *p, size_t n) {
 char *ik_strdup(const char *s) {
   if (s == NULL) return NULL;
   return ik_memdup(s, strlen(s) + 1);
+}
+
+char *ik_sprintf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) ik_oom(0);
+  char *s = ik_malloc((size_t)n + 1);
+  va_start(ap, fmt);
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return s;
 }
 
 char *ik_strndup(const char *s, size_t n) {

@@ -13,6 +13,7 @@ void *ik_realloc(void *p, size_t n);
 char *ik_strdup(const char *s);            /* s may be NULL: returns NULL */
 char *ik_strndup(const char *s, size_t n); /* copies at most n bytes, NUL-terminates */
 void *ik_memdup(const void *p, size_t n);
+char *ik_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* a new formatted string */
 void ik_free(void *p);
 
 /* Called on exhaustion; aborts. Exposed for tests of callers. */

@@ -109,6 +109,8 @@ static void ik__call_free(ik_http_call_t *call) {
   ik_free(call);
 }
 
+ik_loop_t *ik_http_client_loop(const ik_http_client_t *c) { return c->loop; }
+
 /* Take a finished or cancelled call out of curl and off the active list. */
 static void ik__call_detach(ik_http_call_t *call) {
   ik_http_client_t *c = call->client;

@@ -75,6 +75,9 @@ int ik_http_client_new(ik_loop_t *loop, ik_http_client_t **out, ik_err_t *err);
  * client must not be used afterwards. NULL is a no-op. */
 void ik_http_client_free(ik_http_client_t *c);
 
+/* The loop the client runs on. */
+ik_loop_t *ik_http_client_loop(const ik_http_client_t *c);
+
 /* Start a call. On success returns 0, sets *out (out may be NULL) and calls
  * cb exactly once, later, from the loop. On failure (bad request: no method,
  * no URL, a scheme other than http/https; a client being freed) returns a
