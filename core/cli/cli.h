@@ -38,6 +38,11 @@ int ik_cli_usage_error(const ik_cli_cmd_t *cmd, const char *fmt, ...)
 /* Print the command's full help to stdout. */
 void ik_cli_print_help(const ik_cli_cmd_t *cmd);
 
+/* Run the subcommand argv[1] of parent among subs (NULL-terminated; each
+ * sub's name is "parent sub"). No subcommand, or an unknown one, is a usage
+ * error with a suggestion; "--help" prints the parent's help. */
+int ik_cli_run_sub(const ik_cli_cmd_t *parent, const ik_cli_cmd_t *const *subs, int argc, char **argv);
+
 /* --- option parsing ------------------------------------------------- */
 typedef struct ik_opt {
   const char *name;   /* long name without dashes: "timeout" */
@@ -72,9 +77,12 @@ int ik_opt_next(ik_optparse_t *p, const ik_opt_t *opts);
 int ik_cli_apply_global(const ik_cli_cmd_t *cmd, const char *name, const char *value);
 bool ik_cli_is_global(const char *name, bool *has_arg);
 
+/* The built-in plugins `infrakit daemon` can host, NULL-terminated. */
+extern const char *const ik_daemon_builtins[];
+
 /* The watchdog limit chosen with --lua-timeout, or 0 for the default. */
 extern double ik_cli_lua_timeout;
 
-extern const ik_cli_cmd_t ik_cmd_help, ik_cmd_version, ik_cmd_lua, ik_cmd_daemon;
+extern const ik_cli_cmd_t ik_cmd_help, ik_cmd_version, ik_cmd_lua, ik_cmd_daemon, ik_cmd_plugin, ik_cmd_instance;
 
 #endif

@@ -26,9 +26,37 @@ typedef struct hosted {
 typedef struct daemon {
   ik_loop_t loop;
   char dir[4096];
+  const char *file_dir;  /* --instance-file-dir */
   hosted_t plugins[IK_DAEMON_MAX_PLUGINS];
   int nplugins;
 } daemon_t;
+
+/* A built-in plugin: make its objects and add them to h->rpc. */
+typedef struct builtin {
+  const char *name;
+  int (*setup)(daemon_t *d, hosted_t *h, ik_err_t *err);
+} builtin_t;
+
+static int setup_instance_file(daemon_t *d, hosted_t *h, ik_err_t *err) {
+  int rc = ik_file_provider_new(&d->loop, d->file_dir, &h->instance, err);
+  if (rc < 0) return rc;
+  return ik_rpc_server_add(h->rpc, &ik_rpc_instance_iface, ".", &h->instance, err);
+}
+
+static const builtin_t builtins[] = {
+    {"instance-file", setup_instance_file},
+};
+#define NBUILTINS (sizeof builtins / sizeof builtins[0])
+
+const char *const ik_daemon_builtins[] = {"instance-file", NULL};
+_Static_assert(sizeof ik_daemon_builtins / sizeof ik_daemon_builtins[0] == NBUILTINS + 1,
+               "ik_daemon_builtins lists every builtin");
+
+static const builtin_t *find_builtin(const char *name) {
+  for (size_t i = 0; i < NBUILTINS; i++)
+    if (strcmp(builtins[i].name, name) == 0) return &builtins[i];
+  return NULL;
+}
 
 static void daemon_stop(daemon_t *d) {
   for (int i = d->nplugins - 1; i >= 0; i--) {
@@ -75,9 +103,12 @@ static int ik__daemon_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {
       {"listen", 0, true},
       {"instance-file-dir", 0, true},
+      {"plugin", 'p', true},
       {NULL, 0, false},
   };
   const char *tcp = NULL, *file_dir = NULL;
+  const builtin_t *chosen[IK_DAEMON_MAX_PLUGINS];
+  size_t nchosen = 0;
   ik_optparse_t p;
   ik_opt_init(&p, &ik_cmd_daemon, argc, argv);
   for (int o; (o = ik_opt_next(&p, opts)) != IK_OPT_END;) {
@@ -85,7 +116,20 @@ static int ik__daemon_run(int argc, char **argv) {
     if (o < 0) return IK_EXIT_USAGE;
     if (o == 0) tcp = p.arg;
     if (o == 1) file_dir = p.arg;
+    if (o == 2) {
+      const builtin_t *b = find_builtin(p.arg);
+      if (b == NULL) {
+        const char *guess = ik_cli_suggest(p.arg, ik_daemon_builtins, NBUILTINS);
+        return ik_cli_usage_error(&ik_cmd_daemon, "--plugin %s: no such built-in plugin%s%s%s", p.arg,
+                                  guess ? " (did you mean " : "", guess ? guess : "", guess ? "?)" : "");
+      }
+      bool dup = false;
+      for (size_t i = 0; i < nchosen; i++) dup |= chosen[i] == b;
+      if (!dup && nchosen < IK_DAEMON_MAX_PLUGINS) chosen[nchosen++] = b;
+    }
   }
+  if (nchosen == 0)
+    for (size_t i = 0; i < NBUILTINS; i++) chosen[nchosen++] = &builtins[i];
   if (p.index < argc) return ik_cli_usage_error(&ik_cmd_daemon, "unexpected argument \"%s\"", argv[p.index]);
 
   /* One descriptor per client connection: allow as many as the hard limit. */
@@ -103,7 +147,12 @@ static int ik__daemon_run(int argc, char **argv) {
   }
   char default_file_dir[4200];
   if (file_dir == NULL) {
-    snprintf(default_file_dir, sizeof default_file_dir, "%s/../instance-file", d.dir);
+    char home[4096];
+    if (ik_home_dir(home, sizeof home, &err) < 0) {
+      fprintf(stderr, "infrakit daemon: %s\n", err.msg);
+      return IK_EXIT_FAIL;
+    }
+    snprintf(default_file_dir, sizeof default_file_dir, "%s/instance-file", home);
     file_dir = default_file_dir;
   }
   if (ik_loop_init(&d.loop, &err) < 0 || ik_loop_catch_signals(&d.loop, &err) < 0) {
@@ -111,13 +160,18 @@ static int ik__daemon_run(int argc, char **argv) {
     return IK_EXIT_FAIL;
   }
 
+  d.file_dir = file_dir;
   int exit_code = IK_EXIT_OK;
-  hosted_t *h = &d.plugins[d.nplugins++];
-  snprintf(h->name, sizeof h->name, "instance-file");
-  h->rpc = ik_rpc_server_new(&d.loop, h->name);
-  if (ik_file_provider_new(&d.loop, file_dir, &h->instance, &err) < 0 ||
-      ik_rpc_server_add(h->rpc, &ik_rpc_instance_iface, ".", &h->instance, &err) < 0 ||
-      serve(&d, h, tcp, &err) < 0) {
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < nchosen; i++) {
+    hosted_t *h = &d.plugins[d.nplugins++];
+    snprintf(h->name, sizeof h->name, "%s", chosen[i]->name);
+    h->rpc = ik_rpc_server_new(&d.loop, h->name);
+    rc = chosen[i]->setup(&d, h, &err);
+    /* --listen serves the first plugin on TCP: one port, one plugin. */
+    if (rc == 0) rc = serve(&d, h, i == 0 ? tcp : NULL, &err);
+  }
+  if (rc < 0) {
     fprintf(stderr, "infrakit daemon: %s\n", err.msg);
     exit_code = err.code == IK_EINVAL ? IK_EXIT_USAGE : IK_EXIT_FAIL;
     daemon_stop(&d);
@@ -148,7 +202,10 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "  instance-file    Instance/0.6.1: one JSON file per instance, in\n"
             "                   $INFRAKIT_HOME/instance-file (see --instance-file-dir)\n\n"
             "Options:\n"
-            "  --listen HOST:PORT        also serve on TCP (port 0 picks one; see NAME.listen)\n"
+            "  -p, --plugin NAME         serve only this built-in plugin; repeat for more\n"
+            "                            (default: all of them)\n"
+            "  --listen HOST:PORT        also serve the first plugin on TCP (port 0 picks\n"
+            "                            one; see NAME.listen)\n"
             "  --instance-file-dir DIR   where instance-file keeps its instances\n\n"
             "Examples:\n"
             "  INFRAKIT_HOME=/tmp/ik infrakit daemon &\n"

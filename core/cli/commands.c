@@ -10,6 +10,8 @@ const ik_cli_cmd_t *const ik_cli_commands[] = {
   &ik_cmd_version,
   &ik_cmd_lua,
   &ik_cmd_daemon,
+  &ik_cmd_plugin,
+  &ik_cmd_instance,
   NULL,
 };
 

@@ -206,3 +206,24 @@ int ik_opt_next(ik_optparse_t *p, const ik_opt_t *opts) {
     if (ik_cli_apply_global(p->cmd, gname, p->arg) != 0) return IK_OPT_ERROR;
   }
 }
+
+int ik_cli_run_sub(const ik_cli_cmd_t *parent, const ik_cli_cmd_t *const *subs, int argc, char **argv) {
+  const char *names[16];
+  size_t n = 0;
+  char list[256] = "";
+  for (; subs[n] && n < 16; n++) {
+    names[n] = strchr(subs[n]->name, ' ') + 1;
+    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", n ? ", " : "", names[n]);
+  }
+  if (argc < 2) return ik_cli_usage_error(parent, "missing subcommand (%s)", list);
+  const char *word = argv[1];
+  if (strcmp(word, "-h") == 0 || strcmp(word, "--help") == 0 || strcmp(word, "help") == 0) {
+    ik_cli_print_help(parent);
+    return IK_EXIT_OK;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(word, names[i]) == 0) return subs[i]->run(argc - 1, argv + 1);
+  const char *guess = ik_cli_suggest(word, names, n);
+  if (guess) return ik_cli_usage_error(parent, "unknown subcommand \"%s\" (did you mean \"%s\"?)", word, guess);
+  return ik_cli_usage_error(parent, "unknown subcommand \"%s\" (want %s)", word, list);
+}

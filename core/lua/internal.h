@@ -66,6 +66,7 @@ struct ik_lua {
   int refs;
   int next_id;
   bool closing;
+  struct ik_http_client *http; /* for infrakit.rpc; created on first use */
 };
 
 /* --- call.c: the only ways C enters Lua ------------------------------- */
@@ -117,5 +118,6 @@ int ik__push_fail(lua_State *L, int code, const char *msg);
 int ik__open_core(lua_State *L);   /* infrakit.core: sleep, spawn, now, ... */
 void ik__bind_exec(lua_State *L);  /* adds core.exec */
 void ik__bind_log(lua_State *L);   /* adds core.log */
+void ik__bind_rpc(lua_State *L);   /* adds core.rpc_call */
 
 #endif

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "lua/internal.h"
+#include "net/http_client.h"
 
 /* lua-cjson, linked statically (Debian lua-cjson-dev). */
 int luaopen_cjson(lua_State *L);
@@ -169,6 +170,7 @@ void ik_lua_free(ik_lua_t *rt) {
   if (rt == NULL) return;
   rt->closing = true;
   ik__tasks_close(rt);
+  ik_http_client_free(rt->http); /* after the tasks: their calls are cancelled */
   lua_close(rt->L);
   rt->L = NULL;
   ik__watchdog_release();

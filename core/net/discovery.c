@@ -54,6 +54,19 @@ int ik_plugins_dir(char *out, size_t len, ik_err_t *err) {
   return 0;
 }
 
+int ik_home_dir(char *out, size_t len, ik_err_t *err) {
+  const char *home = getenv("INFRAKIT_HOME");
+  int n;
+  if (home && *home) n = snprintf(out, len, "%s", home);
+  else {
+    const char *h = getenv("HOME");
+    if (h == NULL || *h == '\0') return ik_err_set(err, IK_EINVAL, "set INFRAKIT_HOME (HOME is not set)");
+    n = snprintf(out, len, "%s/.infrakit", h);
+  }
+  if (n < 0 || (size_t)n >= len) return ik_err_set(err, IK_EINVAL, "INFRAKIT_HOME is too long");
+  return mkdir_p(out, err);
+}
+
 bool ik_unix_socket_alive(const char *path) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof sa.sun_path) return false;
@@ -64,6 +77,24 @@ bool ik_unix_socket_alive(const char *path) {
   bool alive = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
   close(fd);
   return alive;
+}
+
+pid_t ik_unix_socket_peer_pid(const char *path) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path) return 0;
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  struct ucred cred = {0};
+  socklen_t len = sizeof cred;
+  pid_t pid = 0;
+  /* The kernel records the listener's credentials at listen(): the pid
+   * that really serves the socket, whatever a pid file says. */
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+      getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+    pid = cred.pid;
+  close(fd);
+  return pid;
 }
 
 static pid_t read_pid(const char *dir, const char *name) {
@@ -88,8 +119,12 @@ int ik_plugin_claim(const char *dir, const char *name, ik_err_t *err) {
   if (!S_ISSOCK(st.st_mode))
     return ik_err_set(err, IK_EEXIST, "plugin %s: %s exists and is not a socket; move it away", name, path);
   if (ik_unix_socket_alive(path)) {
-    pid_t pid = read_pid(dir, name);
-    if (pid) return ik_err_set(err, IK_EEXIST, "plugin %s is already served at %s by process %d; stop it first (kill %d)", name, path, (int)pid, (int)pid);
+    pid_t pid = ik_unix_socket_peer_pid(path);
+    if (pid == 0) pid = read_pid(dir, name);
+    if (pid)
+      return ik_err_set(err, IK_EEXIST,
+                        "plugin %s is already served at %s by process %d; stop it first (infrakit plugin stop %s)",
+                        name, path, (int)pid, name);
     return ik_err_set(err, IK_EEXIST, "plugin %s is already served at %s by another process", name, path);
   }
   ik_log(IK_LOG_WARN, "discovery", "replacing a stale socket (its process is gone)", "plugin", name, "socket", path, NULL);

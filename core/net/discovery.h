@@ -18,6 +18,10 @@
  * ~/.infrakit/plugins; created (with parents) mode 0700 if missing. */
 int ik_plugins_dir(char *out, size_t len, ik_err_t *err);
 
+/* $INFRAKIT_HOME, else ~/.infrakit; created (with parents) mode 0700 if
+ * missing. Home of instance-file's default directory and of logs/. */
+int ik_home_dir(char *out, size_t len, ik_err_t *err);
+
 /* Make DIR/NAME free to listen on: absent, or a stale socket (removed, with
  * its pid file). A live socket is IK_EEXIST naming the pid that serves it;
  * a non-socket file there is IK_EEXIST too. */
@@ -47,5 +51,9 @@ void ik_plugin_name_split(const char *name, char *lookup, size_t lookup_len, con
 
 /* True when a process accepts connections on the unix socket at path. */
 bool ik_unix_socket_alive(const char *path);
+
+/* The pid of the process listening on the unix socket at path (from the
+ * kernel, SO_PEERCRED), or 0 when nothing accepts there. */
+pid_t ik_unix_socket_peer_pid(const char *path);
 
 #endif

@@ -36,6 +36,10 @@ infrakit.spawn = core.spawn
 infrakit.json = require "infrakit.json"
 infrakit.log = require "infrakit.log"
 
+--- JSON-RPC calls to plugins: infrakit.rpc.call(plugin, method, params, opts).
+--- Yields. See docs/lua-api.md.
+infrakit.rpc = require "infrakit.rpc"
+
 --- Waits for every task in the list. Yields.
 --- Returns a list with one entry per task, in order:
 ---   { ok = true, n = <count>, <results...> }  or

@@ -3,38 +3,8 @@
 local infrakit = require "infrakit"
 local json = infrakit.json
 
-local bin = os.getenv("IK_BIN") or "./infrakit"
-
-local function sh(cmd)
-  return assert(infrakit.exec({ "sh", "-c", cmd }))
-end
-
-local function exists(path) -- sockets included (io.open cannot open them)
-  return infrakit.exec({ "test", "-e", path }).status == 0
-end
-
--- Start a daemon in a fresh INFRAKIT_HOME; returns a handle with stop().
-local function start_daemon(home, extra)
-  home = home or sh("mktemp -d /tmp/ik-daemon-XXXXXX").stdout:gsub("%s+$", "")
-  local argv = { bin, "daemon" }
-  for _, a in ipairs(extra or {}) do argv[#argv + 1] = a end
-  local d = { home = home, plugins = home .. "/plugins" }
-  d.socket = d.plugins .. "/instance-file"
-  d.task = infrakit.spawn(function()
-    return infrakit.exec(argv, { env = { INFRAKIT_HOME = home, PATH = os.getenv("PATH") }, timeout = 60 })
-  end)
-  for _ = 1, 200 do
-    if exists(d.plugins .. "/instance-file.pid") then break end
-    infrakit.sleep(0.01)
-  end
-  function d.stop()
-    local pid = io.open(d.plugins .. "/instance-file.pid"):read("*a")
-    sh("kill -TERM " .. pid)
-    return d.task:wait()
-  end
-  function d.cleanup() sh("rm -rf " .. home) end
-  return d
-end
+local support = dofile("spec/functional/support.lua")
+local sh, exists, start_daemon = support.sh, support.exists, support.start_daemon
 
 -- curl against the socket; returns status, content type, body.
 local function http(d, opts)
@@ -245,7 +215,7 @@ describe("infrakit daemon sockets", function()
 
   it("refuses to take over a live socket, naming the process", function()
     local d = start_daemon()
-    local r = assert(infrakit.exec({ bin, "daemon" }, { env = { INFRAKIT_HOME = d.home }, timeout = 10 }))
+    local r = assert(infrakit.exec({ support.bin, "daemon" }, { env = { INFRAKIT_HOME = d.home }, timeout = 10 }))
     assert.are.equal(1, r.status)
     assert.matches("plugin instance%-file is already served at " .. d.socket:gsub("%p", "%%%0") .. " by process %d+", r.stderr)
     -- The first daemon still serves.
@@ -279,7 +249,7 @@ describe("infrakit daemon sockets", function()
   end)
 
   it("a bad --listen address is a usage error naming it", function()
-    local r = assert(infrakit.exec({ bin, "daemon", "--listen", "nowhere" }, { env = { INFRAKIT_HOME = "/tmp/ik-never" } }))
+    local r = assert(infrakit.exec({ support.bin, "daemon", "--listen", "nowhere" }, { env = { INFRAKIT_HOME = "/tmp/ik-never" } }))
     assert.are.equal(2, r.status)
     assert.matches('listen address "nowhere"', r.stderr, 1, true)
     sh("rm -rf /tmp/ik-never")

@@ -1,0 +1,399 @@
+/* infrakit instance describe|validate|provision|label|destroy --plugin NAME
+ *
+ * Talks Instance/0.6.1 to any instance plugin in the plugins directory,
+ * ours or InfraKit's, through the remote adapter (net/remote.h): the same
+ * vtable the engine uses. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/mem.h"
+#include "cli/cli.h"
+#include "cli/remote.h"
+#include "net/remote.h"
+
+/* Options every subcommand takes. */
+typedef struct common {
+  const char *plugin;
+  bool json;
+} common_t;
+
+enum { OPT_PLUGIN, OPT_JSON, OPT_FIRST_OWN };
+
+/* Parse --plugin and --json plus the subcommand's own options (appended
+ * after them in opts). Returns the option index, or IK_OPT_*. */
+static int next_opt(ik_optparse_t *p, const ik_opt_t *opts, common_t *c) {
+  int o = ik_opt_next(p, opts);
+  if (o == OPT_PLUGIN) c->plugin = p->arg;
+  if (o == OPT_JSON) c->json = true;
+  return o;
+}
+
+#define COMMON_OPTS {"plugin", 'p', true}, {"json", 0, false}
+
+/* Open the plugin and run one SPI operation; prints the error and returns
+ * the exit status. op starts the call with (plugin, result slot). */
+typedef int (*op_fn)(ik_instance_plugin_t *pl, ik_cli_result_t *res, void *arg, ik_err_t *err);
+
+static int run_op(const ik_cli_cmd_t *cmd, const common_t *c, op_fn op, void *arg, ik_cli_result_t *res) {
+  if (c->plugin == NULL) return ik_cli_usage_error(cmd, "--plugin NAME is required (see 'infrakit plugin ls')");
+  ik_cli_remote_t r;
+  ik_err_t err = {0};
+  int rc = ik_cli_remote_open(&r, &err);
+  if (rc < 0) {
+    fprintf(stderr, "infrakit %s: %s\n", cmd->name, err.msg);
+    return IK_EXIT_FAIL;
+  }
+  ik_instance_plugin_t pl = {0};
+  rc = ik_remote_instance_open(r.http, r.dir, c->plugin, &pl, &err);
+  if (rc == 0) rc = op(&pl, res, arg, &err);
+  if (rc == 0) {
+    ik_cli_remote_wait(&r, &res->done, 1);
+    if (res->err.code) err = res->err, rc = res->err.code;
+  }
+  if (pl.vt) pl.vt->free(pl.self);
+  ik_cli_remote_close(&r);
+  if (rc < 0) {
+    fprintf(stderr, "infrakit %s: %s\n", cmd->name, err.msg);
+    return IK_EXIT_FAIL;
+  }
+  return IK_EXIT_OK;
+}
+
+static void print_json(const json_t *v) {
+  char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+  puts(s);
+  free(s);
+}
+
+/* --- describe ------------------------------------------------------------ */
+
+typedef struct describe_arg {
+  json_t *tags;
+  bool properties;
+} describe_arg_t;
+
+static int op_describe(ik_instance_plugin_t *pl, ik_cli_result_t *res, void *arg, ik_err_t *err) {
+  describe_arg_t *a = arg;
+  return pl->vt->describe(pl->self, a->tags, a->properties, ik_cli_result_cb, res, err);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* "k=v,k2=v2", keys sorted, for the TAGS column; caller frees. */
+static char *tags_text(json_t *tags) {
+  size_t n = json_object_size(tags), i = 0;
+  const char **keys = ik_calloc(n ? n : 1, sizeof *keys);
+  const char *k;
+  json_t *v;
+  json_object_foreach(tags, k, v) keys[i++] = k;
+  qsort(keys, n, sizeof *keys, cmp_str);
+  ik_buf_t b = {0};
+  for (i = 0; i < n; i++) {
+    json_t *val = json_object_get(tags, keys[i]);
+    ik_buf_printf(&b, "%s%s=%s", i ? "," : "", keys[i], json_is_string(val) ? json_string_value(val) : "?");
+  }
+  if (n == 0) ik_buf_printf(&b, "-");
+  ik_free(keys);
+  return ik_buf_steal(&b, NULL);
+}
+
+static void print_descriptions(const json_t *list, bool properties) {
+  size_t wid = 2, wlog = 7, wtags = 4, i, n = json_array_size(list);
+  char **tags = ik_calloc(n ? n : 1, sizeof *tags);
+  json_t *d;
+  json_array_foreach(list, i, d) {
+    const char *id = json_string_value(json_object_get(d, "ID"));
+    const char *lid = json_string_value(json_object_get(d, "LogicalID"));
+    tags[i] = tags_text(json_object_get(d, "Tags"));
+    if (id && strlen(id) > wid) wid = strlen(id);
+    if (lid && strlen(lid) > wlog) wlog = strlen(lid);
+    if (strlen(tags[i]) > wtags) wtags = strlen(tags[i]);
+  }
+  if (properties) printf("%-*s  %-*s  %-*s  PROPERTIES\n", (int)wid, "ID", (int)wlog, "LOGICAL", (int)wtags, "TAGS");
+  else printf("%-*s  %-*s  TAGS\n", (int)wid, "ID", (int)wlog, "LOGICAL");
+  json_array_foreach(list, i, d) {
+    const char *id = json_string_value(json_object_get(d, "ID"));
+    const char *lid = json_string_value(json_object_get(d, "LogicalID"));
+    printf("%-*s  %-*s  ", (int)wid, id ? id : "?", (int)wlog, lid ? lid : "-");
+    if (properties) {
+      json_t *props = json_object_get(d, "Properties");
+      char *p = ik_json_dump_go(props ? props : json_null(), false, NULL);
+      printf("%-*s  %s", (int)wtags, tags[i], p);
+      free(p);
+    } else {
+      printf("%s", tags[i]);
+    }
+    putchar('\n');
+    ik_free(tags[i]);
+  }
+  ik_free(tags);
+}
+
+/* A KEY=VALUE argument into an object; usage error naming a bad one. */
+static int parse_pair(const ik_cli_cmd_t *cmd, const char *what, const char *arg, json_t *into) {
+  const char *eq = strchr(arg, '=');
+  if (eq == NULL || eq == arg) return ik_cli_usage_error(cmd, "%s \"%s\": want KEY=VALUE", what, arg);
+  char key[256];
+  snprintf(key, sizeof key, "%.*s", (int)(eq - arg), arg);
+  json_object_set_new(into, key, json_string(eq + 1));
+  return 0;
+}
+
+extern const ik_cli_cmd_t ik_cmd_instance_describe;
+static int describe_run(int argc, char **argv) {
+  static const ik_opt_t opts[] = {COMMON_OPTS, {"tag", 't', true}, {"properties", 0, false}, {NULL, 0, false}};
+  common_t c = {0};
+  describe_arg_t a = {.tags = json_object()};
+  ik_optparse_t p;
+  int rc = IK_EXIT_OK;
+  ik_opt_init(&p, &ik_cmd_instance_describe, argc, argv);
+  for (int o; rc == IK_EXIT_OK && (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
+    if (o == IK_OPT_HELP) goto out;
+    if (o < 0) rc = IK_EXIT_USAGE;
+    else if (o == OPT_FIRST_OWN) rc = parse_pair(&ik_cmd_instance_describe, "--tag", p.arg, a.tags);
+    else if (o == OPT_FIRST_OWN + 1) a.properties = true;
+  }
+  if (rc == IK_EXIT_OK && p.index < argc)
+    rc = ik_cli_usage_error(&ik_cmd_instance_describe, "unexpected argument \"%s\"", argv[p.index]);
+  if (rc != IK_EXIT_OK) goto out;
+  ik_cli_result_t res = {0};
+  rc = run_op(&ik_cmd_instance_describe, &c, op_describe, &a, &res);
+  if (rc == IK_EXIT_OK && c.json) print_json(res.result);
+  else if (rc == IK_EXIT_OK) print_descriptions(res.result, a.properties);
+  ik_cli_result_clear(&res);
+out:
+  json_decref(a.tags);
+  return rc;
+}
+
+const ik_cli_cmd_t ik_cmd_instance_describe = {
+    .name = "instance describe",
+    .summary = "List the instances of an instance plugin",
+    .usage = "infrakit instance describe --plugin NAME [--tag KEY=VALUE]... [--properties] [--json]",
+    .help = "Sends Instance.DescribeInstances. With --tag, only instances carrying every\n"
+            "given tag are listed (AND).\n\n"
+            "Options:\n"
+            "  -p, --plugin NAME       the instance plugin (\"name\" or \"name/type\")\n"
+            "  -t, --tag KEY=VALUE     filter by tag; repeat for more\n"
+            "      --properties        include each instance's Properties\n"
+            "      --json              print the descriptions as JSON\n\n"
+            "Example:\n"
+            "  infrakit instance describe --plugin instance-file --tag infrakit.group=web\n",
+    .run = describe_run,
+};
+
+/* --- validate, provision ------------------------------------------------- */
+
+static int op_validate(ik_instance_plugin_t *pl, ik_cli_result_t *res, void *arg, ik_err_t *err) {
+  return pl->vt->validate(pl->self, arg, ik_cli_result_cb, res, err);
+}
+
+static int op_provision(ik_instance_plugin_t *pl, ik_cli_result_t *res, void *arg, ik_err_t *err) {
+  return pl->vt->provision(pl->self, arg, ik_cli_result_cb, res, err);
+}
+
+/* validate and provision: one JSON document from FILE or stdin. */
+static int document_run(const ik_cli_cmd_t *cmd, op_fn op, int argc, char **argv) {
+  static const ik_opt_t opts[] = {COMMON_OPTS, {NULL, 0, false}};
+  common_t c = {0};
+  ik_optparse_t p;
+  ik_opt_init(&p, cmd, argc, argv);
+  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
+    if (o == IK_OPT_HELP) return IK_EXIT_OK;
+    if (o < 0) return IK_EXIT_USAGE;
+  }
+  if (p.index >= argc) return ik_cli_usage_error(cmd, "missing FILE (or - to read standard input)");
+  if (p.index + 1 < argc) return ik_cli_usage_error(cmd, "unexpected argument \"%s\"", argv[p.index + 1]);
+  if (c.plugin == NULL) return ik_cli_usage_error(cmd, "--plugin NAME is required (see 'infrakit plugin ls')");
+  ik_err_t err = {0};
+  json_t *doc = ik_cli_read_json(argv[p.index], &err);
+  if (doc == NULL) {
+    fprintf(stderr, "infrakit %s: %s\n", cmd->name, err.msg);
+    return IK_EXIT_FAIL;
+  }
+  if (op == op_provision && !json_is_object(doc)) {
+    fprintf(stderr, "infrakit %s: %s: want an instance spec object {\"Properties\", \"Tags\", ...}\n", cmd->name,
+            argv[p.index]);
+    json_decref(doc);
+    return IK_EXIT_FAIL;
+  }
+  ik_cli_result_t res = {0};
+  int rc = run_op(cmd, &c, op, doc, &res);
+  json_decref(doc);
+  if (rc == IK_EXIT_OK) {
+    if (op == op_provision) {
+      const char *id = json_string_value(res.result);
+      if (c.json) {
+        json_t *o = json_pack("{s:o}", "ID", json_incref(res.result));
+        print_json(o);
+        json_decref(o);
+      } else {
+        puts(id ? id : "(the plugin returned no ID)");
+      }
+    } else if (c.json) {
+      puts("{\"OK\": true}");
+    } else {
+      puts("valid");
+    }
+  }
+  ik_cli_result_clear(&res);
+  return rc;
+}
+
+extern const ik_cli_cmd_t ik_cmd_instance_validate, ik_cmd_instance_provision;
+static int validate_run(int argc, char **argv) { return document_run(&ik_cmd_instance_validate, op_validate, argc, argv); }
+static int provision_run(int argc, char **argv) {
+  return document_run(&ik_cmd_instance_provision, op_provision, argc, argv);
+}
+
+const ik_cli_cmd_t ik_cmd_instance_validate = {
+    .name = "instance validate",
+    .summary = "Check instance Properties with the plugin, without creating anything",
+    .usage = "infrakit instance validate --plugin NAME FILE|-",
+    .help = "Sends Instance.Validate with the Properties read from FILE (- = standard\n"
+            "input). Prints \"valid\", or the plugin's error and exits 1.\n\n"
+            "Options:\n"
+            "  -p, --plugin NAME   the instance plugin (\"name\" or \"name/type\")\n"
+            "      --json          print {\"OK\": true}\n",
+    .run = validate_run,
+};
+
+const ik_cli_cmd_t ik_cmd_instance_provision = {
+    .name = "instance provision",
+    .summary = "Create one instance from an instance spec",
+    .usage = "infrakit instance provision --plugin NAME FILE|-",
+    .help = "Sends Instance.Provision with the spec read from FILE (- = standard input):\n"
+            "{\"Properties\": ..., \"Tags\": {...}, \"Init\": \"...\", \"LogicalID\": ...,\n"
+            "\"Attachments\": [...]}, all optional. Prints the new instance's ID.\n\n"
+            "Options:\n"
+            "  -p, --plugin NAME   the instance plugin (\"name\" or \"name/type\")\n"
+            "      --json          print {\"ID\": ...}\n\n"
+            "Example:\n"
+            "  echo '{\"Tags\": {\"tier\": \"web\"}}' | infrakit instance provision --plugin instance-file -\n",
+    .run = provision_run,
+};
+
+/* --- label, destroy ------------------------------------------------------ */
+
+typedef struct id_arg {
+  const char *id;
+  const char *reason;
+  json_t *labels;
+} id_arg_t;
+
+static int op_label(ik_instance_plugin_t *pl, ik_cli_result_t *res, void *arg, ik_err_t *err) {
+  id_arg_t *a = arg;
+  return pl->vt->label(pl->self, a->id, a->labels, ik_cli_result_cb, res, err);
+}
+
+static int op_destroy(ik_instance_plugin_t *pl, ik_cli_result_t *res, void *arg, ik_err_t *err) {
+  id_arg_t *a = arg;
+  return pl->vt->destroy(pl->self, a->id, a->reason, ik_cli_result_cb, res, err);
+}
+
+extern const ik_cli_cmd_t ik_cmd_instance_label;
+static int label_run(int argc, char **argv) {
+  static const ik_opt_t opts[] = {COMMON_OPTS, {NULL, 0, false}};
+  const ik_cli_cmd_t *cmd = &ik_cmd_instance_label;
+  common_t c = {0};
+  ik_optparse_t p;
+  ik_opt_init(&p, cmd, argc, argv);
+  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
+    if (o == IK_OPT_HELP) return IK_EXIT_OK;
+    if (o < 0) return IK_EXIT_USAGE;
+  }
+  if (p.index >= argc) return ik_cli_usage_error(cmd, "missing instance ID");
+  if (p.index + 1 >= argc) return ik_cli_usage_error(cmd, "missing KEY=VALUE labels");
+  id_arg_t a = {.id = argv[p.index], .labels = json_object()};
+  int rc = IK_EXIT_OK;
+  for (int i = p.index + 1; rc == IK_EXIT_OK && i < argc; i++) rc = parse_pair(cmd, "label", argv[i], a.labels);
+  ik_cli_result_t res = {0};
+  if (rc == IK_EXIT_OK) rc = run_op(cmd, &c, op_label, &a, &res);
+  if (rc == IK_EXIT_OK) printf(c.json ? "{\"OK\": true}\n" : "labelled %s\n", a.id);
+  ik_cli_result_clear(&res);
+  json_decref(a.labels);
+  return rc;
+}
+
+const ik_cli_cmd_t ik_cmd_instance_label = {
+    .name = "instance label",
+    .summary = "Merge labels into an instance's tags",
+    .usage = "infrakit instance label --plugin NAME ID KEY=VALUE...",
+    .help = "Sends Instance.Label: each KEY=VALUE is set as a tag of instance ID.\n\n"
+            "Options:\n"
+            "  -p, --plugin NAME   the instance plugin (\"name\" or \"name/type\")\n"
+            "      --json          print {\"OK\": true}\n",
+    .run = label_run,
+};
+
+extern const ik_cli_cmd_t ik_cmd_instance_destroy;
+static int destroy_run(int argc, char **argv) {
+  static const ik_opt_t opts[] = {COMMON_OPTS, {"reason", 0, true}, {NULL, 0, false}};
+  const ik_cli_cmd_t *cmd = &ik_cmd_instance_destroy;
+  common_t c = {0};
+  const char *reason = "terminate";
+  ik_optparse_t p;
+  ik_opt_init(&p, cmd, argc, argv);
+  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
+    if (o == IK_OPT_HELP) return IK_EXIT_OK;
+    if (o < 0) return IK_EXIT_USAGE;
+    if (o == OPT_FIRST_OWN) reason = p.arg;
+  }
+  if (strcmp(reason, "terminate") != 0 && strcmp(reason, "rolling_update") != 0)
+    return ik_cli_usage_error(cmd, "--reason \"%s\": want terminate or rolling_update", reason);
+  if (p.index >= argc) return ik_cli_usage_error(cmd, "missing instance ID");
+  int status = IK_EXIT_OK;
+  /* One call per ID, in order; an error is reported and the rest go on. */
+  for (int i = p.index; i < argc; i++) {
+    id_arg_t a = {.id = argv[i], .reason = reason};
+    ik_cli_result_t res = {0};
+    int rc = run_op(cmd, &c, op_destroy, &a, &res);
+    if (rc == IK_EXIT_OK) printf(c.json ? "{\"ID\": \"%s\", \"OK\": true}\n" : "destroyed %s\n", a.id);
+    else status = rc;
+    ik_cli_result_clear(&res);
+  }
+  return status;
+}
+
+const ik_cli_cmd_t ik_cmd_instance_destroy = {
+    .name = "instance destroy",
+    .summary = "Destroy instances",
+    .usage = "infrakit instance destroy --plugin NAME [--reason terminate|rolling_update] ID...",
+    .help = "Sends Instance.Destroy for each ID, in order. A failure is reported and the\n"
+            "remaining IDs are still destroyed; the exit status is 1 if any failed.\n\n"
+            "Options:\n"
+            "  -p, --plugin NAME   the instance plugin (\"name\" or \"name/type\")\n"
+            "      --reason WHY    Context.Reason sent to the plugin (default terminate)\n"
+            "      --json          print one {\"ID\", \"OK\"} line per destroyed instance\n",
+    .run = destroy_run,
+};
+
+/* --- the command --------------------------------------------------------- */
+
+static const ik_cli_cmd_t *const instance_subs[] = {
+    &ik_cmd_instance_describe, &ik_cmd_instance_validate, &ik_cmd_instance_provision,
+    &ik_cmd_instance_label,    &ik_cmd_instance_destroy,  NULL,
+};
+
+static int instance_run(int argc, char **argv) { return ik_cli_run_sub(&ik_cmd_instance, instance_subs, argc, argv); }
+
+const ik_cli_cmd_t ik_cmd_instance = {
+    .name = "instance",
+    .summary = "Use any instance plugin (ours or InfraKit's) over its socket",
+    .usage = "infrakit instance describe|validate|provision|label|destroy --plugin NAME ...",
+    .help = "Subcommands (each has --help):\n"
+            "  describe    list instances, optionally filtered by tags\n"
+            "  validate    check instance Properties read from FILE or -\n"
+            "  provision   create an instance from a spec read from FILE or -\n"
+            "  label       merge KEY=VALUE labels into an instance's tags\n"
+            "  destroy     destroy instances by ID\n\n"
+            "NAME is a plugin in the plugins directory (see 'infrakit plugin ls'); \"name/type\"\n"
+            "picks a typed object of a plugin that hosts several. Output is for people;\n"
+            "--json prints JSON for scripts. Exit status 1 when the plugin reports an error.\n\n"
+            "Example:\n"
+            "  infrakit instance describe --plugin instance-file\n",
+    .run = instance_run,
+};

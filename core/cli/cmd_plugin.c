@@ -1,0 +1,457 @@
+/* infrakit plugin ls|start|stop: the plugins directory, seen and managed
+ * from the command line. ls asks every plugin for Handshake.Hello (all at
+ * once); start runs `infrakit daemon --plugin NAME...` in the background
+ * and waits for its sockets; stop signals the process that really listens
+ * on a socket (the kernel says which, SO_PEERCRED) and waits for it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/json.h"
+#include "base/mem.h"
+#include "cli/cli.h"
+#include "cli/remote.h"
+#include "net/discovery.h"
+#include "net/rpc_client.h"
+
+#define HELLO_TIMEOUT_MS 3000
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void nap_ms(int ms) {
+  struct timespec ts = {0, (long)ms * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* --timeout SECS, shared by start and stop. */
+static int parse_timeout(const ik_cli_cmd_t *cmd, const char *arg, double *out) {
+  char *end;
+  double v = strtod(arg, &end);
+  if (end == arg || *end != '\0' || !(v > 0) || v > 3600)
+    return ik_cli_usage_error(cmd, "--timeout \"%s\": want seconds, > 0 and <= 3600", arg);
+  *out = v;
+  return 0;
+}
+
+/* --- ls --------------------------------------------------------------------- */
+
+typedef struct listed {
+  ik_plugin_entry_t e;
+  pid_t pid;               /* from the kernel when alive, else the pid file */
+  ik_cli_result_t hello;
+  ik_rpc_client_t *client;
+} listed_t;
+
+static const char *status_of(const listed_t *l) {
+  if (l->e.socket[0] && !l->e.alive) return "stale";
+  return l->hello.err.code ? "error" : "ok";
+}
+
+/* "Instance/0.6.1,Flavor/0.1.1" from Hello's Objects. */
+static void interfaces_of(const listed_t *l, char *out, size_t len) {
+  out[0] = '\0';
+  json_t *objects = ik_json_get(l->hello.result, "Objects");
+  const char *key;
+  json_t *v;
+  json_object_foreach(objects, key, v) {
+    size_t n = strlen(out);
+    snprintf(out + n, len - n, "%s%s", n ? "," : "", key);
+  }
+  if (out[0] == '\0') snprintf(out, len, "-");
+}
+
+static json_t *listed_json(const listed_t *l) {
+  json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:b}", "Name", l->e.name, "Socket", l->e.socket, "URL", l->e.url,
+                        "Pid", (int)l->pid, "Status", status_of(l), "Alive", !strcmp(status_of(l), "ok"));
+  json_t *objects = ik_json_get(l->hello.result, "Objects");
+  json_object_set(o, "Interfaces", objects ? objects : json_object());
+  if (l->hello.err.code) json_object_set_new(o, "Error", json_string(l->hello.err.msg));
+  return o;
+}
+
+extern const ik_cli_cmd_t ik_cmd_plugin_ls;
+static int ls_run(int argc, char **argv) {
+  static const ik_opt_t opts[] = {{"json", 0, false}, {NULL, 0, false}};
+  const ik_cli_cmd_t *cmd = &ik_cmd_plugin_ls;
+  bool as_json = false;
+  ik_optparse_t p;
+  ik_opt_init(&p, cmd, argc, argv);
+  for (int o; (o = ik_opt_next(&p, opts)) != IK_OPT_END;) {
+    if (o == IK_OPT_HELP) return IK_EXIT_OK;
+    if (o < 0) return IK_EXIT_USAGE;
+    as_json = true;
+  }
+  if (p.index < argc) return ik_cli_usage_error(cmd, "unexpected argument \"%s\"", argv[p.index]);
+
+  ik_err_t err = {0};
+  ik_cli_remote_t r;
+  if (ik_cli_remote_open(&r, &err) < 0) {
+    fprintf(stderr, "infrakit plugin ls: %s\n", err.msg);
+    return IK_EXIT_FAIL;
+  }
+  ik_plugin_entry_t *entries = NULL;
+  size_t n = 0;
+  if (ik_plugins_scan(r.dir, &entries, &n, &err) < 0) {
+    ik_cli_remote_close(&r);
+    fprintf(stderr, "infrakit plugin ls: %s\n", err.msg);
+    return IK_EXIT_FAIL;
+  }
+  listed_t *list = ik_calloc(n ? n : 1, sizeof *list);
+  int asked = 0, answered = 0;
+  for (size_t i = 0; i < n; i++) {
+    listed_t *l = &list[i];
+    l->e = entries[i];
+    l->pid = l->e.alive ? ik_unix_socket_peer_pid(l->e.socket) : 0;
+    if (l->pid == 0) l->pid = l->e.pid;
+    if (l->e.socket[0] && !l->e.alive) continue; /* stale: nobody to ask */
+    const char *addr = l->e.socket[0] ? l->e.socket : l->e.url;
+    if (ik_rpc_client_new(r.http, addr, HELLO_TIMEOUT_MS, &l->client, &l->hello.err) < 0) continue;
+    if (ik_rpc_call(l->client, NULL, NULL, "Handshake.Hello", NULL, ik_cli_result_cb, &l->hello, NULL,
+                    &l->hello.err) == 0)
+      asked++;
+  }
+  /* Every call has a timeout, so the loop runs dry or all have answered. */
+  for (;;) {
+    answered = 0;
+    for (size_t i = 0; i < n; i++) answered += list[i].hello.done;
+    if (answered >= asked || !uv_run(&r.loop.uv, UV_RUN_ONCE)) break;
+  }
+
+  if (as_json) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(arr, listed_json(&list[i]));
+    char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    puts(s);
+    free(s);
+    json_decref(arr);
+  } else if (n == 0) {
+    printf("No plugins in %s. Start one with 'infrakit plugin start instance-file'.\n", r.dir);
+  } else {
+    printf("%-24s %-32s %-8s %-7s %s\n", "NAME", "INTERFACES", "PID", "STATUS", "ADDRESS");
+    for (size_t i = 0; i < n; i++) {
+      char ifaces[512], pid[16] = "-";
+      interfaces_of(&list[i], ifaces, sizeof ifaces);
+      if (list[i].pid) snprintf(pid, sizeof pid, "%d", (int)list[i].pid);
+      printf("%-24s %-32s %-8s %-7s %s\n", list[i].e.name, ifaces, pid, status_of(&list[i]),
+             list[i].e.socket[0] ? list[i].e.socket : list[i].e.url);
+      if (list[i].hello.err.code) printf("  error: %s\n", list[i].hello.err.msg);
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    ik_rpc_client_free(list[i].client);
+    ik_cli_result_clear(&list[i].hello);
+  }
+  ik_cli_remote_close(&r);
+  ik_free(list);
+  ik_free(entries);
+  return IK_EXIT_OK;
+}
+
+const ik_cli_cmd_t ik_cmd_plugin_ls = {
+    .name = "plugin ls",
+    .summary = "List the plugins in the plugins directory",
+    .usage = "infrakit plugin ls [--json]",
+    .help = "Every socket (and NAME.listen file) in the plugins directory is a plugin, ours\n"
+            "or InfraKit's. Each live one is asked Handshake.Hello for the interfaces it\n"
+            "implements. STATUS is ok (it answered), stale (a socket nobody serves: its\n"
+            "process died) or error (it did not answer; the error follows).\n\n"
+            "Options:\n"
+            "  --json   print a JSON list of {Name, Socket, URL, Pid, Status, Alive,\n"
+            "           Interfaces, Error}\n",
+    .run = ls_run,
+};
+
+/* --- start ------------------------------------------------------------------ */
+
+/* The log file of a background daemon: $INFRAKIT_HOME/logs/NAME.log. */
+static int log_path(const char *name, char *out, size_t len, ik_err_t *err) {
+  char logs[4200];
+  int rc = ik_home_dir(logs, sizeof logs - 8, err);
+  if (rc < 0) return rc;
+  strcat(logs, "/logs");
+  if (mkdir(logs, 0700) < 0 && errno != EEXIST)
+    return ik_err_set(err, IK_EIO, "create %s: %s", logs, strerror(errno));
+  snprintf(out, len, "%s/%s.log", logs, name);
+  return 0;
+}
+
+/* Start `infrakit daemon --plugin N...` detached (own session, stdin from
+ * /dev/null, output to log). Returns its pid, or -1 with err filled. */
+static pid_t spawn_daemon(char **names, int n, const char *log, ik_err_t *err) {
+  char exe[PATH_MAX];
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (len < 0) return ik_err_set(err, IK_EIO, "cannot find the infrakit binary: %s", strerror(errno)), -1;
+  exe[len] = '\0';
+  int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (logfd < 0) return ik_err_set(err, IK_EIO, "open %s: %s", log, strerror(errno)), -1;
+  static char daemon_arg[] = "daemon", plugin_arg[] = "--plugin";
+  char **args = ik_calloc((size_t)(2 + 2 * n + 1), sizeof *args);
+  int k = 0;
+  args[k++] = exe;
+  args[k++] = daemon_arg;
+  for (int i = 0; i < n; i++) {
+    args[k++] = plugin_arg;
+    args[k++] = names[i];
+  }
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    setsid();
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    dup2(logfd, 1);
+    dup2(logfd, 2);
+    execv(exe, args);
+    dprintf(2, "infrakit plugin start: exec %s: %s\n", exe, strerror(errno));
+    _exit(127);
+  }
+  int saved = errno;
+  close(logfd);
+  ik_free(args);
+  if (pid < 0) return ik_err_set(err, IK_EIO, "fork: %s", strerror(saved)), -1;
+  return pid;
+}
+
+/* The last lines of a log, indented, to stderr. */
+static void print_log_tail(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return;
+  char line[1024], tail[8][1024];
+  int n = 0;
+  while (fgets(line, sizeof line, f)) snprintf(tail[n++ % 8], sizeof tail[0], "%s", line);
+  fclose(f);
+  for (int i = n > 8 ? n - 8 : 0; i < n; i++) fprintf(stderr, "  %s", tail[i % 8]);
+}
+
+static bool socket_alive(const char *dir, const char *name) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  return ik_unix_socket_alive(path);
+}
+
+extern const ik_cli_cmd_t ik_cmd_plugin_start;
+static int start_run(int argc, char **argv) {
+  static const ik_opt_t opts[] = {{"timeout", 0, true}, {NULL, 0, false}};
+  const ik_cli_cmd_t *cmd = &ik_cmd_plugin_start;
+  double timeout = 10;
+  ik_optparse_t p;
+  ik_opt_init(&p, cmd, argc, argv);
+  for (int o; (o = ik_opt_next(&p, opts)) != IK_OPT_END;) {
+    if (o == IK_OPT_HELP) return IK_EXIT_OK;
+    if (o < 0 || parse_timeout(cmd, p.arg, &timeout)) return IK_EXIT_USAGE;
+  }
+  if (p.index >= argc) return ik_cli_usage_error(cmd, "missing plugin NAME (built-in: instance-file)");
+  size_t nbuiltin = 0;
+  while (ik_daemon_builtins[nbuiltin]) nbuiltin++;
+  for (int i = p.index; i < argc; i++) {
+    bool known = false;
+    for (size_t b = 0; b < nbuiltin; b++) known |= strcmp(argv[i], ik_daemon_builtins[b]) == 0;
+    if (known) continue;
+    const char *guess = ik_cli_suggest(argv[i], ik_daemon_builtins, nbuiltin);
+    if (guess) return ik_cli_usage_error(cmd, "%s: no such plugin (did you mean %s?)", argv[i], guess);
+    return ik_cli_usage_error(cmd, "%s: no such plugin (built-in: instance-file)", argv[i]);
+  }
+
+  ik_err_t err = {0};
+  char dir[4096];
+  if (ik_plugins_dir(dir, sizeof dir, &err) < 0) {
+    fprintf(stderr, "infrakit plugin start: %s\n", err.msg);
+    return IK_EXIT_FAIL;
+  }
+  char **todo = ik_calloc((size_t)(argc - p.index), sizeof *todo);
+  int n = 0;
+  for (int i = p.index; i < argc; i++) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, argv[i]);
+    pid_t running = ik_unix_socket_peer_pid(path);
+    if (running) printf("%s is already running (pid %d)\n", argv[i], (int)running);
+    else todo[n++] = argv[i];
+  }
+  int status = IK_EXIT_OK;
+  char log[4300];
+  pid_t pid = -1;
+  if (n == 0) goto out;
+  if (log_path(todo[0], log, sizeof log, &err) < 0 || (pid = spawn_daemon(todo, n, log, &err)) < 0) {
+    fprintf(stderr, "infrakit plugin start: %s\n", err.msg);
+    status = IK_EXIT_FAIL;
+    goto out;
+  }
+  for (double deadline = now_s() + timeout;;) {
+    int up = 0;
+    for (int i = 0; i < n; i++) up += socket_alive(dir, todo[i]);
+    if (up == n) break;
+    int wstatus;
+    if (waitpid(pid, &wstatus, WNOHANG) == pid) {
+      fprintf(stderr, "infrakit plugin start: %s did not start (daemon exited with status %d); its log, %s:\n",
+              todo[0], WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus), log);
+      print_log_tail(log);
+      status = IK_EXIT_FAIL;
+      goto out;
+    }
+    if (now_s() > deadline) {
+      kill(pid, SIGTERM);
+      fprintf(stderr, "infrakit plugin start: %s did not come up within %g s (stopped it); see %s\n", todo[0],
+              timeout, log);
+      status = IK_EXIT_FAIL;
+      goto out;
+    }
+    nap_ms(10);
+  }
+  for (int i = 0; i < n; i++) printf("started %s (pid %d, socket %s/%s, log %s)\n", todo[i], (int)pid, dir, todo[i], log);
+out:
+  ik_free(todo);
+  return status;
+}
+
+const ik_cli_cmd_t ik_cmd_plugin_start = {
+    .name = "plugin start",
+    .summary = "Start built-in plugins in a background daemon",
+    .usage = "infrakit plugin start [--timeout SECS] NAME...",
+    .help = "Runs `infrakit daemon --plugin NAME...` in the background (its own session,\n"
+            "output to $INFRAKIT_HOME/logs/NAME.log, NAME being the first one) and waits until\n"
+            "every NAME answers on its socket. A NAME already running is left alone.\n"
+            "Built-in plugins: instance-file.\n\n"
+            "Options:\n"
+            "  --timeout SECS   how long to wait for the sockets (default 10)\n\n"
+            "Example:\n"
+            "  infrakit plugin start instance-file && infrakit plugin ls\n",
+    .run = start_run,
+};
+
+/* --- stop ------------------------------------------------------------------- */
+
+/* True once pid is gone (or a zombie waiting for its parent). */
+static bool process_gone(pid_t pid) {
+  if (kill(pid, 0) < 0 && errno == ESRCH) return true;
+  char path[64], buf[256] = "";
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return true;
+  size_t got = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[got] = '\0';
+  const char *paren = strrchr(buf, ')');
+  return paren && paren[1] == ' ' && paren[2] == 'Z';
+}
+
+/* Stop the process serving NAME; prints what happened. Returns the exit
+ * status for this NAME. */
+static int stop_one(const char *dir, const char *name, double timeout) {
+  char path[4200], pidpath[4300];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  snprintf(pidpath, sizeof pidpath, "%s.pid", path);
+  struct stat st;
+  bool has_socket = lstat(path, &st) == 0, has_pid = stat(pidpath, &st) == 0;
+  if (!has_socket && !has_pid) {
+    fprintf(stderr, "infrakit plugin stop: %s is not running (no socket or pid file in %s)\n", name, dir);
+    return IK_EXIT_FAIL;
+  }
+  pid_t pid = ik_unix_socket_peer_pid(path);
+  if (pid == 0) {
+    ik_plugin_unpublish(dir, name);
+    printf("%s was not running; removed its stale files\n", name);
+    return IK_EXIT_OK;
+  }
+  if (pid == getpid()) {
+    fprintf(stderr, "infrakit plugin stop: %s is served by this process\n", name);
+    return IK_EXIT_FAIL;
+  }
+  /* Other plugins served by the same process go with it: say so. */
+  ik_plugin_entry_t *entries = NULL;
+  size_t n = 0;
+  char others[512] = "";
+  if (ik_plugins_scan(dir, &entries, &n, NULL) == 0) {
+    for (size_t i = 0; i < n; i++) {
+      if (strcmp(entries[i].name, name) == 0 || !entries[i].alive) continue;
+      if (ik_unix_socket_peer_pid(entries[i].socket) != pid) continue;
+      size_t len = strlen(others);
+      snprintf(others + len, sizeof others - len, "%s%s", len ? ", " : "", entries[i].name);
+    }
+  }
+  ik_free(entries);
+  if (kill(pid, SIGTERM) < 0) {
+    fprintf(stderr, "infrakit plugin stop: %s: signal pid %d: %s\n", name, (int)pid, strerror(errno));
+    return IK_EXIT_FAIL;
+  }
+  for (double deadline = now_s() + timeout; !process_gone(pid);) {
+    if (now_s() > deadline) {
+      fprintf(stderr, "infrakit plugin stop: %s (pid %d) did not stop within %g s; kill -9 %d if it must go\n", name,
+              (int)pid, timeout, (int)pid);
+      return IK_EXIT_FAIL;
+    }
+    nap_ms(10);
+  }
+  printf("stopped %s (pid %d)%s%s\n", name, (int)pid, others[0] ? "; it also served " : "", others);
+  return IK_EXIT_OK;
+}
+
+extern const ik_cli_cmd_t ik_cmd_plugin_stop;
+static int stop_run(int argc, char **argv) {
+  static const ik_opt_t opts[] = {{"timeout", 0, true}, {NULL, 0, false}};
+  const ik_cli_cmd_t *cmd = &ik_cmd_plugin_stop;
+  double timeout = 10;
+  ik_optparse_t p;
+  ik_opt_init(&p, cmd, argc, argv);
+  for (int o; (o = ik_opt_next(&p, opts)) != IK_OPT_END;) {
+    if (o == IK_OPT_HELP) return IK_EXIT_OK;
+    if (o < 0 || parse_timeout(cmd, p.arg, &timeout)) return IK_EXIT_USAGE;
+  }
+  if (p.index >= argc) return ik_cli_usage_error(cmd, "missing plugin NAME (see 'infrakit plugin ls')");
+  for (int i = p.index; i < argc; i++)
+    if (strchr(argv[i], '/') || argv[i][0] == '.')
+      return ik_cli_usage_error(cmd, "\"%s\": want a plugin's socket name", argv[i]);
+  ik_err_t err = {0};
+  char dir[4096];
+  if (ik_plugins_dir(dir, sizeof dir, &err) < 0) {
+    fprintf(stderr, "infrakit plugin stop: %s\n", err.msg);
+    return IK_EXIT_FAIL;
+  }
+  int status = IK_EXIT_OK;
+  for (int i = p.index; i < argc; i++)
+    if (stop_one(dir, argv[i], timeout) != IK_EXIT_OK) status = IK_EXIT_FAIL;
+  return status;
+}
+
+const ik_cli_cmd_t ik_cmd_plugin_stop = {
+    .name = "plugin stop",
+    .summary = "Stop the process serving a plugin",
+    .usage = "infrakit plugin stop [--timeout SECS] NAME...",
+    .help = "Sends SIGTERM to the process that listens on the plugin's socket (asked of\n"
+            "the kernel, not taken from NAME.pid, which may be stale) and waits until it\n"
+            "has exited. A daemon hosting several plugins stops them all; the output says\n"
+            "which. A stale socket (its process died) is just removed.\n\n"
+            "Options:\n"
+            "  --timeout SECS   how long to wait (default 10)\n",
+    .run = stop_run,
+};
+
+/* --- the command ------------------------------------------------------------ */
+
+static const ik_cli_cmd_t *const plugin_subs[] = {&ik_cmd_plugin_ls, &ik_cmd_plugin_start, &ik_cmd_plugin_stop, NULL};
+
+static int plugin_run(int argc, char **argv) { return ik_cli_run_sub(&ik_cmd_plugin, plugin_subs, argc, argv); }
+
+const ik_cli_cmd_t ik_cmd_plugin = {
+    .name = "plugin",
+    .summary = "List, start and stop plugins in the plugins directory",
+    .usage = "infrakit plugin ls|start|stop ...",
+    .help = "Subcommands (each has --help):\n"
+            "  ls      list plugins: name, interfaces, pid, status, socket\n"
+            "  start   start built-in plugins in a background daemon\n"
+            "  stop    stop the process serving a plugin\n\n"
+            "The plugins directory is $INFRAKIT_PLUGINS_DIR, else $INFRAKIT_HOME/plugins,\n"
+            "else ~/.infrakit/plugins. See docs/plugins.md.\n",
+    .run = plugin_run,
+};
