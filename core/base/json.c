@@ -87,7 +87,3 @@ static char *dump(const json_t *v, size_t flags, bool newline, size_t *len) {
 char *ik_json_dump_go(const json_t *v, bool newline, size_t *len) {
   return dump(v, JSON_COMPACT, newline, len);
 }
-
-char *ik_json_dump_go_indent(const json_t *v, size_t *len) {
-  return dump(v, JSON_INDENT(1), false, len);
-}

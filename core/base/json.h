@@ -29,8 +29,4 @@ const char *ik_json_get_string(const json_t *obj, const char *key, const char *d
  * Caller frees with free(). NULL only on allocation failure (aborts). */
 char *ik_json_dump_go(const json_t *v, bool newline, size_t *len);
 
-/* Like ik_json_dump_go() but indented the way Go's MarshalIndent(v, "", " ")
- * is (one space per level), used by /info/api.json. */
-char *ik_json_dump_go_indent(const json_t *v, size_t *len);
-
 #endif

@@ -3,133 +3,100 @@
  * order from wire-examples.md). */
 #include "net/rpc_instance.h"
 
-#include <stdio.h>
-#include <string.h>
-
 #include "base/json.h"
-#include "base/mem.h"
+#include "net/go_types.h"
+#include "net/rpc_util.h"
 
-/* The result waits for the driver: remember the call. */
-typedef struct pending {
-  ik_rpc_call_t *call;
-  const char *field;  /* result field: "OK", "ID", "Descriptions" */
-} pending_t;
+/* --- results ------------------------------------------------------------ */
 
-static void on_done(json_t *result, const ik_err_t *err, void *data) {
-  pending_t *p = data;
-  if (err) {
-    ik_rpc_fail(p->call, IK_RPC_SERVER_ERROR, "%s", err->msg);
-  } else {
-    json_t *r = ik_rpc_result_new(p->call);
-    if (strcmp(p->field, "OK") == 0) json_object_set_new(r, "OK", json_true());
-    else if (strcmp(p->field, "Descriptions") == 0)
-      json_object_set_new(r, "Descriptions", json_is_array(result) ? json_incref(result) : json_array());
-    else json_object_set(r, p->field, result ? result : json_null());
-    ik_rpc_reply(p->call, r);
-  }
-  ik_free(p);
+/* {"ID": the new instance's ID} (a string, or null as Go's nil *ID). */
+static int encode_id(json_t *out, json_t *result, json_t *ctx, ik_err_t *err) {
+  if (!json_is_string(result) && !json_is_null(result))
+    return ik_err_set(err, IK_EDRIVER, "provision returned no instance ID (want a string)");
+  json_object_set(out, "ID", result);
+  return 0;
 }
 
-static pending_t *pend(ik_rpc_call_t *call, const char *field) {
-  pending_t *p = ik_malloc(sizeof *p);
-  p->call = call;
-  p->field = field;
-  return p;
+/* {"Descriptions": [...]}: [] when the driver found nothing. */
+static int encode_descriptions(json_t *out, json_t *result, json_t *ctx, ik_err_t *err) {
+  json_t *list;
+  if (ik_go_description_list(result, "describe result", &list, err) < 0) return IK_EDRIVER;
+  json_object_set_new(out, "Descriptions", json_is_array(list) ? list : json_array());
+  return 0;
 }
 
-/* Finish a call whose driver refused it synchronously. */
-static void refused(pending_t *p, int rc, const ik_err_t *err) {
-  ik_rpc_call_t *call = p->call;
-  ik_free(p);
-  if (rc == IK_EINVAL) ik_rpc_fail(call, IK_RPC_INVALID_PARAMS, "%s", err->msg);
-  else ik_rpc_fail(call, IK_RPC_SERVER_ERROR, "%s", err->msg);
-}
-
-/* A required string field, named in the error when missing or mistyped. */
-static const char *need_string(ik_rpc_call_t *call, json_t *params, const char *key) {
-  ik_err_t err = {0};
-  char field[64];
-  snprintf(field, sizeof field, "params.%s", key);
-  const char *v = ik_json_get_string(params, key, NULL, field, &err);
-  if (v == NULL) {
-    if (err.code == 0) ik_err_set(&err, IK_EINVAL, "%s: missing", field);
-    ik_rpc_fail(call, IK_RPC_INVALID_PARAMS, "%s", err.msg);
-  }
-  return v;
-}
+/* --- methods ------------------------------------------------------------ */
 
 static void m_validate(ik_rpc_call_t *call, json_t *params, void *obj) {
   ik_instance_plugin_t *pl = obj;
   ik_err_t err = {0};
-  pending_t *p = pend(call, "OK");
-  int rc = pl->vt->validate(pl->self, ik_json_get(params, "Properties"), on_done, p, &err);
-  if (rc < 0) refused(p, rc, &err);
+  ik_rpc_pending_t *p = ik_rpc_pending_new(call, ik_rpc_encode_ok, NULL);
+  int rc = pl->vt->validate(pl->self, ik_json_get(params, "Properties"), ik_rpc_pending_done, p, &err);
+  ik_rpc_pending_started(p, rc, &err);
 }
 
 static void m_provision(ik_rpc_call_t *call, json_t *params, void *obj) {
   ik_instance_plugin_t *pl = obj;
   ik_err_t err = {0};
-  json_t *spec = ik_json_get(params, "Spec");
-  if (spec && !json_is_object(spec)) {
-    ik_rpc_fail(call, IK_RPC_INVALID_PARAMS, "params.Spec: want an object");
+  json_t *spec;
+  if (ik_go_instance_spec(ik_json_get(params, "Spec"), "params.Spec", &spec, &err) < 0) {
+    ik_rpc_fail_err(call, &err);
     return;
   }
-  json_t *empty = spec ? NULL : json_object();
-  pending_t *p = pend(call, "ID");
-  int rc = pl->vt->provision(pl->self, spec ? spec : empty, on_done, p, &err);
-  json_decref(empty);
-  if (rc < 0) refused(p, rc, &err);
+  ik_rpc_pending_t *p = ik_rpc_pending_new(call, encode_id, NULL);
+  int rc = pl->vt->provision(pl->self, spec, ik_rpc_pending_done, p, &err);
+  json_decref(spec);
+  ik_rpc_pending_started(p, rc, &err);
 }
 
 static void m_label(ik_rpc_call_t *call, json_t *params, void *obj) {
   ik_instance_plugin_t *pl = obj;
   ik_err_t err = {0};
-  const char *id = need_string(call, params, "Instance");
+  const char *id = ik_rpc_need_string(call, params, "Instance");
   if (id == NULL) return;
-  json_t *labels = ik_json_get(params, "Labels");
-  if (labels && !json_is_object(labels)) {
-    ik_rpc_fail(call, IK_RPC_INVALID_PARAMS, "params.Labels: want an object of strings");
+  json_t *labels;
+  if (ik_go_string_map(ik_json_get(params, "Labels"), "params.Labels", &labels, &err) < 0) {
+    ik_rpc_fail_err(call, &err);
     return;
   }
-  json_t *empty = labels ? NULL : json_object();
-  pending_t *p = pend(call, "OK");
-  int rc = pl->vt->label(pl->self, id, labels ? labels : empty, on_done, p, &err);
-  json_decref(empty);
-  if (rc < 0) refused(p, rc, &err);
+  if (json_is_null(labels)) labels = json_object(); /* no labels: nothing to merge */
+  ik_rpc_pending_t *p = ik_rpc_pending_new(call, ik_rpc_encode_ok, NULL);
+  int rc = pl->vt->label(pl->self, id, labels, ik_rpc_pending_done, p, &err);
+  json_decref(labels);
+  ik_rpc_pending_started(p, rc, &err);
 }
 
 static void m_destroy(ik_rpc_call_t *call, json_t *params, void *obj) {
   ik_instance_plugin_t *pl = obj;
   ik_err_t err = {0};
-  const char *id = need_string(call, params, "Instance");
+  const char *id = ik_rpc_need_string(call, params, "Instance");
   if (id == NULL) return;
-  const char *reason = ik_json_get_string(ik_json_get(params, "Context"), "Reason", "terminate",
-                                          "params.Context.Reason", &err);
-  if (reason == NULL) {
-    ik_rpc_fail(call, IK_RPC_INVALID_PARAMS, "%s", err.msg);
+  json_t *context;
+  const char *reason = NULL;
+  if (ik_go_get_object(params, "Context", "params", &context, &err) < 0 ||
+      ik_go_get_string(context, "Reason", "params.Context", &reason, &err) < 0) {
+    ik_rpc_fail_err(call, &err);
     return;
   }
-  pending_t *p = pend(call, "OK");
-  int rc = pl->vt->destroy(pl->self, id, reason, on_done, p, &err);
-  if (rc < 0) refused(p, rc, &err);
+  ik_rpc_pending_t *p = ik_rpc_pending_new(call, ik_rpc_encode_ok, NULL);
+  int rc = pl->vt->destroy(pl->self, id, reason[0] ? reason : "terminate", ik_rpc_pending_done, p, &err);
+  ik_rpc_pending_started(p, rc, &err);
 }
 
 static void m_describe(ik_rpc_call_t *call, json_t *params, void *obj) {
   ik_instance_plugin_t *pl = obj;
   ik_err_t err = {0};
-  json_t *tags = ik_json_get(params, "Tags");
-  if (tags && !json_is_object(tags)) {
-    ik_rpc_fail(call, IK_RPC_INVALID_PARAMS, "params.Tags: want an object of strings");
+  json_t *tags;
+  bool props;
+  if (ik_go_get_bool(params, "Properties", "params", &props, &err) < 0 ||
+      ik_go_string_map(ik_json_get(params, "Tags"), "params.Tags", &tags, &err) < 0) {
+    ik_rpc_fail_err(call, &err);
     return;
   }
-  json_t *props = ik_json_get(params, "Properties");
-  if (props && !json_is_boolean(props)) {
-    ik_rpc_fail(call, IK_RPC_INVALID_PARAMS, "params.Properties: want true or false");
-    return;
-  }
-  pending_t *p = pend(call, "Descriptions");
-  int rc = pl->vt->describe(pl->self, tags, props && json_is_true(props), on_done, p, &err);
-  if (rc < 0) refused(p, rc, &err);
+  ik_rpc_pending_t *p = ik_rpc_pending_new(call, encode_descriptions, NULL);
+  int rc = pl->vt->describe(pl->self, json_is_null(tags) ? NULL : tags, props, ik_rpc_pending_done, p, &err);
+  json_decref(tags);
+  ik_rpc_pending_started(p, rc, &err);
 }
 
 static const ik_rpc_method_t instance_methods[] = {

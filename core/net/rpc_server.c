@@ -32,17 +32,31 @@ struct ik_rpc_call {
   ik_http_request_t *req;
   json_t *msg;      /* the decoded request; params borrow from it */
   json_t *id;       /* NULL for a notification */
+  char *raw_id;     /* the id's text when it is an integer beyond int64 */
   const ik_rpc_iface_t *iface;
   char *selector;   /* Type or Name as sent */
 };
 
 /* --- responses ---------------------------------------------------------- */
 
-static void respond_json(ik_http_request_t *req, json_t *body) {
+/* Send body (stolen). raw_id, when set, replaces body's id by that text:
+ * Go clients send random uint64 ids, half of them beyond what jansson's
+ * integers hold, and the id must come back byte for byte. */
+static void respond_json(ik_http_request_t *req, json_t *body, const char *raw_id) {
   size_t len;
+  if (raw_id) json_object_del(body, "id");
   char *text = ik_json_dump_go(body, true, &len);
-  ik_http_respond(req, 200, "application/json", text, len);
-  free(text);
+  if (raw_id) { /* "{...}\n" → "{...,"id":RAW}\n" */
+    char *with_id = ik_sprintf("%.*s,\"id\":%s}\n", (int)(len - 2), text, raw_id);
+    free(text);
+    text = with_id;
+    len = strlen(text);
+    ik_http_respond(req, 200, "application/json", text, len);
+    ik_free(text);
+  } else {
+    ik_http_respond(req, 200, "application/json", text, len);
+    free(text);
+  }
   json_decref(body);
 }
 
@@ -50,22 +64,43 @@ static void respond_text(ik_http_request_t *req, int status, const char *text) {
   ik_http_respond(req, status, "text/plain; charset=utf-8", text, strlen(text));
 }
 
+/* message as a JSON string, never NULL. Messages are built in fixed-size
+ * buffers from what the client sent (a method, a Type, a Name), so one may
+ * be cut inside a UTF-8 sequence, and json_string() refuses invalid UTF-8:
+ * the error would lose its message. Drop the cut sequence (at most 3
+ * bytes); should anything else be invalid, bytes >= 0x80 become '?'. */
+static json_t *message_string(const char *message) {
+  size_t n = strlen(message);
+  json_t *v = json_string(message);
+  for (size_t cut = 1; v == NULL && cut <= 3 && cut <= n; cut++) v = json_stringn(message, n - cut);
+  if (v == NULL) {
+    char *ascii = ik_strdup(message);
+    for (char *p = ascii; *p; p++)
+      if ((unsigned char)*p >= 0x80) *p = '?';
+    v = json_string(ascii);
+    ik_free(ascii);
+  }
+  return v;
+}
+
 /* An error response; data (stolen) may be NULL for null. id borrowed. */
-static void respond_error(ik_http_request_t *req, json_t *id, int code, const char *message, json_t *data) {
+static void respond_error(ik_http_request_t *req, json_t *id, const char *raw_id, int code, const char *message,
+                          json_t *data) {
   json_t *err = json_object();
   json_object_set_new(err, "code", json_integer(code));
-  json_object_set_new(err, "message", json_string(message));
+  json_object_set_new(err, "message", message_string(message));
   json_object_set_new(err, "data", data ? data : json_null());
   json_t *body = json_object();
   json_object_set_new(body, "jsonrpc", json_string("2.0"));
   json_object_set_new(body, "error", err);
   json_object_set(body, "id", id ? id : json_null());
-  respond_json(req, body);
+  respond_json(req, body, raw_id);
 }
 
 static void call_free(ik_rpc_call_t *call) {
   json_decref(call->msg);
   json_decref(call->id);
+  ik_free(call->raw_id);
   ik_free(call->selector);
   ik_free(call);
 }
@@ -79,7 +114,7 @@ void ik_rpc_reply(ik_rpc_call_t *call, json_t *result) {
     json_object_set_new(body, "jsonrpc", json_string("2.0"));
     json_object_set_new(body, "result", result ? result : json_null());
     json_object_set(body, "id", call->id);
-    respond_json(call->req, body);
+    respond_json(call->req, body, call->raw_id);
   }
   call_free(call);
 }
@@ -91,7 +126,7 @@ void ik_rpc_fail(ik_rpc_call_t *call, int code, const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   if (call->id == NULL) ik_http_respond(call->req, 200, NULL, "", 0);
-  else respond_error(call->req, call->id, code, msg, NULL);
+  else respond_error(call->req, call->id, call->raw_id, code, msg, NULL);
   call_free(call);
 }
 
@@ -139,11 +174,19 @@ ik_http_server_t *ik_rpc_server_http(const ik_rpc_server_t *s, int i) {
   return i >= 0 && i < s->nhttp ? s->http[i] : NULL;
 }
 
+/* The object of iface named name[0..len). */
+static const ik_rpc_object_t *find_object_n(const ik_rpc_server_t *s, const ik_rpc_iface_t *iface,
+                                            const char *name, size_t len) {
+  for (size_t i = 0; i < s->nobjects; i++)
+    if (s->objects[i].iface == iface && strlen(s->objects[i].name) == len &&
+        strncmp(s->objects[i].name, name, len) == 0)
+      return &s->objects[i];
+  return NULL;
+}
+
 static const ik_rpc_object_t *find_object(const ik_rpc_server_t *s, const ik_rpc_iface_t *iface,
                                           const char *name) {
-  for (size_t i = 0; i < s->nobjects; i++)
-    if (s->objects[i].iface == iface && strcmp(s->objects[i].name, name) == 0) return &s->objects[i];
-  return NULL;
+  return find_object_n(s, iface, name, strlen(name));
 }
 
 static const ik_rpc_iface_t *find_service(const ik_rpc_server_t *s, const char *service, size_t len) {
@@ -154,13 +197,15 @@ static const ik_rpc_iface_t *find_service(const ik_rpc_server_t *s, const char *
   return NULL;
 }
 
-/* Keyed lookup of "lookup[/key]" (reference §1.5), except that a bare name
- * always means the default object "." when there is one: InfraKit's own
- * manager stops resolving "group" once a group exists (wire-examples). */
+/* Keyed lookup of Name "lookup[/sub]", step for step as InfraKit's
+ * Keyed.Keyed (pkg/rpc/internal/keyed.go; rules in rpc_server.h). Fills
+ * why with InfraKit's message when nothing matches. */
 static const ik_rpc_object_t *resolve_keyed(const ik_rpc_server_t *s, const ik_rpc_iface_t *iface,
                                             const char *name, char *why, size_t whylen) {
   const char *slash = strchr(name, '/');
-  const char *key = slash ? slash + 1 : ".";
+  size_t lookup_len = slash ? (size_t)(slash - name) : strlen(name);
+  const char *sub = slash ? slash + 1 : "";
+  bool lookup_is_dot = lookup_len == 1 && name[0] == '.';
   const ik_rpc_object_t *only = NULL;
   size_t count = 0;
   for (size_t i = 0; i < s->nobjects; i++)
@@ -168,10 +213,13 @@ static const ik_rpc_object_t *resolve_keyed(const ik_rpc_server_t *s, const ik_r
       only = &s->objects[i];
       count++;
     }
-  const ik_rpc_object_t *o = find_object(s, iface, key);
+  if ((sub[0] == '\0' || lookup_is_dot) && count == 1) return only;
+  const ik_rpc_object_t *o = sub[0] == '\0' ? find_object(s, iface, ".") : find_object_n(s, iface, name, lookup_len);
   if (o) return o;
-  if (count == 1 && (slash == NULL || (slash - name == 1 && name[0] == '.'))) return only;
-  snprintf(why, whylen, "not found: %s (key=%s)", name, slash ? key : "");
+  const char *inner = strchr(sub, '/');
+  o = find_object(s, iface, inner ? inner + 1 : sub);
+  if (o) return o;
+  snprintf(why, whylen, "not found: %s (key=%s)", name, sub);
   return NULL;
 }
 
@@ -257,9 +305,11 @@ static json_t *api_json(const ik_rpc_server_t *s) {
   return root;
 }
 
-static void respond_indented(ik_http_request_t *req, json_t *v) {
+/* /info bodies are Go's json.Marshal written as is: compact, no newline
+ * (the recorded api.json bodies are 1227 and 490 bytes: compact). */
+static void respond_info(ik_http_request_t *req, json_t *v) {
   size_t len;
-  char *text = ik_json_dump_go_indent(v, &len);
+  char *text = ik_json_dump_go(v, false, &len);
   ik_http_respond(req, 200, "application/json", text, len);
   free(text);
   json_decref(v);
@@ -281,47 +331,119 @@ static json_t *params_object(json_t *msg, json_t **out) {
   return *out = NULL;
 }
 
+/* The span [*start, *end) of the top-level "id" member's value in a JSON
+ * object text, found without decoding it; false when there is none or the
+ * text is not well-formed enough to tell. */
+static bool find_top_level_id(const char *p, size_t len, size_t *start, size_t *end) {
+  size_t i = 0, depth = 0;
+  bool want_key = false, is_id = false;
+  size_t key_start = 0;
+  while (i < len) {
+    char c = p[i];
+    if (c == '"') {
+      size_t j = i + 1;
+      while (j < len && p[j] != '"') j += p[j] == '\\' ? 2 : 1;
+      if (j >= len) return false;
+      if (depth == 1 && want_key) {
+        is_id = j - i - 1 == 2 && strncmp(p + i + 1, "id", 2) == 0;
+        want_key = false;
+      }
+      i = j + 1;
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      depth++;
+      if (depth == 1) want_key = c == '{';
+    } else if (c == '}' || c == ']') {
+      if (depth == 0) return false;
+      depth--;
+    } else if (c == ',' && depth == 1) {
+      want_key = true;
+      is_id = false;
+    } else if (c == ':' && depth == 1 && is_id) {
+      key_start = i + 1;
+      while (key_start < len && strchr(" \t\r\n", p[key_start])) key_start++;
+      size_t e = key_start + (key_start < len && p[key_start] == '-');
+      size_t digits = e;
+      while (e < len && p[e] >= '0' && p[e] <= '9') e++;
+      if (e == digits) return false; /* an integer token, or nothing */
+      *start = key_start;
+      *end = e;
+      return true;
+    }
+    i++;
+  }
+  return false;
+}
+
+/* json_loadb(), plus a rescue for what Go clients send and jansson cannot
+ * hold: an integer id beyond int64 (InfraKit's client picks a random
+ * uint64). Its text goes to *raw_id (caller frees) and the request decodes
+ * with id 0 in its place. */
+static json_t *decode_request(const char *body, size_t len, char **raw_id, json_error_t *je) {
+  json_t *msg = json_loadb(body, len, 0, je);
+  size_t start, end;
+  if (msg || strstr(je->text, "too big") == NULL || !find_top_level_id(body, len, &start, &end))
+    return msg;
+  char *copy = ik_malloc(len + 1);
+  memcpy(copy, body, start);
+  copy[start] = '0';
+  memcpy(copy + start + 1, body + end, len - end);
+  json_error_t je2;
+  msg = json_loadb(copy, len - (end - start) + 1, 0, &je2);
+  ik_free(copy);
+  if (msg == NULL) return NULL; /* another big integer: report the first */
+  *raw_id = ik_strndup(body + start, end - start);
+  return msg;
+}
+
 static void handle_rpc(ik_rpc_server_t *s, ik_http_request_t *req) {
   json_error_t je;
-  json_t *msg = json_loadb(req->body, req->body_len, 0, &je);
+  char *raw_id = NULL;
+  json_t *msg = decode_request(req->body, req->body_len, &raw_id, &je);
   if (msg == NULL) {
     char text[300];
     snprintf(text, sizeof text, "parse error: %s (at byte %d)", je.text, je.position);
-    respond_error(req, NULL, IK_RPC_PARSE_ERROR, text, NULL);
+    respond_error(req, NULL, NULL, IK_RPC_PARSE_ERROR, text, NULL);
     return;
   }
   if (!json_is_object(msg)) {
-    respond_error(req, NULL, IK_RPC_INVALID_REQUEST,
+    respond_error(req, NULL, NULL, IK_RPC_INVALID_REQUEST,
                   json_is_array(msg) ? "batch requests are not supported: send one request object"
                                      : "request must be a JSON object",
                   NULL);
     json_decref(msg);
+    ik_free(raw_id);
     return;
   }
   json_t *id = json_object_get(msg, "id");
   if (id && json_is_null(id)) id = NULL;
   if (id && !json_is_string(id) && !json_is_number(id)) {
-    respond_error(req, NULL, IK_RPC_INVALID_REQUEST, "id must be a string, a number or null", NULL);
+    respond_error(req, NULL, NULL, IK_RPC_INVALID_REQUEST, "id must be a string, a number or null", NULL);
     json_decref(msg);
+    ik_free(raw_id);
     return;
   }
   const char *version = json_string_value(json_object_get(msg, "jsonrpc"));
   if (version == NULL || strcmp(version, "2.0") != 0) {
     /* InfraKit sends the request back as data; so do we. */
-    respond_error(req, id, IK_RPC_INVALID_REQUEST, "jsonrpc must be 2.0", json_incref(msg));
+    respond_error(req, id, raw_id, IK_RPC_INVALID_REQUEST, "jsonrpc must be 2.0", json_incref(msg));
     json_decref(msg);
+    ik_free(raw_id);
     return;
   }
   const char *method = json_string_value(json_object_get(msg, "method"));
   if (method == NULL) {
-    respond_error(req, id, IK_RPC_INVALID_REQUEST, "method must be a string", NULL);
+    respond_error(req, id, raw_id, IK_RPC_INVALID_REQUEST, "method must be a string", NULL);
     json_decref(msg);
+    ik_free(raw_id);
     return;
   }
   json_t *params;
   if (params_object(msg, &params) == NULL) {
-    respond_error(req, id, IK_RPC_INVALID_PARAMS, "params must be an object (or a list of one object)", NULL);
+    respond_error(req, id, raw_id, IK_RPC_INVALID_PARAMS, "params must be an object (or a list of one object)", NULL);
     json_decref(msg);
+    ik_free(raw_id);
     return;
   }
 
@@ -329,6 +451,7 @@ static void handle_rpc(ik_rpc_server_t *s, ik_http_request_t *req) {
   call->req = req;
   call->msg = msg;
   call->id = id ? json_incref(id) : NULL;
+  call->raw_id = raw_id;
 
   const char *dot = strchr(method, '.');
   if (dot && strcmp(method, "Handshake.Hello") == 0) {
@@ -417,10 +540,10 @@ static void on_http(ik_http_request_t *req, void *data) {
     }
     handle_rpc(s, req);
   } else if (strcmp(req->path, "/info/api.json") == 0 && strcmp(req->method, "GET") == 0) {
-    respond_indented(req, api_json(s));
+    respond_info(req, api_json(s));
   } else if (strcmp(req->path, "/info/functions.json") == 0 && strcmp(req->method, "GET") == 0) {
     /* Template functions arrive with the template engine. */
-    respond_indented(req, json_pack("{s:[]}", "builtin"));
+    respond_info(req, json_pack("{s:[]}", "builtin"));
   } else {
     respond_text(req, 404, "404 page not found\n");
   }

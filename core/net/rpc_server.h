@@ -62,7 +62,19 @@ typedef struct ik_rpc_iface {
 ik_rpc_server_t *ik_rpc_server_new(ik_loop_t *loop, const char *name);
 
 /* Host obj as obj_name ("." or a type/key) implementing iface (borrowed:
- * must outlive the server). IK_EEXIST if that name is taken. */
+ * must outlive the server). IK_EEXIST if that name is taken.
+ *
+ * How a request finds its object (reference §1.5):
+ *   TYPED  Type "" → "."; else the object named Type; none: the error
+ *          "no-plugin:<Type>".
+ *   KEYED  Name is "lookup[/sub]" (split at the first '/'), resolved as
+ *          InfraKit's keyed servers do: with exactly one object and no sub
+ *          (or lookup "."), that object; else the object named lookup (or
+ *          "." for a bare name); else the object named sub without its
+ *          first segment when sub has a '/' ("a/b" → "b"), else sub; none:
+ *          "not found: <Name> (key=<sub>)". So a bare name reaches "."
+ *          (when there is one), and "group/workers" reaches "workers".
+ *   SINGLE the first object of the interface. */
 int ik_rpc_server_add(ik_rpc_server_t *s, const ik_rpc_iface_t *iface, const char *obj_name, void *obj,
                       ik_err_t *err);
 
@@ -98,5 +110,6 @@ void ik_rpc_fail_err(ik_rpc_call_t *call, const ik_err_t *err);
 #define IK_IFACE_INSTANCE_VERSION "0.6.1"
 #define IK_IFACE_FLAVOR_VERSION "0.1.1"
 #define IK_IFACE_GROUP_VERSION "0.1.1"
+#define IK_IFACE_STACK_VERSION "0.1.1" /* served as Manager.* */
 
 #endif

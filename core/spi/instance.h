@@ -7,9 +7,12 @@
  * "Attachments"}, a description {"ID", "LogicalID", "Tags", "Properties"}.
  * Values cross as jansson values; field names as InfraKit writes them.
  *
- * Every operation follows libuv's rule: it returns 0 and later calls cb
- * exactly once from the loop (never before returning), or it returns a
- * negative IK_E* code, fills err and never calls cb. */
+ * Every operation follows libuv's rule (spi.h): it returns 0 and later
+ * calls cb exactly once from the loop (never before returning), or it
+ * returns a negative IK_E* code, fills err and never calls cb.
+ *
+ * Results passed to cb: validate, label, destroy → null; provision → the
+ * new ID as a string; describe → an array of descriptions. */
 #ifndef IK_SPI_INSTANCE_H
 #define IK_SPI_INSTANCE_H
 
@@ -17,11 +20,7 @@
 #include <stdbool.h>
 
 #include "base/err.h"
-
-/* result is borrowed (incref to keep); NULL when err is set. err is NULL
- * on success. Results: validate, label, destroy → null; provision → the
- * new ID as a string; describe → an array of descriptions. */
-typedef void (*ik_spi_cb)(json_t *result, const ik_err_t *err, void *data);
+#include "spi/spi.h"
 
 typedef struct ik_instance_vtable {
   const char *kind; /* "file", "process", "rpc", "lua", ... */

@@ -53,6 +53,12 @@ describe("infrakit daemon", function()
     { name = "Instance.Validate",
       req = '{"jsonrpc":"2.0","method":"Instance.Validate","params":{"Type":"","Properties":{"Note":"v1"}},"id":2158296684322211250}',
       res = '{"jsonrpc":"2.0","result":{"Type":"","OK":true},"id":2158296684322211250}\n' },
+    { name = "a uint64 id beyond int64 (Go's random ids) is echoed verbatim",
+      req = '{"jsonrpc":"2.0","method":"Handshake.Hello","params":{},"id":18446744073709551615}',
+      res = '{"jsonrpc":"2.0","result":{"Objects":{"Instance/0.6.1":[{"Name":".","ProxyFor":""}]}},"id":18446744073709551615}\n' },
+    { name = "a big id is echoed in errors too",
+      req = '{"jsonrpc":"2.0", "id" : 9223372036854775808, "method":"Instance.Nope","params":{"id":1}}',
+      res = '{"jsonrpc":"2.0","error":{"code":-32601,"message":"method not found: Instance.Nope (plugin instance-file)","data":null},"id":9223372036854775808}\n' },
     { name = "a string id is echoed verbatim",
       req = '{"jsonrpc":"2.0","method":"Handshake.Hello","params":{},"id":"abc"}',
       res = '{"jsonrpc":"2.0","result":{"Objects":{"Instance/0.6.1":[{"Name":".","ProxyFor":""}]}},"id":"abc"}\n' },
@@ -193,7 +199,10 @@ describe("infrakit daemon", function()
     for _, m in ipairs(api.Interfaces[1].Methods) do names[#names + 1] = m.Request.method end
     assert.are.same({ "Instance.DescribeInstances", "Instance.Destroy", "Instance.Label",
       "Instance.Provision", "Instance.Validate" }, names)
-    assert.matches('^{\n "Vendor": null,\n "Implements": %[', body)
+    -- Go's json.Marshal: compact, no trailing newline (the recorded bodies'
+    -- lengths, 1227 and 490 bytes, are those of the compact encoding).
+    assert.matches('^{"Vendor":null,"Implements":%[{"Name":"Instance","Version":"0.6.1","Sub":""}%],', body)
+    assert.are_not.equal("\n", body:sub(-1))
   end)
 
   it("/info/functions.json answers a JSON object", function()
