@@ -4,6 +4,7 @@
 #   make test       every suite; last line "N passed, N failed"
 #   make demo       the main job on the embedded default
 #   make bench      benchmarks: metric | measured | target
+#   make fuzz       fuzz the HTTP/JSON-RPC server (FUZZ_SECONDS=300; clang)
 #   make SANITIZER=address test    (or undefined)
 #
 # Dependencies are found through pkg-config. LuaJIT comes from build/luajit,
@@ -119,9 +120,18 @@ $(BUILD)/spec/%: spec/unit/core/%.c $(LIBIK)
 
 # Every suite: C units (cmocka), Lua units and functional specs (busted, run
 # by the binary's own Lua). spec/run.sh prints the one summary line.
+# The fuzz step (spec/fuzz/fuzz.mk) is built when clang can link a libFuzzer
+# target; without it spec/run.sh reports the step as skipped.
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BIN)
-	@IK_BIN=$(abspath $(BIN)) IK_UNIT_DIR=$(BUILD)/spec bash spec/run.sh
+	@fuzz_bin=; \
+	if [[ " $${IK_SUITES:-fuzz} " == *" fuzz "* ]]; then \
+	  if $(FUZZ_PROBE); then \
+	    $(MAKE) --no-print-directory fuzz-bin || exit 1; fuzz_bin=$(abspath $(FUZZ_BIN)); \
+	  else echo "fuzz: $(FUZZ_CC) cannot link -fsanitize=fuzzer (make deps installs clang and libclang-rt-14-dev)"; fi; \
+	fi; \
+	IK_BIN=$(abspath $(BIN)) IK_UNIT_DIR=$(BUILD)/spec IK_FUZZ_BIN=$$fuzz_bin IK_FUZZ_DIR=$(abspath $(FUZZ_OUT)) \
+	  bash spec/run.sh
 
 ci:
 	@CI=true $(MAKE) --no-print-directory test
@@ -131,6 +141,8 @@ demo: all
 
 # Bench tools (yardstick server, load client): spec/bench/bench.mk.
 -include spec/bench/bench.mk
+# libFuzzer target (make fuzz, make fuzz-short): spec/fuzz/fuzz.mk.
+-include spec/fuzz/fuzz.mk
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BIN) bench-tools
@@ -150,5 +162,6 @@ install: all
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/spec $(BUILD)/gen $(BUILD)/libinfrakit.a $(BUILD)/address $(BUILD)/undefined infrakit
+	rm -rf $(BUILD)/fuzz/obj $(BUILD)/fuzz/fuzz_http_rpc
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

@@ -16,11 +16,15 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${IK_BUILD_DIR:-$top/build}
 
+# clang builds the libFuzzer target (spec/fuzz, `make fuzz`, a step of
+# `make test`). Its fuzzer and sanitizer runtimes (libclang_rt.fuzzer,
+# .asan, .ubsan) are in libclang-rt-14-dev, only a Recommends of clang-14 in
+# Debian 12: with --no-install-recommends it must be named.
 packages=(
   build-essential pkg-config dpkg-dev xz-utils ca-certificates git
   libuv1-dev libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev
   libhttp-parser-dev libcmocka-dev lua-cjson-dev lua-busted
-  curl
+  curl clang libclang-rt-14-dev
 )
 
 sudo=""

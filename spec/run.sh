@@ -4,6 +4,9 @@
 #   C units      every cmocka binary in $IK_UNIT_DIR (TAP output)
 #   Lua units    spec/unit/lua/*_spec.lua, busted run by `infrakit lua`
 #   functional   spec/functional/*_spec.lua, same runner, driving the binary
+#   fuzz         $IK_FUZZ_BIN (libFuzzer, spec/fuzz/) for ${IK_FUZZ_SECONDS:-20}
+#                seconds from the seed corpus: one test, ok if nothing crashed;
+#                skipped when the Makefile could not build it (no clang)
 #
 # Exit status is non-zero if any test failed or any suite crashed.
 set -uo pipefail
@@ -11,7 +14,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${IK_BIN:-$top/infrakit}
 unit_dir=${IK_UNIT_DIR:-$top/build/spec}
-only=${IK_SUITES:-"c lua functional"}
+only=${IK_SUITES:-"c lua functional fuzz"}
 export IK_BIN=$bin IK_TOP=$top
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -62,6 +65,43 @@ run_busted() {
 }
 [[ " $only " == *" lua "* ]] && run_busted "Lua unit specs" spec/unit/lua
 [[ " $only " == *" functional "* ]] && run_busted "Functional specs" spec/functional
+
+# The bounded fuzz run. Its working files stay under $IK_FUZZ_DIR (the build
+# dir): a fresh corpus seeded from spec/fuzz/corpus, and artifacts/, where a
+# crashing input is kept for `fuzz_http_rpc FILE` to reproduce.
+if [[ " $only " == *" fuzz "* ]]; then
+  secs=${IK_FUZZ_SECONDS:-20}
+  echo "Fuzzing (libFuzzer, $secs s)"
+  fuzz_bin=${IK_FUZZ_BIN:-}
+  if [ -z "$fuzz_bin" ] || [ ! -x "$fuzz_bin" ]; then
+    echo "  skipped: no fuzz binary (needs clang and libclang-rt-14-dev; make deps installs them)"
+  else
+    fdir=${IK_FUZZ_DIR:-$(dirname "$fuzz_bin")}
+    rm -rf "$fdir/test-corpus"
+    mkdir -p "$fdir/test-corpus" "$fdir/artifacts" "$fdir/tmp"
+    cp "$top"/spec/fuzz/corpus/* "$fdir/test-corpus/"
+    (cd "$fdir" && TMPDIR=$fdir/tmp timeout $((secs + 120)) "$fuzz_bin" -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
+       -dict="$top/spec/fuzz/http_rpc.dict" -artifact_prefix="$fdir/artifacts/" "$fdir/test-corpus") \
+      >"$out/fuzz.log" 2>&1
+    status=$?
+    name=${fuzz_bin#"$top"/}
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz.log")
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out/fuzz.log")
+    if [ "$status" -eq 0 ]; then
+      echo "ok 1 - $name: ${runs:-?} inputs in $secs s (${rate:-?} exec/s), no crash" >"$out/f.log"
+    else
+      {
+        echo "not ok 1 - $name exited with status $status; the input is in $fdir/artifacts/"
+        grep -E '^==[0-9]+==ERROR|runtime error|^SUMMARY|^fuzz_http_rpc:|ALARM|Test unit written|^artifact_prefix' \
+          "$out/fuzz.log" | head -7
+        echo "(full log: $fdir/fuzz-test.log)"
+      } >"$out/f.log"
+    fi
+    cp "$out/fuzz.log" "$fdir/fuzz-test.log"
+    count "$out/f.log" "$name" 0
+    [ "$status" -eq 0 ] && echo "    ${runs:-?} inputs, ${rate:-?} exec/s"
+  fi
+fi
 
 echo
 echo "$passed passed, $failed failed"

@@ -68,6 +68,7 @@ struct ik_http_conn {
   bool closing;
   bool done;            /* answering its last request; closes once written */
   bool reading;
+  bool head;            /* serving a HEAD request: its response has no body */
   int feeding;          /* inside conn_feed (guards re-entry from respond) */
   ik_buf_t pending;     /* received but not yet parsed (pipelining) */
   ik_http_request_t req;
@@ -124,9 +125,10 @@ static void on_write_done(uv_write_t *req, int status) {
   ik_free(w);
 }
 
-/* Queue status line, headers and body. close_after: close once written. */
+/* Queue status line, headers and body. close_after: close once written.
+ * no_body (a HEAD request): Content-Length says body_len, no body follows. */
 static void conn_write(ik_http_conn_t *c, int status, const char *content_type, const char *body,
-                       size_t body_len, bool close_after) {
+                       size_t body_len, bool no_body, bool close_after) {
   char head[512];
   int hl = snprintf(head, sizeof head,
                     "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%sContent-Length: %zu\r\n%s\r\n", status,
@@ -134,6 +136,7 @@ static void conn_write(ik_http_conn_t *c, int status, const char *content_type, 
                     content_type ? content_type : "", content_type ? "\r\n" : "", body_len,
                     close_after ? "Connection: close\r\n" : "");
   if (hl < 0 || (size_t)hl >= sizeof head) abort(); /* content types are ours and short */
+  if (no_body) body_len = 0;
   size_t total = (size_t)hl + body_len;
 
   /* Most responses fit the socket buffer: try to write them now, without
@@ -177,7 +180,7 @@ static void conn_reject(ik_http_conn_t *c, int status, const char *text) {
   c->done = true; /* parse nothing more; the write closes the connection */
   conn_read_stop(c);
   uv_timer_stop(&c->timer);
-  conn_write(c, status, "text/plain; charset=utf-8", text, strlen(text), true);
+  conn_write(c, status, "text/plain; charset=utf-8", text, strlen(text), false, true);
 }
 
 /* --- reading ----------------------------------------------------------- */
@@ -338,6 +341,7 @@ static void conn_dispatch(ik_http_conn_t *c) {
       .body_len = c->body.len,
       .server = c->s,
   };
+  c->head = c->parser.method == HTTP_HEAD;
   c->busy = true;
   c->s->stats.requests++;
   uv_timer_stop(&c->timer); /* the handler's own deadlines apply now */
@@ -388,7 +392,7 @@ void ik_http_respond(ik_http_request_t *req, int status, const char *content_typ
     return;
   }
   if (!c->keep_alive) c->done = true;
-  conn_write(c, status, content_type, body, body_len, !c->keep_alive);
+  conn_write(c, status, content_type, body, body_len, c->head, !c->keep_alive);
   if (c->closing || c->done) return;
   http_parser_pause(&c->parser, 0);
   if (c->feeding) return; /* conn_feed carries on with the rest */

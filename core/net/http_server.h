@@ -61,6 +61,7 @@ int ik_http_server_start(ik_loop_t *loop, const ik_http_server_opts_t *opts, ik_
 void ik_http_server_close(ik_http_server_t *s);
 
 /* Respond to req. body is copied; content_type may be NULL (no header).
+ * To a HEAD request only the headers go out (Content-Length: body_len).
  * After this, req and everything it points to is gone. */
 void ik_http_respond(ik_http_request_t *req, int status, const char *content_type, const char *body,
                      size_t body_len);

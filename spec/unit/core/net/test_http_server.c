@@ -282,6 +282,28 @@ static void closing_with_a_request_in_flight_frees_on_response(void **state) {
   rmdir(f.dir);
 }
 
+/* A HEAD response carries the headers GET would get, Content-Length
+ * included, and no body: a body would be read as the next response by a
+ * keep-alive client (found by spec/fuzz). */
+static void a_head_response_has_no_body(void **state) {
+  fixture_t f;
+  assert_int_equal(start(&f, (ik_http_server_opts_t){0}), 0);
+  client_t c;
+  client_start(&f, &c,
+               "HEAD /h HTTP/1.1\r\nHost: h\r\n\r\n"
+               "GET /g HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  run_until(&f, &c.eof);
+  const char *out = got(&c);
+  assert_int_equal(f.handled, 2);
+  assert_int_equal(count(out, "HTTP/1.1 200 OK\r\n"), 2);
+  /* "HEAD /h []" is 10 bytes; the next response follows the blank line. */
+  assert_non_null(strstr(out, "Content-Length: 10\r\n\r\nHTTP/1.1 200 OK\r\n"));
+  assert_null(strstr(out, "HEAD /h"));
+  assert_non_null(strstr(out, "\r\n\r\nGET /g []"));
+  ik_buf_free(&c.got);
+  stop(&f);
+}
+
 static void bad_listen_addresses_are_named(void **state) {
   ik_loop_t loop;
   ik_err_t err = {0};
@@ -313,6 +335,7 @@ int main(void) {
       cmocka_unit_test(an_idle_connection_is_closed),
       cmocka_unit_test(a_client_gone_before_the_response_is_harmless),
       cmocka_unit_test(closing_with_a_request_in_flight_frees_on_response),
+      cmocka_unit_test(a_head_response_has_no_body),
       cmocka_unit_test(bad_listen_addresses_are_named),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
