@@ -136,6 +136,24 @@ if bench_dir then
     info("  latency p99, " .. label, o.p99_us, "us")
   end
 
+  -- The client side: infrakit.rpc.call from Lua tasks (JSON encode in Lua,
+  -- curl multi on the loop, decode back into a table), reference only.
+  for _, tasks in ipairs({ 1, 16 }) do
+    local calls, t0 = 0, infrakit.clock()
+    local workers = {}
+    for i = 1, tasks do
+      workers[i] = infrakit.spawn(function()
+        while infrakit.clock() - t0 < tonumber(secs) do
+          assert(infrakit.rpc.call(daemon_sock, "Instance.Validate", { Properties = { n = 1 } }))
+          calls = calls + 1
+        end
+      end)
+    end
+    infrakit.wait_all(workers)
+    info("infrakit.rpc.call Instance.Validate/s, " .. tasks .. " task" .. (tasks > 1 and "s" or ""),
+      calls / (infrakit.clock() - t0), "/s")
+  end
+
   -- Memory with 1,000 idle keep-alive connections.
   local function rss_kb(pid)
     return tonumber(sh("grep VmRSS /proc/" .. pid .. "/status").stdout:match("(%d+)"))

@@ -52,7 +52,11 @@ function support.start_daemon(home, extra)
   d.task = infrakit.spawn(function()
     return infrakit.exec(argv, { env = support.env(home), timeout = 60 })
   end)
-  support.wait_for(d.plugins .. "/instance-file.pid")
+  -- Ready once it answers: a pid file may be a previous daemon's.
+  for _ = 1, 300 do
+    if infrakit.rpc.call(d.socket, "Handshake.Hello", nil, { timeout = 1 }) then break end
+    infrakit.sleep(0.01)
+  end
   function d.stop()
     local pid = io.open(d.plugins .. "/instance-file.pid"):read("*a")
     support.sh("kill -TERM " .. pid)
