@@ -45,6 +45,22 @@ static int parse_timeout(const ik_cli_cmd_t *cmd, const char *arg, double *out) 
   return 0;
 }
 
+/* The options of start and stop: --timeout, then at least one NAME.
+ * Returns -1 to go on (*first = the first NAME), else the exit status. */
+static int parse_names(const ik_cli_cmd_t *cmd, int argc, char **argv, double *timeout, int *first,
+                       const char *missing) {
+  static const ik_opt_t opts[] = {{"timeout", 0, true}, {NULL, 0, false}};
+  ik_optparse_t p;
+  ik_opt_init(&p, cmd, argc, argv);
+  for (int o; (o = ik_opt_next(&p, opts)) != IK_OPT_END;) {
+    if (o == IK_OPT_HELP) return IK_EXIT_OK;
+    if (o < 0 || parse_timeout(cmd, p.arg, timeout)) return IK_EXIT_USAGE;
+  }
+  if (p.index >= argc) return ik_cli_usage_error(cmd, "missing plugin NAME (%s)", missing);
+  *first = p.index;
+  return -1;
+}
+
 /* --- ls --------------------------------------------------------------------- */
 
 typedef struct listed {
@@ -243,19 +259,13 @@ static bool socket_alive(const char *dir, const char *name) {
 
 extern const ik_cli_cmd_t ik_cmd_plugin_start;
 static int start_run(int argc, char **argv) {
-  static const ik_opt_t opts[] = {{"timeout", 0, true}, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_plugin_start;
   double timeout = 10;
-  ik_optparse_t p;
-  ik_opt_init(&p, cmd, argc, argv);
-  for (int o; (o = ik_opt_next(&p, opts)) != IK_OPT_END;) {
-    if (o == IK_OPT_HELP) return IK_EXIT_OK;
-    if (o < 0 || parse_timeout(cmd, p.arg, &timeout)) return IK_EXIT_USAGE;
-  }
-  if (p.index >= argc) return ik_cli_usage_error(cmd, "missing plugin NAME (built-in: instance-file)");
+  int first, rc = parse_names(cmd, argc, argv, &timeout, &first, "built-in: instance-file");
+  if (rc >= 0) return rc;
   size_t nbuiltin = 0;
   while (ik_daemon_builtins[nbuiltin]) nbuiltin++;
-  for (int i = p.index; i < argc; i++) {
+  for (int i = first; i < argc; i++) {
     bool known = false;
     for (size_t b = 0; b < nbuiltin; b++) known |= strcmp(argv[i], ik_daemon_builtins[b]) == 0;
     if (known) continue;
@@ -270,9 +280,9 @@ static int start_run(int argc, char **argv) {
     fprintf(stderr, "infrakit plugin start: %s\n", err.msg);
     return IK_EXIT_FAIL;
   }
-  char **todo = ik_calloc((size_t)(argc - p.index), sizeof *todo);
+  char **todo = ik_calloc((size_t)(argc - first), sizeof *todo);
   int n = 0;
-  for (int i = p.index; i < argc; i++) {
+  for (int i = first; i < argc; i++) {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, argv[i]);
     pid_t running = ik_unix_socket_peer_pid(path);
@@ -399,17 +409,11 @@ static int stop_one(const char *dir, const char *name, double timeout) {
 
 extern const ik_cli_cmd_t ik_cmd_plugin_stop;
 static int stop_run(int argc, char **argv) {
-  static const ik_opt_t opts[] = {{"timeout", 0, true}, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_plugin_stop;
   double timeout = 10;
-  ik_optparse_t p;
-  ik_opt_init(&p, cmd, argc, argv);
-  for (int o; (o = ik_opt_next(&p, opts)) != IK_OPT_END;) {
-    if (o == IK_OPT_HELP) return IK_EXIT_OK;
-    if (o < 0 || parse_timeout(cmd, p.arg, &timeout)) return IK_EXIT_USAGE;
-  }
-  if (p.index >= argc) return ik_cli_usage_error(cmd, "missing plugin NAME (see 'infrakit plugin ls')");
-  for (int i = p.index; i < argc; i++)
+  int first, rc = parse_names(cmd, argc, argv, &timeout, &first, "see 'infrakit plugin ls'");
+  if (rc >= 0) return rc;
+  for (int i = first; i < argc; i++)
     if (strchr(argv[i], '/') || argv[i][0] == '.')
       return ik_cli_usage_error(cmd, "\"%s\": want a plugin's socket name", argv[i]);
   ik_err_t err = {0};
@@ -419,7 +423,7 @@ static int stop_run(int argc, char **argv) {
     return IK_EXIT_FAIL;
   }
   int status = IK_EXIT_OK;
-  for (int i = p.index; i < argc; i++)
+  for (int i = first; i < argc; i++)
     if (stop_one(dir, argv[i], timeout) != IK_EXIT_OK) status = IK_EXIT_FAIL;
   return status;
 }

@@ -21,6 +21,7 @@
 #include "net/rpc_flavor.h"
 #include "net/rpc_group.h"
 #include "net/rpc_server.h"
+#include "spi_slot.h"
 
 /* --- a double for every interface --------------------------------------- */
 
@@ -132,23 +133,6 @@ typedef struct fixture {
   bool expired;
 } fixture_t;
 
-typedef struct slot {
-  int done;
-  json_t *result;
-  ik_err_t err;
-} slot_t;
-
-static void on_slot(json_t *result, const ik_err_t *err, void *data) {
-  slot_t *s = data;
-  s->done++;
-  if (err) s->err = *err;
-  else s->result = json_incref(result);
-}
-
-static void slot_clear(slot_t *s) {
-  json_decref(s->result);
-  memset(s, 0, sizeof *s);
-}
 
 static void guard_expired(uv_timer_t *t) { ((fixture_t *)t->data)->expired = true; }
 
@@ -207,14 +191,6 @@ static void run_until(fixture_t *fx, const int *count, int want) {
   assert_false(fx->expired);
 }
 
-#define CALL(fx, s, expr)                  \
-  do {                                     \
-    slot_clear(s);                         \
-    ik_err_t e_ = {0};                     \
-    int rc_ = (expr);                      \
-    if (rc_ < 0) fail_msg("%s", e_.msg);   \
-    run_until(fx, &(s)->done, 1);          \
-  } while (0)
 
 static void answer(double_t *d, json_t *v) {
   json_decref(d->answer);

@@ -22,6 +22,7 @@
 #include "net/remote.h"
 #include "net/rpc_instance.h"
 #include "net/rpc_server.h"
+#include "spi_slot.h"
 #include "providers/file/file.h"
 
 typedef struct fixture {
@@ -38,23 +39,6 @@ typedef struct fixture {
 } fixture_t;
 
 /* The outcome of one SPI call. */
-typedef struct slot {
-  int done;
-  json_t *result;
-  ik_err_t err;
-} slot_t;
-
-static void on_slot(json_t *result, const ik_err_t *err, void *data) {
-  slot_t *s = data;
-  s->done++;
-  if (err) s->err = *err;
-  else s->result = json_incref(result);
-}
-
-static void slot_clear(slot_t *s) {
-  json_decref(s->result);
-  memset(s, 0, sizeof *s);
-}
 
 static void guard_expired(uv_timer_t *t) { ((fixture_t *)t->data)->expired = true; }
 
@@ -116,14 +100,6 @@ static void open_remote(fixture_t *fx, const char *name) {
 
 /* --- the contract ---------------------------------------------------------- */
 
-#define CALL(fx, s, expr)                  \
-  do {                                     \
-    slot_clear(s);                         \
-    ik_err_t e_ = {0};                     \
-    int rc_ = (expr);                      \
-    if (rc_ < 0) fail_msg("%s", e_.msg);   \
-    run_until(fx, &(s)->done, 1);          \
-  } while (0)
 
 /* Provision, describe by tags, label, describe with properties, destroy,
  * and the error for an unknown ID: the same answers from any plugin. */
