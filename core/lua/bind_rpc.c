@@ -70,8 +70,9 @@ static int ik__rpc_call(lua_State *L) {
     params = json_loadb(ptext, plen, 0, &jerr);
     if (params == NULL) return luaL_error(L, "infrakit.rpc.call: params: %s", jerr.text);
   }
-  int rc = 0;
-  if (rt->http == NULL) rc = ik_http_client_new(rt->loop, &rt->http, &err);
+  int rc;
+  ik_http_client_t *http = NULL;
+  rc = ik__lua_http_client(rt, &http, &err);
   ik_rpc_client_t *client = NULL;
   if (rc == 0 && ik__is_address(plugin)) {
     rc = ik_rpc_client_new(rt->http, plugin, (uint64_t)timeout, &client, &err);

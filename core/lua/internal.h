@@ -119,5 +119,8 @@ int ik__open_core(lua_State *L);   /* infrakit.core: sleep, spawn, now, ... */
 void ik__bind_exec(lua_State *L);  /* adds core.exec */
 void ik__bind_log(lua_State *L);   /* adds core.log */
 void ik__bind_rpc(lua_State *L);   /* adds core.rpc_call */
+void ik__bind_http(lua_State *L);  /* adds core.http_request */
+/* The runtime's HTTP client, created on first use. */
+int ik__lua_http_client(ik_lua_t *rt, struct ik_http_client **out, ik_err_t *err);
 
 #endif

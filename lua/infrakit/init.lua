@@ -40,6 +40,10 @@ infrakit.log = require "infrakit.log"
 --- Yields. See docs/lua-api.md.
 infrakit.rpc = require "infrakit.rpc"
 
+--- HTTP requests through the loop: infrakit.http.request(req), .get(url, opts).
+--- Yields. See docs/lua-api.md.
+infrakit.http = require "infrakit.http"
+
 --- Waits for every task in the list. Yields.
 --- Returns a list with one entry per task, in order:
 ---   { ok = true, n = <count>, <results...> }  or
