@@ -3,6 +3,7 @@
 #ifndef IK_LUA_INTERNAL_H
 #define IK_LUA_INTERNAL_H
 
+#include <jansson.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -67,6 +68,8 @@ struct ik_lua {
   int next_id;
   bool closing;
   struct ik_http_client *http; /* for infrakit.rpc; created on first use */
+  struct ik_registry *registry; /* plugins by name (bind_spi.c) */
+  bool own_registry;            /* created here, not installed by the host */
 };
 
 /* --- call.c: the only ways C enters Lua ------------------------------- */
@@ -114,12 +117,21 @@ ik_lua_t *ik__rt(lua_State *L);            /* the runtime owning L */
 /* Push nil, "CODE: message"-style failure triple: nil, msg, name. Returns 3. */
 int ik__push_fail(lua_State *L, int code, const char *msg);
 
+/* --- json_lua.c: JSON values across the boundary (cjson's conventions) - */
+/* Push v as a Lua value (null → infrakit.json.null, arrays carry
+ * infrakit.json.array_mt). */
+void ik__push_json(lua_State *L, const json_t *v);
+/* The Lua value at idx as JSON (a new reference), or NULL with err naming
+ * the place under what ("prepare result.Tags.x: ..."). */
+json_t *ik__to_json(lua_State *L, int idx, const char *what, ik_err_t *err);
+
 /* --- module openers --------------------------------------------------- */
 int ik__open_core(lua_State *L);   /* infrakit.core: sleep, spawn, now, ... */
 void ik__bind_exec(lua_State *L);  /* adds core.exec */
 void ik__bind_log(lua_State *L);   /* adds core.log */
 void ik__bind_rpc(lua_State *L);   /* adds core.rpc_call */
 void ik__bind_http(lua_State *L);  /* adds core.http_request */
+void ik__bind_spi(lua_State *L);   /* adds core.flavor_get, core.instance_get */
 /* The runtime's HTTP client, created on first use. */
 int ik__lua_http_client(ik_lua_t *rt, struct ik_http_client **out, ik_err_t *err);
 

@@ -14,6 +14,7 @@
 #include "base/mem.h"
 #include "lua/internal.h"
 #include "net/http_client.h"
+#include "net/registry.h"
 
 /* lua-cjson, linked statically (Debian lua-cjson-dev). */
 int luaopen_cjson(lua_State *L);
@@ -170,9 +171,11 @@ void ik_lua_free(ik_lua_t *rt) {
   if (rt == NULL) return;
   rt->closing = true;
   ik__tasks_close(rt);
-  ik_http_client_free(rt->http); /* after the tasks: their calls are cancelled */
-  lua_close(rt->L);
+  lua_close(rt->L); /* plugin handles free their adapters: the client is still there */
   rt->L = NULL;
+  if (rt->own_registry) ik_registry_free(rt->registry);
+  rt->registry = NULL;
+  ik_http_client_free(rt->http); /* after the tasks: their calls are cancelled */
   ik__watchdog_release();
   if (rt->idle_on) uv_idle_stop(&rt->ready_idle);
   uv_close((uv_handle_t *)&rt->ready_idle, ik__rt_closed);

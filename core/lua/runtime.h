@@ -102,4 +102,11 @@ void ik_lua_set_timeout(ik_lua_t *rt, double seconds);
 /* Parse a watchdog limit ("0.5", "30"): seconds > 0. */
 int ik_lua_parse_timeout(const char *s, double *out, ik_err_t *err);
 
+/* Resolve plugin names used from Lua (infrakit.flavor.get, ...) through r
+ * (borrowed; must outlive the runtime's use of it): the daemon installs
+ * the registry of the plugins it hosts. Without one, a registry of remote
+ * plugins only is created on first use. */
+struct ik_registry;
+void ik_lua_set_registry(ik_lua_t *rt, struct ik_registry *r);
+
 #endif

@@ -44,6 +44,15 @@ infrakit.rpc = require "infrakit.rpc"
 --- Yields. See docs/lua-api.md.
 infrakit.http = require "infrakit.http"
 
+--- Flavor plugins by name (hosted in this daemon, else in the plugins
+--- directory): infrakit.flavor.get(name) → handle with validate, prepare,
+--- healthy, drain (each yields), or nil, msg, code. See docs/lua-api.md.
+infrakit.flavor = { get = core.flavor_get }
+
+--- Instance plugins by name: infrakit.instance.get(name) → handle with
+--- validate, provision, label, destroy, describe (each yields).
+infrakit.instance = { get = core.instance_get }
+
 --- Waits for every task in the list. Yields.
 --- Returns a list with one entry per task, in order:
 ---   { ok = true, n = <count>, <results...> }  or

@@ -12,6 +12,14 @@ cjson.encode_invalid_numbers(false)
 
 local json = { null = cjson.null }
 
+-- The metatable marking a table as a JSON array when values cross into C
+-- (plugin calls): decoded arrays carry it, and setmetatable({}, json.array_mt)
+-- is an empty array rather than an empty object. Shared with
+-- core/lua/json_lua.c through the registry.
+local registry = debug.getregistry()
+registry["infrakit.json.array_mt"] = registry["infrakit.json.array_mt"] or {}
+json.array_mt = registry["infrakit.json.array_mt"]
+
 function json.encode(value)
   local ok, out = pcall(cjson.encode, value)
   if not ok then

@@ -1,0 +1,313 @@
+/* core/lua/lua_plugin: Lua flavors and instance providers behind the SPI
+ * vtables - argument and result shapes, defaults, failures reported by the
+ * function, raised errors and the watchdog (one-line messages; the daemon
+ * keeps answering), load errors with file and line, and no leaks. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "loop/loop.h"
+#include "lua/plugin.h"
+#include "lua/runtime.h"
+
+typedef struct fixture {
+  ik_loop_t loop;
+  ik_lua_t *rt;
+  char dir[64];
+  int refs0;
+} fixture_t;
+
+typedef struct slot {
+  int done;
+  json_t *result;
+  ik_err_t err;
+} slot_t;
+
+static void on_slot(json_t *result, const ik_err_t *err, void *data) {
+  slot_t *s = data;
+  s->done++;
+  if (err) s->err = *err;
+  else s->result = json_incref(result);
+}
+
+static void slot_clear(slot_t *s) {
+  json_decref(s->result);
+  memset(s, 0, sizeof *s);
+}
+
+static void run_until(fixture_t *f, const int *count, int want) {
+  for (int i = 0; *count < want && i < 100000; i++) uv_run(&f->loop.uv, UV_RUN_ONCE);
+  assert_int_equal(*count, want);
+}
+
+static int setup(void **state) {
+  fixture_t *f = IK_NEW(fixture_t);
+  ik_err_t err = {0};
+  ik_log_set_level(IK_LOG_OFF);
+  snprintf(f->dir, sizeof f->dir, "/tmp/ik-luaplugin-XXXXXX");
+  if (mkdtemp(f->dir) == NULL || ik_loop_init(&f->loop, &err) < 0) return -1;
+  ik_lua_opts_t opts = {.timeout = 0.3};
+  if (ik_lua_new(&f->loop, &opts, &f->rt, &err) < 0) return -1;
+  f->refs0 = ik_lua_refs(f->rt);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture_t *f = *state;
+  int live = ik_lua_live_tasks(f->rt), refs = ik_lua_refs(f->rt);
+  ik_lua_free(f->rt);
+  ik_loop_run(&f->loop);
+  int leaked = -1;
+  ik_loop_close(&f->loop, &leaked);
+  ik_log_set_level(IK_LOG_INFO);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  assert_int_equal(system(cmd), 0);
+  assert_int_equal(live, 0);
+  assert_int_equal(refs, f->refs0);
+  assert_int_equal(leaked, 0);
+  ik_free(f);
+  return 0;
+}
+
+/* Write a Lua file in the fixture's directory; returns its path (static). */
+static const char *write_lua(fixture_t *f, const char *name, const char *code) {
+  static char path[128];
+  snprintf(path, sizeof path, "%s/%s", f->dir, name);
+  FILE *fp = fopen(path, "w");
+  fputs(code, fp);
+  fclose(fp);
+  return path;
+}
+
+static const char *hello_flavor =
+    "local ik = require 'infrakit'\n"
+    "return {\n"
+    "  validate = function(props, alloc)\n"
+    "    if props and props.bad then return nil, 'bad is set', 'EINVAL' end\n"
+    "    if alloc.LogicalIDs ~= ik.json.null then return nil, 'want cattle' end\n"
+    "    return true\n"
+    "  end,\n"
+    "  prepare = function(props, spec, alloc, index)\n"
+    "    ik.sleep(0)\n"
+    "    spec.Init = 'echo ' .. props.word .. ' ' .. index.Sequence\n"
+    "    spec.Tags.flavor = 'hello'\n"
+    "    spec.Attachments = {}\n"
+    "    return spec\n"
+    "  end,\n"
+    "  healthy = function(props, inst)\n"
+    "    if inst.ID == 'boom' then error('exploded') end\n"
+    "    if inst.ID == 'spin' then while true do end end\n"
+    "    if inst.ID == 'weird' then return 'fine' end\n"
+    "    return inst.ID == 'bad' and 'unhealthy' or 'healthy'\n"
+    "  end,\n"
+    "}\n";
+
+static void load_flavor(fixture_t *f, ik_flavor_plugin_t *pl) {
+  ik_err_t err = {0};
+  const char *path = write_lua(f, "hello.lua", hello_flavor);
+  if (ik_lua_flavor_load(f->rt, "hello", path, NULL, pl, &err) < 0) fail_msg("%s", err.msg);
+}
+
+static void a_lua_flavor_prepares_a_spec_in_gos_shape(void **state) {
+  fixture_t *f = *state;
+  ik_flavor_plugin_t pl;
+  load_flavor(f, &pl);
+  json_t *props = json_pack("{s:s}", "word", "hi");
+  json_t *spec = json_pack("{s:{s:s}}", "Tags", "tier", "web");
+  json_t *alloc = json_pack("{s:i, s:n}", "Size", 3, "LogicalIDs");
+  json_t *index = json_pack("{s:s, s:i}", "Group", "g", "Sequence", 3);
+  slot_t s = {0};
+  ik_err_t err = {0};
+  assert_int_equal(pl.vt->prepare(pl.self, props, spec, alloc, index, on_slot, &s, &err), 0);
+  assert_int_equal(s.done, 0); /* never before returning */
+  run_until(f, &s.done, 1);
+  assert_int_equal(s.err.code, 0);
+  char *out = json_dumps(s.result, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  assert_string_equal(out, "{\"Properties\":null,\"Tags\":{\"tier\":\"web\",\"flavor\":\"hello\"},\"Init\":\"echo hi 3\","
+                           "\"LogicalID\":null,\"Attachments\":[]}");
+  free(out);
+  slot_clear(&s);
+
+  assert_int_equal(pl.vt->validate(pl.self, props, alloc, on_slot, &s, &err), 0);
+  run_until(f, &s.done, 1);
+  assert_int_equal(s.err.code, 0);
+  assert_true(json_is_null(s.result));
+  slot_clear(&s);
+
+  json_t *bad = json_pack("{s:b}", "bad", 1);
+  assert_int_equal(pl.vt->validate(pl.self, bad, alloc, on_slot, &s, &err), 0);
+  run_until(f, &s.done, 1);
+  assert_int_equal(s.err.code, IK_EDRIVER);
+  assert_string_equal(s.err.msg, "hello: validate: bad is set");
+  slot_clear(&s);
+
+  json_decref(bad);
+  json_decref(props);
+  json_decref(spec);
+  json_decref(alloc);
+  json_decref(index);
+  pl.vt->free(pl.self);
+}
+
+/* health, an error, a runaway loop, a bad result: each its own answer, and
+ * the runtime keeps serving. */
+static void health_errors_and_the_watchdog(void **state) {
+  fixture_t *f = *state;
+  ik_flavor_plugin_t pl;
+  load_flavor(f, &pl);
+  static const struct { const char *id; int code; json_int_t health; const char *msg; } cases[] = {
+      {"ok", 0, 1, NULL},
+      {"bad", 0, 2, NULL},
+      {"boom", IK_EDRIVER, 0, "exploded"},
+      {"spin", IK_ETIMEDOUT, 0, "hello: healthy: "},
+      {"weird", IK_EDRIVER, 0, "healthy returned string \"fine\""},
+      {"ok", 0, 1, NULL}, /* still answering after the watchdog fired */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    json_t *inst = json_pack("{s:s}", "ID", cases[i].id);
+    slot_t s = {0};
+    ik_err_t err = {0};
+    assert_int_equal(pl.vt->healthy(pl.self, NULL, inst, on_slot, &s, &err), 0);
+    run_until(f, &s.done, 1);
+    assert_int_equal(s.err.code, cases[i].code);
+    if (cases[i].code == 0) assert_int_equal(json_integer_value(s.result), cases[i].health);
+    if (cases[i].msg) assert_non_null(strstr(s.err.msg, cases[i].msg));
+    assert_null(strchr(s.err.msg, '\n')); /* one line; the traceback goes to the log */
+    slot_clear(&s);
+    json_decref(inst);
+  }
+  pl.vt->free(pl.self);
+}
+
+static void missing_optional_functions_get_infrakits_defaults(void **state) {
+  fixture_t *f = *state;
+  ik_err_t err = {0};
+  ik_flavor_plugin_t pl;
+  const char *path = write_lua(f, "min.lua", "return { validate = function() return true end,"
+                                             " prepare = function(p, s) return s end }");
+  assert_int_equal(ik_lua_flavor_load(f->rt, "min", path, NULL, &pl, &err), 0);
+  slot_t s = {0};
+  assert_int_equal(pl.vt->healthy(pl.self, NULL, NULL, on_slot, &s, &err), 0);
+  assert_int_equal(s.done, 0);
+  run_until(f, &s.done, 1);
+  assert_int_equal(json_integer_value(s.result), 1);
+  slot_clear(&s);
+  assert_int_equal(pl.vt->drain(pl.self, NULL, NULL, on_slot, &s, &err), 0);
+  run_until(f, &s.done, 1);
+  assert_int_equal(s.err.code, 0);
+  slot_clear(&s);
+  pl.vt->free(pl.self);
+}
+
+static void load_errors_name_the_file_and_line(void **state) {
+  fixture_t *f = *state;
+  static const struct { const char *code; const char *want; } cases[] = {
+      {"return {\n  validate = function(\n", "syntax.lua:3:"},
+      {"error('no config')", "no config"},
+      {"return 42", "returned a number; a flavor returns a table of functions"},
+      {"return { validate = function() end }", "the flavor has no function prepare"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ik_err_t err = {0};
+    ik_flavor_plugin_t pl;
+    const char *path = write_lua(f, "syntax.lua", cases[i].code);
+    assert_int_equal(ik_lua_flavor_load(f->rt, "x", path, NULL, &pl, &err), IK_ELUA);
+    if (strstr(err.msg, cases[i].want) == NULL) fail_msg("got \"%s\", want \"%s\"", err.msg, cases[i].want);
+    assert_non_null(strstr(err.msg, "syntax.lua"));
+  }
+}
+
+static void a_lua_instance_provider_round_trips(void **state) {
+  fixture_t *f = *state;
+  ik_err_t err = {0};
+  ik_instance_plugin_t pl;
+  const char *path = write_lua(f, "mem.lua",
+                               "local store, n = {}, 0\n"
+                               "return {\n"
+                               "  provision = function(spec) n = n + 1; local id = 'm-' .. n\n"
+                               "    store[id] = { ID = id, LogicalID = spec.LogicalID, Tags = spec.Tags }; return id end,\n"
+                               "  label = function(id, labels) for k, v in pairs(labels) do store[id].Tags[k] = v end return true end,\n"
+                               "  destroy = function(id, ctx) if not store[id] then return nil, 'no ' .. id end\n"
+                               "    store[id] = nil; return ctx.Reason == 'terminate' end,\n"
+                               "  describe = function(tags, props) local out = {}\n"
+                               "    for _, d in pairs(store) do out[#out + 1] = d end; return out end,\n"
+                               "}\n");
+  assert_int_equal(ik_lua_instance_load(f->rt, "mem", path, NULL, &pl, &err), 0);
+  slot_t s = {0};
+  json_t *spec = json_pack("{s:{s:s}, s:s}", "Tags", "a", "b", "LogicalID", "x1");
+  assert_int_equal(pl.vt->provision(pl.self, spec, on_slot, &s, &err), 0);
+  run_until(f, &s.done, 1);
+  assert_string_equal(json_string_value(s.result), "m-1");
+  slot_clear(&s);
+  json_t *labels = json_pack("{s:s}", "c", "d");
+  assert_int_equal(pl.vt->label(pl.self, "m-1", labels, on_slot, &s, &err), 0);
+  run_until(f, &s.done, 1);
+  slot_clear(&s);
+  assert_int_equal(pl.vt->describe(pl.self, NULL, false, on_slot, &s, &err), 0);
+  run_until(f, &s.done, 1);
+  char *out = json_dumps(s.result, JSON_COMPACT | JSON_SORT_KEYS);
+  assert_string_equal(out, "[{\"ID\":\"m-1\",\"LogicalID\":\"x1\",\"Tags\":{\"a\":\"b\",\"c\":\"d\"}}]");
+  free(out);
+  slot_clear(&s);
+  assert_int_equal(pl.vt->destroy(pl.self, "m-1", "terminate", on_slot, &s, &err), 0);
+  run_until(f, &s.done, 1);
+  assert_int_equal(s.err.code, 0);
+  slot_clear(&s);
+  assert_int_equal(pl.vt->destroy(pl.self, "m-1", "terminate", on_slot, &s, &err), 0);
+  run_until(f, &s.done, 1);
+  assert_string_equal(s.err.msg, "mem: destroy: no m-1");
+  slot_clear(&s);
+  assert_int_equal(pl.vt->describe(pl.self, NULL, false, on_slot, &s, &err), 0);
+  run_until(f, &s.done, 1);
+  assert_true(json_is_array(s.result)); /* {} from Lua is the empty list */
+  assert_int_equal(json_array_size(s.result), 0);
+  slot_clear(&s);
+  assert_int_equal(pl.vt->validate(pl.self, NULL, on_slot, &s, &err), 0); /* optional: default true */
+  run_until(f, &s.done, 1);
+  assert_int_equal(s.err.code, 0);
+  slot_clear(&s);
+  json_decref(spec);
+  json_decref(labels);
+  pl.vt->free(pl.self);
+}
+
+static void freeing_the_runtime_cancels_calls_in_flight(void **state) {
+  fixture_t *f = *state;
+  ik_err_t err = {0};
+  ik_flavor_plugin_t pl;
+  const char *path = write_lua(f, "slow.lua", "local ik = require 'infrakit'\n"
+                                              "return { validate = function() ik.sleep(10) return true end,"
+                                              " prepare = function(p, s) return s end }");
+  assert_int_equal(ik_lua_flavor_load(f->rt, "slow", path, NULL, &pl, &err), 0);
+  slot_t s = {0};
+  assert_int_equal(pl.vt->validate(pl.self, NULL, NULL, on_slot, &s, &err), 0);
+  for (int i = 0; i < 5; i++) uv_run(&f->loop.uv, UV_RUN_NOWAIT);
+  assert_int_equal(s.done, 0);
+  pl.vt->free(pl.self);
+  ik_lua_cancel_all(f->rt);
+  run_until(f, &s.done, 1);
+  assert_int_equal(s.err.code, IK_ECANCELED);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(a_lua_flavor_prepares_a_spec_in_gos_shape, setup, teardown),
+      cmocka_unit_test_setup_teardown(health_errors_and_the_watchdog, setup, teardown),
+      cmocka_unit_test_setup_teardown(missing_optional_functions_get_infrakits_defaults, setup, teardown),
+      cmocka_unit_test_setup_teardown(load_errors_name_the_file_and_line, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_lua_instance_provider_round_trips, setup, teardown),
+      cmocka_unit_test_setup_teardown(freeing_the_runtime_cancels_calls_in_flight, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
