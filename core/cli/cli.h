@@ -80,9 +80,18 @@ bool ik_cli_is_global(const char *name, bool *has_arg);
 /* The built-in plugins `infrakit daemon` can host, NULL-terminated. */
 extern const char *const ik_daemon_builtins[];
 
+/* True when `infrakit daemon --plugin name` can host name: a built-in, or
+ * a Lua file in $INFRAKIT_HOME/flavors or providers. names (may be NULL)
+ * gets the list of them all, comma-separated. */
+bool ik_daemon_can_host(const char *name, char *names, size_t len);
+
+/* strcmp for qsort of char * arrays. */
+int ik_cli_cmp_str(const void *a, const void *b);
+
 /* The watchdog limit chosen with --lua-timeout, or 0 for the default. */
 extern double ik_cli_lua_timeout;
 
-extern const ik_cli_cmd_t ik_cmd_help, ik_cmd_version, ik_cmd_lua, ik_cmd_daemon, ik_cmd_plugin, ik_cmd_instance;
+extern const ik_cli_cmd_t ik_cmd_help, ik_cmd_version, ik_cmd_lua, ik_cmd_daemon, ik_cmd_plugin, ik_cmd_instance,
+    ik_cmd_flavor;
 
 #endif

@@ -1,5 +1,6 @@
 /* infrakit daemon: host the built-in plugins, each on its own socket in the
  * plugins directory, until SIGINT/SIGTERM. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,53 +10,116 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "loop/loop.h"
+#include "lua/plugin.h"
+#include "lua/runtime.h"
 #include "net/discovery.h"
+#include "net/http_client.h"
+#include "net/registry.h"
+#include "net/rpc_flavor.h"
 #include "net/rpc_instance.h"
 #include "net/rpc_server.h"
 #include "providers/file/file.h"
 
-#define IK_DAEMON_MAX_PLUGINS 8
+#define IK_DAEMON_MAX_PLUGINS 64
+
+/* A plugin this daemon can host: a built-in or a user's Lua file. */
+typedef struct candidate {
+  char name[128];
+  bool is_flavor;
+  bool native_file;     /* instance-file */
+  const char *module;   /* a built-in Lua module, for require */
+  char path[4200];      /* a user's Lua file */
+} candidate_t;
 
 typedef struct hosted {
-  char name[64];
+  char name[128];
   ik_rpc_server_t *rpc;
-  ik_instance_plugin_t instance;
   bool published;
 } hosted_t;
 
 typedef struct daemon {
   ik_loop_t loop;
   char dir[4096];
-  const char *file_dir;  /* --instance-file-dir */
+  char home[4096];
+  const char *file_dir;       /* --instance-file-dir */
+  ik_http_client_t *http;     /* for remote plugins (combo's children, ...) */
+  ik_lua_t *lua;
+  ik_registry_t *registry;    /* owns every hosted plugin */
   hosted_t plugins[IK_DAEMON_MAX_PLUGINS];
   int nplugins;
 } daemon_t;
 
-/* A built-in plugin: make its objects and add them to h->rpc. */
-typedef struct builtin {
-  const char *name;
-  int (*setup)(daemon_t *d, hosted_t *h, ik_err_t *err);
-} builtin_t;
-
-static int setup_instance_file(daemon_t *d, hosted_t *h, ik_err_t *err) {
-  int rc = ik_file_provider_new(&d->loop, d->file_dir, &h->instance, err);
-  if (rc < 0) return rc;
-  return ik_rpc_server_add(h->rpc, &ik_rpc_instance_iface, ".", &h->instance, err);
-}
-
-static const builtin_t builtins[] = {
-    {"instance-file", setup_instance_file},
+static const candidate_t builtins[] = {
+    {.name = "instance-file", .native_file = true},
+    {.name = "flavor-vanilla", .is_flavor = true, .module = "infrakit.flavors.vanilla"},
+    {.name = "flavor-combo", .is_flavor = true, .module = "infrakit.flavors.combo"},
+    {.name = "flavor-zookeeper", .is_flavor = true, .module = "infrakit.flavors.zookeeper"},
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
-const char *const ik_daemon_builtins[] = {"instance-file", NULL};
+const char *const ik_daemon_builtins[] = {"instance-file", "flavor-vanilla", "flavor-combo", "flavor-zookeeper",
+                                          NULL};
 _Static_assert(sizeof ik_daemon_builtins / sizeof ik_daemon_builtins[0] == NBUILTINS + 1,
                "ik_daemon_builtins lists every builtin");
 
-static const builtin_t *find_builtin(const char *name) {
-  for (size_t i = 0; i < NBUILTINS; i++)
-    if (strcmp(builtins[i].name, name) == 0) return &builtins[i];
-  return NULL;
+/* Add the user's Lua plugins in home/sub (*.lua, served as their base
+ * name) to list. A name taken by a built-in is skipped with a warning. */
+static void scan_user_plugins(const char *home, const char *sub, bool is_flavor, candidate_t *list, size_t *n,
+                              size_t cap) {
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s/%s", home, sub);
+  DIR *dh = opendir(dir);
+  if (dh == NULL) return;
+  char *names[IK_DAEMON_MAX_PLUGINS];
+  size_t count = 0;
+  for (struct dirent *de; (de = readdir(dh)) != NULL && count < IK_DAEMON_MAX_PLUGINS;) {
+    size_t len = strlen(de->d_name);
+    if (len > 4 && len < 100 && strcmp(de->d_name + len - 4, ".lua") == 0 && de->d_name[0] != '.')
+      names[count++] = strndup(de->d_name, len - 4);
+  }
+  closedir(dh);
+  qsort(names, count, sizeof *names, ik_cli_cmp_str);
+  for (size_t i = 0; i < count; i++) {
+    bool taken = false;
+    for (size_t j = 0; j < *n; j++) taken |= strcmp(list[j].name, names[i]) == 0;
+    if (taken) {
+      ik_log(IK_LOG_WARN, "daemon", "skipping a Lua plugin whose name is taken; rename its file", "plugin", names[i],
+             "dir", dir, NULL);
+    } else if (*n < cap) {
+      candidate_t *c = &list[*n];
+      memset(c, 0, sizeof *c);
+      snprintf(c->name, sizeof c->name, "%s", names[i]);
+      int len = snprintf(c->path, sizeof c->path, "%s/%s.lua", dir, names[i]);
+      c->is_flavor = is_flavor;
+      if (len > 0 && (size_t)len < sizeof c->path) (*n)++;
+    }
+    free(names[i]);
+  }
+}
+
+/* Every plugin this daemon could host: built-ins, then $INFRAKIT_HOME's
+ * flavors/ and providers/. Returns how many. */
+static size_t candidates(const char *home, candidate_t *list, size_t cap) {
+  size_t n = 0;
+  for (size_t i = 0; i < NBUILTINS && n < cap; i++) list[n++] = builtins[i];
+  scan_user_plugins(home, "flavors", true, list, &n, cap);
+  scan_user_plugins(home, "providers", false, list, &n, cap);
+  return n;
+}
+
+bool ik_daemon_can_host(const char *name, char *names, size_t len) {
+  char home[4096];
+  ik_err_t err = {0};
+  static candidate_t list[IK_DAEMON_MAX_PLUGINS];
+  size_t n = ik_home_dir(home, sizeof home, &err) == 0 ? candidates(home, list, IK_DAEMON_MAX_PLUGINS) : 0;
+  if (names && len) names[0] = '\0';
+  bool found = false;
+  for (size_t i = 0; i < n; i++) {
+    found |= strcmp(list[i].name, name) == 0;
+    if (names && strlen(names) + strlen(list[i].name) + 3 < len)
+      snprintf(names + strlen(names), len - strlen(names), "%s%s", i ? ", " : "", list[i].name);
+  }
+  return found;
 }
 
 static void daemon_stop(daemon_t *d) {
@@ -65,16 +129,26 @@ static void daemon_stop(daemon_t *d) {
     h->rpc = NULL;
     if (h->published) ik_plugin_unpublish(d->dir, h->name);
     h->published = false;
-    if (h->instance.vt) h->instance.vt->free(h->instance.self);
-    h->instance.vt = NULL;
   }
   d->nplugins = 0;
 }
 
-static void on_shutdown(ik_loop_t *loop, int signum, void *data) {
-  daemon_t *d = data;
-  ik_log(IK_LOG_INFO, "daemon", "shutting down", "signal", signum == 2 ? "SIGINT" : "SIGTERM", NULL);
-  daemon_stop(d);
+/* Make c's plugin and add it to the registry; *obj is where it lives. */
+static int make_plugin(daemon_t *d, const candidate_t *c, void **obj, ik_err_t *err) {
+  int rc;
+  if (c->is_flavor) {
+    ik_flavor_plugin_t pl;
+    rc = ik_lua_flavor_load(d->lua, c->name, c->module ? NULL : c->path, c->module, &pl, err);
+    if (rc == 0 && (rc = ik_registry_add_flavor(d->registry, c->name, pl, err)) < 0) pl.vt->free(pl.self);
+    if (rc == 0) *obj = ik_registry_hosted_flavor(d->registry, c->name);
+    return rc;
+  }
+  ik_instance_plugin_t pl;
+  if (c->native_file) rc = ik_file_provider_new(&d->loop, d->file_dir, &pl, err);
+  else rc = ik_lua_instance_load(d->lua, c->name, c->path, NULL, &pl, err);
+  if (rc == 0 && (rc = ik_registry_add_instance(d->registry, c->name, pl, err)) < 0) pl.vt->free(pl.self);
+  if (rc == 0) *obj = ik_registry_hosted_instance(d->registry, c->name);
+  return rc;
 }
 
 /* Serve h->rpc as NAME on DIR/NAME (and on tcp when given). */
@@ -99,6 +173,66 @@ static int serve(daemon_t *d, hosted_t *h, const char *tcp, ik_err_t *err) {
   return 0;
 }
 
+/* Host c: its plugin, its socket. Returns 0 or the error (the daemon goes
+ * on without it). */
+static int host(daemon_t *d, const candidate_t *c, const char *tcp, ik_err_t *err) {
+  void *obj = NULL;
+  int rc = make_plugin(d, c, &obj, err);
+  if (rc < 0) return rc;
+  hosted_t *h = &d->plugins[d->nplugins++];
+  snprintf(h->name, sizeof h->name, "%s", c->name);
+  h->rpc = ik_rpc_server_new(&d->loop, h->name);
+  rc = ik_rpc_server_add(h->rpc, c->is_flavor ? &ik_rpc_flavor_iface : &ik_rpc_instance_iface, ".", obj, err);
+  if (rc == 0) rc = serve(d, h, tcp, err);
+  return rc;
+}
+
+static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n, const char *tcp, ik_err_t *err) {
+  int rc = ik_http_client_new(&d->loop, &d->http, err);
+  if (rc < 0) return rc;
+  ik_lua_opts_t lopts = {.timeout = ik_cli_lua_timeout};
+  if ((rc = ik_lua_new(&d->loop, &lopts, &d->lua, err)) < 0) return rc;
+  d->registry = ik_registry_new(d->http, d->dir);
+  ik_lua_set_registry(d->lua, d->registry);
+  size_t hosted = 0;
+  ik_err_t first = {0};
+  for (size_t i = 0; i < n; i++) {
+    ik_err_t e = {0};
+    /* --listen serves the first plugin on TCP: one port, one plugin. */
+    if (host(d, chosen[i], i == 0 ? tcp : NULL, &e) == 0) {
+      hosted++;
+    } else if (e.code == IK_ELUA) { /* a broken Lua file: report it, go on */
+      ik_log(IK_LOG_ERROR, "daemon", "not serving a plugin that failed to load", "plugin", chosen[i]->name,
+             "error", e.msg, NULL);
+      if (first.code == 0) first = e;
+    } else {
+      *err = e;
+      return e.code;
+    }
+  }
+  if (hosted == 0 && first.code) {
+    *err = first;
+    return first.code;
+  }
+  return 0;
+}
+
+static void daemon_free(daemon_t *d) {
+  daemon_stop(d);
+  ik_registry_free(d->registry); /* Lua plugins need the runtime: before it */
+  d->registry = NULL;
+  ik_lua_free(d->lua);
+  d->lua = NULL;
+  ik_http_client_free(d->http);
+  d->http = NULL;
+}
+
+static void on_shutdown(ik_loop_t *loop, int signum, void *data) {
+  daemon_t *d = data;
+  ik_log(IK_LOG_INFO, "daemon", "shutting down", "signal", signum == 2 ? "SIGINT" : "SIGTERM", NULL);
+  daemon_free(d);
+}
+
 static int ik__daemon_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {
       {"listen", 0, true},
@@ -106,9 +240,11 @@ static int ik__daemon_run(int argc, char **argv) {
       {"plugin", 'p', true},
       {NULL, 0, false},
   };
+  static daemon_t d;
+  static candidate_t all[IK_DAEMON_MAX_PLUGINS];
   const char *tcp = NULL, *file_dir = NULL;
-  const builtin_t *chosen[IK_DAEMON_MAX_PLUGINS];
-  size_t nchosen = 0;
+  const char *wanted[IK_DAEMON_MAX_PLUGINS];
+  size_t nwanted = 0;
   ik_optparse_t p;
   ik_opt_init(&p, &ik_cmd_daemon, argc, argv);
   for (int o; (o = ik_opt_next(&p, opts)) != IK_OPT_END;) {
@@ -116,21 +252,37 @@ static int ik__daemon_run(int argc, char **argv) {
     if (o < 0) return IK_EXIT_USAGE;
     if (o == 0) tcp = p.arg;
     if (o == 1) file_dir = p.arg;
-    if (o == 2) {
-      const builtin_t *b = find_builtin(p.arg);
-      if (b == NULL) {
-        const char *guess = ik_cli_suggest(p.arg, ik_daemon_builtins, NBUILTINS);
-        return ik_cli_usage_error(&ik_cmd_daemon, "--plugin %s: no such built-in plugin%s%s%s", p.arg,
-                                  guess ? " (did you mean " : "", guess ? guess : "", guess ? "?)" : "");
-      }
-      bool dup = false;
-      for (size_t i = 0; i < nchosen; i++) dup |= chosen[i] == b;
-      if (!dup && nchosen < IK_DAEMON_MAX_PLUGINS) chosen[nchosen++] = b;
-    }
+    if (o == 2 && nwanted < IK_DAEMON_MAX_PLUGINS) wanted[nwanted++] = p.arg;
   }
-  if (nchosen == 0)
-    for (size_t i = 0; i < NBUILTINS; i++) chosen[nchosen++] = &builtins[i];
   if (p.index < argc) return ik_cli_usage_error(&ik_cmd_daemon, "unexpected argument \"%s\"", argv[p.index]);
+
+  ik_err_t err = {0};
+  if (ik_plugins_dir(d.dir, sizeof d.dir, &err) < 0 || ik_home_dir(d.home, sizeof d.home, &err) < 0) {
+    fprintf(stderr, "infrakit daemon: %s\n", err.msg);
+    return IK_EXIT_FAIL;
+  }
+  size_t nall = candidates(d.home, all, IK_DAEMON_MAX_PLUGINS);
+  const candidate_t *chosen[IK_DAEMON_MAX_PLUGINS];
+  size_t nchosen = 0;
+  for (size_t w = 0; w < nwanted; w++) {
+    const candidate_t *c = NULL;
+    for (size_t i = 0; i < nall && c == NULL; i++)
+      if (strcmp(all[i].name, wanted[w]) == 0) c = &all[i];
+    if (c == NULL) {
+      const char *names[IK_DAEMON_MAX_PLUGINS];
+      for (size_t i = 0; i < nall; i++) names[i] = all[i].name;
+      const char *guess = ik_cli_suggest(wanted[w], names, nall);
+      char known[1024];
+      ik_daemon_can_host("", known, sizeof known);
+      if (guess) return ik_cli_usage_error(&ik_cmd_daemon, "--plugin %s: no such plugin (did you mean %s?)", wanted[w], guess);
+      return ik_cli_usage_error(&ik_cmd_daemon, "--plugin %s: no such plugin (known: %s)", wanted[w], known);
+    }
+    bool dup = false;
+    for (size_t i = 0; i < nchosen; i++) dup |= chosen[i] == c;
+    if (!dup) chosen[nchosen++] = c;
+  }
+  if (nwanted == 0)
+    for (size_t i = 0; i < nall; i++) chosen[nchosen++] = &all[i];
 
   /* One descriptor per client connection: allow as many as the hard limit. */
   struct rlimit rl;
@@ -139,48 +291,27 @@ static int ik__daemon_run(int argc, char **argv) {
     setrlimit(RLIMIT_NOFILE, &rl);
   }
 
-  static daemon_t d;
-  ik_err_t err = {0};
-  if (ik_plugins_dir(d.dir, sizeof d.dir, &err) < 0) {
-    fprintf(stderr, "infrakit daemon: %s\n", err.msg);
-    return IK_EXIT_FAIL;
-  }
   char default_file_dir[4200];
   if (file_dir == NULL) {
-    char home[4096];
-    if (ik_home_dir(home, sizeof home, &err) < 0) {
-      fprintf(stderr, "infrakit daemon: %s\n", err.msg);
-      return IK_EXIT_FAIL;
-    }
-    snprintf(default_file_dir, sizeof default_file_dir, "%s/instance-file", home);
+    snprintf(default_file_dir, sizeof default_file_dir, "%s/instance-file", d.home);
     file_dir = default_file_dir;
   }
+  d.file_dir = file_dir;
   if (ik_loop_init(&d.loop, &err) < 0 || ik_loop_catch_signals(&d.loop, &err) < 0) {
     fprintf(stderr, "infrakit daemon: %s\n", err.msg);
     return IK_EXIT_FAIL;
   }
 
-  d.file_dir = file_dir;
   int exit_code = IK_EXIT_OK;
-  int rc = 0;
-  for (size_t i = 0; rc == 0 && i < nchosen; i++) {
-    hosted_t *h = &d.plugins[d.nplugins++];
-    snprintf(h->name, sizeof h->name, "%s", chosen[i]->name);
-    h->rpc = ik_rpc_server_new(&d.loop, h->name);
-    rc = chosen[i]->setup(&d, h, &err);
-    /* --listen serves the first plugin on TCP: one port, one plugin. */
-    if (rc == 0) rc = serve(&d, h, i == 0 ? tcp : NULL, &err);
-  }
-  if (rc < 0) {
+  if (daemon_start(&d, chosen, nchosen, tcp, &err) < 0) {
     fprintf(stderr, "infrakit daemon: %s\n", err.msg);
     exit_code = err.code == IK_EINVAL ? IK_EXIT_USAGE : IK_EXIT_FAIL;
-    daemon_stop(&d);
   } else {
     ik_loop_on_shutdown(&d.loop, on_shutdown, &d);
     ik_loop_run(&d.loop);
     ik_loop_off_shutdown(&d.loop, on_shutdown, &d);
-    daemon_stop(&d);
   }
+  daemon_free(&d);
   ik_loop_run(&d.loop); /* let closing handles finish */
   int leaked = 0;
   if (ik_loop_close(&d.loop, &leaked) != 0 || leaked > 0)
@@ -199,10 +330,16 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "NAME.listen with --listen). A socket left by a crashed daemon is replaced; a\n"
             "live one is never taken over. SIGINT or SIGTERM stops it and removes the files.\n\n"
             "Plugins:\n"
-            "  instance-file    Instance/0.6.1: one JSON file per instance, in\n"
-            "                   $INFRAKIT_HOME/instance-file (see --instance-file-dir)\n\n"
+            "  instance-file      Instance/0.6.1: one JSON file per instance, in\n"
+            "                     $INFRAKIT_HOME/instance-file (see --instance-file-dir)\n"
+            "  flavor-vanilla     Flavor/0.1.1: Init lines or template, Tags, Attachments\n"
+            "  flavor-combo       Flavor/0.1.1: several flavors composed\n"
+            "  flavor-zookeeper   Flavor/0.1.1: a ZooKeeper ensemble from LogicalIDs\n"
+            "  NAME               each $INFRAKIT_HOME/flavors/NAME.lua (a Lua flavor) and\n"
+            "                     $INFRAKIT_HOME/providers/NAME.lua (a Lua instance provider);\n"
+            "                     one that fails to load is logged (file and line) and skipped\n\n"
             "Options:\n"
-            "  -p, --plugin NAME         serve only this built-in plugin; repeat for more\n"
+            "  -p, --plugin NAME         serve only this plugin; repeat for more\n"
             "                            (default: all of them)\n"
             "  --listen HOST:PORT        also serve the first plugin on TCP (port 0 picks\n"
             "                            one; see NAME.listen)\n"

@@ -261,17 +261,16 @@ extern const ik_cli_cmd_t ik_cmd_plugin_start;
 static int start_run(int argc, char **argv) {
   const ik_cli_cmd_t *cmd = &ik_cmd_plugin_start;
   double timeout = 10;
-  int first, rc = parse_names(cmd, argc, argv, &timeout, &first, "built-in: instance-file");
+  int first, rc = parse_names(cmd, argc, argv, &timeout, &first, "see 'infrakit daemon --help'");
   if (rc >= 0) return rc;
-  size_t nbuiltin = 0;
-  while (ik_daemon_builtins[nbuiltin]) nbuiltin++;
+  char known[1024];
   for (int i = first; i < argc; i++) {
-    bool known = false;
-    for (size_t b = 0; b < nbuiltin; b++) known |= strcmp(argv[i], ik_daemon_builtins[b]) == 0;
-    if (known) continue;
+    if (ik_daemon_can_host(argv[i], known, sizeof known)) continue;
+    size_t nbuiltin = 0;
+    while (ik_daemon_builtins[nbuiltin]) nbuiltin++;
     const char *guess = ik_cli_suggest(argv[i], ik_daemon_builtins, nbuiltin);
     if (guess) return ik_cli_usage_error(cmd, "%s: no such plugin (did you mean %s?)", argv[i], guess);
-    return ik_cli_usage_error(cmd, "%s: no such plugin (built-in: instance-file)", argv[i]);
+    return ik_cli_usage_error(cmd, "%s: no such plugin (known: %s)", argv[i], known);
   }
 
   ik_err_t err = {0};
@@ -332,7 +331,9 @@ const ik_cli_cmd_t ik_cmd_plugin_start = {
     .help = "Runs `infrakit daemon --plugin NAME...` in the background (its own session,\n"
             "output to $INFRAKIT_HOME/logs/NAME.log, NAME being the first one) and waits until\n"
             "every NAME answers on its socket. A NAME already running is left alone.\n"
-            "Built-in plugins: instance-file.\n\n"
+            "NAME is a built-in (instance-file, flavor-vanilla, flavor-combo,\n"
+            "flavor-zookeeper) or a Lua file $INFRAKIT_HOME/flavors/NAME.lua or\n"
+            "$INFRAKIT_HOME/providers/NAME.lua.\n\n"
             "Options:\n"
             "  --timeout SECS   how long to wait for the sockets (default 10)\n\n"
             "Example:\n"

@@ -12,6 +12,7 @@ const ik_cli_cmd_t *const ik_cli_commands[] = {
   &ik_cmd_daemon,
   &ik_cmd_plugin,
   &ik_cmd_instance,
+  &ik_cmd_flavor,
   NULL,
 };
 

@@ -227,3 +227,5 @@ int ik_cli_run_sub(const ik_cli_cmd_t *parent, const ik_cli_cmd_t *const *subs, 
   if (guess) return ik_cli_usage_error(parent, "unknown subcommand \"%s\" (did you mean \"%s\"?)", word, guess);
   return ik_cli_usage_error(parent, "unknown subcommand \"%s\" (want %s)", word, list);
 }
+
+int ik_cli_cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }

@@ -1,0 +1,177 @@
+-- Lua flavors and instance providers hosted by a real daemon: a user's
+-- files in $INFRAKIT_HOME/flavors and providers served by name on
+-- InfraKit's wire, used from the CLI and from Lua; a broken file, a
+-- runaway loop, a flavor calling another one hosted in the same daemon.
+local infrakit = require "infrakit"
+local json = infrakit.json
+local support = dofile("spec/functional/support.lua")
+local run, sh = support.run, support.sh
+
+local function write(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+local hello = [[
+local ik = require "infrakit"
+return {
+  validate = function(props, alloc)
+    if props and props.bad then return nil, "bad is set" end
+    return true
+  end,
+  prepare = function(props, spec, alloc, index)
+    ik.sleep(0) -- flavors may wait
+    spec.Init = "echo " .. (props.word or "hello") .. " " .. index.Sequence
+    spec.Tags = spec.Tags or {}
+    spec.Tags.flavor = "hello"
+    return spec
+  end,
+  healthy = function(props, inst)
+    if inst.ID == "spin" then while true do end end
+    if inst.ID == "boom" then error("exploded on purpose") end
+    return inst.ID == "bad" and "unhealthy" or "healthy"
+  end,
+}
+]]
+
+-- A flavor that asks another one, hosted in the same daemon, first.
+local outer = [[
+local ik = require "infrakit"
+return {
+  validate = function() return true end,
+  prepare = function(props, spec, alloc, index)
+    local inner = assert(ik.flavor.get("hello"))
+    local s, err = inner:prepare({ word = "inner" }, spec, alloc, index)
+    if not s then return nil, err end
+    s.Tags.outer = "yes"
+    return s
+  end,
+}
+]]
+
+local memory = [[
+local store, n = {}, 0
+return {
+  provision = function(spec)
+    n = n + 1
+    local id = "mem-" .. n
+    store[id] = { ID = id, LogicalID = spec.LogicalID, Tags = spec.Tags or {} }
+    return id
+  end,
+  destroy = function(id) if not store[id] then return nil, "no instance " .. id end store[id] = nil return true end,
+  describe = function(tags)
+    local out = {}
+    for _, d in pairs(store) do
+      local match = true
+      for k, v in pairs(tags) do if d.Tags[k] ~= v then match = false end end
+      if match then out[#out + 1] = d end
+    end
+    return out
+  end,
+}
+]]
+
+describe("Lua plugins in the daemon", function()
+  local home, d
+  setup(function()
+    home = support.mktemp()
+    sh("mkdir -p " .. home .. "/flavors " .. home .. "/providers")
+    write(home .. "/flavors/hello.lua", hello)
+    write(home .. "/flavors/outer.lua", outer)
+    write(home .. "/flavors/broken.lua", "return {\n  validate = function(\n")
+    write(home .. "/providers/memory.lua", memory)
+    d = support.start_daemon(home, { "--lua-timeout", "0.5", "--log-file", home .. "/daemon.log" })
+  end)
+  teardown(function()
+    d.stop()
+    d.cleanup()
+  end)
+
+  local function prepare_doc(word)
+    return json.encode({ Properties = { word = word }, Spec = { Tags = { tier = "web" } },
+      Allocation = { Size = 2 }, Index = { Group = "g", Sequence = 2 } })
+  end
+
+  it("serves a user flavor by its file name, on InfraKit's wire", function()
+    local r = run(home, { "flavor", "prepare", "--plugin", "hello", "-" }, { stdin = prepare_doc("hi") })
+    assert.are.equal(0, r.status, r.stderr)
+    local spec = json.decode(r.stdout)
+    assert.are.equal("echo hi 2", spec.Init)
+    assert.are.same({ tier = "web", flavor = "hello" }, spec.Tags)
+    assert.are.equal(json.null, spec.LogicalID)
+    r = run(home, { "plugin", "ls" })
+    assert.matches("hello +Flavor/0%.1%.1 ", r.stdout)
+    assert.matches("memory +Instance/0%.6%.1 ", r.stdout)
+  end)
+
+  it("validate, healthy and drain answer as the flavor says (drain defaults to nothing)", function()
+    local r = run(home, { "flavor", "validate", "-p", "hello", "-" }, { stdin = '{"Properties": {"bad": true}}' })
+    assert.are.equal(1, r.status)
+    assert.matches("hello: validate: bad is set", r.stderr)
+    r = run(home, { "flavor", "healthy", "-p", "hello", "-" }, { stdin = '{"Instance": {"ID": "bad"}}' })
+    assert.are.equal("unhealthy\n", r.stdout)
+    r = run(home, { "flavor", "drain", "-p", "hello", "-" }, { stdin = '{"Instance": {"ID": "x"}}' })
+    assert.are.equal("drained\n", r.stdout)
+  end)
+
+  it("a raised error is a one-line message; the traceback goes to the log", function()
+    local r = run(home, { "flavor", "healthy", "-p", "hello", "-" }, { stdin = '{"Instance": {"ID": "boom"}}' })
+    assert.are.equal(1, r.status)
+    assert.matches("exploded on purpose", r.stderr)
+    assert.are.equal(1, select(2, r.stderr:gsub("\n", "")))
+    assert.matches("traceback", io.open(home .. "/daemon.log"):read("*a"))
+  end)
+
+  it("stops a runaway flavor with the watchdog and keeps answering", function()
+    local r = run(home, { "flavor", "healthy", "-p", "hello", "-" }, { stdin = '{"Instance": {"ID": "spin"}}' })
+    assert.are.equal(1, r.status)
+    assert.matches("hello: healthy: ", r.stderr)
+    r = run(home, { "flavor", "healthy", "-p", "hello", "-" }, { stdin = '{"Instance": {"ID": "ok"}}' })
+    assert.are.equal("healthy\n", r.stdout)
+  end)
+
+  it("reports a broken file with its line and serves the rest", function()
+    local log = io.open(home .. "/daemon.log"):read("*a")
+    assert.matches("not serving a plugin that failed to load", log)
+    assert.matches("broken%.lua:3:", log)
+    assert.is_false(support.exists(home .. "/plugins/broken"))
+  end)
+
+  it("resolves a flavor's flavor.get to the one hosted in the same daemon", function()
+    local r = run(home, { "flavor", "prepare", "-p", "outer", "-" }, { stdin = prepare_doc("x") })
+    assert.are.equal(0, r.status, r.stderr)
+    local spec = json.decode(r.stdout)
+    assert.are.equal("echo inner 2", spec.Init)
+    assert.are.equal("yes", spec.Tags.outer)
+    assert.are.equal("hello", spec.Tags.flavor)
+  end)
+
+  it("serves a Lua instance provider to the instance CLI", function()
+    local r = run(home, { "instance", "provision", "-p", "memory", "-" }, { stdin = '{"Tags": {"t": "1"}, "LogicalID": "a"}' })
+    assert.are.equal("mem-1\n", r.stdout, r.stderr)
+    r = run(home, { "instance", "describe", "-p", "memory", "--json" })
+    local list = json.decode(r.stdout)
+    assert.are.equal(1, #list)
+    assert.are.equal("a", list[1].LogicalID)
+    r = run(home, { "instance", "destroy", "-p", "memory", "mem-9" })
+    assert.are.equal(1, r.status)
+    assert.matches("memory: destroy: no instance mem%-9", r.stderr)
+  end)
+
+  it("infrakit.flavor.get and infrakit.instance.get work from a script", function()
+    local r = run(home, { "lua", "-e", [[
+      local ik = require "infrakit"
+      local f = assert(ik.flavor.get("hello"))
+      local spec = assert(f:prepare({ word = "lua" }, { Tags = {} }, { Size = 1 }, { Group = "g", Sequence = 1 }))
+      print(spec.Init, f:healthy({}, { ID = "x" }), tostring(f))
+      local i = assert(ik.instance.get("instance-file"))
+      local id = assert(i:provision({ Tags = { by = "script" } }))
+      local list = assert(i:describe({ by = "script" }, false))
+      print(#list, list[1].ID == id, i:destroy(id))
+      print(select(3, ik.flavor.get("nope")))
+    ]] })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal("echo lua 1\thealthy\tflavor plugin hello\n1\ttrue\ttrue\nENOTFOUND\n", r.stdout)
+  end)
+end)
