@@ -69,11 +69,30 @@ typedef struct conv {
 
 static json_t *to_json(conv_t *c, int idx, int depth);
 
-/* Append ".key" or "[i]" to the path; returns the old length to restore. */
+/* Append ".key" or "[i]" to the path; returns the old length to restore.
+ * Runs for every value converted, so no printf. */
 static size_t path_push(conv_t *c, const char *key, long index) {
-  size_t len = strlen(c->path);
-  if (key) snprintf(c->path + len, sizeof c->path - len, ".%s", key);
-  else snprintf(c->path + len, sizeof c->path - len, "[%ld]", index);
+  size_t len = strlen(c->path), room = sizeof c->path - len - 1;
+  char *p = c->path + len;
+  if (key) {
+    size_t k = strlen(key);
+    if (k + 1 > room) k = room > 0 ? room - 1 : 0;
+    if (room > 0) {
+      *p++ = '.';
+      memcpy(p, key, k);
+      p[k] = '\0';
+    }
+  } else {
+    char digits[24];
+    int n = 0;
+    do digits[n++] = (char)('0' + index % 10); while ((index /= 10) > 0);
+    if ((size_t)n + 2 <= room) {
+      *p++ = '[';
+      while (n > 0) *p++ = digits[--n];
+      *p++ = ']';
+      *p = '\0';
+    }
+  }
   return len;
 }
 
@@ -192,7 +211,10 @@ static json_t *to_json(conv_t *c, int idx, int depth) {
 
 json_t *ik__to_json(lua_State *L, int idx, const char *what, ik_err_t *err) {
   conv_t c = {.L = L, .err = err};
-  snprintf(c.path, sizeof c.path, "%s", what);
+  size_t n = strlen(what);
+  if (n >= sizeof c.path) n = sizeof c.path - 1;
+  memcpy(c.path, what, n);
+  c.path[n] = '\0';
   luaL_checkstack(L, IK_JSON_MAX_DEPTH * 2 + 8, "JSON conversion");
   return to_json(&c, idx < 0 ? lua_gettop(L) + idx + 1 : idx, 0);
 }

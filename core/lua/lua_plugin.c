@@ -51,8 +51,7 @@ static int convert_results(lua_call_t *c, lua_State *co, int n, json_t **out, ik
     return ik_err_set(err, IK_EDRIVER, "%s: %s: %s", who, method, msg ? msg : "failed (no message)");
   }
   json_t *v = NULL;
-  char what[64];
-  snprintf(what, sizeof what, "%s result", method);
+  const char *what = c->kind == RES_SPEC ? "prepare result" : "describe result";
   switch (c->kind) {
   case RES_NULL:
     *out = json_null();

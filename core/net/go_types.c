@@ -12,9 +12,16 @@
 
 typedef int (*go_fn)(const json_t *v, const char *path, json_t **out, ik_err_t *err);
 
-/* "path.key" into buf. */
+/* "path.key" into buf (PATH_MAX_LEN bytes, cut to fit). Runs for every
+ * field decoded, so no printf. */
 static const char *join(char *buf, const char *path, const char *key) {
-  snprintf(buf, PATH_MAX_LEN, "%s.%s", path, key);
+  size_t p = strlen(path), k = strlen(key);
+  if (p > PATH_MAX_LEN - 2) p = PATH_MAX_LEN - 2;
+  if (k > PATH_MAX_LEN - 2 - p) k = PATH_MAX_LEN - 2 - p;
+  memcpy(buf, path, p);
+  buf[p] = '.';
+  memcpy(buf + p + 1, key, k);
+  buf[p + 1 + k] = '\0';
   return buf;
 }
 

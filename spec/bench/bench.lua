@@ -154,6 +154,38 @@ if bench_dir then
       calls / (infrakit.clock() - t0), "/s")
   end
 
+  -- A Lua flavor's prepare: through the C SPI in process (flavor_bench),
+  -- and through the wire from another process (a daemon hosting it as a
+  -- user flavor, rpc_load sending Flavor.Prepare).
+  do
+    local flavor = "lua/infrakit/flavors/vanilla.lua"
+    if not io.open(flavor) then flavor = "spec/bench/flavor_fixture.lua" end
+    local r = assert(infrakit.exec({ bench_dir .. "/flavor_bench", flavor, secs }))
+    assert(r.status == 0, "flavor_bench failed: " .. r.stderr)
+    local fb = json.decode(r.stdout)
+    row("Lua flavor prepare via the C SPI, in process, 64 in flight", fb.calls_per_sec_64, "/s", 200000, "higher")
+    info("  one call at a time", fb.calls_per_sec_1, "/s")
+    sh("mkdir -p " .. home .. "/flavors && cp " .. flavor .. " " .. home .. "/flavors/bench.lua")
+    local fd = infrakit.spawn(function()
+      return infrakit.exec({ bin, "daemon", "--plugin", "bench" },
+        { env = { INFRAKIT_HOME = home, INFRAKIT_PLUGINS_DIR = home .. "/fplugins", INFRAKIT_LOG_LEVEL = "warn" } })
+    end)
+    wait_for(home .. "/fplugins/bench")
+    local body = '{"jsonrpc":"2.0","method":"Flavor.Prepare","params":{"Type":"","Properties":{"Init":["echo hello"],' ..
+      '"Tags":{"tier":"web"}},"Spec":{"Properties":{"Note":"v1"},"Tags":{"infrakit.group":"cattle"},"Init":"",' ..
+      '"LogicalID":null,"Attachments":null},"Allocation":{"Size":2,"LogicalIDs":null},"Index":{"Group":"cattle",' ..
+      '"Sequence":2}},"id":7652377191455817955}'
+    for _, conns in ipairs({ 1, 4 }) do
+      local lr = assert(infrakit.exec({ bench_dir .. "/rpc_load", "--unix", home .. "/fplugins/bench", "--conns",
+        tostring(conns), "--seconds", secs, "--body", body }))
+      assert(lr.status == 0, "rpc_load (Flavor.Prepare) failed: " .. lr.stderr)
+      info("Lua flavor prepare over the wire, " .. conns .. " client" .. (conns > 1 and "s" or ""),
+        json.decode(lr.stdout).calls_per_sec, "/s")
+    end
+    sh("kill -TERM $(cat " .. home .. "/fplugins/bench.pid)")
+    fd:wait()
+  end
+
   -- Memory with 1,000 idle keep-alive connections.
   local function rss_kb(pid)
     return tonumber(sh("grep VmRSS /proc/" .. pid .. "/status").stdout:match("(%d+)"))

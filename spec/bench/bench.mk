@@ -14,3 +14,9 @@ bench-tools: $(BENCH_TOOLS)
 $(BENCH_TOOLS): $(BENCH_OUT)/%: spec/bench/%.c spec/bench/bench.mk
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $< $(BENCH_LIBS) $(LDLIBS)
+
+# flavor_bench links the core (a Lua flavor through the C SPI, in process).
+$(BENCH_OUT)/flavor_bench: spec/bench/flavor_bench.c $(LIBIK) spec/bench/bench.mk
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< -Wl,--whole-archive $(LIBIK) -Wl,--no-whole-archive $(LDLIBS_ALL)
+bench-tools: $(BENCH_OUT)/flavor_bench

@@ -58,7 +58,8 @@ typedef struct lconn {
 
 static uv_loop_t *g_loop;
 static http_parser_settings g_settings;
-static char g_req[512]; /* the request bytes; not const for uv_buf_t */
+static char g_req[8192]; /* the request bytes; not const for uv_buf_t */
+static const char *g_body = BODY; /* --body: another JSON-RPC request */
 static size_t g_req_len;
 
 static int g_is_tcp;
@@ -369,7 +370,7 @@ static void raise_nofile(void) {
 static void usage(void) {
   fprintf(stderr,
           "usage: rpc_load --unix PATH | --tcp HOST:PORT [--conns N] "
-          "[--seconds S] [--warmup S] [--idle N]\n");
+          "[--seconds S] [--warmup S] [--idle N] [--body JSON]\n");
   exit(2);
 }
 
@@ -421,6 +422,8 @@ int main(int argc, char **argv) {
       g_seconds = num_arg(v, 0.001);
     } else if (strcmp(a, "--warmup") == 0) {
       g_warmup = num_arg(v, 0);
+    } else if (strcmp(a, "--body") == 0 && v && strlen(v) < 7000) {
+      g_body = v;
     } else if (strcmp(a, "--idle") == 0) {
       nidle = (int)num_arg(v, 1);
     } else {
@@ -437,7 +440,7 @@ int main(int argc, char **argv) {
                                "Content-Length: %zu\r\n"
                                "Content-Type: application/json\r\n"
                                "Accept-Encoding: gzip\r\n\r\n%s",
-                               sizeof BODY - 1, BODY);
+                               strlen(g_body), g_body);
   g_settings.on_message_begin = on_message_begin;
   g_settings.on_body = on_body;
   g_settings.on_message_complete = on_message_complete;
