@@ -4,9 +4,11 @@
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/json.h"
+#include "base/mem.h"
 
 #define PATH_MAX_LEN 256
 
@@ -148,6 +150,8 @@ static int string_value(const json_t *v, const char *path, json_t **out, ik_err_
   return 0;
 }
 
+static int cmp_key(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
 int ik_go_string_map(const json_t *v, const char *path, json_t **out, ik_err_t *err) {
   *out = NULL;
   if (absent(v)) {
@@ -155,18 +159,25 @@ int ik_go_string_map(const json_t *v, const char *path, json_t **out, ik_err_t *
     return 0;
   }
   if (!json_is_object(v)) return want(err, path, "an object of strings", v);
+  /* Go writes a map's keys sorted. */
+  size_t n = json_object_size(v), i = 0;
+  const char **keys = ik_calloc(n ? n : 1, sizeof *keys);
   const char *k;
   json_t *e;
+  json_object_foreach(unconst(v), k, e) keys[i++] = k;
+  qsort(keys, n, sizeof *keys, cmp_key);
   json_t *map = json_object();
-  json_object_foreach(unconst(v), k, e) {
+  for (i = 0; i < n; i++) {
     char f[PATH_MAX_LEN];
     json_t *s;
-    if (string_value(e, join(f, path, k), &s, err) < 0) {
+    if (string_value(json_object_get(v, keys[i]), join(f, path, keys[i]), &s, err) < 0) {
       json_decref(map);
+      ik_free(keys);
       return IK_EINVAL;
     }
-    json_object_set_new(map, k, s);
+    json_object_set_new(map, keys[i], s);
   }
+  ik_free(keys);
   *out = map;
   return 0;
 }

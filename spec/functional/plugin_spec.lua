@@ -89,7 +89,9 @@ describe("infrakit plugin", function()
     f:close()
     local r = run(home, { "plugin", "stop", "instance-file" })
     assert.are.equal(0, r.status, r.stderr)
-    assert.are.equal("stopped instance-file (pid " .. pid .. ")\n", r.stdout)
+    -- The daemon hosts the built-in flavors too: stopping it stops them.
+    assert.are.equal("stopped instance-file (pid " .. pid .. "); it also served flavor-combo, flavor-vanilla, "
+      .. "flavor-zookeeper\n", r.stdout)
     assert.are.equal(0, d.task:wait().status)
   end)
 
