@@ -147,6 +147,24 @@ describe("Lua plugins in the daemon", function()
     assert.are.equal("hello", spec.Tags.flavor)
   end)
 
+  it("flavor-combo composes the built-in flavors hosted in the same daemon", function()
+    local doc = json.encode({
+      Properties = {
+        { Plugin = "flavor-vanilla", Properties = { Init = { "echo one" }, Tags = { a = "1" } } },
+        { Plugin = "hello", Properties = { word = "two" } },
+      },
+      Spec = { Tags = { tier = "web" }, Init = "" },
+      Allocation = { Size = 1 }, Index = { Group = "g", Sequence = 1 },
+    })
+    local r = run(home, { "flavor", "prepare", "-p", "flavor-combo", "-" }, { stdin = doc })
+    assert.are.equal(0, r.status, r.stderr)
+    local spec = json.decode(r.stdout)
+    assert.are.equal("echo one\necho two 1", spec.Init)
+    assert.are.same({ tier = "web", a = "1", flavor = "hello" }, spec.Tags)
+    -- Go writes map keys sorted.
+    assert.matches('"Tags": {%s*"a": "1",%s*"flavor": "hello",%s*"tier": "web"%s*}', r.stdout)
+  end)
+
   it("serves a Lua instance provider to the instance CLI", function()
     local r = run(home, { "instance", "provision", "-p", "memory", "-" }, { stdin = '{"Tags": {"t": "1"}, "LogicalID": "a"}' })
     assert.are.equal("mem-1\n", r.stdout, r.stderr)
