@@ -73,13 +73,24 @@ end
 ---@param obj any
 ---@param name string
 ---@return any
+-- Lower-cased keys, computed once per string (field lookups run on every
+-- plugin call).
+local lowered = setmetatable({}, {
+  __mode = "k",
+  __index = function(t, k)
+    local l = k:lower()
+    t[k] = l
+    return l
+  end,
+})
+
 function M.field(obj, name)
   if type(obj) ~= "table" then return nil end
   local v = obj[name]
   if v ~= nil then return v end
-  local lower = name:lower()
+  local lower = lowered[name]
   for k, val in pairs(obj) do
-    if type(k) == "string" and k:lower() == lower then return val end
+    if type(k) == "string" and lowered[k] == lower then return val end
   end
   return nil
 end
@@ -152,6 +163,22 @@ decoders["[]instance.Attachment"] = function(v, where)
   return out
 end
 
+-- "Go struct field Spec.Init" for each typename and field, built once.
+local where_of = setmetatable({}, {
+  __index = function(t, typename)
+    local short = typename:match("([^.]+)$")
+    local names = setmetatable({}, {
+      __index = function(n, name)
+        local w = "Go struct field " .. short .. "." .. name
+        n[name] = w
+        return w
+      end,
+    })
+    t[typename] = names
+    return names
+  end,
+})
+
 --- Decodes v into a Go struct described by fields, a list of
 --- { "Name", "gotype" } with gotype one of "string", "bool", "any",
 --- "[]string", "map[string]string", "[]instance.Attachment". typename is
@@ -169,12 +196,12 @@ function M.decode_struct(v, typename, fields)
   if k ~= "null" and k ~= "object" and k ~= "empty" then
     return nil, mismatch(k, "Go value", typename)
   end
-  local short = typename:match("([^.]+)$")
+  local wheres = where_of[typename]
   for _, f in ipairs(fields) do
     local name, gotype = f[1], f[2]
     local raw = nil
     if k ~= "null" then raw = M.field(v, name) end
-    local val, err = decoders[gotype](raw, "Go struct field " .. short .. "." .. name)
+    local val, err = decoders[gotype](raw, wheres[name])
     if val == nil and err then return nil, err end
     out[name] = val
   end
