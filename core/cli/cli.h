@@ -85,6 +85,11 @@ extern const char *const ik_daemon_builtins[];
  * gets the list of them all, comma-separated. */
 bool ik_daemon_can_host(const char *name, char *names, size_t len);
 
+/* Run Lua code (or the file script; "-" = stdin) as the main task with
+ * nargs args, the loop running, and exit as `infrakit lua` does; cmd
+ * names the command in messages. */
+int ik_cli_run_lua(const char *cmd, const char *code, const char *script, int nargs, char **args);
+
 /* strcmp for qsort of char * arrays. */
 int ik_cli_cmp_str(const void *a, const void *b);
 
@@ -92,6 +97,6 @@ int ik_cli_cmp_str(const void *a, const void *b);
 extern double ik_cli_lua_timeout;
 
 extern const ik_cli_cmd_t ik_cmd_help, ik_cmd_version, ik_cmd_lua, ik_cmd_daemon, ik_cmd_plugin, ik_cmd_instance,
-    ik_cmd_flavor;
+    ik_cmd_flavor, ik_cmd_template;
 
 #endif

@@ -13,6 +13,7 @@ const ik_cli_cmd_t *const ik_cli_commands[] = {
   &ik_cmd_plugin,
   &ik_cmd_instance,
   &ik_cmd_flavor,
+  &ik_cmd_template,
   NULL,
 };
 
