@@ -23,7 +23,7 @@ build=${IK_BUILD_DIR:-$top/build}
 packages=(
   build-essential pkg-config dpkg-dev xz-utils ca-certificates git
   libuv1-dev libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev
-  libhttp-parser-dev libcmocka-dev lua-cjson-dev lua-busted
+  libhttp-parser-dev libcmocka-dev lua-cjson-dev lua-busted lua-check
   curl clang libclang-rt-14-dev
 )
 

@@ -4,6 +4,7 @@
 #   C units      every cmocka binary in $IK_UNIT_DIR (TAP output)
 #   Lua units    spec/unit/lua/*_spec.lua, busted run by `infrakit lua`
 #   functional   spec/functional/*_spec.lua, same runner, driving the binary
+#   lint         luacheck over lua/, spec/, playbooks/ and docs/examples/ (.luacheckrc)
 #   fuzz         $IK_FUZZ_BIN (libFuzzer, spec/fuzz/) for ${IK_FUZZ_SECONDS:-20}
 #                seconds from the seed corpus: one test, ok if nothing crashed;
 #                skipped when the Makefile could not build it (no clang)
@@ -14,7 +15,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${IK_BIN:-$top/infrakit}
 unit_dir=${IK_UNIT_DIR:-$top/build/spec}
-only=${IK_SUITES:-"c lua functional fuzz"}
+only=${IK_SUITES:-"c lua functional fuzz lint"}
 export IK_BIN=$bin IK_TOP=$top
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -100,6 +101,23 @@ if [[ " $only " == *" fuzz "* ]]; then
     cp "$out/fuzz.log" "$fdir/fuzz-test.log"
     count "$out/f.log" "$name" 0
     [ "$status" -eq 0 ] && echo "    ${runs:-?} inputs, ${rate:-?} exec/s"
+  fi
+fi
+
+# Lua lint: one test, failing on any warning.
+if [[ " $only " == *" lint "* ]]; then
+  echo "Lint (luacheck)"
+  if command -v luacheck >/dev/null; then
+    dirs=()
+    for d in lua spec playbooks docs/examples; do [ -d "$top/$d" ] && dirs+=("$d"); done
+    if (cd "$top" && luacheck --no-color --formatter plain "${dirs[@]}") >"$out/lint.log" 2>&1; then
+      echo "ok 1 - luacheck ${dirs[*]}: no warnings" >"$out/l.log"
+    else
+      { echo "not ok 1 - luacheck ${dirs[*]}"; head -20 "$out/lint.log"; } >"$out/l.log"
+    fi
+    count "$out/l.log" "luacheck" 0
+  else
+    echo "  skipped: luacheck not installed (make deps installs lua-check)"
   fi
 fi
 

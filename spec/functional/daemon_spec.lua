@@ -190,7 +190,7 @@ describe("infrakit daemon", function()
   end)
 
   it("/info/api.json describes Instance/0.6.1 and its five methods", function()
-    local status, ctype, body = http(d, { method = "GET", path = "/info/api.json", ctype = false })
+    local status, _, body = http(d, { method = "GET", path = "/info/api.json", ctype = false })
     assert.are.equal(200, status)
     local api = json.decode(body)
     assert.are.equal("Instance", api.Implements[1].Name)
