@@ -165,6 +165,26 @@ describe("Lua plugins in the daemon", function()
     assert.matches('"Tags": {%s*"a": "1",%s*"flavor": "hello",%s*"tier": "web"%s*}', r.stdout)
   end)
 
+  it("flavor-vanilla renders InitScriptTemplateURL with the template engine", function()
+    write(home .. "/init.tpl", '#!/bin/sh\n{{/* a comment */}}echo {{ INSTANCE_LOGICAL_ID }} of {{ (INDEX).Group }}\n'
+      .. '{{ range $i, $t := (SPEC).Extra }}extra {{ $i }}={{ $t | upper }}\n{{ end }}')
+    local doc = json.encode({
+      Properties = { InitScriptTemplateURL = "file://" .. home .. "/init.tpl", Extra = { "a", "b" } },
+      Spec = { Tags = {}, Init = "", LogicalID = "db-1" },
+      Allocation = { LogicalIDs = { "db-1" } }, Index = { Group = "dbs", Sequence = 0 },
+    })
+    local r = run(home, { "flavor", "prepare", "-p", "flavor-vanilla", "-" }, { stdin = doc })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal("#!/bin/sh\necho db-1 of dbs\nextra 0=A\nextra 1=B\n", json.decode(r.stdout).Init)
+    -- A template error names the file, line and column.
+    write(home .. "/bad.tpl", "line one\n{{ nope }}\n")
+    doc = json.encode({ Properties = { InitScriptTemplateURL = "file://" .. home .. "/bad.tpl" },
+      Allocation = { Size = 1 } })
+    r = run(home, { "flavor", "validate", "-p", "flavor-vanilla", "-" }, { stdin = doc })
+    assert.are.equal(1, r.status)
+    assert.matches("bad%.tpl:2:%d+: function \"nope\" not defined", r.stderr)
+  end)
+
   it("serves a Lua instance provider to the instance CLI", function()
     local r = run(home, { "instance", "provision", "-p", "memory", "-" }, { stdin = '{"Tags": {"t": "1"}, "LogicalID": "a"}' })
     assert.are.equal("mem-1\n", r.stdout, r.stderr)
