@@ -42,7 +42,6 @@ typedef struct daemon {
   char dir[4096];
   char home[4096];
   const char *file_dir;       /* --instance-file-dir */
-  ik_http_client_t *http;     /* for remote plugins (combo's children, ...) */
   ik_lua_t *lua;
   ik_registry_t *registry;    /* owns every hosted plugin */
   hosted_t plugins[IK_DAEMON_MAX_PLUGINS];
@@ -188,11 +187,10 @@ static int host(daemon_t *d, const candidate_t *c, const char *tcp, ik_err_t *er
 }
 
 static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n, const char *tcp, ik_err_t *err) {
-  int rc = ik_http_client_new(&d->loop, &d->http, err);
-  if (rc < 0) return rc;
   ik_lua_opts_t lopts = {.timeout = ik_cli_lua_timeout};
-  if ((rc = ik_lua_new(&d->loop, &lopts, &d->lua, err)) < 0) return rc;
-  d->registry = ik_registry_new(d->http, d->dir);
+  int rc = ik_lua_new(&d->loop, &lopts, &d->lua, err);
+  if (rc < 0) return rc;
+  d->registry = ik_registry_new(&d->loop, d->dir);
   ik_lua_set_registry(d->lua, d->registry);
   size_t hosted = 0;
   ik_err_t first = {0};
@@ -219,12 +217,14 @@ static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n,
 
 static void daemon_free(daemon_t *d) {
   daemon_stop(d);
-  ik_registry_free(d->registry); /* Lua plugins need the runtime: before it */
+  /* Tasks first (no Lua runs after this), then the plugins (Lua modules
+   * need the runtime; remote calls are cancelled with the HTTP client),
+   * then the runtime (its handles release their adapters). */
+  if (d->lua) ik_lua_cancel_all(d->lua);
+  ik_registry_free(d->registry);
   d->registry = NULL;
   ik_lua_free(d->lua);
   d->lua = NULL;
-  ik_http_client_free(d->http);
-  d->http = NULL;
 }
 
 static void on_shutdown(ik_loop_t *loop, int signum, void *data) {

@@ -222,12 +222,10 @@ static int h_tostring(lua_State *L) {
  * plugins only, created on first use. */
 static int runtime_registry(ik_lua_t *rt, ik_registry_t **out, ik_err_t *err) {
   if (rt->registry == NULL) {
-    ik_http_client_t *http;
     char dir[4096];
-    int rc = ik__lua_http_client(rt, &http, err);
-    if (rc == 0) rc = ik_plugins_dir(dir, sizeof dir, err);
+    int rc = ik_plugins_dir(dir, sizeof dir, err);
     if (rc < 0) return rc;
-    rt->registry = ik_registry_new(http, dir);
+    rt->registry = ik_registry_new(rt->loop, dir);
     rt->own_registry = true;
   }
   *out = rt->registry;

@@ -15,14 +15,15 @@ typedef struct entry {
 } entry_t;
 
 struct ik_registry {
-  ik_http_client_t *http;
+  ik_loop_t *loop;
+  ik_http_client_t *http;   /* created on first remote lookup; owned */
   char *dir;
   entry_t *entries;
 };
 
-ik_registry_t *ik_registry_new(ik_http_client_t *http, const char *dir) {
+ik_registry_t *ik_registry_new(ik_loop_t *loop, const char *dir) {
   ik_registry_t *r = IK_NEW(ik_registry_t);
-  r->http = http;
+  r->loop = loop;
   r->dir = ik_strdup(dir ? dir : "");
   return r;
 }
@@ -36,6 +37,7 @@ void ik_registry_free(ik_registry_t *r) {
     ik_free(e->name);
     ik_free(e);
   }
+  ik_http_client_free(r->http); /* after the plugins: their calls are cancelled */
   ik_free(r->dir);
   ik_free(r);
 }
@@ -129,10 +131,13 @@ static entry_t *lookup(ik_registry_t *r, const char *name, bool is_flavor) {
   return e;
 }
 
-static int remote_unavailable(ik_registry_t *r, const char *name, ik_err_t *err) {
-  (void)r;
-  return ik_err_set(err, IK_ESTATE, "plugin %s: not hosted in this process, and remote plugins are not available here",
-                    name);
+/* The HTTP client for remote plugins, created on first use. */
+static int remote_http(ik_registry_t *r, const char *name, ik_err_t *err) {
+  if (r->http) return 0;
+  if (r->loop == NULL)
+    return ik_err_set(err, IK_ESTATE, "plugin %s: not hosted in this process, and remote plugins are not available here",
+                      name);
+  return ik_http_client_new(r->loop, &r->http, err);
 }
 
 int ik_registry_flavor(ik_registry_t *r, const char *name, ik_flavor_plugin_t *out, ik_err_t *err) {
@@ -141,8 +146,8 @@ int ik_registry_flavor(ik_registry_t *r, const char *name, ik_flavor_plugin_t *o
     *out = (ik_flavor_plugin_t){&borrowed_flavor_vt, &e->flavor};
     return 0;
   }
-  if (r->http == NULL) return remote_unavailable(r, name, err);
-  return ik_remote_flavor_open(r->http, r->dir, name, out, err);
+  int rc = remote_http(r, name, err);
+  return rc < 0 ? rc : ik_remote_flavor_open(r->http, r->dir, name, out, err);
 }
 
 int ik_registry_instance(ik_registry_t *r, const char *name, ik_instance_plugin_t *out, ik_err_t *err) {
@@ -151,6 +156,6 @@ int ik_registry_instance(ik_registry_t *r, const char *name, ik_instance_plugin_
     *out = (ik_instance_plugin_t){&borrowed_instance_vt, &e->instance};
     return 0;
   }
-  if (r->http == NULL) return remote_unavailable(r, name, err);
-  return ik_remote_instance_open(r->http, r->dir, name, out, err);
+  int rc = remote_http(r, name, err);
+  return rc < 0 ? rc : ik_remote_instance_open(r->http, r->dir, name, out, err);
 }

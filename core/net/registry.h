@@ -11,15 +11,17 @@
 #define IK_NET_REGISTRY_H
 
 #include "base/err.h"
+#include "loop/loop.h"
 #include "net/http_client.h"
 #include "spi/flavor.h"
 #include "spi/instance.h"
 
 typedef struct ik_registry ik_registry_t;
 
-/* http (borrowed, may be NULL: remote lookups then fail with IK_ESTATE)
- * and dir (copied) are used for remote plugins. */
-ik_registry_t *ik_registry_new(ik_http_client_t *http, const char *dir);
+/* Remote plugins are looked up in dir (copied) and reached with an HTTP
+ * client on loop, created at the first remote lookup: a daemon that only
+ * serves never loads libcurl. loop NULL: remote lookups fail (IK_ESTATE). */
+ik_registry_t *ik_registry_new(ik_loop_t *loop, const char *dir);
 
 /* Free the registry and the plugins added to it. */
 void ik_registry_free(ik_registry_t *r);
