@@ -69,6 +69,14 @@ struct ik_lua {
   bool closing;
   struct ik_http_client *http; /* for infrakit.rpc; created on first use */
   struct ik_registry *registry; /* plugins by name (bind_spi.c) */
+  /* Coroutines of tasks that returned normally, kept for the next task:
+   * creating and collecting one per plugin call is the larger part of a
+   * short call's cost. Their registry refs are not counted in refs. (Code
+   * that keeps coroutine.running() of a finished task and resumes it later
+   * would meddle with another task; nothing in the API hands it out.) */
+  lua_State *pool_co[32];
+  int pool_ref[32];
+  int npool;
   bool own_registry;            /* created here, not installed by the host */
 };
 

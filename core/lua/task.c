@@ -89,10 +89,18 @@ ik_task_t *ik__task_spawn(ik_lua_t *rt, lua_State *L, int nargs, ik_task_done_cb
   t->result_ref = LUA_NOREF;
   t->done = cb;
   t->done_data = data;
-  t->co = lua_newthread(L);            /* fn args... co */
-  lua_insert(L, -(nargs + 2));         /* co fn args... */
-  lua_xmove(L, t->co, nargs + 1);      /* co */
-  t->co_ref = ik__ref(rt, L);          /* pops co */
+  if (rt->npool > 0) {                 /* a finished coroutine, reused */
+    rt->npool--;
+    t->co = rt->pool_co[rt->npool];
+    t->co_ref = rt->pool_ref[rt->npool];
+    rt->refs++;
+    lua_xmove(L, t->co, nargs + 1);
+  } else {
+    t->co = lua_newthread(L);          /* fn args... co */
+    lua_insert(L, -(nargs + 2));       /* co fn args... */
+    lua_xmove(L, t->co, nargs + 1);    /* co */
+    t->co_ref = ik__ref(rt, L);        /* pops co */
+  }
   t->resume_nargs = nargs;
   t->next = rt->tasks;
   if (rt->tasks) rt->tasks->prev = t;
@@ -146,7 +154,14 @@ static void ik__task_finish(ik_task_t *t, ik_task_status_t status, int nres, con
     ik__task_wake(w, ik__task_push_results(t, w->co));
   }
   t->waiters = NULL;
-  ik__unref(rt, rt->L, t->co_ref);
+  if (status == IK_TASK_OK && rt->npool < (int)(sizeof rt->pool_co / sizeof rt->pool_co[0]) && !rt->closing) {
+    lua_settop(t->co, 0); /* returned normally: resumable with a new function */
+    rt->pool_co[rt->npool] = t->co;
+    rt->pool_ref[rt->npool++] = t->co_ref;
+    rt->refs--;
+  } else {
+    ik__unref(rt, rt->L, t->co_ref);
+  }
   t->co_ref = LUA_NOREF;
   t->co = NULL;
   if (!t->has_handle) ik__task_free(t);
@@ -277,6 +292,7 @@ int ik__task_push_results(ik_task_t *t, lua_State *L) {
 
 void ik__tasks_close(ik_lua_t *rt) {
   ik_lua_cancel_all(rt);
+  while (rt->npool > 0) luaL_unref(rt->L, LUA_REGISTRYINDEX, rt->pool_ref[--rt->npool]);
   /* Tasks kept only for their handles: the state is closing, free them. */
   while (rt->tasks) {
     ik_task_t *t = rt->tasks;
