@@ -223,3 +223,23 @@ describe("the hello playbook (make demo)", function()
     assert.matches("all 4 workers accounted for; 0 unhealed failures", r.stdout, 1, true)
   end)
 end)
+
+describe("infrakit template", function()
+  it("renders a template with --var to stdout", function()
+    local r = run { "template", "--var", "name=web", 'str://hello {{ var "name" | upper }}' }
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal("hello WEB", r.stdout)
+  end)
+
+  it("names the template, line and column of an error (exit 1)", function()
+    local r = run { "template", "str://line one\n{{ nope }}" }
+    assert.are.equal(1, r.status)
+    assert.matches(":2:%d+: function \"nope\" not defined", r.stderr)
+  end)
+
+  it("--help prints the command's help", function()
+    local r = run { "template", "--help" }
+    assert.are.equal(0, r.status)
+    assert.matches("^Usage: infrakit template", r.stdout)
+  end)
+end)
