@@ -17,6 +17,7 @@
 
 typedef struct lua_module {
   ik_lua_t *rt;
+  int refs;           /* the plugin's owner, plus one per call in flight */
   int ref;            /* the module's table in the registry */
   char *name;         /* for messages: "flavor-vanilla", "hostname" */
   bool is_flavor;
@@ -98,6 +99,15 @@ static int convert_results(lua_call_t *c, lua_State *co, int n, json_t **out, ik
   return 0;
 }
 
+/* Calls in flight keep the module (its name is in their messages) after
+ * its owner freed the plugin. */
+static void module_unref(lua_module_t *m) {
+  if (--m->refs > 0) return;
+  if (m->rt->L) ik__unref(m->rt, m->rt->L, m->ref);
+  ik_free(m->name);
+  ik_free(m);
+}
+
 /* The first line of a Lua error message (the rest is its traceback). */
 static void one_line(char *s) { s[strcspn(s, "\n")] = '\0'; }
 
@@ -126,6 +136,7 @@ static void on_task_done(ik_task_t *task, ik_task_status_t status, const ik_err_
   }
   c->cb(result, result ? NULL : &err, c->data);
   json_decref(result);
+  module_unref(c->m);
   ik_free(c);
 }
 
@@ -134,6 +145,7 @@ static void answer_default(void *data) {
   lua_call_t *c = data;
   c->cb(c->result, NULL, c->data);
   json_decref(c->result);
+  module_unref(c->m);
   ik_free(c);
 }
 
@@ -158,6 +170,7 @@ static int start_call(lua_module_t *m, const char *method, result_kind_t kind, j
                         method, method);
     }
     c->result = dflt;
+    m->refs++;
     ik_loop_defer(m->rt->loop, answer_default, c);
     return 0;
   }
@@ -167,6 +180,7 @@ static int start_call(lua_module_t *m, const char *method, result_kind_t kind, j
     if (args[i] == NULL) lua_pushnil(L);
     else ik__push_json(L, args[i]);
   }
+  m->refs++;
   ik__task_spawn(m->rt, L, nargs, on_task_done, c);
   return 0;
 }
@@ -194,12 +208,7 @@ static int f_drain(void *self, json_t *properties, json_t *instance, ik_spi_cb c
   return start_call(self, "drain", RES_NULL, json_null(), cb, data, err, 2, args);
 }
 
-static void module_free(void *self) {
-  lua_module_t *m = self;
-  if (m->rt->L) ik__unref(m->rt, m->rt->L, m->ref);
-  ik_free(m->name);
-  ik_free(m);
-}
+static void module_free(void *self) { module_unref(self); }
 
 static const ik_flavor_vtable_t lua_flavor_vt = {
     .kind = "lua",
@@ -303,6 +312,7 @@ static int load_module(ik_lua_t *rt, const char *name, const char *path, const c
   }
   lua_module_t *m = IK_NEW(lua_module_t);
   m->rt = rt;
+  m->refs = 1;
   m->ref = ik__ref(rt, L); /* pops the table */
   m->name = ik_strdup(name);
   lua_settop(L, top);
