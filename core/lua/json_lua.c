@@ -33,9 +33,10 @@ void ik__push_json(lua_State *L, const json_t *v) {
   case JSON_OBJECT: {
     lua_createtable(L, 0, (int)json_object_size(v));
     const char *k;
+    size_t klen;
     json_t *e;
-    json_object_foreach((json_t *)(uintptr_t)v, k, e) {
-      lua_pushstring(L, k);
+    json_object_keylen_foreach((json_t *)(uintptr_t)v, k, klen, e) {
+      lua_pushlstring(L, k, klen);
       ik__push_json(L, e);
       lua_rawset(L, -3);
     }

@@ -126,26 +126,30 @@ decoders["[]string"] = function(v, where)
   local k = M.kind(v)
   if k == "null" then return nil end
   if k ~= "array" and k ~= "empty" then return nil, mismatch(k, where, "[]string") end
-  local out = {}
+  -- Checked in place, not copied: decoding runs on every plugin call.
   for i = 1, #v do
-    local s, err = decoders["string"](v[i], where)
-    if s == nil then return nil, err end
-    out[i] = s
+    local e = v[i]
+    if type(e) ~= "string" then
+      local s, err = decoders["string"](e, where)
+      if s == nil then return nil, err end
+      v[i] = s
+    end
   end
-  return out
+  return v
 end
 
 decoders["map[string]string"] = function(v, where)
   local k = M.kind(v)
   if k == "null" then return nil end
   if k ~= "object" and k ~= "empty" then return nil, mismatch(k, where, "map[string]string") end
-  local out = {}
   for key, val in pairs(v) do
-    local s, err = decoders["string"](val, where)
-    if s == nil then return nil, err end
-    out[tostring(key)] = s
+    if type(val) ~= "string" then
+      local s, err = decoders["string"](val, where)
+      if s == nil then return nil, err end
+      v[key] = s -- null reads as "" (assigning an existing key is safe in pairs)
+    end
   end
-  return out
+  return v
 end
 
 local ATTACHMENT = { { "ID", "string" }, { "Type", "string" } }
