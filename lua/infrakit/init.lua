@@ -12,18 +12,24 @@ local infrakit = {
 }
 
 --- Seconds since the epoch, wall clock, sub-millisecond precision.
+---@type fun(): number
 infrakit.now = core.now
 
 --- Monotonic seconds, for measuring durations.
+---@type fun(): number
 infrakit.clock = core.clock
 
 --- Yields for at least `seconds` (>= 0). sleep(0) lets other ready tasks
 --- and I/O run, then continues.
+---@type fun(seconds: number)
 infrakit.sleep = core.sleep
 
 --- Runs a program. Yields. See docs/lua-api.md for argv and opts.
 --- Returns {status=, signal=, stdout=, stderr=, elapsed=, truncated=},
 --- or nil, msg, code ("ENOENT", "ETIMEDOUT", ...).
+---@alias infrakit.exec.opts {env?: table<string,string>, clear_env?: boolean, cwd?: string, stdin?: string,
+---  timeout?: number, max_output?: integer}
+---@type fun(argv: string|string[], opts?: infrakit.exec.opts): table|nil, string?, string?
 infrakit.exec = core.exec
 
 --- Starts fn(...) in a new task and returns its handle at once.
@@ -31,6 +37,7 @@ infrakit.exec = core.exec
 --- msg, code if it raised or was cancelled); handle:cancel();
 --- handle:status() is "ready", "running", "waiting", "done", "failed" or
 --- "canceled".
+---@type fun(fn: function, ...): userdata
 infrakit.spawn = core.spawn
 
 infrakit.json = require "infrakit.json"
@@ -47,10 +54,12 @@ infrakit.http = require "infrakit.http"
 --- Flavor plugins by name (hosted in this daemon, else in the plugins
 --- directory): infrakit.flavor.get(name) → handle with validate, prepare,
 --- healthy, drain (each yields), or nil, msg, code. See docs/lua-api.md.
+---@type {get: fun(name: string): userdata|nil, string?, string?}
 infrakit.flavor = { get = core.flavor_get }
 
 --- Instance plugins by name: infrakit.instance.get(name) → handle with
 --- validate, provision, label, destroy, describe (each yields).
+---@type {get: fun(name: string): userdata|nil, string?, string?}
 infrakit.instance = { get = core.instance_get }
 
 --- Waits for every task in the list. Yields.
@@ -63,6 +72,9 @@ local function is_task(v)
   return type(v) == "userdata" and getmetatable(v) == task_mt
 end
 
+---@param tasks userdata[] handles from infrakit.spawn
+---@return table[] results one per task
+---@return integer failed
 function infrakit.wait_all(tasks)
   if type(tasks) ~= "table" then
     error("infrakit.wait_all: expected a list of tasks, got " .. type(tasks), 2)

@@ -20,6 +20,8 @@ local registry = debug.getregistry()
 registry["infrakit.json.array_mt"] = registry["infrakit.json.array_mt"] or {}
 json.array_mt = registry["infrakit.json.array_mt"]
 
+---@param value any
+---@return string
 function json.encode(value)
   local ok, out = pcall(cjson.encode, value)
   if not ok then
@@ -28,6 +30,8 @@ function json.encode(value)
   return out
 end
 
+---@param text string
+---@return any|nil value, string? message, string? code
 function json.decode(text)
   if type(text) ~= "string" then
     error("infrakit.json.decode: expected a string, got " .. type(text), 2)

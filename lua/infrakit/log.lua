@@ -10,6 +10,8 @@ local core = require "infrakit.core"
 
 local log = {}
 
+--- log.debug/info/warn/error(msg, fields): one structured line.
+---@alias infrakit.log.fn fun(msg: any, fields?: table<string, string|number|boolean>)
 for _, level in ipairs { "debug", "info", "warn", "error" } do
   log[level] = function(msg, fields)
     return core.log(level, tostring(msg), fields)
@@ -17,9 +19,11 @@ for _, level in ipairs { "debug", "info", "warn", "error" } do
 end
 
 --- True if messages at this level are written.
+---@type fun(level: string): boolean
 log.enabled = core.log_enabled
 
 --- Never log this value: it is masked as [REDACTED] from now on.
+---@type fun(value: string)
 log.secret = core.log_secret
 
 return log

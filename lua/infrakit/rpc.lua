@@ -18,6 +18,11 @@ local keyed = { Group = true, Metadata = true, Updatable = true, Controller = tr
 --- Updatable and Controller methods, unless params already has that field.
 --- opts: { timeout = seconds }.
 --- Returns the result table, or nil, message, code.
+---@param plugin string a plugin name ("name" or "name/type") or an address
+---@param method string "Service.Method"
+---@param params table|nil
+---@param opts {timeout?: number}|nil
+---@return table|nil result, string? message, string? code
 function rpc.call(plugin, method, params, opts)
   if type(plugin) ~= "string" or plugin == "" then
     error("infrakit.rpc.call: plugin must be a plugin name or address", 2)
