@@ -1,0 +1,192 @@
+/* The file store (store_file.h). */
+#include "engine/store_file.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "base/json.h"
+#include "base/mem.h"
+
+typedef struct store_file {
+  ik_loop_t *loop;
+  char *dir;
+} store_file_t;
+
+int ik_store_key_check(const char *key, const char *what, ik_err_t *err) {
+  size_t n = key ? strlen(key) : 0;
+  if (n == 0 || n > 200) return ik_err_set(err, IK_EINVAL, "%s \"%s\": want 1 to 200 bytes", what, key ? key : "");
+  const char *seg = key;
+  for (const char *p = key;; p++) {
+    if (*p == '/' || *p == '\0') {
+      size_t len = (size_t)(p - seg);
+      if (len == 0 || (len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
+        return ik_err_set(err, IK_EINVAL, "%s \"%s\": empty, \".\" or \"..\" segment", what, key);
+      if (*p == '\0') return 0;
+      seg = p + 1;
+    } else if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+                 *p == '_' || *p == '-')) {
+      return ik_err_set(err, IK_EINVAL, "%s \"%s\": '%c' is not allowed (letters, digits, . _ - and /)", what, key,
+                        *p);
+    }
+  }
+}
+
+/* mkdir -p of path's parent directories (0700). */
+static int make_parents(const char *path, ik_err_t *err) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s", path);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(tmp, 0700) < 0 && errno != EEXIST) return ik_err_set(err, IK_EIO, "create %s: %s", tmp, strerror(errno));
+    *p = '/';
+  }
+  return 0;
+}
+
+/* --- completions from the loop ------------------------------------------ */
+
+typedef struct done {
+  ik_spi_cb cb;
+  void *data;
+  json_t *result;
+  ik_err_t err;
+} done_t;
+
+static void run_done(void *p) {
+  done_t *d = p;
+  d->cb(d->err.code ? NULL : d->result, d->err.code ? &d->err : NULL, d->data);
+  json_decref(d->result);
+  ik_free(d);
+}
+
+/* Answer later; result is stolen, err may be NULL. */
+static int finish(store_file_t *s, ik_spi_cb cb, void *data, json_t *result, const ik_err_t *err) {
+  done_t *d = IK_NEW(done_t);
+  d->cb = cb;
+  d->data = data;
+  d->result = result;
+  if (err) d->err = *err;
+  ik_loop_defer(s->loop, run_done, d);
+  return 0;
+}
+
+static void key_path(const store_file_t *s, const char *key, char *out, size_t len) {
+  snprintf(out, len, "%s/%s.json", s->dir, key);
+}
+
+/* --- operations ----------------------------------------------------------- */
+
+static int sf_put(void *self, const char *key, json_t *value, ik_spi_cb cb, void *data, ik_err_t *err) {
+  store_file_t *s = self;
+  int rc = ik_store_key_check(key, "store key", err);
+  if (rc < 0) return rc;
+  if (value == NULL) return ik_err_set(err, IK_EINVAL, "store put %s: no value", key);
+  char path[4400];
+  key_path(s, key, path, sizeof path);
+  size_t len;
+  char *text = ik_json_dump_go(value, true, &len);
+  ik_err_t e = {0};
+  if (make_parents(path, &e) == 0) ik_fs_write_atomic(path, text, len, &e);
+  free(text);
+  return finish(s, cb, data, json_null(), e.code ? &e : NULL);
+}
+
+static int sf_get(void *self, const char *key, ik_spi_cb cb, void *data, ik_err_t *err) {
+  store_file_t *s = self;
+  int rc = ik_store_key_check(key, "store key", err);
+  if (rc < 0) return rc;
+  char path[4400];
+  key_path(s, key, path, sizeof path);
+  ik_err_t e = {0};
+  json_error_t je;
+  json_t *doc = json_load_file(path, JSON_DECODE_ANY, &je);
+  if (doc == NULL) {
+    if (access(path, F_OK) != 0) ik_err_set(&e, IK_ENOTFOUND, "store: no %s", key);
+    else ik_err_set(&e, IK_EIO, "store: %s is not valid JSON: %s (line %d)", path, je.text, je.line);
+  }
+  return finish(s, cb, data, doc, e.code ? &e : NULL);
+}
+
+static int sf_del(void *self, const char *key, ik_spi_cb cb, void *data, ik_err_t *err) {
+  store_file_t *s = self;
+  int rc = ik_store_key_check(key, "store key", err);
+  if (rc < 0) return rc;
+  char path[4400];
+  key_path(s, key, path, sizeof path);
+  ik_err_t e = {0};
+  if (unlink(path) < 0 && errno != ENOENT) ik_err_set(&e, IK_EIO, "store: remove %s: %s", path, strerror(errno));
+  return finish(s, cb, data, json_null(), e.code ? &e : NULL);
+}
+
+/* Append the keys of the documents below dir (relative name rel) to keys. */
+static void collect(const char *dir, const char *rel, json_t *keys) {
+  DIR *dh = opendir(dir);
+  if (dh == NULL) return;
+  for (struct dirent *de; (de = readdir(dh)) != NULL;) {
+    const char *name = de->d_name;
+    if (name[0] == '.') continue; /* ".", "..", and temp files ".x.tmp" */
+    char path[4400], sub[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", name);
+    struct stat st;
+    if (stat(path, &st) < 0) continue;
+    size_t n = strlen(sub);
+    if (S_ISDIR(st.st_mode)) collect(path, sub, keys);
+    else if (S_ISREG(st.st_mode) && n > 5 && strcmp(sub + n - 5, ".json") == 0)
+      json_array_append_new(keys, json_stringn(sub, n - 5));
+  }
+  closedir(dh);
+}
+
+static int cmp_json_str(const void *a, const void *b) {
+  return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+static int sf_list(void *self, const char *prefix, ik_spi_cb cb, void *data, ik_err_t *err) {
+  store_file_t *s = self;
+  if (prefix == NULL) prefix = "";
+  json_t *all = json_array();
+  collect(s->dir, "", all);
+  size_t n = json_array_size(all), plen = strlen(prefix), k = 0;
+  json_t **items = ik_calloc(n ? n : 1, sizeof *items);
+  for (size_t i = 0; i < n; i++) {
+    json_t *key = json_array_get(all, i);
+    if (strncmp(json_string_value(key), prefix, plen) == 0) items[k++] = key;
+  }
+  qsort(items, k, sizeof *items, cmp_json_str);
+  json_t *keys = json_array();
+  for (size_t i = 0; i < k; i++) json_array_append(keys, items[i]);
+  ik_free(items);
+  json_decref(all);
+  return finish(s, cb, data, keys, NULL);
+}
+
+static void sf_free(void *self) {
+  store_file_t *s = self;
+  ik_free(s->dir);
+  ik_free(s);
+}
+
+static const ik_store_vtable_t store_file_vt = {
+    .kind = "file", .put = sf_put, .get = sf_get, .del = sf_del, .list = sf_list, .free = sf_free,
+};
+
+int ik_store_file_new(ik_loop_t *loop, const char *dir, ik_store_t *out, ik_err_t *err) {
+  char probe[4200];
+  snprintf(probe, sizeof probe, "%s/x", dir);
+  int rc = make_parents(probe, err);
+  if (rc < 0) return rc;
+  store_file_t *s = IK_NEW(store_file_t);
+  s->loop = loop;
+  s->dir = ik_strdup(dir);
+  out->vt = &store_file_vt;
+  out->self = s;
+  return 0;
+}

@@ -1,0 +1,176 @@
+/* core/engine/store_file: documents by key survive as whole files; keys
+ * are checked; list is sorted and ignores temp files a crash left behind;
+ * callbacks come from the loop, never before the call returns. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/mem.h"
+#include "engine/store_file.h"
+#include "loop/loop.h"
+
+typedef struct fixture {
+  ik_loop_t loop;
+  char dir[64];
+  ik_store_t store;
+} fixture_t;
+
+typedef struct slot {
+  int done;
+  json_t *result;
+  ik_err_t err;
+} slot_t;
+
+static void on_slot(json_t *result, const ik_err_t *err, void *data) {
+  slot_t *s = data;
+  s->done++;
+  if (err) s->err = *err;
+  else s->result = json_incref(result);
+}
+
+static void slot_clear(slot_t *s) {
+  json_decref(s->result);
+  memset(s, 0, sizeof *s);
+}
+
+static void wait_done(fixture_t *fx, slot_t *s) {
+  assert_int_equal(s->done, 0); /* never before the call returned */
+  for (int i = 0; s->done == 0 && i < 1000; i++) uv_run(&fx->loop.uv, UV_RUN_ONCE);
+  assert_int_equal(s->done, 1);
+}
+
+static int setup(void **state) {
+  fixture_t *fx = IK_NEW(fixture_t);
+  ik_err_t err = {0};
+  snprintf(fx->dir, sizeof fx->dir, "/tmp/ik-store-XXXXXX");
+  if (mkdtemp(fx->dir) == NULL || ik_loop_init(&fx->loop, &err) < 0) return -1;
+  char sdir[128];
+  snprintf(sdir, sizeof sdir, "%s/store/nested", fx->dir);
+  if (ik_store_file_new(&fx->loop, sdir, &fx->store, &err) < 0) return -1;
+  *state = fx;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture_t *fx = *state;
+  fx->store.vt->free(fx->store.self);
+  int leaked = -1;
+  assert_int_equal(ik_loop_close(&fx->loop, &leaked), 0);
+  assert_int_equal(leaked, 0);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", fx->dir);
+  assert_int_equal(system(cmd), 0);
+  ik_free(fx);
+  return 0;
+}
+
+#define DO(fx, s, expr)                 \
+  do {                                  \
+    slot_clear(s);                      \
+    ik_err_t e_ = {0};                  \
+    assert_int_equal((expr), 0);        \
+    wait_done(fx, s);                   \
+  } while (0)
+
+static void put_get_list_del_round_trip(void **state) {
+  fixture_t *fx = *state;
+  ik_store_t *st = &fx->store;
+  slot_t s = {0};
+  json_t *spec = json_pack("{s:s, s:{s:{s:i}}}", "ID", "workers", "Properties", "Allocation", "Size", 3);
+  json_t *roll = json_pack("{s:s, s:i}", "Target", "abc", "Done", 2);
+  DO(fx, &s, st->vt->put(st->self, "groups/workers/spec", spec, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  DO(fx, &s, st->vt->put(st->self, "groups/workers/rollout", roll, on_slot, &s, &e_));
+  DO(fx, &s, st->vt->put(st->self, "groups/db/spec", spec, on_slot, &s, &e_));
+  DO(fx, &s, st->vt->get(st->self, "groups/workers/spec", on_slot, &s, &e_));
+  assert_true(json_equal(s.result, spec));
+  DO(fx, &s, st->vt->list(st->self, "groups/", on_slot, &s, &e_));
+  char *keys = json_dumps(s.result, JSON_COMPACT);
+  assert_string_equal(keys, "[\"groups/db/spec\",\"groups/workers/rollout\",\"groups/workers/spec\"]");
+  free(keys);
+  DO(fx, &s, st->vt->list(st->self, "groups/workers/", on_slot, &s, &e_));
+  assert_int_equal(json_array_size(s.result), 2);
+  /* An overwrite replaces the whole document. */
+  json_t *roll2 = json_pack("{s:s}", "Target", "def");
+  DO(fx, &s, st->vt->put(st->self, "groups/workers/rollout", roll2, on_slot, &s, &e_));
+  DO(fx, &s, st->vt->get(st->self, "groups/workers/rollout", on_slot, &s, &e_));
+  assert_true(json_equal(s.result, roll2));
+  DO(fx, &s, st->vt->del(st->self, "groups/workers/rollout", on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  DO(fx, &s, st->vt->get(st->self, "groups/workers/rollout", on_slot, &s, &e_));
+  assert_int_equal(s.err.code, IK_ENOTFOUND);
+  DO(fx, &s, st->vt->del(st->self, "groups/workers/rollout", on_slot, &s, &e_)); /* again: fine */
+  assert_int_equal(s.err.code, 0);
+  slot_clear(&s);
+  json_decref(spec);
+  json_decref(roll);
+  json_decref(roll2);
+}
+
+static void bad_keys_are_refused_naming_the_problem(void **state) {
+  fixture_t *fx = *state;
+  static const struct { const char *key; const char *says; } cases[] = {
+      {"", "want 1 to 200 bytes"},
+      {"groups//spec", "empty"},
+      {"groups/../etc", "\"..\""},
+      {"./x", "\".\""},
+      {"groups/a b", "' ' is not allowed"},
+      {"/abs", "empty"},
+      {"trailing/", "empty"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ik_err_t err = {0};
+    slot_t s = {0};
+    json_t *v = json_object();
+    assert_int_equal(fx->store.vt->put(fx->store.self, cases[i].key, v, on_slot, &s, &err), IK_EINVAL);
+    if (strstr(err.msg, cases[i].says) == NULL) fail_msg("key \"%s\": %s", cases[i].key, err.msg);
+    assert_int_equal(s.done, 0);
+    json_decref(v);
+  }
+}
+
+static void a_crash_leaves_whole_documents_and_ignored_temp_files(void **state) {
+  fixture_t *fx = *state;
+  ik_store_t *st = &fx->store;
+  slot_t s = {0};
+  json_t *v = json_pack("{s:i}", "n", 1);
+  DO(fx, &s, st->vt->put(st->self, "groups/a/spec", v, on_slot, &s, &e_));
+  /* What an interrupted write leaves: a temp file next to the document. */
+  char path[256];
+  snprintf(path, sizeof path, "%s/store/nested/groups/a/.spec.json.tmp", fx->dir);
+  FILE *f = fopen(path, "w");
+  fputs("{\"n\":", f);
+  fclose(f);
+  DO(fx, &s, st->vt->list(st->self, "", on_slot, &s, &e_));
+  char *keys = json_dumps(s.result, JSON_COMPACT);
+  assert_string_equal(keys, "[\"groups/a/spec\"]");
+  free(keys);
+  DO(fx, &s, st->vt->get(st->self, "groups/a/spec", on_slot, &s, &e_));
+  assert_true(json_equal(s.result, v));
+  /* A torn document (written by something else) is an error, not a guess. */
+  snprintf(path, sizeof path, "%s/store/nested/groups/a/spec.json", fx->dir);
+  f = fopen(path, "w");
+  fputs("{\"n\":", f);
+  fclose(f);
+  DO(fx, &s, st->vt->get(st->self, "groups/a/spec", on_slot, &s, &e_));
+  assert_int_equal(s.err.code, IK_EIO);
+  assert_non_null(strstr(s.err.msg, "not valid JSON"));
+  slot_clear(&s);
+  json_decref(v);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(put_get_list_del_round_trip, setup, teardown),
+      cmocka_unit_test_setup_teardown(bad_keys_are_refused_naming_the_problem, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_crash_leaves_whole_documents_and_ignored_temp_files, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
