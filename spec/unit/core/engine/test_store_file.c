@@ -15,6 +15,7 @@
 #include "base/mem.h"
 #include "engine/store_file.h"
 #include "loop/loop.h"
+#include "spi_slot.h"
 
 typedef struct fixture {
   ik_loop_t loop;
@@ -22,23 +23,6 @@ typedef struct fixture {
   ik_store_t store;
 } fixture_t;
 
-typedef struct slot {
-  int done;
-  json_t *result;
-  ik_err_t err;
-} slot_t;
-
-static void on_slot(json_t *result, const ik_err_t *err, void *data) {
-  slot_t *s = data;
-  s->done++;
-  if (err) s->err = *err;
-  else s->result = json_incref(result);
-}
-
-static void slot_clear(slot_t *s) {
-  json_decref(s->result);
-  memset(s, 0, sizeof *s);
-}
 
 static void wait_done(fixture_t *fx, slot_t *s) {
   assert_int_equal(s->done, 0); /* never before the call returned */

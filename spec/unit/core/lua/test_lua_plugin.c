@@ -18,6 +18,7 @@
 #include "loop/loop.h"
 #include "lua/plugin.h"
 #include "lua/runtime.h"
+#include "spi_slot.h"
 
 typedef struct fixture {
   ik_loop_t loop;
@@ -26,23 +27,6 @@ typedef struct fixture {
   int refs0;
 } fixture_t;
 
-typedef struct slot {
-  int done;
-  json_t *result;
-  ik_err_t err;
-} slot_t;
-
-static void on_slot(json_t *result, const ik_err_t *err, void *data) {
-  slot_t *s = data;
-  s->done++;
-  if (err) s->err = *err;
-  else s->result = json_incref(result);
-}
-
-static void slot_clear(slot_t *s) {
-  json_decref(s->result);
-  memset(s, 0, sizeof *s);
-}
 
 static void run_until(fixture_t *f, const int *count, int want) {
   for (int i = 0; *count < want && i < 100000; i++) uv_run(&f->loop.uv, UV_RUN_ONCE);

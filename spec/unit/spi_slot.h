@@ -1,4 +1,4 @@
-/* Shared by the remote adapter tests: the outcome of one SPI call, and
+/* Shared by the C unit tests of SPI implementations: the outcome of one SPI call, and
  * CALL(fx, slot, expr), which starts expr (an SPI call given on_slot and
  * the slot, and &e_ for its error), fails the test if it is refused, and
  * runs the test's loop with run_until(fx, count, want) until it is done. */
