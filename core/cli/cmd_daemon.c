@@ -9,13 +9,18 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "engine/controller.h"
+#include "engine/manager_single.h"
+#include "engine/store_file.h"
 #include "loop/loop.h"
 #include "lua/plugin.h"
 #include "lua/runtime.h"
 #include "net/discovery.h"
 #include "net/http_client.h"
 #include "net/registry.h"
+#include "net/rpc_client.h"
 #include "net/rpc_flavor.h"
+#include "net/rpc_group.h"
 #include "net/rpc_instance.h"
 #include "net/rpc_server.h"
 #include "providers/file/file.h"
@@ -27,6 +32,7 @@ typedef struct candidate {
   char name[128];
   bool is_flavor;
   bool native_file;     /* instance-file */
+  bool native_group;    /* group: the controller */
   const char *module;   /* a built-in Lua module, for require */
   char path[4200];      /* a user's Lua file */
 } candidate_t;
@@ -44,11 +50,17 @@ typedef struct daemon {
   const char *file_dir;       /* --instance-file-dir */
   ik_lua_t *lua;
   ik_registry_t *registry;    /* owns every hosted plugin */
+  ik_store_t store;           /* $INFRAKIT_HOME/configs */
+  ik_controller_t *controller;
+  ik_manager_plugin_t manager;
+  ik_group_plugin_t group;
+  uint64_t poll_ms;
   hosted_t plugins[IK_DAEMON_MAX_PLUGINS];
   int nplugins;
 } daemon_t;
 
 static const candidate_t builtins[] = {
+    {.name = "group", .native_group = true},
     {.name = "instance-file", .native_file = true},
     {.name = "flavor-vanilla", .is_flavor = true, .module = "infrakit.flavors.vanilla"},
     {.name = "flavor-combo", .is_flavor = true, .module = "infrakit.flavors.combo"},
@@ -56,7 +68,7 @@ static const candidate_t builtins[] = {
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
-const char *const ik_daemon_builtins[] = {"instance-file", "flavor-vanilla", "flavor-combo", "flavor-zookeeper",
+const char *const ik_daemon_builtins[] = {"group", "instance-file", "flavor-vanilla", "flavor-combo", "flavor-zookeeper",
                                           NULL};
 _Static_assert(sizeof ik_daemon_builtins / sizeof ik_daemon_builtins[0] == NBUILTINS + 1,
                "ik_daemon_builtins lists every builtin");
@@ -132,9 +144,43 @@ static void daemon_stop(daemon_t *d) {
   d->nplugins = 0;
 }
 
+/* The engine finds plugins through the registry: hosted, else remote. */
+static int resolve_instance(void *ctx, const char *name, ik_instance_plugin_t *out, ik_err_t *err) {
+  return ik_registry_instance(ctx, name, out, err);
+}
+
+static int resolve_flavor(void *ctx, const char *name, ik_flavor_plugin_t *out, ik_err_t *err) {
+  return ik_registry_flavor(ctx, name, out, err);
+}
+
+/* The group controller, its store and its leadership. */
+static int make_controller(daemon_t *d, ik_err_t *err) {
+  char configs[4200], events[4200], location[4300];
+  snprintf(configs, sizeof configs, "%s/configs", d->home);
+  snprintf(events, sizeof events, "%s/events.jsonl", d->home);
+  int rc = ik_store_file_new(&d->loop, configs, &d->store, err);
+  if (rc < 0) return rc;
+  ik_controller_opts_t o = {
+      .resolver = {resolve_instance, resolve_flavor, d->registry},
+      .store = &d->store,
+      .events_path = events,
+      .poll_ms = (int64_t)d->poll_ms,
+      .self_id = getenv("INFRAKIT_GROUP_SELF_LOGICAL_ID"),
+  };
+  if ((rc = ik_controller_new(&d->loop, &o, &d->controller, err)) < 0) return rc;
+  d->group = ik_controller_group(d->controller);
+  snprintf(location, sizeof location, "unix://%s/group", d->dir);
+  ik_manager_single_new(&d->loop, location, &d->manager);
+  return 0;
+}
+
 /* Make c's plugin and add it to the registry; *obj is where it lives. */
 static int make_plugin(daemon_t *d, const candidate_t *c, void **obj, ik_err_t *err) {
   int rc;
+  if (c->native_group) {
+    if ((rc = make_controller(d, err)) == 0) *obj = &d->group;
+    return rc;
+  }
   if (c->is_flavor) {
     ik_flavor_plugin_t pl;
     rc = ik_lua_flavor_load(d->lua, c->name, c->module ? NULL : c->path, c->module, &pl, err);
@@ -181,9 +227,18 @@ static int host(daemon_t *d, const candidate_t *c, const char *tcp, ik_err_t *er
   hosted_t *h = &d->plugins[d->nplugins++];
   snprintf(h->name, sizeof h->name, "%s", c->name);
   h->rpc = ik_rpc_server_new(&d->loop, h->name);
-  rc = ik_rpc_server_add(h->rpc, c->is_flavor ? &ik_rpc_flavor_iface : &ik_rpc_instance_iface, ".", obj, err);
+  if (c->native_group) {
+    rc = ik_rpc_server_add(h->rpc, &ik_rpc_group_iface, ".", obj, err);
+    if (rc == 0) rc = ik_rpc_server_add(h->rpc, &ik_rpc_manager_iface, ".", &d->manager, err);
+  } else {
+    rc = ik_rpc_server_add(h->rpc, c->is_flavor ? &ik_rpc_flavor_iface : &ik_rpc_instance_iface, ".", obj, err);
+  }
   if (rc == 0) rc = serve(d, h, tcp, err);
   return rc;
+}
+
+static void on_resumed(json_t *result, const ik_err_t *err, void *data) {
+  if (err) ik_log(IK_LOG_ERROR, "daemon", "some groups could not be resumed", "error", err->msg, NULL);
 }
 
 static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n, const char *tcp, ik_err_t *err) {
@@ -212,6 +267,8 @@ static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n,
     *err = first;
     return first.code;
   }
+  /* Every plugin is up: pick up the groups committed before. */
+  if (d->controller && ik_controller_resume(d->controller, on_resumed, d, err) < 0) return err->code;
   return 0;
 }
 
@@ -221,6 +278,12 @@ static void daemon_free(daemon_t *d) {
    * need the runtime; remote calls are cancelled with the HTTP client),
    * then the runtime (its handles release their adapters). */
   if (d->lua) ik_lua_cancel_all(d->lua);
+  ik_controller_free(d->controller); /* before the plugins its groups use */
+  d->controller = NULL;
+  if (d->manager.vt) d->manager.vt->free(d->manager.self);
+  d->manager.vt = NULL;
+  if (d->store.vt) d->store.vt->free(d->store.self);
+  d->store.vt = NULL;
   ik_registry_free(d->registry);
   d->registry = NULL;
   ik_lua_free(d->lua);
@@ -238,6 +301,7 @@ static int ik__daemon_run(int argc, char **argv) {
       {"listen", 0, true},
       {"instance-file-dir", 0, true},
       {"plugin", 'p', true},
+      {"poll", 0, true},
       {NULL, 0, false},
   };
   static daemon_t d;
@@ -253,6 +317,8 @@ static int ik__daemon_run(int argc, char **argv) {
     if (o == 0) tcp = p.arg;
     if (o == 1) file_dir = p.arg;
     if (o == 2 && nwanted < IK_DAEMON_MAX_PLUGINS) wanted[nwanted++] = p.arg;
+    if (o == 3 && (ik_parse_go_duration(p.arg, &d.poll_ms) < 0 || d.poll_ms < 10 || d.poll_ms > 86400000))
+      return ik_cli_usage_error(&ik_cmd_daemon, "--poll %s: want a duration from 10ms to 24h, like 5s or 500ms", p.arg);
   }
   if (p.index < argc) return ik_cli_usage_error(&ik_cmd_daemon, "unexpected argument \"%s\"", argv[p.index]);
 
@@ -330,6 +396,10 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "NAME.listen with --listen). A socket left by a crashed daemon is replaced; a\n"
             "live one is never taken over. SIGINT or SIGTERM stops it and removes the files.\n\n"
             "Plugins:\n"
+            "  group              Group/0.1.1 and Manager: the group controller; keeps each\n"
+            "                     committed group at its spec (docs/groups.md); specs and\n"
+            "                     rollout state in $INFRAKIT_HOME/configs, events appended\n"
+            "                     to $INFRAKIT_HOME/events.jsonl\n"
             "  instance-file      Instance/0.6.1: one JSON file per instance, in\n"
             "                     $INFRAKIT_HOME/instance-file (see --instance-file-dir)\n"
             "  flavor-vanilla     Flavor/0.1.1: Init lines or template, Tags, Attachments\n"
@@ -343,7 +413,9 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                            (default: all of them)\n"
             "  --listen HOST:PORT        also serve the first plugin on TCP (port 0 picks\n"
             "                            one; see NAME.listen)\n"
-            "  --instance-file-dir DIR   where instance-file keeps its instances\n\n"
+            "  --instance-file-dir DIR   where instance-file keeps its instances\n"
+            "  --poll DURATION           the group controller's resync interval (default 5s);\n"
+            "                            events from instance plugins act at once\n\n"
             "Examples:\n"
             "  INFRAKIT_HOME=/tmp/ik infrakit daemon &\n"
             "  curl --unix-socket /tmp/ik/plugins/instance-file -H 'Content-Type: application/json' \\\n"

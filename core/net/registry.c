@@ -116,8 +116,26 @@ static int bi_describe(void *s, json_t *tags, bool props, ik_spi_cb cb, void *d,
   return INSTANCE(s)->vt->describe(INSTANCE(s)->self, tags, props, cb, d, e);
 }
 
-static const ik_instance_vtable_t borrowed_instance_vt = {"hosted", bi_validate, bi_provision, bi_label,
-                                                          bi_destroy, bi_describe, borrowed_free};
+/* Events pass through when the hosted plugin has them. */
+static int bi_watch(void *s, ik_instance_event_cb cb, void *d, ik_err_t *e) {
+  if (INSTANCE(s)->vt->watch == NULL) return ik_err_set(e, IK_ESTATE, "this instance plugin has no events");
+  return INSTANCE(s)->vt->watch(INSTANCE(s)->self, cb, d, e);
+}
+static void bi_unwatch(void *s, int token) {
+  if (INSTANCE(s)->vt->unwatch) INSTANCE(s)->vt->unwatch(INSTANCE(s)->self, token);
+}
+
+static const ik_instance_vtable_t borrowed_instance_vt = {
+    .kind = "hosted",
+    .validate = bi_validate,
+    .provision = bi_provision,
+    .label = bi_label,
+    .destroy = bi_destroy,
+    .describe = bi_describe,
+    .free = borrowed_free,
+    .watch = bi_watch,
+    .unwatch = bi_unwatch,
+};
 
 /* The hosted entry for name: exact, then the bare lookup when name has no
  * type ("flavor-vanilla" also finds one added as "flavor-vanilla/."). */

@@ -61,6 +61,14 @@ static int r_set_size(void *self, const char *id, uint64_t size, ik_spi_cb cb, v
   return call(self, "SetSize", id, json_pack("{s:I}", "Size", (json_int_t)size), IK_PICK_NULL, NULL, cb, data, err);
 }
 
+static int r_promote(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  return call(self, "Promote", id, NULL, IK_PICK_NULL, NULL, cb, data, err);
+}
+
+static int r_status(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  return call(self, "Status", id, NULL, IK_PICK_FIELD, "Status", cb, data, err);
+}
+
 static void r_free(void *self) {
   remote_keyed_t *rg = self;
   ik_rpc_client_free(rg->client);
@@ -79,6 +87,8 @@ static const ik_group_vtable_t remote_group_vt = {
     .size = r_size,
     .set_size = r_set_size,
     .free = r_free,
+    .promote = r_promote,
+    .status = r_status,
 };
 
 static remote_keyed_t *keyed_new(ik_rpc_client_t *c, const char *name) {

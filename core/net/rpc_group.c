@@ -160,6 +160,28 @@ static void m_set_size(ik_rpc_call_t *call, json_t *params, void *obj) {
   ik_rpc_pending_started(p, rc, &err);
 }
 
+/* Ours: Group.Promote {Name, ID} → {Name, ID}; Group.Status {Name, ID} →
+ * {Name, ID, Status: {...}} (spi/group.h). A controller without them
+ * answers with the error a Go client gets for a method it lacks. */
+static int encode_status(json_t *out, json_t *result, json_t *ctx, ik_err_t *err) {
+  if (!json_is_object(result)) return ik_err_set(err, IK_EDRIVER, "group status returned no object");
+  json_object_set(out, "ID", ctx);
+  json_object_set(out, "Status", result);
+  return 0;
+}
+
+static void m_promote(ik_rpc_call_t *call, json_t *params, void *obj) {
+  ik_group_plugin_t *pl = obj;
+  if (pl->vt->promote == NULL) return ik_rpc_fail(call, IK_RPC_METHOD_NOT_FOUND, "this group controller has no Promote");
+  call_with_id(call, params, pl, pl->vt->promote, encode_id);
+}
+
+static void m_status(ik_rpc_call_t *call, json_t *params, void *obj) {
+  ik_group_plugin_t *pl = obj;
+  if (pl->vt->status == NULL) return ik_rpc_fail(call, IK_RPC_METHOD_NOT_FOUND, "this group controller has no Status");
+  call_with_id(call, params, pl, pl->vt->status, encode_status);
+}
+
 /* Examples for /info/api.json: Go's zero-value request and response structs. */
 #define NAME_ID "\"Name\":\"\",\"ID\":\"\""
 
@@ -174,6 +196,8 @@ static const ik_rpc_method_t group_methods[] = {
     {"DestroyInstances", m_destroy_instances, "{" NAME_ID ",\"Instances\":null}", "{" NAME_ID "}"},
     {"Size", m_size, "{" NAME_ID "}", "{" NAME_ID ",\"Size\":0}"},
     {"SetSize", m_set_size, "{" NAME_ID ",\"Size\":0}", "{" NAME_ID "}"},
+    {"Promote", m_promote, "{" NAME_ID "}", "{" NAME_ID "}"},
+    {"Status", m_status, "{" NAME_ID "}", "{" NAME_ID ",\"Status\":{}}"},
     {NULL, NULL, NULL, NULL},
 };
 

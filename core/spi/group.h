@@ -14,7 +14,14 @@
  *                      | null, "Converged": bool}
  *   inspect            [group.Spec] (every group committed)
  *   size               a JSON integer: the target size
- * An unknown group is an error ("Group 'x' is not being watched"). */
+ *   promote            null: a canary rollout may go on (optional)
+ *   status             the controller's view of the group (optional):
+ *                      {"ID", "Phase", "Summary": {...}, "ConfigHash",
+ *                      "TargetHash", "GoodHash", "Failure", "InFlight":
+ *                      [...], "Failures": [...], "Instances": [...]}
+ *                      (docs/groups.md, "group describe")
+ * An unknown group is an error ("Group 'x' is not being watched").
+ * Optional operations are NULL where a controller lacks them (InfraKit's). */
 #ifndef IK_SPI_GROUP_H
 #define IK_SPI_GROUP_H
 
@@ -41,6 +48,9 @@ typedef struct ik_group_vtable {
   /* Change the target size only (scale; never an update). */
   int (*set_size)(void *self, const char *id, uint64_t size, ik_spi_cb cb, void *data, ik_err_t *err);
   void (*free)(void *self);
+  /* Ours, beyond Group/0.1.1 (served as Group.Promote, Group.Status). */
+  int (*promote)(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err);
+  int (*status)(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err);
 } ik_group_vtable_t;
 
 typedef struct ik_group_plugin {

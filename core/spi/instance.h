@@ -12,7 +12,12 @@
  * returns a negative IK_E* code, fills err and never calls cb.
  *
  * Results passed to cb: validate, label, destroy → null; provision → the
- * new ID as a string; describe → an array of descriptions. */
+ * new ID as a string; describe → an array of descriptions.
+ *
+ * Events (optional: watch and unwatch are NULL for a plugin that has none,
+ * and the engine falls back on its resync poll). A plugin that knows when
+ * its instances change - a process exits, a file is removed by hand -
+ * says so at once, so self-healing does not wait for the poll. */
 #ifndef IK_SPI_INSTANCE_H
 #define IK_SPI_INSTANCE_H
 
@@ -21,6 +26,10 @@
 
 #include "base/err.h"
 #include "spi/spi.h"
+
+/* An instance appeared, changed or went away. id is borrowed; NULL means
+ * "something changed, describe again". Called from the loop. */
+typedef void (*ik_instance_event_cb)(const char *id, void *data);
 
 typedef struct ik_instance_vtable {
   const char *kind; /* "file", "process", "rpc", "lua", ... */
@@ -34,6 +43,10 @@ typedef struct ik_instance_vtable {
    * properties is set. tags may be NULL (all instances). */
   int (*describe)(void *self, json_t *tags, bool properties, ik_spi_cb cb, void *data, ik_err_t *err);
   void (*free)(void *self);
+  /* Call cb(id, data) on every change from now on, until unwatch with the
+   * returned token (> 0). Never calls cb before returning. */
+  int (*watch)(void *self, ik_instance_event_cb cb, void *data, ik_err_t *err);
+  void (*unwatch)(void *self, int token);
 } ik_instance_vtable_t;
 
 typedef struct ik_instance_plugin {

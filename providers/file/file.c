@@ -5,7 +5,14 @@
  * {"ID", "LogicalID", "Tags", "Spec"} like InfraKit's file plugin
  * (wire-examples "Instance file written by the file plugin"). Writes are
  * atomic (temp file, fsync, rename), short and synchronous: they are the
- * commit point; completions are deferred to the loop (libuv's rule). */
+ * commit point; completions are deferred to the loop (libuv's rule).
+ *
+ * The instances are also kept in memory, indexed by ID, so describe does
+ * not read the directory (10,000 instances stay fast). The index is kept
+ * current by file-system events (uv_fs_event, inotify): a file removed or
+ * edited by hand is seen at once, and watchers (spi/instance.h watch; the
+ * group controller) are told, so a deleted instance is healed without
+ * waiting for a poll. Temp files (".NAME.tmp") are ignored. */
 #include "providers/file/file.h"
 
 #include <dirent.h>
@@ -20,9 +27,19 @@
 #include "base/json.h"
 #include "base/mem.h"
 
+#define IK_FILE_MAX_WATCHERS 16
+
 typedef struct ik_file_provider {
   ik_loop_t *loop;
   char *dir;
+  json_t *index;        /* ID -> the instance document, as on disk */
+  uv_fs_event_t *fsev;  /* NULL when the platform has no events */
+  struct {
+    ik_instance_event_cb cb;
+    void *data;
+    int token;
+  } watchers[IK_FILE_MAX_WATCHERS];
+  int next_token;
 } ik_file_provider_t;
 
 /* --- completion on the next loop turn ----------------------------------- */
@@ -76,11 +93,66 @@ static json_t *read_instance(const char *dir, const char *id, ik_err_t *err) {
 
 static int save(ik_file_provider_t *fp, json_t *inst, ik_err_t *err) {
   char path[4096];
-  snprintf(path, sizeof path, "%s/%s", fp->dir, json_string_value(json_object_get(inst, "ID")));
+  const char *id = json_string_value(json_object_get(inst, "ID"));
+  snprintf(path, sizeof path, "%s/%s", fp->dir, id);
   char *text = json_dumps(inst, JSON_INDENT(1));
   int rc = ik_fs_write_atomic(path, text, strlen(text), err);
   free(text);
+  if (rc == 0) json_object_set(fp->index, id, inst);
   return rc;
+}
+
+/* --- the index and its events ------------------------------------------- */
+
+static void notify(ik_file_provider_t *fp, const char *id) {
+  for (int i = 0; i < IK_FILE_MAX_WATCHERS; i++)
+    if (fp->watchers[i].cb) fp->watchers[i].cb(id, fp->watchers[i].data);
+}
+
+/* Bring the index entry for name in line with the disk; tell watchers
+ * when that changed it. */
+static void refresh(ik_file_provider_t *fp, const char *name) {
+  if (name[0] == '.' || !valid_id(name)) return;
+  ik_err_t e = {0};
+  json_t *disk = read_instance(fp->dir, name, &e);
+  json_t *known = json_object_get(fp->index, name);
+  if (disk && !json_is_string(json_object_get(disk, "ID"))) {
+    json_decref(disk); /* not an instance file */
+    disk = NULL;
+  }
+  if (disk == NULL && known == NULL) return;
+  if (disk && known && json_equal(disk, known)) {
+    json_decref(disk);
+    return;
+  }
+  if (disk) json_object_set_new(fp->index, name, disk);
+  else json_object_del(fp->index, name);
+  notify(fp, name);
+}
+
+static void on_fs_event(uv_fs_event_t *h, const char *filename, int events, int status) {
+  ik_file_provider_t *fp = h->data;
+  if (fp == NULL) return;
+  if (status < 0 || filename == NULL) { /* overflow or no name: everything may have changed */
+    notify(fp, NULL);
+    return;
+  }
+  refresh(fp, filename);
+}
+
+/* Load every instance file of the directory into the index. */
+static int load_index(ik_file_provider_t *fp, ik_err_t *err) {
+  DIR *d = opendir(fp->dir);
+  if (d == NULL) return ik_err_set(err, IK_EIO, "instance-file: list %s: %s", fp->dir, strerror(errno));
+  for (struct dirent *de; (de = readdir(d)) != NULL;) {
+    if (de->d_name[0] == '.' || !valid_id(de->d_name)) continue;
+    ik_err_t e = {0};
+    json_t *inst = read_instance(fp->dir, de->d_name, &e);
+    if (inst && json_is_string(json_object_get(inst, "ID"))) json_object_set(fp->index, de->d_name, inst);
+    json_decref(inst);
+  }
+  closedir(d);
+  return 0;
 }
 
 /* --- the vtable --------------------------------------------------------- */
@@ -158,8 +230,10 @@ static int fp_destroy(void *self, const char *id, const char *reason, ik_spi_cb 
   ik_err_t e = {0};
   if (unlink(path) < 0) {
     ik_err_set(&e, errno == ENOENT ? IK_ENOTFOUND : IK_EIO, "remove %s: %s", path, strerror(errno));
+    if (errno == ENOENT) json_object_del(fp->index, id);
     return finish(fp, cb, data, NULL, &e);
   }
+  json_object_del(fp->index, id);
   return finish(fp, cb, data, json_null(), NULL);
 }
 
@@ -181,46 +255,69 @@ static int cmp_names(const void *a, const void *b) {
 
 static int fp_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, void *data, ik_err_t *err) {
   ik_file_provider_t *fp = self;
-  DIR *d = opendir(fp->dir);
-  if (d == NULL) return ik_err_set(err, IK_EIO, "list %s: %s", fp->dir, strerror(errno));
-  char **names = NULL;
-  size_t n = 0;
-  struct dirent *de;
-  while ((de = readdir(d)) != NULL) {
-    if (de->d_name[0] == '.') continue;
-    names = ik_realloc(names, (n + 1) * sizeof *names);
-    names[n++] = ik_strdup(de->d_name);
+  /* Without events the index may be stale: read the directory again. */
+  if (fp->fsev == NULL) {
+    json_object_clear(fp->index);
+    int rc = load_index(fp, err);
+    if (rc < 0) return rc;
   }
-  closedir(d);
+  size_t n = json_object_size(fp->index), i = 0;
+  const char **names = ik_calloc(n + 1, sizeof *names);
+  const char *key;
+  json_t *inst;
+  json_object_foreach(fp->index, key, inst) names[i++] = key;
   qsort(names, n, sizeof *names, cmp_names);
   json_t *out = json_array();
-  for (size_t i = 0; i < n; i++) {
-    ik_err_t e = {0};
-    json_t *inst = read_instance(fp->dir, names[i], &e);
-    ik_free(names[i]);
-    if (inst == NULL) continue; /* removed meanwhile, or not ours */
-    if (tags == NULL || has_tags(inst, tags)) {
-      json_t *desc = json_object();
-      json_object_set(desc, "ID", json_object_get(inst, "ID"));
-      json_t *lid = json_object_get(inst, "LogicalID");
-      json_object_set(desc, "LogicalID", lid ? lid : json_null());
-      json_t *t = json_object_get(inst, "Tags");
-      json_object_set(desc, "Tags", t ? t : json_object());
-      if (properties) {
-        json_t *spec = json_object_get(inst, "Spec");
-        json_object_set(desc, "Properties", spec ? spec : json_null());
-      }
-      json_array_append_new(out, desc);
+  for (i = 0; i < n; i++) {
+    inst = json_object_get(fp->index, names[i]);
+    if (tags != NULL && !has_tags(inst, tags)) continue;
+    json_t *desc = json_object();
+    json_object_set(desc, "ID", json_object_get(inst, "ID"));
+    json_t *lid = json_object_get(inst, "LogicalID");
+    json_object_set(desc, "LogicalID", lid ? lid : json_null());
+    json_t *t = json_object_get(inst, "Tags");
+    json_object_set_new(desc, "Tags", t ? json_deep_copy(t) : json_object());
+    if (properties) {
+      json_t *spec = json_object_get(inst, "Spec");
+      json_object_set_new(desc, "Properties", spec ? json_deep_copy(spec) : json_null());
     }
-    json_decref(inst);
+    json_array_append_new(out, desc);
   }
   ik_free(names);
   return finish(fp, cb, data, out, NULL);
 }
 
+static int fp_watch(void *self, ik_instance_event_cb cb, void *data, ik_err_t *err) {
+  ik_file_provider_t *fp = self;
+  if (fp->fsev == NULL) return ik_err_set(err, IK_ESTATE, "instance-file: no file-system events here");
+  for (int i = 0; i < IK_FILE_MAX_WATCHERS; i++) {
+    if (fp->watchers[i].cb == NULL) {
+      fp->watchers[i].cb = cb;
+      fp->watchers[i].data = data;
+      fp->watchers[i].token = ++fp->next_token;
+      return fp->watchers[i].token;
+    }
+  }
+  return ik_err_set(err, IK_ESTATE, "instance-file: at most %d watchers", IK_FILE_MAX_WATCHERS);
+}
+
+static void fp_unwatch(void *self, int token) {
+  ik_file_provider_t *fp = self;
+  for (int i = 0; i < IK_FILE_MAX_WATCHERS; i++)
+    if (fp->watchers[i].token == token && fp->watchers[i].cb) memset(&fp->watchers[i], 0, sizeof fp->watchers[i]);
+}
+
+static void on_fsev_closed(uv_handle_t *h) { ik_free(h); }
+
 static void fp_free(void *self) {
   ik_file_provider_t *fp = self;
   if (fp == NULL) return;
+  if (fp->fsev) {
+    fp->fsev->data = NULL;
+    uv_fs_event_stop(fp->fsev);
+    uv_close((uv_handle_t *)fp->fsev, on_fsev_closed);
+  }
+  json_decref(fp->index);
   ik_free(fp->dir);
   ik_free(fp);
 }
@@ -233,6 +330,8 @@ static const ik_instance_vtable_t file_vtable = {
     .destroy = fp_destroy,
     .describe = fp_describe,
     .free = fp_free,
+    .watch = fp_watch,
+    .unwatch = fp_unwatch,
 };
 
 int ik_file_provider_new(ik_loop_t *loop, const char *dir, ik_instance_plugin_t *out, ik_err_t *err) {
@@ -244,6 +343,28 @@ int ik_file_provider_new(ik_loop_t *loop, const char *dir, ik_instance_plugin_t 
   ik_file_provider_t *fp = ik_calloc(1, sizeof *fp);
   fp->loop = loop;
   fp->dir = ik_strdup(dir);
+  fp->index = json_object();
+  /* Events first, then the scan: a file written in between is seen twice,
+   * never missed. The handle does not keep the loop alive. */
+  fp->fsev = ik_calloc(1, sizeof *fp->fsev);
+  if (uv_fs_event_init(&loop->uv, fp->fsev) == 0) {
+    fp->fsev->data = fp;
+    if (uv_fs_event_start(fp->fsev, on_fs_event, dir, 0) == 0) {
+      uv_unref((uv_handle_t *)fp->fsev);
+    } else {
+      fp->fsev->data = NULL;
+      uv_close((uv_handle_t *)fp->fsev, on_fsev_closed);
+      fp->fsev = NULL;
+    }
+  } else {
+    ik_free(fp->fsev);
+    fp->fsev = NULL;
+  }
+  int rc = load_index(fp, err);
+  if (rc < 0) {
+    fp_free(fp);
+    return rc;
+  }
   out->vt = &file_vtable;
   out->self = fp;
   return 0;

@@ -1,0 +1,556 @@
+/* infrakit group commit|describe|ls|scale|free|destroy|promote|watch
+ *
+ * Talks Group/0.1.1 to the group controller (the daemon's `group` plugin,
+ * or any group plugin named with --plugin) through the remote adapter: the
+ * same vtable InfraKit's CLI reaches over the wire. describe, ls, promote
+ * and watch use our Group.Status / Group.Promote, which InfraKit's group
+ * plugin lacks. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/mem.h"
+#include "cli/cli.h"
+#include "cli/remote.h"
+#include "net/remote.h"
+
+typedef struct common {
+  const char *plugin;
+  bool json;
+} common_t;
+
+enum { OPT_PLUGIN, OPT_JSON, OPT_FIRST_OWN };
+#define COMMON_OPTS {"plugin", 'p', true}, {"json", 0, false}
+
+static int next_opt(ik_optparse_t *p, const ik_opt_t *opts, common_t *c) {
+  int o = ik_opt_next(p, opts);
+  if (o == OPT_PLUGIN) c->plugin = p->arg;
+  if (o == OPT_JSON) c->json = true;
+  return o;
+}
+
+/* One connection to the group plugin for a command's calls. */
+typedef struct session {
+  ik_cli_remote_t r;
+  ik_group_plugin_t pl;
+  const ik_cli_cmd_t *cmd;
+} session_t;
+
+static int session_open(session_t *s, const ik_cli_cmd_t *cmd, const common_t *c) {
+  ik_err_t err = {0};
+  memset(s, 0, sizeof *s);
+  s->cmd = cmd;
+  if (ik_cli_remote_open(&s->r, &err) < 0) {
+    fprintf(stderr, "infrakit %s: %s\n", cmd->name, err.msg);
+    return IK_EXIT_FAIL;
+  }
+  if (ik_remote_group_open(s->r.http, s->r.dir, c->plugin ? c->plugin : "group", &s->pl, &err) < 0) {
+    fprintf(stderr, "infrakit %s: %s%s\n", cmd->name, err.msg,
+            c->plugin ? "" : " (is the daemon running? start it with 'infrakit daemon')");
+    ik_cli_remote_close(&s->r);
+    return IK_EXIT_FAIL;
+  }
+  return IK_EXIT_OK;
+}
+
+static void session_close(session_t *s) {
+  if (s->pl.vt) s->pl.vt->free(s->pl.self);
+  ik_cli_remote_close(&s->r);
+}
+
+/* Wait for a call started with rc; prints the error. 0 or IK_EXIT_FAIL. */
+static int finish(session_t *s, int rc, ik_cli_result_t *res, ik_err_t *err) {
+  if (rc == 0) {
+    ik_cli_remote_wait(&s->r, &res->done, 1);
+    if (res->err.code) *err = res->err, rc = res->err.code;
+  }
+  if (rc < 0) {
+    fprintf(stderr, "infrakit %s: %s\n", s->cmd->name, err->msg);
+    return IK_EXIT_FAIL;
+  }
+  return IK_EXIT_OK;
+}
+
+static void print_json(const json_t *v) {
+  char *text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+  puts(text);
+  free(text);
+}
+
+/* A command taking exactly one ID. Returns the ID, or NULL after a usage
+ * error (*exit set). */
+static const char *one_id(const ik_cli_cmd_t *cmd, ik_optparse_t *p, int argc, char **argv, int *exit_code) {
+  *exit_code = IK_EXIT_USAGE;
+  if (p->index >= argc) {
+    ik_cli_usage_error(cmd, "missing the group ID");
+    return NULL;
+  }
+  if (p->index + 1 < argc) {
+    ik_cli_usage_error(cmd, "unexpected argument \"%s\"", argv[p->index + 1]);
+    return NULL;
+  }
+  *exit_code = IK_EXIT_OK;
+  return argv[p->index];
+}
+
+/* --- commit ------------------------------------------------------------- */
+
+extern const ik_cli_cmd_t ik_cmd_group_commit;
+static int commit_run(int argc, char **argv) {
+  static const ik_opt_t opts[] = {COMMON_OPTS, {"pretend", 0, false}, {NULL, 0, false}};
+  const ik_cli_cmd_t *cmd = &ik_cmd_group_commit;
+  common_t c = {0};
+  bool pretend = false;
+  ik_optparse_t p;
+  ik_opt_init(&p, cmd, argc, argv);
+  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
+    if (o == IK_OPT_HELP) return IK_EXIT_OK;
+    if (o < 0) return IK_EXIT_USAGE;
+    if (o == OPT_FIRST_OWN) pretend = true;
+  }
+  if (p.index >= argc) return ik_cli_usage_error(cmd, "missing FILE (or - to read standard input)");
+  if (p.index + 1 < argc) return ik_cli_usage_error(cmd, "unexpected argument \"%s\"", argv[p.index + 1]);
+  ik_err_t err = {0};
+  json_t *spec = ik_cli_read_json(argv[p.index], &err);
+  if (spec == NULL) {
+    fprintf(stderr, "infrakit %s: %s\n", cmd->name, err.msg);
+    return IK_EXIT_FAIL;
+  }
+  session_t s;
+  int code = session_open(&s, cmd, &c);
+  if (code == IK_EXIT_OK) {
+    ik_cli_result_t res = {0};
+    int rc = s.pl.vt->commit(s.pl.self, spec, pretend, ik_cli_result_cb, &res, &err);
+    code = finish(&s, rc, &res, &err);
+    if (code == IK_EXIT_OK && c.json) {
+      print_json(res.result);
+    } else if (code == IK_EXIT_OK) {
+      const char *id = json_string_value(json_object_get(res.result, "ID"));
+      const char *details = json_string_value(json_object_get(res.result, "Details"));
+      printf("%s %s: %s\n", pretend ? "would commit" : "committed", id ? id : "?", details ? details : "");
+    }
+    ik_cli_result_clear(&res);
+    session_close(&s);
+  }
+  json_decref(spec);
+  return code;
+}
+
+const ik_cli_cmd_t ik_cmd_group_commit = {
+    .name = "group commit",
+    .summary = "Commit a group spec: create the group or update it",
+    .usage = "infrakit group commit [--pretend] [--json] [--plugin NAME] FILE|-",
+    .help = "FILE holds InfraKit's group.Spec plus our Updating and Health policies\n"
+            "(docs/groups.md). The spec is checked (a bad field is named, exit 1) and\n"
+            "validated by its flavor and instance plugins, then stored durably and acted on.\n"
+            "Only a changed Instance or Flavor block starts a rolling update; a new size\n"
+            "only scales.\n\n"
+            "Options:\n"
+            "      --pretend       say what the commit would do, change nothing\n"
+            "      --json          print {\"ID\", \"Details\"}\n"
+            "  -p, --plugin NAME   the group plugin (default: group)\n\n"
+            "Example:\n"
+            "  infrakit group commit workers.json\n",
+    .run = commit_run,
+};
+
+/* --- describe ------------------------------------------------------------ */
+
+static void print_status(const json_t *st) {
+  const json_t *sum = json_object_get(st, "Summary");
+  printf("group %s: %s", json_string_value(json_object_get(st, "ID")), json_string_value(json_object_get(st, "Phase")));
+  printf(" (%lld desired, %lld current, %lld at the target config, %lld available, %lld unhealthy)\n",
+         json_integer_value(json_object_get(sum, "Desired")), json_integer_value(json_object_get(sum, "Current")),
+         json_integer_value(json_object_get(sum, "Updated")), json_integer_value(json_object_get(sum, "Available")),
+         json_integer_value(json_object_get(sum, "Unhealthy")));
+  const char *reason = json_string_value(json_object_get(sum, "Reason"));
+  if (reason && *reason) printf("  reason: %s\n", reason);
+  printf("  config: %s", json_string_value(json_object_get(st, "ConfigHash")));
+  const char *target = json_string_value(json_object_get(st, "TargetHash"));
+  const char *good = json_string_value(json_object_get(st, "GoodHash"));
+  if (target && *target && strcmp(target, json_string_value(json_object_get(st, "ConfigHash"))) != 0)
+    printf("  target: %s", target);
+  printf("  last good: %s\n", good && *good ? good : "-");
+  const char *failure = json_string_value(json_object_get(st, "Failure"));
+  if (failure && *failure) printf("  rollout failure: %s\n", failure);
+  const char *error = json_string_value(json_object_get(st, "Error"));
+  if (error && *error) printf("  error: %s\n", error);
+  size_t i;
+  json_t *v;
+  json_t *insts = json_object_get(st, "Instances");
+  printf("  instances:\n");
+  if (json_array_size(insts) == 0) printf("    (none)\n");
+  json_array_foreach(insts, i, v) {
+    const char *lid = json_string_value(json_object_get(v, "LogicalID"));
+    const char *hash = json_string_value(json_object_get(v, "ConfigHash"));
+    printf("    %-32s %-12s %-9s %s\n", json_string_value(json_object_get(v, "ID")), lid ? lid : "-",
+           json_string_value(json_object_get(v, "Health")),
+           hash && target && strcmp(hash, target) == 0 ? "current" : "old config");
+  }
+  json_t *fl = json_object_get(st, "InFlight");
+  if (json_array_size(fl)) printf("  in flight:\n");
+  json_array_foreach(fl, i, v) {
+    const char *inst = json_string_value(json_object_get(v, "Instance"));
+    const char *lid = json_string_value(json_object_get(v, "LogicalID"));
+    const char *state = json_string_value(json_object_get(v, "State"));
+    printf("    %s%s%s%s%s (%s)\n", json_string_value(json_object_get(v, "Action")), inst ? " " : "", inst ? inst : "",
+           lid ? " " : "", lid ? lid : "", state ? state : "");
+  }
+  json_t *fails = json_object_get(st, "Failures");
+  if (json_array_size(fails)) printf("  failures:\n");
+  json_array_foreach(fails, i, v) {
+    printf("    %s: %lld attempt%s, last error: %s\n", json_string_value(json_object_get(v, "Action")),
+           json_integer_value(json_object_get(v, "Attempts")),
+           json_integer_value(json_object_get(v, "Attempts")) == 1 ? "" : "s",
+           json_string_value(json_object_get(v, "Error")));
+  }
+}
+
+/* Run a call that takes only the group ID. */
+typedef int (*id_call_fn)(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err);
+
+static int id_call(session_t *s, id_call_fn fn, const char *id, ik_cli_result_t *res) {
+  ik_err_t err = {0};
+  if (fn == NULL) {
+    fprintf(stderr, "infrakit %s: this group plugin does not support it\n", s->cmd->name);
+    return IK_EXIT_FAIL;
+  }
+  int rc = fn(s->pl.self, id, ik_cli_result_cb, res, &err);
+  return finish(s, rc, res, &err);
+}
+
+extern const ik_cli_cmd_t ik_cmd_group_describe;
+static int describe_run(int argc, char **argv) {
+  static const ik_opt_t opts[] = {COMMON_OPTS, {NULL, 0, false}};
+  const ik_cli_cmd_t *cmd = &ik_cmd_group_describe;
+  common_t c = {0};
+  ik_optparse_t p;
+  ik_opt_init(&p, cmd, argc, argv);
+  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
+    if (o == IK_OPT_HELP) return IK_EXIT_OK;
+    if (o < 0) return IK_EXIT_USAGE;
+  }
+  int code;
+  const char *id = one_id(cmd, &p, argc, argv, &code);
+  if (id == NULL) return code;
+  session_t s;
+  if ((code = session_open(&s, cmd, &c)) != IK_EXIT_OK) return code;
+  ik_cli_result_t res = {0};
+  code = id_call(&s, s.pl.vt->status, id, &res);
+  if (code == IK_EXIT_OK) {
+    if (c.json) print_json(res.result);
+    else print_status(res.result);
+  }
+  ik_cli_result_clear(&res);
+  session_close(&s);
+  return code;
+}
+
+const ik_cli_cmd_t ik_cmd_group_describe = {
+    .name = "group describe",
+    .summary = "Show a group: phase, progress, instances, actions in flight, failures",
+    .usage = "infrakit group describe [--json] [--plugin NAME] ID",
+    .help = "Prints the controller's view of group ID: its phase (steady, scaling, rolling,\n"
+            "canary-paused, blocked, destroying) and why, how many instances are at the\n"
+            "target config and available, each member's health, the actions in flight or\n"
+            "backing off, and every failed action with its attempts and last error.\n\n"
+            "Options:\n"
+            "      --json          print the status document (docs/groups.md)\n"
+            "  -p, --plugin NAME   the group plugin (default: group)\n",
+    .run = describe_run,
+};
+
+/* --- ls -------------------------------------------------------------------- */
+
+extern const ik_cli_cmd_t ik_cmd_group_ls;
+static int ls_run(int argc, char **argv) {
+  static const ik_opt_t opts[] = {COMMON_OPTS, {NULL, 0, false}};
+  const ik_cli_cmd_t *cmd = &ik_cmd_group_ls;
+  common_t c = {0};
+  ik_optparse_t p;
+  ik_opt_init(&p, cmd, argc, argv);
+  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
+    if (o == IK_OPT_HELP) return IK_EXIT_OK;
+    if (o < 0) return IK_EXIT_USAGE;
+  }
+  if (p.index < argc) return ik_cli_usage_error(cmd, "unexpected argument \"%s\"", argv[p.index]);
+  session_t s;
+  int code = session_open(&s, cmd, &c);
+  if (code != IK_EXIT_OK) return code;
+  ik_cli_result_t res = {0};
+  ik_err_t err = {0};
+  int rc = s.pl.vt->inspect(s.pl.self, ik_cli_result_cb, &res, &err);
+  code = finish(&s, rc, &res, &err);
+  json_t *rows = json_array();
+  size_t i;
+  json_t *spec;
+  json_array_foreach(res.result, i, spec) {
+    if (code != IK_EXIT_OK) break;
+    const char *id = json_string_value(json_object_get(spec, "ID"));
+    ik_cli_result_t st = {0};
+    if (id && s.pl.vt->status) code = id_call(&s, s.pl.vt->status, id, &st);
+    if (code == IK_EXIT_OK) {
+      json_t *sum = json_object_get(st.result, "Summary");
+      json_array_append_new(rows, json_pack("{s:s, s:s, s:O?, s:O?, s:O?}", "ID", id ? id : "", "Phase",
+                                            st.result ? json_string_value(json_object_get(st.result, "Phase")) : "?",
+                                            "Desired", json_object_get(sum, "Desired"), "Current",
+                                            json_object_get(sum, "Current"), "Available",
+                                            json_object_get(sum, "Available")));
+    }
+    ik_cli_result_clear(&st);
+  }
+  if (code == IK_EXIT_OK && c.json) {
+    print_json(rows);
+  } else if (code == IK_EXIT_OK) {
+    printf("%-24s %-14s %8s %8s %10s\n", "ID", "PHASE", "DESIRED", "CURRENT", "AVAILABLE");
+    json_t *row;
+    json_array_foreach(rows, i, row)
+      printf("%-24s %-14s %8lld %8lld %10lld\n", json_string_value(json_object_get(row, "ID")),
+             json_string_value(json_object_get(row, "Phase")), json_integer_value(json_object_get(row, "Desired")),
+             json_integer_value(json_object_get(row, "Current")), json_integer_value(json_object_get(row, "Available")));
+  }
+  json_decref(rows);
+  ik_cli_result_clear(&res);
+  session_close(&s);
+  return code;
+}
+
+const ik_cli_cmd_t ik_cmd_group_ls = {
+    .name = "group ls",
+    .summary = "List the groups the controller manages",
+    .usage = "infrakit group ls [--json] [--plugin NAME]",
+    .help = "One line per committed group: ID, phase, desired, current and available\n"
+            "instances.\n",
+    .run = ls_run,
+};
+
+/* --- scale, free, destroy, promote ----------------------------------------- */
+
+extern const ik_cli_cmd_t ik_cmd_group_scale;
+static int scale_run(int argc, char **argv) {
+  static const ik_opt_t opts[] = {COMMON_OPTS, {NULL, 0, false}};
+  const ik_cli_cmd_t *cmd = &ik_cmd_group_scale;
+  common_t c = {0};
+  ik_optparse_t p;
+  ik_opt_init(&p, cmd, argc, argv);
+  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
+    if (o == IK_OPT_HELP) return IK_EXIT_OK;
+    if (o < 0) return IK_EXIT_USAGE;
+  }
+  if (argc - p.index != 2) return ik_cli_usage_error(cmd, "want the group ID and the new size");
+  const char *id = argv[p.index], *n = argv[p.index + 1];
+  char *end;
+  unsigned long long size = strtoull(n, &end, 10);
+  if (*n == '\0' || *n == '-' || *end != '\0') return ik_cli_usage_error(cmd, "SIZE \"%s\": want a whole number >= 0", n);
+  session_t s;
+  int code = session_open(&s, cmd, &c);
+  if (code != IK_EXIT_OK) return code;
+  ik_cli_result_t res = {0};
+  ik_err_t err = {0};
+  int rc = s.pl.vt->set_size(s.pl.self, id, size, ik_cli_result_cb, &res, &err);
+  code = finish(&s, rc, &res, &err);
+  if (code == IK_EXIT_OK && !c.json) printf("group %s: size set to %llu\n", id, size);
+  if (code == IK_EXIT_OK && c.json) printf("{\"ID\": \"%s\", \"Size\": %llu}\n", id, size);
+  ik_cli_result_clear(&res);
+  session_close(&s);
+  return code;
+}
+
+const ik_cli_cmd_t ik_cmd_group_scale = {
+    .name = "group scale",
+    .summary = "Change a group's size (cattle); never replaces instances",
+    .usage = "infrakit group scale [--plugin NAME] ID SIZE",
+    .help = "Sets Allocation.Size of group ID (stored durably first). Instances are added\n"
+            "or removed (DeletePolicy picks which); none is replaced. A pets group\n"
+            "(LogicalIDs) is scaled by committing a new list of logical IDs instead.\n",
+    .run = scale_run,
+};
+
+/* ID-only commands share this runner. */
+enum { OP_FREE, OP_DESTROY, OP_PROMOTE };
+
+static id_call_fn pick_op(const ik_group_vtable_t *vt, int which) {
+  return which == OP_FREE ? vt->free_group : which == OP_DESTROY ? vt->destroy : vt->promote;
+}
+
+static int simple_run(const ik_cli_cmd_t *cmd, int argc, char **argv, int which, const char *done) {
+  static const ik_opt_t opts[] = {COMMON_OPTS, {NULL, 0, false}};
+  common_t c = {0};
+  ik_optparse_t p;
+  ik_opt_init(&p, cmd, argc, argv);
+  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
+    if (o == IK_OPT_HELP) return IK_EXIT_OK;
+    if (o < 0) return IK_EXIT_USAGE;
+  }
+  int code;
+  const char *id = one_id(cmd, &p, argc, argv, &code);
+  if (id == NULL) return code;
+  session_t s;
+  if ((code = session_open(&s, cmd, &c)) != IK_EXIT_OK) return code;
+  ik_cli_result_t res = {0};
+  code = id_call(&s, pick_op(s.pl.vt, which), id, &res);
+  if (code == IK_EXIT_OK) {
+    if (c.json) printf("{\"ID\": \"%s\", \"OK\": true}\n", id);
+    else printf("group %s: %s\n", id, done);
+  }
+  ik_cli_result_clear(&res);
+  session_close(&s);
+  return code;
+}
+
+extern const ik_cli_cmd_t ik_cmd_group_free, ik_cmd_group_destroy, ik_cmd_group_promote;
+static int free_run(int argc, char **argv) {
+  return simple_run(&ik_cmd_group_free, argc, argv, OP_FREE, "no longer managed; its instances are left running");
+}
+static int destroy_run(int argc, char **argv) {
+  return simple_run(&ik_cmd_group_destroy, argc, argv, OP_DESTROY, "destroyed, with its instances");
+}
+static int promote_run(int argc, char **argv) {
+  return simple_run(&ik_cmd_group_promote, argc, argv, OP_PROMOTE, "promoted; the rollout goes on past the canaries");
+}
+
+const ik_cli_cmd_t ik_cmd_group_free = {
+    .name = "group free",
+    .summary = "Stop managing a group; its instances keep running",
+    .usage = "infrakit group free [--plugin NAME] ID",
+    .help = "Removes group ID from the controller and its store. Nothing is destroyed;\n"
+            "committing the spec again adopts the instances (they carry the group's tags).\n",
+    .run = free_run,
+};
+
+const ik_cli_cmd_t ik_cmd_group_destroy = {
+    .name = "group destroy",
+    .summary = "Destroy a group's instances (drained first), then forget the group",
+    .usage = "infrakit group destroy [--plugin NAME] ID",
+    .help = "Every member is drained by its flavor and destroyed (context terminate). When\n"
+            "a destroy fails the command fails, naming each instance and error, and the\n"
+            "group stays in phase destroying; run the command again to retry.\n",
+    .run = destroy_run,
+};
+
+const ik_cli_cmd_t ik_cmd_group_promote = {
+    .name = "group promote",
+    .summary = "Let a canary rollout go on past its canaries",
+    .usage = "infrakit group promote [--plugin NAME] ID",
+    .help = "With Properties.Updating.Canary N, a rollout stops once N instances run the\n"
+            "new config (phase canary-paused). Check them, then promote: the rollout goes\n"
+            "on under MaxSurge / MaxUnavailable. The promotion is stored durably.\n",
+    .run = promote_run,
+};
+
+/* --- watch ---------------------------------------------------------------- */
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+extern const ik_cli_cmd_t ik_cmd_group_watch;
+static int watch_run(int argc, char **argv) {
+  static const ik_opt_t opts[] = {COMMON_OPTS, {"until-steady", 0, false}, {"interval", 0, true}, {NULL, 0, false}};
+  const ik_cli_cmd_t *cmd = &ik_cmd_group_watch;
+  common_t c = {0};
+  bool until_steady = false;
+  long interval = 500;
+  ik_optparse_t p;
+  ik_opt_init(&p, cmd, argc, argv);
+  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
+    if (o == IK_OPT_HELP) return IK_EXIT_OK;
+    if (o < 0) return IK_EXIT_USAGE;
+    if (o == OPT_FIRST_OWN) until_steady = true;
+    if (o == OPT_FIRST_OWN + 1) {
+      char *end;
+      interval = strtol(p.arg, &end, 10);
+      if (*end != '\0' || interval < 50 || interval > 60000)
+        return ik_cli_usage_error(cmd, "--interval %s: want milliseconds from 50 to 60000", p.arg);
+    }
+  }
+  int code;
+  const char *id = one_id(cmd, &p, argc, argv, &code);
+  if (id == NULL) return code;
+  session_t s;
+  if ((code = session_open(&s, cmd, &c)) != IK_EXIT_OK) return code;
+  char last[1024] = "";
+  for (;;) {
+    ik_cli_result_t res = {0};
+    code = id_call(&s, s.pl.vt->status, id, &res);
+    if (code != IK_EXIT_OK) break;
+    const json_t *st = res.result, *sum = json_object_get(st, "Summary");
+    const char *phase = json_string_value(json_object_get(st, "Phase"));
+    char line[1024];
+    snprintf(line, sizeof line, "%s %lld/%lld updated, %lld available, %lld current%s%s", phase ? phase : "?",
+             json_integer_value(json_object_get(sum, "Done")), json_integer_value(json_object_get(sum, "Total")),
+             json_integer_value(json_object_get(sum, "Available")), json_integer_value(json_object_get(sum, "Current")),
+             json_string_length(json_object_get(sum, "Reason")) ? ": " : "",
+             json_string_value(json_object_get(sum, "Reason")) ? json_string_value(json_object_get(sum, "Reason")) : "");
+    if (strcmp(line, last) != 0) {
+      time_t now = time(NULL);
+      struct tm tm;
+      char when[16];
+      strftime(when, sizeof when, "%H:%M:%S", localtime_r(&now, &tm));
+      if (c.json) {
+        char *text = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        puts(text);
+        free(text);
+      } else {
+        printf("%s group %s: %s\n", when, id, line);
+      }
+      fflush(stdout);
+      snprintf(last, sizeof last, "%s", line);
+    }
+    bool steady = phase && strcmp(phase, "steady") == 0 && json_array_size(json_object_get(st, "InFlight")) == 0;
+    ik_cli_result_clear(&res);
+    if (until_steady && steady) break;
+    sleep_ms(interval);
+  }
+  session_close(&s);
+  return code;
+}
+
+const ik_cli_cmd_t ik_cmd_group_watch = {
+    .name = "group watch",
+    .summary = "Follow a group's progress as it changes",
+    .usage = "infrakit group watch [--until-steady] [--interval MS] [--json] [--plugin NAME] ID",
+    .help = "Prints a timestamped line each time the group's phase or progress changes\n"
+            "(\"rolling 2/5 updated, 4 available, 6 current: ...\"). Ctrl-C stops it. The\n"
+            "full history is in $INFRAKIT_HOME/events.jsonl.\n\n"
+            "Options:\n"
+            "      --until-steady  exit 0 once the group is steady with nothing in flight\n"
+            "      --interval MS   how often to ask (default 500)\n"
+            "      --json          print the whole status document on each change\n",
+    .run = watch_run,
+};
+
+/* --- the command ---------------------------------------------------------- */
+
+static const ik_cli_cmd_t *const group_subs[] = {
+    &ik_cmd_group_commit, &ik_cmd_group_describe, &ik_cmd_group_ls,      &ik_cmd_group_scale,
+    &ik_cmd_group_free,   &ik_cmd_group_destroy,  &ik_cmd_group_promote, &ik_cmd_group_watch,
+    NULL,
+};
+
+static int group_run(int argc, char **argv) { return ik_cli_run_sub(&ik_cmd_group, group_subs, argc, argv); }
+
+const ik_cli_cmd_t ik_cmd_group = {
+    .name = "group",
+    .summary = "Manage groups of instances: commit, describe, scale, roll out, destroy",
+    .usage = "infrakit group commit|describe|ls|scale|free|destroy|promote|watch ...",
+    .help = "Subcommands (each has --help):\n"
+            "  commit      create or update a group from its spec (FILE or -)\n"
+            "  describe    phase, progress, instances, failures of one group\n"
+            "  ls          every group the controller manages\n"
+            "  scale       change the size of a group (never replaces instances)\n"
+            "  free        stop managing a group, leaving its instances\n"
+            "  destroy     destroy a group's instances and forget it\n"
+            "  promote     let a canary rollout go on\n"
+            "  watch       follow a group's progress\n\n"
+            "They talk to the daemon's group controller (plugin \"group\"; start it with\n"
+            "'infrakit daemon'); docs/groups.md explains specs, rollouts and health.\n\n"
+            "Example:\n"
+            "  infrakit group commit workers.json && infrakit group watch --until-steady workers\n",
+    .run = group_run,
+};

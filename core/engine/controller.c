@@ -1,0 +1,870 @@
+/* The group controller's face: the group SPI, the store, resume
+ * (controller.h). The cycle itself is in reconcile.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "engine/controller_internal.h"
+#include "engine/observe.h"
+#include "engine/rollout_json.h"
+#include "engine/store_file.h"
+
+int64_t ik__now_ms(void) { return (int64_t)(ik_loop_walltime() * 1000.0); }
+
+uint64_t ik__random(ik_controller_t *c) {
+  /* splitmix64: jitter and DeletePolicy Random need spread, not secrecy. */
+  uint64_t z = (c->rng += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+/* --- groups ------------------------------------------------------------------ */
+
+ik__group_t *ik__group_find(ik_controller_t *c, const char *id) {
+  for (ik__group_t *g = c->groups; g; g = g->next)
+    if (strcmp(g->id, id) == 0) return g;
+  return NULL;
+}
+
+void ik__group_ref(ik__group_t *g) { g->refs++; }
+
+static void free_plugins(ik__group_t *g) {
+  if (g->inst.vt) g->inst.vt->free(g->inst.self);
+  if (g->flavor.vt) g->flavor.vt->free(g->flavor.self);
+  g->inst.vt = NULL;
+  g->flavor.vt = NULL;
+}
+
+static void controller_release(ik_controller_t *c);
+
+void ik__group_unref(ik__group_t *g) {
+  if (--g->refs > 0) return;
+  ik_controller_t *c = g->c;
+  free_plugins(g);
+  while (g->actions) {
+    ik__action_t *a = g->actions;
+    g->actions = a->next;
+    ik__action_free(a);
+  }
+  while (g->failures) {
+    ik__failure_t *f = g->failures;
+    g->failures = f->next;
+    ik_free(f->key);
+    ik_free(f);
+  }
+  ik__group_clear_observation(g);
+  json_decref(g->last_plan);
+  json_decref(g->spec_json);
+  ik_group_spec_free(&g->spec);
+  ik_rollout_state_free(&g->state);
+  ik_free(g->state_text);
+  ik_free(g->id);
+  ik_free(g);
+  c->live--;
+  controller_release(c);
+}
+
+int ik__group_plugins(ik__group_t *g, ik_err_t *err) {
+  ik_resolver_t *r = &g->c->o.resolver;
+  int rc;
+  if (g->inst.vt == NULL && (rc = r->instance(r->ctx, g->spec.instance_plugin, &g->inst, err)) < 0) {
+    g->inst.vt = NULL;
+    return rc;
+  }
+  if (g->flavor.vt == NULL && (rc = r->flavor(r->ctx, g->spec.flavor_plugin, &g->flavor, err)) < 0) {
+    g->flavor.vt = NULL;
+    return rc;
+  }
+  return 0;
+}
+
+/* Stop managing g and drop the controller's reference. */
+static void group_remove(ik__group_t *g) {
+  ik_controller_t *c = g->c;
+  for (ik__group_t **p = &c->groups; *p; p = &(*p)->next) {
+    if (*p == g) {
+      *p = g->next;
+      break;
+    }
+  }
+  ik__group_stop(g);
+  g->freed = true;
+  free_plugins(g); /* cancels calls in flight; their callbacks only drop references */
+  ik__group_unref(g);
+}
+
+/* A new group from a parsed spec (both stolen) and a state (stolen). */
+static ik__group_t *group_install(ik_controller_t *c, json_t *spec_json, ik_group_spec_t *spec,
+                                  ik_rollout_state_t *state, bool destroying) {
+  ik__group_t *g = IK_NEW(ik__group_t);
+  g->c = c;
+  c->live++;
+  g->refs = 1;
+  g->id = ik_strdup(spec->id);
+  g->spec_json = spec_json;
+  g->spec = *spec;
+  memset(spec, 0, sizeof *spec);
+  if (state) {
+    g->state = *state;
+    json_t *doc = ik_rollout_state_to_json(&g->state, destroying);
+    g->state_text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(doc);
+  } else {
+    ik_rollout_state_init(&g->state);
+  }
+  g->destroying = destroying;
+  g->next = c->groups;
+  c->groups = g;
+  ik_err_t err = {0};
+  ik__group_start(g, &err);
+  return g;
+}
+
+/* Replace g's spec (both stolen); plugins are looked up again when named
+ * differently. */
+static void group_update(ik__group_t *g, json_t *spec_json, ik_group_spec_t *spec) {
+  bool inst_changed = strcmp(g->spec.instance_plugin, spec->instance_plugin) != 0;
+  bool flavor_changed = strcmp(g->spec.flavor_plugin, spec->flavor_plugin) != 0;
+  if (inst_changed) {
+    if (g->watch_token > 0 && g->inst.vt && g->inst.vt->unwatch) g->inst.vt->unwatch(g->inst.self, g->watch_token);
+    g->watch_token = 0;
+    if (g->inst.vt) g->inst.vt->free(g->inst.self);
+    g->inst.vt = NULL;
+  }
+  if (flavor_changed && g->flavor.vt) {
+    g->flavor.vt->free(g->flavor.self);
+    g->flavor.vt = NULL;
+  }
+  json_decref(g->spec_json);
+  ik_group_spec_free(&g->spec);
+  g->spec_json = spec_json;
+  g->spec = *spec;
+  memset(spec, 0, sizeof *spec);
+  ik__group_schedule(g, 0);
+}
+
+static int not_watched(const char *id, ik_err_t *err) {
+  return ik_err_set(err, IK_ENOTFOUND, "Group '%s' is not being watched", id);
+}
+
+static int store_put(ik_controller_t *c, const char *id, const char *what, json_t *doc, ik_spi_cb cb, void *data,
+                     ik_err_t *err) {
+  char key[300];
+  snprintf(key, sizeof key, "groups/%s/%s", id, what);
+  return c->o.store->vt->put(c->o.store->self, key, doc, cb, data, err);
+}
+
+static int store_del(ik_controller_t *c, const char *id, const char *what, ik_spi_cb cb, void *data, ik_err_t *err) {
+  char key[300];
+  snprintf(key, sizeof key, "groups/%s/%s", id, what);
+  return c->o.store->vt->del(c->o.store->self, key, cb, data, err);
+}
+
+/* --- an operation that replies later --------------------------------------------- */
+
+typedef struct op {
+  ik_controller_t *c;
+  ik_spi_cb cb;
+  void *data;
+  char *id;
+  json_t *spec_json;
+  ik_group_spec_t spec;
+  bool pretend;
+  ik_instance_plugin_t inst;
+  ik_flavor_plugin_t flavor;
+  json_t *ids;       /* DestroyInstances */
+  uint64_t size;     /* SetSize */
+  ik_buf_t details;
+  int step;
+} op_t;
+
+static op_t *op_new(ik_controller_t *c, const char *id, ik_spi_cb cb, void *data) {
+  op_t *op = IK_NEW(op_t);
+  op->c = c;
+  c->live++;
+  op->cb = cb;
+  op->data = data;
+  op->id = ik_strdup(id);
+  return op;
+}
+
+static void op_free(op_t *op) {
+  if (op->inst.vt) op->inst.vt->free(op->inst.self);
+  if (op->flavor.vt) op->flavor.vt->free(op->flavor.self);
+  json_decref(op->spec_json);
+  json_decref(op->ids);
+  ik_group_spec_free(&op->spec);
+  ik_buf_free(&op->details);
+  ik_free(op->id);
+  ik_controller_t *c = op->c;
+  ik_free(op);
+  c->live--;
+  controller_release(c);
+}
+
+static void op_fail(op_t *op, const ik_err_t *err) {
+  op->cb(NULL, err, op->data);
+  op_free(op);
+}
+
+static void op_reply(op_t *op, json_t *result) {
+  op->cb(result, NULL, op->data);
+  json_decref(result);
+  op_free(op);
+}
+
+/* Complete from the loop (libuv's rule) with result (stolen). */
+typedef struct later {
+  ik_spi_cb cb;
+  void *data;
+  json_t *result;
+} later_t;
+
+static void run_later(void *arg) {
+  later_t *l = arg;
+  l->cb(l->result, NULL, l->data);
+  json_decref(l->result);
+  ik_free(l);
+}
+
+static int reply_later(ik_controller_t *c, json_t *result, ik_spi_cb cb, void *data) {
+  later_t *l = IK_NEW(later_t);
+  *l = (later_t){cb, data, result};
+  ik_loop_defer(c->loop, run_later, l);
+  return 0;
+}
+
+/* --- CommitGroup ---------------------------------------------------------------- */
+
+static void commit_step(json_t *result, const ik_err_t *err, void *data);
+
+static json_t *allocation_of(const ik_group_spec_t *s) {
+  if (!s->pets) return json_pack("{s:I, s:n}", "Size", (json_int_t)s->size, "LogicalIDs");
+  json_t *ids = json_array();
+  for (size_t i = 0; i < s->n_logical_ids; i++) json_array_append_new(ids, json_string(s->logical_ids[i]));
+  return json_pack("{s:I, s:o}", "Size", (json_int_t)0, "LogicalIDs", ids);
+}
+
+/* Details: what the commit does now, from a plan over what describe saw.
+ * Health is what the controller last saw (healthy when new). */
+static void commit_details(op_t *op, json_t *descs) {
+  ik__group_t *g = ik__group_find(op->c, op->spec.id);
+  ik_plan_instance_t *insts = NULL;
+  size_t n = 0;
+  ik_err_t err = {0};
+  if (ik_observe_descriptions(descs, &insts, &n, &err) < 0) {
+    ik_buf_printf(&op->details, "%s", err.msg);
+    return;
+  }
+  int64_t now = ik__now_ms();
+  for (size_t i = 0; i < n; i++) {
+    insts[i].health = IK_HEALTH_HEALTHY;
+    insts[i].created_ms = now;
+    for (size_t j = 0; g && j < g->n_seen; j++) {
+      if (strcmp(g->seen[j].id, insts[i].id) != 0) continue;
+      insts[i].health = g->seen[j].health;
+      if (g->seen[j].first_ms > 0) insts[i].created_ms = g->seen[j].first_ms;
+    }
+  }
+  ik_plan_t plan;
+  ik_plan_input_t in = {.spec = &op->spec, .instances = insts, .n_instances = n, .state = g ? &g->state : NULL,
+                        .now_ms = now, .poll_ms = op->c->o.poll_ms, .seed = 1};
+  if (ik_plan_compute(&in, &plan, &err) == 0) {
+    if (g == NULL) ik_buf_printf(&op->details, "Managing %llu instances", (unsigned long long)op->spec.size);
+    else ik_plan_summary_format(&op->details, &plan.summary);
+    for (size_t i = 0; i < plan.n_actions; i++) {
+      ik_buf_puts(&op->details, "\n  ");
+      ik_plan_action_format(&op->details, &plan.actions[i]);
+    }
+    ik_plan_free(&plan);
+  } else {
+    ik_buf_printf(&op->details, "%s", err.msg);
+  }
+  ik_free(insts);
+}
+
+static void commit_step(json_t *result, const ik_err_t *err, void *data) {
+  op_t *op = data;
+  ik_controller_t *c = op->c;
+  ik_err_t e = {0};
+  int rc = 0;
+  if (c->closing) {
+    ik_err_set(&e, IK_ECANCELED, "group %s: the daemon is shutting down", op->spec.id ? op->spec.id : "");
+    return op_fail(op, &e);
+  }
+  if (err) {
+    ik_err_t wrapped = {0};
+    const char *stage = op->step == 1 ? "Flavor.Validate" : op->step == 2 ? "Instance.Validate"
+                        : op->step == 3 ? "Instance.DescribeInstances" : "store";
+    ik_err_set(&wrapped, err->code, "group %s: %s (%s): %s", op->spec.id,
+               op->step == 1 ? op->spec.flavor_plugin : op->step <= 3 ? op->spec.instance_plugin : "groups", stage,
+               err->msg);
+    return op_fail(op, &wrapped);
+  }
+  switch (op->step++) {
+  case 0: { /* reference §4.3: flavor validate, then instance validate */
+    json_t *alloc = allocation_of(&op->spec);
+    rc = op->flavor.vt->validate(op->flavor.self, op->spec.flavor_properties, alloc, commit_step, op, &e);
+    json_decref(alloc);
+    break;
+  }
+  case 1:
+    rc = op->inst.vt->validate(op->inst.self, op->spec.instance_properties, commit_step, op, &e);
+    break;
+  case 2: {
+    json_t *tags = json_pack("{s:s}", "infrakit.group", op->spec.id);
+    rc = op->inst.vt->describe(op->inst.self, tags, false, commit_step, op, &e);
+    json_decref(tags);
+    break;
+  }
+  case 3:
+    commit_details(op, result);
+    if (op->pretend)
+      return op_reply(op, json_pack("{s:s, s:s}", "ID", op->spec.id, "Details", ik_buf_cstr(&op->details)));
+    rc = store_put(c, op->spec.id, "spec", op->spec_json, commit_step, op, &e);
+    break;
+  case 4: {
+    ik__group_t *g = ik__group_find(c, op->spec.id);
+    const char *id = op->spec.id;
+    json_t *reply = json_pack("{s:s, s:s}", "ID", id, "Details", ik_buf_cstr(&op->details));
+    ik_events_emit(c->events, id, "committed",
+                   json_pack("{s:s, s:I, s:b}", "config_hash", op->spec.config_hash, "size", (json_int_t)op->spec.size,
+                             "update", g != NULL));
+    ik_log(IK_LOG_INFO, "group", "committed", "group", id, "config", op->spec.config_hash, NULL);
+    if (g && g->destroying) {
+      ik_err_set(&e, IK_ESTATE, "group %s is being destroyed; commit again once it is gone", id);
+      json_decref(reply);
+      return op_fail(op, &e);
+    }
+    json_t *spec_json = op->spec_json;
+    op->spec_json = NULL;
+    if (g) {
+      group_update(g, spec_json, &op->spec);
+    } else {
+      g = group_install(c, spec_json, &op->spec, NULL, false);
+      g->inst = op->inst; /* already resolved: reuse */
+      g->flavor = op->flavor;
+      op->inst.vt = NULL;
+      op->flavor.vt = NULL;
+    }
+    return op_reply(op, reply);
+  }
+  }
+  if (rc < 0) {
+    op->step--;
+    commit_step(NULL, &e, op);
+  }
+}
+
+static int c_commit(void *self, json_t *spec, bool pretend, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_controller_t *c = self;
+  op_t *op = op_new(c, NULL, cb, data);
+  op->pretend = pretend;
+  int rc = ik_group_spec_parse(spec, &op->spec, err);
+  if (rc == 0) {
+    ik_resolver_t *r = &c->o.resolver;
+    if ((rc = r->instance(r->ctx, op->spec.instance_plugin, &op->inst, err)) < 0) op->inst.vt = NULL;
+    else if ((rc = r->flavor(r->ctx, op->spec.flavor_plugin, &op->flavor, err)) < 0) op->flavor.vt = NULL;
+    if (rc < 0) {
+      char msg[IK_ERR_MSG_MAX];
+      snprintf(msg, sizeof msg, "%s", err->msg);
+      ik_err_set(err, rc, "group %s: %s", op->spec.id, msg);
+    }
+  }
+  if (rc < 0) {
+    op_free(op);
+    return rc;
+  }
+  op->spec_json = json_deep_copy(spec);
+  /* Step 0 runs from the loop: cb never runs inside this call. */
+  return reply_later(c, NULL, commit_step, op);
+}
+
+/* --- FreeGroup ------------------------------------------------------------------- */
+
+static void free_step(json_t *result, const ik_err_t *err, void *data) {
+  op_t *op = data;
+  ik_err_t e = {0};
+  if (err) return op_fail(op, err);
+  if (op->step++ == 0) {
+    int rc = store_del(op->c, op->id, "spec", free_step, op, &e);
+    if (rc < 0) op_fail(op, &e);
+    return;
+  }
+  ik__group_t *g = ik__group_find(op->c, op->id);
+  if (g) group_remove(g);
+  ik_events_emit(op->c->events, op->id, "freed", NULL);
+  ik_log(IK_LOG_INFO, "group", "freed: no longer managed, instances left as they are", "group", op->id, NULL);
+  op_reply(op, json_null());
+}
+
+/* Forget the group: its documents first (a crash in between leaves it
+ * managed, never half-forgotten), then stop. Instances are untouched. */
+static int c_free_group(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_controller_t *c = self;
+  if (ik__group_find(c, id) == NULL) return not_watched(id, err);
+  op_t *op = op_new(c, id, cb, data);
+  int rc = store_del(c, id, "state", free_step, op, err);
+  if (rc < 0) op_free(op);
+  return rc;
+}
+
+/* --- DescribeGroup --------------------------------------------------------------- */
+
+static void on_group_described(json_t *result, const ik_err_t *err, void *data) {
+  op_t *op = data;
+  if (err) return op_fail(op, err);
+  ik__group_t *g = ik__group_find(op->c, op->id);
+  bool converged = g && !g->destroying && g->summary.phase == IK_PHASE_STEADY && g->actions == NULL && g->cycles > 0;
+  json_t *insts = json_array();
+  size_t i;
+  json_t *d;
+  json_array_foreach(result, i, d) {
+    const char *grp = json_string_value(json_object_get(json_object_get(d, "Tags"), "infrakit.group"));
+    if (grp && strcmp(grp, op->id) == 0) json_array_append(insts, d);
+  }
+  op_reply(op, json_pack("{s:o, s:b}", "Instances", insts, "Converged", converged));
+}
+
+/* InfraKit's view: the members as the instance plugin lists them now, and
+ * whether the group is at its spec with nothing in flight. */
+static int c_describe(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_controller_t *c = self;
+  ik__group_t *g = ik__group_find(c, id);
+  if (g == NULL) return not_watched(id, err);
+  int rc = ik__group_plugins(g, err);
+  if (rc < 0) return rc;
+  op_t *op = op_new(c, id, cb, data);
+  op->inst = (ik_instance_plugin_t){0};
+  json_t *tags = json_pack("{s:s}", "infrakit.group", id);
+  rc = g->inst.vt->describe(g->inst.self, tags, false, on_group_described, op, err);
+  json_decref(tags);
+  if (rc < 0) op_free(op);
+  return rc;
+}
+
+/* --- DestroyGroup ---------------------------------------------------------------- */
+
+static void destroy_step(json_t *result, const ik_err_t *err, void *data);
+
+static void destroy_members_of(op_t *op, json_t *descs) {
+  ik__group_t *g = ik__group_find(op->c, op->id);
+  json_t *ids = json_array();
+  size_t i;
+  json_t *d;
+  json_array_foreach(descs, i, d) {
+    const char *grp = json_string_value(json_object_get(json_object_get(d, "Tags"), "infrakit.group"));
+    const char *id = json_string_value(json_object_get(d, "ID"));
+    if (grp && id && strcmp(grp, op->id) == 0) json_array_append_new(ids, json_string(id));
+  }
+  ik_err_t e = {0};
+  int rc = g ? ik__group_destroy_members(g, ids, destroy_step, op, &e) : ik_err_set(&e, IK_ESTATE, "group gone");
+  json_decref(ids);
+  if (rc < 0) op_fail(op, &e);
+}
+
+static void destroy_step(json_t *result, const ik_err_t *err, void *data) {
+  op_t *op = data;
+  ik_controller_t *c = op->c;
+  ik__group_t *g = ik__group_find(c, op->id);
+  ik_err_t e = {0};
+  int rc = 0;
+  if (c->closing) {
+    ik_err_set(&e, IK_ECANCELED, "destroy group %s: the daemon is shutting down; destroy it again after restart", op->id);
+    return op_fail(op, &e);
+  }
+  if (err) {
+    ik_err_set(&e, err->code, "destroy group %s: %s; the group stays in state destroying (destroy it again to retry)",
+               op->id, err->msg);
+    if (g) snprintf(g->last_error, sizeof g->last_error, "%s", e.msg);
+    return op_fail(op, &e);
+  }
+  if (g == NULL) {
+    ik_err_set(&e, IK_ESTATE, "group %s was freed while being destroyed", op->id);
+    return op_fail(op, &e);
+  }
+  switch (op->step++) {
+  case 0: { /* a crash from here on resumes the destroy */
+    json_t *doc = ik_rollout_state_to_json(&g->state, true);
+    rc = store_put(c, op->id, "state", doc, destroy_step, op, &e);
+    json_decref(doc);
+    break;
+  }
+  case 1: {
+    json_t *tags = json_pack("{s:s}", "infrakit.group", op->id);
+    if ((rc = ik__group_plugins(g, &e)) == 0) rc = g->inst.vt->describe(g->inst.self, tags, false, destroy_step, op, &e);
+    json_decref(tags);
+    break;
+  }
+  case 2:
+    return destroy_members_of(op, result);
+  case 3:
+    rc = store_del(c, op->id, "spec", destroy_step, op, &e);
+    break;
+  case 4:
+    rc = store_del(c, op->id, "state", destroy_step, op, &e);
+    break;
+  default:
+    ik_events_emit(c->events, op->id, "destroyed", NULL);
+    ik_log(IK_LOG_INFO, "group", "destroyed", "group", op->id, NULL);
+    group_remove(g);
+    return op_reply(op, json_null());
+  }
+  if (rc < 0) {
+    op->step--;
+    destroy_step(NULL, &e, op);
+  }
+}
+
+/* Destroy every member (drained first; drain errors are warnings, as in
+ * InfraKit), then forget the group. Unlike InfraKit, a destroy that fails
+ * fails the call and leaves the group in state destroying. */
+static int c_destroy(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_controller_t *c = self;
+  ik__group_t *g = ik__group_find(c, id);
+  if (g == NULL) return not_watched(id, err);
+  g->destroying = true;
+  g->last_error[0] = '\0';
+  op_t *op = op_new(c, id, cb, data);
+  return reply_later(c, NULL, destroy_step, op);
+}
+
+/* --- InspectGroups, Size, SetSize ------------------------------------------------- */
+
+static int c_inspect(void *self, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_controller_t *c = self;
+  json_t *specs = json_array();
+  for (ik__group_t *g = c->groups; g; g = g->next) json_array_insert(specs, 0, g->spec_json);
+  return reply_later(c, specs, cb, data);
+}
+
+static int c_size(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_controller_t *c = self;
+  ik__group_t *g = ik__group_find(c, id);
+  if (g == NULL) return not_watched(id, err);
+  return reply_later(c, json_integer((json_int_t)g->spec.size), cb, data);
+}
+
+/* A copy of g's committed spec with Allocation.Size = size, parsed. */
+static int resized(ik__group_t *g, uint64_t size, json_t **out, ik_group_spec_t *spec, ik_err_t *err) {
+  json_t *copy = json_deep_copy(g->spec_json);
+  json_t *props = ik_json_get(copy, "Properties");
+  json_t *alloc = ik_json_get(props, "Allocation");
+  /* Replace whatever case the key was written in with Go's. */
+  const char *k;
+  json_t *v;
+  void *tmp;
+  json_object_foreach_safe(alloc, tmp, k, v) {
+    if (strcasecmp(k, "Size") == 0) json_object_del(alloc, k);
+  }
+  json_object_set_new(alloc, "Size", json_integer((json_int_t)size));
+  int rc = ik_group_spec_parse(copy, spec, err);
+  if (rc < 0) {
+    json_decref(copy);
+    return rc;
+  }
+  *out = copy;
+  return 0;
+}
+
+static void set_size_step(json_t *result, const ik_err_t *err, void *data) {
+  op_t *op = data;
+  if (err) return op_fail(op, err);
+  ik__group_t *g = ik__group_find(op->c, op->id);
+  if (g && !g->destroying) {
+    ik_events_emit(op->c->events, op->id, "scaled", json_pack("{s:I, s:I}", "from", (json_int_t)g->spec.size, "to",
+                                                               (json_int_t)op->spec.size));
+    json_t *sj = op->spec_json;
+    op->spec_json = NULL;
+    group_update(g, sj, &op->spec);
+  }
+  op_reply(op, json_null());
+}
+
+/* Scale only: the config hash is unchanged, so nothing is replaced. */
+static int c_set_size(void *self, const char *id, uint64_t size, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_controller_t *c = self;
+  ik__group_t *g = ik__group_find(c, id);
+  if (g == NULL) return not_watched(id, err);
+  if (g->spec.pets)
+    return ik_err_set(err, IK_EINVAL, "group %s allocates pets (LogicalIDs): change its LogicalIDs and commit instead of setting a size", id);
+  if (size > 100000) return ik_err_set(err, IK_EINVAL, "size %llu: at most 100000", (unsigned long long)size);
+  op_t *op = op_new(c, id, cb, data);
+  int rc = resized(g, size, &op->spec_json, &op->spec, err);
+  if (rc == 0) rc = store_put(c, id, "spec", op->spec_json, set_size_step, op, err);
+  if (rc < 0) op_free(op);
+  return rc;
+}
+
+/* --- DestroyInstances ---------------------------------------------------------------- */
+
+static void destroy_instances_step(json_t *result, const ik_err_t *err, void *data) {
+  op_t *op = data;
+  ik_err_t e = {0};
+  if (err) return op_fail(op, err);
+  ik__group_t *g = ik__group_find(op->c, op->id);
+  if (g == NULL) {
+    ik_err_set(&e, IK_ESTATE, "group %s was freed meanwhile", op->id);
+    return op_fail(op, &e);
+  }
+  if (op->step++ == 0) { /* the smaller size is durable: now destroy */
+    if (op->spec_json) {
+      json_t *sj = op->spec_json;
+      op->spec_json = NULL;
+      group_update(g, sj, &op->spec);
+    }
+    int rc = ik__group_destroy_members(g, op->ids, destroy_instances_step, op, &e);
+    if (rc < 0) op_fail(op, &e);
+    return;
+  }
+  op_reply(op, json_null());
+}
+
+/* Destroy these members (terminate, drained first) and, for cattle, lower
+ * the size by as many, so they are not replaced (reference §4.3). IDs that
+ * are not members are refused (InfraKit skips them silently). */
+static int c_destroy_instances(void *self, const char *id, json_t *ids, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_controller_t *c = self;
+  ik__group_t *g = ik__group_find(c, id);
+  if (g == NULL) return not_watched(id, err);
+  if (g->destroying) return ik_err_set(err, IK_ESTATE, "group %s is being destroyed", id);
+  size_t i;
+  json_t *v;
+  json_array_foreach(ids, i, v) {
+    if (!json_is_string(v)) return ik_err_set(err, IK_EINVAL, "Instances[%zu]: want an instance ID", i);
+    if (ik__group_desc(g, json_string_value(v)) == NULL)
+      return ik_err_set(err, IK_ENOTFOUND, "Instances[%zu]: %s is not an instance of group %s (as last observed)", i,
+                        json_string_value(v), id);
+  }
+  op_t *op = op_new(c, id, cb, data);
+  op->ids = json_incref(ids);
+  int rc;
+  if (!g->spec.pets) {
+    uint64_t n = json_array_size(ids), size = g->spec.size > n ? g->spec.size - n : 0;
+    rc = resized(g, size, &op->spec_json, &op->spec, err);
+    if (rc == 0) rc = store_put(c, id, "spec", op->spec_json, destroy_instances_step, op, err);
+  } else {
+    rc = reply_later(c, NULL, destroy_instances_step, op);
+  }
+  if (rc < 0) op_free(op);
+  return rc;
+}
+
+/* --- ours: Promote, Status ----------------------------------------------------------- */
+
+static void promote_step(json_t *result, const ik_err_t *err, void *data) {
+  op_t *op = data;
+  if (err) return op_fail(op, err);
+  ik__group_t *g = ik__group_find(op->c, op->id);
+  if (g) {
+    g->state.canary_promoted = true;
+    ik_free(g->state_text);
+    g->state_text = NULL;
+    ik_events_emit(op->c->events, op->id, "promoted", json_pack("{s:s}", "config_hash", g->state.target_hash));
+    ik__group_schedule(g, 0);
+  }
+  op_reply(op, json_null());
+}
+
+static int c_promote(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_controller_t *c = self;
+  ik__group_t *g = ik__group_find(c, id);
+  if (g == NULL) return not_watched(id, err);
+  if (g->spec.updating.canary == 0)
+    return ik_err_set(err, IK_ESTATE, "group %s has no canary (Properties.Updating.Canary is 0): nothing to promote", id);
+  if (g->state.canary_promoted || strcmp(g->state.target_hash, g->state.good_hash) == 0)
+    return ik_err_set(err, IK_ESTATE, "group %s has no canary rollout waiting for promotion (phase %s)", id,
+                      ik_plan_phase_name(g->summary.phase));
+  /* Durable before it takes effect. */
+  op_t *op = op_new(c, id, cb, data);
+  ik_rollout_state_t st;
+  ik_rollout_state_copy(&st, &g->state);
+  st.canary_promoted = true;
+  json_t *doc = ik_rollout_state_to_json(&st, false);
+  ik_rollout_state_free(&st);
+  int rc = store_put(c, id, "state", doc, promote_step, op, err);
+  json_decref(doc);
+  if (rc < 0) op_free(op);
+  return rc;
+}
+
+static int c_status(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_controller_t *c = self;
+  ik__group_t *g = ik__group_find(c, id);
+  if (g == NULL) return not_watched(id, err);
+  return reply_later(c, ik__group_status(g), cb, data);
+}
+
+static void c_free_view(void *self) { (void)self; }
+
+static const ik_group_vtable_t controller_vt = {
+    .kind = "engine",
+    .commit = c_commit,
+    .free_group = c_free_group,
+    .describe = c_describe,
+    .destroy = c_destroy,
+    .inspect = c_inspect,
+    .destroy_instances = c_destroy_instances,
+    .size = c_size,
+    .set_size = c_set_size,
+    .free = c_free_view,
+    .promote = c_promote,
+    .status = c_status,
+};
+
+ik_group_plugin_t ik_controller_group(ik_controller_t *c) { return (ik_group_plugin_t){&controller_vt, c}; }
+
+/* --- resume ---------------------------------------------------------------------------- */
+
+typedef struct resume {
+  ik_controller_t *c;
+  ik_spi_cb cb;
+  void *data;
+  json_t *keys;
+  size_t next;
+  json_t *spec;
+  ik_err_t first;
+  size_t loaded;
+} resume_t;
+
+static void resume_next(resume_t *rs);
+
+static void resume_failed(resume_t *rs, const char *key, const char *msg) {
+  ik_log(IK_LOG_ERROR, "group", "cannot resume a group; skipping it", "key", key, "error", msg, NULL);
+  if (rs->first.code == 0) ik_err_set(&rs->first, IK_EINVAL, "%s: %s", key, msg);
+}
+
+static void on_resume_state(json_t *result, const ik_err_t *err, void *data) {
+  resume_t *rs = data;
+  const char *key = json_string_value(json_array_get(rs->keys, rs->next - 1));
+  ik_group_spec_t spec = {0};
+  ik_rollout_state_t st;
+  bool destroying = false;
+  ik_err_t e = {0};
+  ik_rollout_state_init(&st);
+  if (err && err->code != IK_ENOTFOUND) {
+    resume_failed(rs, key, err->msg);
+  } else if (ik_group_spec_parse(rs->spec, &spec, &e) < 0) {
+    resume_failed(rs, key, e.msg);
+  } else if (result && ik_rollout_state_from_json(result, &st, &destroying, &e) < 0) {
+    resume_failed(rs, key, e.msg);
+  } else if (ik__group_find(rs->c, spec.id) == NULL) {
+    ik__group_t *g = group_install(rs->c, rs->spec, &spec, &st, destroying);
+    rs->spec = NULL;
+    ik_rollout_state_init(&st);
+    rs->loaded++;
+    ik_events_emit(rs->c->events, g->id, "resumed", json_pack("{s:s, s:b}", "target_hash", g->state.target_hash,
+                                                              "destroying", destroying));
+    if (destroying) {
+      ik_log(IK_LOG_WARN, "group", "the group was being destroyed when the daemon stopped; run destroy again to finish",
+             "group", g->id, NULL);
+    }
+  }
+  ik_group_spec_free(&spec);
+  ik_rollout_state_free(&st);
+  json_decref(rs->spec);
+  rs->spec = NULL;
+  resume_next(rs);
+}
+
+static void on_resume_spec(json_t *result, const ik_err_t *err, void *data) {
+  resume_t *rs = data;
+  const char *key = json_string_value(json_array_get(rs->keys, rs->next - 1));
+  if (err) {
+    resume_failed(rs, key, err->msg);
+    return resume_next(rs);
+  }
+  rs->spec = json_incref(result);
+  char skey[300];
+  snprintf(skey, sizeof skey, "%.*sstate", (int)(strlen(key) - 4), key);
+  ik_err_t e = {0};
+  if (rs->c->o.store->vt->get(rs->c->o.store->self, skey, on_resume_state, rs, &e) < 0) on_resume_state(NULL, &e, rs);
+}
+
+static void resume_next(resume_t *rs) {
+  while (rs->next < json_array_size(rs->keys)) {
+    const char *key = json_string_value(json_array_get(rs->keys, rs->next++));
+    size_t len = strlen(key);
+    if (len < 5 || strcmp(key + len - 5, "/spec") != 0) continue;
+    ik_err_t e = {0};
+    if (rs->c->o.store->vt->get(rs->c->o.store->self, key, on_resume_spec, rs, &e) < 0) {
+      resume_failed(rs, key, e.msg);
+      continue;
+    }
+    return;
+  }
+  if (rs->loaded) {
+    char n[24];
+    snprintf(n, sizeof n, "%zu", rs->loaded);
+    ik_log(IK_LOG_INFO, "group", "resumed groups from the store", "groups", n, NULL);
+  }
+  rs->cb(rs->first.code ? NULL : json_null(), rs->first.code ? &rs->first : NULL, rs->data);
+  json_decref(rs->keys);
+  ik_free(rs);
+}
+
+static void on_resume_list(json_t *result, const ik_err_t *err, void *data) {
+  resume_t *rs = data;
+  if (err) {
+    rs->cb(NULL, err, rs->data);
+    ik_free(rs);
+    return;
+  }
+  rs->keys = json_incref(result);
+  resume_next(rs);
+}
+
+int ik_controller_resume(ik_controller_t *c, ik_spi_cb cb, void *data, ik_err_t *err) {
+  resume_t *rs = IK_NEW(resume_t);
+  *rs = (resume_t){.c = c, .cb = cb, .data = data};
+  int rc = c->o.store->vt->list(c->o.store->self, "groups", on_resume_list, rs, err);
+  if (rc < 0) ik_free(rs);
+  return rc;
+}
+
+/* --- life -------------------------------------------------------------------------------- */
+
+int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_controller_t **out, ik_err_t *err) {
+  if (opts->store == NULL || opts->resolver.instance == NULL || opts->resolver.flavor == NULL)
+    return ik_err_set(err, IK_EINVAL, "controller: a store and a plugin resolver are required");
+  ik_controller_t *c = IK_NEW(ik_controller_t);
+  c->loop = loop;
+  c->o = *opts;
+  if (c->o.poll_ms <= 0) c->o.poll_ms = 5000;
+  if (c->o.retry_base_ms <= 0) c->o.retry_base_ms = 500;
+  if (c->o.retry_max_ms <= 0) c->o.retry_max_ms = 60000;
+  if (c->o.crash_window_ms <= 0) c->o.crash_window_ms = 60000;
+  c->self_id = ik_strdup(opts->self_id);
+  c->o.self_id = c->self_id;
+  c->o.events_path = NULL;
+  c->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)c;
+  int rc = ik_events_open(opts->events_path, &c->events, err);
+  if (rc < 0) {
+    ik_free(c->self_id);
+    ik_free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+/* Free c once it is closing and nothing (group, operation) refers to it. */
+static void controller_release(ik_controller_t *c) {
+  if (!c->closing || c->live > 0) return;
+  ik_events_close(c->events);
+  ik_free(c->self_id);
+  ik_free(c);
+}
+
+void ik_controller_free(ik_controller_t *c) {
+  if (c == NULL) return;
+  c->closing = true;
+  c->live++; /* not freed while its groups go */
+  while (c->groups) group_remove(c->groups);
+  c->live--;
+  controller_release(c);
+}

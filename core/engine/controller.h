@@ -1,0 +1,78 @@
+/* The group controller: keeps each committed group at its spec, forever
+ * (DESIGN §2 "The reconciler"; docs/groups.md for users).
+ *
+ * It implements the group SPI (spi/group.h), so the daemon serves it as
+ * the `group` plugin on InfraKit's wire, and the CLI, playbooks and
+ * InfraKit's own CLI drive it alike. Per group it runs a cycle:
+ *
+ *   observe   Instance.DescribeInstances with tag infrakit.group=ID, then
+ *             Flavor.Healthy of every member (an error counts as unknown)
+ *   plan      ik_plan_compute (pure) over what was seen, the actions still
+ *             in flight and the rollout state
+ *   persist   the plan's next rollout state, to the store, when it changed
+ *   execute   the plan's actions, at most MaxParallel in flight: provision
+ *             (Flavor.Prepare, then Instance.Provision with the group's
+ *             tags), destroy (Flavor.Drain first when the plan says so,
+ *             then Instance.Destroy), label, drain
+ *
+ * A cycle runs at commit, whenever an action finishes, when an instance
+ * plugin reports an event (spi/instance.h watch: a process exited, a file
+ * was removed), when a wait the plan asked for ends, and every poll_ms
+ * (the resync). Cycles of one group never overlap; a trigger during a
+ * cycle runs one more right after it.
+ *
+ * Failures are never swallowed. A failed action is counted and kept, with
+ * its message, in the group's status and the event log; it is retried
+ * after an exponential backoff with jitter (backoff.h) and stays "in
+ * flight" for the plan meanwhile, so the plan does not propose it again
+ * and nothing loops hot. An instance that vanishes soon after it was
+ * created (a crash loop) holds back its replacement the same way.
+ *
+ * Durability: a commit writes the spec (groups/ID/spec) before it is
+ * acted on, each cycle writes the rollout state (groups/ID/state) before
+ * its actions start, and ik_controller_resume() picks every group up
+ * again after a restart. Instances carry the group's tags from the moment
+ * they are created, so a crash between provisioning and recording leaves
+ * nothing orphaned: the next describe finds the instance. */
+#ifndef IK_ENGINE_CONTROLLER_H
+#define IK_ENGINE_CONTROLLER_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "loop/loop.h"
+#include "spi/group.h"
+#include "spi/resolver.h"
+#include "spi/store.h"
+
+typedef struct ik_controller ik_controller_t;
+
+typedef struct ik_controller_opts {
+  ik_resolver_t resolver;   /* instance and flavor plugins by name */
+  ik_store_t *store;        /* borrowed; outlives the controller */
+  const char *events_path;  /* the event log (events.h); NULL: none */
+  int64_t poll_ms;          /* resync interval [5000] */
+  int64_t retry_base_ms;    /* first retry delay [500] */
+  int64_t retry_max_ms;     /* longest retry delay [60000] */
+  int64_t crash_window_ms;  /* an instance lost younger than this is crash-looping [60000] */
+  const char *self_id;      /* the instance (ID or logical ID) this daemon runs on; NULL: none */
+} ik_controller_opts_t;
+
+int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_controller_t **out, ik_err_t *err);
+
+/* Stop every group (instances untouched; nothing in the store changes) and
+ * free the controller. Calls still running finish later and are dropped. */
+void ik_controller_free(ik_controller_t *c);
+
+/* Load every group the store holds and start reconciling it. cb(NULL, err
+ * or NULL, data) once all are loaded; a group whose documents are broken
+ * is logged, skipped and reported in err (the others still run). */
+int ik_controller_resume(ik_controller_t *c, ik_spi_cb cb, void *data, ik_err_t *err);
+
+/* The controller as a group plugin (free does nothing: the controller
+ * stays the owner). Beyond InfraKit's Group/0.1.1 it implements the
+ * optional promote and status operations. */
+ik_group_plugin_t ik_controller_group(ik_controller_t *c);
+
+#endif

@@ -1,0 +1,129 @@
+/* The controller's insides, shared by controller.c (the group SPI, the
+ * store, resume) and reconcile.c (the cycle and the actions). */
+#ifndef IK_ENGINE_CONTROLLER_INTERNAL_H
+#define IK_ENGINE_CONTROLLER_INTERNAL_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "engine/controller.h"
+#include "engine/events.h"
+#include "engine/group_spec.h"
+#include "engine/plan.h"
+
+#define IK_FAILURE_MSG_MAX (IK_ERR_MSG_MAX + 128)
+
+typedef struct ik__group ik__group_t;
+
+/* An action the controller started and has not finished, or holds back
+ * while it backs off (retry_at_ms > 0). */
+typedef struct ik__action {
+  struct ik__action *next;
+  ik__group_t *g;
+  ik_plan_action_kind_t kind;
+  char *id;              /* DESTROY, DRAIN, LABEL: the instance */
+  char *logical_id;      /* PROVISION: the slot (pets) */
+  char config_hash[IK_HASH_LEN + 1];
+  ik_destroy_reason_t reason;
+  bool drain;
+  char *key;             /* the failure key: "provision", "provision db-1", "destroy i-3", ... */
+  char *created;         /* PROVISION: the new ID, once provisioned; kept until observed */
+  int64_t created_at_ms; /* when it was provisioned */
+  int64_t retry_at_ms;   /* > 0: backing off until then */
+  bool running;          /* an SPI call is outstanding */
+} ik__action_t;
+
+/* What went wrong with one kind of action, until it succeeds. */
+typedef struct ik__failure {
+  struct ik__failure *next;
+  char *key;
+  uint32_t attempts;
+  int64_t last_ms;
+  char msg[IK_FAILURE_MSG_MAX];
+} ik__failure_t;
+
+/* What the controller remembers of one member between cycles. */
+typedef struct ik__seen {
+  char *id;
+  char *logical_id;
+  int64_t first_ms;           /* first seen (creation time, as far as we know) */
+  ik_health_t health;
+  int64_t unhealthy_since_ms;
+} ik__seen_t;
+
+struct ik__group {
+  ik__group_t *next;
+  ik_controller_t *c;
+  int refs;                   /* the controller's, the timer's, one per outstanding call */
+  bool freed;                 /* no longer managed: callbacks only drop their reference */
+  char *id;
+  json_t *spec_json;          /* as committed (group.Spec) */
+  ik_group_spec_t spec;
+  ik_rollout_state_t state;   /* as last persisted */
+  char *state_text;           /* its JSON, to tell when it changed */
+  bool destroying;            /* DestroyGroup in progress */
+
+  ik_instance_plugin_t inst;  /* resolved at first use; vt NULL until then */
+  ik_flavor_plugin_t flavor;
+  int watch_token;            /* > 0 while subscribed to the instance plugin's events */
+
+  uv_timer_t timer;           /* the next cycle */
+  int64_t due_ms;             /* when the timer fires (monotonic ms); 0 = not armed */
+  bool cycling;               /* a cycle is running */
+  bool again;                 /* something happened meanwhile: run one more */
+  uint64_t cycles;
+
+  json_t *descs;              /* the last describe: members' descriptions */
+  ik__seen_t *seen;
+  size_t n_seen;
+  size_t health_pending;
+  ik_health_t *health;        /* per entry of descs, this cycle */
+
+  ik__action_t *actions;      /* in flight */
+  ik__failure_t *failures;
+  ik_plan_summary_t summary;  /* of the last plan */
+  json_t *last_plan;          /* the last plan's action lines */
+  char last_error[IK_FAILURE_MSG_MAX]; /* observe / persist trouble; "" when fine */
+  uint32_t crash_streak;      /* instances lost young, in a row */
+};
+
+struct ik_controller {
+  ik_loop_t *loop;
+  ik_controller_opts_t o;
+  char *self_id;
+  ik_events_t *events;
+  ik__group_t *groups;
+  uint64_t rng;
+  bool closing;   /* ik_controller_free was called */
+  size_t live;    /* groups and operations still referring to the controller */
+};
+
+/* --- controller.c ------------------------------------------------------ */
+void ik__group_ref(ik__group_t *g);
+void ik__group_unref(ik__group_t *g);
+ik__group_t *ik__group_find(ik_controller_t *c, const char *id);
+/* Resolve the group's plugins if not yet done. */
+int ik__group_plugins(ik__group_t *g, ik_err_t *err);
+uint64_t ik__random(ik_controller_t *c);
+int64_t ik__now_ms(void);
+
+/* --- reconcile.c ------------------------------------------------------- */
+/* Run a cycle after delay_ms (0 = as soon as possible); coalesces. */
+void ik__group_schedule(ik__group_t *g, int64_t delay_ms);
+/* Start the group's timer and event subscription. */
+int ik__group_start(ik__group_t *g, ik_err_t *err);
+/* Stop them (the group is being freed or destroyed). */
+void ik__group_stop(ik__group_t *g);
+/* Destroy ids (members, borrowed), drain first, as DestroyGroup and
+ * DestroyInstances do; cb(NULL, err or NULL) when all are done; the error
+ * lists every failure. */
+int ik__group_destroy_members(ik__group_t *g, json_t *ids, ik_spi_cb cb, void *data, ik_err_t *err);
+/* The status document (spi/group.h). */
+json_t *ik__group_status(ik__group_t *g);
+/* The instance's description from the last observation, or NULL. */
+json_t *ik__group_desc(ik__group_t *g, const char *id);
+void ik__group_clear_observation(ik__group_t *g);
+void ik__action_free(ik__action_t *a);
+void ik__emit(ik__group_t *g, const char *event, json_t *fields);
+
+#endif

@@ -1,0 +1,918 @@
+/* The cycle of one group: observe, plan, persist, execute (controller.h).
+ *
+ * Everything here runs on the loop thread. Each SPI call holds a reference
+ * on its group; when the group was freed meanwhile (g->freed) a callback
+ * only drops its reference. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "engine/backoff.h"
+#include "engine/controller_internal.h"
+#include "engine/observe.h"
+#include "engine/rollout_json.h"
+
+static void run_cycle(ik__group_t *g);
+static void end_cycle(ik__group_t *g);
+
+/* --- small helpers -------------------------------------------------------- */
+
+void ik__emit(ik__group_t *g, const char *event, json_t *fields) {
+  ik_events_emit(g->c->events, g->id, event, fields);
+}
+
+static void copy_msg(char *dst, const char *msg) {
+  snprintf(dst, IK_FAILURE_MSG_MAX, "%s", msg ? msg : "");
+}
+
+void ik__action_free(ik__action_t *a) {
+  if (a == NULL) return;
+  ik_free(a->id);
+  ik_free(a->logical_id);
+  ik_free(a->key);
+  ik_free(a->created);
+  ik_free(a);
+}
+
+static void unlink_action(ik__group_t *g, ik__action_t *a) {
+  for (ik__action_t **p = &g->actions; *p; p = &(*p)->next) {
+    if (*p == a) {
+      *p = a->next;
+      return;
+    }
+  }
+}
+
+static ik__failure_t *failure_find(ik__group_t *g, const char *key) {
+  for (ik__failure_t *f = g->failures; f; f = f->next)
+    if (strcmp(f->key, key) == 0) return f;
+  return NULL;
+}
+
+static void failure_clear(ik__group_t *g, const char *key) {
+  for (ik__failure_t **p = &g->failures; *p; p = &(*p)->next) {
+    if (strcmp((*p)->key, key) == 0) {
+      ik__failure_t *f = *p;
+      *p = f->next;
+      ik_free(f->key);
+      ik_free(f);
+      return;
+    }
+  }
+}
+
+static ik__seen_t *seen_find(ik__group_t *g, const char *id) {
+  for (size_t i = 0; i < g->n_seen; i++)
+    if (g->seen[i].id && strcmp(g->seen[i].id, id) == 0) return &g->seen[i]; /* NULL: moved (update_seen) */
+  return NULL;
+}
+
+json_t *ik__group_desc(ik__group_t *g, const char *id) {
+  size_t i;
+  json_t *d;
+  json_array_foreach(g->descs, i, d) {
+    const char *did = json_string_value(json_object_get(d, "ID"));
+    if (did && strcmp(did, id) == 0) return d;
+  }
+  return NULL;
+}
+
+void ik__group_clear_observation(ik__group_t *g) {
+  json_decref(g->descs);
+  g->descs = NULL;
+  for (size_t i = 0; i < g->n_seen; i++) {
+    ik_free(g->seen[i].id);
+    ik_free(g->seen[i].logical_id);
+  }
+  ik_free(g->seen);
+  g->seen = NULL;
+  g->n_seen = 0;
+  ik_free(g->health);
+  g->health = NULL;
+}
+
+/* --- scheduling ----------------------------------------------------------- */
+
+static void on_timer(uv_timer_t *t) {
+  ik__group_t *g = t->data;
+  g->due_ms = 0;
+  if (g->freed) return;
+  if (g->cycling) g->again = true;
+  else run_cycle(g);
+}
+
+void ik__group_schedule(ik__group_t *g, int64_t delay_ms) {
+  if (g->freed || g->destroying || g->due_ms < 0) return; /* due_ms -1: stopped */
+  if (delay_ms < 0) delay_ms = 0;
+  if (delay_ms == 0 && g->cycling) {
+    g->again = true;
+    return;
+  }
+  int64_t due = (int64_t)uv_now(&g->c->loop->uv) + delay_ms;
+  if (g->due_ms > 0 && g->due_ms <= due) return;
+  g->due_ms = due;
+  uv_timer_start(&g->timer, on_timer, (uint64_t)delay_ms, 0);
+}
+
+static void on_event(const char *id, void *data) {
+  ik__group_t *g = data;
+  ik__group_schedule(g, 0);
+}
+
+/* Subscribe to the instance plugin's events when it has them. */
+static void watch(ik__group_t *g) {
+  if (g->watch_token > 0 || g->inst.vt == NULL || g->inst.vt->watch == NULL) return;
+  ik_err_t err = {0};
+  int token = g->inst.vt->watch(g->inst.self, on_event, g, &err);
+  if (token > 0) g->watch_token = token;
+}
+
+int ik__group_start(ik__group_t *g, ik_err_t *err) {
+  uv_timer_init(&g->c->loop->uv, &g->timer);
+  g->timer.data = g;
+  ik__group_ref(g); /* the timer's, dropped by its close callback */
+  ik__group_schedule(g, 0);
+  return 0;
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+  ik__group_unref(h->data);
+}
+
+void ik__group_stop(ik__group_t *g) {
+  if (g->watch_token > 0 && g->inst.vt && g->inst.vt->unwatch) g->inst.vt->unwatch(g->inst.self, g->watch_token);
+  g->watch_token = 0;
+  if (!uv_is_closing((uv_handle_t *)&g->timer)) uv_close((uv_handle_t *)&g->timer, on_timer_closed);
+  g->due_ms = -1;
+}
+
+/* --- actions --------------------------------------------------------------- */
+
+static const char *kind_name(ik_plan_action_kind_t k) {
+  static const char *const names[] = {"provision", "destroy", "drain", "label", "wait"};
+  return names[k];
+}
+
+/* The action failed: count it, say so, back off. */
+static void action_failed(ik__action_t *a, const char *stage, const ik_err_t *err) {
+  ik__group_t *g = a->g;
+  ik_controller_t *c = g->c;
+  ik__failure_t *f = failure_find(g, a->key);
+  if (f == NULL) {
+    f = IK_NEW(ik__failure_t);
+    f->key = ik_strdup(a->key);
+    f->next = g->failures;
+    g->failures = f;
+  }
+  f->attempts++;
+  f->last_ms = ik__now_ms();
+  snprintf(f->msg, sizeof f->msg, "%s: %s", stage, err->msg);
+  int64_t delay = ik_backoff_ms(f->attempts, c->o.retry_base_ms, c->o.retry_max_ms, ik__random(c));
+  a->running = false;
+  a->retry_at_ms = ik__now_ms() + delay;
+  char attempts[16];
+  snprintf(attempts, sizeof attempts, "%u", f->attempts);
+  ik_log(IK_LOG_WARN, "group", "action failed; retrying after a backoff", "group", g->id, "action", a->key,
+         "attempt", attempts, "error", f->msg, NULL);
+  ik__emit(g, "action-failed",
+           json_pack("{s:s, s:s?, s:s?, s:s, s:i, s:I}", "action", kind_name(a->kind), "instance", a->id,
+                     "logical_id", a->logical_id, "error", f->msg, "attempt", (int)f->attempts, "retry_in_ms",
+                     (json_int_t)delay));
+  ik__group_schedule(g, delay);
+}
+
+/* The action finished well: forget its failures; a provision stays in
+ * flight until its instance is observed. */
+static void action_done(ik__action_t *a, const char *event, json_t *fields) {
+  ik__group_t *g = a->g;
+  ik__failure_t *f = failure_find(g, a->key);
+  if (f) {
+    json_object_set_new(fields, "after_failures", json_integer(f->attempts));
+    failure_clear(g, a->key);
+  }
+  ik__emit(g, event, fields);
+  a->running = false;
+  if (a->kind != IK_ACTION_PROVISION) {
+    unlink_action(g, a);
+    ik__action_free(a);
+  }
+  ik__group_schedule(g, 0);
+}
+
+/* A call into a plugin: holds a reference on the group; rc < 0 means the
+ * callback will not come. Returns true when the call is under way. */
+static bool started(ik__action_t *a, int rc, const char *stage, const ik_err_t *err) {
+  if (rc == 0) return true;
+  ik__group_unref(a->g);
+  action_failed(a, stage, err);
+  return false;
+}
+
+/* A callback's prologue: drop the call's reference; false when the group
+ * is gone (the action went with it). */
+static bool still_managed(ik__group_t *g) {
+  bool alive = !g->freed;
+  ik__group_unref(g);
+  return alive;
+}
+
+static void on_provisioned(json_t *result, const ik_err_t *err, void *data) {
+  ik__action_t *a = data;
+  if (!still_managed(a->g)) return;
+  if (err) return action_failed(a, "provision", err);
+  if (!json_is_string(result)) {
+    ik_err_t e = {0};
+    ik_err_set(&e, IK_EDRIVER, "the instance plugin returned no instance ID");
+    return action_failed(a, "provision", &e);
+  }
+  a->created = ik_strdup(json_string_value(result));
+  a->created_at_ms = ik__now_ms();
+  action_done(a, "provisioned",
+              json_pack("{s:s, s:s?, s:s}", "instance", a->created, "logical_id", a->logical_id, "config_hash",
+                        a->config_hash));
+}
+
+/* The group's tags on spec (a flavor must not drop them). */
+static void set_group_tags(ik__group_t *g, json_t *spec, const ik__action_t *a) {
+  json_t *tags = json_object_get(spec, "Tags");
+  if (!json_is_object(tags)) {
+    tags = json_object();
+    json_object_set_new(spec, "Tags", tags);
+  }
+  json_object_set_new(tags, "infrakit.group", json_string(g->id));
+  json_object_set_new(tags, "infrakit.config.hash", json_string(a->config_hash));
+  if (a->logical_id) {
+    json_object_set_new(tags, "infrakit.logical_id", json_string(a->logical_id));
+    json_object_set_new(spec, "LogicalID", json_string(a->logical_id));
+  }
+}
+
+static void on_prepared(json_t *result, const ik_err_t *err, void *data) {
+  ik__action_t *a = data;
+  ik__group_t *g = a->g;
+  if (!still_managed(g)) return;
+  if (err) return action_failed(a, "prepare (flavor)", err);
+  if (!json_is_object(result)) {
+    ik_err_t e = {0};
+    ik_err_set(&e, IK_EDRIVER, "the flavor's prepare returned no instance spec");
+    return action_failed(a, "prepare (flavor)", &e);
+  }
+  json_t *spec = json_deep_copy(result);
+  set_group_tags(g, spec, a);
+  ik_err_t e = {0};
+  ik__group_ref(g);
+  int rc = g->inst.vt->provision(g->inst.self, spec, on_provisioned, a, &e);
+  json_decref(spec);
+  started(a, rc, "provision", &e);
+}
+
+static json_t *allocation_json(const ik_group_spec_t *s) {
+  if (!s->pets) return json_pack("{s:I, s:n}", "Size", (json_int_t)s->size, "LogicalIDs");
+  json_t *ids = json_array();
+  for (size_t i = 0; i < s->n_logical_ids; i++) json_array_append_new(ids, json_string(s->logical_ids[i]));
+  return json_pack("{s:I, s:o}", "Size", (json_int_t)0, "LogicalIDs", ids);
+}
+
+static void start_provision(ik__action_t *a) {
+  ik__group_t *g = a->g;
+  const ik_group_spec_t *s = &g->spec;
+  /* reference §4.4 CreateOne: {Tags, LogicalID, Properties: Instance.Properties}. */
+  json_t *spec = json_pack("{s:O?, s:{}, s:s, s:n, s:n}", "Properties", s->instance_properties, "Tags", "Init", "",
+                           "LogicalID", "Attachments");
+  if (json_object_get(spec, "Properties") == NULL) json_object_set_new(spec, "Properties", json_null());
+  set_group_tags(g, spec, a);
+  json_t *alloc = allocation_json(s);
+  json_t *index = json_pack("{s:s, s:I}", "Group", g->id, "Sequence", (json_int_t)s->size);
+  ik_err_t e = {0};
+  ik__group_ref(g);
+  int rc = g->flavor.vt->prepare(g->flavor.self, s->flavor_properties, spec, alloc, index, on_prepared, a, &e);
+  json_decref(spec);
+  json_decref(alloc);
+  json_decref(index);
+  started(a, rc, "prepare (flavor)", &e);
+}
+
+static void mark_destroyed(ik__group_t *g, const char *id);
+
+static void on_destroyed(json_t *result, const ik_err_t *err, void *data) {
+  ik__action_t *a = data;
+  ik__group_t *g = a->g;
+  if (!still_managed(g)) return;
+  if (err && err->code != IK_ENOTFOUND) return action_failed(a, "destroy", err);
+  mark_destroyed(g, a->id);
+  action_done(a, "destroyed-instance",
+              json_pack("{s:s, s:s?, s:s}", "instance", a->id, "logical_id", a->logical_id, "context",
+                        ik_destroy_reason_name(a->reason)));
+}
+
+static void do_destroy(ik__action_t *a) {
+  ik__group_t *g = a->g;
+  ik_err_t e = {0};
+  ik__group_ref(g);
+  int rc = g->inst.vt->destroy(g->inst.self, a->id, ik_destroy_reason_name(a->reason), on_destroyed, a, &e);
+  started(a, rc, "destroy", &e);
+}
+
+/* A description to hand the flavor: the observed one, else {"ID": id}. */
+static json_t *desc_for(ik__group_t *g, const char *id) {
+  json_t *d = ik__group_desc(g, id);
+  return d ? json_incref(d) : json_pack("{s:s, s:n, s:{}}", "ID", id, "LogicalID", "Tags");
+}
+
+static void on_drained_then_destroy(json_t *result, const ik_err_t *err, void *data) {
+  ik__action_t *a = data;
+  ik__group_t *g = a->g;
+  if (!still_managed(g)) return;
+  if (err) {
+    /* InfraKit: a drain error aborts a rolling update; before a terminate
+     * it is only a warning. */
+    if (a->reason == IK_DESTROY_ROLLING_UPDATE) return action_failed(a, "drain (flavor)", err);
+    ik_log(IK_LOG_WARN, "group", "drain failed; destroying anyway", "group", g->id, "instance", a->id, "error",
+           err->msg, NULL);
+    ik__emit(g, "drain-failed", json_pack("{s:s, s:s}", "instance", a->id, "error", err->msg));
+  }
+  do_destroy(a);
+}
+
+static void start_destroy(ik__action_t *a) {
+  ik__group_t *g = a->g;
+  if (!a->drain) return do_destroy(a);
+  json_t *desc = desc_for(g, a->id);
+  ik_err_t e = {0};
+  ik__group_ref(g);
+  int rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, on_drained_then_destroy, a, &e);
+  json_decref(desc);
+  started(a, rc, "drain (flavor)", &e);
+}
+
+static void on_labelled(json_t *result, const ik_err_t *err, void *data) {
+  ik__action_t *a = data;
+  if (!still_managed(a->g)) return;
+  if (err) return action_failed(a, "label", err);
+  action_done(a, "labelled", json_pack("{s:s, s:s}", "instance", a->id, "config_hash", a->config_hash));
+}
+
+static void on_drained(json_t *result, const ik_err_t *err, void *data) {
+  ik__action_t *a = data;
+  if (!still_managed(a->g)) return;
+  if (err) return action_failed(a, "drain (flavor)", err);
+  action_done(a, "drained", json_pack("{s:s}", "instance", a->id));
+}
+
+static void start_action(ik__action_t *a) {
+  ik__group_t *g = a->g;
+  ik_err_t e = {0};
+  int rc;
+  a->running = true;
+  a->retry_at_ms = 0;
+  switch (a->kind) {
+  case IK_ACTION_PROVISION:
+    start_provision(a);
+    break;
+  case IK_ACTION_DESTROY:
+    start_destroy(a);
+    break;
+  case IK_ACTION_LABEL: {
+    json_t *labels = json_pack("{s:s}", "infrakit.config.hash", a->config_hash);
+    ik__group_ref(g);
+    rc = g->inst.vt->label(g->inst.self, a->id, labels, on_labelled, a, &e);
+    json_decref(labels);
+    started(a, rc, "label", &e);
+    break;
+  }
+  case IK_ACTION_DRAIN: {
+    json_t *desc = desc_for(g, a->id);
+    ik__group_ref(g);
+    rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, on_drained, a, &e);
+    json_decref(desc);
+    started(a, rc, "drain (flavor)", &e);
+    break;
+  }
+  case IK_ACTION_WAIT:
+    break;
+  }
+}
+
+static char *action_key(ik_plan_action_kind_t kind, const char *id, const char *logical_id) {
+  if (kind == IK_ACTION_PROVISION) return logical_id ? ik_sprintf("provision %s", logical_id) : ik_strdup("provision");
+  return ik_sprintf("%s %s", kind_name(kind), id ? id : "");
+}
+
+static ik__action_t *action_new(ik__group_t *g, ik_plan_action_kind_t kind, const char *id, const char *logical_id) {
+  ik__action_t *a = IK_NEW(ik__action_t);
+  a->g = g;
+  a->kind = kind;
+  a->id = ik_strdup(id);
+  a->logical_id = ik_strdup(logical_id);
+  a->key = action_key(kind, id, logical_id);
+  a->next = g->actions;
+  g->actions = a;
+  return a;
+}
+
+/* --- destroying members outside the plan (DestroyGroup, DestroyInstances) -- */
+
+typedef struct batch {
+  ik__group_t *g;
+  ik_spi_cb cb;
+  void *data;
+  size_t pending;
+  size_t failed;
+  ik_buf_t errors;
+} batch_t;
+
+typedef struct batch_item {
+  batch_t *b;
+  char *id;
+  ik__action_t *a; /* the in-flight record the plan sees */
+} batch_item_t;
+
+static void batch_finish(batch_t *b) {
+  if (--b->pending > 0) return;
+  ik_err_t err = {0};
+  if (b->failed) ik_err_set(&err, IK_EDRIVER, "%zu instance%s not destroyed: %s", b->failed, b->failed == 1 ? "" : "s",
+                            ik_buf_cstr(&b->errors));
+  b->cb(b->failed ? NULL : json_null(), b->failed ? &err : NULL, b->data);
+  ik__group_unref(b->g);
+  ik_buf_free(&b->errors);
+  ik_free(b);
+}
+
+static void item_done(batch_item_t *it, const ik_err_t *err) {
+  batch_t *b = it->b;
+  ik__group_t *g = b->g;
+  if (err && err->code != IK_ENOTFOUND) {
+    b->failed++;
+    ik_buf_printf(&b->errors, "%s%s: %s", b->failed > 1 ? "; " : "", it->id, err->msg);
+    ik__emit(g, "action-failed", json_pack("{s:s, s:s, s:s}", "action", "destroy", "instance", it->id, "error", err->msg));
+  } else {
+    mark_destroyed(g, it->id);
+    ik__emit(g, "destroyed-instance", json_pack("{s:s, s:s}", "instance", it->id, "context", "terminate"));
+  }
+  if (it->a) {
+    unlink_action(g, it->a);
+    ik__action_free(it->a);
+  }
+  ik_free(it->id);
+  ik_free(it);
+  if (!g->freed) ik__group_schedule(g, 0);
+  batch_finish(b);
+}
+
+static void on_item_destroyed(json_t *result, const ik_err_t *err, void *data) {
+  batch_item_t *it = data;
+  ik__group_unref(it->b->g);
+  item_done(it, err);
+}
+
+static void on_item_drained(json_t *result, const ik_err_t *err, void *data) {
+  batch_item_t *it = data;
+  ik__group_t *g = it->b->g;
+  ik__group_unref(g);
+  if (err)
+    ik_log(IK_LOG_WARN, "group", "drain failed; destroying anyway", "group", g->id, "instance", it->id, "error",
+           err->msg, NULL);
+  ik_err_t e = {0};
+  if (g->inst.vt == NULL) {
+    ik_err_set(&e, IK_ECANCELED, "the group was freed");
+    return item_done(it, &e);
+  }
+  ik__group_ref(g);
+  int rc = g->inst.vt->destroy(g->inst.self, it->id, "terminate", on_item_destroyed, it, &e);
+  if (rc < 0) {
+    ik__group_unref(g);
+    item_done(it, &e);
+  }
+}
+
+int ik__group_destroy_members(ik__group_t *g, json_t *ids, ik_spi_cb cb, void *data, ik_err_t *err) {
+  int rc = ik__group_plugins(g, err);
+  if (rc < 0) return rc;
+  batch_t *b = IK_NEW(batch_t);
+  b->g = g;
+  b->cb = cb;
+  b->data = data;
+  b->pending = 1; /* released below, so cb waits for every item */
+  ik__group_ref(g);
+  size_t i;
+  json_t *v;
+  json_array_foreach(ids, i, v) {
+    batch_item_t *it = IK_NEW(batch_item_t);
+    it->b = b;
+    it->id = ik_strdup(json_string_value(v));
+    it->a = action_new(g, IK_ACTION_DESTROY, it->id, NULL);
+    it->a->running = true;
+    it->a->drain = true;
+    b->pending++;
+    json_t *desc = desc_for(g, it->id);
+    ik__group_ref(g);
+    ik_err_t e = {0};
+    rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, on_item_drained, it, &e);
+    json_decref(desc);
+    if (rc < 0) {
+      ik__group_unref(g);
+      ik__group_ref(g);
+      on_item_drained(NULL, &e, it);
+    }
+  }
+  /* The completion must come from the loop, never from inside this call. */
+  ik_loop_defer(g->c->loop, (void (*)(void *))batch_finish, b);
+  return 0;
+}
+
+/* --- observe ------------------------------------------------------------------ */
+
+static void mark_destroyed(ik__group_t *g, const char *id) {
+  ik__seen_t *s = seen_find(g, id);
+  if (s) s->health = IK_HEALTH_UNKNOWN, s->first_ms = -1; /* -1: we destroyed it; its loss is expected */
+}
+
+/* Hold back the replacement of a crash-looping instance. */
+static void crash_backoff(ik__group_t *g, const ik__seen_t *lost, int64_t now) {
+  ik_controller_t *c = g->c;
+  int64_t age = now - lost->first_ms;
+  ik__emit(g, "instance-lost", json_pack("{s:s, s:s?, s:I}", "instance", lost->id, "logical_id", lost->logical_id,
+                                         "age_ms", (json_int_t)age));
+  ik_log(IK_LOG_WARN, "group", "instance lost; replacing it", "group", g->id, "instance", lost->id, NULL);
+  if (age >= c->o.crash_window_ms) {
+    g->crash_streak = 0;
+    return;
+  }
+  /* The first young loss is healed at once (a kill is not a loop). */
+  if (++g->crash_streak < 2) return;
+  int64_t delay = ik_backoff_ms(g->crash_streak - 1, c->o.retry_base_ms * 2, c->o.retry_max_ms, ik__random(c));
+  const char *lid = g->spec.pets ? lost->logical_id : NULL;
+  ik__action_t *a = action_new(g, IK_ACTION_PROVISION, NULL, lid);
+  memcpy(a->config_hash, g->state.target_hash[0] ? g->state.target_hash : g->spec.config_hash, sizeof a->config_hash);
+  a->retry_at_ms = now + delay;
+  ik__emit(g, "crash-loop", json_pack("{s:s, s:s?, s:i, s:I}", "instance", lost->id, "logical_id", lid, "streak",
+                                      (int)g->crash_streak, "retry_in_ms", (json_int_t)delay));
+}
+
+/* Update what is remembered of members from descs; find the lost ones. */
+static void update_seen(ik__group_t *g, json_t *descs, int64_t now) {
+  size_t n = json_array_size(descs);
+  ik__seen_t *next = ik_calloc(n + 1, sizeof *next);
+  for (size_t i = 0; i < n; i++) {
+    json_t *d = json_array_get(descs, i);
+    const char *id = json_string_value(json_object_get(d, "ID"));
+    ik__seen_t *old = id ? seen_find(g, id) : NULL;
+    if (old) {
+      next[i] = *old;
+      old->id = NULL, old->logical_id = NULL; /* moved */
+    } else {
+      const char *lid = json_string_value(json_object_get(d, "LogicalID"));
+      if (lid == NULL) lid = json_string_value(json_object_get(json_object_get(d, "Tags"), "infrakit.logical_id"));
+      next[i] = (ik__seen_t){.id = ik_strdup(id ? id : ""), .logical_id = ik_strdup(lid), .first_ms = now};
+    }
+  }
+  for (size_t i = 0; i < g->n_seen; i++) {
+    ik__seen_t *s = &g->seen[i];
+    if (s->id == NULL) continue;
+    if (s->first_ms >= 0 && !g->destroying) crash_backoff(g, s, now); /* -1: we destroyed it */
+    ik_free(s->id);
+    ik_free(s->logical_id);
+  }
+  ik_free(g->seen);
+  g->seen = next;
+  g->n_seen = n;
+}
+
+/* Provisions whose instance is now observed are done; one never observed
+ * is given up after a while, loudly. */
+static void settle_provisions(ik__group_t *g, int64_t now) {
+  int64_t patience = 10 * g->c->o.poll_ms > 60000 ? 10 * g->c->o.poll_ms : 60000;
+  for (ik__action_t **p = &g->actions; *p;) {
+    ik__action_t *a = *p;
+    bool seen = a->created && ik__group_desc(g, a->created) != NULL;
+    bool stale = a->created && !seen && now - a->created_at_ms > patience;
+    if (stale) {
+      ik_log(IK_LOG_WARN, "group", "a provisioned instance never showed up in describe; planning without it",
+             "group", g->id, "instance", a->created, NULL);
+      ik__emit(g, "instance-missing", json_pack("{s:s}", "instance", a->created));
+    }
+    if (seen || stale) {
+      *p = a->next;
+      ik__action_free(a);
+    } else {
+      p = &a->next;
+    }
+  }
+}
+
+/* Backed-off actions whose time has come leave the in-flight list: the
+ * plan proposes them again if they are still wanted. */
+static void release_retries(ik__group_t *g, int64_t now) {
+  for (ik__action_t **p = &g->actions; *p;) {
+    ik__action_t *a = *p;
+    if (!a->running && a->created == NULL && a->retry_at_ms > 0 && a->retry_at_ms <= now) {
+      *p = a->next;
+      ik__action_free(a);
+    } else {
+      p = &a->next;
+    }
+  }
+}
+
+/* --- plan, persist, execute ------------------------------------------------------ */
+
+typedef struct cycle {
+  ik__group_t *g;
+  ik_plan_t plan;
+  char *state_text;
+} cycle_t;
+
+static void execute(cycle_t *cy) {
+  ik__group_t *g = cy->g;
+  int64_t now = ik__now_ms();
+  for (size_t i = 0; i < cy->plan.n_actions; i++) {
+    ik_plan_action_t *pa = &cy->plan.actions[i];
+    if (pa->kind == IK_ACTION_WAIT) {
+      if (pa->until_ms > 0) ik__group_schedule(g, pa->until_ms - now);
+      continue;
+    }
+    ik__action_t *a = action_new(g, pa->kind, pa->id, pa->logical_id);
+    memcpy(a->config_hash, pa->config_hash, sizeof a->config_hash);
+    a->reason = pa->reason;
+    a->drain = pa->drain;
+    start_action(a);
+  }
+}
+
+static void cycle_free(cycle_t *cy) {
+  ik_plan_free(&cy->plan);
+  ik_free(cy->state_text);
+  ik_free(cy);
+}
+
+/* Adopt the plan's next state as the group's (it is persisted). */
+static void adopt_state(ik__group_t *g, cycle_t *cy) {
+  ik_rollout_state_free(&g->state);
+  g->state = cy->plan.next;
+  ik_rollout_state_init(&cy->plan.next);
+  ik_free(g->state_text);
+  g->state_text = cy->state_text;
+  cy->state_text = NULL;
+}
+
+static void on_state_saved(json_t *result, const ik_err_t *err, void *data) {
+  cycle_t *cy = data;
+  ik__group_t *g = cy->g;
+  if (!still_managed(g)) return cycle_free(cy);
+  if (err) {
+    /* Never act on a state that is not durable: try again later. */
+    copy_msg(g->last_error, err->msg);
+    ik_log(IK_LOG_ERROR, "group", "cannot save the rollout state; not acting until it can be saved", "group", g->id,
+           "error", err->msg, NULL);
+    ik__emit(g, "persist-failed", json_pack("{s:s}", "error", err->msg));
+    cycle_free(cy);
+    ik__group_schedule(g, g->c->o.retry_max_ms < g->c->o.poll_ms ? g->c->o.retry_max_ms : g->c->o.poll_ms);
+    return end_cycle(g);
+  }
+  g->last_error[0] = '\0';
+  adopt_state(g, cy);
+  execute(cy);
+  cycle_free(cy);
+  end_cycle(g);
+}
+
+/* Events for what changed between the state and the plan's next. */
+static void note_transitions(ik__group_t *g, const ik_plan_t *plan) {
+  const ik_rollout_state_t *was = &g->state, *now = &plan->next;
+  if (was->phase != now->phase || g->cycles == 0) {
+    ik__emit(g, "phase", json_pack("{s:s, s:s, s:s}", "from", ik_plan_phase_name(was->phase), "to",
+                                   ik_plan_phase_name(now->phase), "reason", plan->summary.reason));
+    ik_log(IK_LOG_INFO, "group", "phase", "group", g->id, "phase", ik_plan_phase_name(now->phase), "reason",
+           plan->summary.reason, NULL);
+  }
+  if (strcmp(was->good_hash, now->good_hash) != 0 && now->good_hash[0])
+    ik__emit(g, "rollout-done", json_pack("{s:s}", "config_hash", now->good_hash));
+  if (now->rolled_back && !was->rolled_back)
+    ik__emit(g, "rollout-failed", json_pack("{s:s, s:s}", "failure", now->failure, "rolled_back_to", now->target_hash));
+}
+
+static void plan_and_act(ik__group_t *g) {
+  int64_t now = ik__now_ms();
+  ik_err_t err = {0};
+  ik_plan_instance_t *insts = NULL;
+  size_t n = 0;
+  if (ik_observe_descriptions(g->descs, &insts, &n, &err) < 0) {
+    copy_msg(g->last_error, err.msg);
+    ik__emit(g, "observe-failed", json_pack("{s:s}", "error", err.msg));
+    return end_cycle(g);
+  }
+  const char *self = g->c->self_id;
+  for (size_t i = 0; i < n; i++) {
+    ik__seen_t *s = &g->seen[i]; /* same order as descs */
+    ik_health_t h = g->health[i];
+    if (h == IK_HEALTH_UNHEALTHY && s->health != IK_HEALTH_UNHEALTHY) s->unhealthy_since_ms = now;
+    s->health = h;
+    insts[i].health = h;
+    insts[i].created_ms = s->first_ms > 0 ? s->first_ms : now;
+    insts[i].unhealthy_since_ms = s->unhealthy_since_ms;
+    insts[i].self = self && (strcmp(insts[i].id, self) == 0 || (insts[i].logical_id && strcmp(insts[i].logical_id, self) == 0));
+  }
+  size_t n_fl = 0;
+  for (ik__action_t *a = g->actions; a; a = a->next) n_fl++;
+  ik_plan_inflight_t *fl = ik_calloc(n_fl + 1, sizeof *fl);
+  n_fl = 0;
+  for (ik__action_t *a = g->actions; a; a = a->next)
+    fl[n_fl++] = (ik_plan_inflight_t){a->kind, a->id, a->logical_id, a->config_hash};
+
+  cycle_t *cy = IK_NEW(cycle_t);
+  cy->g = g;
+  ik_plan_input_t in = {.spec = &g->spec, .instances = insts, .n_instances = n, .in_flight = fl, .n_in_flight = n_fl,
+                        .state = g->state.target_hash[0] || g->cycles ? &g->state : NULL, .now_ms = now,
+                        .poll_ms = g->c->o.poll_ms, .seed = ik__random(g->c)};
+  int rc = ik_plan_compute(&in, &cy->plan, &err);
+  ik_free(insts);
+  ik_free(fl);
+  if (rc < 0) {
+    copy_msg(g->last_error, err.msg);
+    ik_log(IK_LOG_ERROR, "group", "plan failed", "group", g->id, "error", err.msg, NULL);
+    ik_free(cy);
+    return end_cycle(g);
+  }
+  note_transitions(g, &cy->plan);
+  g->summary = cy->plan.summary;
+  json_decref(g->last_plan);
+  g->last_plan = json_array();
+  for (size_t i = 0; i < cy->plan.n_actions; i++) {
+    ik_buf_t line = {0};
+    ik_plan_action_format(&line, &cy->plan.actions[i]);
+    json_array_append_new(g->last_plan, json_string(ik_buf_cstr(&line)));
+    ik_buf_free(&line);
+  }
+  json_t *doc = ik_rollout_state_to_json(&cy->plan.next, g->destroying);
+  cy->state_text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+  if (g->state_text && strcmp(g->state_text, cy->state_text) == 0) {
+    json_decref(doc);
+    adopt_state(g, cy);
+    execute(cy);
+    cycle_free(cy);
+    return end_cycle(g);
+  }
+  char key[300];
+  snprintf(key, sizeof key, "groups/%s/state", g->id);
+  ik__group_ref(g);
+  rc = g->c->o.store->vt->put(g->c->o.store->self, key, doc, on_state_saved, cy, &err);
+  json_decref(doc);
+  if (rc < 0) {
+    ik__group_ref(g); /* on_state_saved drops one */
+    ik__group_unref(g);
+    on_state_saved(NULL, &err, cy);
+  }
+}
+
+static void on_health(json_t *result, const ik_err_t *err, void *data);
+
+typedef struct health_call {
+  ik__group_t *g;
+  size_t index;
+  uint64_t cycle;
+} health_call_t;
+
+static void health_done(ik__group_t *g) {
+  if (--g->health_pending == 0) plan_and_act(g);
+}
+
+static void on_health(json_t *result, const ik_err_t *err, void *data) {
+  health_call_t *hc = data;
+  ik__group_t *g = hc->g;
+  size_t i = hc->index;
+  ik_free(hc);
+  if (!still_managed(g)) return;
+  /* reference §4.6: a Healthy error counts as unknown. */
+  json_int_t h = err == NULL && json_is_integer(result) ? json_integer_value(result) : IK_HEALTH_UNKNOWN;
+  g->health[i] = h == IK_HEALTH_HEALTHY || h == IK_HEALTH_UNHEALTHY ? (ik_health_t)h : IK_HEALTH_UNKNOWN;
+  health_done(g);
+}
+
+static void on_described(json_t *result, const ik_err_t *err, void *data) {
+  ik__group_t *g = data;
+  if (!still_managed(g)) return;
+  int64_t now = ik__now_ms();
+  if (err || !json_is_array(result)) {
+    const char *msg = err ? err->msg : "the instance plugin's describe returned no list";
+    if (strcmp(g->last_error, msg) != 0) {
+      ik_log(IK_LOG_ERROR, "group", "cannot observe the group's instances", "group", g->id, "error", msg, NULL);
+      ik__emit(g, "observe-failed", json_pack("{s:s}", "error", msg));
+    }
+    copy_msg(g->last_error, msg);
+    return end_cycle(g);
+  }
+  g->last_error[0] = '\0';
+  /* Only members (a plugin may ignore the tag filter). */
+  json_t *members = json_array();
+  size_t i;
+  json_t *d;
+  json_array_foreach(result, i, d) {
+    const char *grp = json_string_value(json_object_get(json_object_get(d, "Tags"), "infrakit.group"));
+    if (grp && strcmp(grp, g->id) == 0 && json_is_string(json_object_get(d, "ID"))) json_array_append(members, d);
+  }
+  json_decref(g->descs);
+  g->descs = members;
+  update_seen(g, members, now);
+  settle_provisions(g, now);
+  size_t n = json_array_size(members);
+  ik_free(g->health);
+  g->health = ik_calloc(n + 1, sizeof *g->health);
+  g->health_pending = 1;
+  for (i = 0; i < n; i++) {
+    health_call_t *hc = IK_NEW(health_call_t);
+    *hc = (health_call_t){g, i, g->cycles};
+    g->health_pending++;
+    ik_err_t e = {0};
+    ik__group_ref(g);
+    int rc = g->flavor.vt->healthy(g->flavor.self, g->spec.flavor_properties, json_array_get(members, i), on_health,
+                                   hc, &e);
+    if (rc < 0) {
+      ik__group_ref(g);
+      on_health(NULL, &e, hc);
+      ik__group_unref(g);
+    }
+  }
+  health_done(g);
+}
+
+static void run_cycle(ik__group_t *g) {
+  if (g->destroying) return;
+  g->cycling = true;
+  ik_err_t err = {0};
+  if (ik__group_plugins(g, &err) < 0) {
+    if (strcmp(g->last_error, err.msg) != 0) {
+      ik_log(IK_LOG_ERROR, "group", "cannot reach the group's plugins", "group", g->id, "error", err.msg, NULL);
+      ik__emit(g, "observe-failed", json_pack("{s:s}", "error", err.msg));
+    }
+    copy_msg(g->last_error, err.msg);
+    return end_cycle(g);
+  }
+  watch(g);
+  release_retries(g, ik__now_ms());
+  json_t *tags = json_pack("{s:s}", "infrakit.group", g->id);
+  ik__group_ref(g);
+  int rc = g->inst.vt->describe(g->inst.self, tags, false, on_described, g, &err);
+  json_decref(tags);
+  if (rc < 0) {
+    ik__group_ref(g);
+    on_described(NULL, &err, g);
+    ik__group_unref(g);
+  }
+}
+
+static void end_cycle(ik__group_t *g) {
+  g->cycling = false;
+  g->cycles++;
+  if (g->freed || g->destroying) return;
+  ik__group_schedule(g, g->c->o.poll_ms);
+  int64_t now = ik__now_ms();
+  for (ik__action_t *a = g->actions; a; a = a->next)
+    if (a->retry_at_ms > 0) ik__group_schedule(g, a->retry_at_ms - now);
+  if (g->again) {
+    g->again = false;
+    ik__group_schedule(g, 0);
+  }
+}
+
+/* --- status ------------------------------------------------------------------- */
+
+static const char *health_name(ik_health_t h) {
+  return h == IK_HEALTH_HEALTHY ? "healthy" : h == IK_HEALTH_UNHEALTHY ? "unhealthy" : "unknown";
+}
+
+json_t *ik__group_status(ik__group_t *g) {
+  const ik_plan_summary_t *s = &g->summary;
+  json_t *inflight = json_array(), *failures = json_array(), *insts = json_array();
+  int64_t now = ik__now_ms();
+  for (ik__action_t *a = g->actions; a; a = a->next) {
+    json_t *o = json_pack("{s:s, s:s?, s:s?, s:s?}", "Action", kind_name(a->kind), "Instance", a->created ? a->created : a->id,
+                          "LogicalID", a->logical_id, "State",
+                          a->running ? "running" : a->retry_at_ms > 0 ? "backing-off" : a->created ? "awaiting-describe" : NULL);
+    if (a->retry_at_ms > 0) json_object_set_new(o, "RetryInMs", json_integer(a->retry_at_ms > now ? a->retry_at_ms - now : 0));
+    json_array_append_new(inflight, o);
+  }
+  for (ik__failure_t *f = g->failures; f; f = f->next)
+    json_array_append_new(failures, json_pack("{s:s, s:i, s:s, s:I}", "Action", f->key, "Attempts", (int)f->attempts,
+                                              "Error", f->msg, "LastMs", (json_int_t)f->last_ms));
+  for (size_t i = 0; i < g->n_seen; i++) {
+    json_t *d = json_array_get(g->descs, i);
+    const char *hash = json_string_value(json_object_get(json_object_get(d, "Tags"), "infrakit.config.hash"));
+    json_array_append_new(insts, json_pack("{s:s, s:s?, s:s, s:s}", "ID", g->seen[i].id, "LogicalID",
+                                           g->seen[i].logical_id, "Health", health_name(g->seen[i].health),
+                                           "ConfigHash", hash ? hash : ""));
+  }
+  return json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:s, s:s, s:s, s:s, s:b, s:s, s:O?, s:o, s:o, "
+                   "s:o, s:I}",
+                   "ID", g->id, "Phase", g->destroying ? "destroying" : ik_plan_phase_name(s->phase), "Summary",
+                   "Desired", (json_int_t)g->spec.size, "Current", (json_int_t)s->current, "Updated",
+                   (json_int_t)s->updated, "Available", (json_int_t)s->available, "Unhealthy",
+                   (json_int_t)s->unhealthy, "Done", (json_int_t)s->done, "Total", (json_int_t)s->total, "Reason",
+                   s->reason, "ConfigHash", g->spec.config_hash, "TargetHash", g->state.target_hash, "GoodHash",
+                   g->state.good_hash, "Failure", g->state.failure, "CanaryPromoted", g->state.canary_promoted,
+                   "Error", g->last_error, "Plan", g->last_plan, "InFlight", inflight, "Failures", failures,
+                   "Instances", insts, "Cycles", (json_int_t)g->cycles);
+}

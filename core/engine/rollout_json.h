@@ -1,0 +1,28 @@
+/* The rollout state (plan.h) as the JSON document the store keeps under
+ * "groups/ID/state", so a restarted daemon resumes the same rollout:
+ *
+ *   {"SpecHash": h, "TargetHash": h, "GoodHash": h, "SelfDrainedHash": h,
+ *    "Phase": "rolling", "CanaryPromoted": false, "RolledBack": false,
+ *    "StartedMs": 0, "Failure": "", "Destroying": false,
+ *    "HealthySince": {"instance-1": 1700000000000, ...}}
+ *
+ * Destroying is the controller's own: a DestroyGroup in progress, so a
+ * crash in the middle finishes the job on restart. */
+#ifndef IK_ENGINE_ROLLOUT_JSON_H
+#define IK_ENGINE_ROLLOUT_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "base/err.h"
+#include "engine/plan.h"
+
+/* A new document for st. */
+json_t *ik_rollout_state_to_json(const ik_rollout_state_t *st, bool destroying);
+
+/* Parse v into *st (uninitialised; free with ik_rollout_state_free even on
+ * failure). IK_EINVAL naming the field when v is not such a document;
+ * missing fields take their zero value (a state from an older daemon). */
+int ik_rollout_state_from_json(const json_t *v, ik_rollout_state_t *st, bool *destroying, ik_err_t *err);
+
+#endif
