@@ -59,17 +59,18 @@ typedef struct daemon {
   int nplugins;
 } daemon_t;
 
+/* The first is the one --listen serves on TCP. */
 static const candidate_t builtins[] = {
-    {.name = "group", .native_group = true},
     {.name = "instance-file", .native_file = true},
     {.name = "flavor-vanilla", .is_flavor = true, .module = "infrakit.flavors.vanilla"},
     {.name = "flavor-combo", .is_flavor = true, .module = "infrakit.flavors.combo"},
     {.name = "flavor-zookeeper", .is_flavor = true, .module = "infrakit.flavors.zookeeper"},
+    {.name = "group", .native_group = true},
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
-const char *const ik_daemon_builtins[] = {"group", "instance-file", "flavor-vanilla", "flavor-combo", "flavor-zookeeper",
-                                          NULL};
+const char *const ik_daemon_builtins[] = {"instance-file", "flavor-vanilla", "flavor-combo", "flavor-zookeeper",
+                                          "group", NULL};
 _Static_assert(sizeof ik_daemon_builtins / sizeof ik_daemon_builtins[0] == NBUILTINS + 1,
                "ik_daemon_builtins lists every builtin");
 

@@ -89,9 +89,10 @@ describe("infrakit plugin", function()
     f:close()
     local r = run(home, { "plugin", "stop", "instance-file" })
     assert.are.equal(0, r.status, r.stderr)
-    -- The daemon hosts the built-in flavors too: stopping it stops them.
+    -- The daemon hosts the built-in flavors and the group controller too:
+    -- stopping it stops them.
     assert.are.equal("stopped instance-file (pid " .. pid .. "); it also served flavor-combo, flavor-vanilla, "
-      .. "flavor-zookeeper\n", r.stdout)
+      .. "flavor-zookeeper, group\n", r.stdout)
     assert.are.equal(0, d.task:wait().status)
   end)
 

@@ -364,28 +364,34 @@ static const exchange_t bad_params[] = {
 };
 
 /* GET /info/api.json when the first object is a group: the zero-value
- * request and response structs of pkg/rpc/group/types.go. */
+ * request and response structs of pkg/rpc/group/types.go, plus our
+ * Group.Promote and Group.Status. */
 static const char group_api_json[] =
-    "{\"Vendor\":null,\"Implements\":[{\"Name\":\"Group\",\"Version\":\"0.1.1\",\"Sub\":\"\"}],\"Interfac"
-     "es\":[{\"Name\":\"Group\",\"Version\":\"0.1.1\",\"Sub\":\"\",\"Methods\":[{\"Request\":{\"jsonrpc\":"
-     "\"2.0\",\"method\":\"Group.CommitGroup\",\"params\":{\"Name\":\"\",\"Spec\":{\"ID\":\"\",\"Propertie"
-     "s\":null},\"Pretend\":false},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\""
-     "\",\"Details\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.De"
-     "scribeGroup\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"result\""
-     ":{\"Name\":\"\",\"ID\":\"\",\"Description\":{\"Instances\":null,\"Converged\":false}},\"id\":\"17955"
-     "71590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.DestroyGroup\",\"params\":{\"Name\":\""
-     "\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\""
-     "1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.DestroyInstances\",\"params\":{\""
-     "Name\":\"\",\"ID\":\"\",\"Instances\":null},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name\""
-     ":\"\",\"ID\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.Free"
-     "Group\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Na"
-     "me\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group."
-     "InspectGroups\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"result"
-     "\":{\"Name\":\"\",\"ID\":\"\",\"Groups\":null},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2"
-     ".0\",\"method\":\"Group.SetSize\",\"params\":{\"Name\":\"\",\"ID\":\"\",\"Size\":0},\"id\":\"1795571"
-     "590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\""
-     "jsonrpc\":\"2.0\",\"method\":\"Group.Size\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"17955715"
-     "90\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\"\",\"Size\":0},\"id\":\"1795571590\"}}]}]}";
+    "{\"Vendor\":null,\"Implements\":[{\"Name\":\"Group\",\"Version\":\"0.1.1\",\"Sub\":\"\"}],\"Interf"
+    "aces\":[{\"Name\":\"Group\",\"Version\":\"0.1.1\",\"Sub\":\"\",\"Methods\":[{\"Request\":{\"jsonrp"
+    "c\":\"2.0\",\"method\":\"Group.CommitGroup\",\"params\":{\"Name\":\"\",\"Spec\":{\"ID\":\"\",\"Pro"
+    "perties\":null},\"Pretend\":false},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name\":\"\","
+    "\"ID\":\"\",\"Details\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\""
+    ":\"Group.DescribeGroup\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\""
+    ":{\"result\":{\"Name\":\"\",\"ID\":\"\",\"Description\":{\"Instances\":null,\"Converged\":false}},"
+    "\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.DestroyGroup\",\"para"
+    "ms\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name\":\"\",\""
+    "ID\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.DestroyIns"
+    "tances\",\"params\":{\"Name\":\"\",\"ID\":\"\",\"Instances\":null},\"id\":\"1795571590\"},\"Respon"
+    "se\":{\"result\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2"
+    ".0\",\"method\":\"Group.FreeGroup\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},"
+    "\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonr"
+    "pc\":\"2.0\",\"method\":\"Group.InspectGroups\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"17"
+    "95571590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\"\",\"Groups\":null},\"id\":\"17955715"
+    "90\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.Promote\",\"params\":{\"Name\":\"\",\""
+    "ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"17"
+    "95571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.SetSize\",\"params\":{\"Name\":\""
+    "\",\"ID\":\"\",\"Size\":0},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\""
+    "\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.Size\",\"params\""
+    ":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\""
+    ":\"\",\"Size\":0},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.Sta"
+    "tus\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Na"
+    "me\":\"\",\"ID\":\"\",\"Status\":{}},\"id\":\"1795571590\"}}]}]}";
 
 /* url.Parse(text) as Go 1.19 encodes it; a text starting with "parse" is the error. */
 static const char *const urls[][2] = {
