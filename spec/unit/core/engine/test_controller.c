@@ -1,0 +1,626 @@
+/* core/engine/controller: the group controller end to end, on the real
+ * file instance plugin (providers/file) behind a proxy that counts calls
+ * and injects failures, a flavor double, and the file store. The poll is
+ * set long (60 s) so that everything here happens through events and
+ * completions, never by waiting for a resync. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/mem.h"
+#include "engine/controller.h"
+#include "engine/store_file.h"
+#include "loop/loop.h"
+#include "providers/file/file.h"
+#include "spi_slot.h"
+
+typedef struct fixture {
+  ik_loop_t loop;
+  char dir[64], files[96], store_dir[96], events[96];
+  ik_instance_plugin_t file;  /* the real provider */
+  ik_store_t store;
+  ik_controller_t *c;
+  ik_group_plugin_t g;
+  /* proxy instance plugin */
+  int provisions, destroys, destroy_failures_left, labels;
+  int max_live;               /* most instance files seen at once */
+  /* flavor double */
+  ik_health_t health;         /* what Healthy answers */
+  json_t *health_of;          /* ID -> 0/1/2 overrides */
+  int drains, prepares;
+  uv_timer_t tick;
+} fixture_t;
+
+/* --- plumbing ------------------------------------------------------------ */
+
+typedef struct later {
+  ik_spi_cb cb;
+  void *data;
+  json_t *result;
+  ik_err_t err;
+  bool failed;
+} later_t;
+
+static void run_later(void *arg) {
+  later_t *l = arg;
+  l->cb(l->failed ? NULL : l->result, l->failed ? &l->err : NULL, l->data);
+  json_decref(l->result);
+  ik_free(l);
+}
+
+static int later(fixture_t *fx, json_t *result, const char *fail, ik_spi_cb cb, void *data) {
+  later_t *l = IK_NEW(later_t);
+  l->cb = cb;
+  l->data = data;
+  l->result = result;
+  if (fail) {
+    ik_err_set(&l->err, IK_EDRIVER, "%s", fail);
+    l->failed = true;
+  }
+  ik_loop_defer(&fx->loop, run_later, l);
+  return 0;
+}
+
+static int count_files(fixture_t *fx) {
+  DIR *d = opendir(fx->files);
+  int n = 0;
+  for (struct dirent *de; d && (de = readdir(d)) != NULL;) n += de->d_name[0] != '.';
+  if (d) closedir(d);
+  return n;
+}
+
+/* The IDs of the instance files, sorted, as one string "a b c". */
+static char *file_ids(fixture_t *fx) {
+  char *names[256];
+  int n = 0;
+  DIR *d = opendir(fx->files);
+  for (struct dirent *de; d && (de = readdir(d)) != NULL && n < 256;)
+    if (de->d_name[0] != '.') names[n++] = strdup(de->d_name);
+  if (d) closedir(d);
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++)
+      if (strcmp(names[i], names[j]) > 0) {
+        char *t = names[i];
+        names[i] = names[j];
+        names[j] = t;
+      }
+  size_t len = 1;
+  for (int i = 0; i < n; i++) len += strlen(names[i]) + 1;
+  char *out = calloc(1, len);
+  for (int i = 0; i < n; i++) {
+    if (i) strcat(out, " ");
+    strcat(out, names[i]);
+    free(names[i]);
+  }
+  return out;
+}
+
+/* A tag of instance file id. */
+static char *file_tag(fixture_t *fx, const char *id, const char *tag) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", fx->files, id);
+  json_t *v = json_load_file(path, 0, NULL);
+  const char *t = json_string_value(json_object_get(json_object_get(v, "Tags"), tag));
+  char *out = t ? strdup(t) : NULL;
+  json_decref(v);
+  return out;
+}
+
+static void on_tick(uv_timer_t *t) {
+  fixture_t *fx = t->data;
+  int n = count_files(fx);
+  if (n > fx->max_live) fx->max_live = n;
+}
+
+/* Run the loop until cond(fx) holds or max_ms pass; returns cond(fx). */
+static bool run_until_cond(fixture_t *fx, bool (*cond)(fixture_t *), int max_ms) {
+  uint64_t end = uv_now(&fx->loop.uv) + (uint64_t)max_ms;
+  while (!cond(fx) && uv_now(&fx->loop.uv) < end) uv_run(&fx->loop.uv, UV_RUN_ONCE);
+  return cond(fx);
+}
+
+static void run_for(fixture_t *fx, int ms) {
+  uint64_t end = uv_now(&fx->loop.uv) + (uint64_t)ms;
+  while (uv_now(&fx->loop.uv) < end) uv_run(&fx->loop.uv, UV_RUN_ONCE);
+}
+
+static void run_until(fixture_t *fx, const int *count, int want) {
+  for (int i = 0; *count < want && i < 100000; i++) uv_run(&fx->loop.uv, UV_RUN_ONCE);
+  assert_int_equal(*count, want);
+}
+
+/* --- the proxy instance plugin ------------------------------------------ */
+
+#define FX(self) ((fixture_t *)(self))
+static int px_validate(void *s, json_t *p, ik_spi_cb cb, void *d, ik_err_t *e) {
+  return FX(s)->file.vt->validate(FX(s)->file.self, p, cb, d, e);
+}
+static int px_provision(void *s, json_t *spec, ik_spi_cb cb, void *d, ik_err_t *e) {
+  FX(s)->provisions++;
+  return FX(s)->file.vt->provision(FX(s)->file.self, spec, cb, d, e);
+}
+static int px_label(void *s, const char *id, json_t *l, ik_spi_cb cb, void *d, ik_err_t *e) {
+  FX(s)->labels++;
+  return FX(s)->file.vt->label(FX(s)->file.self, id, l, cb, d, e);
+}
+static int px_destroy(void *s, const char *id, const char *why, ik_spi_cb cb, void *d, ik_err_t *e) {
+  fixture_t *fx = s;
+  fx->destroys++;
+  if (fx->destroy_failures_left > 0) {
+    fx->destroy_failures_left--;
+    return later(fx, NULL, "the cloud said no", cb, d);
+  }
+  return fx->file.vt->destroy(fx->file.self, id, why, cb, d, e);
+}
+static int px_describe(void *s, json_t *tags, bool props, ik_spi_cb cb, void *d, ik_err_t *e) {
+  return FX(s)->file.vt->describe(FX(s)->file.self, tags, props, cb, d, e);
+}
+static int px_watch(void *s, ik_instance_event_cb cb, void *d, ik_err_t *e) {
+  return FX(s)->file.vt->watch(FX(s)->file.self, cb, d, e);
+}
+static void px_unwatch(void *s, int token) { FX(s)->file.vt->unwatch(FX(s)->file.self, token); }
+static void no_free(void *s) { (void)s; }
+
+static const ik_instance_vtable_t proxy_vt = {
+    .kind = "proxy",
+    .validate = px_validate,
+    .provision = px_provision,
+    .label = px_label,
+    .destroy = px_destroy,
+    .describe = px_describe,
+    .free = no_free,
+    .watch = px_watch,
+    .unwatch = px_unwatch,
+};
+
+/* --- the flavor double ---------------------------------------------------- */
+
+static int fl_validate(void *s, json_t *props, json_t *alloc, ik_spi_cb cb, void *d, ik_err_t *e) {
+  const char *bad = json_string_value(json_object_get(props, "Bad"));
+  return later(s, json_null(), bad, cb, d);
+}
+static int fl_prepare(void *s, json_t *props, json_t *spec, json_t *alloc, json_t *index, ik_spi_cb cb, void *d,
+                      ik_err_t *e) {
+  FX(s)->prepares++;
+  json_t *out = json_deep_copy(spec);
+  json_object_set_new(out, "Init", json_string("prepared"));
+  return later(s, out, NULL, cb, d);
+}
+static int fl_healthy(void *s, json_t *props, json_t *inst, ik_spi_cb cb, void *d, ik_err_t *e) {
+  fixture_t *fx = s;
+  json_t *h = json_object_get(fx->health_of, json_string_value(json_object_get(inst, "ID")));
+  return later(fx, json_integer(h ? json_integer_value(h) : fx->health), NULL, cb, d);
+}
+static int fl_drain(void *s, json_t *props, json_t *inst, ik_spi_cb cb, void *d, ik_err_t *e) {
+  FX(s)->drains++;
+  return later(s, json_null(), NULL, cb, d);
+}
+
+static const ik_flavor_vtable_t double_flavor_vt = {"double", fl_validate, fl_prepare, fl_healthy, fl_drain, no_free};
+
+static int resolve_instance(void *ctx, const char *name, ik_instance_plugin_t *out, ik_err_t *err) {
+  if (strcmp(name, "instance-test") != 0) return ik_err_set(err, IK_ENOTFOUND, "no plugin %s", name);
+  *out = (ik_instance_plugin_t){&proxy_vt, ctx};
+  return 0;
+}
+
+static int resolve_flavor(void *ctx, const char *name, ik_flavor_plugin_t *out, ik_err_t *err) {
+  if (strcmp(name, "flavor-test") != 0) return ik_err_set(err, IK_ENOTFOUND, "no plugin %s", name);
+  *out = (ik_flavor_plugin_t){&double_flavor_vt, ctx};
+  return 0;
+}
+
+/* --- fixture --------------------------------------------------------------- */
+
+static void controller_start(fixture_t *fx) {
+  ik_err_t err = {0};
+  ik_controller_opts_t o = {.resolver = {resolve_instance, resolve_flavor, fx},
+                            .store = &fx->store,
+                            .events_path = fx->events,
+                            .poll_ms = 60000,
+                            .retry_base_ms = 20,
+                            .retry_max_ms = 200,
+                            .crash_window_ms = 5000};
+  assert_int_equal(ik_controller_new(&fx->loop, &o, &fx->c, &err), 0);
+  fx->g = ik_controller_group(fx->c);
+}
+
+static int setup(void **state) {
+  fixture_t *fx = IK_NEW(fixture_t);
+  ik_err_t err = {0};
+  snprintf(fx->dir, sizeof fx->dir, "/tmp/ik-ctl-XXXXXX");
+  if (mkdtemp(fx->dir) == NULL || ik_loop_init(&fx->loop, &err) < 0) return -1;
+  snprintf(fx->files, sizeof fx->files, "%s/files", fx->dir);
+  snprintf(fx->store_dir, sizeof fx->store_dir, "%s/configs", fx->dir);
+  snprintf(fx->events, sizeof fx->events, "%s/events.jsonl", fx->dir);
+  if (ik_file_provider_new(&fx->loop, fx->files, &fx->file, &err) < 0) return -1;
+  if (ik_store_file_new(&fx->loop, fx->store_dir, &fx->store, &err) < 0) return -1;
+  fx->health = IK_HEALTH_HEALTHY;
+  fx->health_of = json_object();
+  uv_timer_init(&fx->loop.uv, &fx->tick);
+  fx->tick.data = fx;
+  uv_timer_start(&fx->tick, on_tick, 2, 2); /* also wakes run_until_cond */
+  controller_start(fx);
+  *state = fx;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture_t *fx = *state;
+  ik_controller_free(fx->c);
+  uv_close((uv_handle_t *)&fx->tick, NULL);
+  fx->file.vt->free(fx->file.self);
+  fx->store.vt->free(fx->store.self);
+  int leaked = 0;
+  uv_run(&fx->loop.uv, UV_RUN_DEFAULT);
+  ik_loop_close(&fx->loop, &leaked);
+  json_decref(fx->health_of);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", fx->dir);
+  if (system(cmd) != 0) return -1;
+  ik_free(fx);
+  return leaked == 0 ? 0 : -1;
+}
+
+static json_t *spec_json(const char *id, int size, const char *note) {
+  return json_pack("{s:s, s:{s:{s:i}, s:{s:s, s:{s:s}}, s:{s:s, s:{}}, s:{s:i, s:i}}}", "ID", id, "Properties",
+                   "Allocation", "Size", size, "Instance", "Plugin", "instance-test", "Properties", "Note", note,
+                   "Flavor", "Plugin", "flavor-test", "Properties", "Updating", "MaxSurge", 1, "MaxUnavailable", 0);
+}
+
+static void commit(fixture_t *fx, json_t *spec) {
+  slot_t s = {0};
+  CALL(fx, &s, fx->g.vt->commit(fx->g.self, spec, false, on_slot, &s, &e_));
+  if (s.err.code) fail_msg("commit: %s", s.err.msg);
+  slot_clear(&s);
+  json_decref(spec);
+}
+
+static json_t *status(fixture_t *fx, const char *id) {
+  slot_t s = {0};
+  CALL(fx, &s, fx->g.vt->status(fx->g.self, id, on_slot, &s, &e_));
+  return s.result;
+}
+
+static const char *phase(json_t *st) { return json_string_value(json_object_get(st, "Phase")); }
+
+static int want_n;
+static bool has_n(fixture_t *fx) { return count_files(fx) == want_n; }
+
+static bool steady(fixture_t *fx) {
+  json_t *st = status(fx, "workers");
+  const char *config = json_string_value(json_object_get(st, "ConfigHash"));
+  bool ok = strcmp(phase(st), "steady") == 0 && json_array_size(json_object_get(st, "InFlight")) == 0 &&
+            count_files(fx) == want_n && strcmp(config, json_string_value(json_object_get(st, "GoodHash"))) == 0;
+  json_decref(st);
+  return ok;
+}
+
+/* --- tests ----------------------------------------------------------------- */
+
+static void commit_provisions_tagged_instances(void **state) {
+  fixture_t *fx = *state;
+  commit(fx, spec_json("workers", 3, "v1"));
+  want_n = 3;
+  assert_true(run_until_cond(fx, steady, 5000));
+  char *ids = file_ids(fx);
+  char *first = strtok(ids, " ");
+  char *grp = file_tag(fx, first, "infrakit.group"), *hash = file_tag(fx, first, "infrakit.config.hash");
+  assert_string_equal(grp, "workers");
+  json_t *st = status(fx, "workers");
+  assert_string_equal(hash, json_string_value(json_object_get(st, "ConfigHash")));
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "Summary"), "Available")), 3);
+  assert_int_equal(fx->prepares, 3);
+  free(grp), free(hash), free(ids);
+  json_decref(st);
+  /* The spec is in the store before anything is acted on. */
+  char path[160];
+  snprintf(path, sizeof path, "%s/groups/workers/spec.json", fx->store_dir);
+  assert_int_equal(access(path, F_OK), 0);
+}
+
+static void a_removed_instance_is_healed_without_the_poll(void **state) {
+  fixture_t *fx = *state;
+  commit(fx, spec_json("workers", 3, "v1"));
+  want_n = 3;
+  assert_true(run_until_cond(fx, steady, 5000));
+  char *ids = file_ids(fx);
+  char path[200];
+  snprintf(path, sizeof path, "%s/%s", fx->files, strtok(ids, " "));
+  unlink(path);
+  int before = fx->provisions;
+  /* The poll is 60 s: only the file-system event can bring it back. */
+  assert_true(run_until_cond(fx, steady, 3000));
+  assert_int_equal(fx->provisions, before + 1);
+  free(ids);
+}
+
+static void scaling_never_replaces_instances(void **state) {
+  fixture_t *fx = *state;
+  commit(fx, spec_json("workers", 2, "v1"));
+  want_n = 2;
+  assert_true(run_until_cond(fx, steady, 5000));
+  char *before = file_ids(fx);
+  slot_t s = {0};
+  CALL(fx, &s, fx->g.vt->set_size(fx->g.self, "workers", 4, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  want_n = 4;
+  assert_true(run_until_cond(fx, steady, 5000));
+  char *after = file_ids(fx);
+  char *copy = strdup(before);
+  for (char *id = strtok(copy, " "); id; id = strtok(NULL, " ")) assert_non_null(strstr(after, id));
+  assert_int_equal(fx->destroys, 0);
+  /* A commit with the same config but another size is a scale too. */
+  commit(fx, spec_json("workers", 1, "v1"));
+  want_n = 1;
+  assert_true(run_until_cond(fx, steady, 5000));
+  assert_int_equal(fx->destroys, 3);
+  assert_int_equal(fx->provisions, 4);
+  free(before), free(after), free(copy);
+  slot_clear(&s);
+}
+
+static void a_config_change_rolls_one_at_a_time(void **state) {
+  fixture_t *fx = *state;
+  commit(fx, spec_json("workers", 3, "v1"));
+  want_n = 3;
+  assert_true(run_until_cond(fx, steady, 5000));
+  json_t *st = status(fx, "workers");
+  char *old_hash = strdup(json_string_value(json_object_get(st, "ConfigHash")));
+  json_decref(st);
+  fx->max_live = 3;
+  commit(fx, spec_json("workers", 3, "v2"));
+  assert_true(run_until_cond(fx, steady, 5000));
+  st = status(fx, "workers");
+  const char *new_hash = json_string_value(json_object_get(st, "ConfigHash"));
+  assert_string_not_equal(old_hash, new_hash);
+  assert_string_equal(json_string_value(json_object_get(st, "GoodHash")), new_hash);
+  char *ids = file_ids(fx);
+  for (char *id = strtok(ids, " "); id; id = strtok(NULL, " ")) {
+    char *h = file_tag(fx, id, "infrakit.config.hash");
+    assert_string_equal(h, new_hash);
+    free(h);
+  }
+  assert_int_equal(fx->provisions, 6);
+  assert_int_equal(fx->destroys, 3);
+  assert_int_equal(fx->drains, 3);      /* drained before destroyed */
+  assert_true(fx->max_live <= 4);       /* MaxSurge 1 */
+  free(ids), free(old_hash);
+  json_decref(st);
+}
+
+static bool failure_recorded(fixture_t *fx) {
+  json_t *st = status(fx, "workers");
+  json_t *f = json_array_get(json_object_get(st, "Failures"), 0);
+  bool ok = f && json_integer_value(json_object_get(f, "Attempts")) >= 2;
+  json_decref(st);
+  return ok;
+}
+
+static void a_failing_destroy_is_retried_with_backoff_and_shown(void **state) {
+  fixture_t *fx = *state;
+  commit(fx, spec_json("workers", 2, "v1"));
+  want_n = 2;
+  assert_true(run_until_cond(fx, steady, 5000));
+  fx->destroy_failures_left = 3;
+  commit(fx, spec_json("workers", 1, "v1"));
+  assert_true(run_until_cond(fx, failure_recorded, 3000));
+  json_t *st = status(fx, "workers");
+  json_t *f = json_array_get(json_object_get(st, "Failures"), 0);
+  assert_non_null(strstr(json_string_value(json_object_get(f, "Error")), "the cloud said no"));
+  assert_non_null(strstr(json_string_value(json_object_get(f, "Action")), "destroy"));
+  json_decref(st);
+  want_n = 1;
+  assert_true(run_until_cond(fx, steady, 5000));
+  /* Three failures, then success: not a hot loop. */
+  assert_int_equal(fx->destroys, 4);
+  st = status(fx, "workers");
+  assert_int_equal(json_array_size(json_object_get(st, "Failures")), 0);
+  json_decref(st);
+  /* The event log has each failure. */
+  FILE *ev = fopen(fx->events, "r");
+  char line[2048];
+  int failed = 0;
+  while (fgets(line, sizeof line, ev)) failed += strstr(line, "\"action-failed\"") != NULL;
+  fclose(ev);
+  assert_int_equal(failed, 3);
+}
+
+static void a_restarted_controller_resumes_without_duplicates(void **state) {
+  fixture_t *fx = *state;
+  commit(fx, spec_json("workers", 3, "v1"));
+  want_n = 3;
+  assert_true(run_until_cond(fx, steady, 5000));
+  char *before = file_ids(fx);
+  ik_controller_free(fx->c); /* as a crash would: nothing cleaned up */
+  run_for(fx, 20);
+  controller_start(fx);
+  slot_t s = {0};
+  CALL(fx, &s, ik_controller_resume(fx->c, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  assert_true(run_until_cond(fx, steady, 5000));
+  char *after = file_ids(fx);
+  assert_string_equal(before, after);
+  assert_int_equal(fx->provisions, 3);
+  free(before), free(after);
+  slot_clear(&s);
+}
+
+static void bad_specs_are_refused_naming_the_field_and_nothing_is_stored(void **state) {
+  fixture_t *fx = *state;
+  json_t *spec = spec_json("workers", 3, "v1");
+  json_object_set_new(json_object_get(json_object_get(spec, "Properties"), "Allocation"), "Size", json_string("x"));
+  ik_err_t err = {0};
+  slot_t s = {0};
+  assert_int_equal(fx->g.vt->commit(fx->g.self, spec, false, on_slot, &s, &err), IK_EINVAL);
+  assert_non_null(strstr(err.msg, "Allocation.Size"));
+  json_decref(spec);
+  /* An unknown plugin. */
+  spec = spec_json("workers", 3, "v1");
+  json_object_set_new(json_object_get(json_object_get(spec, "Properties"), "Instance"), "Plugin",
+                      json_string("instance-nope"));
+  assert_true(fx->g.vt->commit(fx->g.self, spec, false, on_slot, &s, &err) < 0);
+  assert_non_null(strstr(err.msg, "instance-nope"));
+  json_decref(spec);
+  /* The flavor's Validate refuses it. */
+  spec = spec_json("workers", 3, "v1");
+  json_object_set_new(json_object_get(json_object_get(json_object_get(spec, "Properties"), "Flavor"), "Properties"),
+                      "Bad", json_string("Init must be a list"));
+  CALL(fx, &s, fx->g.vt->commit(fx->g.self, spec, false, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, IK_EDRIVER);
+  assert_non_null(strstr(s.err.msg, "Init must be a list"));
+  json_decref(spec);
+  char path[160];
+  snprintf(path, sizeof path, "%s/groups", fx->store_dir);
+  assert_int_not_equal(access(path, F_OK), 0);
+  run_for(fx, 20);
+  assert_int_equal(count_files(fx), 0);
+  slot_clear(&s);
+}
+
+static void destroy_group_removes_instances_and_documents(void **state) {
+  fixture_t *fx = *state;
+  commit(fx, spec_json("workers", 3, "v1"));
+  want_n = 3;
+  assert_true(run_until_cond(fx, steady, 5000));
+  slot_t s = {0};
+  CALL(fx, &s, fx->g.vt->destroy(fx->g.self, "workers", on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  assert_int_equal(count_files(fx), 0);
+  assert_int_equal(fx->drains, 3);
+  char path[160];
+  snprintf(path, sizeof path, "%s/groups/workers/spec.json", fx->store_dir);
+  assert_int_not_equal(access(path, F_OK), 0);
+  ik_err_t err = {0};
+  assert_int_equal(fx->g.vt->size(fx->g.self, "workers", on_slot, &s, &err), IK_ENOTFOUND);
+  assert_string_equal(err.msg, "Group 'workers' is not being watched");
+  slot_clear(&s);
+}
+
+static void free_group_leaves_instances(void **state) {
+  fixture_t *fx = *state;
+  commit(fx, spec_json("workers", 2, "v1"));
+  want_n = 2;
+  assert_true(run_until_cond(fx, steady, 5000));
+  slot_t s = {0};
+  CALL(fx, &s, fx->g.vt->free_group(fx->g.self, "workers", on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  run_for(fx, 20);
+  assert_int_equal(count_files(fx), 2);
+  /* Committing again adopts them. */
+  commit(fx, spec_json("workers", 2, "v1"));
+  assert_true(run_until_cond(fx, steady, 5000));
+  assert_int_equal(fx->provisions, 2);
+  slot_clear(&s);
+}
+
+static bool replaced_unhealthy(fixture_t *fx) { return fx->destroys >= 1 && count_files(fx) == 2; }
+
+static void an_unhealthy_instance_is_replaced_after_its_timeout(void **state) {
+  fixture_t *fx = *state;
+  json_t *spec = spec_json("workers", 2, "v1");
+  json_object_set_new(json_object_get(spec, "Properties"), "Health", json_pack("{s:s}", "UnhealthyTimeout", "50ms"));
+  commit(fx, spec);
+  want_n = 2;
+  assert_true(run_until_cond(fx, steady, 5000));
+  char *ids = file_ids(fx);
+  char *sick = strtok(ids, " ");
+  json_object_set_new(fx->health_of, sick, json_integer(IK_HEALTH_UNHEALTHY));
+  /* Health is asked each cycle; a cycle runs on events: poke one. */
+  slot_t s = {0};
+  CALL(fx, &s, fx->g.vt->set_size(fx->g.self, "workers", 2, on_slot, &s, &e_));
+  assert_true(run_until_cond(fx, replaced_unhealthy, 3000));
+  char *after = file_ids(fx);
+  assert_null(strstr(after, sick));
+  free(ids), free(after);
+  slot_clear(&s);
+}
+
+static bool canary_paused(fixture_t *fx) {
+  json_t *st = status(fx, "workers");
+  bool ok = strcmp(phase(st), "canary-paused") == 0;
+  json_decref(st);
+  return ok;
+}
+
+static void a_canary_waits_for_promotion(void **state) {
+  fixture_t *fx = *state;
+  commit(fx, spec_json("workers", 3, "v1"));
+  want_n = 3;
+  assert_true(run_until_cond(fx, steady, 5000));
+  json_t *spec = spec_json("workers", 3, "v2");
+  json_object_set_new(json_object_get(json_object_get(spec, "Properties"), "Updating"), "Canary", json_integer(1));
+  commit(fx, spec);
+  assert_true(run_until_cond(fx, canary_paused, 5000));
+  run_for(fx, 50);
+  assert_true(canary_paused(fx));
+  assert_int_equal(fx->provisions, 4); /* one canary */
+  slot_t s = {0};
+  CALL(fx, &s, fx->g.vt->promote(fx->g.self, "workers", on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  assert_true(run_until_cond(fx, steady, 5000));
+  assert_int_equal(fx->provisions, 6);
+  ik_err_t err = {0};
+  assert_int_equal(fx->g.vt->promote(fx->g.self, "workers", on_slot, &s, &err), IK_ESTATE);
+  slot_clear(&s);
+}
+
+static bool crash_looping(fixture_t *fx) {
+  json_t *st = status(fx, "workers");
+  json_t *fl = json_object_get(st, "InFlight");
+  bool ok = false;
+  size_t i;
+  json_t *a;
+  json_array_foreach(fl, i, a) {
+    const char *state = json_string_value(json_object_get(a, "State"));
+    ok |= state && strcmp(state, "backing-off") == 0;
+  }
+  json_decref(st);
+  return ok;
+}
+
+static void a_crash_looping_instance_backs_off(void **state) {
+  fixture_t *fx = *state;
+  commit(fx, spec_json("workers", 1, "v1"));
+  want_n = 1;
+  bool backing_off = false;
+  for (int round = 0; round < 4 && !backing_off; round++) {
+    assert_true(run_until_cond(fx, has_n, 3000));
+    run_for(fx, 10);
+    char *ids = file_ids(fx);
+    char path[200];
+    snprintf(path, sizeof path, "%s/%s", fx->files, ids);
+    unlink(path); /* dies young, again and again */
+    free(ids);
+    backing_off = run_until_cond(fx, crash_looping, 100);
+  }
+  assert_true(backing_off);
+  /* It comes back after the backoff. */
+  assert_true(run_until_cond(fx, steady, 5000));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(commit_provisions_tagged_instances, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_removed_instance_is_healed_without_the_poll, setup, teardown),
+      cmocka_unit_test_setup_teardown(scaling_never_replaces_instances, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_config_change_rolls_one_at_a_time, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_failing_destroy_is_retried_with_backoff_and_shown, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_restarted_controller_resumes_without_duplicates, setup, teardown),
+      cmocka_unit_test_setup_teardown(bad_specs_are_refused_naming_the_field_and_nothing_is_stored, setup, teardown),
+      cmocka_unit_test_setup_teardown(destroy_group_removes_instances_and_documents, setup, teardown),
+      cmocka_unit_test_setup_teardown(free_group_leaves_instances, setup, teardown),
+      cmocka_unit_test_setup_teardown(an_unhealthy_instance_is_replaced_after_its_timeout, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_canary_waits_for_promotion, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_crash_looping_instance_backs_off, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
