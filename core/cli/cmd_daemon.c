@@ -24,6 +24,7 @@
 #include "net/rpc_instance.h"
 #include "net/rpc_server.h"
 #include "providers/file/file.h"
+#include "providers/process/process.h"
 
 #define IK_DAEMON_MAX_PLUGINS 64
 
@@ -32,6 +33,7 @@ typedef struct candidate {
   char name[128];
   bool is_flavor;
   bool native_file;     /* instance-file */
+  bool native_process;  /* instance-process */
   bool native_group;    /* group: the controller */
   const char *module;   /* a built-in Lua module, for require */
   char path[4200];      /* a user's Lua file */
@@ -62,6 +64,7 @@ typedef struct daemon {
 /* The first is the one --listen serves on TCP. */
 static const candidate_t builtins[] = {
     {.name = "instance-file", .native_file = true},
+    {.name = "instance-process", .native_process = true},
     {.name = "flavor-vanilla", .is_flavor = true, .module = "infrakit.flavors.vanilla"},
     {.name = "flavor-combo", .is_flavor = true, .module = "infrakit.flavors.combo"},
     {.name = "flavor-zookeeper", .is_flavor = true, .module = "infrakit.flavors.zookeeper"},
@@ -69,7 +72,7 @@ static const candidate_t builtins[] = {
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
-const char *const ik_daemon_builtins[] = {"instance-file", "flavor-vanilla", "flavor-combo", "flavor-zookeeper",
+const char *const ik_daemon_builtins[] = {"instance-file", "instance-process", "flavor-vanilla", "flavor-combo", "flavor-zookeeper",
                                           "group", NULL};
 _Static_assert(sizeof ik_daemon_builtins / sizeof ik_daemon_builtins[0] == NBUILTINS + 1,
                "ik_daemon_builtins lists every builtin");
@@ -190,7 +193,11 @@ static int make_plugin(daemon_t *d, const candidate_t *c, void **obj, ik_err_t *
     return rc;
   }
   ik_instance_plugin_t pl;
+  char pdir[4200];
+  snprintf(pdir, sizeof pdir, "%s/instance-process", d->home);
+  ik_process_opts_t popts = {.dir = pdir};
   if (c->native_file) rc = ik_file_provider_new(&d->loop, d->file_dir, &pl, err);
+  else if (c->native_process) rc = ik_process_provider_new(&d->loop, &popts, &pl, err);
   else rc = ik_lua_instance_load(d->lua, c->name, c->path, NULL, &pl, err);
   if (rc == 0 && (rc = ik_registry_add_instance(d->registry, c->name, pl, err)) < 0) pl.vt->free(pl.self);
   if (rc == 0) *obj = ik_registry_hosted_instance(d->registry, c->name);
@@ -403,6 +410,10 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                     to $INFRAKIT_HOME/events.jsonl\n"
             "  instance-file      Instance/0.6.1: one JSON file per instance, in\n"
             "                     $INFRAKIT_HOME/instance-file (see --instance-file-dir)\n"
+            "  instance-process   Instance/0.6.1: each instance a local process (Properties\n"
+            "                     Cmd, Env, Dir, Stdout, Stderr); state and logs in\n"
+            "                     $INFRAKIT_HOME/instance-process; processes outlive the\n"
+            "                     daemon and are adopted again when it restarts\n"
             "  flavor-vanilla     Flavor/0.1.1: Init lines or template, Tags, Attachments\n"
             "  flavor-combo       Flavor/0.1.1: several flavors composed\n"
             "  flavor-zookeeper   Flavor/0.1.1: a ZooKeeper ensemble from LogicalIDs\n"

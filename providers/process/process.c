@@ -1,0 +1,655 @@
+/* instance-process: an instance is a supervised local process.
+ *
+ * Properties (docs/plugins.md "instance-process"):
+ *   {"Cmd": ["python3", "-m", "http.server", "8080"] | "shell command",
+ *    "Env": {"K": "V"}, "Dir": "/path", "Stdout": "file", "Stderr": "file",
+ *    "StopTimeout": "5s"}
+ * Without Cmd the instance runs its spec's Init (what a flavor such as
+ * vanilla prepared) with /bin/sh -c. Every process also gets
+ * INFRAKIT_INSTANCE_ID and INFRAKIT_LOGICAL_ID in its environment.
+ *
+ * Each instance is recorded in DIR/ID.json ({"ID", "LogicalID", "Tags",
+ * "Spec", "Pid", "StartTime"}) written atomically, before the process is
+ * started (Pid 0) and again once it runs. Processes run detached in their
+ * own session, output to log files (default DIR/ID.log), so they survive
+ * a daemon restart; the next daemon adopts each recorded process that is
+ * still alive with the same start time (/proc/PID/stat), so a reused pid is
+ * never mistaken for it. A record left with Pid 0 by a crash between the
+ * two writes is matched by INFRAKIT_INSTANCE_ID in /proc/PID/environ.
+ *
+ * An instance whose process exits is gone: its record is removed and
+ * watchers (the group controller) are told at once - from libuv's exit
+ * callback for processes this daemon started, from a pidfd for adopted
+ * ones - so a SIGKILLed instance is replaced without waiting for a poll.
+ * Destroy sends SIGTERM to the process group, then SIGKILL after the
+ * grace period, and completes when the process has exited. */
+#include "providers/process/process.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+#define IK_PROCESS_MAX_WATCHERS 16
+
+typedef struct proc_provider proc_provider_t;
+
+/* A destroy waiting for its process to exit. */
+typedef struct waiter {
+  struct waiter *next;
+  ik_spi_cb cb;
+  void *data;
+} waiter_t;
+
+typedef struct instance {
+  struct instance *next;
+  proc_provider_t *pp;
+  char *id;
+  json_t *doc;              /* the record, as on disk */
+  int pid;
+  unsigned long long start; /* /proc/PID/stat starttime */
+  uv_process_t *child;      /* started by this daemon: exit through libuv */
+  uv_poll_t *pidfd_poll;    /* adopted: exit through a pidfd */
+  int pidfd;
+  uv_timer_t *kill_timer;   /* destroy: SIGKILL after the grace period */
+  waiter_t *waiters;
+  bool exited;
+} instance_t;
+
+struct proc_provider {
+  ik_loop_t *loop;
+  char *dir;
+  uint64_t grace_ms;
+  instance_t *instances;
+  struct {
+    ik_instance_event_cb cb;
+    void *data;
+    int token;
+  } watchers[IK_PROCESS_MAX_WATCHERS];
+  int next_token;
+  bool freed;
+  int handles; /* libuv handles still closing: free the provider after them */
+};
+
+/* --- completions from the loop ----------------------------------------------- */
+
+typedef struct done {
+  ik_spi_cb cb;
+  void *data;
+  json_t *result;
+  ik_err_t err;
+  bool failed;
+} done_t;
+
+static void run_done(void *arg) {
+  done_t *d = arg;
+  d->cb(d->failed ? NULL : d->result, d->failed ? &d->err : NULL, d->data);
+  json_decref(d->result);
+  ik_free(d);
+}
+
+static int finish(proc_provider_t *pp, ik_spi_cb cb, void *data, json_t *result, const ik_err_t *err) {
+  done_t *d = IK_NEW(done_t);
+  d->cb = cb;
+  d->data = data;
+  d->result = result;
+  if (err) d->err = *err, d->failed = true;
+  ik_loop_defer(pp->loop, run_done, d);
+  return 0;
+}
+
+/* --- /proc --------------------------------------------------------------------- */
+
+/* The start time of pid (clock ticks since boot), or 0 when it is gone
+ * or a zombie (it has exited). */
+static unsigned long long proc_start_time(int pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')'); /* the command name may hold spaces and parens */
+  if (p == NULL || p[1] != ' ') return 0;
+  /* Fields from 3 (state) on, one space apart; starttime is field 22. */
+  char *save = NULL, *tok = strtok_r(p + 2, " ", &save);
+  if (tok == NULL || *tok == 'Z' || *tok == 'X') return 0;
+  for (int field = 3; tok && field < 22; field++) tok = strtok_r(NULL, " ", &save);
+  return tok ? strtoull(tok, NULL, 10) : 0;
+}
+
+/* A process whose environment holds INFRAKIT_INSTANCE_ID=id, or 0. */
+static int find_by_env(const char *id) {
+  char want[300];
+  int wlen = snprintf(want, sizeof want, "INFRAKIT_INSTANCE_ID=%s", id);
+  DIR *d = opendir("/proc");
+  if (d == NULL) return 0;
+  int found = 0;
+  static char env[65536];
+  for (struct dirent *de; found == 0 && (de = readdir(d)) != NULL;) {
+    int pid = atoi(de->d_name);
+    if (pid <= 0) continue;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/environ", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = read(fd, env, sizeof env - 1);
+    close(fd);
+    for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(env + i) + 1) {
+      env[n] = '\0';
+      if (strncmp(env + i, want, (size_t)wlen) == 0 && env[i + wlen] == '\0') found = pid;
+    }
+  }
+  closedir(d);
+  return found;
+}
+
+/* --- records ----------------------------------------------------------------- */
+
+static bool valid_id(const char *id) {
+  return id[0] != '\0' && id[0] != '.' && strchr(id, '/') == NULL && strlen(id) < 200;
+}
+
+static int save(proc_provider_t *pp, instance_t *in, ik_err_t *err) {
+  char path[4300];
+  snprintf(path, sizeof path, "%s/%s.json", pp->dir, in->id);
+  json_object_set_new(in->doc, "Pid", json_integer(in->pid));
+  json_object_set_new(in->doc, "StartTime", json_integer((json_int_t)in->start));
+  char *text = json_dumps(in->doc, JSON_INDENT(1));
+  int rc = ik_fs_write_atomic(path, text, strlen(text), err);
+  free(text);
+  return rc;
+}
+
+static void remove_record(proc_provider_t *pp, const char *id) {
+  char path[4300];
+  snprintf(path, sizeof path, "%s/%s.json", pp->dir, id);
+  unlink(path);
+}
+
+static void notify(proc_provider_t *pp, const char *id) {
+  for (int i = 0; i < IK_PROCESS_MAX_WATCHERS; i++)
+    if (pp->watchers[i].cb) pp->watchers[i].cb(id, pp->watchers[i].data);
+}
+
+static instance_t *find(proc_provider_t *pp, const char *id) {
+  for (instance_t *in = pp->instances; in; in = in->next)
+    if (strcmp(in->id, id) == 0) return in;
+  return NULL;
+}
+
+/* --- life and death ------------------------------------------------------------ */
+
+static void maybe_free_provider(proc_provider_t *pp);
+
+static void on_handle_closed(uv_handle_t *h) {
+  proc_provider_t *pp = h->data;
+  ik_free(h);
+  pp->handles--;
+  maybe_free_provider(pp);
+}
+
+static void close_handle(proc_provider_t *pp, uv_handle_t *h) {
+  h->data = pp;
+  pp->handles++;
+  uv_close(h, on_handle_closed);
+}
+
+static void instance_release(instance_t *in) {
+  proc_provider_t *pp = in->pp;
+  if (in->child) close_handle(pp, (uv_handle_t *)in->child);
+  if (in->pidfd_poll) close_handle(pp, (uv_handle_t *)in->pidfd_poll);
+  if (in->kill_timer) close_handle(pp, (uv_handle_t *)in->kill_timer);
+  if (in->pidfd >= 0) close(in->pidfd);
+  json_decref(in->doc);
+  ik_free(in->id);
+  ik_free(in);
+}
+
+static void unlink_instance(proc_provider_t *pp, instance_t *in) {
+  for (instance_t **p = &pp->instances; *p; p = &(*p)->next) {
+    if (*p == in) {
+      *p = in->next;
+      return;
+    }
+  }
+}
+
+/* The process is gone: the instance with it. */
+static void exited(instance_t *in, int64_t status, int signum) {
+  proc_provider_t *pp = in->pp;
+  if (in->exited) return;
+  in->exited = true;
+  char st[32];
+  snprintf(st, sizeof st, "%s %lld", signum ? "signal" : "status", (long long)(signum ? signum : status));
+  ik_log(in->waiters ? IK_LOG_INFO : IK_LOG_WARN, "instance-process", in->waiters ? "instance stopped" : "instance exited",
+         "instance", in->id, "exit", st, NULL);
+  remove_record(pp, in->id);
+  unlink_instance(pp, in);
+  for (waiter_t *w = in->waiters, *next; w; w = next) {
+    next = w->next;
+    finish(pp, w->cb, w->data, json_null(), NULL);
+    ik_free(w);
+  }
+  in->waiters = NULL;
+  char *id = ik_strdup(in->id);
+  instance_release(in);
+  if (!pp->freed) notify(pp, id);
+  ik_free(id);
+}
+
+static void on_child_exit(uv_process_t *p, int64_t status, int signum) {
+  instance_t *in = p->data;
+  if (in) exited(in, status, signum);
+}
+
+static void on_pidfd(uv_poll_t *h, int status, int events) {
+  instance_t *in = h->data;
+  if (in) exited(in, 0, 0);
+}
+
+/* Watch an adopted process (not our child) for its exit. */
+static void watch_adopted(proc_provider_t *pp, instance_t *in) {
+#ifdef SYS_pidfd_open
+  int fd = (int)syscall(SYS_pidfd_open, in->pid, 0);
+  if (fd >= 0) {
+    in->pidfd = fd;
+    in->pidfd_poll = ik_calloc(1, sizeof *in->pidfd_poll);
+    uv_poll_init(&pp->loop->uv, in->pidfd_poll, fd);
+    in->pidfd_poll->data = in;
+    uv_poll_start(in->pidfd_poll, UV_READABLE, on_pidfd);
+    uv_unref((uv_handle_t *)in->pidfd_poll);
+    return;
+  }
+#endif
+  ik_log(IK_LOG_WARN, "instance-process", "no pidfd here: an adopted process's exit is seen at the next describe",
+         "instance", in->id, NULL);
+}
+
+/* --- spawning ---------------------------------------------------------------------- */
+
+/* Properties checked; every error names the field. */
+static int check_properties(const json_t *props, bool have_init, ik_err_t *err) {
+  if (props != NULL && !json_is_null(props) && !json_is_object(props))
+    return ik_err_set(err, IK_EINVAL, "Properties: want an object like {\"Cmd\": [\"sleep\", \"60\"]}");
+  json_t *cmd = ik_json_get(props, "Cmd");
+  if (cmd == NULL || json_is_null(cmd)) {
+    if (!have_init)
+      return ik_err_set(err, IK_EINVAL, "Properties.Cmd: missing (a list like [\"sleep\", \"60\"], a shell command, or "
+                                        "an Init script from the flavor)");
+  } else if (json_is_string(cmd)) {
+    if (json_string_length(cmd) == 0) return ik_err_set(err, IK_EINVAL, "Properties.Cmd: empty command");
+  } else if (json_is_array(cmd)) {
+    if (json_array_size(cmd) == 0) return ik_err_set(err, IK_EINVAL, "Properties.Cmd: empty list");
+    size_t i;
+    json_t *v;
+    json_array_foreach(cmd, i, v) if (!json_is_string(v)) return ik_err_set(err, IK_EINVAL, "Properties.Cmd[%zu]: want a string", i);
+  } else {
+    return ik_err_set(err, IK_EINVAL, "Properties.Cmd: want a list of strings or a shell command string");
+  }
+  json_t *env = ik_json_get(props, "Env");
+  if (env && !json_is_null(env)) {
+    if (!json_is_object(env)) return ik_err_set(err, IK_EINVAL, "Properties.Env: want an object of strings");
+    const char *k;
+    json_t *v;
+    json_object_foreach(env, k, v) if (!json_is_string(v)) return ik_err_set(err, IK_EINVAL, "Properties.Env.%s: want a string", k);
+  }
+  static const char *const strs[] = {"Dir", "Stdout", "Stderr", "StopTimeout"};
+  for (size_t i = 0; i < 4; i++) {
+    json_t *v = ik_json_get(props, strs[i]);
+    if (v && !json_is_null(v) && !json_is_string(v)) return ik_err_set(err, IK_EINVAL, "Properties.%s: want a string", strs[i]);
+  }
+  return 0;
+}
+
+/* Open a log file for appending (relative to dir). */
+static int open_log(const char *dir, const char *name, ik_err_t *err) {
+  char path[4300];
+  if (name[0] == '/') snprintf(path, sizeof path, "%s", name);
+  else snprintf(path, sizeof path, "%s/%s", dir, name);
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) ik_err_set(err, IK_EIO, "open %s: %s", path, strerror(errno));
+  return fd;
+}
+
+static int spawn(proc_provider_t *pp, instance_t *in, json_t *spec, ik_err_t *err) {
+  json_t *props = ik_json_get(spec, "Properties");
+  json_t *cmd = ik_json_get(props, "Cmd");
+  const char *init = json_string_value(ik_json_get(spec, "Init"));
+  const char *lid = json_string_value(ik_json_get(spec, "LogicalID"));
+  char **argv;
+  size_t argc = 0;
+  if (json_is_array(cmd)) {
+    argv = ik_calloc(json_array_size(cmd) + 1, sizeof *argv);
+    size_t i;
+    json_t *v;
+    json_array_foreach(cmd, i, v) argv[argc++] = ik_strdup(json_string_value(v));
+  } else {
+    argv = ik_calloc(4, sizeof *argv);
+    argv[argc++] = ik_strdup("/bin/sh");
+    argv[argc++] = ik_strdup("-c");
+    argv[argc++] = ik_strdup(json_is_string(cmd) ? json_string_value(cmd) : init);
+  }
+  /* The environment: ours, then Env, then the instance's identity. */
+  extern char **environ;
+  size_t n_env = 0;
+  while (environ[n_env]) n_env++;
+  json_t *env = ik_json_get(props, "Env");
+  char **envp = ik_calloc(n_env + json_object_size(env) + 3, sizeof *envp);
+  size_t k = 0;
+  for (size_t i = 0; i < n_env; i++)
+    if (strncmp(environ[i], "INFRAKIT_INSTANCE_ID=", 21) != 0 && strncmp(environ[i], "INFRAKIT_LOGICAL_ID=", 20) != 0)
+      envp[k++] = ik_strdup(environ[i]);
+  const char *key;
+  json_t *val;
+  json_object_foreach(env, key, val) envp[k++] = ik_sprintf("%s=%s", key, json_string_value(val));
+  envp[k++] = ik_sprintf("INFRAKIT_INSTANCE_ID=%s", in->id);
+  envp[k++] = ik_sprintf("INFRAKIT_LOGICAL_ID=%s", lid ? lid : "");
+
+  char logname[300];
+  snprintf(logname, sizeof logname, "%s.log", in->id);
+  const char *out_name = json_string_value(ik_json_get(props, "Stdout"));
+  const char *err_name = json_string_value(ik_json_get(props, "Stderr"));
+  int out_fd = open_log(pp->dir, out_name ? out_name : logname, err);
+  int err_fd = out_fd < 0 ? -1 : err_name ? open_log(pp->dir, err_name, err) : dup(out_fd);
+  int rc = 0;
+  if (out_fd < 0 || err_fd < 0) {
+    rc = IK_EIO;
+  } else {
+    uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
+                                     {.flags = UV_INHERIT_FD, .data.fd = out_fd},
+                                     {.flags = UV_INHERIT_FD, .data.fd = err_fd}};
+    uv_process_options_t o = {.exit_cb = on_child_exit,
+                              .file = argv[0],
+                              .args = argv,
+                              .env = envp,
+                              .cwd = json_string_value(ik_json_get(props, "Dir")),
+                              .flags = UV_PROCESS_DETACHED, /* its own session: outlives us */
+                              .stdio_count = 3,
+                              .stdio = stdio};
+    in->child = ik_calloc(1, sizeof *in->child);
+    int uvrc = uv_spawn(&pp->loop->uv, in->child, &o);
+    if (uvrc < 0) {
+      rc = ik_err_set(err, IK_EDRIVER, "start %s: %s", argv[0], uv_strerror(uvrc));
+      /* A failed uv_spawn still initialised the handle: it must be closed. */
+      close_handle(pp, (uv_handle_t *)in->child);
+      in->child = NULL;
+    } else {
+      in->child->data = in;
+      uv_unref((uv_handle_t *)in->child);
+      in->pid = in->child->pid;
+      in->start = proc_start_time(in->pid);
+    }
+  }
+  if (out_fd >= 0) close(out_fd);
+  if (err_fd >= 0) close(err_fd);
+  for (size_t i = 0; i < argc; i++) ik_free(argv[i]);
+  ik_free(argv);
+  for (size_t i = 0; i < k; i++) ik_free(envp[i]);
+  ik_free(envp);
+  return rc;
+}
+
+/* --- the vtable ----------------------------------------------------------------------- */
+
+static int pp_validate(void *self, json_t *properties, ik_spi_cb cb, void *data, ik_err_t *err) {
+  int rc = check_properties(properties, true, err);
+  return rc < 0 ? rc : finish(self, cb, data, json_null(), NULL);
+}
+
+static int pp_provision(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_err_t *err) {
+  proc_provider_t *pp = self;
+  json_t *tags = ik_json_get(spec, "Tags");
+  if (tags && !json_is_null(tags) && !json_is_object(tags)) return ik_err_set(err, IK_EINVAL, "Spec.Tags: want an object of strings");
+  json_t *lid = ik_json_get(spec, "LogicalID");
+  if (lid && !json_is_null(lid) && !json_is_string(lid)) return ik_err_set(err, IK_EINVAL, "Spec.LogicalID: want a string");
+  const char *init = json_string_value(ik_json_get(spec, "Init"));
+  int rc = check_properties(ik_json_get(spec, "Properties"), init && *init, err);
+  if (rc < 0) return rc;
+
+  uint64_t r;
+  if (uv_random(NULL, NULL, &r, sizeof r, 0, NULL) < 0) r = uv_hrtime();
+  instance_t *in = IK_NEW(instance_t);
+  in->pp = pp;
+  in->pidfd = -1;
+  in->id = ik_sprintf("process-%llu", (unsigned long long)(r >> 1));
+  json_t *stored = json_pack("{s:O?, s:o, s:s, s:O?, s:O?}", "Properties", ik_json_get(spec, "Properties"), "Tags",
+                             json_is_object(tags) ? json_deep_copy(tags) : json_object(), "Init", init ? init : "",
+                             "LogicalID", lid, "Attachments", ik_json_get(spec, "Attachments"));
+  in->doc = json_pack("{s:s, s:O?, s:O, s:o}", "ID", in->id, "LogicalID", lid ? lid : json_null(), "Tags",
+                      json_object_get(stored, "Tags"), "Spec", stored);
+  ik_err_t e = {0};
+  /* Recorded before it starts (Pid 0), so a crash never leaves it untracked. */
+  if ((rc = save(pp, in, &e)) == 0 && (rc = spawn(pp, in, spec, &e)) == 0) rc = save(pp, in, &e);
+  if (rc < 0) {
+    if (in->pid > 0) kill(-in->pid, SIGKILL);
+    remove_record(pp, in->id);
+    if (in->child) in->child->data = NULL;
+    instance_release(in);
+    return finish(pp, cb, data, NULL, &e);
+  }
+  in->next = pp->instances;
+  pp->instances = in;
+  return finish(pp, cb, data, json_string(in->id), NULL);
+}
+
+static int pp_label(void *self, const char *id, json_t *labels, ik_spi_cb cb, void *data, ik_err_t *err) {
+  proc_provider_t *pp = self;
+  const char *k;
+  json_t *v;
+  json_object_foreach(labels, k, v) if (!json_is_string(v)) return ik_err_set(err, IK_EINVAL, "Labels.%s: want a string", k);
+  instance_t *in = find(pp, id);
+  ik_err_t e = {0};
+  if (in == NULL) {
+    ik_err_set(&e, IK_ENOTFOUND, "instance %s: no such instance (its process may have exited)", id);
+    return finish(pp, cb, data, NULL, &e);
+  }
+  json_object_update(json_object_get(in->doc, "Tags"), labels);
+  json_object_set(json_object_get(in->doc, "Spec"), "Tags", json_object_get(in->doc, "Tags"));
+  int rc = save(pp, in, &e);
+  return finish(pp, cb, data, json_null(), rc < 0 ? &e : NULL);
+}
+
+static void on_grace_over(uv_timer_t *t) {
+  instance_t *in = t->data;
+  if (in && !in->exited) {
+    ik_log(IK_LOG_WARN, "instance-process", "process ignored SIGTERM; sending SIGKILL", "instance", in->id, NULL);
+    kill(-in->pid, SIGKILL);
+    kill(in->pid, SIGKILL);
+  }
+}
+
+static int pp_destroy(void *self, const char *id, const char *reason, ik_spi_cb cb, void *data, ik_err_t *err) {
+  proc_provider_t *pp = self;
+  instance_t *in = find(pp, id);
+  ik_err_t e = {0};
+  if (in == NULL) {
+    ik_err_set(&e, IK_ENOTFOUND, "instance %s: no such instance", id);
+    return finish(pp, cb, data, NULL, &e);
+  }
+  waiter_t *w = IK_NEW(waiter_t);
+  w->cb = cb;
+  w->data = data;
+  w->next = in->waiters;
+  in->waiters = w;
+  if (in->kill_timer) return 0; /* already stopping */
+  if (kill(-in->pid, SIGTERM) < 0 && kill(in->pid, SIGTERM) < 0 && errno == ESRCH) {
+    exited(in, 0, SIGTERM); /* already gone: completes from the loop */
+    return 0;
+  }
+  uint64_t grace = pp->grace_ms;
+  const char *st = json_string_value(ik_json_get(ik_json_get(json_object_get(in->doc, "Spec"), "Properties"), "StopTimeout"));
+  if (st) {
+    char *end;
+    double secs = strtod(st, &end);
+    if (end != st && strcmp(end, "s") == 0 && secs >= 0) grace = (uint64_t)(secs * 1000);
+    else if (end != st && strcmp(end, "ms") == 0 && secs >= 0) grace = (uint64_t)secs;
+  }
+  in->kill_timer = ik_calloc(1, sizeof *in->kill_timer);
+  uv_timer_init(&pp->loop->uv, in->kill_timer);
+  in->kill_timer->data = in;
+  uv_timer_start(in->kill_timer, on_grace_over, grace, 0);
+  /* Adopted processes without a pidfd: look again shortly. */
+  return 0;
+}
+
+static int pp_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, void *data, ik_err_t *err) {
+  proc_provider_t *pp = self;
+  json_t *out = json_array();
+  for (instance_t *in = pp->instances, *next; in; in = next) {
+    next = in->next;
+    if (!in->child && !in->pidfd_poll && proc_start_time(in->pid) != in->start) { /* no exit event: check */
+      exited(in, 0, 0);
+      continue;
+    }
+    json_t *itags = json_object_get(in->doc, "Tags");
+    bool match = true;
+    const char *k;
+    json_t *v;
+    json_object_foreach(tags, k, v) {
+      json_t *have = json_object_get(itags, k);
+      match &= json_is_string(have) && json_is_string(v) && strcmp(json_string_value(have), json_string_value(v)) == 0;
+    }
+    if (!match) continue;
+    json_t *desc = json_pack("{s:s, s:O, s:o}", "ID", in->id, "LogicalID", json_object_get(in->doc, "LogicalID"), "Tags",
+                             json_deep_copy(itags));
+    if (properties) {
+      json_t *p = json_deep_copy(json_object_get(in->doc, "Spec"));
+      json_object_set_new(p, "Pid", json_integer(in->pid));
+      json_object_set_new(desc, "Properties", p);
+    }
+    json_array_append_new(out, desc);
+  }
+  return finish(pp, cb, data, out, NULL);
+}
+
+static int pp_watch(void *self, ik_instance_event_cb cb, void *data, ik_err_t *err) {
+  proc_provider_t *pp = self;
+  for (int i = 0; i < IK_PROCESS_MAX_WATCHERS; i++) {
+    if (pp->watchers[i].cb == NULL) {
+      pp->watchers[i].cb = cb;
+      pp->watchers[i].data = data;
+      pp->watchers[i].token = ++pp->next_token;
+      return pp->watchers[i].token;
+    }
+  }
+  return ik_err_set(err, IK_ESTATE, "instance-process: at most %d watchers", IK_PROCESS_MAX_WATCHERS);
+}
+
+static void pp_unwatch(void *self, int token) {
+  proc_provider_t *pp = self;
+  for (int i = 0; i < IK_PROCESS_MAX_WATCHERS; i++)
+    if (pp->watchers[i].token == token && pp->watchers[i].cb) memset(&pp->watchers[i], 0, sizeof pp->watchers[i]);
+}
+
+static void maybe_free_provider(proc_provider_t *pp) {
+  if (!pp->freed || pp->handles > 0) return;
+  ik_free(pp->dir);
+  ik_free(pp);
+}
+
+/* The processes keep running: only our handles go. Destroys still
+ * waiting are answered (cancelled). */
+static void pp_free(void *self) {
+  proc_provider_t *pp = self;
+  if (pp == NULL) return;
+  pp->freed = true;
+  pp->handles++;
+  while (pp->instances) {
+    instance_t *in = pp->instances;
+    pp->instances = in->next;
+    for (waiter_t *w = in->waiters, *next; w; w = next) {
+      next = w->next;
+      ik_err_t e = {0};
+      ik_err_set(&e, IK_ECANCELED, "instance %s: destroy cancelled: the plugin is shutting down", in->id);
+      finish(pp, w->cb, w->data, NULL, &e);
+      ik_free(w);
+    }
+    if (in->child) in->child->data = NULL;
+    if (in->pidfd_poll) in->pidfd_poll->data = NULL;
+    if (in->kill_timer) in->kill_timer->data = NULL;
+    instance_release(in);
+  }
+  pp->handles--;
+  maybe_free_provider(pp);
+}
+
+static const ik_instance_vtable_t process_vtable = {
+    .kind = "process",
+    .validate = pp_validate,
+    .provision = pp_provision,
+    .label = pp_label,
+    .destroy = pp_destroy,
+    .describe = pp_describe,
+    .free = pp_free,
+    .watch = pp_watch,
+    .unwatch = pp_unwatch,
+};
+
+/* Adopt what the records in dir describe. */
+static void adopt(proc_provider_t *pp) {
+  DIR *d = opendir(pp->dir);
+  if (d == NULL) return;
+  for (struct dirent *de; (de = readdir(d)) != NULL;) {
+    size_t len = strlen(de->d_name);
+    if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json") != 0) continue;
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s", pp->dir, de->d_name);
+    json_t *doc = json_load_file(path, 0, NULL);
+    const char *id = json_string_value(json_object_get(doc, "ID"));
+    if (id == NULL || !valid_id(id)) {
+      json_decref(doc);
+      continue;
+    }
+    int pid = (int)json_integer_value(json_object_get(doc, "Pid"));
+    unsigned long long start = (unsigned long long)json_integer_value(json_object_get(doc, "StartTime"));
+    if (pid == 0 && (pid = find_by_env(id)) > 0) start = proc_start_time(pid); /* crashed between the two writes */
+    if (pid <= 0 || start == 0 || proc_start_time(pid) != start) {
+      ik_log(IK_LOG_INFO, "instance-process", "recorded process is gone; forgetting the instance", "instance", id, NULL);
+      unlink(path);
+      json_decref(doc);
+      continue;
+    }
+    instance_t *in = IK_NEW(instance_t);
+    in->pp = pp;
+    in->pidfd = -1;
+    in->id = ik_strdup(id);
+    in->doc = doc;
+    in->pid = pid;
+    in->start = start;
+    in->next = pp->instances;
+    pp->instances = in;
+    watch_adopted(pp, in);
+    ik_err_t e = {0};
+    save(pp, in, &e);
+  }
+  closedir(d);
+}
+
+int ik_process_provider_new(ik_loop_t *loop, const ik_process_opts_t *opts, ik_instance_plugin_t *out, ik_err_t *err) {
+  if (mkdir(opts->dir, 0700) < 0 && errno != EEXIST)
+    return ik_err_set(err, IK_EIO, "instance-process: create %s: %s", opts->dir, strerror(errno));
+  struct stat st;
+  if (stat(opts->dir, &st) < 0 || !S_ISDIR(st.st_mode))
+    return ik_err_set(err, IK_EINVAL, "instance-process: %s is not a directory", opts->dir);
+  proc_provider_t *pp = IK_NEW(proc_provider_t);
+  pp->loop = loop;
+  pp->dir = ik_strdup(opts->dir);
+  pp->grace_ms = opts->grace_ms ? opts->grace_ms : 5000;
+  adopt(pp);
+  *out = (ik_instance_plugin_t){&process_vtable, pp};
+  return 0;
+}
