@@ -77,7 +77,9 @@ MAIN_OBJ := $(MAIN_SRC:%.c=$(BUILD)/obj/%.o)
 LIBIK    := $(BUILD)/libinfrakit.a
 
 UNIT_SRC := $(wildcard spec/unit/core/*/test_*.c)
-UNIT_BIN := $(UNIT_SRC:spec/unit/core/%.c=$(BUILD)/spec/%)
+PROVIDER_UNIT_SRC := $(wildcard spec/unit/providers/*/test_*.c)
+UNIT_BIN := $(UNIT_SRC:spec/unit/core/%.c=$(BUILD)/spec/%) \
+            $(PROVIDER_UNIT_SRC:spec/unit/%.c=$(BUILD)/spec/%)
 
 # The binary goes to ./infrakit for a normal build and into the build dir for
 # sanitizer builds, so `make test SANITIZER=address` never leaves an
@@ -113,6 +115,10 @@ $(LIBIK): $(LIB_OBJ)
 
 $(BIN): $(MAIN_OBJ) $(LIBIK)
 	$(CC) $(OPT) $(LDFLAGS_ALL) -o $@ $(MAIN_OBJ) -Wl,--whole-archive $(LIBIK) -Wl,--no-whole-archive $(LDLIBS_ALL)
+
+$(BUILD)/spec/providers/%: spec/unit/providers/%.c $(LIBIK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Ispec/unit $(LDFLAGS_ALL) -o $@ $< -Wl,--whole-archive $(LIBIK) -Wl,--no-whole-archive $(LDLIBS_ALL) $(shell $(PKG_CONFIG) --libs cmocka)
 
 $(BUILD)/spec/%: spec/unit/core/%.c $(LIBIK)
 	@mkdir -p $(@D)

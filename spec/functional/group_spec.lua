@@ -1,0 +1,180 @@
+-- The group controller end to end: a real daemon, real processes
+-- (instance-process), the CLI. The daemon's poll is 60 s, so healing here
+-- comes from events, never from the resync.
+local infrakit = require "infrakit"
+local json = infrakit.json
+local support = dofile("spec/functional/support.lua")
+local run, sh = support.run, support.sh
+
+local function spec(id, size, note, extra)
+  local s = {
+    ID = id,
+    Properties = {
+      Allocation = { Size = size },
+      Instance = { Plugin = "instance-process", Properties = { Cmd = { "sleep", "300" }, Env = { NOTE = note } } },
+      Flavor = { Plugin = "flavor-vanilla", Properties = {} },
+    },
+  }
+  for k, v in pairs(extra or {}) do s.Properties[k] = v end
+  return json.encode(s)
+end
+
+-- Poll `infrakit group describe --json ID` until pred(status) or ~10 s.
+local function wait_status(home, id, pred)
+  local st
+  for _ = 1, 500 do
+    local r = run(home, { "group", "describe", "--json", id })
+    if r.status == 0 then
+      st = json.decode(r.stdout)
+      if pred(st) then return st end
+    end
+    infrakit.sleep(0.02)
+  end
+  error("group " .. id .. " never reached the state wanted; last: " .. json.encode(st or {}))
+end
+
+local function steady_at(n)
+  return function(st)
+    return st.Phase == "steady" and #st.InFlight == 0 and st.Summary.Current == n and st.GoodHash == st.ConfigHash
+        and #st.Instances == n
+  end
+end
+
+local function pids(home, group)
+  local r = run(home, { "instance", "describe", "--json", "--properties", "-p", "instance-process",
+    "--tag", "infrakit.group=" .. group })
+  assert.are.equal(0, r.status, r.stderr)
+  local out = {}
+  for _, d in ipairs(json.decode(r.stdout)) do out[d.ID] = d.Properties.Pid end
+  return out
+end
+
+local function count(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n
+end
+
+local function start(home)
+  local d = support.start_daemon(home, { "--poll", "60s" })
+  assert.is_true(support.wait_for(d.home .. "/plugins/group"))
+  for _ = 1, 300 do
+    if infrakit.rpc.call(d.home .. "/plugins/group", "Handshake.Hello", nil, { timeout = 1 }) then break end
+    infrakit.sleep(0.01)
+  end
+  return d
+end
+
+describe("infrakit group", function()
+  local d, home
+  before_each(function()
+    d = start()
+    home = d.home
+  end)
+  after_each(function()
+    run(home, { "group", "destroy", "web" })
+    d.stop()
+    d.cleanup()
+  end)
+
+  it("commits a group of processes and heals one killed with SIGKILL at once", function()
+    local r = run(home, { "group", "commit", "-" }, { stdin = spec("web", 3, "v1") })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.matches("^committed web: Managing 3 instances", r.stdout)
+    wait_status(home, "web", steady_at(3))
+    local before = pids(home, "web")
+    assert.are.equal(3, count(before))
+    local victim, pid = next(before)
+    sh("kill -KILL " .. pid)
+    local st = wait_status(home, "web", function(s)
+      if not steady_at(3)(s) then return false end
+      for _, i in ipairs(s.Instances) do if i.ID == victim then return false end end
+      return true
+    end)
+    assert.are.equal(3, #st.Instances)
+    local events = io.open(home .. "/events.jsonl"):read("*a")
+    assert.is_truthy(events:find('"event":"instance-lost","instance":"' .. victim .. '"', 1, true))
+  end)
+
+  it("resumes after the daemon is killed: same instances, none provisioned twice", function()
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 3, "v1") }).status)
+    wait_status(home, "web", steady_at(3))
+    local before = pids(home, "web")
+    local pid = io.open(home .. "/plugins/group.pid"):read("*a")
+    sh("kill -KILL " .. pid)
+    d.task:wait()
+    d = start(home)
+    local st = wait_status(home, "web", steady_at(3))
+    local after = pids(home, "web")
+    for id, p in pairs(before) do assert.are.equal(p, after[id]) end
+    assert.are.equal(3, #st.Instances)
+    local events = io.open(home .. "/events.jsonl"):read("*a")
+    local _, provisioned = events:gsub('"event":"provisioned"', "")
+    assert.are.equal(3, provisioned)
+  end)
+
+  it("rolls out a new config, replaces every instance, and scales without replacing", function()
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 2, "v1") }).status)
+    local first = wait_status(home, "web", steady_at(2))
+    local r = run(home, { "group", "commit", "--pretend", "-" }, { stdin = spec("web", 2, "v2") })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.matches("^would commit web: rolling 0/2", r.stdout)
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 2, "v2") }).status)
+    local st = wait_status(home, "web", steady_at(2))
+    assert.are_not.equal(first.ConfigHash, st.ConfigHash)
+    for _, i in ipairs(st.Instances) do
+      for _, old in ipairs(first.Instances) do assert.are_not.equal(old.ID, i.ID) end
+    end
+    local before = pids(home, "web")
+    r = run(home, { "group", "scale", "web", "4" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal("group web: size set to 4\n", r.stdout)
+    wait_status(home, "web", steady_at(4))
+    local after = pids(home, "web")
+    for id in pairs(before) do assert.is_not_nil(after[id]) end
+    r = run(home, { "group", "ls" })
+    assert.matches("web%s+steady%s+4%s+4%s+4", r.stdout)
+  end)
+
+  it("refuses a bad spec naming the field, and changes nothing", function()
+    local bad = spec("web", 2, "v1"):gsub('"Size":2', '"Size":-2')
+    local r = run(home, { "group", "commit", "-" }, { stdin = bad })
+    assert.are.equal(1, r.status)
+    assert.matches("Allocation%.Size", r.stderr)
+    r = run(home, { "group", "commit", "-" }, { stdin = "{not json" })
+    assert.are.equal(1, r.status)
+    assert.matches("stdin:1:%d+: invalid JSON", r.stderr)
+    r = run(home, { "group", "describe", "web" })
+    assert.are.equal(1, r.status)
+    assert.matches("Group 'web' is not being watched", r.stderr)
+    assert.is_false(support.exists(home .. "/configs/groups/web"))
+  end)
+
+  it("destroys a group with its instances, and frees one leaving them", function()
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 2, "v1") }).status)
+    wait_status(home, "web", steady_at(2))
+    local r = run(home, { "group", "free", "web" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal(2, count(pids(home, "web")))
+    -- Committed again, it adopts them.
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 2, "v1") }).status)
+    wait_status(home, "web", steady_at(2))
+    r = run(home, { "group", "destroy", "web" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal("group web: destroyed, with its instances\n", r.stdout)
+    assert.are.equal(0, count(pids(home, "web")))
+  end)
+
+  it("answers InfraKit's Group and Manager calls on its socket", function()
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 1, "v1") }).status)
+    wait_status(home, "web", steady_at(1))
+    local sock = home .. "/plugins/group"
+    local leader = assert(infrakit.rpc.call(sock, "Manager.IsLeader", {}))
+    assert.is_true(leader.Leader)
+    local desc = assert(infrakit.rpc.call(sock, "Group.DescribeGroup", { Name = "group", ID = "web" }))
+    assert.are.equal(1, #desc.Description.Instances)
+    assert.is_true(desc.Description.Converged)
+    local size = assert(infrakit.rpc.call(sock, "Group.Size", { Name = "group", ID = "web" }))
+    assert.are.equal(1, size.Size)
+  end)
+end)

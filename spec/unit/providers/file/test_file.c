@@ -1,0 +1,148 @@
+/* providers/file: the in-memory index follows the directory. A file
+ * removed, edited or added by hand is seen by the next describe, and
+ * watchers hear of it at once (inotify), without a directory scan per
+ * call. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/mem.h"
+#include "loop/loop.h"
+#include "providers/file/file.h"
+#include "spi_slot.h"
+
+typedef struct fixture {
+  ik_loop_t loop;
+  char dir[64];
+  ik_instance_plugin_t pl;
+  int events;
+  char last[256];
+  uv_timer_t tick; /* the event handle does not keep the loop alive: this does */
+} fixture_t;
+
+static void on_tick(uv_timer_t *t) { (void)t; }
+
+static void run_until(fixture_t *fx, const int *count, int want) {
+  for (int i = 0; *count < want && i < 100000; i++) uv_run(&fx->loop.uv, UV_RUN_ONCE);
+  assert_int_equal(*count, want);
+}
+
+static int setup(void **state) {
+  fixture_t *fx = IK_NEW(fixture_t);
+  ik_err_t err = {0};
+  snprintf(fx->dir, sizeof fx->dir, "/tmp/ik-file-XXXXXX");
+  if (mkdtemp(fx->dir) == NULL || ik_loop_init(&fx->loop, &err) < 0) return -1;
+  if (ik_file_provider_new(&fx->loop, fx->dir, &fx->pl, &err) < 0) return -1;
+  uv_timer_init(&fx->loop.uv, &fx->tick);
+  uv_timer_start(&fx->tick, on_tick, 5, 5);
+  *state = fx;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture_t *fx = *state;
+  fx->pl.vt->free(fx->pl.self);
+  uv_close((uv_handle_t *)&fx->tick, NULL);
+  uv_run(&fx->loop.uv, UV_RUN_DEFAULT);
+  int leaked = 0;
+  ik_loop_close(&fx->loop, &leaked);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", fx->dir);
+  if (system(cmd) != 0) return -1;
+  ik_free(fx);
+  return leaked == 0 ? 0 : -1;
+}
+
+static void on_event(const char *id, void *data) {
+  fixture_t *fx = data;
+  fx->events++;
+  snprintf(fx->last, sizeof fx->last, "%s", id ? id : "");
+}
+
+static json_t *describe(fixture_t *fx) {
+  slot_t s = {0};
+  CALL(fx, &s, fx->pl.vt->describe(fx->pl.self, NULL, false, on_slot, &s, &e_));
+  return s.result;
+}
+
+static char *provision(fixture_t *fx, const char *tag) {
+  json_t *spec = json_pack("{s:{s:s}}", "Tags", "t", tag);
+  slot_t s = {0};
+  CALL(fx, &s, fx->pl.vt->provision(fx->pl.self, spec, on_slot, &s, &e_));
+  json_decref(spec);
+  char *id = ik_strdup(json_string_value(s.result));
+  slot_clear(&s);
+  return id;
+}
+
+static void changes_by_hand_are_seen_and_told(void **state) {
+  fixture_t *fx = *state;
+  ik_err_t err = {0};
+  int token = fx->pl.vt->watch(fx->pl.self, on_event, fx, &err);
+  assert_true(token > 0);
+  char *a = provision(fx, "a");
+  char *b = provision(fx, "b");
+  uv_run(&fx->loop.uv, UV_RUN_NOWAIT);
+  int before = fx->events; /* our own writes are already in the index: no news */
+  char path[200];
+  snprintf(path, sizeof path, "%s/%s", fx->dir, a);
+  unlink(path);
+  run_until(fx, &fx->events, before + 1);
+  assert_string_equal(fx->last, a);
+  json_t *list = describe(fx);
+  assert_int_equal(json_array_size(list), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "ID")), b);
+  json_decref(list);
+  /* A file added by hand. */
+  snprintf(path, sizeof path, "%s/manual-1", fx->dir);
+  FILE *f = fopen(path, "w");
+  fputs("{\"ID\": \"manual-1\", \"LogicalID\": null, \"Tags\": {\"t\": \"m\"}}", f);
+  fclose(f);
+  run_until(fx, &fx->events, before + 2);
+  assert_string_equal(fx->last, "manual-1");
+  list = describe(fx);
+  assert_int_equal(json_array_size(list), 2);
+  json_decref(list);
+  /* A file that is not an instance is ignored. */
+  snprintf(path, sizeof path, "%s/notes", fx->dir);
+  f = fopen(path, "w");
+  fputs("hello", f);
+  fclose(f);
+  for (int i = 0; i < 20; i++) uv_run(&fx->loop.uv, UV_RUN_NOWAIT);
+  list = describe(fx);
+  assert_int_equal(json_array_size(list), 2);
+  json_decref(list);
+  fx->pl.vt->unwatch(fx->pl.self, token);
+  ik_free(a);
+  ik_free(b);
+}
+
+static void a_new_provider_indexes_what_is_there(void **state) {
+  fixture_t *fx = *state;
+  for (int i = 0; i < 50; i++) ik_free(provision(fx, "x"));
+  fx->pl.vt->free(fx->pl.self);
+  ik_err_t err = {0};
+  assert_int_equal(ik_file_provider_new(&fx->loop, fx->dir, &fx->pl, &err), 0);
+  json_t *list = describe(fx);
+  assert_int_equal(json_array_size(list), 50);
+  /* Sorted by ID, as InfraKit's plugin lists them. */
+  for (size_t i = 1; i < 50; i++)
+    assert_true(strcmp(json_string_value(json_object_get(json_array_get(list, i - 1), "ID")),
+                       json_string_value(json_object_get(json_array_get(list, i), "ID"))) < 0);
+  json_decref(list);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(changes_by_hand_are_seen_and_told, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_new_provider_indexes_what_is_there, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,301 @@
+/* providers/process: instances are real processes. They start with their
+ * identity in the environment, are described with their tags, vanish (and
+ * say so at once) when killed, stop with SIGTERM or SIGKILL after the grace
+ * period, and are adopted again by a new provider - but a record whose pid
+ * now belongs to another process is not. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/mem.h"
+#include "loop/loop.h"
+#include "providers/process/process.h"
+#include "spi_slot.h"
+
+typedef struct fixture {
+  ik_loop_t loop;
+  char dir[64];
+  ik_instance_plugin_t pl;
+  int events;
+  char last_event[256];
+  uv_timer_t tick;
+} fixture_t;
+
+static void run_until(fixture_t *fx, const int *count, int want) {
+  for (int i = 0; *count < want && i < 100000; i++) uv_run(&fx->loop.uv, UV_RUN_ONCE);
+  assert_int_equal(*count, want);
+}
+
+static void on_tick(uv_timer_t *t) { (void)t; }
+
+static void open_provider(fixture_t *fx) {
+  ik_err_t err = {0};
+  ik_process_opts_t o = {.dir = fx->dir, .grace_ms = 2000};
+  assert_int_equal(ik_process_provider_new(&fx->loop, &o, &fx->pl, &err), 0);
+}
+
+static int setup(void **state) {
+  fixture_t *fx = IK_NEW(fixture_t);
+  ik_err_t err = {0};
+  snprintf(fx->dir, sizeof fx->dir, "/tmp/ik-proc-XXXXXX");
+  if (mkdtemp(fx->dir) == NULL || ik_loop_init(&fx->loop, &err) < 0) return -1;
+  uv_timer_init(&fx->loop.uv, &fx->tick);
+  uv_timer_start(&fx->tick, on_tick, 5, 5); /* wakes the loop while waiting on processes */
+  open_provider(fx);
+  *state = fx;
+  return 0;
+}
+
+static json_t *describe(fixture_t *fx, json_t *tags, bool props);
+
+static int teardown(void **state) {
+  fixture_t *fx = *state;
+  /* Kill what is left: tests must not leak processes. */
+  json_t *all = describe(fx, NULL, true);
+  size_t i;
+  json_t *d;
+  json_array_foreach(all, i, d) {
+    int pid = (int)json_integer_value(json_object_get(json_object_get(d, "Properties"), "Pid"));
+    if (pid > 0) kill(-pid, SIGKILL);
+  }
+  json_decref(all);
+  fx->pl.vt->free(fx->pl.self);
+  uv_close((uv_handle_t *)&fx->tick, NULL);
+  uv_run(&fx->loop.uv, UV_RUN_DEFAULT);
+  int leaked = 0;
+  ik_loop_close(&fx->loop, &leaked);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", fx->dir);
+  if (system(cmd) != 0) return -1;
+  ik_free(fx);
+  return leaked == 0 ? 0 : -1;
+}
+
+static json_t *describe(fixture_t *fx, json_t *tags, bool props) {
+  slot_t s = {0};
+  CALL(fx, &s, fx->pl.vt->describe(fx->pl.self, tags, props, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  return s.result;
+}
+
+static char *provision(fixture_t *fx, const char *spec_text) {
+  json_error_t je;
+  json_t *spec = json_loads(spec_text, 0, &je);
+  if (spec == NULL) fail_msg("bad spec in test: %s", je.text);
+  slot_t s = {0};
+  CALL(fx, &s, fx->pl.vt->provision(fx->pl.self, spec, on_slot, &s, &e_));
+  json_decref(spec);
+  if (s.err.code) fail_msg("provision: %s", s.err.msg);
+  char *id = ik_strdup(json_string_value(s.result));
+  slot_clear(&s);
+  return id;
+}
+
+static int pid_of(fixture_t *fx, const char *id) {
+  json_t *all = describe(fx, NULL, true);
+  int pid = 0;
+  size_t i;
+  json_t *d;
+  json_array_foreach(all, i, d) if (strcmp(json_string_value(json_object_get(d, "ID")), id) == 0) pid =
+      (int)json_integer_value(json_object_get(json_object_get(d, "Properties"), "Pid"));
+  json_decref(all);
+  return pid;
+}
+
+static void on_event(const char *id, void *data) {
+  fixture_t *fx = data;
+  fx->events++;
+  snprintf(fx->last_event, sizeof fx->last_event, "%s", id ? id : "");
+}
+
+static bool file_has(const char *path, const char *want) {
+  char buf[512] = "";
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return false;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  return strstr(buf, want) != NULL;
+}
+
+/* --- tests ------------------------------------------------------------------ */
+
+static void a_provisioned_process_runs_with_its_identity(void **state) {
+  fixture_t *fx = *state;
+  char spec[512], out[128];
+  snprintf(out, sizeof out, "%s/env.txt", fx->dir);
+  snprintf(spec, sizeof spec,
+           "{\"Properties\": {\"Cmd\": [\"/bin/sh\", \"-c\", \"echo id=$INFRAKIT_INSTANCE_ID lid=$INFRAKIT_LOGICAL_ID "
+           "x=$X > %s; exec sleep 60\"], \"Env\": {\"X\": \"42\"}}, \"Tags\": {\"group\": \"web\"}, \"LogicalID\": "
+           "\"web-1\"}",
+           out);
+  char *id = provision(fx, spec);
+  for (int i = 0; i < 400 && !file_has(out, "x=42"); i++) usleep(5000);
+  char want[256];
+  snprintf(want, sizeof want, "id=%s lid=web-1 x=42", id);
+  assert_true(file_has(out, want));
+  json_t *tags = json_pack("{s:s}", "group", "web");
+  json_t *list = describe(fx, tags, false);
+  assert_int_equal(json_array_size(list), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "LogicalID")), "web-1");
+  json_decref(list);
+  json_object_set_new(tags, "group", json_string("db"));
+  list = describe(fx, tags, false);
+  assert_int_equal(json_array_size(list), 0);
+  json_decref(list);
+  json_decref(tags);
+  ik_free(id);
+}
+
+static void a_killed_process_is_gone_and_watchers_hear_it_at_once(void **state) {
+  fixture_t *fx = *state;
+  ik_err_t err = {0};
+  int token = fx->pl.vt->watch(fx->pl.self, on_event, fx, &err);
+  assert_true(token > 0);
+  char *id = provision(fx, "{\"Properties\": {\"Cmd\": [\"sleep\", \"60\"]}}");
+  int pid = pid_of(fx, id);
+  assert_true(pid > 0);
+  kill(pid, SIGKILL);
+  run_until(fx, &fx->events, 1);
+  assert_string_equal(fx->last_event, id);
+  json_t *list = describe(fx, NULL, false);
+  assert_int_equal(json_array_size(list), 0);
+  json_decref(list);
+  char rec[200];
+  snprintf(rec, sizeof rec, "%s/%s.json", fx->dir, id);
+  assert_int_not_equal(access(rec, F_OK), 0); /* its record went with it */
+  fx->pl.vt->unwatch(fx->pl.self, token);
+  ik_free(id);
+}
+
+static void destroy_stops_with_sigterm_then_sigkill(void **state) {
+  fixture_t *fx = *state;
+  char *polite = provision(fx, "{\"Properties\": {\"Cmd\": [\"sleep\", \"60\"]}}");
+  char *stubborn = provision(fx, "{\"Properties\": {\"Cmd\": \"trap '' TERM; sleep 60 & wait; sleep 60\", "
+                                 "\"StopTimeout\": \"200ms\"}}");
+  usleep(100000); /* let the shell set its trap */
+  slot_t s = {0};
+  CALL(fx, &s, fx->pl.vt->destroy(fx->pl.self, polite, "terminate", on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  uint64_t t0 = uv_now(&fx->loop.uv);
+  CALL(fx, &s, fx->pl.vt->destroy(fx->pl.self, stubborn, "terminate", on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  assert_true(uv_now(&fx->loop.uv) - t0 >= 150); /* waited for the grace period */
+  json_t *list = describe(fx, NULL, false);
+  assert_int_equal(json_array_size(list), 0);
+  json_decref(list);
+  /* Destroying it again: not found. */
+  CALL(fx, &s, fx->pl.vt->destroy(fx->pl.self, polite, "terminate", on_slot, &s, &e_));
+  assert_int_equal(s.err.code, IK_ENOTFOUND);
+  slot_clear(&s);
+  ik_free(polite);
+  ik_free(stubborn);
+}
+
+static void a_new_provider_adopts_live_processes_and_forgets_dead_ones(void **state) {
+  fixture_t *fx = *state;
+  char *alive = provision(fx, "{\"Properties\": {\"Cmd\": [\"sleep\", \"60\"]}, \"Tags\": {\"k\": \"v\"}}");
+  char *reused = provision(fx, "{\"Properties\": {\"Cmd\": [\"sleep\", \"60\"]}}");
+  int pid = pid_of(fx, alive);
+  /* Fake a reused pid: the record points at a live process (ours) whose
+   * start time differs. */
+  char rec[200];
+  snprintf(rec, sizeof rec, "%s/%s.json", fx->dir, reused);
+  json_t *doc = json_load_file(rec, 0, NULL);
+  int reused_pid = (int)json_integer_value(json_object_get(doc, "Pid"));
+  json_object_set_new(doc, "Pid", json_integer(getpid()));
+  json_dump_file(doc, rec, 0);
+  json_decref(doc);
+  fx->pl.vt->free(fx->pl.self); /* the daemon stops; processes go on */
+  uv_run(&fx->loop.uv, UV_RUN_NOWAIT);
+  assert_int_equal(kill(pid, 0), 0);
+  open_provider(fx);
+  json_t *list = describe(fx, NULL, false);
+  assert_int_equal(json_array_size(list), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "ID")), alive);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(list, 0), "Tags"), "k")), "v");
+  json_decref(list);
+  assert_int_not_equal(access(rec, F_OK), 0);
+  kill(reused_pid, SIGKILL);
+  /* An adopted process's death is still heard at once (pidfd). */
+  ik_err_t err = {0};
+  int token = fx->pl.vt->watch(fx->pl.self, on_event, fx, &err);
+  assert_true(token > 0);
+  kill(pid, SIGKILL);
+  run_until(fx, &fx->events, 1);
+  assert_string_equal(fx->last_event, alive);
+  ik_free(alive);
+  ik_free(reused);
+}
+
+static void bad_properties_name_the_field(void **state) {
+  fixture_t *fx = *state;
+  static const char *const cases[][2] = {
+      {"{\"Properties\": {}}", "Properties.Cmd: missing"},
+      {"{\"Properties\": {\"Cmd\": []}}", "Properties.Cmd: empty list"},
+      {"{\"Properties\": {\"Cmd\": [\"sleep\", 60]}}", "Properties.Cmd[1]: want a string"},
+      {"{\"Properties\": {\"Cmd\": 7}}", "Properties.Cmd: want a list of strings or a shell command string"},
+      {"{\"Properties\": {\"Cmd\": \"true\", \"Env\": {\"A\": 1}}}", "Properties.Env.A: want a string"},
+      {"{\"Properties\": {\"Cmd\": \"true\", \"Dir\": 3}}", "Properties.Dir: want a string"},
+      {"{\"Properties\": [1]}", "Properties: want an object"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    json_t *spec = json_loads(cases[i][0], 0, NULL);
+    ik_err_t err = {0};
+    slot_t s = {0};
+    assert_int_equal(fx->pl.vt->provision(fx->pl.self, spec, on_slot, &s, &err), IK_EINVAL);
+    if (strstr(err.msg, cases[i][1]) == NULL) fail_msg("%s: got \"%s\"", cases[i][0], err.msg);
+    json_decref(spec);
+  }
+  /* A program that does not exist: a driver error, nothing left behind. */
+  json_t *spec = json_loads("{\"Properties\": {\"Cmd\": [\"/no/such/program\"]}}", 0, NULL);
+  slot_t s = {0};
+  CALL(fx, &s, fx->pl.vt->provision(fx->pl.self, spec, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, IK_EDRIVER);
+  assert_non_null(strstr(s.err.msg, "/no/such/program"));
+  json_decref(spec);
+  json_t *list = describe(fx, NULL, false);
+  assert_int_equal(json_array_size(list), 0);
+  json_decref(list);
+}
+
+static void init_runs_when_there_is_no_cmd_and_label_merges(void **state) {
+  fixture_t *fx = *state;
+  char spec[512], out[128];
+  snprintf(out, sizeof out, "%s/init.txt", fx->dir);
+  snprintf(spec, sizeof spec, "{\"Properties\": {}, \"Init\": \"echo from-init > %s; exec sleep 60\"}", out);
+  char *id = provision(fx, spec);
+  for (int i = 0; i < 400 && !file_has(out, "from-init"); i++) usleep(5000);
+  assert_true(file_has(out, "from-init"));
+  json_t *labels = json_pack("{s:s}", "infrakit.config.hash", "abc");
+  slot_t s = {0};
+  CALL(fx, &s, fx->pl.vt->label(fx->pl.self, id, labels, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  json_t *list = describe(fx, labels, false);
+  assert_int_equal(json_array_size(list), 1);
+  json_decref(list);
+  json_decref(labels);
+  slot_clear(&s);
+  ik_free(id);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(a_provisioned_process_runs_with_its_identity, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_killed_process_is_gone_and_watchers_hear_it_at_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(destroy_stops_with_sigterm_then_sigkill, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_new_provider_adopts_live_processes_and_forgets_dead_ones, setup, teardown),
+      cmocka_unit_test_setup_teardown(bad_properties_name_the_field, setup, teardown),
+      cmocka_unit_test_setup_teardown(init_runs_when_there_is_no_cmd_and_label_merges, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
