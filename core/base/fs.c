@@ -8,6 +8,10 @@
 #include <unistd.h>
 
 int ik_fs_write_atomic(const char *path, const char *data, size_t len, ik_err_t *err) {
+  return ik_fs_replace(path, data, len, true, err);
+}
+
+int ik_fs_replace(const char *path, const char *data, size_t len, bool durable, ik_err_t *err) {
   char dir[4096], tmp[8200];
   const char *slash = strrchr(path, '/');
   const char *name = slash ? slash + 1 : path;
@@ -30,7 +34,7 @@ int ik_fs_write_atomic(const char *path, const char *data, size_t len, ik_err_t 
     }
     off += (size_t)n;
   }
-  if (fsync(fd) < 0 || close(fd) < 0) {
+  if ((durable && fsync(fd) < 0) || close(fd) < 0) {
     int e = errno;
     unlink(tmp);
     return ik_err_set(err, IK_EIO, "write %s: %s", tmp, strerror(e));
@@ -40,6 +44,7 @@ int ik_fs_write_atomic(const char *path, const char *data, size_t len, ik_err_t 
     unlink(tmp);
     return ik_err_set(err, IK_EIO, "rename %s: %s", path, strerror(e));
   }
+  if (!durable) return 0;
   int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     fsync(dfd);

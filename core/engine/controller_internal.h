@@ -74,6 +74,7 @@ struct ik__group {
   uint64_t cycles;
 
   json_t *descs;              /* the last describe: members' descriptions */
+  json_t *desc_index;         /* ID -> its position in descs (and seen), as an integer */
   ik__seen_t *seen;
   size_t n_seen;
   size_t health_pending;

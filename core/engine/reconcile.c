@@ -65,25 +65,24 @@ static void failure_clear(ik__group_t *g, const char *key) {
   }
 }
 
+/* seen and descs share positions; desc_index maps an ID to its position. */
 static ik__seen_t *seen_find(ik__group_t *g, const char *id) {
-  for (size_t i = 0; i < g->n_seen; i++)
-    if (g->seen[i].id && strcmp(g->seen[i].id, id) == 0) return &g->seen[i]; /* NULL: moved (update_seen) */
-  return NULL;
+  json_t *at = json_object_get(g->desc_index, id);
+  if (at == NULL) return NULL;
+  ik__seen_t *s = &g->seen[json_integer_value(at)];
+  return s->id ? s : NULL; /* NULL id: moved (update_seen) */
 }
 
 json_t *ik__group_desc(ik__group_t *g, const char *id) {
-  size_t i;
-  json_t *d;
-  json_array_foreach(g->descs, i, d) {
-    const char *did = json_string_value(json_object_get(d, "ID"));
-    if (did && strcmp(did, id) == 0) return d;
-  }
-  return NULL;
+  json_t *at = json_object_get(g->desc_index, id);
+  return at ? json_array_get(g->descs, (size_t)json_integer_value(at)) : NULL;
 }
 
 void ik__group_clear_observation(ik__group_t *g) {
   json_decref(g->descs);
   g->descs = NULL;
+  json_decref(g->desc_index);
+  g->desc_index = NULL;
   for (size_t i = 0; i < g->n_seen; i++) {
     ik_free(g->seen[i].id);
     ik_free(g->seen[i].logical_id);
@@ -553,10 +552,12 @@ static void crash_backoff(ik__group_t *g, const ik__seen_t *lost, int64_t now) {
                                       (int)g->crash_streak, "retry_in_ms", (json_int_t)delay));
 }
 
-/* Update what is remembered of members from descs; find the lost ones. */
+/* Update what is remembered of members from descs (the new observation,
+ * not yet g->descs); find the lost ones. */
 static void update_seen(ik__group_t *g, json_t *descs, int64_t now) {
   size_t n = json_array_size(descs);
   ik__seen_t *next = ik_calloc(n + 1, sizeof *next);
+  json_t *index = json_object();
   for (size_t i = 0; i < n; i++) {
     json_t *d = json_array_get(descs, i);
     const char *id = json_string_value(json_object_get(d, "ID"));
@@ -569,6 +570,7 @@ static void update_seen(ik__group_t *g, json_t *descs, int64_t now) {
       if (lid == NULL) lid = json_string_value(json_object_get(json_object_get(d, "Tags"), "infrakit.logical_id"));
       next[i] = (ik__seen_t){.id = ik_strdup(id ? id : ""), .logical_id = ik_strdup(lid), .first_ms = now};
     }
+    if (id) json_object_set_new(index, id, json_integer((json_int_t)i));
   }
   for (size_t i = 0; i < g->n_seen; i++) {
     ik__seen_t *s = &g->seen[i];
@@ -580,6 +582,10 @@ static void update_seen(ik__group_t *g, json_t *descs, int64_t now) {
   ik_free(g->seen);
   g->seen = next;
   g->n_seen = n;
+  json_decref(g->desc_index);
+  g->desc_index = index;
+  json_decref(g->descs);
+  g->descs = json_incref(descs);
 }
 
 /* Provisions whose instance is now observed are done; one never observed
@@ -814,9 +820,8 @@ static void on_described(json_t *result, const ik_err_t *err, void *data) {
     const char *grp = json_string_value(json_object_get(json_object_get(d, "Tags"), "infrakit.group"));
     if (grp && strcmp(grp, g->id) == 0 && json_is_string(json_object_get(d, "ID"))) json_array_append(members, d);
   }
-  json_decref(g->descs);
-  g->descs = members;
   update_seen(g, members, now);
+  json_decref(members);
   settle_provisions(g, now);
   size_t n = json_array_size(members);
   ik_free(g->health);

@@ -72,7 +72,7 @@ int main(int argc, char **argv) {
   b.index = json_pack("{s:s, s:i}", "Group", "web", "Sequence", 3);
   double secs = atof(argv[2]);
   double one = run(&loop, &b, 1, secs);
-  double many = run(&loop, &b, 64, secs);
+  double many = run(&loop, &b, getenv("IK_INFLIGHT") ? atoi(getenv("IK_INFLIGHT")) : 64, secs);
   printf("{\"calls_per_sec_1\": %.0f, \"calls_per_sec_64\": %.0f, \"failed\": %llu}\n", one, many,
          (unsigned long long)b.failed);
   b.pl.vt->free(b.pl.self);
