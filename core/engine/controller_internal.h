@@ -30,6 +30,7 @@ typedef struct ik__action {
   char *created;         /* PROVISION: the new ID, once provisioned; kept until observed */
   int64_t created_at_ms; /* when it was provisioned */
   int64_t retry_at_ms;   /* > 0: backing off until then */
+  int64_t started_ms;    /* when its current attempt began */
   bool running;          /* an SPI call is outstanding */
 } ik__action_t;
 
@@ -37,7 +38,8 @@ typedef struct ik__action {
 typedef struct ik__failure {
   struct ik__failure *next;
   char *key;
-  uint32_t attempts;
+  uint32_t attempts;     /* failures so far (shown) */
+  uint32_t streak;       /* rounds of retries: drives the backoff */
   int64_t last_ms;
   char msg[IK_FAILURE_MSG_MAX];
 } ik__failure_t;

@@ -167,10 +167,14 @@ static void action_failed(ik__action_t *a, const char *stage, const ik_err_t *er
     f->next = g->failures;
     g->failures = f;
   }
+  /* Several actions of one kind failing in the same round (a batch of
+   * provisions against a failing cloud) back off as one: the streak grows
+   * only for an attempt that began after the last failure. */
+  if (f->streak == 0 || a->started_ms > f->last_ms) f->streak++;
   f->attempts++;
   f->last_ms = ik__now_ms();
   snprintf(f->msg, sizeof f->msg, "%s: %s", stage, err->msg);
-  int64_t delay = ik_backoff_ms(f->attempts, c->o.retry_base_ms, c->o.retry_max_ms, ik__random(c));
+  int64_t delay = ik_backoff_ms(f->streak, c->o.retry_base_ms, c->o.retry_max_ms, ik__random(c));
   a->running = false;
   a->retry_at_ms = ik__now_ms() + delay;
   char attempts[16];
@@ -368,6 +372,7 @@ static void start_action(ik__action_t *a) {
   int rc;
   a->running = true;
   a->retry_at_ms = 0;
+  a->started_ms = ik__now_ms();
   switch (a->kind) {
   case IK_ACTION_PROVISION:
     start_provision(a);

@@ -175,6 +175,12 @@ static int in_label(lua_State *L) {
 static int in_destroy(lua_State *L) {
   spi_handle_t *h = check_handle(L, false);
   const char *id = luaL_checkstring(L, 2);
+  /* The reason as a string, or the context a provider's destroy receives
+   * ({Reason = ...}), so a provider can pass its own on. */
+  if (lua_istable(L, 3)) {
+    lua_getfield(L, 3, "Reason");
+    lua_replace(L, 3);
+  }
   const char *reason = luaL_optstring(L, 3, "terminate");
   json_t *keep[1];
   int nkeep = 0;
