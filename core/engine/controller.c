@@ -58,6 +58,7 @@ void ik__group_unref(ik__group_t *g) {
   }
   ik__group_clear_observation(g);
   json_decref(g->last_plan);
+  json_decref(g->replacements);
   json_decref(g->spec_json);
   ik_group_spec_free(&g->spec);
   ik_rollout_state_free(&g->state);
@@ -104,6 +105,7 @@ static ik__group_t *group_install(ik_controller_t *c, json_t *spec_json, ik_grou
   g->c = c;
   c->live++;
   g->refs = 1;
+  g->replacements = json_object();
   g->id = ik_strdup(spec->id);
   g->spec_json = spec_json;
   g->spec = *spec;

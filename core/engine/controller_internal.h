@@ -80,6 +80,7 @@ struct ik__group {
   ik__seen_t *seen;
   size_t n_seen;
   size_t health_pending;
+  int64_t health_checked_ms;  /* when every member's health was last asked */
   ik_health_t *health;        /* per entry of descs, this cycle */
 
   ik__action_t *actions;      /* in flight */
@@ -87,7 +88,8 @@ struct ik__group {
   ik_plan_summary_t summary;  /* of the last plan */
   json_t *last_plan;          /* the last plan's action lines */
   char last_error[IK_FAILURE_MSG_MAX]; /* observe / persist trouble; "" when fine */
-  uint32_t crash_streak;      /* instances lost young, in a row */
+  uint32_t crash_streak;      /* replacements lost young, in a row */
+  json_t *replacements;       /* IDs provisioned while a streak ran: ID -> true */
 };
 
 struct ik_controller {

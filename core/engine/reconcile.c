@@ -225,7 +225,8 @@ static bool still_managed(ik__group_t *g) {
 
 static void on_provisioned(json_t *result, const ik_err_t *err, void *data) {
   ik__action_t *a = data;
-  if (!still_managed(a->g)) return;
+  ik__group_t *g = a->g;
+  if (!still_managed(g)) return;
   if (err) return action_failed(a, "provision", err);
   if (!json_is_string(result)) {
     ik_err_t e = {0};
@@ -234,6 +235,7 @@ static void on_provisioned(json_t *result, const ik_err_t *err, void *data) {
   }
   a->created = ik_strdup(json_string_value(result));
   a->created_at_ms = ik__now_ms();
+  if (g->crash_streak > 0) json_object_set_new(g->replacements, a->created, json_true());
   action_done(a, "provisioned",
               json_pack("{s:s, s:s?, s:s}", "instance", a->created, "logical_id", a->logical_id, "config_hash",
                         a->config_hash));
@@ -542,12 +544,18 @@ static void crash_backoff(ik__group_t *g, const ik__seen_t *lost, int64_t now) {
   ik__emit(g, "instance-lost", json_pack("{s:s, s:s?, s:I}", "instance", lost->id, "logical_id", lost->logical_id,
                                          "age_ms", (json_int_t)age));
   ik_log(IK_LOG_WARN, "group", "instance lost; replacing it", "group", g->id, "instance", lost->id, NULL);
+  /* A crash loop is a replacement dying young, again: the streak grows
+   * only when the lost instance was itself provisioned to replace a lost
+   * one. Any other loss - an old instance, or a young one that replaced
+   * nothing - starts over, and is healed at once (a kill is not a loop). */
+  bool replacement = json_object_get(g->replacements, lost->id) != NULL;
+  json_object_del(g->replacements, lost->id);
   if (age >= c->o.crash_window_ms) {
     g->crash_streak = 0;
     return;
   }
-  /* The first young loss is healed at once (a kill is not a loop). */
-  if (++g->crash_streak < 2) return;
+  g->crash_streak = replacement ? g->crash_streak + 1 : 1;
+  if (g->crash_streak < 2) return;
   int64_t delay = ik_backoff_ms(g->crash_streak - 1, c->o.retry_base_ms * 2, c->o.retry_max_ms, ik__random(c));
   const char *lid = g->spec.pets ? lost->logical_id : NULL;
   ik__action_t *a = action_new(g, IK_ACTION_PROVISION, NULL, lid);
@@ -828,17 +836,27 @@ static void on_described(json_t *result, const ik_err_t *err, void *data) {
   update_seen(g, members, now);
   json_decref(members);
   settle_provisions(g, now);
-  size_t n = json_array_size(members);
+  /* Health: every member once per poll interval; in between (cycles
+   * triggered by events and completions) only members not known to be
+   * healthy are asked, so healing a group of thousands does not wait for
+   * thousands of Healthy calls. */
+  size_t n = json_array_size(g->descs);
+  bool full = now - g->health_checked_ms >= g->c->o.poll_ms;
+  if (full) g->health_checked_ms = now;
   ik_free(g->health);
   g->health = ik_calloc(n + 1, sizeof *g->health);
   g->health_pending = 1;
   for (i = 0; i < n; i++) {
+    if (!full && g->seen[i].health == IK_HEALTH_HEALTHY) {
+      g->health[i] = IK_HEALTH_HEALTHY;
+      continue;
+    }
     health_call_t *hc = IK_NEW(health_call_t);
     *hc = (health_call_t){g, i, g->cycles};
     g->health_pending++;
     ik_err_t e = {0};
     ik__group_ref(g);
-    int rc = g->flavor.vt->healthy(g->flavor.self, g->spec.flavor_properties, json_array_get(members, i), on_health,
+    int rc = g->flavor.vt->healthy(g->flavor.self, g->spec.flavor_properties, json_array_get(g->descs, i), on_health,
                                    hc, &e);
     if (rc < 0) {
       ik__group_ref(g);

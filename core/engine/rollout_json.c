@@ -8,14 +8,10 @@
 static const char *const phase_names[] = {"steady", "scaling", "rolling", "canary-paused", "blocked"};
 
 json_t *ik_rollout_state_to_json(const ik_rollout_state_t *st, bool destroying) {
-  json_t *healthy = json_object();
-  for (size_t i = 0; i < st->n_healthy; i++)
-    json_object_set_new(healthy, st->healthy[i].id, json_integer(st->healthy[i].since_ms));
-  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:s, s:b, s:o}", "SpecHash", st->spec_hash,
-                   "TargetHash", st->target_hash, "GoodHash", st->good_hash, "SelfDrainedHash",
-                   st->self_drained_hash, "Phase", ik_plan_phase_name(st->phase), "CanaryPromoted",
-                   st->canary_promoted, "RolledBack", st->rolled_back, "StartedMs", (json_int_t)st->started_ms,
-                   "Failure", st->failure, "Destroying", destroying, "HealthySince", healthy);
+  return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:s, s:b}", "SpecHash", st->spec_hash, "TargetHash",
+                   st->target_hash, "GoodHash", st->good_hash, "SelfDrainedHash", st->self_drained_hash,
+                   "CanaryPromoted", st->canary_promoted, "RolledBack", st->rolled_back, "StartedMs",
+                   (json_int_t)st->started_ms, "Failure", st->failure, "Destroying", destroying);
 }
 
 /* Copy the string field key into dst (a buffer of n bytes). */

@@ -2,9 +2,15 @@
  * "groups/ID/state", so a restarted daemon resumes the same rollout:
  *
  *   {"SpecHash": h, "TargetHash": h, "GoodHash": h, "SelfDrainedHash": h,
- *    "Phase": "rolling", "CanaryPromoted": false, "RolledBack": false,
- *    "StartedMs": 0, "Failure": "", "Destroying": false,
- *    "HealthySince": {"instance-1": 1700000000000, ...}}
+ *    "CanaryPromoted": false, "RolledBack": false, "StartedMs": 0,
+ *    "Failure": "", "Destroying": false}
+ *
+ * Only what changes at rollout boundaries is written - a new target, a
+ * batch's end, a promotion, a rollback - so a rollout costs a handful of
+ * fsyncs, not one per instance. The phase and when each member was first
+ * seen healthy stay in memory: after a restart members prove their
+ * MinHealthySeconds again. (A document that has "Phase" and
+ * "HealthySince", from an older daemon, is read as well.)
  *
  * Destroying is the controller's own: a DestroyGroup in progress, so a
  * crash in the middle finishes the job on restart. */

@@ -13,7 +13,8 @@
 
 #include "base/err.h"
 
-/* result is borrowed (incref to keep); NULL when err is set. err is NULL
+/* result is borrowed (incref to keep) and read-only: a plugin may hand out
+ * its own objects, so copy before changing. NULL when err is set. err is NULL
  * on success. What result holds is said by each operation. */
 typedef void (*ik_spi_cb)(json_t *result, const ik_err_t *err, void *data);
 

@@ -92,6 +92,15 @@ static json_t *read_instance(const char *dir, const char *id, ik_err_t *err) {
   return v;
 }
 
+/* What the index keeps of an instance document: {"ID", "LogicalID",
+ * "Tags"}. The Spec stays on disk (describe with properties reads it), so
+ * 10,000 instances stay small in memory. */
+static json_t *slim(const json_t *inst) {
+  json_t *lid = json_object_get(inst, "LogicalID"), *tags = json_object_get(inst, "Tags");
+  return json_pack("{s:O, s:O, s:o}", "ID", json_object_get(inst, "ID"), "LogicalID", lid ? lid : json_null(), "Tags",
+                   json_is_object(tags) ? json_deep_copy(tags) : json_object());
+}
+
 static int save(ik_file_provider_t *fp, json_t *inst, ik_err_t *err) {
   char path[4096];
   const char *id = json_string_value(json_object_get(inst, "ID"));
@@ -101,7 +110,7 @@ static int save(ik_file_provider_t *fp, json_t *inst, ik_err_t *err) {
    * cut, and 1,000 fsyncs would make a group of 1,000 take seconds. */
   int rc = ik_fs_replace(path, text, strlen(text), false, err);
   free(text);
-  if (rc == 0) json_object_set(fp->index, id, inst);
+  if (rc == 0) json_object_set_new(fp->index, id, slim(inst));
   return rc;
 }
 
@@ -117,12 +126,10 @@ static void notify(ik_file_provider_t *fp, const char *id) {
 static void refresh(ik_file_provider_t *fp, const char *name) {
   if (name[0] == '.' || !valid_id(name)) return;
   ik_err_t e = {0};
-  json_t *disk = read_instance(fp->dir, name, &e);
+  json_t *full = read_instance(fp->dir, name, &e);
+  json_t *disk = full && json_is_string(json_object_get(full, "ID")) ? slim(full) : NULL; /* else not an instance */
+  json_decref(full);
   json_t *known = json_object_get(fp->index, name);
-  if (disk && !json_is_string(json_object_get(disk, "ID"))) {
-    json_decref(disk); /* not an instance file */
-    disk = NULL;
-  }
   if (disk == NULL && known == NULL) return;
   if (disk && known && json_equal(disk, known)) {
     json_decref(disk);
@@ -151,7 +158,7 @@ static int load_index(ik_file_provider_t *fp, ik_err_t *err) {
     if (de->d_name[0] == '.' || !valid_id(de->d_name)) continue;
     ik_err_t e = {0};
     json_t *inst = read_instance(fp->dir, de->d_name, &e);
-    if (inst && json_is_string(json_object_get(inst, "ID"))) json_object_set(fp->index, de->d_name, inst);
+    if (inst && json_is_string(json_object_get(inst, "ID"))) json_object_set_new(fp->index, de->d_name, slim(inst));
     json_decref(inst);
   }
   closedir(d);
@@ -274,16 +281,19 @@ static int fp_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, 
   for (i = 0; i < n; i++) {
     inst = json_object_get(fp->index, names[i]);
     if (tags != NULL && !has_tags(inst, tags)) continue;
-    json_t *desc = json_object();
-    json_object_set(desc, "ID", json_object_get(inst, "ID"));
-    json_t *lid = json_object_get(inst, "LogicalID");
-    json_object_set(desc, "LogicalID", lid ? lid : json_null());
-    json_t *t = json_object_get(inst, "Tags");
-    json_object_set_new(desc, "Tags", t ? json_deep_copy(t) : json_object());
-    if (properties) {
-      json_t *spec = json_object_get(inst, "Spec");
-      json_object_set_new(desc, "Properties", spec ? json_deep_copy(spec) : json_null());
+    /* The index entry is the description: shared, not copied (callers
+     * treat results as read-only; spi.h). */
+    if (!properties) {
+      json_array_append(out, inst);
+      continue;
     }
+    json_t *desc = json_pack("{s:O, s:O, s:O}", "ID", json_object_get(inst, "ID"), "LogicalID",
+                             json_object_get(inst, "LogicalID"), "Tags", json_object_get(inst, "Tags"));
+    ik_err_t e = {0};
+    json_t *full = read_instance(fp->dir, names[i], &e);
+    json_t *spec = json_object_get(full, "Spec");
+    json_object_set(desc, "Properties", spec ? spec : json_null());
+    json_decref(full);
     json_array_append_new(out, desc);
   }
   ik_free(names);

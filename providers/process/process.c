@@ -18,9 +18,10 @@
  * two writes is matched by INFRAKIT_INSTANCE_ID in /proc/PID/environ.
  *
  * An instance whose process exits is gone: its record is removed and
- * watchers (the group controller) are told at once - from libuv's exit
- * callback for processes this daemon started, from a pidfd for adopted
- * ones - so a SIGKILLed instance is replaced without waiting for a poll.
+ * watchers (the group controller) are told at once through a pidfd (for
+ * processes this daemon started and adopted ones alike), so a SIGKILLed
+ * instance is replaced without waiting for a poll. Processes start with
+ * posix_spawn (no fork of the daemon: ~0.3 ms instead of several).
  * Destroy sends SIGTERM to the process group, then SIGKILL after the
  * grace period, and completes when the process has exited. */
 #include "providers/process/process.h"
@@ -29,11 +30,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/fs.h"
@@ -59,8 +62,7 @@ typedef struct instance {
   json_t *doc;              /* the record, as on disk */
   int pid;
   unsigned long long start; /* /proc/PID/stat starttime */
-  uv_process_t *child;      /* started by this daemon: exit through libuv */
-  uv_poll_t *pidfd_poll;    /* adopted: exit through a pidfd */
+  uv_poll_t *pidfd_poll;    /* its exit, through a pidfd */
   int pidfd;
   uv_timer_t *kill_timer;   /* destroy: SIGKILL after the grace period */
   waiter_t *waiters;
@@ -210,7 +212,6 @@ static void close_handle(proc_provider_t *pp, uv_handle_t *h) {
 
 static void instance_release(instance_t *in) {
   proc_provider_t *pp = in->pp;
-  if (in->child) close_handle(pp, (uv_handle_t *)in->child);
   if (in->pidfd_poll) close_handle(pp, (uv_handle_t *)in->pidfd_poll);
   if (in->kill_timer) close_handle(pp, (uv_handle_t *)in->kill_timer);
   if (in->pidfd >= 0) close(in->pidfd);
@@ -251,18 +252,21 @@ static void exited(instance_t *in, int64_t status, int signum) {
   ik_free(id);
 }
 
-static void on_child_exit(uv_process_t *p, int64_t status, int signum) {
-  instance_t *in = p->data;
-  if (in) exited(in, status, signum);
-}
-
+/* The process exited: reap it when it is our child (an adopted one is
+ * reaped by whoever is its parent now), then forget the instance. */
 static void on_pidfd(uv_poll_t *h, int status, int events) {
   instance_t *in = h->data;
-  if (in) exited(in, 0, 0);
+  if (in == NULL) return;
+  int st = 0;
+  pid_t r = waitpid(in->pid, &st, WNOHANG);
+  if (r == 0) return; /* not yet (spurious wake-up) */
+  if (r == in->pid) exited(in, WIFEXITED(st) ? WEXITSTATUS(st) : 0, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  else exited(in, 0, 0);
 }
 
-/* Watch an adopted process (not our child) for its exit. */
-static void watch_adopted(proc_provider_t *pp, instance_t *in) {
+/* Watch the process for its exit through a pidfd (Linux 5.3+), whether
+ * this daemon started it or adopted it. */
+static void watch_exit(proc_provider_t *pp, instance_t *in) {
 #ifdef SYS_pidfd_open
   int fd = (int)syscall(SYS_pidfd_open, in->pid, 0);
   if (fd >= 0) {
@@ -275,7 +279,7 @@ static void watch_adopted(proc_provider_t *pp, instance_t *in) {
     return;
   }
 #endif
-  ik_log(IK_LOG_WARN, "instance-process", "no pidfd here: an adopted process's exit is seen at the next describe",
+  ik_log(IK_LOG_WARN, "instance-process", "no pidfd here: a process's exit is seen at the next describe",
          "instance", in->id, NULL);
 }
 
@@ -369,29 +373,37 @@ static int spawn(proc_provider_t *pp, instance_t *in, json_t *spec, ik_err_t *er
   if (out_fd < 0 || err_fd < 0) {
     rc = IK_EIO;
   } else {
-    uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
-                                     {.flags = UV_INHERIT_FD, .data.fd = out_fd},
-                                     {.flags = UV_INHERIT_FD, .data.fd = err_fd}};
-    uv_process_options_t o = {.exit_cb = on_child_exit,
-                              .file = argv[0],
-                              .args = argv,
-                              .env = envp,
-                              .cwd = json_string_value(ik_json_get(props, "Dir")),
-                              .flags = UV_PROCESS_DETACHED, /* its own session: outlives us */
-                              .stdio_count = 3,
-                              .stdio = stdio};
-    in->child = ik_calloc(1, sizeof *in->child);
-    int uvrc = uv_spawn(&pp->loop->uv, in->child, &o);
-    if (uvrc < 0) {
-      rc = ik_err_set(err, IK_EDRIVER, "start %s: %s", argv[0], uv_strerror(uvrc));
-      /* A failed uv_spawn still initialised the handle: it must be closed. */
-      close_handle(pp, (uv_handle_t *)in->child);
-      in->child = NULL;
+    /* posix_spawn (vfork-like, no copy of the daemon's page tables) starts
+     * a process in a few hundred microseconds; uv_spawn's fork took
+     * milliseconds, which self-healing would wait for. */
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    const char *cwd = json_string_value(ik_json_get(props, "Dir"));
+    if (cwd) posix_spawn_file_actions_addchdir_np(&fa, cwd);
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all); /* the daemon ignores SIGPIPE; its processes must not */
+    /* Its own session: it outlives the daemon and its group is ours to signal. */
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid;
+    int e = posix_spawnp(&pid, argv[0], &fa, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (e != 0) {
+      rc = ik_err_set(err, IK_EDRIVER, "start %s: %s%s%s%s", argv[0], strerror(e), cwd ? " (or Properties.Dir " : "",
+                      cwd ? cwd : "", cwd ? ")" : "");
     } else {
-      in->child->data = in;
-      uv_unref((uv_handle_t *)in->child);
-      in->pid = in->child->pid;
-      in->start = proc_start_time(in->pid);
+      in->pid = pid;
+      in->start = proc_start_time(pid);
+      watch_exit(pp, in);
     }
   }
   if (out_fd >= 0) close(out_fd);
@@ -437,7 +449,7 @@ static int pp_provision(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_e
   if (rc < 0) {
     if (in->pid > 0) kill(-in->pid, SIGKILL);
     remove_record(pp, in->id);
-    if (in->child) in->child->data = NULL;
+    if (in->pidfd_poll) in->pidfd_poll->data = NULL;
     instance_release(in);
     return finish(pp, cb, data, NULL, &e);
   }
@@ -511,7 +523,7 @@ static int pp_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, 
   json_t *out = json_array();
   for (instance_t *in = pp->instances, *next; in; in = next) {
     next = in->next;
-    if (!in->child && !in->pidfd_poll && proc_start_time(in->pid) != in->start) { /* no exit event: check */
+    if (!in->pidfd_poll && proc_start_time(in->pid) != in->start) { /* no exit event: check */
       exited(in, 0, 0);
       continue;
     }
@@ -578,7 +590,6 @@ static void pp_free(void *self) {
       finish(pp, w->cb, w->data, NULL, &e);
       ik_free(w);
     }
-    if (in->child) in->child->data = NULL;
     if (in->pidfd_poll) in->pidfd_poll->data = NULL;
     if (in->kill_timer) in->kill_timer->data = NULL;
     instance_release(in);
@@ -632,7 +643,7 @@ static void adopt(proc_provider_t *pp) {
     in->start = start;
     in->next = pp->instances;
     pp->instances = in;
-    watch_adopted(pp, in);
+    watch_exit(pp, in);
     ik_err_t e = {0};
     save(pp, in, &e);
   }
