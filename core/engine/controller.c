@@ -57,6 +57,7 @@ void ik__group_unref(ik__group_t *g) {
     ik_free(f);
   }
   ik__group_clear_observation(g);
+  ik_free(g->queue);
   json_decref(g->last_plan);
   json_decref(g->replacements);
   json_decref(g->spec_json);
@@ -840,6 +841,7 @@ int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_cont
   if (c->o.retry_base_ms <= 0) c->o.retry_base_ms = 500;
   if (c->o.retry_max_ms <= 0) c->o.retry_max_ms = 60000;
   if (c->o.crash_window_ms <= 0) c->o.crash_window_ms = 60000;
+  if (c->o.max_calls == 0) c->o.max_calls = 256;
   c->self_id = ik_strdup(opts->self_id);
   c->o.self_id = c->self_id;
   c->o.events_path = NULL;

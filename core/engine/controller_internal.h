@@ -32,6 +32,7 @@ typedef struct ik__action {
   int64_t retry_at_ms;   /* > 0: backing off until then */
   int64_t started_ms;    /* when its current attempt began */
   bool running;          /* an SPI call is outstanding */
+  bool queued;           /* waiting for room in the calls window */
 } ik__action_t;
 
 /* What went wrong with one kind of action, until it succeeds. */
@@ -79,11 +80,16 @@ struct ik__group {
   json_t *desc_index;         /* ID -> its position in descs (and seen), as an integer */
   ik__seen_t *seen;
   size_t n_seen;
-  size_t health_pending;
+  size_t health_pending;      /* Healthy calls outstanding */
+  size_t health_next;         /* the next member to ask */
+  bool *health_skip;          /* per member: health known, not asked this cycle */
   int64_t health_checked_ms;  /* when every member's health was last asked */
   ik_health_t *health;        /* per entry of descs, this cycle */
 
   ik__action_t *actions;      /* in flight */
+  ik__action_t **queue;       /* started by the plan, waiting for room (FIFO) */
+  size_t queue_head, queue_len, queue_cap;
+  size_t n_running;           /* actions with a call outstanding */
   ik__failure_t *failures;
   ik_plan_summary_t summary;  /* of the last plan */
   json_t *last_plan;          /* the last plan's action lines */

@@ -16,8 +16,12 @@
 #include "engine/observe.h"
 #include "engine/rollout_json.h"
 
+/* While actions are running, how long a completion waits to re-plan. */
+#define IK_BUSY_REPLAN_MS 25
+
 static void run_cycle(ik__group_t *g);
 static void end_cycle(ik__group_t *g);
+static void pump_actions(ik__group_t *g);
 
 /* --- small helpers -------------------------------------------------------- */
 
@@ -92,6 +96,8 @@ void ik__group_clear_observation(ik__group_t *g) {
   g->n_seen = 0;
   ik_free(g->health);
   g->health = NULL;
+  ik_free(g->health_skip);
+  g->health_skip = NULL;
 }
 
 /* --- scheduling ----------------------------------------------------------- */
@@ -176,6 +182,7 @@ static void action_failed(ik__action_t *a, const char *stage, const ik_err_t *er
   snprintf(f->msg, sizeof f->msg, "%s: %s", stage, err->msg);
   int64_t delay = ik_backoff_ms(f->streak, c->o.retry_base_ms, c->o.retry_max_ms, ik__random(c));
   a->running = false;
+  g->n_running--;
   a->retry_at_ms = ik__now_ms() + delay;
   char attempts[16];
   snprintf(attempts, sizeof attempts, "%u", f->attempts);
@@ -185,6 +192,7 @@ static void action_failed(ik__action_t *a, const char *stage, const ik_err_t *er
            json_pack("{s:s, s:s?, s:s?, s:s, s:i, s:I}", "action", kind_name(a->kind), "instance", a->id,
                      "logical_id", a->logical_id, "error", f->msg, "attempt", (int)f->attempts, "retry_in_ms",
                      (json_int_t)delay));
+  pump_actions(g);
   ik__group_schedule(g, delay);
 }
 
@@ -199,11 +207,18 @@ static void action_done(ik__action_t *a, const char *event, json_t *fields) {
   }
   ik__emit(g, event, fields);
   a->running = false;
+  g->n_running--;
   if (a->kind != IK_ACTION_PROVISION) {
     unlink_action(g, a);
     ik__action_free(a);
   }
-  ik__group_schedule(g, 0);
+  pump_actions(g);
+  /* Plan again at once when the batch is done; when only its last
+   * actions run, a little later; while actions still wait for room, not
+   * at all (the batch's end will): a batch of thousands is planned once,
+   * not thousands of times. Events and the poll still plan meanwhile. */
+  if (g->n_running == 0) ik__group_schedule(g, 0);
+  else if (g->queue_head == g->queue_len) ik__group_schedule(g, IK_BUSY_REPLAN_MS);
 }
 
 /* A call into a plugin: holds a reference on the group; rc < 0 means the
@@ -372,6 +387,7 @@ static void start_action(ik__action_t *a) {
   ik__group_t *g = a->g;
   ik_err_t e = {0};
   int rc;
+  g->n_running++;
   a->running = true;
   a->retry_at_ms = 0;
   a->started_ms = ik__now_ms();
@@ -645,6 +661,25 @@ typedef struct cycle {
   char *state_text;
 } cycle_t;
 
+/* Start queued actions while fewer than IK_CALLS_WINDOW run. */
+static void pump_actions(ik__group_t *g) {
+  while (g->n_running < g->c->o.max_calls && g->queue_head < g->queue_len) {
+    ik__action_t *a = g->queue[g->queue_head++];
+    a->queued = false;
+    start_action(a);
+  }
+  if (g->queue_head == g->queue_len) g->queue_head = g->queue_len = 0;
+}
+
+static void enqueue(ik__group_t *g, ik__action_t *a) {
+  if (g->queue_len == g->queue_cap) {
+    g->queue_cap = g->queue_cap ? 2 * g->queue_cap : 64;
+    g->queue = ik_realloc(g->queue, g->queue_cap * sizeof *g->queue);
+  }
+  a->queued = true;
+  g->queue[g->queue_len++] = a;
+}
+
 static void execute(cycle_t *cy) {
   ik__group_t *g = cy->g;
   int64_t now = ik__now_ms();
@@ -658,8 +693,9 @@ static void execute(cycle_t *cy) {
     memcpy(a->config_hash, pa->config_hash, sizeof a->config_hash);
     a->reason = pa->reason;
     a->drain = pa->drain;
-    start_action(a);
+    enqueue(g, a);
   }
+  pump_actions(g);
 }
 
 static void cycle_free(cycle_t *cy) {
@@ -792,11 +828,31 @@ static void on_health(json_t *result, const ik_err_t *err, void *data);
 typedef struct health_call {
   ik__group_t *g;
   size_t index;
-  uint64_t cycle;
 } health_call_t;
 
-static void health_done(ik__group_t *g) {
-  if (--g->health_pending == 0) plan_and_act(g);
+/* Ask the members still to be asked, at most IK_CALLS_WINDOW at once (a
+ * group of 10,000 must not start 10,000 Lua calls together); when every
+ * answer is in, plan. */
+static void health_pump(ik__group_t *g) {
+  size_t n = json_array_size(g->descs);
+  while (g->health_next < n && g->health_pending < g->c->o.max_calls) {
+    size_t i = g->health_next++;
+    if (g->health_skip[i]) continue;
+    health_call_t *hc = IK_NEW(health_call_t);
+    *hc = (health_call_t){g, i};
+    g->health_pending++;
+    ik_err_t e = {0};
+    ik__group_ref(g);
+    int rc = g->flavor.vt->healthy(g->flavor.self, g->spec.flavor_properties, json_array_get(g->descs, i), on_health,
+                                   hc, &e);
+    if (rc < 0) { /* counts as unknown; completes below without recursion */
+      ik__group_unref(g);
+      ik_free(hc);
+      g->health[i] = IK_HEALTH_UNKNOWN;
+      g->health_pending--;
+    }
+  }
+  if (g->health_pending == 0 && g->health_next >= n) plan_and_act(g);
 }
 
 static void on_health(json_t *result, const ik_err_t *err, void *data) {
@@ -808,7 +864,8 @@ static void on_health(json_t *result, const ik_err_t *err, void *data) {
   /* reference §4.6: a Healthy error counts as unknown. */
   json_int_t h = err == NULL && json_is_integer(result) ? json_integer_value(result) : IK_HEALTH_UNKNOWN;
   g->health[i] = h == IK_HEALTH_HEALTHY || h == IK_HEALTH_UNHEALTHY ? (ik_health_t)h : IK_HEALTH_UNKNOWN;
-  health_done(g);
+  g->health_pending--;
+  health_pump(g);
 }
 
 static void on_described(json_t *result, const ik_err_t *err, void *data) {
@@ -845,26 +902,17 @@ static void on_described(json_t *result, const ik_err_t *err, void *data) {
   if (full) g->health_checked_ms = now;
   ik_free(g->health);
   g->health = ik_calloc(n + 1, sizeof *g->health);
-  g->health_pending = 1;
+  ik_free(g->health_skip);
+  g->health_skip = ik_calloc(n + 1, sizeof *g->health_skip);
   for (i = 0; i < n; i++) {
     if (!full && g->seen[i].health == IK_HEALTH_HEALTHY) {
       g->health[i] = IK_HEALTH_HEALTHY;
-      continue;
-    }
-    health_call_t *hc = IK_NEW(health_call_t);
-    *hc = (health_call_t){g, i, g->cycles};
-    g->health_pending++;
-    ik_err_t e = {0};
-    ik__group_ref(g);
-    int rc = g->flavor.vt->healthy(g->flavor.self, g->spec.flavor_properties, json_array_get(g->descs, i), on_health,
-                                   hc, &e);
-    if (rc < 0) {
-      ik__group_ref(g);
-      on_health(NULL, &e, hc);
-      ik__group_unref(g);
+      g->health_skip[i] = true;
     }
   }
-  health_done(g);
+  g->health_pending = 0;
+  g->health_next = 0;
+  health_pump(g);
 }
 
 static void run_cycle(ik__group_t *g) {

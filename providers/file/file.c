@@ -34,6 +34,7 @@ typedef struct ik_file_provider {
   ik_loop_t *loop;
   char *dir;
   json_t *index;        /* ID -> the instance document, as on disk */
+  json_t *stamps;       /* ID -> the stamp of the file as we last wrote or read it */
   uv_fs_event_t *fsev;  /* NULL when the platform has no events */
   struct {
     ik_instance_event_cb cb;
@@ -101,6 +102,19 @@ static json_t *slim(const json_t *inst) {
                    json_is_object(tags) ? json_deep_copy(tags) : json_object());
 }
 
+/* A file's identity and version (inode, mtime, size) as one number: the
+ * event for our own write finds it unchanged and skips reading it back. */
+static json_int_t stamp_of(const char *dir, const char *id) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, id);
+  struct stat st;
+  if (stat(path, &st) < 0) return 0;
+  uint64_t h = (uint64_t)st.st_ino * 0x9e3779b97f4a7c15ULL;
+  h ^= (uint64_t)st.st_mtim.tv_sec * 1000000007ULL + (uint64_t)st.st_mtim.tv_nsec;
+  h ^= (uint64_t)st.st_size << 17;
+  return (json_int_t)(h >> 1);
+}
+
 static int save(ik_file_provider_t *fp, json_t *inst, ik_err_t *err) {
   char path[4096];
   const char *id = json_string_value(json_object_get(inst, "ID"));
@@ -110,7 +124,10 @@ static int save(ik_file_provider_t *fp, json_t *inst, ik_err_t *err) {
    * cut, and 1,000 fsyncs would make a group of 1,000 take seconds. */
   int rc = ik_fs_replace(path, text, strlen(text), false, err);
   free(text);
-  if (rc == 0) json_object_set_new(fp->index, id, slim(inst));
+  if (rc == 0) {
+    json_object_set_new(fp->index, id, slim(inst));
+    json_object_set_new(fp->stamps, id, json_integer(stamp_of(fp->dir, id)));
+  }
   return rc;
 }
 
@@ -125,6 +142,11 @@ static void notify(ik_file_provider_t *fp, const char *id) {
  * when that changed it. */
 static void refresh(ik_file_provider_t *fp, const char *name) {
   if (name[0] == '.' || !valid_id(name)) return;
+  json_int_t stamp = stamp_of(fp->dir, name);
+  json_t *known_stamp = json_object_get(fp->stamps, name);
+  if (stamp != 0 && known_stamp && json_integer_value(known_stamp) == stamp) return; /* as we wrote it */
+  if (stamp == 0) json_object_del(fp->stamps, name);
+  else json_object_set_new(fp->stamps, name, json_integer(stamp));
   ik_err_t e = {0};
   json_t *full = read_instance(fp->dir, name, &e);
   json_t *disk = full && json_is_string(json_object_get(full, "ID")) ? slim(full) : NULL; /* else not an instance */
@@ -240,10 +262,11 @@ static int fp_destroy(void *self, const char *id, const char *reason, ik_spi_cb 
   ik_err_t e = {0};
   if (unlink(path) < 0) {
     ik_err_set(&e, errno == ENOENT ? IK_ENOTFOUND : IK_EIO, "remove %s: %s", path, strerror(errno));
-    if (errno == ENOENT) json_object_del(fp->index, id);
+    if (errno == ENOENT) json_object_del(fp->index, id), json_object_del(fp->stamps, id);
     return finish(fp, cb, data, NULL, &e);
   }
   json_object_del(fp->index, id);
+  json_object_del(fp->stamps, id);
   return finish(fp, cb, data, json_null(), NULL);
 }
 
@@ -331,6 +354,7 @@ static void fp_free(void *self) {
     uv_close((uv_handle_t *)fp->fsev, on_fsev_closed);
   }
   json_decref(fp->index);
+  json_decref(fp->stamps);
   ik_free(fp->dir);
   ik_free(fp);
 }
@@ -357,6 +381,7 @@ int ik_file_provider_new(ik_loop_t *loop, const char *dir, ik_instance_plugin_t 
   fp->loop = loop;
   fp->dir = ik_strdup(dir);
   fp->index = json_object();
+  fp->stamps = json_object();
   /* Events first, then the scan: a file written in between is seen twice,
    * never missed. The handle does not keep the loop alive. */
   fp->fsev = ik_calloc(1, sizeof *fp->fsev);

@@ -8,3 +8,5 @@ echo "infrakit benchmarks on $(uname -m), $(nproc) cores, $("$bin" version | hea
 echo
 cd "$top"
 IK_BIN=$bin "$bin" lua spec/bench/bench.lua
+echo
+IK_BIN=$bin "$bin" lua spec/bench/group_bench.lua
