@@ -729,12 +729,18 @@ static bool all_in_place(const plan_ctx_t *c) {
   return true;
 }
 
+/* A wait for members at the target that are not available yet - in a
+ * rollout, and also, for healthy members, after a scale-up or a restart
+ * (when each proves its minimum healthy time again) - so the next plan
+ * comes when the first of them can be available, not at the next poll. */
 static void wait_healthy(plan_ctx_t *c) {
-  if (c->failed || (c->old_live == 0 && !rollout_active(c))) return;
+  if (c->failed) return;
+  bool rolling = c->old_live > 0 || rollout_active(c);
   int64_t u = 0, until = BIG, deadline = c->up->healthy_deadline_ms;
   for (size_t i = 0; i < c->n; i++) {
     const member_t *m = &c->m[i];
     if (m->pending || m->leaving || !m->is_new || !counted(m) || m->available) continue;
+    if (!rolling && !m->healthy) continue; /* only health can change that: the poll will see it */
     u++;
     if (m->healthy && m->healthy_since + c->min_healthy < until) until = m->healthy_since + c->min_healthy;
     int64_t clock = m->created > c->next->started_ms ? m->created : c->next->started_ms;

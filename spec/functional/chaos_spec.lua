@@ -26,7 +26,6 @@ end
 
 local function status(home, id)
   local r = run(home, { "group", "describe", "--json", id })
-  if r.status ~= 0 and os.getenv("IK_DEBUG") then io.stderr:write(r.stderr) end
   return r.status == 0 and json.decode(r.stdout) or nil
 end
 

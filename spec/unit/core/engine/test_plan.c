@@ -162,6 +162,14 @@ static const plan_case_t cases[] = {
    "wait healthy until=31000 (waiting for 1 new instance to be healthy for MinHealthySeconds)\n"
    "= rolling 0/3: waiting for 1 new instance to be healthy for MinHealthySeconds\n"
    "state target=NEW good=old"},
+  /* After a restart members prove MinHealthySeconds again (when each turned
+   * healthy is not stored): the plan asks to be run again when they can be
+   * available, not at the next poll. */
+  {"plan_waits_for_healthy_members_to_become_available_outside_a_rollout", SPEC(SIZE(2), UPD("\"MinHealthySeconds\":30")),
+   "a c=100; b c=200", "", STEADY, 5000, 0,
+   "wait healthy until=35000 (waiting for 2 new instances to be healthy for MinHealthySeconds)\n"
+   "= scaling 0/2: waiting for 2 new instances to be healthy for MinHealthySeconds\n"
+   "state target=NEW good=NEW"},
   {"plan_rollout_counts_updating_duration_as_min_healthy_time", SPEC(SIZE(3), UPD("\"Duration\":\"10s\"")),
    "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000", "", ROLLING " since=n1:1000", 5000, 0,
    "wait healthy until=11000 (waiting for 1 new instance to be healthy for MinHealthySeconds)\n"
