@@ -58,6 +58,12 @@ typedef struct ik_controller_opts {
   int64_t crash_window_ms;  /* an instance lost younger than this is crash-looping [60000] */
   const char *self_id;      /* the instance (ID or logical ID) this daemon runs on; NULL: none */
   size_t max_calls;         /* plugin calls in flight per group, at most [256]: bounds memory, not speed */
+  /* Called when a group has just made many plugin calls (thousands of
+   * health checks or actions) and has none outstanding: the owner frees
+   * what they left behind (Lua garbage, the allocator's free lists). May
+   * be NULL. */
+  void (*relief)(void *ctx);
+  void *relief_ctx;
 } ik_controller_opts_t;
 
 int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_controller_t **out, ik_err_t *err);

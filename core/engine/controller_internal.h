@@ -90,6 +90,7 @@ struct ik__group {
   ik__action_t **queue;       /* started by the plan, waiting for room (FIFO) */
   size_t queue_head, queue_len, queue_cap;
   size_t n_running;           /* actions with a call outstanding */
+  size_t calls_since_relief;  /* plugin calls finished since the owner was last told (relief) */
   ik__failure_t *failures;
   ik_plan_summary_t summary;  /* of the last plan */
   json_t *last_plan;          /* the last plan's action lines */

@@ -208,6 +208,7 @@ static void action_done(ik__action_t *a, const char *event, json_t *fields) {
   ik__emit(g, event, fields);
   a->running = false;
   g->n_running--;
+  g->calls_since_relief++;
   if (a->kind != IK_ACTION_PROVISION) {
     unlink_action(g, a);
     ik__action_free(a);
@@ -865,6 +866,7 @@ static void on_health(json_t *result, const ik_err_t *err, void *data) {
   json_int_t h = err == NULL && json_is_integer(result) ? json_integer_value(result) : IK_HEALTH_UNKNOWN;
   g->health[i] = h == IK_HEALTH_HEALTHY || h == IK_HEALTH_UNHEALTHY ? (ik_health_t)h : IK_HEALTH_UNKNOWN;
   g->health_pending--;
+  g->calls_since_relief++;
   health_pump(g);
 }
 
@@ -898,7 +900,9 @@ static void on_described(json_t *result, const ik_err_t *err, void *data) {
    * healthy are asked, so healing a group of thousands does not wait for
    * thousands of Healthy calls. */
   size_t n = json_array_size(g->descs);
-  bool full = now - g->health_checked_ms >= g->c->o.poll_ms;
+  /* "Once per poll": the poll's own cycle comes a hair under poll_ms after
+   * the last full check, so allow a tenth of it. */
+  bool full = now - g->health_checked_ms >= g->c->o.poll_ms - g->c->o.poll_ms / 10;
   if (full) g->health_checked_ms = now;
   ik_free(g->health);
   g->health = ik_calloc(n + 1, sizeof *g->health);
@@ -940,10 +944,20 @@ static void run_cycle(ik__group_t *g) {
   }
 }
 
+/* After thousands of calls, and none outstanding: let the owner free
+ * what they left behind (controller.h relief). */
+#define IK_RELIEF_CALLS 2048
+
 static void end_cycle(ik__group_t *g) {
   g->cycling = false;
   g->cycles++;
   if (g->freed || g->destroying) return;
+  ik_controller_t *c = g->c;
+  if (c->o.relief && g->calls_since_relief >= IK_RELIEF_CALLS && g->n_running == 0 &&
+      g->queue_head == g->queue_len) {
+    g->calls_since_relief = 0;
+    c->o.relief(c->o.relief_ctx);
+  }
   ik__group_schedule(g, g->c->o.poll_ms);
   int64_t now = ik__now_ms();
   for (ik__action_t *a = g->actions; a; a = a->next)

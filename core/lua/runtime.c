@@ -51,6 +51,11 @@ void ik__unref(ik_lua_t *rt, lua_State *L, int ref) {
 
 int ik_lua_refs(const ik_lua_t *rt) { return rt->refs; }
 
+size_t ik_lua_collect(ik_lua_t *rt) {
+  lua_gc(rt->L, LUA_GCCOLLECT, 0);
+  return (size_t)lua_gc(rt->L, LUA_GCCOUNT, 0);
+}
+
 int ik__push_fail(lua_State *L, int code, const char *msg) {
   lua_pushnil(L);
   lua_pushstring(L, msg);

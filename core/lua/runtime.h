@@ -89,6 +89,11 @@ int ik_lua_live_tasks(const ik_lua_t *rt);
  * assert this returns to its baseline. */
 int ik_lua_refs(const ik_lua_t *rt);
 
+/* A full garbage collection, now (after a burst of calls left a heap far
+ * bigger than what is live); returns the KiB in use after it. Not from
+ * inside Lua code. */
+size_t ik_lua_collect(ik_lua_t *rt);
+
 /* Run a chunk synchronously in a protected call (not a task: it must not
  * yield). For tests and C that needs a synchronous answer (`-e` runs as a
  * task instead). Returns 0 or IK_ELUA /

@@ -78,7 +78,7 @@ local function kill_repeatedly(d, id, target, times)
   return d, mid
 end
 
-describe("chaos", function()
+describe("chaos #slow", function()
   math.randomseed(os.time())
 
   it("a 200-instance rollout survives 10 SIGKILLs of the daemon", function()
