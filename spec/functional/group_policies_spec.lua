@@ -148,6 +148,44 @@ return {
     assert.is_truthy(events:find('"event":"destroyed-instance","instance":"' .. sick .. '"', 1, true))
   end)
 
+  it("a rollout whose new instances are unhealthy rolls back with AutoRollback", function()
+    home = support.mktemp()
+    sh("mkdir -p " .. home .. "/flavors")
+    -- Tags each instance with its flavor's Version; "bad" ones are unhealthy.
+    local f = io.open(home .. "/flavors/versioned.lua", "w")
+    f:write([[
+return {
+  validate = function() return true end,
+  prepare = function(props, spec)
+    spec.Tags = spec.Tags or {}
+    spec.Tags.version = props.Version
+    return spec
+  end,
+  healthy = function(props, inst)
+    return inst.Tags.version == "bad" and "unhealthy" or "healthy"
+  end,
+}
+]])
+    f:close()
+    d = start(home, { "--poll", "100ms" })
+    local function versioned(v)
+      return spec("web", 3, "v1", { AutoRollback = true }, { Plugin = "versioned", Properties = { Version = v } })
+    end
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = versioned("good") }).status)
+    local good = wait_for(home, "web", steady(3)).ConfigHash
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = versioned("bad") }).status)
+    local st = wait_for(home, "web", function(x)
+      if x.TargetHash ~= good or x.Failure == "" or #x.InFlight > 0 or #x.Instances ~= 3 then return false end
+      for _, i in ipairs(x.Instances) do if i.ConfigHash ~= good or i.Health ~= "healthy" then return false end end
+      return true
+    end)
+    assert.are_not.equal(good, st.ConfigHash) -- the spec is still the bad one; the target went back
+    assert.are.equal("blocked", st.Phase)
+    assert.matches("rolled back", st.Summary.Reason)
+    local events = io.open(home .. "/events.jsonl"):read("*a")
+    assert.is_truthy(events:find('"event":"rollout-failed"', 1, true))
+  end)
+
   it("a spec naming a plugin that does not exist is refused at commit", function()
     d = start()
     home = d.home
