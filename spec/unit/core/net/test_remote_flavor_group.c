@@ -111,6 +111,7 @@ static int g_set_size(void *s, const char *id, uint64_t n, ik_spi_cb cb, void *d
 
 static const ik_group_vtable_t group_double_vt = {
     "double", g_commit, g_free, g_describe, g_destroy, g_inspect, g_destroy_instances, g_size, g_set_size, no_free,
+    NULL,     NULL, /* promote, status: InfraKit's Group/0.1.1 has neither */
 };
 
 static int m_is_leader(void *s, ik_spi_cb cb, void *d, ik_err_t *e) { return record(s, "is-leader", NULL, cb, d, END); }
