@@ -143,7 +143,7 @@ ci:
 	@CI=true $(MAKE) --no-print-directory test
 
 demo: all
-	@./$(BIN) lua playbooks/hello/playbook.lua
+	@./$(BIN) play quickstart
 
 # Bench tools (yardstick server, load client): spec/bench/bench.mk.
 -include spec/bench/bench.mk

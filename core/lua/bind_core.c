@@ -1,6 +1,7 @@
 /* infrakit.core: the C half of `require "infrakit"`. Clocks, sleep,
  * tasks, and debugging counters; exec and log add themselves. */
 #include <math.h>
+#include <unistd.h>
 
 #include "base/mem.h"
 #include "ik_version.h"
@@ -93,11 +94,31 @@ static int ik__current(lua_State *L) {
   return 1;
 }
 
+/* isatty(fd): whether progress can be redrawn in place. */
+static int ik__isatty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+  return 1;
+}
+
+/* The path of this binary, for playbooks that run it as a workload. */
+static int ik__exe(lua_State *L) {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return 0;
+  lua_pushlstring(L, buf, (size_t)n);
+  return 1;
+}
+
+static int ik__pid(lua_State *L) {
+  lua_pushinteger(L, getpid());
+  return 1;
+}
+
 int ik__open_core(lua_State *L) {
   static const luaL_Reg fns[] = {
     {"sleep", ik__sleep}, {"now", ik__now}, {"clock", ik__clock}, {"refs", ik__refs},
     {"live_tasks", ik__live_tasks}, {"timeout", ik__timeout}, {"current", ik__current},
-    {NULL, NULL},
+    {"isatty", ik__isatty}, {"pid", ik__pid}, {"exe", ik__exe}, {NULL, NULL},
   };
   lua_newtable(L);
   luaL_register(L, NULL, fns);

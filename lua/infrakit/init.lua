@@ -62,6 +62,29 @@ infrakit.flavor = { get = core.flavor_get }
 ---@type {get: fun(name: string): userdata|nil, string?, string?}
 infrakit.instance = { get = core.instance_get }
 
+--- The daemon's group controller: commit, describe, scale, wait, watch...
+--- (each yields). See docs/lua-api.md and docs/playbooks.md.
+infrakit.group = require "infrakit.group"
+
+--- Make sure a daemon serves this $INFRAKIT_HOME: infrakit.daemon.ensure{}.
+infrakit.daemon = require "infrakit.daemon"
+
+--- What a playbook tells its user: infrakit.print(fmt, ...) prints a
+--- timestamped line; infrakit.progress(fmt, ...) shows the state of a
+--- long wait (redrawn in place on a terminal).
+local progress = require "infrakit.progress"
+infrakit.print = progress.print
+infrakit.progress = setmetatable({ update = progress.update, done = progress.done },
+  { __call = function(_, ...) return progress.update(...) end })
+
+--- The path of the infrakit binary running this code.
+---@type string
+infrakit.executable = core.exe()
+
+--- The parameters `infrakit play` parsed for the running playbook.
+---@type table
+infrakit.params = {}
+
 --- Waits for every task in the list. Yields.
 --- Returns a list with one entry per task, in order:
 ---   { ok = true, n = <count>, <results...> }  or

@@ -1,0 +1,259 @@
+--- infrakit.playbook: what `infrakit play` runs (docs/playbooks.md).
+--
+-- A playbook is a Lua file returning a table:
+--
+--   return {
+--     description = "one line for --help and listings",
+--     params = {
+--       { name = "size", type = "int", default = 3, help = "instances to start" },
+--       { name = "keep", type = "bool", default = false, help = "leave everything running" },
+--       { name = "mode", type = "string", allowed = { "fast", "safe" }, required = true },
+--     },
+--     run = function(params, args) ... end,   -- a task: it may yield
+--   }
+--
+-- Types: string, int, number, bool, list (comma-separated, or the flag
+-- repeated). Parameters are checked - unknown, missing, mistyped, not
+-- allowed - before anything runs, and every error names the parameter.
+local core = require "infrakit.core"
+
+local playbook = {}
+
+local TYPES = { string = true, int = true, number = true, bool = true, list = true }
+
+-- The repo's (or the installed) playbooks directory, beside lua/.
+local function playbooks_dir()
+  local lua_dir = core.lua_dir or "lua"
+  local parent = lua_dir:match("^(.*)/[^/]+$")
+  return (parent or ".") .. "/playbooks"
+end
+
+local function exists(path)
+  local f = io.open(path, "r")
+  if f then f:close() end
+  return f ~= nil
+end
+
+--- Where target's playbook file is: a file, a directory holding
+--- playbook.lua, or a bare name in the playbooks directory.
+function playbook.resolve(target)
+  if target:sub(-4) == ".lua" and exists(target) then return target end
+  if exists(target .. "/playbook.lua") then return target .. "/playbook.lua" end
+  if not target:find("/", 1, true) then
+    local p = playbooks_dir() .. "/" .. target .. "/playbook.lua"
+    if exists(p) then return p end
+    return nil, string.format("no playbook %q: not a file, and not in %s", target, playbooks_dir())
+  end
+  return nil, string.format("no playbook %q: no such file", target)
+end
+
+local function check_value(decl, v, where)
+  local t = decl.type
+  if t == "string" and type(v) ~= "string" then return nil, where .. ": want a string" end
+  if t == "int" and (type(v) ~= "number" or v ~= math.floor(v)) then return nil, where .. ": want a whole number" end
+  if t == "number" and type(v) ~= "number" then return nil, where .. ": want a number" end
+  if t == "bool" and type(v) ~= "boolean" then return nil, where .. ": want true or false" end
+  if t == "list" and type(v) ~= "table" then return nil, where .. ": want a list" end
+  if decl.allowed and t ~= "list" then
+    local ok = false
+    for _, a in ipairs(decl.allowed) do ok = ok or a == v end
+    if not ok then
+      local names = {}
+      for i, a in ipairs(decl.allowed) do names[i] = tostring(a) end
+      return nil, string.format("%s: %s is not one of %s", where, tostring(v), table.concat(names, ", "))
+    end
+  end
+  return v
+end
+
+--- Load and check a playbook file. Returns the table, or nil and an
+--- error naming the file (and line, for a syntax error).
+function playbook.load(path)
+  local chunk, err = loadfile(path)
+  if not chunk then return nil, err end
+  local ok, book = pcall(chunk)
+  if not ok then return nil, string.format("%s: %s", path, tostring(book)) end
+  if type(book) ~= "table" or type(book.run) ~= "function" then
+    return nil, path .. ": a playbook returns a table with a run function (docs/playbooks.md)"
+  end
+  book.params = book.params or {}
+  local seen = {}
+  for i, d in ipairs(book.params) do
+    local where = string.format("%s: params[%d]", path, i)
+    if type(d) ~= "table" or type(d.name) ~= "string" or not d.name:match("^[%a][%w_-]*$") then
+      return nil, where .. ".name: want a name like \"size\""
+    end
+    where = string.format("%s: parameter %s", path, d.name)
+    if seen[d.name] then return nil, where .. ": declared twice" end
+    seen[d.name] = true
+    d.type = d.type or "string"
+    if not TYPES[d.type] then
+      return nil, where .. ".type: " .. tostring(d.type) .. " is not string, int, number, bool or list"
+    end
+    if d.default ~= nil then
+      local okv, e = check_value(d, d.default, where .. ".default")
+      if okv == nil then return nil, e end
+    end
+  end
+  book.path = path
+  return book
+end
+
+local function convert(decl, text, flag)
+  local t = decl.type
+  if t == "int" then
+    local n = tonumber(text)
+    if not n or n ~= math.floor(n) then return nil, string.format("%s: %q is not a whole number", flag, text) end
+    return n
+  elseif t == "number" then
+    local n = tonumber(text)
+    if not n then return nil, string.format("%s: %q is not a number", flag, text) end
+    return n
+  elseif t == "bool" then
+    if text == "true" or text == "yes" or text == "1" then return true end
+    if text == "false" or text == "no" or text == "0" then return false end
+    return nil, string.format("%s: %q is not true or false", flag, text)
+  end
+  return text
+end
+
+--- Parameters from argv ({"--size", "5", "--keep", "--", "extra"}).
+--- Returns params, args (after "--"); or nil and an error naming the
+--- parameter.
+function playbook.parse(book, argv)
+  local by_name, params, args = {}, {}, {}
+  for _, d in ipairs(book.params) do by_name[d.name] = d end
+  local i = 1
+  while i <= #argv do
+    local a = argv[i]
+    if a == "--" then
+      for j = i + 1, #argv do args[#args + 1] = argv[j] end
+      break
+    end
+    local name, value = a:match("^%-%-([^=]+)=(.*)$")
+    name = name or a:match("^%-%-(.+)$")
+    if not name then
+      args[#args + 1] = a
+    else
+      local neg = false
+      local d = by_name[name]
+      if not d and name:sub(1, 3) == "no-" and by_name[name:sub(4)] and by_name[name:sub(4)].type == "bool" then
+        d, neg = by_name[name:sub(4)], true
+      end
+      if not d then
+        local known = {}
+        for _, x in ipairs(book.params) do known[#known + 1] = "--" .. x.name end
+        return nil, string.format("unknown parameter --%s (%s)", name,
+          #known > 0 and ("known: " .. table.concat(known, ", ")) or "this playbook takes none")
+      end
+      local flag = "--" .. d.name
+      if d.type == "bool" and value == nil then
+        params[d.name] = not neg
+      else
+        if value == nil then
+          i = i + 1
+          value = argv[i]
+          if value == nil then return nil, flag .. ": missing its value" end
+        end
+        if d.type == "list" then
+          local list = params[d.name] or {}
+          for item in value:gmatch("[^,]+") do list[#list + 1] = item end
+          params[d.name] = list
+        else
+          local v, err = convert(d, value, flag)
+          if v == nil then return nil, err end
+          local okv, e = check_value(d, v, flag)
+          if okv == nil then return nil, e end
+          params[d.name] = v
+        end
+      end
+    end
+    i = i + 1
+  end
+  for _, d in ipairs(book.params) do
+    if params[d.name] == nil then
+      if d.required then return nil, string.format("--%s is required%s", d.name, d.help and (": " .. d.help) or "") end
+      params[d.name] = d.default
+    end
+    if d.type == "list" and d.allowed and params[d.name] then
+      for _, item in ipairs(params[d.name]) do
+        local okv, e = check_value({ type = "string", allowed = d.allowed }, item, "--" .. d.name)
+        if okv == nil then return nil, e end
+      end
+    end
+  end
+  return params, args
+end
+
+--- The help text of a playbook: its description and parameters.
+function playbook.help(book, target)
+  local out = { string.format("Usage: infrakit play %s [--PARAM VALUE ...] [-- ARGS]", target), "" }
+  if book.description then out[#out + 1] = book.description; out[#out + 1] = "" end
+  if #book.params == 0 then
+    out[#out + 1] = "Parameters: none"
+  else
+    out[#out + 1] = "Parameters:"
+    for _, d in ipairs(book.params) do
+      local flag = "--" .. d.name .. (d.type == "bool" and "" or (" " .. d.type:upper()))
+      local extra = {}
+      if d.required then extra[#extra + 1] = "required" end
+      if d.default ~= nil then
+        local default = type(d.default) == "table" and table.concat(d.default, ",") or tostring(d.default)
+        extra[#extra + 1] = "default " .. default
+      end
+      if d.allowed then
+        local names = {}
+        for i, a in ipairs(d.allowed) do names[i] = tostring(a) end
+        extra[#extra + 1] = "one of " .. table.concat(names, ", ")
+      end
+      local text = d.help or ""
+      if #extra > 0 then text = text .. (text ~= "" and " " or "") .. "(" .. table.concat(extra, "; ") .. ")" end
+      out[#out + 1] = (string.format("  %-22s %s", flag, text):gsub("%s+$", ""))
+    end
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+--- `infrakit play TARGET [--PARAM VALUE ...] [-- ARGS]`: returns the exit
+--- status (0 ok, 1 the playbook failed, 2 bad usage).
+function playbook.main(...)
+  local argv = { ... }
+  local target = table.remove(argv, 1)
+  local function usage(msg)
+    io.stderr:write("infrakit play: ", msg, "\nRun 'infrakit play --help' for usage.\n")
+    return 2
+  end
+  if not target then return usage("missing the playbook (a file, a directory, or a name)") end
+  local path, err = playbook.resolve(target)
+  if not path then return usage(err) end
+  local book
+  book, err = playbook.load(path)
+  if not book then
+    io.stderr:write("infrakit play: ", err, "\n")
+    return 1
+  end
+  for _, a in ipairs(argv) do
+    if a == "--" then break end
+    if a == "--help" or a == "-h" then
+      io.stdout:write(playbook.help(book, target))
+      return 0
+    end
+  end
+  local params, args = playbook.parse(book, argv)
+  if not params then return usage(args) end
+  local infrakit = require "infrakit"
+  infrakit.params = params
+  require("infrakit.progress").reset()
+  local ok, res = xpcall(function() return book.run(params, args) end, function(e)
+    e = tostring(e)
+    return e:find("stack traceback:", 1, true) and e or debug.traceback(e, 2)
+  end)
+  require("infrakit.progress").done()
+  if not ok then
+    io.stderr:write("infrakit play: ", target, " failed: ", tostring(res), "\n")
+    return 1
+  end
+  return type(res) == "number" and res or 0
+end
+
+return playbook

@@ -1,0 +1,111 @@
+-- infrakit play: parameters, help, errors, and the quickstart playbook end
+-- to end (real daemon, real processes, real ports).
+local infrakit = require "infrakit"
+local support = dofile("spec/functional/support.lua")
+local run, sh = support.run, support.sh
+
+local book = [[
+return {
+  description = "Says what it was given.",
+  params = {
+    { name = "size", type = "int", default = 3, help = "how many" },
+    { name = "keep", type = "bool", default = false },
+    { name = "mode", type = "string", allowed = { "fast", "safe" }, default = "safe" },
+    { name = "ratio", type = "number" },
+    { name = "tags", type = "list" },
+    { name = "owner", type = "string", required = true, help = "who asks" },
+  },
+  run = function(p, args)
+    local infrakit = require "infrakit"
+    print(string.format("size=%d keep=%s mode=%s ratio=%s tags=%s owner=%s args=%s same=%s", p.size,
+      tostring(p.keep), p.mode, tostring(p.ratio), table.concat(p.tags or {}, "+"), p.owner,
+      table.concat(args, " "), tostring(infrakit.params == p)))
+    if p.mode == "fast" and p.size > 10 then error("too fast for " .. p.size) end
+    return p.size == 7 and 3 or 0
+  end,
+}
+]]
+
+describe("infrakit play", function()
+  local dir
+  setup(function()
+    dir = support.mktemp()
+    local f = io.open(dir .. "/book.lua", "w")
+    f:write(book)
+    f:close()
+    f = io.open(dir .. "/broken.lua", "w")
+    f:write("return {\n  run = function()\n    local x = = 1\n  end,\n}\n")
+    f:close()
+    sh("mkdir -p " .. dir .. "/asdir && cp " .. dir .. "/book.lua " .. dir .. "/asdir/playbook.lua")
+  end)
+  teardown(function() sh("rm -rf " .. dir) end)
+
+  it("passes typed parameters and the arguments after --", function()
+    local r = run(dir, { "play", dir .. "/book.lua", "--size", "5", "--keep", "--mode=fast", "--ratio", "0.5",
+      "--tags", "a,b", "--tags", "c", "--owner", "me", "--", "x", "--y" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal("size=5 keep=true mode=fast ratio=0.5 tags=a+b+c owner=me args=x --y same=true\n", r.stdout)
+    -- Defaults, a directory holding playbook.lua, --no-BOOL, the run's return as exit status.
+    r = run(dir, { "play", dir .. "/asdir", "--owner", "you", "--no-keep", "--size", "7" })
+    assert.are.equal(3, r.status, r.stderr)
+    assert.are.equal("size=7 keep=false mode=safe ratio=nil tags= owner=you args= same=true\n", r.stdout)
+  end)
+
+  it("lists the parameters with --help, without running", function()
+    local r = run(dir, { "play", dir .. "/book.lua", "--help" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.matches("Says what it was given.", r.stdout, 1, true)
+    assert.matches("  --size INT             how many (default 3)\n", r.stdout, 1, true)
+    assert.matches("  --mode STRING          (default safe; one of fast, safe)\n", r.stdout, 1, true)
+    assert.matches("  --owner STRING         who asks (required)\n", r.stdout, 1, true)
+    assert.matches("  --ratio NUMBER\n", r.stdout, 1, true)
+    assert.is_nil(r.stdout:find("size=", 1, true))
+  end)
+
+  it("refuses bad parameters before running, naming them (exit 2)", function()
+    local cases = {
+      { { "--owner", "me", "--bogus", "1" }, "unknown parameter --bogus (known: --size, --keep, --mode" },
+      { { "--owner", "me", "--size", "x" }, '--size: "x" is not a whole number' },
+      { { "--owner", "me", "--size", "1.5" }, '--size: "1.5" is not a whole number' },
+      { { "--owner", "me", "--ratio", "lots" }, '--ratio: "lots" is not a number' },
+      { { "--owner", "me", "--mode", "slow" }, "--mode: slow is not one of fast, safe" },
+      { { "--owner", "me", "--size" }, "--size: missing its value" },
+      { {}, "--owner is required: who asks" },
+    }
+    for _, c in ipairs(cases) do
+      local argv = { "play", dir .. "/book.lua" }
+      for _, a in ipairs(c[1]) do argv[#argv + 1] = a end
+      local r = run(dir, argv)
+      assert.are.equal(2, r.status, table.concat(c[1], " "))
+      assert.matches(c[2], r.stderr, 1, true)
+      assert.are.equal("", r.stdout)
+    end
+  end)
+
+  it("reports a broken playbook with its file and line, and a failing one with its error", function()
+    local r = run(dir, { "play", dir .. "/broken.lua" })
+    assert.are.equal(1, r.status)
+    assert.matches("broken.lua:3:", r.stderr, 1, true)
+    r = run(dir, { "play", dir .. "/book.lua", "--owner", "me", "--mode", "fast", "--size", "11" })
+    assert.are.equal(1, r.status)
+    assert.matches("book.lua:16: too fast for 11", r.stderr, 1, true)
+    assert.matches("stack traceback:", r.stderr, 1, true)
+    r = run(dir, { "play", "no-such-playbook" })
+    assert.are.equal(2, r.status)
+    assert.matches('no playbook "no-such-playbook"', r.stderr, 1, true)
+    r = run(dir, { "play" })
+    assert.are.equal(2, r.status)
+  end)
+
+  it("runs the quickstart end to end: create, scale, heal a SIGKILL, roll out, tear down", function()
+    local r = run(dir, { "play", "quickstart", "--port", "28180" }, { env = { INFRAKIT_LOG_LEVEL = "warn" } })
+    assert.are.equal(0, r.status, r.stderr .. r.stdout)
+    for _, want in ipairs({ "started a daemon", "all 3 answer:", "web 28180, v1", "5 servers answer",
+      "with SIGKILL", "healed in", "rolling out v2", "all 5 on v2:", "web 28184, v2",
+      "torn down: group destroyed, daemon stopped", "done" }) do
+      assert.matches(want, r.stdout, 1, true)
+    end
+    -- Nothing left behind: no daemon, no server.
+    assert.are.equal(1, infrakit.exec({ "pgrep", "-f", "serve --listen 127.0.0.1:2818" }).status)
+  end)
+end)
