@@ -165,13 +165,16 @@ static bool valid_id(const char *id) {
   return id[0] != '\0' && id[0] != '.' && strchr(id, '/') == NULL && strlen(id) < 200;
 }
 
-static int save(proc_provider_t *pp, instance_t *in, ik_err_t *err) {
+/* durable: fsync before returning. The record written before the process
+ * starts is; the one with its pid need not be: lost to a power cut, the
+ * Pid 0 record left behind is matched by the process's environment. */
+static int save(proc_provider_t *pp, instance_t *in, bool durable, ik_err_t *err) {
   char path[4300];
   snprintf(path, sizeof path, "%s/%s.json", pp->dir, in->id);
   json_object_set_new(in->doc, "Pid", json_integer(in->pid));
   json_object_set_new(in->doc, "StartTime", json_integer((json_int_t)in->start));
   char *text = json_dumps(in->doc, JSON_INDENT(1));
-  int rc = ik_fs_write_atomic(path, text, strlen(text), err);
+  int rc = ik_fs_replace(path, text, strlen(text), durable, err);
   free(text);
   return rc;
 }
@@ -445,7 +448,7 @@ static int pp_provision(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_e
                       json_object_get(stored, "Tags"), "Spec", stored);
   ik_err_t e = {0};
   /* Recorded before it starts (Pid 0), so a crash never leaves it untracked. */
-  if ((rc = save(pp, in, &e)) == 0 && (rc = spawn(pp, in, spec, &e)) == 0) rc = save(pp, in, &e);
+  if ((rc = save(pp, in, true, &e)) == 0 && (rc = spawn(pp, in, spec, &e)) == 0) rc = save(pp, in, false, &e);
   if (rc < 0) {
     if (in->pid > 0) kill(-in->pid, SIGKILL);
     remove_record(pp, in->id);
@@ -471,7 +474,7 @@ static int pp_label(void *self, const char *id, json_t *labels, ik_spi_cb cb, vo
   }
   json_object_update(json_object_get(in->doc, "Tags"), labels);
   json_object_set(json_object_get(in->doc, "Spec"), "Tags", json_object_get(in->doc, "Tags"));
-  int rc = save(pp, in, &e);
+  int rc = save(pp, in, true, &e);
   return finish(pp, cb, data, json_null(), rc < 0 ? &e : NULL);
 }
 
@@ -645,7 +648,7 @@ static void adopt(proc_provider_t *pp) {
     pp->instances = in;
     watch_exit(pp, in);
     ik_err_t e = {0};
-    save(pp, in, &e);
+    save(pp, in, true, &e);
   }
   closedir(d);
 }

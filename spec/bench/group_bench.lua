@@ -51,17 +51,14 @@ function log.wait(pred, timeout)
     local f = io.open(home .. "/events.jsonl")
     if f then
       f:seek("set", log.pos)
-      for line in f:lines() do
-        if line:sub(-1) == "}" then
-          log.pos = log.pos + #line + 1
-          local ev = json.decode(line)
-          if pred(ev) then
-            f:close()
-            return ev
-          end
-        end
-      end
+      local chunk = f:read("*a") or ""
       f:close()
+      -- Whole lines only: a line being appended is read next time.
+      for line in chunk:gmatch("([^\n]*)\n") do
+        log.pos = log.pos + #line + 1
+        local ev = json.decode(line)
+        if ev and pred(ev) then return ev end
+      end
     end
     infrakit.sleep(0.0005)
   end
