@@ -18,14 +18,18 @@ static int ik__play_run(int argc, char **argv) {
 const ik_cli_cmd_t ik_cmd_play = {
     .name = "play",
     .summary = "Run a playbook: a Lua program that stands up and changes infrastructure",
-    .usage = "infrakit play FILE|DIR|NAME [--PARAM VALUE ...] [-- ARGS]",
+    .usage = "infrakit play [--refresh] [--json] FILE|DIR|URL|NAME [--PARAM VALUE ...] [-- ARGS]",
     .help = "Runs the playbook as a task on the event loop. FILE is a .lua file, DIR a\n"
-            "directory holding playbook.lua, NAME a playbook of this installation\n"
+            "directory holding playbook.lua, URL an http(s) address (fetched and cached;\n"
+            "when it does not answer the cached copy runs, and it says so), NAME a playbook\n"
+            "of the registry ('infrakit playbook add') or of this installation\n"
             "(playbooks/NAME/playbook.lua). Its declared parameters are given as\n"
             "--NAME VALUE (--NAME alone sets a bool, --no-NAME clears it) and checked\n"
             "before anything runs: an unknown, missing or mistyped one is an error that\n"
             "names it (exit 2). Arguments after -- reach the playbook as they are.\n\n"
-            "  infrakit play NAME --help   lists the playbook's parameters\n\n"
+            "  infrakit play NAME --help   lists the playbook's parameters\n"
+            "  --refresh                   fetch a URL or registry playbook again first\n"
+            "  --json                      print and progress as JSON lines, for machines\n\n"
             "Exit status: 0 when the playbook succeeds, 1 when it fails (its error and\n"
             "traceback on stderr), 2 for bad usage, 130 after Ctrl-C. docs/playbooks.md\n"
             "explains writing one.\n\n"

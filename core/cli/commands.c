@@ -15,6 +15,7 @@ const ik_cli_cmd_t *const ik_cli_commands[] = {
   &ik_cmd_flavor,
   &ik_cmd_template,
   &ik_cmd_play,
+  &ik_cmd_playbook,
   &ik_cmd_group,
   &ik_cmd_plan,
   &ik_cmd_serve,

@@ -34,15 +34,23 @@ local function exists(path)
   return f ~= nil
 end
 
---- Where target's playbook file is: a file, a directory holding
---- playbook.lua, or a bare name in the playbooks directory.
-function playbook.resolve(target)
+--- Where target's playbook file is: a URL (fetched and cached), a file,
+--- a directory holding playbook.lua, a name in the registry, or a name in
+--- this installation's playbooks directory. Returns path, note (something
+--- to tell the user, such as "using the cached copy") | nil, message.
+function playbook.resolve(target, opts)
+  opts = opts or {}
+  local registry = require "infrakit.registry"
+  if target:match("^https?://") then return registry.for_url(target, opts.refresh) end
   if target:sub(-4) == ".lua" and exists(target) then return target end
   if exists(target .. "/playbook.lua") then return target .. "/playbook.lua" end
   if not target:find("/", 1, true) then
+    local path, note = registry.for_name(target, opts.refresh)
+    if path then return path, note end
     local p = playbooks_dir() .. "/" .. target .. "/playbook.lua"
     if exists(p) then return p end
-    return nil, string.format("no playbook %q: not a file, and not in %s", target, playbooks_dir())
+    return nil, string.format("no playbook %q: not a file, not in the registry (%s), not in %s", target,
+      registry.dir(), playbooks_dir())
   end
   return nil, string.format("no playbook %q: no such file", target)
 end
@@ -218,14 +226,21 @@ end
 --- status (0 ok, 1 the playbook failed, 2 bad usage).
 function playbook.main(...)
   local argv = { ... }
-  local target = table.remove(argv, 1)
   local function usage(msg)
     io.stderr:write("infrakit play: ", msg, "\nRun 'infrakit play --help' for usage.\n")
     return 2
   end
-  if not target then return usage("missing the playbook (a file, a directory, or a name)") end
-  local path, err = playbook.resolve(target)
+  -- The runner's own flags come before the playbook.
+  local runner = {}
+  while argv[1] == "--refresh" or argv[1] == "--json" do
+    runner[table.remove(argv, 1):sub(3)] = true
+  end
+  local target = table.remove(argv, 1)
+  if not target then return usage("missing the playbook (a file, a directory, a URL or a name)") end
+  if runner.json then require("infrakit.progress").set_json(true) end
+  local path, err = playbook.resolve(target, runner)
   if not path then return usage(err) end
+  if err then io.stderr:write("infrakit play: ", err, "\n") end
   local book
   book, err = playbook.load(path)
   if not book then
@@ -254,6 +269,53 @@ function playbook.main(...)
     return 1
   end
   return type(res) == "number" and res or 0
+end
+
+--- `infrakit playbook add|ls|rm|update`: returns the exit status.
+function playbook.registry_main(...)
+  local argv = { ... }
+  local registry = require "infrakit.registry"
+  local sub = argv[1]
+  local function fail(msg, code)
+    io.stderr:write("infrakit playbook ", sub or "", sub and ": " or "", msg, "\n")
+    return code or 1
+  end
+  if sub == "add" then
+    if #argv ~= 3 then return fail("want NAME and a URL or PATH", 2) end
+    local book, err = registry.add(argv[2], argv[3])
+    if not book then return fail(err) end
+    print(string.format("added %s from %s%s", argv[2], argv[3], book.description and (": " .. book.description) or ""))
+    return 0
+  elseif sub == "ls" then
+    local list = registry.list()
+    print(string.format("%-20s %-20s %-45s %s", "NAME", "CACHED", "SOURCE", "DESCRIPTION"))
+    for _, e in ipairs(list) do
+      print(string.format("%-20s %-20s %-45s %s", e.name, e.cached_at or "-", e.source or "-", e.description or ""))
+    end
+    return 0
+  elseif sub == "rm" then
+    if #argv ~= 2 then return fail("want NAME", 2) end
+    local ok, err = registry.remove(argv[2])
+    if not ok then return fail(err) end
+    print("removed " .. argv[2])
+    return 0
+  elseif sub == "update" then
+    local names = {}
+    if argv[2] then names[1] = argv[2] else
+      for _, e in ipairs(registry.list()) do names[#names + 1] = e.name end
+    end
+    local failed = 0
+    for _, name in ipairs(names) do
+      local ok, err = registry.update(name)
+      if ok then print("updated " .. name) else
+        failed = failed + 1
+        io.stderr:write("infrakit playbook update: ", name, ": ", tostring(err), "\n")
+      end
+    end
+    return failed > 0 and 1 or 0
+  end
+  if sub then return fail("unknown subcommand " .. sub .. " (add, ls, rm, update)", 2) end
+  return fail("missing the subcommand (add, ls, rm, update)", 2)
 end
 
 return playbook

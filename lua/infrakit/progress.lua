@@ -8,7 +8,19 @@ local progress = {}
 
 local started = core.clock()
 local tty = core.isatty(1)
+local as_json = false
 local pending = false -- a progress line is on screen, not ended
+
+--- Emit JSON lines ({"time", "event": "print"|"progress", "text"}) for
+--- machines instead of text (`infrakit play --json`).
+function progress.set_json(on) as_json = on and true or false end
+
+local function emit(event, text)
+  local json = require "infrakit.json"
+  local line = json.encode({ time = core.now(), elapsed = core.clock() - started, event = event, text = text })
+  io.stdout:write(line, "\n")
+  io.stdout:flush()
+end
 
 local function stamp() return string.format("[%5.2fs] ", core.clock() - started) end
 
@@ -27,6 +39,7 @@ end
 
 --- A line of output, formatted like string.format.
 function progress.print(fmt, ...)
+  if as_json then return emit("print", select("#", ...) > 0 and string.format(fmt, ...) or tostring(fmt)) end
   finish_line()
   io.stdout:write(stamp(), select("#", ...) > 0 and string.format(fmt, ...) or tostring(fmt), "\n")
   io.stdout:flush()
@@ -39,6 +52,7 @@ function progress.update(fmt, ...)
   local text = select("#", ...) > 0 and string.format(fmt, ...) or tostring(fmt)
   if text == last then return end
   last = text
+  if as_json then return emit("progress", text) end
   if tty then
     io.stdout:write("\r\27[K", stamp(), text)
     pending = true
