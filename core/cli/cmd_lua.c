@@ -19,6 +19,7 @@ typedef struct ik_lua_cli {
   ik_loop_t *loop;
   ik_lua_t *rt;
   bool finished;
+  bool interrupting; /* SIGINT/SIGTERM: the script's interrupt handler runs */
   int exit_code;
   const char *cmd;   /* for messages: "lua", "template" */
 } ik_lua_cli_t;
@@ -53,15 +54,39 @@ static void ik__main_done(ik_task_t *task, ik_task_status_t status, const ik_err
   default:
     abort();
   }
-  /* Leave the loop at the end of this iteration; main cleans up. */
+  /* Leave the loop at the end of this iteration; main cleans up. While
+   * the interrupt handler runs, its end does that. */
+  if (!c->interrupting) uv_stop(&c->loop->uv);
+}
+
+static void ik__interrupt_done(ik_task_t *task, ik_task_status_t status, const ik_err_t *err, void *data) {
+  ik_lua_cli_t *c = data;
+  if (status == IK_TASK_ERROR) {
+    const char *trace = ik_task_traceback(task);
+    fprintf(stderr, "infrakit %s: the interrupt handler failed: %s\n", c->cmd, trace ? trace : err->msg);
+  }
+  c->finished = true;
+  c->interrupting = false;
   uv_stop(&c->loop->uv);
 }
 
+/* SIGINT/SIGTERM: cancel every task (pending waits end), then run the
+ * handler the script set with infrakit.on_interrupt(fn), if any, so it
+ * can say what was done and undo what it must not leave half-made. A
+ * second Ctrl-C exits at once (loop.h). */
 static void ik__on_shutdown(ik_loop_t *loop, int signum, void *data) {
   ik_lua_cli_t *c = data;
   (void)loop;
   (void)signum;
+  c->interrupting = true;
   ik_lua_cancel_all(c->rt);
+  ik_err_t err = {0};
+  static const char *const handler = "local h = require('infrakit.core').interrupt_handler\n"
+                                     "if h then h() end";
+  if (ik_lua_start_string(c->rt, handler, "=(interrupt)", 0, NULL, ik__interrupt_done, c, NULL, &err) < 0) {
+    c->interrupting = false;
+    uv_stop(&c->loop->uv);
+  }
 }
 
 static int ik__lua_run(int argc, char **argv) {

@@ -81,6 +81,13 @@ infrakit.progress = setmetatable({ update = progress.update, done = progress.don
 ---@type string
 infrakit.executable = core.exe()
 
+--- On SIGINT/SIGTERM (Ctrl-C) every task is cancelled, then fn() runs as a
+--- task of its own - it may yield (destroy a group, stop a daemon) - and
+--- the program exits (130 for SIGINT). A second Ctrl-C exits at once.
+--- Under `infrakit lua` and `infrakit play`.
+---@param fn fun()|nil
+function infrakit.on_interrupt(fn) core.interrupt_handler = fn end
+
 --- The parameters `infrakit play` parsed for the running playbook.
 ---@type table
 infrakit.params = {}

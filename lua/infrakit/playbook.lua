@@ -259,6 +259,16 @@ function playbook.main(...)
   local infrakit = require "infrakit"
   infrakit.params = params
   require("infrakit.progress").reset()
+  -- Ctrl-C: say so, then the playbook's own handler (infrakit.on_interrupt).
+  local user_handler
+  local on_interrupt = infrakit.on_interrupt
+  infrakit.on_interrupt = function(fn) user_handler = fn end
+  on_interrupt(function()
+    local progress = require "infrakit.progress"
+    progress.done()
+    progress.print("interrupted: %s stopped here%s", target, user_handler and "; cleaning up" or "")
+    if user_handler then user_handler() end
+  end)
   local ok, res = xpcall(function() return book.run(params, args) end, function(e)
     e = tostring(e)
     return e:find("stack traceback:", 1, true) and e or debug.traceback(e, 2)

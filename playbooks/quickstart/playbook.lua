@@ -98,6 +98,9 @@ return {
       say("torn down: group destroyed%s", d.started and ", daemon stopped" or "")
     end
 
+    -- Ctrl-C: the same teardown, so nothing is left half-made.
+    infrakit.on_interrupt(teardown)
+
     local ok, err = xpcall(function()
       -- 1. Create.
       local ports = ports_from(p.port, p.size)

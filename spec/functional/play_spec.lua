@@ -150,6 +150,31 @@ describe("infrakit play", function()
     sh("rm -rf " .. home)
   end)
 
+  it("on Ctrl-C cancels the playbook's waits, runs its interrupt handler, and exits 130", function()
+    local f = io.open(dir .. "/ctrlc.lua", "w")
+    f:write(string.format([[
+local infrakit = require "infrakit"
+return { run = function()
+  infrakit.on_interrupt(function()
+    infrakit.sleep(0.05) -- a handler may wait (destroy a group, stop a daemon)
+    local m = io.open(%q, "w") m:write("cleaned") m:close()
+  end)
+  infrakit.print("started")
+  infrakit.sleep(60)
+  infrakit.print("never")
+end }
+]], dir .. "/marker"))
+    f:close()
+    local r = sh(string.format("%s play %s > %s/out 2>&1 & pid=$!; sleep 0.5; kill -INT $pid; wait $pid; echo rc=$?",
+      support.bin, dir .. "/ctrlc.lua", dir))
+    assert.are.equal("rc=130\n", r.stdout)
+    local out = io.open(dir .. "/out"):read("*a")
+    assert.matches("started", out, 1, true)
+    assert.matches("interrupted: " .. dir .. "/ctrlc.lua stopped here; cleaning up", out, 1, true)
+    assert.is_nil(out:find("never", 1, true))
+    assert.are.equal("cleaned", io.open(dir .. "/marker"):read("*a"))
+  end)
+
   it("prints JSON lines with --json", function()
     local r = run(dir, { "play", "--json", dir .. "/book.lua", "--owner", "me" })
     assert.are.equal(0, r.status, r.stderr)
