@@ -997,7 +997,11 @@ json_t *ik__group_status(ik__group_t *g) {
   }
   return json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:s, s:s, s:s, s:s, s:b, s:s, s:O?, s:o, s:o, "
                    "s:o, s:I}",
-                   "ID", g->id, "Phase", g->destroying ? "destroying" : ik_plan_phase_name(s->phase), "Summary",
+                   "ID", g->id, "Phase",
+                   g->destroying ? "destroying" : g->cycles == 0 && g->summary.total == 0 && g->spec.size > 0
+                                                      ? "pending" /* not planned yet */
+                                                      : ik_plan_phase_name(s->phase),
+                   "Summary",
                    "Desired", (json_int_t)g->spec.size, "Current", (json_int_t)s->current, "Updated",
                    (json_int_t)s->updated, "Available", (json_int_t)s->available, "Unhealthy",
                    (json_int_t)s->unhealthy, "Done", (json_int_t)s->done, "Total", (json_int_t)s->total, "Reason",

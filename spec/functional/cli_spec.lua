@@ -215,7 +215,7 @@ end)
 
 describe("the hello playbook (make demo)", function()
   it("runs to completion and heals its crashed worker", function()
-    local r = run { "lua", "playbooks/hello/playbook.lua", "4" }
+    local r = run { "lua", "docs/examples/hello.lua", "4" }
     assert.are.equal(0, r.status, r.stderr)
     assert.matches("starting 4 workers", r.stdout, 1, true)
     assert.matches("worker-2 failed: ", r.stdout, 1, true)

@@ -189,6 +189,15 @@ end }
     assert.are.equal("hi 42", ev.text)
   end)
 
+  it("runs the file-cluster playbook: pets on the file driver with the zookeeper flavor", function()
+    local r = run(dir, { "play", "file-cluster", "--members", "10.9.0.1,10.9.0.2" })
+    assert.are.equal(0, r.status, r.stderr .. r.stdout)
+    for _, want in ipairs({ "member 10.9.0.1", "myid 1", "member 10.9.0.2", "myid 2",
+      "server.1=10.9.0.1:2888:3888", "server.2=10.9.0.2:2888:3888", "torn down" }) do
+      assert.matches(want, r.stdout, 1, true)
+    end
+  end)
+
   it("runs the quickstart end to end: create, scale, heal a SIGKILL, roll out, tear down", function()
     local r = run(dir, { "play", "quickstart", "--port", "28180" }, { env = { INFRAKIT_LOG_LEVEL = "warn" } })
     assert.are.equal(0, r.status, r.stderr .. r.stdout)

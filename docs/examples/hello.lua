@@ -1,12 +1,12 @@
--- hello: a first tour of infrakit's Lua runtime, and the target of
--- `make demo` until the quickstart playbook lands.
+-- hello: a first tour of infrakit's Lua runtime, as a script for
+-- `infrakit lua` (playbooks, run by `infrakit play`, are in playbooks/).
 --
 -- It starts a small "fleet" of local workers as concurrent tasks on the
 -- event loop. Each worker runs real commands (infrakit.exec) and waits
 -- (infrakit.sleep) without blocking the others; one worker crashes and is
 -- restarted, the way a group controller heals a dead instance.
 --
---   ./infrakit lua playbooks/hello/playbook.lua [WORKERS]
+--   ./infrakit lua docs/examples/hello.lua [WORKERS]
 local infrakit = require "infrakit"
 
 local size = tonumber(arg and arg[1]) or 5
