@@ -258,6 +258,11 @@ function playbook.main(...)
   if not params then return usage(args) end
   local infrakit = require "infrakit"
   infrakit.params = params
+  -- Where the playbook came from (a URL, or its path), to find the
+  -- templates it ships with: sources.resolve(infrakit.playbook_source, "x.tmpl").
+  local entry = not target:find("/", 1, true) and require("infrakit.registry").get(target)
+  infrakit.playbook_source = target:match("^https?://") and target or (entry and entry.source) or path
+  require("infrakit.template.sources").offline = require("infrakit.registry").dir() .. "/.cache"
   require("infrakit.progress").reset()
   -- Ctrl-C: say so, then the playbook's own handler (infrakit.on_interrupt).
   local user_handler

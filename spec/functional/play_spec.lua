@@ -175,6 +175,46 @@ end }
     assert.are.equal("cleaned", io.open(dir .. "/marker"):read("*a"))
   end)
 
+  it("caches the templates a remote playbook includes, for offline runs", function()
+    local home = support.mktemp()
+    local pport, tport = "28393", "28394"
+    local remote = [[
+local infrakit = require "infrakit"
+local sources = require "infrakit.template.sources"
+return { run = function()
+  -- The template ships beside the playbook: resolved against its source.
+  local url = sources.resolve(infrakit.playbook_source, "greeting.tmpl")
+  url = url:gsub("]] .. pport .. [[", "]] .. tport .. [[")
+  print(assert(require("infrakit.template").render_url(url, { name = "offline" })))
+end }
+]]
+    local function serve(port, text)
+      return infrakit.spawn(function()
+        return infrakit.exec({ support.bin, "serve", "--listen", "127.0.0.1:" .. port, "--text", text })
+      end)
+    end
+    local ps, ts = serve(pport, remote), serve(tport, "hello {{ .name }}")
+    local purl = "http://127.0.0.1:" .. pport .. "/pb/playbook.lua"
+    for _ = 1, 100 do
+      if infrakit.http.get(purl, { timeout = 1 }) and infrakit.http.get("http://127.0.0.1:" .. tport .. "/", { timeout = 1 })
+      then break end
+      infrakit.sleep(0.02)
+    end
+    assert.are.equal(0, run(home, { "playbook", "add", "greet", purl }).status)
+    local r = run(home, { "play", "greet" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal("hello offline\n", r.stdout)
+    ps:cancel()
+    ts:cancel()
+    ps:wait()
+    ts:wait()
+    r = run(home, { "play", "greet" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal("hello offline\n", r.stdout)
+    assert.matches("using the cached copy of a template", r.stderr, 1, true)
+    sh("rm -rf " .. home)
+  end)
+
   it("prints JSON lines with --json", function()
     local r = run(dir, { "play", "--json", dir .. "/book.lua", "--owner", "me" })
     assert.are.equal(0, r.status, r.stderr)

@@ -106,6 +106,42 @@ local function http_get(url, opts)
   return http.get(url, opts)
 end
 
+--- A directory where texts fetched over http(s) are kept, and read back
+--- when their URL does not answer (nil: no such cache). `infrakit play`
+--- sets it to $INFRAKIT_HOME/playbooks/.cache, so a remote playbook and
+--- the templates it includes run offline once they have run online.
+M.offline = nil
+
+local function offline_path(url)
+  return M.offline .. "/" .. url:gsub("[^%w._-]", "_"):sub(1, 180)
+end
+
+local function keep(url, text)
+  require("infrakit").exec({ "mkdir", "-p", "-m", "0700", M.offline })
+  local path = offline_path(url)
+  local f = io.open(path .. ".tmp", "wb")
+  if not f then return end
+  f:write(text)
+  f:close()
+  os.rename(path .. ".tmp", path)
+end
+
+local function http_get_offline(url, opts)
+  local text, err, code = http_get(url, opts)
+  if not M.offline then return text, err, code end
+  if text then
+    keep(url, text)
+    return text
+  end
+  local f = io.open(offline_path(url), "rb")
+  if not f then return nil, err, code end
+  local cached = f:read("*a")
+  f:close()
+  require("infrakit").log.warn("using the cached copy of a template whose URL does not answer",
+    { url = url, error = tostring(err) })
+  return cached
+end
+
 --- The text at an absolute URL (see the header). Yields for http(s) and
 --- unix. Returns the text, or nil, message, code: "ENOENT", "EACCES", ...
 --- for files, infrakit.http's codes ("EHTTP", "ECONNREFUSED", ...),
@@ -124,7 +160,7 @@ function M.fetch(url, headers)
     return read_file(path)
   end
   if scheme == "http" or scheme == "https" then
-    return http_get(url, { headers = headers })
+    return http_get_offline(url, { headers = headers })
   end
   if scheme == "unix" then
     local socket = M.plugins_dir() .. "/" .. authority
