@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #define IK_EXIT_OK 0
 #define IK_EXIT_FAIL 1
 #define IK_EXIT_USAGE 2
@@ -89,6 +91,10 @@ bool ik_daemon_can_host(const char *name, char *names, size_t len);
  * nargs args, the loop running, and exit as `infrakit lua` does; cmd
  * names the command in messages. */
 int ik_cli_run_lua(const char *cmd, const char *code, const char *script, int nargs, char **args);
+
+/* Print v as indented JSON (keys in insertion order) and a newline: what
+ * every --json prints. */
+void ik_cli_print_json(const json_t *v);
 
 /* strcmp for qsort of char * arrays. */
 int ik_cli_cmp_str(const void *a, const void *b);

@@ -40,9 +40,7 @@ static void print_result(flavor_op_t op, const json_t *result, bool as_json) {
   json_int_t h = json_integer_value(result);
   const char *word = h >= 0 && h <= 2 ? health[h] : "unknown";
   if (op == OP_PREPARE) {
-    char *s = json_dumps(result, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    puts(s);
-    free(s);
+    ik_cli_print_json(result);
   } else if (op == OP_HEALTHY) {
     if (as_json) printf("{\"Health\": %d, \"Status\": \"%s\"}\n", (int)h, word);
     else puts(word);

@@ -33,6 +33,18 @@ static int next_opt(ik_optparse_t *p, const ik_opt_t *opts, common_t *c) {
   return o;
 }
 
+/* Parse a command that takes only --plugin and --json. Returns -1 to go
+ * on (p->index at the first positional), else the exit status. */
+static int parse_common(const ik_cli_cmd_t *cmd, int argc, char **argv, common_t *c, ik_optparse_t *p) {
+  static const ik_opt_t opts[] = {COMMON_OPTS, {NULL, 0, false}};
+  ik_opt_init(p, cmd, argc, argv);
+  for (int o; (o = next_opt(p, opts, c)) != IK_OPT_END;) {
+    if (o == IK_OPT_HELP) return IK_EXIT_OK;
+    if (o < 0) return IK_EXIT_USAGE;
+  }
+  return -1;
+}
+
 /* One connection to the group plugin for a command's calls. */
 typedef struct session {
   ik_cli_remote_t r;
@@ -73,12 +85,6 @@ static int finish(session_t *s, int rc, ik_cli_result_t *res, ik_err_t *err) {
     return IK_EXIT_FAIL;
   }
   return IK_EXIT_OK;
-}
-
-static void print_json(const json_t *v) {
-  char *text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-  puts(text);
-  free(text);
 }
 
 /* A command taking exactly one ID. Returns the ID, or NULL after a usage
@@ -127,7 +133,7 @@ static int commit_run(int argc, char **argv) {
     int rc = s.pl.vt->commit(s.pl.self, spec, pretend, ik_cli_result_cb, &res, &err);
     code = finish(&s, rc, &res, &err);
     if (code == IK_EXIT_OK && c.json) {
-      print_json(res.result);
+      ik_cli_print_json(res.result);
     } else if (code == IK_EXIT_OK) {
       const char *id = json_string_value(json_object_get(res.result, "ID"));
       const char *details = json_string_value(json_object_get(res.result, "Details"));
@@ -225,15 +231,11 @@ static int id_call(session_t *s, id_call_fn fn, const char *id, ik_cli_result_t 
 
 extern const ik_cli_cmd_t ik_cmd_group_describe;
 static int describe_run(int argc, char **argv) {
-  static const ik_opt_t opts[] = {COMMON_OPTS, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_group_describe;
   common_t c = {0};
   ik_optparse_t p;
-  ik_opt_init(&p, cmd, argc, argv);
-  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
-    if (o == IK_OPT_HELP) return IK_EXIT_OK;
-    if (o < 0) return IK_EXIT_USAGE;
-  }
+  int parsed = parse_common(cmd, argc, argv, &c, &p);
+  if (parsed >= 0) return parsed;
   int code;
   const char *id = one_id(cmd, &p, argc, argv, &code);
   if (id == NULL) return code;
@@ -242,7 +244,7 @@ static int describe_run(int argc, char **argv) {
   ik_cli_result_t res = {0};
   code = id_call(&s, s.pl.vt->status, id, &res);
   if (code == IK_EXIT_OK) {
-    if (c.json) print_json(res.result);
+    if (c.json) ik_cli_print_json(res.result);
     else print_status(res.result);
   }
   ik_cli_result_clear(&res);
@@ -268,15 +270,11 @@ const ik_cli_cmd_t ik_cmd_group_describe = {
 
 extern const ik_cli_cmd_t ik_cmd_group_ls;
 static int ls_run(int argc, char **argv) {
-  static const ik_opt_t opts[] = {COMMON_OPTS, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_group_ls;
   common_t c = {0};
   ik_optparse_t p;
-  ik_opt_init(&p, cmd, argc, argv);
-  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
-    if (o == IK_OPT_HELP) return IK_EXIT_OK;
-    if (o < 0) return IK_EXIT_USAGE;
-  }
+  int parsed = parse_common(cmd, argc, argv, &c, &p);
+  if (parsed >= 0) return parsed;
   if (p.index < argc) return ik_cli_usage_error(cmd, "unexpected argument \"%s\"", argv[p.index]);
   session_t s;
   int code = session_open(&s, cmd, &c);
@@ -304,7 +302,7 @@ static int ls_run(int argc, char **argv) {
     ik_cli_result_clear(&st);
   }
   if (code == IK_EXIT_OK && c.json) {
-    print_json(rows);
+    ik_cli_print_json(rows);
   } else if (code == IK_EXIT_OK) {
     printf("%-24s %-14s %8s %8s %10s\n", "ID", "PHASE", "DESIRED", "CURRENT", "AVAILABLE");
     json_t *row;
@@ -332,15 +330,11 @@ const ik_cli_cmd_t ik_cmd_group_ls = {
 
 extern const ik_cli_cmd_t ik_cmd_group_scale;
 static int scale_run(int argc, char **argv) {
-  static const ik_opt_t opts[] = {COMMON_OPTS, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_group_scale;
   common_t c = {0};
   ik_optparse_t p;
-  ik_opt_init(&p, cmd, argc, argv);
-  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
-    if (o == IK_OPT_HELP) return IK_EXIT_OK;
-    if (o < 0) return IK_EXIT_USAGE;
-  }
+  int parsed = parse_common(cmd, argc, argv, &c, &p);
+  if (parsed >= 0) return parsed;
   if (argc - p.index != 2) return ik_cli_usage_error(cmd, "want the group ID and the new size");
   const char *id = argv[p.index], *n = argv[p.index + 1];
   char *end;
@@ -378,14 +372,10 @@ static id_call_fn pick_op(const ik_group_vtable_t *vt, int which) {
 }
 
 static int simple_run(const ik_cli_cmd_t *cmd, int argc, char **argv, int which, const char *done) {
-  static const ik_opt_t opts[] = {COMMON_OPTS, {NULL, 0, false}};
   common_t c = {0};
   ik_optparse_t p;
-  ik_opt_init(&p, cmd, argc, argv);
-  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
-    if (o == IK_OPT_HELP) return IK_EXIT_OK;
-    if (o < 0) return IK_EXIT_USAGE;
-  }
+  int parsed = parse_common(cmd, argc, argv, &c, &p);
+  if (parsed >= 0) return parsed;
   int code;
   const char *id = one_id(cmd, &p, argc, argv, &code);
   if (id == NULL) return code;

@@ -62,12 +62,6 @@ static int run_op(const ik_cli_cmd_t *cmd, const common_t *c, op_fn op, void *ar
   return IK_EXIT_OK;
 }
 
-static void print_json(const json_t *v) {
-  char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-  puts(s);
-  free(s);
-}
-
 /* --- describe ------------------------------------------------------------ */
 
 typedef struct describe_arg {
@@ -161,7 +155,7 @@ static int describe_run(int argc, char **argv) {
   if (rc != IK_EXIT_OK) goto out;
   ik_cli_result_t res = {0};
   rc = run_op(&ik_cmd_instance_describe, &c, op_describe, &a, &res);
-  if (rc == IK_EXIT_OK && c.json) print_json(res.result);
+  if (rc == IK_EXIT_OK && c.json) ik_cli_print_json(res.result);
   else if (rc == IK_EXIT_OK) print_descriptions(res.result, a.properties);
   ik_cli_result_clear(&res);
 out:
@@ -228,7 +222,7 @@ static int document_run(const ik_cli_cmd_t *cmd, op_fn op, int argc, char **argv
       const char *id = json_string_value(res.result);
       if (c.json) {
         json_t *o = json_pack("{s:o}", "ID", json_incref(res.result));
-        print_json(o);
+        ik_cli_print_json(o);
         json_decref(o);
       } else {
         puts(id ? id : "(the plugin returned no ID)");

@@ -18,15 +18,13 @@
 #include "loop/loop.h"
 #include "net/remote.h"
 
-static const char *const kind_names[] = {"provision", "destroy", "drain", "label", "wait"};
-
 static json_t *plan_json(const ik_plan_t *plan) {
   const ik_plan_summary_t *s = &plan->summary;
   json_t *actions = json_array();
   for (size_t i = 0; i < plan->n_actions; i++) {
     ik_buf_t line = {0};
     ik_plan_action_format(&line, &plan->actions[i]);
-    json_array_append_new(actions, json_pack("{s:s, s:s}", "Kind", kind_names[plan->actions[i].kind], "Text",
+    json_array_append_new(actions, json_pack("{s:s, s:s}", "Kind", ik_plan_action_kind_name(plan->actions[i].kind), "Text",
                                              ik_buf_cstr(&line)));
     ik_buf_free(&line);
   }
@@ -101,9 +99,7 @@ static int ik__plan_run(int argc, char **argv) {
     fprintf(stderr, "infrakit plan: %s\n", err.msg);
   } else if (as_json) {
     json_t *o = plan_json(&plan);
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    puts(s);
-    free(s);
+    ik_cli_print_json(o);
     json_decref(o);
   } else {
     plan_print(&spec, &plan);

@@ -148,9 +148,7 @@ static int ls_run(int argc, char **argv) {
   if (as_json) {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(arr, listed_json(&list[i]));
-    char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    puts(s);
-    free(s);
+    ik_cli_print_json(arr);
     json_decref(arr);
   } else if (n == 0) {
     printf("No plugins in %s. Start one with 'infrakit plugin start instance-file'.\n", r.dir);

@@ -30,9 +30,7 @@ static int ik__version_run(int argc, char **argv) {
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "version", IK_VERSION, "luajit",
                           ik_lua_version(), "libuv", uv_version_string(), "curl", curl,
                           "openssl", ssl, "jansson", JANSSON_VERSION);
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    puts(s);
-    free(s);
+    ik_cli_print_json(o);
     json_decref(o);
     return IK_EXIT_OK;
   }

@@ -7,6 +7,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "loop/complete.h"
 #include "engine/controller_internal.h"
 #include "engine/observe.h"
 #include "engine/rollout_json.h"
@@ -221,36 +222,13 @@ static void op_reply(op_t *op, json_t *result) {
 }
 
 /* Complete from the loop (libuv's rule) with result (stolen). */
-typedef struct later {
-  ik_spi_cb cb;
-  void *data;
-  json_t *result;
-} later_t;
-
-static void run_later(void *arg) {
-  later_t *l = arg;
-  l->cb(l->result, NULL, l->data);
-  json_decref(l->result);
-  ik_free(l);
-}
-
 static int reply_later(ik_controller_t *c, json_t *result, ik_spi_cb cb, void *data) {
-  later_t *l = IK_NEW(later_t);
-  *l = (later_t){cb, data, result};
-  ik_loop_defer(c->loop, run_later, l);
-  return 0;
+  return ik_loop_complete(c->loop, cb, data, result, NULL);
 }
 
 /* --- CommitGroup ---------------------------------------------------------------- */
 
 static void commit_step(json_t *result, const ik_err_t *err, void *data);
-
-static json_t *allocation_of(const ik_group_spec_t *s) {
-  if (!s->pets) return json_pack("{s:I, s:n}", "Size", (json_int_t)s->size, "LogicalIDs");
-  json_t *ids = json_array();
-  for (size_t i = 0; i < s->n_logical_ids; i++) json_array_append_new(ids, json_string(s->logical_ids[i]));
-  return json_pack("{s:I, s:o}", "Size", (json_int_t)0, "LogicalIDs", ids);
-}
 
 /* Details: what the commit does now, from a plan over what describe saw.
  * Health is what the controller last saw (healthy when new). */
@@ -310,7 +288,7 @@ static void commit_step(json_t *result, const ik_err_t *err, void *data) {
   }
   switch (op->step++) {
   case 0: { /* reference §4.3: flavor validate, then instance validate */
-    json_t *alloc = allocation_of(&op->spec);
+    json_t *alloc = ik_group_spec_allocation(&op->spec);
     rc = op->flavor.vt->validate(op->flavor.self, op->spec.flavor_properties, alloc, commit_step, op, &e);
     json_decref(alloc);
     break;
@@ -442,7 +420,6 @@ static int c_describe(void *self, const char *id, ik_spi_cb cb, void *data, ik_e
   int rc = ik__group_plugins(g, err);
   if (rc < 0) return rc;
   op_t *op = op_new(c, id, cb, data);
-  op->inst = (ik_instance_plugin_t){0};
   json_t *tags = json_pack("{s:s}", "infrakit.group", id);
   rc = g->inst.vt->describe(g->inst.self, tags, false, on_group_described, op, err);
   json_decref(tags);

@@ -276,3 +276,10 @@ const char *ik_delete_policy_name(ik_delete_policy_t p) {
   default: abort();
   }
 }
+
+json_t *ik_group_spec_allocation(const ik_group_spec_t *s) {
+  if (!s->pets) return json_pack("{s:I, s:n}", "Size", (json_int_t)s->size, "LogicalIDs");
+  json_t *ids = json_array();
+  for (size_t i = 0; i < s->n_logical_ids; i++) json_array_append_new(ids, json_string(s->logical_ids[i]));
+  return json_pack("{s:I, s:o}", "Size", (json_int_t)0, "LogicalIDs", ids);
+}

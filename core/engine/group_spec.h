@@ -92,6 +92,11 @@ int ik_group_spec_parse(const json_t *v, ik_group_spec_t *out, ik_err_t *err);
 
 void ik_group_spec_free(ik_group_spec_t *spec);
 
+/* The spec's group.AllocationMethod as Go encodes it, for Flavor.Validate
+ * and Flavor.Prepare: {"Size": n, "LogicalIDs": null} for cattle,
+ * {"Size": 0, "LogicalIDs": [...]} for pets. A new value. */
+json_t *ik_group_spec_allocation(const ik_group_spec_t *spec);
+
 const char *ik_delete_policy_name(ik_delete_policy_t p); /* "Oldest", ... */
 
 #endif

@@ -2,31 +2,16 @@
 #include "engine/manager_single.h"
 
 #include "base/mem.h"
+#include "loop/complete.h"
 
 typedef struct single {
   ik_loop_t *loop;
   char *location;
 } single_t;
 
-typedef struct answer {
-  ik_spi_cb cb;
-  void *data;
-  json_t *v;
-} answer_t;
-
-static void answer_now(void *arg) {
-  answer_t *a = arg;
-  a->cb(a->v, NULL, a->data);
-  json_decref(a->v);
-  ik_free(a);
-}
-
 /* Answer v (stolen) from the loop: never inside the call. */
 static int answer(single_t *s, json_t *v, ik_spi_cb cb, void *data) {
-  answer_t *a = IK_NEW(answer_t);
-  *a = (answer_t){cb, data, v};
-  ik_loop_defer(s->loop, answer_now, a);
-  return 0;
+  return ik_loop_complete(s->loop, cb, data, v, NULL);
 }
 
 static int is_leader(void *self, ik_spi_cb cb, void *data, ik_err_t *err) {

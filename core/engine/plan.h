@@ -242,6 +242,7 @@ void ik_plan_action_format(ik_buf_t *out, const ik_plan_action_t *a);
 /* "rolling 2/5: <reason>" (the reason only when not empty). */
 void ik_plan_summary_format(ik_buf_t *out, const ik_plan_summary_t *s);
 
+const char *ik_plan_action_kind_name(ik_plan_action_kind_t k); /* "provision", "destroy", "drain", "label", "wait" */
 const char *ik_plan_phase_name(ik_plan_phase_t p);   /* "steady", "scaling", "rolling", "canary-paused", "blocked" */
 const char *ik_destroy_reason_name(ik_destroy_reason_t r); /* "terminate", "rolling_update" */
 const char *ik_wait_for_name(ik_wait_for_t w);       /* "healthy", "promotion", "unhealthy", "in-flight" */

@@ -7,6 +7,11 @@
 
 #include "base/mem.h"
 
+const char *ik_plan_action_kind_name(ik_plan_action_kind_t k) {
+  static const char *const names[] = {"provision", "destroy", "drain", "label", "wait"};
+  return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
+}
+
 const char *ik_plan_phase_name(ik_plan_phase_t p) {
   switch (p) {
   case IK_PHASE_STEADY: return "steady";

@@ -157,11 +157,6 @@ void ik__group_stop(ik__group_t *g) {
 
 /* --- actions --------------------------------------------------------------- */
 
-static const char *kind_name(ik_plan_action_kind_t k) {
-  static const char *const names[] = {"provision", "destroy", "drain", "label", "wait"};
-  return names[k];
-}
-
 /* The action failed: count it, say so, back off. */
 static void action_failed(ik__action_t *a, const char *stage, const ik_err_t *err) {
   ik__group_t *g = a->g;
@@ -189,7 +184,7 @@ static void action_failed(ik__action_t *a, const char *stage, const ik_err_t *er
   ik_log(IK_LOG_WARN, "group", "action failed; retrying after a backoff", "group", g->id, "action", a->key,
          "attempt", attempts, "error", f->msg, NULL);
   ik__emit(g, "action-failed",
-           json_pack("{s:s, s:s?, s:s?, s:s, s:i, s:I}", "action", kind_name(a->kind), "instance", a->id,
+           json_pack("{s:s, s:s?, s:s?, s:s, s:i, s:I}", "action", ik_plan_action_kind_name(a->kind), "instance", a->id,
                      "logical_id", a->logical_id, "error", f->msg, "attempt", (int)f->attempts, "retry_in_ms",
                      (json_int_t)delay));
   pump_actions(g);
@@ -291,13 +286,6 @@ static void on_prepared(json_t *result, const ik_err_t *err, void *data) {
   started(a, rc, "provision", &e);
 }
 
-static json_t *allocation_json(const ik_group_spec_t *s) {
-  if (!s->pets) return json_pack("{s:I, s:n}", "Size", (json_int_t)s->size, "LogicalIDs");
-  json_t *ids = json_array();
-  for (size_t i = 0; i < s->n_logical_ids; i++) json_array_append_new(ids, json_string(s->logical_ids[i]));
-  return json_pack("{s:I, s:o}", "Size", (json_int_t)0, "LogicalIDs", ids);
-}
-
 static void start_provision(ik__action_t *a) {
   ik__group_t *g = a->g;
   const ik_group_spec_t *s = &g->spec;
@@ -306,7 +294,7 @@ static void start_provision(ik__action_t *a) {
                            "LogicalID", "Attachments");
   if (json_object_get(spec, "Properties") == NULL) json_object_set_new(spec, "Properties", json_null());
   set_group_tags(g, spec, a);
-  json_t *alloc = allocation_json(s);
+  json_t *alloc = ik_group_spec_allocation(s);
   json_t *index = json_pack("{s:s, s:I}", "Group", g->id, "Sequence", (json_int_t)s->size);
   ik_err_t e = {0};
   ik__group_ref(g);
@@ -422,7 +410,7 @@ static void start_action(ik__action_t *a) {
 
 static char *action_key(ik_plan_action_kind_t kind, const char *id, const char *logical_id) {
   if (kind == IK_ACTION_PROVISION) return logical_id ? ik_sprintf("provision %s", logical_id) : ik_strdup("provision");
-  return ik_sprintf("%s %s", kind_name(kind), id ? id : "");
+  return ik_sprintf("%s %s", ik_plan_action_kind_name(kind), id ? id : "");
 }
 
 static ik__action_t *action_new(ik__group_t *g, ik_plan_action_kind_t kind, const char *id, const char *logical_id) {
@@ -979,7 +967,7 @@ json_t *ik__group_status(ik__group_t *g) {
   json_t *inflight = json_array(), *failures = json_array(), *insts = json_array();
   int64_t now = ik__now_ms();
   for (ik__action_t *a = g->actions; a; a = a->next) {
-    json_t *o = json_pack("{s:s, s:s?, s:s?, s:s?}", "Action", kind_name(a->kind), "Instance", a->created ? a->created : a->id,
+    json_t *o = json_pack("{s:s, s:s?, s:s?, s:s?}", "Action", ik_plan_action_kind_name(a->kind), "Instance", a->created ? a->created : a->id,
                           "LogicalID", a->logical_id, "State",
                           a->running ? "running" : a->retry_at_ms > 0 ? "backing-off" : a->created ? "awaiting-describe" : NULL);
     if (a->retry_at_ms > 0) json_object_set_new(o, "RetryInMs", json_integer(a->retry_at_ms > now ? a->retry_at_ms - now : 0));

@@ -5,8 +5,6 @@
 
 #include "base/mem.h"
 
-static const char *const phase_names[] = {"steady", "scaling", "rolling", "canary-paused", "blocked"};
-
 json_t *ik_rollout_state_to_json(const ik_rollout_state_t *st, bool destroying) {
   return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:s, s:b}", "SpecHash", st->spec_hash, "TargetHash",
                    st->target_hash, "GoodHash", st->good_hash, "SelfDrainedHash", st->self_drained_hash,
@@ -46,10 +44,9 @@ int ik_rollout_state_from_json(const json_t *v, ik_rollout_state_t *st, bool *de
       get_bool(v, "CanaryPromoted", &st->canary_promoted, err) < 0 ||
       get_bool(v, "RolledBack", &st->rolled_back, err) < 0 || get_bool(v, "Destroying", destroying, err) < 0)
     return IK_EINVAL;
-  size_t p = 0;
-  while (p < sizeof phase_names / sizeof *phase_names && strcmp(phase_names[p], phase) != 0) p++;
-  if (p == sizeof phase_names / sizeof *phase_names)
-    return ik_err_set(err, IK_EINVAL, "rollout state Phase: unknown phase \"%s\"", phase);
+  int p = IK_PHASE_STEADY;
+  while (p <= IK_PHASE_BLOCKED && strcmp(ik_plan_phase_name((ik_plan_phase_t)p), phase) != 0) p++;
+  if (p > IK_PHASE_BLOCKED) return ik_err_set(err, IK_EINVAL, "rollout state Phase: unknown phase \"%s\"", phase);
   st->phase = (ik_plan_phase_t)p;
   json_t *started = json_object_get(v, "StartedMs");
   if (started && !json_is_null(started)) {

@@ -12,6 +12,7 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "base/mem.h"
+#include "loop/complete.h"
 
 typedef struct store_file {
   ik_loop_t *loop;
@@ -52,29 +53,9 @@ static int make_parents(const char *path, ik_err_t *err) {
 
 /* --- completions from the loop ------------------------------------------ */
 
-typedef struct done {
-  ik_spi_cb cb;
-  void *data;
-  json_t *result;
-  ik_err_t err;
-} done_t;
-
-static void run_done(void *p) {
-  done_t *d = p;
-  d->cb(d->err.code ? NULL : d->result, d->err.code ? &d->err : NULL, d->data);
-  json_decref(d->result);
-  ik_free(d);
-}
-
 /* Answer later; result is stolen, err may be NULL. */
 static int finish(store_file_t *s, ik_spi_cb cb, void *data, json_t *result, const ik_err_t *err) {
-  done_t *d = IK_NEW(done_t);
-  d->cb = cb;
-  d->data = data;
-  d->result = result;
-  if (err) d->err = *err;
-  ik_loop_defer(s->loop, run_done, d);
-  return 0;
+  return ik_loop_complete(s->loop, cb, data, result, err);
 }
 
 static void key_path(const store_file_t *s, const char *key, char *out, size_t len) {

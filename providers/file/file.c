@@ -27,6 +27,7 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "base/mem.h"
+#include "loop/complete.h"
 
 #define IK_FILE_MAX_WATCHERS 16
 
@@ -46,33 +47,9 @@ typedef struct ik_file_provider {
 
 /* --- completion on the next loop turn ----------------------------------- */
 
-typedef struct done {
-  ik_spi_cb cb;
-  void *data;
-  json_t *result;
-  ik_err_t err;
-  bool failed;
-} done_t;
-
-static void run_done(void *arg) {
-  done_t *d = arg;
-  d->cb(d->failed ? NULL : d->result, d->failed ? &d->err : NULL, d->data);
-  json_decref(d->result);
-  ik_free(d);
-}
-
 /* Complete later with result (stolen) or, when err is set, the error. */
 static int finish(ik_file_provider_t *fp, ik_spi_cb cb, void *data, json_t *result, const ik_err_t *err) {
-  done_t *d = ik_calloc(1, sizeof *d);
-  d->cb = cb;
-  d->data = data;
-  d->result = result;
-  if (err) {
-    d->err = *err;
-    d->failed = true;
-  }
-  ik_loop_defer(fp->loop, run_done, d);
-  return 0;
+  return ik_loop_complete(fp->loop, cb, data, result, err);
 }
 
 /* --- files -------------------------------------------------------------- */

@@ -43,6 +43,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "loop/complete.h"
 
 #define IK_PROCESS_MAX_WATCHERS 16
 
@@ -86,29 +87,8 @@ struct proc_provider {
 
 /* --- completions from the loop ----------------------------------------------- */
 
-typedef struct done {
-  ik_spi_cb cb;
-  void *data;
-  json_t *result;
-  ik_err_t err;
-  bool failed;
-} done_t;
-
-static void run_done(void *arg) {
-  done_t *d = arg;
-  d->cb(d->failed ? NULL : d->result, d->failed ? &d->err : NULL, d->data);
-  json_decref(d->result);
-  ik_free(d);
-}
-
 static int finish(proc_provider_t *pp, ik_spi_cb cb, void *data, json_t *result, const ik_err_t *err) {
-  done_t *d = IK_NEW(done_t);
-  d->cb = cb;
-  d->data = data;
-  d->result = result;
-  if (err) d->err = *err, d->failed = true;
-  ik_loop_defer(pp->loop, run_done, d);
-  return 0;
+  return ik_loop_complete(pp->loop, cb, data, result, err);
 }
 
 /* --- /proc --------------------------------------------------------------------- */

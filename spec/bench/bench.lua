@@ -3,18 +3,8 @@
 local infrakit = require "infrakit"
 
 local bin = os.getenv("IK_BIN") or "./infrakit"
-local rows = {}
-
-local function row(metric, measured, unit, target, better)
-  local ok
-  if better == "lower" then ok = measured <= target else ok = measured >= target end
-  rows[#rows + 1] = { metric, string.format("%.3f %s", measured, unit),
-    string.format("%s %g %s", better == "lower" and "<=" or ">=", target, unit), ok and "ok" or "MISS" }
-end
-
-local function info(metric, measured, unit)
-  rows[#rows + 1] = { metric, string.format("%.3f %s", measured, unit), "(reference)", "" }
-end
+local report = dofile("spec/bench/report.lua")()
+local row, info = report.row, report.info
 
 -- Median wall time of running argv n times, measured by the parent from
 -- spawn to exit (what a user or a script waiting on it sees).
@@ -216,19 +206,4 @@ if bench_dir then
   sh("rm -rf " .. home)
 end
 
--- Print the table.
-local header = { "metric", "measured", "target", "" }
-local widths = {}
-for _, r in ipairs({ header, unpack(rows) }) do
-  for i, cell in ipairs(r) do widths[i] = math.max(widths[i] or 0, #cell) end
-end
-local function line(r)
-  local cells = {}
-  for i, cell in ipairs(r) do cells[i] = cell .. string.rep(" ", widths[i] - #cell) end
-  print(table.concat(cells, " | "))
-end
-line(header)
-local sep = {}
-for i, w in ipairs(widths) do sep[i] = string.rep("-", w) end
-print(table.concat(sep, "-|-"))
-for _, r in ipairs(rows) do line(r) end
+report.print()

@@ -7,19 +7,6 @@ local infrakit = require "infrakit"
 local json = infrakit.json
 
 local bin = os.getenv("IK_BIN") or "./infrakit"
-local rows = {}
-
-local function row(metric, measured, unit, target, better)
-  local ok
-  if better == "lower" then ok = measured <= target else ok = measured >= target end
-  rows[#rows + 1] = { metric, string.format("%.3f %s", measured, unit),
-    string.format("%s %g %s", better == "lower" and "<=" or ">=", target, unit), ok and "ok" or "MISS" }
-end
-
-local function info(metric, measured, unit)
-  rows[#rows + 1] = { metric, string.format("%.3f %s", measured, unit), "(reference)", "" }
-end
-
 local function sh(cmd) return assert(infrakit.exec({ "sh", "-c", cmd })) end
 
 -- A fresh directory, on tmpfs (/dev/shm) when there is one, else /tmp
@@ -33,6 +20,8 @@ if base == nil then
 end
 local fs = sh("df --output=fstype " .. base .. " | tail -1").stdout:gsub("%s+$", "")
 local home = sh("mktemp -d " .. base .. "/ik-gbench-XXXXXX").stdout:gsub("%s+$", "")
+local report = dofile("spec/bench/report.lua")("group controller (home on " .. base .. ", " .. fs .. ")")
+local row, info = report.row, report.info
 local daemon = infrakit.spawn(function()
   return infrakit.exec({ bin, "daemon" }, { env = { INFRAKIT_HOME = home, INFRAKIT_LOG_LEVEL = "warn" } })
 end)
@@ -194,19 +183,4 @@ sh("kill -TERM " .. pid)
 daemon:wait()
 sh("rm -rf " .. home)
 
--- Print the table.
-local header = { "group controller (home on " .. base .. ", " .. fs .. ")", "measured", "target", "" }
-local widths = {}
-for _, r in ipairs({ header, unpack(rows) }) do
-  for i, cell in ipairs(r) do widths[i] = math.max(widths[i] or 0, #cell) end
-end
-local function line(r)
-  local cells = {}
-  for i, cell in ipairs(r) do cells[i] = cell .. string.rep(" ", widths[i] - #cell) end
-  print(table.concat(cells, " | "))
-end
-line(header)
-local sep = {}
-for i, w in ipairs(widths) do sep[i] = string.rep("-", w) end
-print(table.concat(sep, "-|-"))
-for _, r in ipairs(rows) do line(r) end
+report.print()

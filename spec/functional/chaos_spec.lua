@@ -11,23 +11,7 @@ local infrakit = require "infrakit"
 local json = infrakit.json
 local support = dofile("spec/functional/support.lua")
 local run, sh = support.run, support.sh
-
-local function start(home, extra)
-  local args = { "--poll", "60s" }
-  for _, a in ipairs(extra or {}) do args[#args + 1] = a end
-  local d = support.start_daemon(home, args)
-  assert.is_true(support.wait_for(d.home .. "/plugins/group"))
-  for _ = 1, 500 do
-    if infrakit.rpc.call(d.home .. "/plugins/group", "Handshake.Hello", nil, { timeout = 1 }) then break end
-    infrakit.sleep(0.01)
-  end
-  return d
-end
-
-local function status(home, id)
-  local r = run(home, { "group", "describe", "--json", id })
-  return r.status == 0 and json.decode(r.stdout) or nil
-end
+local start, status = support.start_group_daemon, support.group_status
 
 local function wait_steady(home, id, n, target, seconds)
   local st

@@ -5,33 +5,7 @@ local infrakit = require "infrakit"
 local json = infrakit.json
 local support = dofile("spec/functional/support.lua")
 local run, sh = support.run, support.sh
-
-local function start(home, extra)
-  local args = { "--poll", "60s" }
-  for _, a in ipairs(extra or {}) do args[#args + 1] = a end
-  local d = support.start_daemon(home, args)
-  assert.is_true(support.wait_for(d.home .. "/plugins/group"))
-  for _ = 1, 500 do
-    if infrakit.rpc.call(d.home .. "/plugins/group", "Handshake.Hello", nil, { timeout = 1 }) then break end
-    infrakit.sleep(0.01)
-  end
-  return d
-end
-
-local function status(home, id)
-  local r = run(home, { "group", "describe", "--json", id })
-  return r.status == 0 and json.decode(r.stdout) or nil
-end
-
-local function wait_for(home, id, pred, seconds)
-  local st
-  for _ = 1, (seconds or 10) * 50 do
-    st = status(home, id)
-    if st and pred(st) then return st end
-    infrakit.sleep(0.02)
-  end
-  error(id .. ": condition never held; last status: " .. json.encode(st or {}))
-end
+local start, status, wait_for = support.start_group_daemon, support.group_status, support.wait_group
 
 local function spec(id, size, note, updating, flavor)
   return json.encode({ ID = id, Properties = {

@@ -5,6 +5,7 @@ local infrakit = require "infrakit"
 local json = infrakit.json
 local support = dofile("spec/functional/support.lua")
 local run, sh = support.run, support.sh
+local start, wait_status = support.start_group_daemon, support.wait_group
 
 local function spec(id, size, note, extra)
   local s = {
@@ -20,19 +21,6 @@ local function spec(id, size, note, extra)
 end
 
 -- Poll `infrakit group describe --json ID` until pred(status) or ~10 s.
-local function wait_status(home, id, pred)
-  local st
-  for _ = 1, 500 do
-    local r = run(home, { "group", "describe", "--json", id })
-    if r.status == 0 then
-      st = json.decode(r.stdout)
-      if pred(st) then return st end
-    end
-    infrakit.sleep(0.02)
-  end
-  error("group " .. id .. " never reached the state wanted; last: " .. json.encode(st or {}))
-end
-
 local function steady_at(n)
   return function(st)
     return st.Phase == "steady" and #st.InFlight == 0 and st.Summary.Current == n and st.GoodHash == st.ConfigHash
@@ -53,16 +41,6 @@ local function count(t)
   local n = 0
   for _ in pairs(t) do n = n + 1 end
   return n
-end
-
-local function start(home)
-  local d = support.start_daemon(home, { "--poll", "60s" })
-  assert.is_true(support.wait_for(d.home .. "/plugins/group"))
-  for _ = 1, 300 do
-    if infrakit.rpc.call(d.home .. "/plugins/group", "Handshake.Hello", nil, { timeout = 1 }) then break end
-    infrakit.sleep(0.01)
-  end
-  return d
 end
 
 describe("infrakit group", function()

@@ -66,4 +66,38 @@ function support.start_daemon(home, extra)
   return d
 end
 
+-- Start a daemon whose group controller polls every 60 s (a later --poll
+-- in extra wins), so healing seen in a spec comes from events; returns
+-- once the controller answers.
+function support.start_group_daemon(home, extra)
+  local args = { "--poll", "60s" }
+  for _, a in ipairs(extra or {}) do args[#args + 1] = a end
+  local d = support.start_daemon(home, args)
+  local sock = d.home .. "/plugins/group"
+  assert(support.wait_for(sock), "the daemon serves no group plugin")
+  for _ = 1, 500 do
+    if infrakit.rpc.call(sock, "Handshake.Hello", nil, { timeout = 1 }) then break end
+    infrakit.sleep(0.01)
+  end
+  return d
+end
+
+-- `infrakit group describe --json ID` as a table, or nil.
+function support.group_status(home, id)
+  local r = support.run(home, { "group", "describe", "--json", id })
+  return r.status == 0 and infrakit.json.decode(r.stdout) or nil
+end
+
+-- Poll the group's status until pred(status) holds (within `seconds`,
+-- default 10); returns it, or fails naming the last status seen.
+function support.wait_group(home, id, pred, seconds)
+  local st
+  for _ = 1, (seconds or 10) * 50 do
+    st = support.group_status(home, id)
+    if st and pred(st) then return st end
+    infrakit.sleep(0.02)
+  end
+  error(id .. ": condition never held; last status: " .. infrakit.json.encode(st or {}), 2)
+end
+
 return support
