@@ -16,6 +16,7 @@
 #include "base/mem.h"
 #include "cli/cli.h"
 #include "cli/remote.h"
+#include "engine/group_spec.h"
 #include "net/remote.h"
 
 typedef struct common {
@@ -62,7 +63,7 @@ static int session_open(session_t *s, const ik_cli_cmd_t *cmd, const common_t *c
   }
   if (ik_remote_group_open(s->r.http, s->r.dir, c->plugin ? c->plugin : "group", &s->pl, &err) < 0) {
     fprintf(stderr, "infrakit %s: %s%s\n", cmd->name, err.msg,
-            c->plugin ? "" : " (is the daemon running? start it with 'infrakit daemon')");
+            c->plugin ? "" : " Start one with 'infrakit daemon' (or 'infrakit plugin start group').");
     ik_cli_remote_close(&s->r);
     return IK_EXIT_FAIL;
   }
@@ -121,11 +122,16 @@ static int commit_run(int argc, char **argv) {
   if (p.index >= argc) return ik_cli_usage_error(cmd, "missing FILE (or - to read standard input)");
   if (p.index + 1 < argc) return ik_cli_usage_error(cmd, "unexpected argument \"%s\"", argv[p.index + 1]);
   ik_err_t err = {0};
+  /* Checked here first, so a bad field is named even with no daemon up. */
   json_t *spec = ik_cli_read_json(argv[p.index], &err);
-  if (spec == NULL) {
+  ik_group_spec_t parsed = {0};
+  if (spec == NULL || ik_group_spec_parse(spec, &parsed, &err) < 0) {
     fprintf(stderr, "infrakit %s: %s\n", cmd->name, err.msg);
+    json_decref(spec);
+    ik_group_spec_free(&parsed);
     return IK_EXIT_FAIL;
   }
+  ik_group_spec_free(&parsed);
   session_t s;
   int code = session_open(&s, cmd, &c);
   if (code == IK_EXIT_OK) {
