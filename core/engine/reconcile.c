@@ -695,6 +695,9 @@ static void cycle_free(cycle_t *cy) {
 
 /* Adopt the plan's next state as the group's (it is persisted). */
 static void adopt_state(ik__group_t *g, cycle_t *cy) {
+  /* The summary with the state it goes with: a status never shows the
+   * new phase beside the old hashes while the state is being saved. */
+  g->summary = cy->plan.summary;
   ik_rollout_state_free(&g->state);
   g->state = cy->plan.next;
   ik_rollout_state_init(&cy->plan.next);
@@ -782,7 +785,6 @@ static void plan_and_act(ik__group_t *g) {
     return end_cycle(g);
   }
   note_transitions(g, &cy->plan);
-  g->summary = cy->plan.summary;
   json_decref(g->last_plan);
   g->last_plan = json_array();
   for (size_t i = 0; i < cy->plan.n_actions; i++) {

@@ -96,8 +96,9 @@ function group.watch(id, fn, opts)
     local st, err, code = group.describe(id)
     if not st then return nil, err, code end
     local s = st.Summary
-    local key = table.concat({ st.Phase, s.Done, s.Total, s.Available, s.Current, #st.InFlight, #st.Failures,
-      s.Reason }, "|")
+    -- Everything a caller may decide on (group.converged included).
+    local key = table.concat({ st.Phase, s.Done, s.Total, s.Available, s.Current, s.Desired, #st.InFlight,
+      #st.Failures, s.Reason, st.GoodHash, st.TargetHash, st.ConfigHash }, "|")
     if key ~= last then
       last = key
       local done = fn(st)
