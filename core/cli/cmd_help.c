@@ -1,15 +1,197 @@
-/* infrakit help [COMMAND] */
+/* infrakit help [COMMAND] | --man | --completion bash|zsh
+ *
+ * The man page and the shell completions are generated from the command
+ * table (commands.c) and the help texts, at build time (Makefile), so
+ * they cannot drift from `--help`. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 
+/* Every environment variable the binary reads (getenv in core/ and
+ * providers/, os.getenv in lua/), one line each. */
+static const struct {
+  const char *name, *text;
+} ik__env[] = {
+  {"INFRAKIT_HOME", "state directory: plugins/, configs/, playbooks/, logs/ (default ~/.infrakit)"},
+  {"INFRAKIT_PLUGINS_DIR", "where plugin sockets live (default $INFRAKIT_HOME/plugins)"},
+  {"INFRAKIT_LOG_LEVEL", "debug, info, warn, error or off (as --log-level; default info)"},
+  {"INFRAKIT_LOG_FORMAT", "kv or json (as --log-format)"},
+  {"INFRAKIT_LUA_TIMEOUT", "watchdog seconds for Lua code that does not yield (as --lua-timeout)"},
+  {"INFRAKIT_CLIENT_TIMEOUT", "timeout of a call to a plugin, a Go duration (default 15s)"},
+  {"INFRAKIT_GROUP_SELF_LOGICAL_ID", "logical ID of the instance the daemon runs on: destroyed last"},
+  {"INFRAKIT_LUA_DIR", "load Lua modules and playbooks from this source lua/ first (development)"},
+  {"LUA_PATH, LUA_CPATH", "more Lua module paths, searched after the built-in modules"},
+  {"HOME", "the default INFRAKIT_HOME is $HOME/.infrakit"},
+  {"http_proxy, https_proxy, all_proxy, no_proxy", "proxies for HTTP(S) fetches (loopback never)"},
+};
+
+static void ik__print_env(const char *indent) {
+  for (size_t i = 0; i < sizeof ik__env / sizeof ik__env[0]; i++) {
+    if (strlen(ik__env[i].name) > 20) printf("%s%s\n%s%22s%s\n", indent, ik__env[i].name, indent, "", ik__env[i].text);
+    else printf("%s%-22s%s\n", indent, ik__env[i].name, ik__env[i].text);
+  }
+}
+
+/* The subcommands of cmd, from its usage line: "infrakit group a|b|c ..."
+ * or "infrakit playbook add NAME | ls | rm NAME". Writes at most max
+ * names (pointers into buf) and returns how many. */
+static size_t ik__subcommands(const ik_cli_cmd_t *cmd, char *buf, size_t len, const char **names, size_t max) {
+  snprintf(buf, len, "%s", cmd->usage);
+  char *nl = strchr(buf, '\n');
+  if (nl) *nl = '\0';
+  size_t skip = strlen("infrakit ") + strlen(cmd->name);
+  if (strncmp(buf, "infrakit ", 9) != 0 || strlen(buf) <= skip || buf[skip] != ' ') return 0;
+  char *rest = buf + skip + 1, *save = NULL;
+  size_t n = 0;
+  if (strstr(rest, " | ")) { /* alternatives: the first word of each */
+    for (char *alt = rest; alt && n < max;) {
+      char *next = strstr(alt, " | ");
+      if (next) *next = '\0';
+      char *sp = strchr(alt, ' ');
+      if (sp) *sp = '\0';
+      names[n++] = alt;
+      alt = next ? next + 3 : NULL;
+    }
+    return n;
+  }
+  char *first = strtok_r(rest, " ", &save);
+  if (first == NULL || strchr(first, '|') == NULL || strspn(first, "abcdefghijklmnopqrstuvwxyz|") != strlen(first))
+    return 0;
+  for (char *w = strtok_r(first, "|", &save); w && n < max; w = strtok_r(NULL, "|", &save)) names[n++] = w;
+  return n;
+}
+
+/* Text for roff: escape backslashes, and guard a leading '.' or '\''. */
+static void ik__roff(const char *s) {
+  bool bol = true;
+  for (; *s; s++) {
+    if (bol && (*s == '.' || *s == '\'')) fputs("\\&", stdout);
+    if (*s == '\\') fputs("\\e", stdout);
+    else if (*s == '-') fputs("\\-", stdout);
+    else putchar(*s);
+    bol = *s == '\n';
+  }
+}
+
+static void ik__print_man(void) {
+  printf(".TH INFRAKIT 1 \"\" \"infrakit\" \"User Commands\"\n"
+         ".SH NAME\ninfrakit \\- declarative, self\\-healing infrastructure (InfraKit\\-compatible)\n"
+         ".SH SYNOPSIS\n.B infrakit\n[global options]\n.I command\n[options] [args]\n"
+         ".SH DESCRIPTION\nA toolkit for declarative, self\\-healing infrastructure: a daemon hosts\n"
+         "the group controller, instance drivers and Lua flavors; the commands below\n"
+         "talk to it, run playbooks and render templates.\n"
+         "The Lua modules and the built\\-in playbooks are compiled into the binary.\n"
+         ".SH COMMANDS\n");
+  for (size_t k = 0; ik_cli_commands[k]; k++) {
+    const ik_cli_cmd_t *c = ik_cli_commands[k];
+    printf(".SS infrakit %s\n", c->name);
+    ik__roff(c->summary);
+    printf("\n.PP\n.nf\n");
+    ik__roff("Usage: ");
+    ik__roff(c->usage);
+    printf("\n");
+    if (c->help && *c->help) {
+      printf("\n");
+      ik__roff(c->help);
+    }
+    printf(".fi\n");
+  }
+  printf(".SH GLOBAL OPTIONS\n");
+  static const char *const g[][2] = {
+    {"\\-\\-log\\-level LEVEL", "debug, info, warn, error or off (env INFRAKIT_LOG_LEVEL; default info)"},
+    {"\\-\\-log\\-file PATH", "append logs to PATH instead of stderr"},
+    {"\\-\\-log\\-format FORMAT", "kv (key=value, default) or json (env INFRAKIT_LOG_FORMAT)"},
+    {"\\-\\-lua\\-timeout SECS", "watchdog limit for Lua code that does not yield (env INFRAKIT_LUA_TIMEOUT; default 30)"},
+    {"\\-h, \\-\\-help", "show the help of a command"},
+  };
+  for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) printf(".TP\n.B %s\n%s\n", g[i][0], g[i][1]);
+  printf(".SH ENVIRONMENT\n");
+  for (size_t i = 0; i < sizeof ik__env / sizeof ik__env[0]; i++) {
+    printf(".TP\n.B %s\n", ik__env[i].name);
+    ik__roff(ik__env[i].text);
+    printf("\n");
+  }
+  printf(".SH FILES\n.TP\n.B ~/.infrakit\nthe default INFRAKIT_HOME: plugins/ (sockets), configs/ (committed specs),\n"
+         "playbooks/ (registry and cache), flavors/ and providers/ (Lua plugins), logs/\n"
+         ".SH EXIT STATUS\n0 success, 1 failure, 2 usage error, 128+N killed by signal N.\n"
+         ".SH SEE ALSO\nREADME.md and docs/ in the source tree.\n");
+}
+
+static void ik__print_bash(void) {
+  char buf[512];
+  const char *subs[32];
+  printf("# bash completion for infrakit (generated by 'infrakit help --completion bash')\n"
+         "_infrakit() {\n"
+         "  local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]}\n"
+         "  if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+         "    COMPREPLY=($(compgen -W \"");
+  for (size_t k = 0; ik_cli_commands[k]; k++) printf("%s%s", k ? " " : "", ik_cli_commands[k]->name);
+  printf(" --help --version\" -- \"$cur\"))\n    return\n  fi\n"
+         "  if [ \"$COMP_CWORD\" -eq 2 ]; then\n    case $cmd in\n");
+  for (size_t k = 0; ik_cli_commands[k]; k++) {
+    size_t n = ik__subcommands(ik_cli_commands[k], buf, sizeof buf, subs, 32);
+    if (n == 0) continue;
+    printf("      %s) COMPREPLY=($(compgen -W \"", ik_cli_commands[k]->name);
+    for (size_t i = 0; i < n; i++) printf("%s%s", i ? " " : "", subs[i]);
+    printf(" --help\" -- \"$cur\")); return ;;\n");
+  }
+  printf("      help) COMPREPLY=($(compgen -W \"");
+  for (size_t k = 0; ik_cli_commands[k]; k++) printf("%s%s", k ? " " : "", ik_cli_commands[k]->name);
+  printf("\" -- \"$cur\")); return ;;\n    esac\n  fi\n"
+         "  COMPREPLY=($(compgen -f -- \"$cur\"))\n}\n"
+         "complete -o filenames -F _infrakit infrakit\n");
+}
+
+static void ik__zsh_quote(const char *s) {
+  for (; *s; s++) {
+    if (*s == '\'') fputs("'\\''", stdout);
+    else if (*s == ':') fputs("\\:", stdout);
+    else putchar(*s);
+  }
+}
+
+static void ik__print_zsh(void) {
+  char buf[512];
+  const char *subs[32];
+  printf("#compdef infrakit\n# zsh completion for infrakit (generated by 'infrakit help --completion zsh')\n"
+         "_infrakit() {\n"
+         "  local -a commands\n  commands=(\n");
+  for (size_t k = 0; ik_cli_commands[k]; k++) {
+    printf("    '%s:", ik_cli_commands[k]->name);
+    ik__zsh_quote(ik_cli_commands[k]->summary);
+    printf("'\n");
+  }
+  printf("  )\n  if (( CURRENT == 2 )); then\n    _describe -t commands 'infrakit command' commands\n    return\n  fi\n"
+         "  if (( CURRENT == 3 )); then\n    case ${words[2]} in\n");
+  for (size_t k = 0; ik_cli_commands[k]; k++) {
+    size_t n = ik__subcommands(ik_cli_commands[k], buf, sizeof buf, subs, 32);
+    if (n == 0) continue;
+    printf("      %s) compadd --", ik_cli_commands[k]->name);
+    for (size_t i = 0; i < n; i++) printf(" %s", subs[i]);
+    printf("; return ;;\n");
+  }
+  printf("      help) _describe -t commands 'infrakit command' commands; return ;;\n"
+         "    esac\n  fi\n  _files\n}\n_infrakit \"$@\"\n");
+}
+
 static int ik__help_run(int argc, char **argv) {
   ik_optparse_t p;
-  static const ik_opt_t opts[] = {{NULL, 0, false}};
+  static const ik_opt_t opts[] = {{"man", 0, false}, {"completion", 0, true}, {NULL, 0, false}};
   ik_opt_init(&p, &ik_cmd_help, argc, argv);
-  int o = ik_opt_next(&p, opts);
-  if (o == IK_OPT_HELP) return IK_EXIT_OK;
-  if (o == IK_OPT_ERROR) return IK_EXIT_USAGE;
+  int o;
+  while ((o = ik_opt_next(&p, opts)) != IK_OPT_END) {
+    if (o == IK_OPT_HELP) return IK_EXIT_OK;
+    if (o == IK_OPT_ERROR) return IK_EXIT_USAGE;
+    if (o == 0) {
+      ik__print_man();
+      return IK_EXIT_OK;
+    }
+    if (strcmp(p.arg, "bash") == 0) ik__print_bash();
+    else if (strcmp(p.arg, "zsh") == 0) ik__print_zsh();
+    else return ik_cli_usage_error(&ik_cmd_help, "--completion: \"%s\" is not bash or zsh", p.arg);
+    return IK_EXIT_OK;
+  }
   if (p.index < argc) {
     const ik_cli_cmd_t *cmd = ik_cli_find(argv[p.index]);
     if (cmd == NULL) {
@@ -34,17 +216,26 @@ static int ik__help_run(int argc, char **argv) {
          "  --log-format FORMAT   kv (default) or json (env INFRAKIT_LOG_FORMAT)\n"
          "  --lua-timeout SECS    watchdog limit for Lua code that does not yield (default 30)\n"
          "  --version             same as 'infrakit version'\n"
-         "\nRun 'infrakit <command> --help' for the options of a command.\n"
-         "Docs: README.md and docs/ in the source tree.\n");
+         "\nEnvironment:\n");
+  ik__print_env("  ");
+  printf("\nRun 'infrakit <command> --help' for the options of a command; 'man infrakit'\n"
+         "when installed. Docs: README.md and docs/ in the source tree.\n");
   return IK_EXIT_OK;
 }
 
 const ik_cli_cmd_t ik_cmd_help = {
   .name = "help",
   .summary = "Show the commands, or the help of one command",
-  .usage = "infrakit help [COMMAND]",
-  .help = "Examples:\n"
+  .usage = "infrakit help [COMMAND]\n"
+           "       infrakit help --man | --completion bash|zsh",
+  .help = "Lists the commands, global options and environment variables, or shows\n"
+          "the help of one command (same as 'infrakit COMMAND --help').\n\n"
+          "Options:\n"
+          "  --man               print the man page (roff), generated from the help texts\n"
+          "  --completion SHELL  print the completion script for bash or zsh\n\n"
+          "Examples:\n"
           "  infrakit help\n"
-          "  infrakit help lua\n",
+          "  infrakit help lua\n"
+          "  infrakit help --completion bash > /etc/bash_completion.d/infrakit\n",
   .run = ik__help_run,
 };

@@ -109,6 +109,14 @@ static int ik__exe(lua_State *L) {
   return 1;
 }
 
+/* core.embedded(name): the chunk of an embedded module or built-in
+ * playbook ("playbooks/quickstart"), not run; nil if there is none. */
+static int ik__embedded(lua_State *L) {
+  if (ik__load_embedded(L, luaL_checkstring(L, 1))) return 1;
+  lua_pushnil(L);
+  return 1;
+}
+
 static int ik__pid(lua_State *L) {
   lua_pushinteger(L, getpid());
   return 1;
@@ -118,7 +126,8 @@ int ik__open_core(lua_State *L) {
   static const luaL_Reg fns[] = {
     {"sleep", ik__sleep}, {"now", ik__now}, {"clock", ik__clock}, {"refs", ik__refs},
     {"live_tasks", ik__live_tasks}, {"timeout", ik__timeout}, {"current", ik__current},
-    {"isatty", ik__isatty}, {"pid", ik__pid}, {"exe", ik__exe}, {NULL, NULL},
+    {"isatty", ik__isatty}, {"pid", ik__pid}, {"exe", ik__exe},
+    {"embedded", ik__embedded}, {NULL, NULL},
   };
   lua_newtable(L);
   luaL_register(L, NULL, fns);

@@ -135,6 +135,9 @@ json_t *ik__to_json(lua_State *L, int idx, const char *what, ik_err_t *err);
 
 /* --- module openers --------------------------------------------------- */
 int ik__open_core(lua_State *L);   /* infrakit.core: sleep, spawn, now, ... */
+/* Push the loaded chunk of the embedded module name (embedded.h) and
+ * return 1; return 0 (nothing pushed) if there is none. */
+int ik__load_embedded(lua_State *L, const char *name);
 void ik__bind_exec(lua_State *L);  /* adds core.exec */
 void ik__bind_log(lua_State *L);   /* adds core.log */
 void ik__bind_rpc(lua_State *L);   /* adds core.rpc_call */

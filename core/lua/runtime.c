@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "lua/embedded.h"
 #include "lua/internal.h"
 #include "net/http_client.h"
 #include "net/registry.h"
@@ -73,41 +74,56 @@ int ik_lua_parse_timeout(const char *s, double *out, ik_err_t *err) {
   return 0;
 }
 
-static bool ik__is_lua_dir(const char *dir) {
-  char path[PATH_MAX + 32];
-  snprintf(path, sizeof path, "%s/infrakit/init.lua", dir);
-  return access(path, R_OK) == 0;
-}
-
-/* Where lua/infrakit/ lives: $INFRAKIT_LUA_DIR; else next to the binary or
- * up to four levels above it (source tree, build dirs); else the installed
- * prefix (<bin>/../share/infrakit/lua, then IK_PREFIX). */
+/* The Lua half of infrakit (every file under lua/infrakit/) and the built-in playbooks
+ * are compiled into the binary (embedded.h), so a copied binary needs
+ * nothing on disk. Module lookup, first match wins:
+ *   1. package.preload (infrakit.core, cjson);
+ *   2. only when a source directory is given (INFRAKIT_LUA_DIR or
+ *      opts->lua_dir: a checkout's lua/, to try edits without rebuilding):
+ *      package.path, that directory first, then LUA_PATH and the system
+ *      Lua directories;
+ *   3. the embedded bytecode;
+ *   4. otherwise package.path: LUA_PATH, then the system Lua directories
+ *      (busted, luacheck, ...), which cannot shadow the embedded modules.
+ * The embedded copy is loaded one module at a time, at require: start-up
+ * does not pay for modules a command never uses. */
 static char *ik__find_lua_dir(void) {
   const char *env = getenv("INFRAKIT_LUA_DIR");
-  if (env && *env) return ik_strdup(env);
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n > 0) {
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash) *slash = '\0';
-    char cand[PATH_MAX];
-    static const char *const rel[] = {"/lua", "/../lua", "/../../lua", "/../../../lua",
-                                      "/../../../../lua", "/../share/infrakit/lua"};
-    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-      snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
-      if (ik__is_lua_dir(cand)) {
-        char real[PATH_MAX];
-        return ik_strdup(realpath(cand, real) ? real : cand);
-      }
-    }
+  return env && *env ? ik_strdup(env) : NULL;
+}
+
+int ik__load_embedded(lua_State *L, const char *name) {
+  const ik_lua_embedded_t *e = ik_lua_embedded_find(name);
+  if (e == NULL) return 0;
+  if (luaL_loadbuffer(L, (const char *)e->code, e->len, name) != 0) lua_error(L);
+  return 1;
+}
+
+/* package.loaders entry for the embedded modules (Lua 5.1 searcher:
+ * returns the loader, or a string saying where it looked). */
+static int ik__embedded_searcher(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  if (ik__load_embedded(L, name)) return 1;
+  lua_pushfstring(L, "\n\tno module '%s' embedded in the binary", name);
+  return 1;
+}
+
+/* table.insert(package.loaders, pos, ik__embedded_searcher); package on top. */
+static void ik__add_searcher(lua_State *L, int pos) {
+  lua_getfield(L, -1, "loaders");
+  int n = (int)lua_objlen(L, -1);
+  for (int i = n; i >= pos; i--) {
+    lua_rawgeti(L, -1, i);
+    lua_rawseti(L, -2, i + 1);
   }
-  return ik_strdup(IK_PREFIX "/share/infrakit/lua");
+  lua_pushcfunction(L, ik__embedded_searcher);
+  lua_rawseti(L, -2, pos);
+  lua_pop(L, 1);
 }
 
 static void ik__set_paths(lua_State *L, const char *lua_dir) {
   ik_buf_t path = {0}, cpath = {0};
-  ik_buf_printf(&path, "%s/?.lua;%s/?/init.lua;", lua_dir, lua_dir);
+  if (lua_dir) ik_buf_printf(&path, "%s/?.lua;%s/?/init.lua;", lua_dir, lua_dir);
   const char *user = getenv("LUA_PATH");
   if (user && *user) ik_buf_printf(&path, "%s;", user);
   ik_buf_puts(&path, "/usr/local/share/lua/5.1/?.lua;/usr/local/share/lua/5.1/?/init.lua;"
@@ -121,6 +137,9 @@ static void ik__set_paths(lua_State *L, const char *lua_dir) {
   lua_setfield(L, -2, "path");
   lua_pushstring(L, ik_buf_cstr(&cpath));
   lua_setfield(L, -2, "cpath");
+  /* loaders: 1 preload, 2 package.path, 3 cpath, 4 all-in-one. With a
+   * source directory, package.path (which starts with it) goes first. */
+  ik__add_searcher(L, lua_dir ? 3 : 2);
   /* Built-in C modules: found even when no .so is installed. */
   lua_getfield(L, -1, "preload");
   lua_pushcfunction(L, luaopen_cjson);
@@ -128,8 +147,10 @@ static void ik__set_paths(lua_State *L, const char *lua_dir) {
   lua_pushcfunction(L, ik__open_core);
   lua_setfield(L, -2, "infrakit.core");
   lua_pop(L, 2);
-  lua_pushstring(L, lua_dir);
-  lua_setfield(L, LUA_REGISTRYINDEX, "infrakit.lua_dir");
+  if (lua_dir) {
+    lua_pushstring(L, lua_dir);
+    lua_setfield(L, LUA_REGISTRYINDEX, "infrakit.lua_dir");
+  }
   ik_buf_free(&path);
   ik_buf_free(&cpath);
 }

@@ -21,11 +21,11 @@ local playbook = {}
 
 local TYPES = { string = true, int = true, number = true, bool = true, list = true }
 
--- The repo's (or the installed) playbooks directory, beside lua/.
+-- The source tree's playbooks directory, beside lua/, when the Lua modules
+-- come from a source directory (INFRAKIT_LUA_DIR); nil otherwise.
 local function playbooks_dir()
-  local lua_dir = core.lua_dir or "lua"
-  local parent = lua_dir:match("^(.*)/[^/]+$")
-  return (parent or ".") .. "/playbooks"
+  local parent = core.lua_dir and core.lua_dir:match("^(.*)/[^/]+$")
+  return parent and parent .. "/playbooks" or nil
 end
 
 local function exists(path)
@@ -34,10 +34,15 @@ local function exists(path)
   return f ~= nil
 end
 
+-- A built-in playbook (compiled into the binary) is named "builtin:NAME".
+local BUILTIN = "builtin:"
+
 --- Where target's playbook file is: a URL (fetched and cached), a file,
---- a directory holding playbook.lua, a name in the registry, or a name in
---- this installation's playbooks directory. Returns path, note (something
---- to tell the user, such as "using the cached copy") | nil, message.
+--- a directory holding playbook.lua, a name in the registry, or the name
+--- of a built-in playbook (playbooks/ of the source tree when
+--- INFRAKIT_LUA_DIR is set, else the copy compiled into the binary).
+--- Returns path, note (something to tell the user, such as "using the
+--- cached copy") | nil, message.
 function playbook.resolve(target, opts)
   opts = opts or {}
   local registry = require "infrakit.registry"
@@ -47,10 +52,11 @@ function playbook.resolve(target, opts)
   if not target:find("/", 1, true) then
     local path, note = registry.for_name(target, opts.refresh)
     if path then return path, note end
-    local p = playbooks_dir() .. "/" .. target .. "/playbook.lua"
-    if exists(p) then return p end
-    return nil, string.format("no playbook %q: not a file, not in the registry (%s), not in %s", target,
-      registry.dir(), playbooks_dir())
+    local dir = playbooks_dir()
+    if dir and exists(dir .. "/" .. target .. "/playbook.lua") then return dir .. "/" .. target .. "/playbook.lua" end
+    if core.embedded("playbooks/" .. target) then return BUILTIN .. target end
+    return nil, string.format("no playbook %q: not a file, not in the registry (%s), not a built-in playbook",
+      target, registry.dir())
   end
   return nil, string.format("no playbook %q: no such file", target)
 end
@@ -77,8 +83,14 @@ end
 --- Load and check a playbook file. Returns the table, or nil and an
 --- error naming the file (and line, for a syntax error).
 function playbook.load(path)
-  local chunk, err = loadfile(path)
-  if not chunk then return nil, err end
+  local chunk, err
+  if path:sub(1, #BUILTIN) == BUILTIN then
+    chunk = core.embedded("playbooks/" .. path:sub(#BUILTIN + 1))
+    if not chunk then return nil, path .. ": no such built-in playbook" end
+  else
+    chunk, err = loadfile(path)
+    if not chunk then return nil, err end
+  end
   local ok, book = pcall(chunk)
   if not ok then return nil, string.format("%s: %s", path, tostring(book)) end
   if type(book) ~= "table" or type(book.run) ~= "function" then
