@@ -23,7 +23,7 @@ static const struct {
   {"INFRAKIT_LUA_DIR", "load Lua modules and playbooks from this source lua/ first (development)"},
   {"LUA_PATH, LUA_CPATH", "more Lua module paths, searched after the built-in modules"},
   {"HOME", "the default INFRAKIT_HOME is $HOME/.infrakit"},
-  {"http_proxy, https_proxy, all_proxy, no_proxy", "proxies for HTTP(S) fetches (loopback never)"},
+  {"http_proxy, https_proxy, all_proxy, no_proxy (NO_PROXY)", "proxies for HTTP(S) fetches (loopback never)"},
 };
 
 static void ik__print_env(const char *indent) {

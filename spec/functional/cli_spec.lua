@@ -39,6 +39,28 @@ describe("infrakit help", function()
     end
   end)
 
+  -- Every variable a getenv in core/ or providers/ or an os.getenv in
+  -- lua/ reads, with one line. PWD is the shell's (a relative path made
+  -- absolute), and the template function `env` reads any name the
+  -- template gives.
+  it("names every environment variable the binary reads, one line each", function()
+    local top = os.getenv("IK_TOP") or "."
+    local r = assert(infrakit.exec({ "grep", "-rhoE", [[getenv\(\s*"[A-Za-z_]+"]], top .. "/core", top .. "/providers",
+      top .. "/lua" }))
+    local help = run({ "help" }).stdout
+    local env = help:match("\nEnvironment:\n(.-)\n\n")
+    assert.is_not_nil(env, help)
+    local seen = 0
+    for name in r.stdout:gmatch('"([%w_]+)"') do
+      if name ~= "PWD" then
+        seen = seen + 1
+        assert.matches("%f[%w_]" .. name .. "%f[^%w_]", env)
+      end
+    end
+    assert.is_true(seen > 5)
+    assert.matches("\n  INFRAKIT_HOME +%S[^\n]+%(default ~/%.infrakit%)\n", "\n" .. env .. "\n")
+  end)
+
   for _, cmd in ipairs { "help", "version", "lua" } do
     it("'" .. cmd .. " --help' and 'help " .. cmd .. "' show the command's usage", function()
       local a = run { cmd, "--help" }
