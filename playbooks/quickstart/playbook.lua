@@ -58,9 +58,9 @@ end
 
 -- Servers take a moment to listen after their process starts.
 local function answering(ports)
-  for _ = 1, 50 do
+  for _ = 1, 500 do
     if probe(ports, true) == #ports then return true end
-    infrakit.sleep(0.1)
+    infrakit.sleep(0.01)
   end
   return false
 end
@@ -71,11 +71,14 @@ return {
     { name = "size", type = "int", default = 3, help = "servers to start" },
     { name = "grow", type = "int", default = 5, help = "servers after scaling up" },
     { name = "port", type = "int", default = 18080, help = "the first server's port" },
-    { name = "home", type = "string", help = "INFRAKIT_HOME for the daemon (default: a new temporary one)" },
+    { name = "home", type = "string",
+      help = "INFRAKIT_HOME for the daemon (default: $INFRAKIT_HOME if set, else a new temporary one)" },
     { name = "keep", type = "bool", default = false, help = "leave the group and the daemon running" },
   },
   run = function(p)
     local home = p.home
+    if not home or home == "" then home = os.getenv("INFRAKIT_HOME") end
+    if home == "" then home = nil end
     local temp = false
     if not home then
       home = check(infrakit.exec({ "mktemp", "-d", "/tmp/infrakit-quickstart-XXXXXX" })).stdout:gsub("%s+$", "")
@@ -88,7 +91,12 @@ return {
 
     local function teardown()
       if p.keep then
-        say("keeping everything (--keep): infrakit group describe web; stop with infrakit plugin stop group")
+        -- Destroying the group stops its servers and frees their ports
+        -- (they outlive the daemon); then the daemon, if this run started it.
+        local ik = "INFRAKIT_HOME=" .. home .. " " .. infrakit.executable
+        say("keeping everything (--keep); look with: %s group describe web", ik)
+        say("stop everything: %s group destroy web%s%s", ik,
+          d.started and (" && " .. ik .. " plugin stop group") or "", temp and (" && rm -rf " .. home) or "")
         return
       end
       local ok, err = infrakit.group.destroy("web")
@@ -126,15 +134,28 @@ return {
       say("killing %s (port %s, pid %d) with SIGKILL", victim.ID, victim.LogicalID, victim.Properties.Pid)
       local killed_at = infrakit.clock()
       check(infrakit.exec({ "kill", "-KILL", tostring(victim.Properties.Pid) }))
-      infrakit.sleep(0.05)
+      -- The heal: from the kill until a new server holds the port and answers.
+      local replacement, provisioned_at
+      repeat
+        infrakit.sleep(0.005)
+        r = check(infrakit.rpc.call(home .. "/plugins/instance-process", "Instance.DescribeInstances",
+          { Tags = { ["infrakit.group"] = "web" } }))
+        for _, i in ipairs(r.Descriptions) do
+          if i.LogicalID == victim.LogicalID and i.ID ~= victim.ID then replacement = i end
+        end
+        check(replacement or infrakit.clock() - killed_at < 30, "no replacement after 30 s")
+      until replacement
+      provisioned_at = infrakit.clock()
+      check(answering({ tonumber(victim.LogicalID) }), "the replacement did not answer")
+      local healed_at = infrakit.clock()
+      say("healed in %.0f ms: %s answers on port %s (provisioned after %.0f ms)", (healed_at - killed_at) * 1000,
+        replacement.ID, victim.LogicalID, (provisioned_at - killed_at) * 1000)
+      -- The group is steady again once the new server has been healthy
+      -- for MinHealthySeconds.
       check(infrakit.group.wait("web", { timeout = 30 }))
       check(answering(ports), "the servers did not answer after healing")
-      local st = check(infrakit.group.describe("web"))
-      for _, i in ipairs(st.Instances) do
-        if i.LogicalID == victim.LogicalID then
-          say("healed in %.0f ms: %s now serves port %s", (infrakit.clock() - killed_at) * 1000, i.ID, i.LogicalID)
-        end
-      end
+      say("group web healthy again %.0f ms later (MinHealthySeconds %s)", (infrakit.clock() - healed_at) * 1000,
+        tostring(spec(ports, "v1").Properties.Updating.MinHealthySeconds))
 
       -- 4. Roll out a new config, one server at a time.
       say("rolling out v2 (one at a time: MaxSurge 0, MaxUnavailable 1)")

@@ -249,4 +249,31 @@ end }
     -- Nothing left behind: no daemon, no server.
     assert.are.equal(1, infrakit.exec({ "pgrep", "-f", "serve --listen 127.0.0.1:2818" }).status)
   end)
+
+  it("quickstart --keep uses the exported INFRAKIT_HOME, and its stop hint stops everything", function()
+    local home = support.mktemp()
+    local r = run(home, { "play", "quickstart", "--keep", "--size", "1", "--grow", "2", "--port", "28190" },
+      { env = { INFRAKIT_LOG_LEVEL = "warn" } })
+    assert.are.equal(0, r.status, r.stderr .. r.stdout)
+    assert.matches("quickstart, INFRAKIT_HOME=" .. home .. "\n", r.stdout, 1, true)
+    assert.is_true(support.exists(home .. "/plugins/group"))
+    assert.is_truthy(infrakit.http.get("http://127.0.0.1:28191/", { timeout = 2 }))
+    local stop = r.stdout:match("\n%[[^%]]*%]%s+stop everything: ([^\n]+)")
+    assert.is_not_nil(stop, r.stdout)
+    local s = assert(infrakit.exec({ "sh", "-c", stop }, { env = { PATH = os.getenv("PATH") }, timeout = 60 }))
+    assert.are.equal(0, s.status, stop .. "\n" .. s.stdout .. s.stderr)
+    -- Nothing left: no daemon, no server, no port held.
+    assert.is_false(support.exists(home .. "/plugins/group"))
+    assert.are.equal(1, infrakit.exec({ "pgrep", "-f", "serve --listen 127.0.0.1:2819" }).status)
+    assert.is_nil(infrakit.http.get("http://127.0.0.1:28190/", { timeout = 2 }))
+    sh("rm -rf " .. home)
+  end)
+
+  it("quickstart reports the heal (kill to replacement answering) apart from the health wait", function()
+    local r = run(dir, { "play", "quickstart", "--size", "1", "--grow", "2", "--port", "28195" },
+      { env = { INFRAKIT_LOG_LEVEL = "warn" } })
+    assert.are.equal(0, r.status, r.stderr .. r.stdout)
+    assert.matches("healed in %d+ ms: process%-%d+ answers on port 2819%d %(provisioned after %d+ ms%)\n", r.stdout)
+    assert.matches("group web healthy again %d+ ms later %(MinHealthySeconds 0%.3%)\n", r.stdout)
+  end)
 end)
