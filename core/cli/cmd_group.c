@@ -75,6 +75,21 @@ static void session_close(session_t *s) {
   ik_cli_remote_close(&s->r);
 }
 
+/* The spec names a plugin that is not running ("plugin NAME: not found in
+ * DIR ..."), but this machine can serve it (a built-in, or a Lua flavor or
+ * provider in $INFRAKIT_HOME): say how to start it. A running daemon
+ * serves only the plugins it was started with. */
+static void not_running_hint(const char *msg) {
+  const char *at = strstr(msg, "plugin ");
+  const char *end = at ? strstr(at, ": not found in ") : NULL;
+  if (end == NULL || (size_t)(end - at - 7) >= 128) return;
+  char name[128];
+  snprintf(name, sizeof name, "%.*s", (int)(end - at - 7), at + 7);
+  if (strchr(name, ' ') || !ik_daemon_can_host(name, NULL, 0)) return;
+  fprintf(stderr, "Start it with 'infrakit plugin start %s' (a running daemon serves only the plugins it was\n"
+                  "started with; 'infrakit daemon' with no --plugin serves every plugin it finds).\n", name);
+}
+
 /* Wait for a call started with rc; prints the error. 0 or IK_EXIT_FAIL. */
 static int finish(session_t *s, int rc, ik_cli_result_t *res, ik_err_t *err) {
   if (rc == 0) {
@@ -83,6 +98,7 @@ static int finish(session_t *s, int rc, ik_cli_result_t *res, ik_err_t *err) {
   }
   if (rc < 0) {
     fprintf(stderr, "infrakit %s: %s\n", s->cmd->name, err->msg);
+    not_running_hint(err->msg);
     return IK_EXIT_FAIL;
   }
   return IK_EXIT_OK;
