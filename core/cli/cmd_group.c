@@ -99,6 +99,9 @@ static int finish(session_t *s, int rc, ik_cli_result_t *res, ik_err_t *err) {
   if (rc < 0) {
     fprintf(stderr, "infrakit %s: %s\n", s->cmd->name, err->msg);
     not_running_hint(err->msg);
+    if (strcmp(s->cmd->name, "group destroy") == 0 && strstr(err->msg, "is not being watched"))
+      fprintf(stderr, "A freed group's instances are left running: commit its spec again (the instances\n"
+                      "are adopted, nothing is provisioned), then destroy it.\n");
     return IK_EXIT_FAIL;
   }
   return IK_EXIT_OK;

@@ -134,6 +134,12 @@ describe("infrakit group", function()
     local r = run(home, { "group", "free", "web" })
     assert.are.equal(0, r.status, r.stderr)
     assert.are.equal(2, count(pids(home, "web")))
+    -- A freed group is unknown: destroy says how to get rid of its instances.
+    r = run(home, { "group", "destroy", "web" })
+    assert.are.equal(1, r.status)
+    assert.matches("Group 'web' is not being watched", r.stderr, 1, true)
+    assert.matches("commit its spec again", r.stderr, 1, true)
+    assert.are.equal(2, count(pids(home, "web")))
     -- Committed again, it adopts them.
     assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 2, "v1") }).status)
     wait_status(home, "web", steady_at(2))
