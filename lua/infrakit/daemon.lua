@@ -17,6 +17,8 @@ end
 --- ~/.infrakit), or start one in the background (its log in
 --- HOME/logs/group.log). Returns {started = bool}, or nil, message.
 --- With opts.home, infrakit.group talks to that daemon from now on.
+--- A daemon started here outlives the caller (its own session): nothing
+--- stops it but daemon.stop (or `infrakit plugin stop group`).
 function daemon.ensure(opts)
   opts = opts or {}
   local home = opts.home
@@ -36,7 +38,8 @@ function daemon.ensure(opts)
 end
 
 --- Stop the daemon serving the group plugin of opts.home (or the default
---- home): SIGTERM, and wait for it to go.
+--- home): SIGTERM, and wait for it to go. Its groups' instances are not
+--- destroyed (processes of instance-process keep running).
 function daemon.stop(opts)
   opts = opts or {}
   local r, err = core.exec({ "/proc/self/exe", "plugin", "stop", "group" },

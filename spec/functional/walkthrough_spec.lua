@@ -6,12 +6,13 @@ local support = dofile("spec/functional/support.lua")
 local top = os.getenv("IK_TOP") or "."
 
 -- The first ```sh block after heading in the doc at path.
-local function block(path, heading)
+local function block(path, heading, lang)
   local f = assert(io.open(top .. "/" .. path))
   local text = f:read("*a")
   f:close()
   local at = assert(text:find("\n" .. heading .. "\n", 1, true), path .. ": no heading " .. heading)
-  return (assert(text:match("```sh\n(.-)```", at), path .. ": no sh block after " .. heading))
+  lang = lang or "sh"
+  return (assert(text:match("```" .. lang .. "\n(.-)```", at), path .. ": no " .. lang .. " block after " .. heading))
 end
 
 -- Run script with sh -e from the top of the tree, ./infrakit being the
@@ -47,5 +48,28 @@ describe("docs/writing-a-flavor.md", function()
     assert.are.equal(1, r.status)
     assert.matches("plugin hostname: not found", r.stderr, 1, true)
     assert.matches("Start it with 'infrakit plugin start hostname'", r.stderr, 1, true)
+  end)
+end)
+
+describe("docs/playbooks.md", function()
+  it("the playbook of 'Writing one' leaves nothing running without --keep, and its daemon with --keep", function()
+    local home = support.mktemp()
+    local f = assert(io.open(home .. "/book.lua", "w"))
+    f:write(block("docs/playbooks.md", "## Writing one", "lua"))
+    f:close()
+    local r = support.run(home, { "play", home .. "/book.lua", "--size", "2" })
+    assert.are.equal(0, r.status, r.stdout .. r.stderr)
+    assert.matches("2 sleepers up", r.stdout, 1, true)
+    local left = support.exists(home .. "/plugins/group")
+    if left then support.run(home, { "plugin", "stop", "group" }) end
+    assert.is_false(left, "the daemon the playbook started is still running")
+
+    r = support.run(home, { "play", home .. "/book.lua", "--size", "1", "--keep" })
+    assert.are.equal(0, r.status, r.stdout .. r.stderr)
+    left = support.exists(home .. "/plugins/group")
+    support.run(home, { "group", "destroy", "sleepers" })
+    support.run(home, { "plugin", "stop", "group" })
+    support.sh("rm -rf " .. home)
+    assert.is_true(left, "--keep: the daemon is left running")
   end)
 end)
