@@ -25,7 +25,7 @@ typedef struct ik_task ik_task_t;
 
 typedef struct ik_lua_opts {
   double timeout;        /* watchdog seconds per slice; 0 = default (30 s, or INFRAKIT_LUA_TIMEOUT) */
-  const char *lua_dir;   /* directory holding infrakit/init.lua; NULL = find it (see runtime.c) */
+  const char *lua_dir;   /* a source lua/ searched before the embedded modules; NULL = $INFRAKIT_LUA_DIR or none (runtime.c) */
 } ik_lua_opts_t;
 
 /* How a task ended. */

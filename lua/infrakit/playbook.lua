@@ -24,8 +24,9 @@ local TYPES = { string = true, int = true, number = true, bool = true, list = tr
 -- The source tree's playbooks directory, beside lua/, when the Lua modules
 -- come from a source directory (INFRAKIT_LUA_DIR); nil otherwise.
 local function playbooks_dir()
-  local parent = core.lua_dir and core.lua_dir:match("^(.*)/[^/]+$")
-  return parent and parent .. "/playbooks" or nil
+  if not core.lua_dir then return nil end
+  local parent = core.lua_dir:gsub("/+$", ""):match("^(.*)/[^/]+$") or "."
+  return parent .. "/playbooks"
 end
 
 local function exists(path)
