@@ -1,10 +1,12 @@
 /* infrakit.core: the C half of `require "infrakit"`. Clocks, sleep,
  * tasks, and debugging counters; exec and log add themselves. */
 #include <math.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "base/mem.h"
 #include "ik_version.h"
+#include "lua/embedded.h"
 #include "lua/internal.h"
 #include "loop/loop.h"
 
@@ -117,6 +119,21 @@ static int ik__embedded(lua_State *L) {
   return 1;
 }
 
+/* core.embedded_names(prefix): the sorted names of the embedded entries
+ * that start with prefix ("playbooks/"), prefix removed. */
+static int ik__embedded_names(lua_State *L) {
+  size_t plen;
+  const char *prefix = luaL_checklstring(L, 1, &plen);
+  lua_newtable(L);
+  int n = 0;
+  for (size_t i = 0; i < ik_lua_embedded_count; i++) {
+    if (strncmp(ik_lua_embedded[i].name, prefix, plen) != 0) continue;
+    lua_pushstring(L, ik_lua_embedded[i].name + plen);
+    lua_rawseti(L, -2, ++n);
+  }
+  return 1;
+}
+
 static int ik__pid(lua_State *L) {
   lua_pushinteger(L, getpid());
   return 1;
@@ -127,7 +144,7 @@ int ik__open_core(lua_State *L) {
     {"sleep", ik__sleep}, {"now", ik__now}, {"clock", ik__clock}, {"refs", ik__refs},
     {"live_tasks", ik__live_tasks}, {"timeout", ik__timeout}, {"current", ik__current},
     {"isatty", ik__isatty}, {"pid", ik__pid}, {"exe", ik__exe},
-    {"embedded", ik__embedded}, {NULL, NULL},
+    {"embedded", ik__embedded}, {"embedded_names", ik__embedded_names}, {NULL, NULL},
   };
   lua_newtable(L);
   luaL_register(L, NULL, fns);

@@ -317,8 +317,19 @@ function playbook.registry_main(...)
   elseif sub == "ls" then
     local list = registry.list()
     print(string.format("%-20s %-20s %-45s %s", "NAME", "CACHED", "SOURCE", "DESCRIPTION"))
+    local named = {}
     for _, e in ipairs(list) do
+      named[e.name] = true
       print(string.format("%-20s %-20s %-45s %s", e.name, e.cached_at or "-", e.source or "-", e.description or ""))
+    end
+    -- The built-in playbooks (in the binary), unless a registry entry
+    -- of the same name comes first.
+    for _, name in ipairs(core.embedded_names("playbooks/")) do
+      if not named[name] then
+        local book = playbook.load(BUILTIN .. name)
+        print(string.format("%-20s %-20s %-45s %s", name, "built-in", "(in the binary)",
+          book and book.description or ""))
+      end
     end
     return 0
   elseif sub == "rm" then

@@ -116,6 +116,9 @@ describe("infrakit play", function()
     assert.are.equal(0, r.status, r.stderr)
     r = run(home, { "playbook", "ls" })
     assert.matches("web%s+%d%d%d%d%-%d%d%-%d%dT[%d:]+Z%s+http://127%.0%.0%.1:" .. port .. "/book%.lua%s+Says what", r.stdout)
+    -- The built-in playbooks are listed too.
+    assert.matches("\nquickstart%s+built%-in%s+%(in the binary%)%s+A self%-healing group", r.stdout)
+    assert.matches("\nfile%-cluster%s+built%-in", r.stdout)
     -- The server goes away: the cache still runs, and says so when asked to refresh.
     server:cancel()
     server:wait()
