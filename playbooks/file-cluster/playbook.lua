@@ -15,11 +15,14 @@ return {
   params = {
     { name = "members", type = "list", default = { "10.0.0.1", "10.0.0.2", "10.0.0.3" },
       help = "the members' addresses (the logical IDs)" },
-    { name = "home", type = "string", help = "INFRAKIT_HOME for the daemon (default: a new temporary one)" },
+    { name = "home", type = "string",
+      help = "INFRAKIT_HOME for the daemon (default: $INFRAKIT_HOME if set, else a new temporary one)" },
     { name = "keep", type = "bool", default = false, help = "leave the group and the daemon running" },
   },
   run = function(p)
     local home, temp = p.home, false
+    if not home or home == "" then home = os.getenv("INFRAKIT_HOME") end
+    if home == "" then home = nil end
     if not home then
       home = check(infrakit.exec({ "mktemp", "-d", "/tmp/infrakit-file-cluster-XXXXXX" })).stdout:gsub("%s+$", "")
       temp = true
@@ -27,7 +30,11 @@ return {
     local d = check(infrakit.daemon.ensure({ home = home }))
     say("daemon %s, INFRAKIT_HOME=%s", d.started and "started" or "running", home)
     local function teardown()
-      if p.keep then return say("keeping the group (--keep)") end
+      if p.keep then
+        local ik = "INFRAKIT_HOME=" .. home .. " " .. infrakit.executable
+        return say("keeping the group (--keep); stop everything: %s group destroy zk%s%s", ik,
+          d.started and (" && " .. ik .. " plugin stop group") or "", temp and (" && rm -rf " .. home) or "")
+      end
       infrakit.group.destroy("zk")
       if d.started then infrakit.daemon.stop({ home = home }) end
       if temp then infrakit.exec({ "rm", "-rf", home }) end

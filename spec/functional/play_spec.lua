@@ -236,7 +236,7 @@ end }
     local r = run(dir, { "play", "file-cluster", "--members", "10.9.0.1,10.9.0.2" })
     assert.are.equal(0, r.status, r.stderr .. r.stdout)
     for _, want in ipairs({ "member 10.9.0.1", "myid 1", "member 10.9.0.2", "myid 2",
-      "server.1=10.9.0.1:2888:3888", "server.2=10.9.0.2:2888:3888", "torn down" }) do
+      "server.1=10.9.0.1:2888:3888", "server.2=10.9.0.2:2888:3888", "torn down", "INFRAKIT_HOME=" .. dir .. "\n" }) do
       assert.matches(want, r.stdout, 1, true)
     end
   end)
