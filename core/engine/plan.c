@@ -767,8 +767,10 @@ static void limit_parallel(plan_ctx_t *c) {
     ik_free(a->why);
   }
   c->n_acts = (size_t)budget;
-  wait_for(c, IK_WAIT_IN_FLIGHT, 0, "%" PRId64 " more action%s wait for MaxParallel (%u, %zu in flight)", held,
-           plural(held), max, c->in->n_in_flight);
+  /* In flight once this plan's actions start: what the operator sees
+   * while they run, not the count before them. */
+  wait_for(c, IK_WAIT_IN_FLIGHT, 0, "%" PRId64 " more action%s wait for MaxParallel (%zu of %u in flight)", held,
+           plural(held), c->in->n_in_flight + c->n_acts, max);
 }
 
 static void summarize(plan_ctx_t *c, ik_plan_summary_t *s) {
@@ -776,8 +778,14 @@ static void summarize(plan_ctx_t *c, ik_plan_summary_t *s) {
   const char *wait_why = c->n_waits ? c->waits[0].why : "";
   memset(s, 0, sizeof *s);
   s->desired = s->total = (uint64_t)c->D;
-  s->current = (uint64_t)c->live;
-  s->updated = (uint64_t)c->new_live;
+  /* Instances that exist: the provisions proposed, held back or in
+   * flight are counted by the plan (live) but are not there yet. */
+  for (size_t i = 0; i < c->n; i++) {
+    const member_t *m = &c->m[i];
+    if (m->pending || m->leaving || !counted(m)) continue;
+    s->current++;
+    if (m->is_new) s->updated++;
+  }
   s->available = (uint64_t)c->avail;
   s->unhealthy = (uint64_t)c->unhealthy;
   if (c->spec->pets) {

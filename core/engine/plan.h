@@ -198,7 +198,7 @@ typedef struct ik_plan_action {
 typedef struct ik_plan_summary {
   ik_plan_phase_t phase;
   uint64_t desired;   /* the spec's size */
-  uint64_t current;   /* members (incl. provisions in flight, less destroys in flight) */
+  uint64_t current;   /* members that exist, less those being destroyed (provisions not yet done are not counted) */
   uint64_t updated;   /* of those, at the target config */
   uint64_t available; /* of those, available */
   uint64_t unhealthy; /* of those, reported unhealthy */
