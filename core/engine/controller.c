@@ -734,6 +734,7 @@ static void on_resume_state(json_t *result, const ik_err_t *err, void *data) {
     resume_failed(rs, key, e.msg);
   } else if (ik__group_find(rs->c, spec.id) == NULL) {
     ik__group_t *g = group_install(rs->c, rs->spec, &spec, &st, destroying);
+    g->resumed = true;
     rs->spec = NULL;
     ik_rollout_state_init(&st);
     rs->loaded++;

@@ -52,6 +52,7 @@ typedef struct ik__seen {
   int64_t first_ms;           /* first seen (creation time, as far as we know) */
   ik_health_t health;
   int64_t unhealthy_since_ms;
+  bool adopted;               /* found by the first describe after a resume, no health answer yet */
 } ik__seen_t;
 
 struct ik__group {
@@ -75,6 +76,9 @@ struct ik__group {
   bool cycling;               /* a cycle is running */
   bool again;                 /* something happened meanwhile: run one more */
   uint64_t cycles;
+  bool planned;               /* a plan was made since the group was installed */
+  bool resumed;               /* installed from the store at start (not committed) */
+  bool observed;              /* a describe succeeded since the group was installed */
 
   json_t *descs;              /* the last describe: members' descriptions */
   json_t *desc_index;         /* ID -> its position in descs (and seen), as an integer */

@@ -586,7 +586,8 @@ static void update_seen(ik__group_t *g, json_t *descs, int64_t now) {
     } else {
       const char *lid = json_string_value(json_object_get(d, "LogicalID"));
       if (lid == NULL) lid = json_string_value(json_object_get(json_object_get(d, "Tags"), "infrakit.logical_id"));
-      next[i] = (ik__seen_t){.id = ik_strdup(id ? id : ""), .logical_id = ik_strdup(lid), .first_ms = now};
+      next[i] = (ik__seen_t){.id = ik_strdup(id ? id : ""), .logical_id = ik_strdup(lid), .first_ms = now,
+                             .adopted = g->resumed && !g->observed};
     }
     if (id) json_object_set_new(index, id, json_integer((json_int_t)i));
   }
@@ -600,6 +601,7 @@ static void update_seen(ik__group_t *g, json_t *descs, int64_t now) {
   ik_free(g->seen);
   g->seen = next;
   g->n_seen = n;
+  g->observed = true;
   json_decref(g->desc_index);
   g->desc_index = index;
   json_decref(g->descs);
@@ -730,9 +732,12 @@ static void on_state_saved(json_t *result, const ik_err_t *err, void *data) {
 /* Events for what changed between the state and the plan's next. */
 static void note_transitions(ik__group_t *g, const ik_plan_t *plan) {
   const ik_rollout_state_t *was = &g->state, *now = &plan->next;
-  if (was->phase != now->phase || g->cycles == 0) {
-    ik__emit(g, "phase", json_pack("{s:s, s:s, s:s}", "from", ik_plan_phase_name(was->phase), "to",
-                                   ik_plan_phase_name(now->phase), "reason", plan->summary.reason));
+  /* Before its first plan a group is "pending" (as its status says), also
+   * after a restart: the phase is not persisted, and a zeroed one is no
+   * "steady" to come from. */
+  if (was->phase != now->phase || !g->planned) {
+    ik__emit(g, "phase", json_pack("{s:s, s:s, s:s}", "from", g->planned ? ik_plan_phase_name(was->phase) : "pending",
+                                   "to", ik_plan_phase_name(now->phase), "reason", plan->summary.reason));
     ik_log(IK_LOG_INFO, "group", "phase", "group", g->id, "phase", ik_plan_phase_name(now->phase), "reason",
            plan->summary.reason, NULL);
   }
@@ -761,6 +766,8 @@ static void plan_and_act(ik__group_t *g) {
     insts[i].health = h;
     insts[i].created_ms = s->first_ms > 0 ? s->first_ms : now;
     insts[i].unhealthy_since_ms = s->unhealthy_since_ms;
+    insts[i].adopted = s->adopted;
+    if (h != IK_HEALTH_UNKNOWN) s->adopted = false; /* proven (or not) once: from now on like any member */
     insts[i].self = self && (strcmp(insts[i].id, self) == 0 || (insts[i].logical_id && strcmp(insts[i].logical_id, self) == 0));
   }
   size_t n_fl = 0;
@@ -785,6 +792,7 @@ static void plan_and_act(ik__group_t *g) {
     return end_cycle(g);
   }
   note_transitions(g, &cy->plan);
+  g->planned = true;
   json_decref(g->last_plan);
   g->last_plan = json_array();
   for (size_t i = 0; i < cy->plan.n_actions; i++) {

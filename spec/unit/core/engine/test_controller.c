@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/mem.h"
 #include "engine/controller.h"
 #include "engine/store_file.h"
@@ -456,6 +457,64 @@ static void a_restarted_controller_resumes_without_duplicates(void **state) {
   slot_clear(&s);
 }
 
+/* The "phase" events of the log, as "from>to" lines in order. */
+static char *phase_events(fixture_t *fx) {
+  FILE *ev = fopen(fx->events, "r");
+  char line[4096];
+  ik_buf_t out = {0};
+  while (ev && fgets(line, sizeof line, ev)) {
+    json_t *e = json_loads(line, 0, NULL);
+    const char *kind = json_string_value(json_object_get(e, "event"));
+    if (kind && strcmp(kind, "phase") == 0)
+      ik_buf_printf(&out, "%s>%s\n", json_string_value(json_object_get(e, "from")),
+                    json_string_value(json_object_get(e, "to")));
+    if (kind && strcmp(kind, "resumed") == 0) ik_buf_puts(&out, "resumed\n");
+    json_decref(e);
+  }
+  if (ev) fclose(ev);
+  return ik_buf_steal(&out, NULL);
+}
+
+static bool planned(fixture_t *fx) {
+  json_t *st = status(fx, "workers");
+  bool ok = json_integer_value(json_object_get(st, "Cycles")) > 0 && strcmp(phase(st), "pending") != 0;
+  json_decref(st);
+  return ok;
+}
+
+/* Members found on start are not new: a steady group with
+ * MinHealthySeconds stays steady across a restart (it used to log
+ * steady>scaling "waiting for 3 new instances" while they proved
+ * themselves again), and a fresh commit's first phase comes from
+ * "pending", not from a "steady" that never was. */
+static void a_restart_does_not_flap_the_phase(void **state) {
+  fixture_t *fx = *state;
+  json_t *spec = spec_json("workers", 3, "v1");
+  json_object_set_new(json_object_get(json_object_get(spec, "Properties"), "Updating"), "MinHealthySeconds",
+                      json_real(0.2));
+  commit(fx, spec);
+  want_n = 3;
+  assert_true(run_until_cond(fx, steady, 5000));
+  char *before = phase_events(fx);
+  assert_string_equal(before, "pending>scaling\nscaling>steady\n");
+  ik_controller_free(fx->c);
+  run_for(fx, 20);
+  controller_start(fx);
+  slot_t s = {0};
+  CALL(fx, &s, ik_controller_resume(fx->c, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  assert_true(run_until_cond(fx, planned, 5000));
+  json_t *st = status(fx, "workers");
+  assert_string_equal(phase(st), "steady");
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "Summary"), "Available")), 3);
+  json_decref(st);
+  run_for(fx, 300); /* past MinHealthySeconds: nothing more to say */
+  char *after = phase_events(fx);
+  assert_string_equal(after, "pending>scaling\nscaling>steady\nresumed\npending>steady\n");
+  free(before), free(after);
+  slot_clear(&s);
+}
+
 static void bad_specs_are_refused_naming_the_field_and_nothing_is_stored(void **state) {
   fixture_t *fx = *state;
   json_t *spec = spec_json("workers", 3, "v1");
@@ -641,6 +700,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_config_change_rolls_one_at_a_time, setup, teardown),
       cmocka_unit_test_setup_teardown(a_failing_destroy_is_retried_with_backoff_and_shown, setup, teardown),
       cmocka_unit_test_setup_teardown(a_restarted_controller_resumes_without_duplicates, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_restart_does_not_flap_the_phase, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_specs_are_refused_naming_the_field_and_nothing_is_stored, setup, teardown),
       cmocka_unit_test_setup_teardown(destroy_group_removes_instances_and_documents, setup, teardown),
       cmocka_unit_test_setup_teardown(free_group_leaves_instances, setup, teardown),

@@ -7,7 +7,7 @@
  * hashes. The spec's config hash is written NEW, in both directions.
  *
  * Instances, separated by ';':
- *   ID [lid=L] [g=GROUP|nogroup] [h=HASH|h=none] [c=CREATED] [healthy|unknown|unhealthy@SINCE] [self]
+ *   ID [lid=L] [g=GROUP|nogroup] [h=HASH|h=none] [c=CREATED] [healthy|unknown|unhealthy@SINCE] [self] [adopted]
  *   defaults: group "web", hash NEW, created 0, healthy.
  * In flight, separated by ';':  provision [lid=L] [h=H] | destroy ID | drain ID | label ID h=H
  * State (NULL: never planned): spec=H target=H good=H [promoted] [rolled_back] [started=T]
@@ -126,6 +126,18 @@ static const plan_case_t cases[] = {
    "label b1 hash=NEW (adopt a bootstrap instance)\n"
    "= scaling 2/2\n"
    "state target=NEW good=NEW"},
+
+  /* Found on resume: proven before the restart when at the last good
+   * config; a new config's member proves itself again. */
+  {"plan_adopted_members_at_the_good_config_are_available", SPEC(SIZE(3), UPD("\"MinHealthySeconds\":30")),
+   "a adopted; b adopted; c adopted", "", STEADY, 1000, 0,
+   "= steady 3/3\n"
+   "state target=NEW good=NEW"},
+  {"plan_adopted_members_at_a_new_config_prove_themselves_again", SPEC(SIZE(1), UPD("\"MinHealthySeconds\":30")),
+   "o h=old adopted; n adopted c=500", "", ROLLING, 1000, 0,
+   "wait healthy until=31000 (waiting for 1 new instance to be healthy for MinHealthySeconds)\n"
+   "= rolling 0/1: waiting for 1 new instance to be healthy for MinHealthySeconds\n"
+   "state target=NEW good=old"},
 
   /* --- in flight, MaxParallel ---------------------------------------------------------- */
   {"plan_does_not_propose_a_provision_in_flight_twice", SPEC(SIZE(2), ""), "a", "provision h=NEW", STEADY, 1000, 0,
@@ -461,6 +473,7 @@ static void parse_instances(fixture_t *f, char *s) {
         in->health = IK_HEALTH_UNHEALTHY;
         in->unhealthy_since_ms = strtoll(w + 10, NULL, 10);
       } else if (strcmp(w, "self") == 0) in->self = true;
+      else if (strcmp(w, "adopted") == 0) in->adopted = true;
       else fail_msg("bad instance word '%s'", w);
     }
   }
