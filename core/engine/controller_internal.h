@@ -88,6 +88,7 @@ struct ik__group {
   size_t health_next;         /* the next member to ask */
   bool *health_skip;          /* per member: health known, not asked this cycle */
   int64_t health_checked_ms;  /* when every member's health was last asked */
+  uint32_t unknown_streak;    /* cycles in a row with a member's health unknown: drives its re-check backoff */
   ik_health_t *health;        /* per entry of descs, this cycle */
 
   ik__action_t *actions;      /* in flight */

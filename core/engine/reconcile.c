@@ -18,6 +18,9 @@
 
 /* While actions are running, how long a completion waits to re-plan. */
 #define IK_BUSY_REPLAN_MS 25
+/* A member whose health is unknown (booting) is asked again after a
+ * backoff from this, growing to a fifth of the poll interval. */
+#define IK_UNKNOWN_RECHECK_MS 200
 
 static void run_cycle(ik__group_t *g);
 static void end_cycle(ik__group_t *g);
@@ -747,6 +750,23 @@ static void note_transitions(ik__group_t *g, const ik_plan_t *plan) {
     ik__emit(g, "rollout-failed", json_pack("{s:s, s:s}", "failure", now->failure, "rolled_back_to", now->target_hash));
 }
 
+/* Members whose health is unknown are asked again soon - a booting
+ * instance is usually healthy a moment later, and a rollout waiting on it
+ * must not wait for the poll - on a backoff that grows while answers stay
+ * unknown (a flavor that never knows costs a cycle per fifth of the poll,
+ * not a hot loop). The cycles in between ask only members not known to
+ * be healthy. */
+static void recheck_unknown(ik__group_t *g, size_t unknown) {
+  if (unknown == 0) {
+    g->unknown_streak = 0;
+    return;
+  }
+  ik_controller_t *c = g->c;
+  int64_t max = c->o.poll_ms / 5 > IK_UNKNOWN_RECHECK_MS ? c->o.poll_ms / 5 : IK_UNKNOWN_RECHECK_MS;
+  g->unknown_streak++;
+  ik__group_schedule(g, ik_backoff_ms(g->unknown_streak, IK_UNKNOWN_RECHECK_MS, max, ik__random(c)));
+}
+
 static void plan_and_act(ik__group_t *g) {
   int64_t now = ik__now_ms();
   ik_err_t err = {0};
@@ -758,11 +778,13 @@ static void plan_and_act(ik__group_t *g) {
     return end_cycle(g);
   }
   const char *self = g->c->self_id;
+  size_t unknown = 0;
   for (size_t i = 0; i < n; i++) {
     ik__seen_t *s = &g->seen[i]; /* same order as descs */
     ik_health_t h = g->health[i];
     if (h == IK_HEALTH_UNHEALTHY && s->health != IK_HEALTH_UNHEALTHY) s->unhealthy_since_ms = now;
     s->health = h;
+    unknown += h == IK_HEALTH_UNKNOWN;
     insts[i].health = h;
     insts[i].created_ms = s->first_ms > 0 ? s->first_ms : now;
     insts[i].unhealthy_since_ms = s->unhealthy_since_ms;
@@ -770,6 +792,7 @@ static void plan_and_act(ik__group_t *g) {
     if (h != IK_HEALTH_UNKNOWN) s->adopted = false; /* proven (or not) once: from now on like any member */
     insts[i].self = self && (strcmp(insts[i].id, self) == 0 || (insts[i].logical_id && strcmp(insts[i].logical_id, self) == 0));
   }
+  recheck_unknown(g, unknown);
   size_t n_fl = 0;
   for (ik__action_t *a = g->actions; a; a = a->next) n_fl++;
   ik_plan_inflight_t *fl = ik_calloc(n_fl + 1, sizeof *fl);

@@ -36,6 +36,8 @@ typedef struct fixture {
   /* flavor double */
   ik_health_t health;         /* what Healthy answers */
   json_t *health_of;          /* ID -> 0/1/2 overrides */
+  bool unknown_first;         /* answer unknown the first time an instance is asked */
+  json_t *asked;              /* IDs asked at least once */
   int drains, prepares;
   uv_timer_t tick;
 } fixture_t;
@@ -197,7 +199,11 @@ static int fl_prepare(void *s, json_t *props, json_t *spec, json_t *alloc, json_
 }
 static int fl_healthy(void *s, json_t *props, json_t *inst, ik_spi_cb cb, void *d, ik_err_t *e) {
   fixture_t *fx = s;
-  json_t *h = json_object_get(fx->health_of, json_string_value(json_object_get(inst, "ID")));
+  const char *id = json_string_value(json_object_get(inst, "ID"));
+  bool first = json_object_get(fx->asked, id) == NULL;
+  json_object_set_new(fx->asked, id, json_true());
+  if (fx->unknown_first && first) return later(fx, json_integer(IK_HEALTH_UNKNOWN), NULL, cb, d);
+  json_t *h = json_object_get(fx->health_of, id);
   return later(fx, json_integer(h ? json_integer_value(h) : fx->health), NULL, cb, d);
 }
 static int fl_drain(void *s, json_t *props, json_t *inst, ik_spi_cb cb, void *d, ik_err_t *e) {
@@ -248,6 +254,7 @@ static int setup(void **state) {
   if (ik_store_file_new(&fx->loop, fx->store_dir, &fx->store, &err) < 0) return -1;
   fx->health = IK_HEALTH_HEALTHY;
   fx->health_of = json_object();
+  fx->asked = json_object();
   uv_timer_init(&fx->loop.uv, &fx->tick);
   fx->tick.data = fx;
   uv_timer_start(&fx->tick, on_tick, 2, 2); /* also wakes run_until_cond */
@@ -266,6 +273,7 @@ static int teardown(void **state) {
   uv_run(&fx->loop.uv, UV_RUN_DEFAULT);
   ik_loop_close(&fx->loop, &leaked);
   json_decref(fx->health_of);
+  json_decref(fx->asked);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", fx->dir);
   if (system(cmd) != 0) return -1;
@@ -515,6 +523,21 @@ static void a_restart_does_not_flap_the_phase(void **state) {
   slot_clear(&s);
 }
 
+/* A flavor whose first answer is "unknown" (still booting) is asked again
+ * on a short backoff, not at the next poll: with the 60 s poll here, a
+ * create and a rollout of 3 converge only thanks to that. */
+static void unknown_health_is_asked_again_soon(void **state) {
+  fixture_t *fx = *state;
+  fx->unknown_first = true;
+  commit(fx, spec_json("workers", 3, "v1"));
+  want_n = 3;
+  assert_true(run_until_cond(fx, steady, 10000));
+  commit(fx, spec_json("workers", 3, "v2"));
+  assert_true(run_until_cond(fx, steady, 10000));
+  assert_int_equal(fx->provisions, 6);
+  assert_int_equal(fx->destroys, 3);
+}
+
 static void bad_specs_are_refused_naming_the_field_and_nothing_is_stored(void **state) {
   fixture_t *fx = *state;
   json_t *spec = spec_json("workers", 3, "v1");
@@ -701,6 +724,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_failing_destroy_is_retried_with_backoff_and_shown, setup, teardown),
       cmocka_unit_test_setup_teardown(a_restarted_controller_resumes_without_duplicates, setup, teardown),
       cmocka_unit_test_setup_teardown(a_restart_does_not_flap_the_phase, setup, teardown),
+      cmocka_unit_test_setup_teardown(unknown_health_is_asked_again_soon, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_specs_are_refused_naming_the_field_and_nothing_is_stored, setup, teardown),
       cmocka_unit_test_setup_teardown(destroy_group_removes_instances_and_documents, setup, teardown),
       cmocka_unit_test_setup_teardown(free_group_leaves_instances, setup, teardown),
