@@ -955,8 +955,11 @@ static void run_cycle(ik__group_t *g) {
   watch(g);
   release_retries(g, ik__now_ms());
   json_t *tags = json_pack("{s:s}", "infrakit.group", g->id);
+  /* With properties only when the flavor's healthy needs them: reading
+   * them costs the instance plugin (a file per instance, a bigger answer). */
+  bool props = g->flavor.vt->healthy_wants_properties && g->flavor.vt->healthy_wants_properties(g->flavor.self);
   ik__group_ref(g);
-  int rc = g->inst.vt->describe(g->inst.self, tags, false, on_described, g, &err);
+  int rc = g->inst.vt->describe(g->inst.self, tags, props, on_described, g, &err);
   json_decref(tags);
   if (rc < 0) {
     ik__group_ref(g);

@@ -208,6 +208,27 @@ static int f_drain(void *self, json_t *properties, json_t *instance, ik_spi_cb c
   return start_call(self, "drain", RES_NULL, json_null(), cb, data, err, 2, args);
 }
 
+/* A Lua flavor's healthy gets the instance's Properties when it has a
+ * healthy function, unless the module sets healthy_properties = false (a
+ * check that never looks at them spares the instance plugin reading
+ * them). */
+static bool f_healthy_wants_properties(void *self) {
+  lua_module_t *m = self;
+  lua_State *L = m->rt->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref);
+  lua_getfield(L, -1, "healthy_properties");
+  bool wants;
+  if (lua_isboolean(L, -1)) {
+    wants = lua_toboolean(L, -1);
+  } else {
+    lua_getfield(L, -2, "healthy");
+    wants = lua_isfunction(L, -1);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+  return wants;
+}
+
 static void module_free(void *self) { module_unref(self); }
 
 static const ik_flavor_vtable_t lua_flavor_vt = {
@@ -217,6 +238,7 @@ static const ik_flavor_vtable_t lua_flavor_vt = {
     .healthy = f_healthy,
     .drain = f_drain,
     .free = module_free,
+    .healthy_wants_properties = f_healthy_wants_properties,
 };
 
 /* --- instance vtable ---------------------------------------------------- */

@@ -178,3 +178,60 @@ describe("infrakit group", function()
     assert.are.equal(1, size.Size)
   end)
 end)
+
+-- A user's Lua flavor whose healthy() judges by the instance's Properties
+-- and answers "unknown" the first time it is asked about an instance
+-- (still booting). The poll is 60 s: the group converges, and rolls out,
+-- only because unknown health is asked again soon and the controller
+-- describes with properties for a Lua flavor's healthy().
+local ready_flavor = [[
+local asked = {}
+return {
+  validate = function() return true end,
+  prepare = function(props, spec) return spec end,
+  healthy = function(props, inst)
+    if not asked[inst.ID] then
+      asked[inst.ID] = true
+      return "unknown"
+    end
+    local p = type(inst.Properties) == "table" and inst.Properties.Properties
+    if type(p) ~= "table" then return "unknown" end -- no Properties: cannot tell
+    return p.Env and p.Env.NOTE == props.want and "healthy" or "unhealthy"
+  end,
+}
+]]
+
+describe("a Lua flavor's health check", function()
+  local d, home
+  setup(function()
+    home = support.mktemp()
+    sh("mkdir -p " .. home .. "/flavors")
+    local f = assert(io.open(home .. "/flavors/ready.lua", "w"))
+    f:write(ready_flavor)
+    f:close()
+    d = start(home)
+  end)
+  teardown(function()
+    run(home, { "group", "destroy", "web" })
+    d.stop()
+    d.cleanup()
+  end)
+
+  local function ready_spec(note)
+    return json.encode({ ID = "web", Properties = {
+      Allocation = { Size = 3 },
+      Instance = { Plugin = "instance-process", Properties = { Cmd = { "sleep", "300" }, Env = { NOTE = note } } },
+      Flavor = { Plugin = "ready", Properties = { want = note } },
+    } })
+  end
+
+  it("sees the instance's Properties and is asked again soon after 'unknown'", function()
+    local r = run(home, { "group", "commit", "-" }, { stdin = ready_spec("v1") })
+    assert.are.equal(0, r.status, r.stderr)
+    local first = wait_status(home, "web", steady_at(3), 20)
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = ready_spec("v2") }).status)
+    local st = wait_status(home, "web", steady_at(3), 20)
+    assert.are_not.equal(first.ConfigHash, st.ConfigHash)
+    for _, i in ipairs(st.Instances) do assert.are.equal("healthy", i.Health) end
+  end)
+end)

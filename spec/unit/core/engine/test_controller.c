@@ -211,7 +211,7 @@ static int fl_drain(void *s, json_t *props, json_t *inst, ik_spi_cb cb, void *d,
   return later(s, json_null(), NULL, cb, d);
 }
 
-static const ik_flavor_vtable_t double_flavor_vt = {"double", fl_validate, fl_prepare, fl_healthy, fl_drain, no_free};
+static const ik_flavor_vtable_t double_flavor_vt = {"double", fl_validate, fl_prepare, fl_healthy, fl_drain, no_free, NULL};
 
 static int resolve_instance(void *ctx, const char *name, ik_instance_plugin_t *out, ik_err_t *err) {
   if (strcmp(name, "instance-test") != 0) return ik_err_set(err, IK_ENOTFOUND, "no plugin %s", name);
