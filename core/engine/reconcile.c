@@ -177,7 +177,11 @@ static void action_failed(ik__action_t *a, const char *stage, const ik_err_t *er
   if (f->streak == 0 || a->started_ms > f->last_ms) f->streak++;
   f->attempts++;
   f->last_ms = ik__now_ms();
-  snprintf(f->msg, sizeof f->msg, "%s: %s", stage, err->msg);
+  /* This layer's prefix, once: what was called, on which plugin. The
+   * plugin's message is its own (a Lua plugin adds no prefix). */
+  bool flavor = strcmp(stage, "prepare") == 0 || strcmp(stage, "drain") == 0;
+  snprintf(f->msg, sizeof f->msg, "%s (%s): %s", stage, flavor ? g->spec.flavor_plugin : g->spec.instance_plugin,
+           err->msg);
   int64_t delay = ik_backoff_ms(f->streak, c->o.retry_base_ms, c->o.retry_max_ms, ik__random(c));
   a->running = false;
   g->n_running--;
@@ -274,11 +278,11 @@ static void on_prepared(json_t *result, const ik_err_t *err, void *data) {
   ik__action_t *a = data;
   ik__group_t *g = a->g;
   if (!still_managed(g)) return;
-  if (err) return action_failed(a, "prepare (flavor)", err);
+  if (err) return action_failed(a, "prepare", err);
   if (!json_is_object(result)) {
     ik_err_t e = {0};
     ik_err_set(&e, IK_EDRIVER, "the flavor's prepare returned no instance spec");
-    return action_failed(a, "prepare (flavor)", &e);
+    return action_failed(a, "prepare", &e);
   }
   json_t *spec = json_deep_copy(result);
   set_group_tags(g, spec, a);
@@ -305,7 +309,7 @@ static void start_provision(ik__action_t *a) {
   json_decref(spec);
   json_decref(alloc);
   json_decref(index);
-  started(a, rc, "prepare (flavor)", &e);
+  started(a, rc, "prepare", &e);
 }
 
 static void mark_destroyed(ik__group_t *g, const char *id);
@@ -342,7 +346,7 @@ static void on_drained_then_destroy(json_t *result, const ik_err_t *err, void *d
   if (err) {
     /* InfraKit: a drain error aborts a rolling update; before a terminate
      * it is only a warning. */
-    if (a->reason == IK_DESTROY_ROLLING_UPDATE) return action_failed(a, "drain (flavor)", err);
+    if (a->reason == IK_DESTROY_ROLLING_UPDATE) return action_failed(a, "drain", err);
     ik_log(IK_LOG_WARN, "group", "drain failed; destroying anyway", "group", g->id, "instance", a->id, "error",
            err->msg, NULL);
     ik__emit(g, "drain-failed", json_pack("{s:s, s:s}", "instance", a->id, "error", err->msg));
@@ -358,7 +362,7 @@ static void start_destroy(ik__action_t *a) {
   ik__group_ref(g);
   int rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, on_drained_then_destroy, a, &e);
   json_decref(desc);
-  started(a, rc, "drain (flavor)", &e);
+  started(a, rc, "drain", &e);
 }
 
 static void on_labelled(json_t *result, const ik_err_t *err, void *data) {
@@ -371,7 +375,7 @@ static void on_labelled(json_t *result, const ik_err_t *err, void *data) {
 static void on_drained(json_t *result, const ik_err_t *err, void *data) {
   ik__action_t *a = data;
   if (!still_managed(a->g)) return;
-  if (err) return action_failed(a, "drain (flavor)", err);
+  if (err) return action_failed(a, "drain", err);
   action_done(a, "drained", json_pack("{s:s}", "instance", a->id));
 }
 
@@ -403,7 +407,7 @@ static void start_action(ik__action_t *a) {
     ik__group_ref(g);
     rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, on_drained, a, &e);
     json_decref(desc);
-    started(a, rc, "drain (flavor)", &e);
+    started(a, rc, "drain", &e);
     break;
   }
   case IK_ACTION_WAIT:
