@@ -32,6 +32,7 @@ typedef struct ik__action {
   int64_t retry_at_ms;   /* > 0: backing off until then */
   int64_t started_ms;    /* when its current attempt began */
   bool running;          /* an SPI call is outstanding */
+  bool crash;            /* PROVISION: the replacement of a crash-looping instance, held back */
   bool queued;           /* waiting for room in the calls window */
 } ik__action_t;
 
@@ -102,6 +103,14 @@ struct ik__group {
   char last_error[IK_FAILURE_MSG_MAX]; /* observe / persist trouble; "" when fine */
   uint32_t crash_streak;      /* replacements lost young, in a row */
   json_t *replacements;       /* IDs provisioned while a streak ran: ID -> true */
+  json_t *exits;              /* member ID -> how it ended, as its plugin said (until its loss is handled) */
+  struct {                    /* the last crash-loop loss, while the loop lasts (count > 0) */
+    char *instance;
+    char *exit;               /* "exited with status 3", or NULL when the plugin did not say */
+    uint32_t count;           /* losses in a row (the streak) */
+    int64_t age_ms;           /* how long it lived */
+    int64_t at_ms;            /* when it was lost */
+  } crash;
 };
 
 struct ik_controller {

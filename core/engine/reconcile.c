@@ -126,8 +126,11 @@ void ik__group_schedule(ik__group_t *g, int64_t delay_ms) {
   uv_timer_start(&g->timer, on_timer, (uint64_t)delay_ms, 0);
 }
 
-static void on_event(const char *id, void *data) {
+/* A change the instance plugin reported: describe again at once. How a
+ * member ended is kept for when its loss is handled (crash_backoff). */
+static void on_event(const char *id, const char *why, void *data) {
   ik__group_t *g = data;
+  if (id && why && seen_find(g, id)) json_object_set_new(g->exits, id, json_string(why));
   ik__group_schedule(g, 0);
 }
 
@@ -549,13 +552,21 @@ static void mark_destroyed(ik__group_t *g, const char *id) {
   if (s) s->health = IK_HEALTH_UNKNOWN, s->first_ms = -1; /* -1: we destroyed it; its loss is expected */
 }
 
+static void crash_clear(ik__group_t *g) {
+  ik_free(g->crash.instance);
+  ik_free(g->crash.exit);
+  memset(&g->crash, 0, sizeof g->crash);
+}
+
 /* Hold back the replacement of a crash-looping instance. */
 static void crash_backoff(ik__group_t *g, const ik__seen_t *lost, int64_t now) {
   ik_controller_t *c = g->c;
   int64_t age = now - lost->first_ms;
-  ik__emit(g, "instance-lost", json_pack("{s:s, s:s?, s:I}", "instance", lost->id, "logical_id", lost->logical_id,
-                                         "age_ms", (json_int_t)age));
-  ik_log(IK_LOG_WARN, "group", "instance lost; replacing it", "group", g->id, "instance", lost->id, NULL);
+  const char *why = json_string_value(json_object_get(g->exits, lost->id)); /* "exited with status 3" */
+  ik__emit(g, "instance-lost", json_pack("{s:s, s:s?, s:I, s:s?}", "instance", lost->id, "logical_id", lost->logical_id,
+                                         "age_ms", (json_int_t)age, "exit", why));
+  ik_log(IK_LOG_WARN, "group", "instance lost; replacing it", "group", g->id, "instance", lost->id, "exit",
+         why ? why : "unknown", NULL);
   /* A crash loop is a replacement dying young, again: the streak grows
    * only when the lost instance was itself provisioned to replace a lost
    * one. Any other loss - an old instance, or a young one that replaced
@@ -564,6 +575,7 @@ static void crash_backoff(ik__group_t *g, const ik__seen_t *lost, int64_t now) {
   json_object_del(g->replacements, lost->id);
   if (age >= c->o.crash_window_ms) {
     g->crash_streak = 0;
+    crash_clear(g);
     return;
   }
   g->crash_streak = replacement ? g->crash_streak + 1 : 1;
@@ -573,8 +585,18 @@ static void crash_backoff(ik__group_t *g, const ik__seen_t *lost, int64_t now) {
   ik__action_t *a = action_new(g, IK_ACTION_PROVISION, NULL, lid);
   memcpy(a->config_hash, g->state.target_hash[0] ? g->state.target_hash : g->spec.config_hash, sizeof a->config_hash);
   a->retry_at_ms = now + delay;
-  ik__emit(g, "crash-loop", json_pack("{s:s, s:s?, s:i, s:I}", "instance", lost->id, "logical_id", lid, "streak",
-                                      (int)g->crash_streak, "retry_in_ms", (json_int_t)delay));
+  a->crash = true;
+  /* Shown by describe and watch while the loop lasts (status). */
+  crash_clear(g);
+  g->crash.instance = ik_strdup(lost->id);
+  g->crash.exit = ik_strdup(why);
+  g->crash.count = g->crash_streak;
+  g->crash.age_ms = age;
+  g->crash.at_ms = now;
+  ik_log(IK_LOG_WARN, "group", "crash loop: backing off before the next replacement", "group", g->id, "instance",
+         lost->id, "exit", why ? why : "unknown", NULL);
+  ik__emit(g, "crash-loop", json_pack("{s:s, s:s?, s:i, s:I, s:s?}", "instance", lost->id, "logical_id", lid, "streak",
+                                      (int)g->crash_streak, "retry_in_ms", (json_int_t)delay, "exit", why));
 }
 
 /* Update what is remembered of members from descs (the new observation,
@@ -602,6 +624,7 @@ static void update_seen(ik__group_t *g, json_t *descs, int64_t now) {
     ik__seen_t *s = &g->seen[i];
     if (s->id == NULL) continue;
     if (s->first_ms >= 0 && !g->destroying) crash_backoff(g, s, now); /* -1: we destroyed it */
+    json_object_del(g->exits, s->id);
     ik_free(s->id);
     ik_free(s->logical_id);
   }
@@ -1002,6 +1025,30 @@ static const char *health_name(ik_health_t h) {
   return h == IK_HEALTH_HEALTHY ? "healthy" : h == IK_HEALTH_UNHEALTHY ? "unhealthy" : "unknown";
 }
 
+/* The crash loop, while it lasts (a replacement held back, or the last
+ * loss within the crash window): {"Instance", "Exit", "Count", "AgeMs",
+ * "LastMs"[, "RetryInMs"]}, or NULL. Adds its failure line to failures
+ * and, while a replacement is held back and the plan gives no reason,
+ * fills reason (no countdown in it: watch prints a line per change). */
+static json_t *crash_status(ik__group_t *g, int64_t now, json_t *failures, char *reason, size_t n) {
+  const ik__action_t *held = NULL;
+  for (const ik__action_t *a = g->actions; a; a = a->next)
+    if (a->crash && a->retry_at_ms > 0) held = a;
+  if (g->crash.count == 0 || (held == NULL && now - g->crash.at_ms >= g->c->o.crash_window_ms)) return NULL;
+  const char *exit = g->crash.exit ? g->crash.exit : "went away";
+  char what[IK_FAILURE_MSG_MAX];
+  snprintf(what, sizeof what, "%s %s %.1f s after it started", g->crash.instance, exit, (double)g->crash.age_ms / 1000.0);
+  json_array_append_new(failures, json_pack("{s:s, s:i, s:s, s:I}", "Action", "crash-loop", "Attempts", (int)g->crash.count,
+                                            "Error", what, "LastMs", (json_int_t)g->crash.at_ms));
+  if (reason[0] == '\0' && held)
+    snprintf(reason, n, "crash loop: %.160s, %u times in a row; backing off before the next replacement", what,
+             g->crash.count);
+  json_t *o = json_pack("{s:s, s:s?, s:i, s:I, s:I}", "Instance", g->crash.instance, "Exit", g->crash.exit, "Count",
+                        (int)g->crash.count, "AgeMs", (json_int_t)g->crash.age_ms, "LastMs", (json_int_t)g->crash.at_ms);
+  if (held) json_object_set_new(o, "RetryInMs", json_integer(held->retry_at_ms > now ? held->retry_at_ms - now : 0));
+  return o;
+}
+
 json_t *ik__group_status(ik__group_t *g) {
   const ik_plan_summary_t *s = &g->summary;
   json_t *inflight = json_array(), *failures = json_array(), *insts = json_array();
@@ -1023,7 +1070,10 @@ json_t *ik__group_status(ik__group_t *g) {
                                            g->seen[i].logical_id, "Health", health_name(g->seen[i].health),
                                            "ConfigHash", hash ? hash : ""));
   }
-  return json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:s, s:s, s:s, s:s, s:b, s:s, s:O?, s:o, s:o, "
+  char reason[IK_PLAN_REASON_MAX];
+  snprintf(reason, sizeof reason, "%s", s->reason);
+  json_t *crash = crash_status(g, now, failures, reason, sizeof reason);
+  json_t *st = json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:s, s:s, s:s, s:s, s:b, s:s, s:O?, s:o, s:o, "
                    "s:o, s:I}",
                    "ID", g->id, "Phase",
                    g->destroying ? "destroying" : g->cycles == 0 && g->summary.total == 0 && g->spec.size > 0
@@ -1033,8 +1083,10 @@ json_t *ik__group_status(ik__group_t *g) {
                    "Desired", (json_int_t)g->spec.size, "Current", (json_int_t)s->current, "Updated",
                    (json_int_t)s->updated, "Available", (json_int_t)s->available, "Unhealthy",
                    (json_int_t)s->unhealthy, "Done", (json_int_t)s->done, "Total", (json_int_t)s->total, "Reason",
-                   s->reason, "ConfigHash", g->spec.config_hash, "TargetHash", g->state.target_hash, "GoodHash",
+                   reason, "ConfigHash", g->spec.config_hash, "TargetHash", g->state.target_hash, "GoodHash",
                    g->state.good_hash, "Failure", g->state.failure, "CanaryPromoted", g->state.canary_promoted,
                    "Error", g->last_error, "Plan", g->last_plan, "InFlight", inflight, "Failures", failures,
                    "Instances", insts, "Cycles", (json_int_t)g->cycles);
+  json_object_set_new(st, "CrashLoop", crash ? crash : json_null());
+  return st;
 }

@@ -165,6 +165,40 @@ describe("infrakit group", function()
     assert.matches("want a whole number", r.stderr)
   end)
 
+  -- A process that exits at once is a crash loop: describe says how it
+  -- ended, how often in a row, and when the next try is; watch shows it.
+  it("shows a crash loop: the exit status, how often, the next retry", function()
+    local crashing = json.encode({ ID = "web", Properties = {
+      Allocation = { Size = 1 },
+      Instance = { Plugin = "instance-process", Properties = { Cmd = "sleep 0.2; exit 3" } },
+      Flavor = { Plugin = "flavor-vanilla", Properties = {} },
+    } })
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = crashing }).status)
+    local st = wait_status(home, "web", function(s)
+      return s.CrashLoop ~= nil and s.CrashLoop ~= json.null and s.CrashLoop.Count >= 2
+    end)
+    assert.matches("^process%-%d+$", st.CrashLoop.Instance)
+    assert.are.equal("exited with status 3", st.CrashLoop.Exit)
+    assert.is_number(st.CrashLoop.RetryInMs)
+    assert.matches("crash loop", st.Summary.Reason)
+    assert.matches("exited with status 3", st.Summary.Reason)
+    local crash = st.Failures[#st.Failures]
+    assert.are.equal("crash-loop", crash.Action)
+    assert.matches("exited with status 3", crash.Error)
+    local r = run(home, { "group", "describe", "web" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.matches("reason: crash loop: ", r.stdout)
+    local line = r.stdout:match("\n  crash loop: ([^\n]*)\n")
+    assert.matches("^process%-%d+ exited with status 3 [%d.]+ s after it started, %d+ times in a row; ", line)
+    assert.is_truthy(line:match("next try in [%d.]+ s$") or line:match("trying again now$"), line)
+    -- watch prints the same reason (it runs until stopped: give it a moment)
+    local _, _, _, w = infrakit.exec({ support.bin, "group", "watch", "--interval", "50", "web" },
+      { env = support.env(home), timeout = 1.5 })
+    assert.matches("group web: scaling [^\n]*: crash loop: [^\n]*exited with status 3", w.stdout)
+    local events = io.open(home .. "/events.jsonl"):read("*a")
+    assert.is_truthy(events:find('"exit":"exited with status 3"', 1, true))
+  end)
+
   it("answers InfraKit's Group and Manager calls on its socket", function()
     assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 1, "v1") }).status)
     wait_status(home, "web", steady_at(1))
