@@ -514,7 +514,9 @@ static int watch_run(int argc, char **argv) {
       fflush(stdout);
       snprintf(last, sizeof last, "%s", line);
     }
-    bool steady = phase && strcmp(phase, "steady") == 0 && json_array_size(json_object_get(st, "InFlight")) == 0;
+    /* A crash loop is not steady, even while its latest instance lives. */
+    bool steady = phase && strcmp(phase, "steady") == 0 && json_array_size(json_object_get(st, "InFlight")) == 0 &&
+                  !json_is_object(json_object_get(st, "CrashLoop"));
     ik_cli_result_clear(&res);
     if (until_steady && steady) break;
     sleep_ms(interval);
@@ -532,6 +534,7 @@ const ik_cli_cmd_t ik_cmd_group_watch = {
             "full history is in $INFRAKIT_HOME/events.jsonl.\n\n"
             "Options:\n"
             "      --until-steady  exit 0 once the group is steady with nothing in flight\n"
+            "                      and no crash loop\n"
             "      --interval MS   how often to ask (default 500)\n"
             "      --json          print the whole status document on each change\n",
     .run = watch_run,

@@ -195,6 +195,10 @@ describe("infrakit group", function()
     local _, _, _, w = infrakit.exec({ support.bin, "group", "watch", "--interval", "50", "web" },
       { env = support.env(home), timeout = 1.5 })
     assert.matches("group web: scaling [^\n]*: crash loop: [^\n]*exited with status 3", w.stdout)
+    -- ... and a crash loop is never "steady", even while its latest instance lives
+    local _, _, code = infrakit.exec({ support.bin, "group", "watch", "--until-steady", "--interval", "50", "web" },
+      { env = support.env(home), timeout = 1.5 })
+    assert.are.equal("ETIMEDOUT", code)
     local events = io.open(home .. "/events.jsonl"):read("*a")
     assert.is_truthy(events:find('"exit":"exited with status 3"', 1, true))
   end)
