@@ -228,8 +228,22 @@ static void print_status(const json_t *st) {
     const char *inst = json_string_value(json_object_get(v, "Instance"));
     const char *lid = json_string_value(json_object_get(v, "LogicalID"));
     const char *state = json_string_value(json_object_get(v, "State"));
-    printf("    %s%s%s%s%s (%s)\n", json_string_value(json_object_get(v, "Action")), inst ? " " : "", inst ? inst : "",
+    json_t *retry = json_object_get(v, "RetryInMs");
+    printf("    %s%s%s%s%s (%s", json_string_value(json_object_get(v, "Action")), inst ? " " : "", inst ? inst : "",
            lid ? " " : "", lid ? lid : "", state ? state : "");
+    if (json_is_integer(retry)) printf(", retry in %.1f s", (double)json_integer_value(retry) / 1000.0);
+    printf(")\n");
+  }
+  json_t *crash = json_object_get(st, "CrashLoop");
+  if (json_is_object(crash)) {
+    const char *exit = json_string_value(json_object_get(crash, "Exit"));
+    json_t *retry = json_object_get(crash, "RetryInMs");
+    printf("  crash loop: %s %s %.1f s after it started, %lld times in a row; ",
+           json_string_value(json_object_get(crash, "Instance")), exit ? exit : "went away",
+           (double)json_integer_value(json_object_get(crash, "AgeMs")) / 1000.0,
+           json_integer_value(json_object_get(crash, "Count")));
+    if (json_is_integer(retry)) printf("next try in %.1f s\n", (double)json_integer_value(retry) / 1000.0);
+    else printf("trying again now\n");
   }
   json_t *fails = json_object_get(st, "Failures");
   if (json_array_size(fails)) printf("  failures:\n");
@@ -284,7 +298,9 @@ const ik_cli_cmd_t ik_cmd_group_describe = {
     .help = "Prints the controller's view of group ID: its phase (steady, scaling, rolling,\n"
             "canary-paused, blocked, destroying) and why, how many instances are at the\n"
             "target config and available, each member's health, the actions in flight or\n"
-            "backing off, and every failed action with its attempts and last error.\n\n"
+            "backing off (with the time to the next try), every failed action with its\n"
+            "attempts and last error, and a crash loop: how the last instance ended (exit\n"
+            "status), how many died young in a row, when the next replacement is tried.\n\n"
             "Options:\n"
             "      --json          print the status document (docs/groups.md)\n"
             "  -p, --plugin NAME   the group plugin (default: group)\n",
@@ -517,7 +533,9 @@ static int watch_run(int argc, char **argv) {
       fflush(stdout);
       snprintf(last, sizeof last, "%s", line);
     }
-    bool steady = phase && strcmp(phase, "steady") == 0 && json_array_size(json_object_get(st, "InFlight")) == 0;
+    /* A crash loop is not steady, even while its latest instance lives. */
+    bool steady = phase && strcmp(phase, "steady") == 0 && json_array_size(json_object_get(st, "InFlight")) == 0 &&
+                  !json_is_object(json_object_get(st, "CrashLoop"));
     ik_cli_result_clear(&res);
     if (until_steady && steady) break;
     sleep_ms(interval);
@@ -535,6 +553,7 @@ const ik_cli_cmd_t ik_cmd_group_watch = {
             "full history is in $INFRAKIT_HOME/events.jsonl.\n\n"
             "Options:\n"
             "      --until-steady  exit 0 once the group is steady with nothing in flight\n"
+            "                      and no crash loop\n"
             "      --interval MS   how often to ask (default 500)\n"
             "      --json          print the whole status document on each change\n",
     .run = watch_run,

@@ -61,6 +61,9 @@ void ik__group_unref(ik__group_t *g) {
   ik_free(g->queue);
   json_decref(g->last_plan);
   json_decref(g->replacements);
+  json_decref(g->exits);
+  ik_free(g->crash.instance);
+  ik_free(g->crash.exit);
   json_decref(g->spec_json);
   ik_group_spec_free(&g->spec);
   ik_rollout_state_free(&g->state);
@@ -108,6 +111,7 @@ static ik__group_t *group_install(ik_controller_t *c, json_t *spec_json, ik_grou
   c->live++;
   g->refs = 1;
   g->replacements = json_object();
+  g->exits = json_object();
   g->id = ik_strdup(spec->id);
   g->spec_json = spec_json;
   g->spec = *spec;
@@ -734,6 +738,7 @@ static void on_resume_state(json_t *result, const ik_err_t *err, void *data) {
     resume_failed(rs, key, e.msg);
   } else if (ik__group_find(rs->c, spec.id) == NULL) {
     ik__group_t *g = group_install(rs->c, rs->spec, &spec, &st, destroying);
+    g->resumed = true;
     rs->spec = NULL;
     ik_rollout_state_init(&st);
     rs->loaded++;

@@ -32,6 +32,7 @@ typedef struct ik__action {
   int64_t retry_at_ms;   /* > 0: backing off until then */
   int64_t started_ms;    /* when its current attempt began */
   bool running;          /* an SPI call is outstanding */
+  bool crash;            /* PROVISION: the replacement of a crash-looping instance, held back */
   bool queued;           /* waiting for room in the calls window */
 } ik__action_t;
 
@@ -52,6 +53,7 @@ typedef struct ik__seen {
   int64_t first_ms;           /* first seen (creation time, as far as we know) */
   ik_health_t health;
   int64_t unhealthy_since_ms;
+  bool adopted;               /* found by the first describe after a resume, no health answer yet */
 } ik__seen_t;
 
 struct ik__group {
@@ -75,6 +77,9 @@ struct ik__group {
   bool cycling;               /* a cycle is running */
   bool again;                 /* something happened meanwhile: run one more */
   uint64_t cycles;
+  bool planned;               /* a plan was made since the group was installed */
+  bool resumed;               /* installed from the store at start (not committed) */
+  bool observed;              /* a describe succeeded since the group was installed */
 
   json_t *descs;              /* the last describe: members' descriptions */
   json_t *desc_index;         /* ID -> its position in descs (and seen), as an integer */
@@ -84,6 +89,7 @@ struct ik__group {
   size_t health_next;         /* the next member to ask */
   bool *health_skip;          /* per member: health known, not asked this cycle */
   int64_t health_checked_ms;  /* when every member's health was last asked */
+  uint32_t unknown_streak;    /* cycles in a row with a member's health unknown: drives its re-check backoff */
   ik_health_t *health;        /* per entry of descs, this cycle */
 
   ik__action_t *actions;      /* in flight */
@@ -97,6 +103,14 @@ struct ik__group {
   char last_error[IK_FAILURE_MSG_MAX]; /* observe / persist trouble; "" when fine */
   uint32_t crash_streak;      /* replacements lost young, in a row */
   json_t *replacements;       /* IDs provisioned while a streak ran: ID -> true */
+  json_t *exits;              /* member ID -> how it ended, as its plugin said (until its loss is handled) */
+  struct {                    /* the last crash-loop loss, while the loop lasts (count > 0) */
+    char *instance;
+    char *exit;               /* "exited with status 3", or NULL when the plugin did not say */
+    uint32_t count;           /* losses in a row (the streak) */
+    int64_t age_ms;           /* how long it lived */
+    int64_t at_ms;            /* when it was lost */
+  } crash;
 };
 
 struct ik_controller {

@@ -23,7 +23,7 @@ typedef struct member {
   int64_t healthy_since;   /* when healthy */
   int slot;                /* pets: index in LogicalIDs, -1 = not in the spec; cattle: 0 */
   uint64_t rnd;            /* DeletePolicy Random key */
-  bool pending, leaving, self, bootstrap, draining, labelling;
+  bool pending, leaving, self, bootstrap, draining, labelling, adopted;
   bool is_new, healthy, unhealthy, available;
 } member_t;
 
@@ -298,6 +298,7 @@ static int build_members(plan_ctx_t *c, ik_err_t *err) {
     m->healthy = o->health == IK_HEALTH_HEALTHY;
     m->unhealthy = o->health == IK_HEALTH_UNHEALTHY;
     m->self = o->self;
+    m->adopted = o->adopted;
     m->slot = slot_of(c->spec, o->logical_id);
     m->rnd = mix(in->seed, o->id);
   }
@@ -355,7 +356,10 @@ static void assess_health(plan_ctx_t *c) {
     if (m->pending || !m->healthy) continue;
     ik_healthy_since_t key = {.id = (char *)(uintptr_t)m->id};
     ik_healthy_since_t *k = n_known ? bsearch(&key, known, n_known, sizeof *known, healthy_cmp) : NULL;
-    m->healthy_since = k ? k->since_ms : c->in->now_ms;
+    /* Adopted at the last good config: it was available before the
+     * restart (healthy-since times are kept in memory only). */
+    bool proven = m->adopted && c->next->good_hash[0] && strcmp(m->hash, c->next->good_hash) == 0;
+    m->healthy_since = k ? k->since_ms : proven ? c->in->now_ms - c->min_healthy : c->in->now_ms;
     m->available = c->in->now_ms - m->healthy_since >= c->min_healthy;
     ik_healthy_since_t *h = &c->next->healthy[c->next->n_healthy++];
     h->id = ik_strdup(m->id);
@@ -767,8 +771,10 @@ static void limit_parallel(plan_ctx_t *c) {
     ik_free(a->why);
   }
   c->n_acts = (size_t)budget;
-  wait_for(c, IK_WAIT_IN_FLIGHT, 0, "%" PRId64 " more action%s wait for MaxParallel (%u, %zu in flight)", held,
-           plural(held), max, c->in->n_in_flight);
+  /* In flight once this plan's actions start: what the operator sees
+   * while they run, not the count before them. */
+  wait_for(c, IK_WAIT_IN_FLIGHT, 0, "%" PRId64 " more action%s wait for MaxParallel (%zu of %u in flight)", held,
+           plural(held), c->in->n_in_flight + c->n_acts, max);
 }
 
 static void summarize(plan_ctx_t *c, ik_plan_summary_t *s) {
@@ -776,8 +782,14 @@ static void summarize(plan_ctx_t *c, ik_plan_summary_t *s) {
   const char *wait_why = c->n_waits ? c->waits[0].why : "";
   memset(s, 0, sizeof *s);
   s->desired = s->total = (uint64_t)c->D;
-  s->current = (uint64_t)c->live;
-  s->updated = (uint64_t)c->new_live;
+  /* Instances that exist: the provisions proposed, held back or in
+   * flight are counted by the plan (live) but are not there yet. */
+  for (size_t i = 0; i < c->n; i++) {
+    const member_t *m = &c->m[i];
+    if (m->pending || m->leaving || !counted(m)) continue;
+    s->current++;
+    if (m->is_new) s->updated++;
+  }
   s->available = (uint64_t)c->avail;
   s->unhealthy = (uint64_t)c->unhealthy;
   if (c->spec->pets) {

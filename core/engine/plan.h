@@ -108,6 +108,9 @@ typedef struct ik_plan_instance {
   ik_health_t health;      /* the flavor's last answer */
   int64_t unhealthy_since_ms; /* when it turned unhealthy (health UNHEALTHY) */
   bool self;               /* this daemon runs on it: never destroyed */
+  bool adopted;            /* found by a controller that just resumed, before its first health answer: at
+                              the last good config and healthy, it proved itself before the restart and
+                              is available at once (no new MinHealthySeconds) */
 } ik_plan_instance_t;
 
 typedef enum ik_plan_action_kind {
@@ -198,7 +201,7 @@ typedef struct ik_plan_action {
 typedef struct ik_plan_summary {
   ik_plan_phase_t phase;
   uint64_t desired;   /* the spec's size */
-  uint64_t current;   /* members (incl. provisions in flight, less destroys in flight) */
+  uint64_t current;   /* members that exist, less those being destroyed (provisions not yet done are not counted) */
   uint64_t updated;   /* of those, at the target config */
   uint64_t available; /* of those, available */
   uint64_t unhealthy; /* of those, reported unhealthy */

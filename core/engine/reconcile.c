@@ -18,6 +18,9 @@
 
 /* While actions are running, how long a completion waits to re-plan. */
 #define IK_BUSY_REPLAN_MS 25
+/* A member whose health is unknown (booting) is asked again after a
+ * backoff from this, growing to a fifth of the poll interval. */
+#define IK_UNKNOWN_RECHECK_MS 200
 
 static void run_cycle(ik__group_t *g);
 static void end_cycle(ik__group_t *g);
@@ -123,8 +126,11 @@ void ik__group_schedule(ik__group_t *g, int64_t delay_ms) {
   uv_timer_start(&g->timer, on_timer, (uint64_t)delay_ms, 0);
 }
 
-static void on_event(const char *id, void *data) {
+/* A change the instance plugin reported: describe again at once. How a
+ * member ended is kept for when its loss is handled (crash_backoff). */
+static void on_event(const char *id, const char *why, void *data) {
   ik__group_t *g = data;
+  if (id && why && seen_find(g, id)) json_object_set_new(g->exits, id, json_string(why));
   ik__group_schedule(g, 0);
 }
 
@@ -174,7 +180,11 @@ static void action_failed(ik__action_t *a, const char *stage, const ik_err_t *er
   if (f->streak == 0 || a->started_ms > f->last_ms) f->streak++;
   f->attempts++;
   f->last_ms = ik__now_ms();
-  snprintf(f->msg, sizeof f->msg, "%s: %s", stage, err->msg);
+  /* This layer's prefix, once: what was called, on which plugin. The
+   * plugin's message is its own (a Lua plugin adds no prefix). */
+  bool flavor = strcmp(stage, "prepare") == 0 || strcmp(stage, "drain") == 0;
+  snprintf(f->msg, sizeof f->msg, "%s (%s): %s", stage, flavor ? g->spec.flavor_plugin : g->spec.instance_plugin,
+           err->msg);
   int64_t delay = ik_backoff_ms(f->streak, c->o.retry_base_ms, c->o.retry_max_ms, ik__random(c));
   a->running = false;
   g->n_running--;
@@ -271,11 +281,11 @@ static void on_prepared(json_t *result, const ik_err_t *err, void *data) {
   ik__action_t *a = data;
   ik__group_t *g = a->g;
   if (!still_managed(g)) return;
-  if (err) return action_failed(a, "prepare (flavor)", err);
+  if (err) return action_failed(a, "prepare", err);
   if (!json_is_object(result)) {
     ik_err_t e = {0};
     ik_err_set(&e, IK_EDRIVER, "the flavor's prepare returned no instance spec");
-    return action_failed(a, "prepare (flavor)", &e);
+    return action_failed(a, "prepare", &e);
   }
   json_t *spec = json_deep_copy(result);
   set_group_tags(g, spec, a);
@@ -302,7 +312,7 @@ static void start_provision(ik__action_t *a) {
   json_decref(spec);
   json_decref(alloc);
   json_decref(index);
-  started(a, rc, "prepare (flavor)", &e);
+  started(a, rc, "prepare", &e);
 }
 
 static void mark_destroyed(ik__group_t *g, const char *id);
@@ -339,7 +349,7 @@ static void on_drained_then_destroy(json_t *result, const ik_err_t *err, void *d
   if (err) {
     /* InfraKit: a drain error aborts a rolling update; before a terminate
      * it is only a warning. */
-    if (a->reason == IK_DESTROY_ROLLING_UPDATE) return action_failed(a, "drain (flavor)", err);
+    if (a->reason == IK_DESTROY_ROLLING_UPDATE) return action_failed(a, "drain", err);
     ik_log(IK_LOG_WARN, "group", "drain failed; destroying anyway", "group", g->id, "instance", a->id, "error",
            err->msg, NULL);
     ik__emit(g, "drain-failed", json_pack("{s:s, s:s}", "instance", a->id, "error", err->msg));
@@ -355,7 +365,7 @@ static void start_destroy(ik__action_t *a) {
   ik__group_ref(g);
   int rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, on_drained_then_destroy, a, &e);
   json_decref(desc);
-  started(a, rc, "drain (flavor)", &e);
+  started(a, rc, "drain", &e);
 }
 
 static void on_labelled(json_t *result, const ik_err_t *err, void *data) {
@@ -368,7 +378,7 @@ static void on_labelled(json_t *result, const ik_err_t *err, void *data) {
 static void on_drained(json_t *result, const ik_err_t *err, void *data) {
   ik__action_t *a = data;
   if (!still_managed(a->g)) return;
-  if (err) return action_failed(a, "drain (flavor)", err);
+  if (err) return action_failed(a, "drain", err);
   action_done(a, "drained", json_pack("{s:s}", "instance", a->id));
 }
 
@@ -400,7 +410,7 @@ static void start_action(ik__action_t *a) {
     ik__group_ref(g);
     rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, on_drained, a, &e);
     json_decref(desc);
-    started(a, rc, "drain (flavor)", &e);
+    started(a, rc, "drain", &e);
     break;
   }
   case IK_ACTION_WAIT:
@@ -542,13 +552,21 @@ static void mark_destroyed(ik__group_t *g, const char *id) {
   if (s) s->health = IK_HEALTH_UNKNOWN, s->first_ms = -1; /* -1: we destroyed it; its loss is expected */
 }
 
+static void crash_clear(ik__group_t *g) {
+  ik_free(g->crash.instance);
+  ik_free(g->crash.exit);
+  memset(&g->crash, 0, sizeof g->crash);
+}
+
 /* Hold back the replacement of a crash-looping instance. */
 static void crash_backoff(ik__group_t *g, const ik__seen_t *lost, int64_t now) {
   ik_controller_t *c = g->c;
   int64_t age = now - lost->first_ms;
-  ik__emit(g, "instance-lost", json_pack("{s:s, s:s?, s:I}", "instance", lost->id, "logical_id", lost->logical_id,
-                                         "age_ms", (json_int_t)age));
-  ik_log(IK_LOG_WARN, "group", "instance lost; replacing it", "group", g->id, "instance", lost->id, NULL);
+  const char *why = json_string_value(json_object_get(g->exits, lost->id)); /* "exited with status 3" */
+  ik__emit(g, "instance-lost", json_pack("{s:s, s:s?, s:I, s:s?}", "instance", lost->id, "logical_id", lost->logical_id,
+                                         "age_ms", (json_int_t)age, "exit", why));
+  ik_log(IK_LOG_WARN, "group", "instance lost; replacing it", "group", g->id, "instance", lost->id, "exit",
+         why ? why : "unknown", NULL);
   /* A crash loop is a replacement dying young, again: the streak grows
    * only when the lost instance was itself provisioned to replace a lost
    * one. Any other loss - an old instance, or a young one that replaced
@@ -557,6 +575,7 @@ static void crash_backoff(ik__group_t *g, const ik__seen_t *lost, int64_t now) {
   json_object_del(g->replacements, lost->id);
   if (age >= c->o.crash_window_ms) {
     g->crash_streak = 0;
+    crash_clear(g);
     return;
   }
   g->crash_streak = replacement ? g->crash_streak + 1 : 1;
@@ -566,8 +585,18 @@ static void crash_backoff(ik__group_t *g, const ik__seen_t *lost, int64_t now) {
   ik__action_t *a = action_new(g, IK_ACTION_PROVISION, NULL, lid);
   memcpy(a->config_hash, g->state.target_hash[0] ? g->state.target_hash : g->spec.config_hash, sizeof a->config_hash);
   a->retry_at_ms = now + delay;
-  ik__emit(g, "crash-loop", json_pack("{s:s, s:s?, s:i, s:I}", "instance", lost->id, "logical_id", lid, "streak",
-                                      (int)g->crash_streak, "retry_in_ms", (json_int_t)delay));
+  a->crash = true;
+  /* Shown by describe and watch while the loop lasts (status). */
+  crash_clear(g);
+  g->crash.instance = ik_strdup(lost->id);
+  g->crash.exit = ik_strdup(why);
+  g->crash.count = g->crash_streak;
+  g->crash.age_ms = age;
+  g->crash.at_ms = now;
+  ik_log(IK_LOG_WARN, "group", "crash loop: backing off before the next replacement", "group", g->id, "instance",
+         lost->id, "exit", why ? why : "unknown", NULL);
+  ik__emit(g, "crash-loop", json_pack("{s:s, s:s?, s:i, s:I, s:s?}", "instance", lost->id, "logical_id", lid, "streak",
+                                      (int)g->crash_streak, "retry_in_ms", (json_int_t)delay, "exit", why));
 }
 
 /* Update what is remembered of members from descs (the new observation,
@@ -586,7 +615,8 @@ static void update_seen(ik__group_t *g, json_t *descs, int64_t now) {
     } else {
       const char *lid = json_string_value(json_object_get(d, "LogicalID"));
       if (lid == NULL) lid = json_string_value(json_object_get(json_object_get(d, "Tags"), "infrakit.logical_id"));
-      next[i] = (ik__seen_t){.id = ik_strdup(id ? id : ""), .logical_id = ik_strdup(lid), .first_ms = now};
+      next[i] = (ik__seen_t){.id = ik_strdup(id ? id : ""), .logical_id = ik_strdup(lid), .first_ms = now,
+                             .adopted = g->resumed && !g->observed};
     }
     if (id) json_object_set_new(index, id, json_integer((json_int_t)i));
   }
@@ -594,12 +624,14 @@ static void update_seen(ik__group_t *g, json_t *descs, int64_t now) {
     ik__seen_t *s = &g->seen[i];
     if (s->id == NULL) continue;
     if (s->first_ms >= 0 && !g->destroying) crash_backoff(g, s, now); /* -1: we destroyed it */
+    json_object_del(g->exits, s->id);
     ik_free(s->id);
     ik_free(s->logical_id);
   }
   ik_free(g->seen);
   g->seen = next;
   g->n_seen = n;
+  g->observed = true;
   json_decref(g->desc_index);
   g->desc_index = index;
   json_decref(g->descs);
@@ -730,9 +762,12 @@ static void on_state_saved(json_t *result, const ik_err_t *err, void *data) {
 /* Events for what changed between the state and the plan's next. */
 static void note_transitions(ik__group_t *g, const ik_plan_t *plan) {
   const ik_rollout_state_t *was = &g->state, *now = &plan->next;
-  if (was->phase != now->phase || g->cycles == 0) {
-    ik__emit(g, "phase", json_pack("{s:s, s:s, s:s}", "from", ik_plan_phase_name(was->phase), "to",
-                                   ik_plan_phase_name(now->phase), "reason", plan->summary.reason));
+  /* Before its first plan a group is "pending" (as its status says), also
+   * after a restart: the phase is not persisted, and a zeroed one is no
+   * "steady" to come from. */
+  if (was->phase != now->phase || !g->planned) {
+    ik__emit(g, "phase", json_pack("{s:s, s:s, s:s}", "from", g->planned ? ik_plan_phase_name(was->phase) : "pending",
+                                   "to", ik_plan_phase_name(now->phase), "reason", plan->summary.reason));
     ik_log(IK_LOG_INFO, "group", "phase", "group", g->id, "phase", ik_plan_phase_name(now->phase), "reason",
            plan->summary.reason, NULL);
   }
@@ -740,6 +775,23 @@ static void note_transitions(ik__group_t *g, const ik_plan_t *plan) {
     ik__emit(g, "rollout-done", json_pack("{s:s}", "config_hash", now->good_hash));
   if (now->rolled_back && !was->rolled_back)
     ik__emit(g, "rollout-failed", json_pack("{s:s, s:s}", "failure", now->failure, "rolled_back_to", now->target_hash));
+}
+
+/* Members whose health is unknown are asked again soon - a booting
+ * instance is usually healthy a moment later, and a rollout waiting on it
+ * must not wait for the poll - on a backoff that grows while answers stay
+ * unknown (a flavor that never knows costs a cycle per fifth of the poll,
+ * not a hot loop). The cycles in between ask only members not known to
+ * be healthy. */
+static void recheck_unknown(ik__group_t *g, size_t unknown) {
+  if (unknown == 0) {
+    g->unknown_streak = 0;
+    return;
+  }
+  ik_controller_t *c = g->c;
+  int64_t max = c->o.poll_ms / 5 > IK_UNKNOWN_RECHECK_MS ? c->o.poll_ms / 5 : IK_UNKNOWN_RECHECK_MS;
+  g->unknown_streak++;
+  ik__group_schedule(g, ik_backoff_ms(g->unknown_streak, IK_UNKNOWN_RECHECK_MS, max, ik__random(c)));
 }
 
 static void plan_and_act(ik__group_t *g) {
@@ -753,16 +805,21 @@ static void plan_and_act(ik__group_t *g) {
     return end_cycle(g);
   }
   const char *self = g->c->self_id;
+  size_t unknown = 0;
   for (size_t i = 0; i < n; i++) {
     ik__seen_t *s = &g->seen[i]; /* same order as descs */
     ik_health_t h = g->health[i];
     if (h == IK_HEALTH_UNHEALTHY && s->health != IK_HEALTH_UNHEALTHY) s->unhealthy_since_ms = now;
     s->health = h;
+    unknown += h == IK_HEALTH_UNKNOWN;
     insts[i].health = h;
     insts[i].created_ms = s->first_ms > 0 ? s->first_ms : now;
     insts[i].unhealthy_since_ms = s->unhealthy_since_ms;
+    insts[i].adopted = s->adopted;
+    if (h != IK_HEALTH_UNKNOWN) s->adopted = false; /* proven (or not) once: from now on like any member */
     insts[i].self = self && (strcmp(insts[i].id, self) == 0 || (insts[i].logical_id && strcmp(insts[i].logical_id, self) == 0));
   }
+  recheck_unknown(g, unknown);
   size_t n_fl = 0;
   for (ik__action_t *a = g->actions; a; a = a->next) n_fl++;
   ik_plan_inflight_t *fl = ik_calloc(n_fl + 1, sizeof *fl);
@@ -785,6 +842,7 @@ static void plan_and_act(ik__group_t *g) {
     return end_cycle(g);
   }
   note_transitions(g, &cy->plan);
+  g->planned = true;
   json_decref(g->last_plan);
   g->last_plan = json_array();
   for (size_t i = 0; i < cy->plan.n_actions; i++) {
@@ -924,8 +982,11 @@ static void run_cycle(ik__group_t *g) {
   watch(g);
   release_retries(g, ik__now_ms());
   json_t *tags = json_pack("{s:s}", "infrakit.group", g->id);
+  /* With properties only when the flavor's healthy needs them: reading
+   * them costs the instance plugin (a file per instance, a bigger answer). */
+  bool props = g->flavor.vt->healthy_wants_properties && g->flavor.vt->healthy_wants_properties(g->flavor.self);
   ik__group_ref(g);
-  int rc = g->inst.vt->describe(g->inst.self, tags, false, on_described, g, &err);
+  int rc = g->inst.vt->describe(g->inst.self, tags, props, on_described, g, &err);
   json_decref(tags);
   if (rc < 0) {
     ik__group_ref(g);
@@ -964,6 +1025,30 @@ static const char *health_name(ik_health_t h) {
   return h == IK_HEALTH_HEALTHY ? "healthy" : h == IK_HEALTH_UNHEALTHY ? "unhealthy" : "unknown";
 }
 
+/* The crash loop, while it lasts (a replacement held back, or the last
+ * loss within the crash window): {"Instance", "Exit", "Count", "AgeMs",
+ * "LastMs"[, "RetryInMs"]}, or NULL. Adds its failure line to failures
+ * and, while a replacement is held back and the plan gives no reason,
+ * fills reason (no countdown in it: watch prints a line per change). */
+static json_t *crash_status(ik__group_t *g, int64_t now, json_t *failures, char *reason, size_t n) {
+  const ik__action_t *held = NULL;
+  for (const ik__action_t *a = g->actions; a; a = a->next)
+    if (a->crash && a->retry_at_ms > 0) held = a;
+  if (g->crash.count == 0 || (held == NULL && now - g->crash.at_ms >= g->c->o.crash_window_ms)) return NULL;
+  const char *exit = g->crash.exit ? g->crash.exit : "went away";
+  char what[IK_FAILURE_MSG_MAX];
+  snprintf(what, sizeof what, "%s %s %.1f s after it started", g->crash.instance, exit, (double)g->crash.age_ms / 1000.0);
+  json_array_append_new(failures, json_pack("{s:s, s:i, s:s, s:I}", "Action", "crash-loop", "Attempts", (int)g->crash.count,
+                                            "Error", what, "LastMs", (json_int_t)g->crash.at_ms));
+  if (reason[0] == '\0' && held)
+    snprintf(reason, n, "crash loop: %.160s, %u times in a row; backing off before the next replacement", what,
+             g->crash.count);
+  json_t *o = json_pack("{s:s, s:s?, s:i, s:I, s:I}", "Instance", g->crash.instance, "Exit", g->crash.exit, "Count",
+                        (int)g->crash.count, "AgeMs", (json_int_t)g->crash.age_ms, "LastMs", (json_int_t)g->crash.at_ms);
+  if (held) json_object_set_new(o, "RetryInMs", json_integer(held->retry_at_ms > now ? held->retry_at_ms - now : 0));
+  return o;
+}
+
 json_t *ik__group_status(ik__group_t *g) {
   const ik_plan_summary_t *s = &g->summary;
   json_t *inflight = json_array(), *failures = json_array(), *insts = json_array();
@@ -985,7 +1070,10 @@ json_t *ik__group_status(ik__group_t *g) {
                                            g->seen[i].logical_id, "Health", health_name(g->seen[i].health),
                                            "ConfigHash", hash ? hash : ""));
   }
-  return json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:s, s:s, s:s, s:s, s:b, s:s, s:O?, s:o, s:o, "
+  char reason[IK_PLAN_REASON_MAX];
+  snprintf(reason, sizeof reason, "%s", s->reason);
+  json_t *crash = crash_status(g, now, failures, reason, sizeof reason);
+  json_t *st = json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:s, s:s, s:s, s:s, s:b, s:s, s:O?, s:o, s:o, "
                    "s:o, s:I}",
                    "ID", g->id, "Phase",
                    g->destroying ? "destroying" : g->cycles == 0 && g->summary.total == 0 && g->spec.size > 0
@@ -995,8 +1083,10 @@ json_t *ik__group_status(ik__group_t *g) {
                    "Desired", (json_int_t)g->spec.size, "Current", (json_int_t)s->current, "Updated",
                    (json_int_t)s->updated, "Available", (json_int_t)s->available, "Unhealthy",
                    (json_int_t)s->unhealthy, "Done", (json_int_t)s->done, "Total", (json_int_t)s->total, "Reason",
-                   s->reason, "ConfigHash", g->spec.config_hash, "TargetHash", g->state.target_hash, "GoodHash",
+                   reason, "ConfigHash", g->spec.config_hash, "TargetHash", g->state.target_hash, "GoodHash",
                    g->state.good_hash, "Failure", g->state.failure, "CanaryPromoted", g->state.canary_promoted,
                    "Error", g->last_error, "Plan", g->last_plan, "InFlight", inflight, "Failures", failures,
                    "Instances", insts, "Cycles", (json_int_t)g->cycles);
+  json_object_set_new(st, "CrashLoop", crash ? crash : json_null());
+  return st;
 }

@@ -4,7 +4,12 @@
  * JSON arguments converted to tables; the task's done callback converts the
  * results back, in the shapes Go would encode (net/go_types.h), and calls
  * the SPI callback. Tasks start on the next loop turn, so the callback is
- * never called before the SPI function returns. */
+ * never called before the SPI function returns.
+ *
+ * A failure's message is the module's own ("provision refused"), or ours
+ * about its results ("healthy returned a number; ..."), with no prefix:
+ * the caller knows which plugin and which call it made and says so once
+ * ("provision (slowmem): provision refused"). */
 #include <stdio.h>
 #include <string.h>
 
@@ -46,10 +51,10 @@ typedef struct lua_call {
 /* Convert the task's results (on co, 1..n) into *out. Fills err with a
  * one-line message on a failure the function reported or a bad result. */
 static int convert_results(lua_call_t *c, lua_State *co, int n, json_t **out, ik_err_t *err) {
-  const char *who = c->m->name, *method = c->method;
+  const char *method = c->method;
   if (n == 0 || lua_isnil(co, 1) || (lua_isboolean(co, 1) && !lua_toboolean(co, 1))) {
     const char *msg = n >= 2 ? lua_tostring(co, 2) : NULL;
-    return ik_err_set(err, IK_EDRIVER, "%s: %s: %s", who, method, msg ? msg : "failed (no message)");
+    return ik_err_set(err, IK_EDRIVER, "%s", msg ? msg : "failed (no message)");
   }
   json_t *v = NULL;
   const char *what = c->kind == RES_SPEC ? "prepare result" : "describe result";
@@ -61,24 +66,24 @@ static int convert_results(lua_call_t *c, lua_State *co, int n, json_t **out, ik
     const char *h = lua_type(co, 1) == LUA_TSTRING ? lua_tostring(co, 1) : "";
     int code = strcmp(h, "healthy") == 0 ? 1 : strcmp(h, "unhealthy") == 0 ? 2 : strcmp(h, "unknown") == 0 ? 0 : -1;
     if (code < 0)
-      return ik_err_set(err, IK_EDRIVER, "%s: healthy returned %s \"%.40s\"; want \"healthy\", \"unhealthy\" or \"unknown\"",
-                        who, luaL_typename(co, 1), h);
+      return ik_err_set(err, IK_EDRIVER, "healthy returned %s \"%.40s\"; want \"healthy\", \"unhealthy\" or \"unknown\"",
+                        luaL_typename(co, 1), h);
     *out = json_integer(code);
     return 0;
   }
   case RES_ID:
     if (lua_type(co, 1) != LUA_TSTRING || lua_objlen(co, 1) == 0)
-      return ik_err_set(err, IK_EDRIVER, "%s: provision returned a %s; want the new instance's ID (a string)", who,
+      return ik_err_set(err, IK_EDRIVER, "provision returned a %s; want the new instance's ID (a string)",
                         luaL_typename(co, 1));
     *out = json_string(lua_tostring(co, 1));
-    if (*out == NULL) return ik_err_set(err, IK_EDRIVER, "%s: provision returned an ID that is not UTF-8", who);
+    if (*out == NULL) return ik_err_set(err, IK_EDRIVER, "provision returned an ID that is not UTF-8");
     return 0;
   case RES_SPEC:
   case RES_DESCRIPTIONS:
     if (!lua_istable(co, 1))
-      return ik_err_set(err, IK_EDRIVER, "%s: %s returned a %s; want a table", who, method, luaL_typename(co, 1));
+      return ik_err_set(err, IK_EDRIVER, "%s returned a %s; want a table", method, luaL_typename(co, 1));
     v = ik__to_json(co, 1, what, err);
-    if (v == NULL) return ik_err_set(err, IK_EDRIVER, "%s: %s", who, err->msg);
+    if (v == NULL) return err->code = IK_EDRIVER;
     break;
   default:
     abort();
@@ -95,8 +100,7 @@ static int convert_results(lua_call_t *c, lua_State *co, int n, json_t **out, ik
     rc = ik_go_description_list(v, what, out, err);
   }
   json_decref(v);
-  if (rc < 0) return ik_err_set(err, IK_EDRIVER, "%s: %s", who, err->msg);
-  return 0;
+  return rc < 0 ? (err->code = IK_EDRIVER) : 0;
 }
 
 /* Calls in flight keep the module (its name is in their messages) after
@@ -123,13 +127,12 @@ static void on_task_done(ik_task_t *task, ik_task_status_t status, const ik_err_
     const char *trace = ik_task_traceback(task);
     ik_log(IK_LOG_ERROR, "lua", terr->code == IK_ETIMEDOUT ? "plugin call stopped by the watchdog" : "plugin call failed",
            "plugin", c->m->name, "method", c->method, "error", terr->msg, "traceback", trace ? trace : "", NULL);
-    ik_err_set(&err, terr->code == IK_ETIMEDOUT ? IK_ETIMEDOUT : IK_EDRIVER, "%s: %s: %s", c->m->name, c->method,
-               terr->msg);
+    ik_err_set(&err, terr->code == IK_ETIMEDOUT ? IK_ETIMEDOUT : IK_EDRIVER, "%s", terr->msg);
     one_line(err.msg);
     break;
   }
   case IK_TASK_CANCELED:
-    ik_err_set(&err, IK_ECANCELED, "%s: %s: cancelled", c->m->name, c->method);
+    ik_err_set(&err, IK_ECANCELED, "%s: cancelled", c->method);
     break;
   default:
     abort();
@@ -166,8 +169,7 @@ static int start_call(lua_module_t *m, const char *method, result_kind_t kind, j
     lua_pop(L, 1);
     if (dflt == NULL) {
       ik_free(c);
-      return ik_err_set(err, IK_ENOTFOUND, "%s: %s is not supported (the module has no %s function)", m->name,
-                        method, method);
+      return ik_err_set(err, IK_ENOTFOUND, "%s is not supported (the module has no %s function)", method, method);
     }
     c->result = dflt;
     m->refs++;
@@ -208,6 +210,27 @@ static int f_drain(void *self, json_t *properties, json_t *instance, ik_spi_cb c
   return start_call(self, "drain", RES_NULL, json_null(), cb, data, err, 2, args);
 }
 
+/* A Lua flavor's healthy gets the instance's Properties when it has a
+ * healthy function, unless the module sets healthy_properties = false (a
+ * check that never looks at them spares the instance plugin reading
+ * them). */
+static bool f_healthy_wants_properties(void *self) {
+  lua_module_t *m = self;
+  lua_State *L = m->rt->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref);
+  lua_getfield(L, -1, "healthy_properties");
+  bool wants;
+  if (lua_isboolean(L, -1)) {
+    wants = lua_toboolean(L, -1);
+  } else {
+    lua_getfield(L, -2, "healthy");
+    wants = lua_isfunction(L, -1);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+  return wants;
+}
+
 static void module_free(void *self) { module_unref(self); }
 
 static const ik_flavor_vtable_t lua_flavor_vt = {
@@ -217,6 +240,7 @@ static const ik_flavor_vtable_t lua_flavor_vt = {
     .healthy = f_healthy,
     .drain = f_drain,
     .free = module_free,
+    .healthy_wants_properties = f_healthy_wants_properties,
 };
 
 /* --- instance vtable ---------------------------------------------------- */

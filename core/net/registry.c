@@ -94,10 +94,13 @@ static int bf_healthy(void *s, json_t *p, json_t *inst, ik_spi_cb cb, void *d, i
 static int bf_drain(void *s, json_t *p, json_t *inst, ik_spi_cb cb, void *d, ik_err_t *e) {
   return FLAVOR(s)->vt->drain(FLAVOR(s)->self, p, inst, cb, d, e);
 }
+static bool bf_healthy_wants_properties(void *s) {
+  return FLAVOR(s)->vt->healthy_wants_properties && FLAVOR(s)->vt->healthy_wants_properties(FLAVOR(s)->self);
+}
 static void borrowed_free(void *s) { (void)s; }
 
-static const ik_flavor_vtable_t borrowed_flavor_vt = {"hosted", bf_validate, bf_prepare, bf_healthy, bf_drain,
-                                                      borrowed_free};
+static const ik_flavor_vtable_t borrowed_flavor_vt = {"hosted",      bf_validate, bf_prepare, bf_healthy,
+                                                      bf_drain,      borrowed_free, bf_healthy_wants_properties};
 
 #define INSTANCE(self) ((ik_instance_plugin_t *)(self))
 static int bi_validate(void *s, json_t *p, ik_spi_cb cb, void *d, ik_err_t *e) {

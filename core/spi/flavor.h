@@ -25,6 +25,7 @@
 #define IK_SPI_FLAVOR_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "base/err.h"
 #include "spi/spi.h"
@@ -46,6 +47,11 @@ typedef struct ik_flavor_vtable {
   /* Make the instance ready to be destroyed (leave a cluster, ...). */
   int (*drain)(void *self, json_t *properties, json_t *instance, ik_spi_cb cb, void *data, ik_err_t *err);
   void (*free)(void *self);
+  /* Optional (NULL = no): whether healthy needs the instance's Properties,
+   * so callers describe instances with properties (InfraKit's group
+   * describes without; a flavor that judges health by what the instance
+   * runs says so here). Answers at once, no callback. */
+  bool (*healthy_wants_properties)(void *self);
 } ik_flavor_vtable_t;
 
 typedef struct ik_flavor_plugin {

@@ -28,8 +28,10 @@
 #include "spi/spi.h"
 
 /* An instance appeared, changed or went away. id is borrowed; NULL means
- * "something changed, describe again". Called from the loop. */
-typedef void (*ik_instance_event_cb)(const char *id, void *data);
+ * "something changed, describe again". why, when the plugin knows it, says
+ * what happened in a few words for people ("exited with status 3",
+ * "killed by signal 9"); NULL when it does not. Called from the loop. */
+typedef void (*ik_instance_event_cb)(const char *id, const char *why, void *data);
 
 typedef struct ik_instance_vtable {
   const char *kind; /* "file", "process", "rpc", "lua", ... */

@@ -112,7 +112,7 @@ static int save(ik_file_provider_t *fp, json_t *inst, ik_err_t *err) {
 
 static void notify(ik_file_provider_t *fp, const char *id) {
   for (int i = 0; i < IK_FILE_MAX_WATCHERS; i++)
-    if (fp->watchers[i].cb) fp->watchers[i].cb(id, fp->watchers[i].data);
+    if (fp->watchers[i].cb) fp->watchers[i].cb(id, NULL, fp->watchers[i].data);
 }
 
 /* Bring the index entry for name in line with the disk; tell watchers

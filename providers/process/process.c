@@ -165,9 +165,9 @@ static void remove_record(proc_provider_t *pp, const char *id) {
   unlink(path);
 }
 
-static void notify(proc_provider_t *pp, const char *id) {
+static void notify(proc_provider_t *pp, const char *id, const char *why) {
   for (int i = 0; i < IK_PROCESS_MAX_WATCHERS; i++)
-    if (pp->watchers[i].cb) pp->watchers[i].cb(id, pp->watchers[i].data);
+    if (pp->watchers[i].cb) pp->watchers[i].cb(id, why, pp->watchers[i].data);
 }
 
 static instance_t *find(proc_provider_t *pp, const char *id) {
@@ -212,15 +212,19 @@ static void unlink_instance(proc_provider_t *pp, instance_t *in) {
   }
 }
 
-/* The process is gone: the instance with it. */
+/* The process is gone: the instance with it. status < 0: not known (a
+ * process this daemon did not start is reaped by its own parent). Watchers
+ * are told how it ended, so a crash loop shows its exit status. */
 static void exited(instance_t *in, int64_t status, int signum) {
   proc_provider_t *pp = in->pp;
   if (in->exited) return;
   in->exited = true;
-  char st[32];
-  snprintf(st, sizeof st, "%s %lld", signum ? "signal" : "status", (long long)(signum ? signum : status));
+  char why[64];
+  if (signum) snprintf(why, sizeof why, "killed by signal %d", signum);
+  else if (status >= 0) snprintf(why, sizeof why, "exited with status %lld", (long long)status);
+  else snprintf(why, sizeof why, "exited");
   ik_log(in->waiters ? IK_LOG_INFO : IK_LOG_WARN, "instance-process", in->waiters ? "instance stopped" : "instance exited",
-         "instance", in->id, "exit", st, NULL);
+         "instance", in->id, "exit", why, NULL);
   remove_record(pp, in->id);
   unlink_instance(pp, in);
   for (waiter_t *w = in->waiters, *next; w; w = next) {
@@ -231,7 +235,7 @@ static void exited(instance_t *in, int64_t status, int signum) {
   in->waiters = NULL;
   char *id = ik_strdup(in->id);
   instance_release(in);
-  if (!pp->freed) notify(pp, id);
+  if (!pp->freed) notify(pp, id, why);
   ik_free(id);
 }
 
@@ -244,7 +248,7 @@ static void on_pidfd(uv_poll_t *h, int status, int events) {
   pid_t r = waitpid(in->pid, &st, WNOHANG);
   if (r == 0) return; /* not yet (spurious wake-up) */
   if (r == in->pid) exited(in, WIFEXITED(st) ? WEXITSTATUS(st) : 0, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-  else exited(in, 0, 0);
+  else exited(in, -1, 0);
 }
 
 /* Watch the process for its exit through a pidfd (Linux 5.3+), whether
@@ -482,7 +486,7 @@ static int pp_destroy(void *self, const char *id, const char *reason, ik_spi_cb 
   in->waiters = w;
   if (in->kill_timer) return 0; /* already stopping */
   if (kill(-in->pid, SIGTERM) < 0 && kill(in->pid, SIGTERM) < 0 && errno == ESRCH) {
-    exited(in, 0, SIGTERM); /* already gone: completes from the loop */
+    exited(in, -1, 0); /* already gone: completes from the loop */
     return 0;
   }
   uint64_t grace = pp->grace_ms;
@@ -507,7 +511,7 @@ static int pp_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, 
   for (instance_t *in = pp->instances, *next; in; in = next) {
     next = in->next;
     if (!in->pidfd_poll && proc_start_time(in->pid) != in->start) { /* no exit event: check */
-      exited(in, 0, 0);
+      exited(in, -1, 0);
       continue;
     }
     json_t *itags = json_object_get(in->doc, "Tags");

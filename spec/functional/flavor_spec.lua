@@ -72,6 +72,15 @@ return {
 }
 ]]
 
+-- A provider that refuses every provision, in the words a user would write.
+local refuser = [[
+return {
+  provision = function(spec) return nil, "provision refused: no capacity" end,
+  destroy = function(id) return true end,
+  describe = function(tags) return {} end,
+}
+]]
+
 describe("Lua plugins in the daemon", function()
   local home, d
   setup(function()
@@ -81,6 +90,7 @@ describe("Lua plugins in the daemon", function()
     write(home .. "/flavors/outer.lua", outer)
     write(home .. "/flavors/broken.lua", "return {\n  validate = function(\n")
     write(home .. "/providers/memory.lua", memory)
+    write(home .. "/providers/refuser.lua", refuser)
     d = support.start_daemon(home, { "--lua-timeout", "0.5", "--log-file", home .. "/daemon.log" })
   end)
   teardown(function()
@@ -108,7 +118,7 @@ describe("Lua plugins in the daemon", function()
   it("validate, healthy and drain answer as the flavor says (drain defaults to nothing)", function()
     local r = run(home, { "flavor", "validate", "-p", "hello", "-" }, { stdin = '{"Properties": {"bad": true}}' })
     assert.are.equal(1, r.status)
-    assert.matches("hello: validate: bad is set", r.stderr)
+    assert.are.equal("infrakit flavor validate: bad is set\n", r.stderr)
     r = run(home, { "flavor", "healthy", "-p", "hello", "-" }, { stdin = '{"Instance": {"ID": "bad"}}' })
     assert.are.equal("unhealthy\n", r.stdout)
     r = run(home, { "flavor", "drain", "-p", "hello", "-" }, { stdin = '{"Instance": {"ID": "x"}}' })
@@ -126,7 +136,7 @@ describe("Lua plugins in the daemon", function()
   it("stops a runaway flavor with the watchdog and keeps answering", function()
     local r = run(home, { "flavor", "healthy", "-p", "hello", "-" }, { stdin = '{"Instance": {"ID": "spin"}}' })
     assert.are.equal(1, r.status)
-    assert.matches("hello: healthy: ", r.stderr)
+    assert.matches("Lua code ran for more than", r.stderr)
     r = run(home, { "flavor", "healthy", "-p", "hello", "-" }, { stdin = '{"Instance": {"ID": "ok"}}' })
     assert.are.equal("healthy\n", r.stdout)
   end)
@@ -194,7 +204,7 @@ describe("Lua plugins in the daemon", function()
     assert.are.equal("a", list[1].LogicalID)
     r = run(home, { "instance", "destroy", "-p", "memory", "mem-9" })
     assert.are.equal(1, r.status)
-    assert.matches("memory: destroy: no instance mem%-9", r.stderr)
+    assert.are.equal("infrakit instance destroy: no instance mem-9\n", r.stderr)
   end)
 
   it("infrakit.flavor.get and infrakit.instance.get work from a script", function()
@@ -214,5 +224,36 @@ describe("Lua plugins in the daemon", function()
     ]] })
     assert.are.equal(0, r.status, r.stderr)
     assert.are.equal("echo lua 1\thealthy\tflavor plugin hello\n1\ttrue\ttrue\ntrue\t0\nENOTFOUND\n", r.stdout)
+  end)
+
+  -- One prefix per layer, added once: the controller says what it called
+  -- on which plugin, the plugin's message follows as it wrote it - for a
+  -- Lua provider hosted here and for one reached over the wire (another
+  -- daemon's, through a socket in plugins/).
+  it("a refused provision reads 'provision (PLUGIN): MESSAGE', hosted or remote", function()
+    local other = support.mktemp()
+    sh("mkdir -p " .. other .. "/providers")
+    write(other .. "/providers/refuser.lua", refuser)
+    local d2 = support.start_daemon(other)
+    sh("ln -s " .. other .. "/plugins/refuser " .. home .. "/plugins/far-refuser")
+    local function group(id, plugin)
+      return json.encode({ ID = id, Properties = { Allocation = { Size = 1 },
+        Instance = { Plugin = plugin, Properties = {} }, Flavor = { Plugin = "flavor-vanilla", Properties = {} } } })
+    end
+    local ok, err = pcall(function()
+      for id, plugin in pairs({ near = "refuser", far = "far-refuser" }) do
+        local r = run(home, { "group", "commit", "-" }, { stdin = group(id, plugin) })
+        assert.are.equal(0, r.status, r.stderr)
+        local st = support.wait_group(home, id, function(s) return #s.Failures > 0 end)
+        assert.are.equal("provision (" .. plugin .. "): provision refused: no capacity", st.Failures[1].Error)
+        r = run(home, { "group", "describe", id })
+        assert.matches("provision: %d+ attempts?, last error: provision %(" .. plugin:gsub("%-", "%%-")
+          .. "%): provision refused: no capacity\n", r.stdout)
+        run(home, { "group", "destroy", id })
+      end
+    end)
+    d2.stop()
+    d2.cleanup()
+    assert(ok, err)
   end)
 end)

@@ -171,6 +171,44 @@ describe("infrakit group", function()
     assert.matches("want a whole number", r.stderr)
   end)
 
+  -- A process that exits at once is a crash loop: describe says how it
+  -- ended, how often in a row, and when the next try is; watch shows it.
+  it("shows a crash loop: the exit status, how often, the next retry", function()
+    local crashing = json.encode({ ID = "web", Properties = {
+      Allocation = { Size = 1 },
+      Instance = { Plugin = "instance-process", Properties = { Cmd = "sleep 0.2; exit 3" } },
+      Flavor = { Plugin = "flavor-vanilla", Properties = {} },
+    } })
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = crashing }).status)
+    local st = wait_status(home, "web", function(s)
+      return s.CrashLoop ~= nil and s.CrashLoop ~= json.null and s.CrashLoop.Count >= 2
+    end)
+    assert.matches("^process%-%d+$", st.CrashLoop.Instance)
+    assert.are.equal("exited with status 3", st.CrashLoop.Exit)
+    assert.is_number(st.CrashLoop.RetryInMs)
+    assert.matches("crash loop", st.Summary.Reason)
+    assert.matches("exited with status 3", st.Summary.Reason)
+    local crash = st.Failures[#st.Failures]
+    assert.are.equal("crash-loop", crash.Action)
+    assert.matches("exited with status 3", crash.Error)
+    local r = run(home, { "group", "describe", "web" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.matches("reason: crash loop: ", r.stdout)
+    local line = r.stdout:match("\n  crash loop: ([^\n]*)\n")
+    assert.matches("^process%-%d+ exited with status 3 [%d.]+ s after it started, %d+ times in a row; ", line)
+    assert.is_truthy(line:match("next try in [%d.]+ s$") or line:match("trying again now$"), line)
+    -- watch prints the same reason (it runs until stopped: give it a moment)
+    local _, _, _, w = infrakit.exec({ support.bin, "group", "watch", "--interval", "50", "web" },
+      { env = support.env(home), timeout = 1.5 })
+    assert.matches("group web: scaling [^\n]*: crash loop: [^\n]*exited with status 3", w.stdout)
+    -- ... and a crash loop is never "steady", even while its latest instance lives
+    local _, _, code = infrakit.exec({ support.bin, "group", "watch", "--until-steady", "--interval", "50", "web" },
+      { env = support.env(home), timeout = 1.5 })
+    assert.are.equal("ETIMEDOUT", code)
+    local events = io.open(home .. "/events.jsonl"):read("*a")
+    assert.is_truthy(events:find('"exit":"exited with status 3"', 1, true))
+  end)
+
   it("answers InfraKit's Group and Manager calls on its socket", function()
     assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 1, "v1") }).status)
     wait_status(home, "web", steady_at(1))
@@ -182,5 +220,62 @@ describe("infrakit group", function()
     assert.is_true(desc.Description.Converged)
     local size = assert(infrakit.rpc.call(sock, "Group.Size", { Name = "group", ID = "web" }))
     assert.are.equal(1, size.Size)
+  end)
+end)
+
+-- A user's Lua flavor whose healthy() judges by the instance's Properties
+-- and answers "unknown" the first time it is asked about an instance
+-- (still booting). The poll is 60 s: the group converges, and rolls out,
+-- only because unknown health is asked again soon and the controller
+-- describes with properties for a Lua flavor's healthy().
+local ready_flavor = [[
+local asked = {}
+return {
+  validate = function() return true end,
+  prepare = function(props, spec) return spec end,
+  healthy = function(props, inst)
+    if not asked[inst.ID] then
+      asked[inst.ID] = true
+      return "unknown"
+    end
+    local p = type(inst.Properties) == "table" and inst.Properties.Properties
+    if type(p) ~= "table" then return "unknown" end -- no Properties: cannot tell
+    return p.Env and p.Env.NOTE == props.want and "healthy" or "unhealthy"
+  end,
+}
+]]
+
+describe("a Lua flavor's health check", function()
+  local d, home
+  setup(function()
+    home = support.mktemp()
+    sh("mkdir -p " .. home .. "/flavors")
+    local f = assert(io.open(home .. "/flavors/ready.lua", "w"))
+    f:write(ready_flavor)
+    f:close()
+    d = start(home)
+  end)
+  teardown(function()
+    run(home, { "group", "destroy", "web" })
+    d.stop()
+    d.cleanup()
+  end)
+
+  local function ready_spec(note)
+    return json.encode({ ID = "web", Properties = {
+      Allocation = { Size = 3 },
+      Instance = { Plugin = "instance-process", Properties = { Cmd = { "sleep", "300" }, Env = { NOTE = note } } },
+      Flavor = { Plugin = "ready", Properties = { want = note } },
+    } })
+  end
+
+  it("sees the instance's Properties and is asked again soon after 'unknown'", function()
+    local r = run(home, { "group", "commit", "-" }, { stdin = ready_spec("v1") })
+    assert.are.equal(0, r.status, r.stderr)
+    local first = wait_status(home, "web", steady_at(3), 20)
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = ready_spec("v2") }).status)
+    local st = wait_status(home, "web", steady_at(3), 20)
+    assert.are_not.equal(first.ConfigHash, st.ConfigHash)
+    for _, i in ipairs(st.Instances) do assert.are.equal("healthy", i.Health) end
   end)
 end)

@@ -125,8 +125,8 @@ local function merge(initial, outputs)
   return result
 end
 
--- "plugin: message", unless the message names the plugin already (the
--- host prefixes errors of the flavors it hosts that way).
+-- "plugin: message", unless the message names the plugin already (a
+-- remote plugin may prefix its own name).
 local function naming(plugin, msg)
   msg = tostring(msg)
   if msg:sub(1, #plugin + 1) == plugin .. ":" then return msg end

@@ -163,6 +163,9 @@ end
 function vanilla.healthy(properties, instance)
   return "healthy"
 end
+-- The check never looks at the instance's Properties: the controller need
+-- not describe instances with them.
+vanilla.healthy_properties = false
 
 --- Nothing to drain.
 ---@param properties table|nil

@@ -222,6 +222,7 @@ end
 function zookeeper.healthy(properties, instance)
   return "healthy"
 end
+zookeeper.healthy_properties = false -- never looks at them
 
 --- Nothing to drain: a member that leaves is expected to come back.
 ---@param properties table|nil

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/mem.h"
 #include "engine/controller.h"
 #include "engine/store_file.h"
@@ -35,6 +36,8 @@ typedef struct fixture {
   /* flavor double */
   ik_health_t health;         /* what Healthy answers */
   json_t *health_of;          /* ID -> 0/1/2 overrides */
+  bool unknown_first;         /* answer unknown the first time an instance is asked */
+  json_t *asked;              /* IDs asked at least once */
   int drains, prepares;
   uv_timer_t tick;
 } fixture_t;
@@ -196,7 +199,11 @@ static int fl_prepare(void *s, json_t *props, json_t *spec, json_t *alloc, json_
 }
 static int fl_healthy(void *s, json_t *props, json_t *inst, ik_spi_cb cb, void *d, ik_err_t *e) {
   fixture_t *fx = s;
-  json_t *h = json_object_get(fx->health_of, json_string_value(json_object_get(inst, "ID")));
+  const char *id = json_string_value(json_object_get(inst, "ID"));
+  bool first = json_object_get(fx->asked, id) == NULL;
+  json_object_set_new(fx->asked, id, json_true());
+  if (fx->unknown_first && first) return later(fx, json_integer(IK_HEALTH_UNKNOWN), NULL, cb, d);
+  json_t *h = json_object_get(fx->health_of, id);
   return later(fx, json_integer(h ? json_integer_value(h) : fx->health), NULL, cb, d);
 }
 static int fl_drain(void *s, json_t *props, json_t *inst, ik_spi_cb cb, void *d, ik_err_t *e) {
@@ -204,7 +211,7 @@ static int fl_drain(void *s, json_t *props, json_t *inst, ik_spi_cb cb, void *d,
   return later(s, json_null(), NULL, cb, d);
 }
 
-static const ik_flavor_vtable_t double_flavor_vt = {"double", fl_validate, fl_prepare, fl_healthy, fl_drain, no_free};
+static const ik_flavor_vtable_t double_flavor_vt = {"double", fl_validate, fl_prepare, fl_healthy, fl_drain, no_free, NULL};
 
 static int resolve_instance(void *ctx, const char *name, ik_instance_plugin_t *out, ik_err_t *err) {
   if (strcmp(name, "instance-test") != 0) return ik_err_set(err, IK_ENOTFOUND, "no plugin %s", name);
@@ -247,6 +254,7 @@ static int setup(void **state) {
   if (ik_store_file_new(&fx->loop, fx->store_dir, &fx->store, &err) < 0) return -1;
   fx->health = IK_HEALTH_HEALTHY;
   fx->health_of = json_object();
+  fx->asked = json_object();
   uv_timer_init(&fx->loop.uv, &fx->tick);
   fx->tick.data = fx;
   uv_timer_start(&fx->tick, on_tick, 2, 2); /* also wakes run_until_cond */
@@ -265,6 +273,7 @@ static int teardown(void **state) {
   uv_run(&fx->loop.uv, UV_RUN_DEFAULT);
   ik_loop_close(&fx->loop, &leaked);
   json_decref(fx->health_of);
+  json_decref(fx->asked);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", fx->dir);
   if (system(cmd) != 0) return -1;
@@ -456,6 +465,79 @@ static void a_restarted_controller_resumes_without_duplicates(void **state) {
   slot_clear(&s);
 }
 
+/* The "phase" events of the log, as "from>to" lines in order. */
+static char *phase_events(fixture_t *fx) {
+  FILE *ev = fopen(fx->events, "r");
+  char line[4096];
+  ik_buf_t out = {0};
+  while (ev && fgets(line, sizeof line, ev)) {
+    json_t *e = json_loads(line, 0, NULL);
+    const char *kind = json_string_value(json_object_get(e, "event"));
+    if (kind && strcmp(kind, "phase") == 0)
+      ik_buf_printf(&out, "%s>%s\n", json_string_value(json_object_get(e, "from")),
+                    json_string_value(json_object_get(e, "to")));
+    if (kind && strcmp(kind, "resumed") == 0) ik_buf_puts(&out, "resumed\n");
+    json_decref(e);
+  }
+  if (ev) fclose(ev);
+  return ik_buf_steal(&out, NULL);
+}
+
+static bool planned(fixture_t *fx) {
+  json_t *st = status(fx, "workers");
+  bool ok = json_integer_value(json_object_get(st, "Cycles")) > 0 && strcmp(phase(st), "pending") != 0;
+  json_decref(st);
+  return ok;
+}
+
+/* Members found on start are not new: a steady group with
+ * MinHealthySeconds stays steady across a restart (it used to log
+ * steady>scaling "waiting for 3 new instances" while they proved
+ * themselves again), and a fresh commit's first phase comes from
+ * "pending", not from a "steady" that never was. */
+static void a_restart_does_not_flap_the_phase(void **state) {
+  fixture_t *fx = *state;
+  json_t *spec = spec_json("workers", 3, "v1");
+  json_object_set_new(json_object_get(json_object_get(spec, "Properties"), "Updating"), "MinHealthySeconds",
+                      json_real(0.2));
+  commit(fx, spec);
+  want_n = 3;
+  assert_true(run_until_cond(fx, steady, 5000));
+  char *before = phase_events(fx);
+  assert_string_equal(before, "pending>scaling\nscaling>steady\n");
+  ik_controller_free(fx->c);
+  run_for(fx, 20);
+  controller_start(fx);
+  slot_t s = {0};
+  CALL(fx, &s, ik_controller_resume(fx->c, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  assert_true(run_until_cond(fx, planned, 5000));
+  json_t *st = status(fx, "workers");
+  assert_string_equal(phase(st), "steady");
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "Summary"), "Available")), 3);
+  json_decref(st);
+  run_for(fx, 300); /* past MinHealthySeconds: nothing more to say */
+  char *after = phase_events(fx);
+  assert_string_equal(after, "pending>scaling\nscaling>steady\nresumed\npending>steady\n");
+  free(before), free(after);
+  slot_clear(&s);
+}
+
+/* A flavor whose first answer is "unknown" (still booting) is asked again
+ * on a short backoff, not at the next poll: with the 60 s poll here, a
+ * create and a rollout of 3 converge only thanks to that. */
+static void unknown_health_is_asked_again_soon(void **state) {
+  fixture_t *fx = *state;
+  fx->unknown_first = true;
+  commit(fx, spec_json("workers", 3, "v1"));
+  want_n = 3;
+  assert_true(run_until_cond(fx, steady, 10000));
+  commit(fx, spec_json("workers", 3, "v2"));
+  assert_true(run_until_cond(fx, steady, 10000));
+  assert_int_equal(fx->provisions, 6);
+  assert_int_equal(fx->destroys, 3);
+}
+
 static void bad_specs_are_refused_naming_the_field_and_nothing_is_stored(void **state) {
   fixture_t *fx = *state;
   json_t *spec = spec_json("workers", 3, "v1");
@@ -641,6 +723,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_config_change_rolls_one_at_a_time, setup, teardown),
       cmocka_unit_test_setup_teardown(a_failing_destroy_is_retried_with_backoff_and_shown, setup, teardown),
       cmocka_unit_test_setup_teardown(a_restarted_controller_resumes_without_duplicates, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_restart_does_not_flap_the_phase, setup, teardown),
+      cmocka_unit_test_setup_teardown(unknown_health_is_asked_again_soon, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_specs_are_refused_naming_the_field_and_nothing_is_stored, setup, teardown),
       cmocka_unit_test_setup_teardown(destroy_group_removes_instances_and_documents, setup, teardown),
       cmocka_unit_test_setup_teardown(free_group_leaves_instances, setup, teardown),

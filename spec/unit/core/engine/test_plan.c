@@ -7,7 +7,7 @@
  * hashes. The spec's config hash is written NEW, in both directions.
  *
  * Instances, separated by ';':
- *   ID [lid=L] [g=GROUP|nogroup] [h=HASH|h=none] [c=CREATED] [healthy|unknown|unhealthy@SINCE] [self]
+ *   ID [lid=L] [g=GROUP|nogroup] [h=HASH|h=none] [c=CREATED] [healthy|unknown|unhealthy@SINCE] [self] [adopted]
  *   defaults: group "web", hash NEW, created 0, healthy.
  * In flight, separated by ';':  provision [lid=L] [h=H] | destroy ID | drain ID | label ID h=H
  * State (NULL: never planned): spec=H target=H good=H [promoted] [rolled_back] [started=T]
@@ -127,6 +127,18 @@ static const plan_case_t cases[] = {
    "= scaling 2/2\n"
    "state target=NEW good=NEW"},
 
+  /* Found on resume: proven before the restart when at the last good
+   * config; a new config's member proves itself again. */
+  {"plan_adopted_members_at_the_good_config_are_available", SPEC(SIZE(3), UPD("\"MinHealthySeconds\":30")),
+   "a adopted; b adopted; c adopted", "", STEADY, 1000, 0,
+   "= steady 3/3\n"
+   "state target=NEW good=NEW"},
+  {"plan_adopted_members_at_a_new_config_prove_themselves_again", SPEC(SIZE(1), UPD("\"MinHealthySeconds\":30")),
+   "o h=old adopted; n adopted c=500", "", ROLLING, 1000, 0,
+   "wait healthy until=31000 (waiting for 1 new instance to be healthy for MinHealthySeconds)\n"
+   "= rolling 0/1: waiting for 1 new instance to be healthy for MinHealthySeconds\n"
+   "state target=NEW good=old"},
+
   /* --- in flight, MaxParallel ---------------------------------------------------------- */
   {"plan_does_not_propose_a_provision_in_flight_twice", SPEC(SIZE(2), ""), "a", "provision h=NEW", STEADY, 1000, 0,
    "= scaling 1/2\n"
@@ -137,13 +149,21 @@ static const plan_case_t cases[] = {
   {"plan_max_parallel_limits_new_actions_given_in_flight", SPEC(SIZE(5), UPD("\"MaxParallel\":2")), "",
    "provision h=NEW", STEADY, 1000, 0,
    "provision hash=NEW (1 of 5 instances)\n"
-   "wait in-flight (3 more actions wait for MaxParallel (2, 1 in flight))\n"
-   "= scaling 0/5: 3 more actions wait for MaxParallel (2, 1 in flight)\n"
+   "wait in-flight (3 more actions wait for MaxParallel (2 of 2 in flight))\n"
+   "= scaling 0/5: 3 more actions wait for MaxParallel (2 of 2 in flight)\n"
    "state target=NEW good=NEW"},
+  /* The count in flight includes what this plan starts: it is what an
+   * operator sees while the batch runs. */
+  {"plan_max_parallel_counts_the_actions_it_starts", SPEC(SIZE(6), UPD("\"MaxParallel\":2")), "", "", NULL, 1000, 0,
+   "provision hash=NEW (0 of 6 instances)\n"
+   "provision hash=NEW (0 of 6 instances)\n"
+   "wait in-flight (4 more actions wait for MaxParallel (2 of 2 in flight))\n"
+   "= scaling 0/6: 4 more actions wait for MaxParallel (2 of 2 in flight)\n"
+   "state target=NEW good="},
   {"plan_max_parallel_reached_proposes_nothing", SPEC(SIZE(3), UPD("\"MaxParallel\":1")), "a", "provision h=NEW",
    STEADY, 1000, 0,
-   "wait in-flight (1 more action wait for MaxParallel (1, 1 in flight))\n"
-   "= scaling 1/3: 1 more action wait for MaxParallel (1, 1 in flight)\n"
+   "wait in-flight (1 more action wait for MaxParallel (1 of 1 in flight))\n"
+   "= scaling 1/3: 1 more action wait for MaxParallel (1 of 1 in flight)\n"
    "state target=NEW good=NEW"},
 
   /* --- rollout (cattle) ------------------------------------------------------------------ */
@@ -341,8 +361,8 @@ static const plan_case_t cases[] = {
    SPEC(SIZE(2), UPD("\"MaxParallel\":1") HEALTH("\"UnhealthyTimeout\":60")), "a; u unhealthy@0", "", STEADY, 120000,
    0,
    "destroy u terminate drain (unhealthy for 2m (UnhealthyTimeout 1m))\n"
-   "wait in-flight (1 more action wait for MaxParallel (1, 0 in flight))\n"
-   "= scaling 1/2: 1 more action wait for MaxParallel (1, 0 in flight)\n"
+   "wait in-flight (1 more action wait for MaxParallel (1 of 1 in flight))\n"
+   "= scaling 1/2: 1 more action wait for MaxParallel (1 of 1 in flight)\n"
    "state target=NEW good=NEW"},
 
   /* --- pets ---------------------------------------------------------------------------------------- */
@@ -453,6 +473,7 @@ static void parse_instances(fixture_t *f, char *s) {
         in->health = IK_HEALTH_UNHEALTHY;
         in->unhealthy_since_ms = strtoll(w + 10, NULL, 10);
       } else if (strcmp(w, "self") == 0) in->self = true;
+      else if (strcmp(w, "adopted") == 0) in->adopted = true;
       else fail_msg("bad instance word '%s'", w);
     }
   }
@@ -765,6 +786,30 @@ static void plan_rollouts_converge_within_their_budgets(void **state) {
   }
 }
 
+/* Current and updated count instances that exist: not the provisions
+ * this plan proposes or holds back, nor those in flight, nor members being
+ * destroyed. */
+static void plan_summary_counts_only_existing_instances(void **state) {
+  (void)state;
+  static const plan_case_t cases2[] = {
+      {"none yet", SPEC(SIZE(6), UPD("\"MaxParallel\":2")), "", "", NULL, 1000, 0, ""},
+      {"two in flight", SPEC(SIZE(6), UPD("\"MaxParallel\":2")), "a; b h=old", "provision h=NEW; provision h=NEW; destroy b",
+       STEADY, 1000, 0, ""},
+  };
+  static const uint64_t want_current[] = {0, 1}, want_updated[] = {0, 1};
+  for (size_t i = 0; i < 2; i++) {
+    fixture_t f;
+    ik_plan_t p;
+    fixture_load(&f, &cases2[i]);
+    ik_free(run(&f, &cases2[i], &p));
+    if (p.summary.current != want_current[i] || p.summary.updated != want_updated[i])
+      fail_msg("%s: current %" PRIu64 " updated %" PRIu64 ", want %" PRIu64 " and %" PRIu64, cases2[i].name,
+               p.summary.current, p.summary.updated, want_current[i], want_updated[i]);
+    ik_plan_free(&p);
+    fixture_free(&f);
+  }
+}
+
 static void plan_refuses_input_without_ids(void **state) {
   (void)state;
   static const plan_case_t c = {"ids", SPEC(SIZE(1), ""), "", "", NULL, 0, 0, ""};
@@ -788,7 +833,7 @@ static void plan_refuses_input_without_ids(void **state) {
 
 int main(void) {
   enum { N = sizeof cases / sizeof cases[0] };
-  struct CMUnitTest tests[N + 4];
+  struct CMUnitTest tests[N + 5];
   for (size_t i = 0; i < N; i++)
     tests[i] = (struct CMUnitTest){.name = cases[i].name, .test_func = plan_case,
                                    .initial_state = (void *)(uintptr_t)&cases[i]};
@@ -796,5 +841,6 @@ int main(void) {
   tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(plan_new_target_resets_canary_and_starts_the_clock);
   tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(plan_rollouts_converge_within_their_budgets);
   tests[N + 3] = (struct CMUnitTest)cmocka_unit_test(plan_refuses_input_without_ids);
-  return _cmocka_run_group_tests("plan", tests, N + 4, NULL, NULL);
+  tests[N + 4] = (struct CMUnitTest)cmocka_unit_test(plan_summary_counts_only_existing_instances);
+  return _cmocka_run_group_tests("plan", tests, N + 5, NULL, NULL);
 }

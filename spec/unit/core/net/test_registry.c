@@ -57,7 +57,7 @@ static int d_prepare(void *self, json_t *p, json_t *s, json_t *a, json_t *i, ik_
 }
 static void d_free(void *self) { ((numbered_t *)self)->freed++; }
 
-static const ik_flavor_vtable_t numbered_vt = {"double", d_unused, d_prepare, d_healthy, d_healthy, d_free};
+static const ik_flavor_vtable_t numbered_vt = {"double", d_unused, d_prepare, d_healthy, d_healthy, d_free, NULL};
 
 typedef struct fixture {
   ik_loop_t loop;

@@ -85,7 +85,7 @@ static int f_drain(void *s, json_t *p, json_t *inst, ik_spi_cb cb, void *d, ik_e
 }
 static void no_free(void *s) { (void)s; }
 
-static const ik_flavor_vtable_t flavor_double_vt = {"double", f_validate, f_prepare, f_healthy, f_drain, no_free};
+static const ik_flavor_vtable_t flavor_double_vt = {"double", f_validate, f_prepare, f_healthy, f_drain, no_free, NULL};
 
 static int g_commit(void *s, json_t *spec, bool pretend, ik_spi_cb cb, void *d, ik_err_t *e) {
   return record(s, pretend ? "commit-pretend" : "commit", NULL, cb, d, spec, END);

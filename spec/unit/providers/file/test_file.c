@@ -60,7 +60,7 @@ static int teardown(void **state) {
   return leaked == 0 ? 0 : -1;
 }
 
-static void on_event(const char *id, void *data) {
+static void on_event(const char *id, const char *why, void *data) {
   fixture_t *fx = data;
   fx->events++;
   snprintf(fx->last, sizeof fx->last, "%s", id ? id : "");

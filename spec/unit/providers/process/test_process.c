@@ -27,6 +27,7 @@ typedef struct fixture {
   ik_instance_plugin_t pl;
   int events;
   char last_event[256];
+  char last_why[256];
   uv_timer_t tick;
 } fixture_t;
 
@@ -111,10 +112,11 @@ static int pid_of(fixture_t *fx, const char *id) {
   return pid;
 }
 
-static void on_event(const char *id, void *data) {
+static void on_event(const char *id, const char *why, void *data) {
   fixture_t *fx = data;
   fx->events++;
   snprintf(fx->last_event, sizeof fx->last_event, "%s", id ? id : "");
+  snprintf(fx->last_why, sizeof fx->last_why, "%s", why ? why : "");
 }
 
 static bool file_has(const char *path, const char *want) {
@@ -167,12 +169,28 @@ static void a_killed_process_is_gone_and_watchers_hear_it_at_once(void **state) 
   kill(pid, SIGKILL);
   run_until(fx, &fx->events, 1);
   assert_string_equal(fx->last_event, id);
+  assert_string_equal(fx->last_why, "killed by signal 9");
   json_t *list = describe(fx, NULL, false);
   assert_int_equal(json_array_size(list), 0);
   json_decref(list);
   char rec[200];
   snprintf(rec, sizeof rec, "%s/%s.json", fx->dir, id);
   assert_int_not_equal(access(rec, F_OK), 0); /* its record went with it */
+  fx->pl.vt->unwatch(fx->pl.self, token);
+  ik_free(id);
+}
+
+/* Watchers hear how a process ended: a crash loop is only visible if its
+ * exit status is. */
+static void an_exit_is_reported_with_its_status(void **state) {
+  fixture_t *fx = *state;
+  ik_err_t err = {0};
+  int token = fx->pl.vt->watch(fx->pl.self, on_event, fx, &err);
+  assert_true(token > 0);
+  char *id = provision(fx, "{\"Properties\": {\"Cmd\": \"sleep 0.05; exit 3\"}}");
+  run_until(fx, &fx->events, 1);
+  assert_string_equal(fx->last_event, id);
+  assert_string_equal(fx->last_why, "exited with status 3");
   fx->pl.vt->unwatch(fx->pl.self, token);
   ik_free(id);
 }
@@ -292,6 +310,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(a_provisioned_process_runs_with_its_identity, setup, teardown),
       cmocka_unit_test_setup_teardown(a_killed_process_is_gone_and_watchers_hear_it_at_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(an_exit_is_reported_with_its_status, setup, teardown),
       cmocka_unit_test_setup_teardown(destroy_stops_with_sigterm_then_sigkill, setup, teardown),
       cmocka_unit_test_setup_teardown(a_new_provider_adopts_live_processes_and_forgets_dead_ones, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_properties_name_the_field, setup, teardown),
