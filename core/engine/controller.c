@@ -110,6 +110,7 @@ static ik__group_t *group_install(ik_controller_t *c, json_t *spec_json, ik_grou
   g->c = c;
   c->live++;
   g->refs = 1;
+  g->spec_gen = 1; /* summary_gen 0: "pending" until the first plan is adopted */
   g->replacements = json_object();
   g->exits = json_object();
   g->id = ik_strdup(spec->id);
@@ -152,6 +153,7 @@ static void group_update(ik__group_t *g, json_t *spec_json, ik_group_spec_t *spe
   g->spec_json = spec_json;
   g->spec = *spec;
   memset(spec, 0, sizeof *spec);
+  g->spec_gen++; /* the summary is the old spec's until a plan of this one */
   ik__group_schedule(g, 0);
 }
 
@@ -404,7 +406,8 @@ static void on_group_described(json_t *result, const ik_err_t *err, void *data) 
   op_t *op = data;
   if (err) return op_fail(op, err);
   ik__group_t *g = ik__group_find(op->c, op->id);
-  bool converged = g && !g->destroying && g->summary.phase == IK_PHASE_STEADY && g->actions == NULL && g->cycles > 0;
+  bool converged = g && !g->destroying && !ik__group_summary_stale(g) && g->summary.phase == IK_PHASE_STEADY &&
+                   g->actions == NULL && g->cycles > 0;
   json_t *insts = json_array();
   size_t i;
   json_t *d;

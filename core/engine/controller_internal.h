@@ -78,6 +78,8 @@ struct ik__group {
   bool again;                 /* something happened meanwhile: run one more */
   uint64_t cycles;
   bool planned;               /* a plan was made since the group was installed */
+  uint64_t spec_gen;          /* bumped at every commit or scale of this group */
+  uint64_t summary_gen;       /* the spec_gen the summary was planned for: older = "pending" */
   bool resumed;               /* installed from the store at start (not committed) */
   bool observed;              /* a describe succeeded since the group was installed */
 
@@ -146,6 +148,10 @@ void ik__group_stop(ik__group_t *g);
 int ik__group_destroy_members(ik__group_t *g, json_t *ids, ik_spi_cb cb, void *data, ik_err_t *err);
 /* The status document (spi/group.h). */
 json_t *ik__group_status(ik__group_t *g);
+/* True while g's summary was planned for an older spec than its committed
+ * one (before the first plan, and between a commit or scale and the plan
+ * that follows): its phase and counts are not yet the new spec's. */
+bool ik__group_summary_stale(const ik__group_t *g);
 /* The instance's description from the last observation, or NULL. */
 json_t *ik__group_desc(ik__group_t *g, const char *id);
 void ik__group_clear_observation(ik__group_t *g);

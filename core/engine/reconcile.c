@@ -678,6 +678,7 @@ static void release_retries(ik__group_t *g, int64_t now) {
 
 typedef struct cycle {
   ik__group_t *g;
+  uint64_t spec_gen; /* the group's spec_gen when the plan was made */
   ik_plan_t plan;
   char *state_text;
 } cycle_t;
@@ -730,6 +731,7 @@ static void adopt_state(ik__group_t *g, cycle_t *cy) {
   /* The summary with the state it goes with: a status never shows the
    * new phase beside the old hashes while the state is being saved. */
   g->summary = cy->plan.summary;
+  g->summary_gen = cy->spec_gen;
   ik_rollout_state_free(&g->state);
   g->state = cy->plan.next;
   ik_rollout_state_init(&cy->plan.next);
@@ -829,6 +831,7 @@ static void plan_and_act(ik__group_t *g) {
 
   cycle_t *cy = IK_NEW(cycle_t);
   cy->g = g;
+  cy->spec_gen = g->spec_gen;
   ik_plan_input_t in = {.spec = &g->spec, .instances = insts, .n_instances = n, .in_flight = fl, .n_in_flight = n_fl,
                         .state = g->state.target_hash[0] || g->cycles ? &g->state : NULL, .now_ms = now,
                         .poll_ms = g->c->o.poll_ms, .seed = ik__random(g->c)};
@@ -1049,6 +1052,8 @@ static json_t *crash_status(ik__group_t *g, int64_t now, json_t *failures, char 
   return o;
 }
 
+bool ik__group_summary_stale(const ik__group_t *g) { return g->summary_gen != g->spec_gen; }
+
 json_t *ik__group_status(ik__group_t *g) {
   const ik_plan_summary_t *s = &g->summary;
   json_t *inflight = json_array(), *failures = json_array(), *insts = json_array();
@@ -1071,14 +1076,13 @@ json_t *ik__group_status(ik__group_t *g) {
                                            "ConfigHash", hash ? hash : ""));
   }
   char reason[IK_PLAN_REASON_MAX];
-  snprintf(reason, sizeof reason, "%s", s->reason);
+  bool stale = ik__group_summary_stale(g);
+  snprintf(reason, sizeof reason, "%s", stale && !g->destroying ? "the committed spec is not planned yet" : s->reason);
   json_t *crash = crash_status(g, now, failures, reason, sizeof reason);
   json_t *st = json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:s, s:s, s:s, s:s, s:b, s:s, s:O?, s:o, s:o, "
                    "s:o, s:I}",
                    "ID", g->id, "Phase",
-                   g->destroying ? "destroying" : g->cycles == 0 && g->summary.total == 0 && g->spec.size > 0
-                                                      ? "pending" /* not planned yet */
-                                                      : ik_plan_phase_name(s->phase),
+                   g->destroying ? "destroying" : stale ? "pending" : ik_plan_phase_name(s->phase),
                    "Summary",
                    "Desired", (json_int_t)g->spec.size, "Current", (json_int_t)s->current, "Updated",
                    (json_int_t)s->updated, "Available", (json_int_t)s->available, "Unhealthy",

@@ -523,6 +523,36 @@ static void a_restart_does_not_flap_the_phase(void **state) {
   slot_clear(&s);
 }
 
+/* Between a commit (or a scale) and the plan of the new spec, the status
+ * does not pass the old spec's summary off as the new one's: the phase is
+ * "pending" and DescribeGroup does not say converged ("steady 3/3 updated,
+ * 3/5 available" was shown right after a scale to 5). */
+static void a_new_spec_is_pending_until_planned(void **state) {
+  fixture_t *fx = *state;
+  commit(fx, spec_json("workers", 3, "v1"));
+  want_n = 3;
+  assert_true(run_until_cond(fx, steady, 5000));
+  slot_t s = {0};
+  CALL(fx, &s, fx->g.vt->set_size(fx->g.self, "workers", 5, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  slot_clear(&s);
+  json_t *st = status(fx, "workers");
+  assert_string_equal(phase(st), "pending");
+  json_decref(st);
+  CALL(fx, &s, fx->g.vt->describe(fx->g.self, "workers", on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  assert_false(json_is_true(json_object_get(s.result, "Converged")));
+  slot_clear(&s);
+  want_n = 5;
+  assert_true(run_until_cond(fx, steady, 5000));
+  /* A config change too: pending, then rolling, never a stale "steady". */
+  commit(fx, spec_json("workers", 5, "v2"));
+  st = status(fx, "workers");
+  assert_string_equal(phase(st), "pending");
+  json_decref(st);
+  assert_true(run_until_cond(fx, steady, 10000));
+}
+
 /* A flavor whose first answer is "unknown" (still booting) is asked again
  * on a short backoff, not at the next poll: with the 60 s poll here, a
  * create and a rollout of 3 converge only thanks to that. */
@@ -730,6 +760,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(free_group_leaves_instances, setup, teardown),
       cmocka_unit_test_setup_teardown(an_unhealthy_instance_is_replaced_after_its_timeout, setup, teardown),
       cmocka_unit_test_setup_teardown(a_canary_waits_for_promotion, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_new_spec_is_pending_until_planned, setup, teardown),
       cmocka_unit_test_setup_teardown(a_crash_looping_instance_backs_off, setup, teardown),
       cmocka_unit_test_setup_teardown(losing_different_instances_is_not_a_crash_loop, setup, teardown),
   };
