@@ -142,4 +142,18 @@ infrakit.debug = {
   current = core.current,       -- id of the running task, or nil
 }
 
+--- Modules loaded on first use, so scripts that never render a template
+--- do not pay for loading the template engine: infrakit.template (the
+--- same table as require "infrakit.template") and infrakit.gotypes.
+local lazy = { template = "infrakit.template", gotypes = "infrakit.gotypes" }
+setmetatable(infrakit, {
+  __index = function(t, k)
+    local name = lazy[k]
+    if name == nil then return nil end
+    local mod = require(name)
+    rawset(t, k, mod)
+    return mod
+  end,
+})
+
 return infrakit
