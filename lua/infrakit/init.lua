@@ -40,6 +40,12 @@ infrakit.exec = core.exec
 ---@type fun(fn: function, ...): userdata
 infrakit.spawn = core.spawn
 
+--- A unique ID: a version 4 UUID ("1b4e28ba-2fa1-41d2-883f-0016d3cca427")
+--- from the kernel's random source, unique across processes and restarts.
+--- Does not yield.
+---@type fun(): string
+infrakit.uid = core.uid
+
 infrakit.json = require "infrakit.json"
 infrakit.log = require "infrakit.log"
 
