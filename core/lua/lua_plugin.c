@@ -90,6 +90,14 @@ typedef struct lua_call {
 
 /* --- results --------------------------------------------------------- */
 
+/* err's message with "who: " in front (err->msg cannot be both the
+ * format's argument and its destination). */
+static int prefix_err(ik_err_t *err, const char *who) {
+  char msg[sizeof err->msg];
+  snprintf(msg, sizeof msg, "%s", err->msg);
+  return ik_err_set(err, IK_EDRIVER, "%s: %s", who, msg);
+}
+
 /* Convert the task's results (on co, 1..n) into *out. Fills err with a
  * one-line message on a failure the function reported or a bad result. */
 static int convert_results(lua_call_t *c, lua_State *co, int n, json_t **out, ik_err_t *err) {
@@ -125,7 +133,7 @@ static int convert_results(lua_call_t *c, lua_State *co, int n, json_t **out, ik
     if (!lua_istable(co, 1))
       return ik_err_set(err, IK_EDRIVER, "%s: %s returned a %s; want a table", who, method, luaL_typename(co, 1));
     v = ik__to_json(co, 1, what, err);
-    if (v == NULL) return ik_err_set(err, IK_EDRIVER, "%s: %s", who, err->msg);
+    if (v == NULL) return prefix_err(err, who);
     break;
   default:
     abort();
@@ -142,7 +150,7 @@ static int convert_results(lua_call_t *c, lua_State *co, int n, json_t **out, ik
     rc = ik_go_description_list(v, what, out, err);
   }
   json_decref(v);
-  if (rc < 0) return ik_err_set(err, IK_EDRIVER, "%s: %s", who, err->msg);
+  if (rc < 0) return prefix_err(err, who);
   return 0;
 }
 

@@ -286,6 +286,24 @@ static void freeing_the_runtime_cancels_calls_in_flight(void **state) {
   assert_int_equal(s.err.code, IK_ECANCELED);
 }
 
+static void a_result_of_the_wrong_shape_is_named_in_the_error(void **state) {
+  fixture_t *f = *state;
+  ik_err_t err = {0};
+  ik_instance_plugin_t pl;
+  const char *path = write_lua(f, "shape.lua", "return { provision = function() return 'x' end,"
+                                               " destroy = function() return true end,"
+                                               " describe = function() return { { ID = 'a', Tags = { x = 1 } } } end }");
+  assert_int_equal(ik_lua_instance_load(f->rt, "shape", path, NULL, &pl, &err), 0);
+  slot_t s = {0};
+  assert_int_equal(pl.vt->describe(pl.self, NULL, false, on_slot, &s, &err), 0);
+  run_until(f, &s.done, 1);
+  assert_int_equal(s.err.code, IK_EDRIVER);
+  if (strncmp(s.err.msg, "shape: describe result", 22) != 0 || strstr(s.err.msg, "Tags.x") == NULL)
+    fail_msg("got \"%s\"", s.err.msg);
+  slot_clear(&s);
+  pl.vt->free(pl.self);
+}
+
 /* --- events: a provider's watch(notify) ----------------------------------- */
 
 typedef struct events {
@@ -505,6 +523,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(load_errors_name_the_file_and_line, setup, teardown),
       cmocka_unit_test_setup_teardown(a_lua_instance_provider_round_trips, setup, teardown),
       cmocka_unit_test_setup_teardown(freeing_the_runtime_cancels_calls_in_flight, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_result_of_the_wrong_shape_is_named_in_the_error, setup, teardown),
       cmocka_unit_test_setup_teardown(a_lua_provider_reports_changes_to_its_watchers, setup, teardown),
       cmocka_unit_test_setup_teardown(a_provider_without_watch_has_no_events, setup, teardown),
       cmocka_unit_test_setup_teardown(reload_serves_the_new_version_and_calls_in_flight_finish_on_the_old, setup,
