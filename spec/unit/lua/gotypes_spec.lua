@@ -12,7 +12,8 @@ describe("infrakit.gotypes.decode_struct", function()
 
   it("raises on an unknown type, naming the field, the type and the supported types", function()
     local ok, err = pcall(function()
-      return go.decode_struct({ Delay = 3 }, "x.Spec", { { "Prefix", "string" }, { "Delay", "int" } })
+      local r = go.decode_struct({ Delay = 3 }, "x.Spec", { { "Prefix", "string" }, { "Delay", "int" } })
+      return r -- not a tail call: the error's position is this line
     end)
     assert.is_false(ok)
     assert.matches('field Delay of x.Spec has type "int", which infrakit.gotypes does not support', err, 1, true)
