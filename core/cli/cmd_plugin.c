@@ -448,8 +448,10 @@ static int reload_one(ik_cli_remote_t *r, const char *name, double timeout) {
   ik_err_t err = {0};
   ik_rpc_client_t *client = NULL;
   if (ik_rpc_client_open(r->http, r->dir, name, (uint64_t)(timeout * 1000), &client, &err) < 0) {
-    fprintf(stderr, "infrakit plugin reload: %s is not running (no socket in %s); see 'infrakit plugin ls'\n", name,
-            r->dir);
+    fprintf(stderr,
+            "infrakit plugin reload: %s is not running (no socket in %s); see 'infrakit plugin ls'.\n"
+            "A new file, or one that did not load when the daemon started, is served after SIGHUP to the daemon.\n",
+            name, r->dir);
     return IK_EXIT_FAIL;
   }
   ik_cli_result_t res = {0};
