@@ -639,7 +639,12 @@ static int plugin_reload(lua_plugin_t *pl, bool only_if_changed, bool *reloaded,
   pl->cur = m;
   pl->hash = hash;
   module_retire(old);
-  if (!pl->is_flavor) start_watch(m);
+  if (!pl->is_flavor) {
+    /* What changed between the old watch's last look and the new one's
+     * first is nobody's event: have the watchers describe again. */
+    queue_event(pl, NULL);
+    start_watch(m);
+  }
   if (reloaded) *reloaded = true;
   return 0;
 }

@@ -52,7 +52,9 @@ int ik_lua_instance_load(ik_lua_t *rt, const char *name, const char *path, const
  * goes dead, the new version's watch starts). When the file does not load
  * (syntax error, error while running, not a table, a required function
  * missing) the old version keeps serving and the error is returned
- * (IK_ELUA, naming the file and line). With only_if_changed, a file whose
+ * (IK_ELUA, naming the file and line). A provider's watchers get a
+ * "describe again" event (id NULL) when a new version takes over, since
+ * neither version's watch saw what changed in between. With only_if_changed, a file whose
  * bytes are those loaded last is left alone. *reloaded (may be NULL) says
  * whether a new version is now serving. A built-in module (loaded with
  * require) is IK_ESTATE; a plugin that is not a Lua one IK_EINVAL. Not from
