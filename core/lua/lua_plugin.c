@@ -25,7 +25,6 @@
 #include "lua/plugin.h"
 #include "net/go_types.h"
 
-#define IK_LUA_MAX_WATCHERS 16
 #define IK_LUA_MAX_PENDING 256   /* queued events; past it, one "describe again" */
 #define IK_LUA_MAX_FILE (16u << 20)
 
@@ -59,11 +58,12 @@ struct lua_plugin {
   lua_module_t *cur;  /* the version new calls run on */
   int refs;           /* the owner's, plus one while events wait for the loop */
   bool freed;
-  struct {
-    ik_instance_event_cb cb;
+  struct lua_watcher {
+    ik_instance_event_cb cb; /* NULL: a free slot */
     void *data;
     int token;
-  } watchers[IK_LUA_MAX_WATCHERS];
+  } *watchers;              /* one per subscriber (a group), grown as needed */
+  int nwatchers, capwatchers;
   int next_token;
   char **pending;     /* event IDs queued by notify; NULL entries: "describe again" */
   size_t npending;
@@ -248,6 +248,7 @@ static void plugin_unref(lua_plugin_t *pl) {
   if (--pl->refs > 0) return;
   for (size_t i = 0; i < pl->npending; i++) ik_free(pl->pending[i]);
   ik_free(pl->pending);
+  ik_free(pl->watchers);
   ik_free(pl->name);
   ik_free(pl->path);
   ik_free(pl->module);
@@ -264,7 +265,8 @@ static void deliver_events(void *data) {
   pl->npending = 0;
   pl->deferred = false;
   for (size_t i = 0; i < n; i++) {
-    for (int w = 0; w < IK_LUA_MAX_WATCHERS && !pl->freed; w++)
+    /* Indexes, not pointers: a callback may watch (growing the array). */
+    for (int w = 0; w < pl->nwatchers && !pl->freed; w++)
       if (pl->watchers[w].cb) pl->watchers[w].cb(ids[i], pl->watchers[w].data);
     ik_free(ids[i]);
   }
@@ -358,7 +360,7 @@ static void module_retire(lua_module_t *m) {
 static void plugin_free(void *self) {
   lua_plugin_t *pl = self;
   pl->freed = true;
-  memset(pl->watchers, 0, sizeof pl->watchers);
+  pl->nwatchers = 0;
   module_retire(pl->cur);
   pl->cur = NULL;
   plugin_unref(pl);
@@ -439,20 +441,22 @@ static int i_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, v
  * with a reload. */
 static int i_watch(void *self, ik_instance_event_cb cb, void *data, ik_err_t *err) {
   lua_plugin_t *pl = self;
-  for (int i = 0; i < IK_LUA_MAX_WATCHERS; i++) {
-    if (pl->watchers[i].cb == NULL) {
-      pl->watchers[i].cb = cb;
-      pl->watchers[i].data = data;
-      pl->watchers[i].token = ++pl->next_token;
-      return pl->watchers[i].token;
+  int i = 0;
+  while (i < pl->nwatchers && pl->watchers[i].cb) i++;
+  if (i == pl->nwatchers) {
+    if (pl->nwatchers == pl->capwatchers) {
+      pl->capwatchers = pl->capwatchers ? 2 * pl->capwatchers : 4;
+      pl->watchers = ik_realloc(pl->watchers, (size_t)pl->capwatchers * sizeof *pl->watchers);
     }
+    pl->nwatchers++;
   }
-  return ik_err_set(err, IK_ESTATE, "%s: at most %d watchers", pl->name, IK_LUA_MAX_WATCHERS);
+  pl->watchers[i] = (struct lua_watcher){.cb = cb, .data = data, .token = ++pl->next_token};
+  return pl->watchers[i].token;
 }
 
 static void i_unwatch(void *self, int token) {
   lua_plugin_t *pl = self;
-  for (int i = 0; i < IK_LUA_MAX_WATCHERS; i++)
+  for (int i = 0; i < pl->nwatchers; i++)
     if (pl->watchers[i].token == token && pl->watchers[i].cb) memset(&pl->watchers[i], 0, sizeof pl->watchers[i]);
 }
 

@@ -370,6 +370,28 @@ static void a_lua_provider_reports_changes_to_its_watchers(void **state) {
   pl.vt->free(pl.self);
 }
 
+/* Every group on a provider subscribes: no fixed cap (the native drivers
+ * stop at 16), and unwatching one leaves the others. */
+static void many_watchers_each_get_every_event(void **state) {
+  fixture_t *f = *state;
+  ik_err_t err = {0};
+  ik_instance_plugin_t pl;
+  const char *path = write_lua(f, "notifying.lua", notifying_provider);
+  assert_int_equal(ik_lua_instance_load(f->rt, "notifying", path, NULL, &pl, &err), 0);
+  enum { N = 40 };
+  static events_t ev[N];
+  int tokens[N];
+  memset(ev, 0, sizeof ev);
+  for (int i = 0; i < N; i++) assert_true((tokens[i] = pl.vt->watch(pl.self, on_event, &ev[i], &err)) > 0);
+  pl.vt->unwatch(pl.self, tokens[7]);
+  run_until(f, &ev[N - 1].n, 3);
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(ev[i].n, i == 7 ? 0 : 3);
+    if (i != 7) assert_string_equal(ev[i].ids[2], "i-2");
+  }
+  pl.vt->free(pl.self);
+}
+
 static void a_provider_without_watch_has_no_events(void **state) {
   fixture_t *f = *state;
   ik_err_t err = {0};
@@ -529,6 +551,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(freeing_the_runtime_cancels_calls_in_flight, setup, teardown),
       cmocka_unit_test_setup_teardown(a_result_of_the_wrong_shape_is_named_in_the_error, setup, teardown),
       cmocka_unit_test_setup_teardown(a_lua_provider_reports_changes_to_its_watchers, setup, teardown),
+      cmocka_unit_test_setup_teardown(many_watchers_each_get_every_event, setup, teardown),
       cmocka_unit_test_setup_teardown(a_provider_without_watch_has_no_events, setup, teardown),
       cmocka_unit_test_setup_teardown(reload_serves_the_new_version_and_calls_in_flight_finish_on_the_old, setup,
                                       teardown),
