@@ -244,6 +244,8 @@ static int start_call(lua_plugin_t *pl, const char *method, result_kind_t kind, 
 
 /* --- events ------------------------------------------------------------- */
 
+/* The owner's reference (dropped by free) and a pending delivery's keep
+ * the plugin; the last one frees it. */
 static void plugin_unref(lua_plugin_t *pl) {
   if (--pl->refs > 0) return;
   for (size_t i = 0; i < pl->npending; i++) ik_free(pl->pending[i]);
@@ -314,6 +316,8 @@ static int l_notify(lua_State *L) {
   return 1;
 }
 
+/* The watch task ended: returned (notify kept elsewhere, or nothing to
+ * watch), cancelled (reload, shutdown) or failed (logged). */
 static void on_watch_done(ik_task_t *task, ik_task_status_t status, const ik_err_t *terr, void *data) {
   lua_module_t *m = data;
   m->watch = NULL;
