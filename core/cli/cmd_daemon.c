@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,13 +41,19 @@ typedef struct candidate {
   char path[4200];      /* a user's Lua file */
 } candidate_t;
 
+typedef struct daemon daemon_t;
+
 typedef struct hosted {
   char name[128];
   ik_rpc_server_t *rpc;
   bool published;
+  bool lua_file;        /* a user's Lua file: reloadable */
+  bool is_flavor;
+  void *obj;            /* the registry's ik_flavor_plugin_t / ik_instance_plugin_t */
+  char path[4200];      /* the Lua file */
 } hosted_t;
 
-typedef struct daemon {
+struct daemon {
   ik_loop_t loop;
   char dir[4096];
   char home[4096];
@@ -60,7 +67,10 @@ typedef struct daemon {
   uint64_t poll_ms;
   hosted_t plugins[IK_DAEMON_MAX_PLUGINS];
   int nplugins;
-} daemon_t;
+  bool serve_all;             /* no --plugin: SIGHUP also hosts new Lua files */
+  uv_signal_t sighup;
+  bool sighup_on;
+};
 
 /* The first is the one --listen serves on TCP. */
 static const candidate_t builtins[] = {
@@ -138,7 +148,11 @@ bool ik_daemon_can_host(const char *name, char *names, size_t len) {
   return found;
 }
 
+static void on_sighup_closed(uv_handle_t *h) { (void)h; }
+
 static void daemon_stop(daemon_t *d) {
+  if (d->sighup_on) uv_close((uv_handle_t *)&d->sighup, on_sighup_closed);
+  d->sighup_on = false;
   for (int i = d->nplugins - 1; i >= 0; i--) {
     hosted_t *h = &d->plugins[i];
     ik_rpc_server_free(h->rpc);
@@ -218,7 +232,7 @@ static int make_plugin(daemon_t *d, const candidate_t *c, void **obj, ik_err_t *
 
 /* Serve h->rpc as NAME on DIR/NAME (and on tcp when given). */
 static int serve(daemon_t *d, hosted_t *h, const char *tcp, ik_err_t *err) {
-  char path[4200];
+  char path[4300];
   snprintf(path, sizeof path, "%s/%s", d->dir, h->name);
   int rc = ik_plugin_claim(d->dir, h->name, err);
   if (rc < 0) return rc;
@@ -238,14 +252,23 @@ static int serve(daemon_t *d, hosted_t *h, const char *tcp, ik_err_t *err) {
   return 0;
 }
 
+static const ik_rpc_iface_t plugin_iface; /* Plugin.Reload, below */
+
 /* Host c: its plugin, its socket. Returns 0 or the error (the daemon goes
  * on without it). */
 static int host(daemon_t *d, const candidate_t *c, const char *tcp, ik_err_t *err) {
+  if (d->nplugins >= IK_DAEMON_MAX_PLUGINS)
+    return ik_err_set(err, IK_ESTATE, "plugin %s: this daemon hosts %d plugins already", c->name, IK_DAEMON_MAX_PLUGINS);
   void *obj = NULL;
   int rc = make_plugin(d, c, &obj, err);
   if (rc < 0) return rc;
   hosted_t *h = &d->plugins[d->nplugins++];
+  memset(h, 0, sizeof *h);
   snprintf(h->name, sizeof h->name, "%s", c->name);
+  h->is_flavor = c->is_flavor;
+  h->obj = obj;
+  h->lua_file = !c->native_group && !c->native_file && !c->native_process && c->module == NULL;
+  if (h->lua_file) snprintf(h->path, sizeof h->path, "%s", c->path);
   h->rpc = ik_rpc_server_new(&d->loop, h->name);
   if (c->native_group) {
     rc = ik_rpc_server_add(h->rpc, &ik_rpc_group_iface, ".", obj, err);
@@ -253,8 +276,88 @@ static int host(daemon_t *d, const candidate_t *c, const char *tcp, ik_err_t *er
   } else {
     rc = ik_rpc_server_add(h->rpc, c->is_flavor ? &ik_rpc_flavor_iface : &ik_rpc_instance_iface, ".", obj, err);
   }
+  if (rc == 0 && h->lua_file) rc = ik_rpc_server_add(h->rpc, &plugin_iface, ".", h, err);
   if (rc == 0) rc = serve(d, h, tcp, err);
   return rc;
+}
+
+/* --- reloading Lua plugins ------------------------------------------------- */
+
+/* Load h's file again (only when its bytes changed, with only_if_changed)
+ * and log the outcome. On failure the previous version keeps serving. */
+static int reload_hosted(hosted_t *h, bool only_if_changed, bool *reloaded, ik_err_t *err) {
+  int rc = h->is_flavor ? ik_lua_flavor_reload(h->obj, only_if_changed, reloaded, err)
+                        : ik_lua_instance_reload(h->obj, only_if_changed, reloaded, err);
+  if (rc < 0)
+    ik_log(IK_LOG_ERROR, "daemon", "reload failed; the previous version keeps serving", "plugin", h->name, "file",
+           h->path, "error", err->msg, NULL);
+  else if (*reloaded)
+    ik_log(IK_LOG_INFO, "daemon", "reloaded", "plugin", h->name, "file", h->path, NULL);
+  return rc;
+}
+
+/* Plugin.Reload on a Lua plugin's own socket (what `infrakit plugin reload`
+ * sends): load the file again, whether or not it changed. The result is
+ * {"Name", "File", "Reloaded": true}; a file that does not load is an
+ * error naming the file and line, and the previous version keeps serving. */
+static void rpc_reload(ik_rpc_call_t *call, json_t *params, void *obj) {
+  hosted_t *h = obj;
+  ik_err_t err = {0};
+  bool reloaded = false;
+  if (reload_hosted(h, false, &reloaded, &err) < 0) {
+    ik_rpc_fail(call, IK_RPC_SERVER_ERROR, "%s: not reloaded, the previous version keeps serving: %s", h->name,
+                err.msg);
+    return;
+  }
+  ik_rpc_reply(call, json_pack("{s:s, s:s, s:b}", "Name", h->name, "File", h->path, "Reloaded", reloaded));
+}
+
+static const ik_rpc_method_t plugin_methods[] = {
+    {"Reload", rpc_reload, "{}", "{\"Name\":\"hostname\",\"File\":\"/root/.infrakit/flavors/hostname.lua\",\"Reloaded\":true}"},
+    {NULL, NULL, NULL, NULL},
+};
+
+/* Served beside a Lua plugin's own interface, hidden from Hello: InfraKit
+ * has no such interface, and its clients must see the plugin as before. */
+static const ik_rpc_iface_t plugin_iface = {"Plugin", "0.1.0", "Plugin", IK_RPC_SINGLE, plugin_methods, true};
+
+/* SIGHUP: reload every Lua file that changed (the others are left alone,
+ * state and all), and, when this daemon serves every plugin, start serving
+ * Lua files added since. Failures are logged; the daemon carries on. */
+static void on_sighup(uv_signal_t *sig, int signum) {
+  daemon_t *d = sig->data;
+  ik_log(IK_LOG_INFO, "daemon", "SIGHUP: reloading the Lua flavors and providers that changed", NULL);
+  int reloaded_n = 0, failed = 0, added = 0;
+  for (int i = 0; i < d->nplugins; i++) {
+    hosted_t *h = &d->plugins[i];
+    if (!h->lua_file || h->rpc == NULL) continue;
+    ik_err_t err = {0};
+    bool reloaded = false;
+    if (reload_hosted(h, true, &reloaded, &err) < 0) failed++;
+    else reloaded_n += reloaded;
+  }
+  if (d->serve_all) {
+    static candidate_t list[IK_DAEMON_MAX_PLUGINS];
+    size_t n = candidates(d->home, list, IK_DAEMON_MAX_PLUGINS);
+    for (size_t i = 0; i < n; i++) {
+      bool hosted = false;
+      for (int k = 0; k < d->nplugins && !hosted; k++) hosted = strcmp(d->plugins[k].name, list[i].name) == 0;
+      if (hosted) continue;
+      ik_err_t err = {0};
+      if (host(d, &list[i], NULL, &err) == 0) {
+        added++;
+      } else {
+        failed++;
+        ik_log(IK_LOG_ERROR, "daemon", "not serving a new plugin that failed to load", "plugin", list[i].name, "error",
+               err.msg, NULL);
+      }
+    }
+  }
+  char r[16], a[16], f[16];
+  snprintf(r, sizeof r, "%d", reloaded_n);
+  snprintf(a, sizeof a, "%d", added);
+  snprintf(f, sizeof f, "%d", failed);
+  ik_log(failed ? IK_LOG_WARN : IK_LOG_INFO, "daemon", "SIGHUP: done", "reloaded", r, "added", a, "failed", f, NULL);
 }
 
 static void on_resumed(json_t *result, const ik_err_t *err, void *data) {
@@ -287,6 +390,12 @@ static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n,
     *err = first;
     return first.code;
   }
+  /* SIGHUP reloads the Lua plugins; the handle does not keep the loop alive. */
+  uv_signal_init(&d->loop.uv, &d->sighup);
+  d->sighup.data = d;
+  uv_signal_start(&d->sighup, on_sighup, SIGHUP);
+  uv_unref((uv_handle_t *)&d->sighup);
+  d->sighup_on = true;
   /* Every plugin is up: pick up the groups committed before. */
   if (d->controller && ik_controller_resume(d->controller, on_resumed, d, err) < 0) return err->code;
   return 0;
@@ -367,6 +476,7 @@ static int ik__daemon_run(int argc, char **argv) {
     for (size_t i = 0; i < nchosen; i++) dup |= chosen[i] == c;
     if (!dup) chosen[nchosen++] = c;
   }
+  d.serve_all = nwanted == 0;
   if (nwanted == 0)
     for (size_t i = 0; i < nall; i++) chosen[nchosen++] = &all[i];
 
@@ -414,7 +524,10 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "speaking JSON-RPC 2.0 over HTTP/1.1 like InfraKit's plugins, so InfraKit's CLI\n"
             "and Go plugins can use them. Beside each socket NAME it writes NAME.pid (and\n"
             "NAME.listen with --listen). A socket left by a crashed daemon is replaced; a\n"
-            "live one is never taken over. SIGINT or SIGTERM stops it and removes the files.\n\n"
+            "live one is never taken over. SIGINT or SIGTERM stops it and removes the files.\n"
+            "SIGHUP reloads the Lua flavors and providers whose files changed (one that\n"
+            "does not load keeps its previous version, and the log says why) and, without\n"
+            "--plugin, starts serving Lua files added since; see 'infrakit plugin reload'.\n\n"
             "Plugins:\n"
             "  group              Group/0.1.1 and Manager: the group controller; keeps each\n"
             "                     committed group at its spec (docs/groups.md); specs and\n"

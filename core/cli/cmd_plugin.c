@@ -440,20 +440,106 @@ const ik_cli_cmd_t ik_cmd_plugin_stop = {
     .run = stop_run,
 };
 
+/* --- reload ----------------------------------------------------------------- */
+
+/* Ask the daemon serving NAME to load its Lua file again (Plugin.Reload on
+ * the plugin's own socket); prints the outcome. Returns the exit status. */
+static int reload_one(ik_cli_remote_t *r, const char *name, double timeout) {
+  ik_err_t err = {0};
+  ik_rpc_client_t *client = NULL;
+  if (ik_rpc_client_open(r->http, r->dir, name, (uint64_t)(timeout * 1000), &client, &err) < 0) {
+    fprintf(stderr,
+            "infrakit plugin reload: %s is not running (no socket in %s); see 'infrakit plugin ls'.\n"
+            "A new file, or one that did not load when the daemon started, is served after SIGHUP to the daemon.\n",
+            name, r->dir);
+    return IK_EXIT_FAIL;
+  }
+  ik_cli_result_t res = {0};
+  if (ik_rpc_call(client, NULL, NULL, "Plugin.Reload", NULL, ik_cli_result_cb, &res, NULL, &res.err) < 0) {
+    res.done = 1;
+  } else {
+    ik_cli_remote_wait(r, &res.done, 1);
+  }
+  int status = IK_EXIT_OK;
+  if (res.err.code == IK_ENOTFOUND && strstr(res.err.msg, "Plugin.Reload")) {
+    fprintf(stderr,
+            "infrakit plugin reload: %s cannot be reloaded: only Lua flavors and providers from $INFRAKIT_HOME/flavors\n"
+            "and $INFRAKIT_HOME/providers are (%s)\n",
+            name, res.err.msg);
+    status = IK_EXIT_FAIL;
+  } else if (res.err.code) {
+    fprintf(stderr, "infrakit plugin reload: %s\n", res.err.msg);
+    status = IK_EXIT_FAIL;
+  } else {
+    const char *file = json_string_value(json_object_get(res.result, "File"));
+    printf("reloaded %s (%s)\n", name, file ? file : "?");
+  }
+  ik_cli_result_clear(&res);
+  ik_rpc_client_free(client);
+  return status;
+}
+
+extern const ik_cli_cmd_t ik_cmd_plugin_reload;
+static int reload_run(int argc, char **argv) {
+  const ik_cli_cmd_t *cmd = &ik_cmd_plugin_reload;
+  double timeout = 30;
+  int first, rc = parse_names(cmd, argc, argv, &timeout, &first, "see 'infrakit plugin ls'");
+  if (rc >= 0) return rc;
+  for (int i = first; i < argc; i++)
+    if (strchr(argv[i], '/') || argv[i][0] == '.')
+      return ik_cli_usage_error(cmd, "\"%s\": want a plugin's socket name", argv[i]);
+  ik_err_t err = {0};
+  ik_cli_remote_t r;
+  if (ik_cli_remote_open(&r, &err) < 0) {
+    fprintf(stderr, "infrakit plugin reload: %s\n", err.msg);
+    return IK_EXIT_FAIL;
+  }
+  int status = IK_EXIT_OK;
+  for (int i = first; i < argc; i++)
+    if (reload_one(&r, argv[i], timeout) != IK_EXIT_OK) status = IK_EXIT_FAIL;
+  ik_cli_remote_close(&r);
+  return status;
+}
+
+const ik_cli_cmd_t ik_cmd_plugin_reload = {
+    .name = "plugin reload",
+    .summary = "Load a running Lua flavor or provider's file again",
+    .usage = "infrakit plugin reload [--timeout SECS] NAME...",
+    .help = "Asks the daemon serving NAME to load $INFRAKIT_HOME/flavors/NAME.lua (or\n"
+            "providers/NAME.lua) again, changed or not, without a restart: calls already\n"
+            "running finish on the old code, new calls run on the new. If the file does not\n"
+            "load (a syntax error, an error while it runs, a missing function) the previous\n"
+            "version keeps serving, the daemon logs why, and this command prints the error\n"
+            "(file and line) and exits 1. A provider's watch is restarted on the new code.\n\n"
+            "The request is the method Plugin.Reload on the plugin's own socket (an\n"
+            "infrakit extension, not listed by Handshake.Hello). Built-in plugins and\n"
+            "plugins of other programs cannot be reloaded.\n\n"
+            "SIGHUP to the daemon reloads every Lua flavor and provider whose file changed\n"
+            "(and, for a daemon serving all plugins, starts serving new files).\n\n"
+            "Options:\n"
+            "  --timeout SECS   how long to wait for the answer (default 30)\n\n"
+            "Examples:\n"
+            "  vi ~/.infrakit/flavors/hostname.lua && infrakit plugin reload hostname\n"
+            "  kill -HUP $(cat ~/.infrakit/plugins/group.pid)\n",
+    .run = reload_run,
+};
+
 /* --- the command ------------------------------------------------------------ */
 
-static const ik_cli_cmd_t *const plugin_subs[] = {&ik_cmd_plugin_ls, &ik_cmd_plugin_start, &ik_cmd_plugin_stop, NULL};
+static const ik_cli_cmd_t *const plugin_subs[] = {&ik_cmd_plugin_ls, &ik_cmd_plugin_start, &ik_cmd_plugin_stop,
+                                                   &ik_cmd_plugin_reload, NULL};
 
 static int plugin_run(int argc, char **argv) { return ik_cli_run_sub(&ik_cmd_plugin, plugin_subs, argc, argv); }
 
 const ik_cli_cmd_t ik_cmd_plugin = {
     .name = "plugin",
-    .summary = "List, start and stop plugins in the plugins directory",
-    .usage = "infrakit plugin ls|start|stop ...",
+    .summary = "List, start, stop and reload plugins in the plugins directory",
+    .usage = "infrakit plugin ls|start|stop|reload ...",
     .help = "Subcommands (each has --help):\n"
             "  ls      list plugins: name, interfaces, pid, status, socket\n"
             "  start   start built-in plugins in a background daemon\n"
-            "  stop    stop the process serving a plugin\n\n"
+            "  stop    stop the process serving a plugin\n"
+            "  reload  load a running Lua flavor or provider's file again\n\n"
             "The plugins directory is $INFRAKIT_PLUGINS_DIR, else $INFRAKIT_HOME/plugins,\n"
             "else ~/.infrakit/plugins. See docs/plugins.md.\n",
     .run = plugin_run,

@@ -134,6 +134,26 @@ static int ik__embedded_names(lua_State *L) {
   return 1;
 }
 
+/* infrakit.uid(): a version 4 UUID from the kernel's CSPRNG (122 random
+ * bits), "1b4e28ba-2fa1-41d2-883f-0016d3cca427". Independent of
+ * math.random, so unique across processes and restarts. Does not yield. */
+static int ik__uid(lua_State *L) {
+  unsigned char b[16];
+  if (ik__random_bytes(b, sizeof b) < 0) return luaL_error(L, "infrakit.uid: the kernel gave no random bytes");
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+  char out[37];
+  static const char hex[] = "0123456789abcdef";
+  size_t k = 0;
+  for (size_t i = 0; i < sizeof b; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[k++] = '-';
+    out[k++] = hex[b[i] >> 4];
+    out[k++] = hex[b[i] & 0x0f];
+  }
+  lua_pushlstring(L, out, k);
+  return 1;
+}
+
 static int ik__pid(lua_State *L) {
   lua_pushinteger(L, getpid());
   return 1;
@@ -143,7 +163,7 @@ int ik__open_core(lua_State *L) {
   static const luaL_Reg fns[] = {
     {"sleep", ik__sleep}, {"now", ik__now}, {"clock", ik__clock}, {"refs", ik__refs},
     {"live_tasks", ik__live_tasks}, {"timeout", ik__timeout}, {"current", ik__current},
-    {"isatty", ik__isatty}, {"pid", ik__pid}, {"exe", ik__exe},
+    {"isatty", ik__isatty}, {"pid", ik__pid}, {"uid", ik__uid}, {"exe", ik__exe},
     {"embedded", ik__embedded}, {"embedded_names", ik__embedded_names}, {NULL, NULL},
   };
   lua_newtable(L);

@@ -122,6 +122,10 @@ int ik__ref(ik_lua_t *rt, lua_State *L);   /* pops top into the registry */
 void ik__unref(ik_lua_t *rt, lua_State *L, int ref);
 ik_lua_t *ik__rt(lua_State *L);            /* the runtime owning L */
 
+/* Fill buf with len bytes from the kernel's CSPRNG (getrandom, else
+ * /dev/urandom). 0, or IK_EIO when neither gives them. */
+int ik__random_bytes(void *buf, size_t len);
+
 /* Push nil, "CODE: message"-style failure triple: nil, msg, name. Returns 3. */
 int ik__push_fail(lua_State *L, int code, const char *msg);
 

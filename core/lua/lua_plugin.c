@@ -9,10 +9,20 @@
  * A failure's message is the module's own ("provision refused"), or ours
  * about its results ("healthy returned a number; ..."), with no prefix:
  * the caller knows which plugin and which call it made and says so once
- * ("provision (slowmem): provision refused"). */
+ * ("provision (slowmem): provision refused").
+ *
+ * A plugin (what the vtables' self points at) outlives the versions of its
+ * code: reloading loads the file again into a new module and makes it
+ * current; calls in flight hold a reference on the module they started on
+ * and finish there. An instance provider's watch(notify) runs in a task of
+ * its module; notify queues events that the plugin hands to its watchers
+ * from the loop, so the watcher list (the engine's subscription) survives a
+ * reload. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "loop/loop.h"
@@ -20,13 +30,53 @@
 #include "lua/plugin.h"
 #include "net/go_types.h"
 
+#define IK_LUA_MAX_PENDING 256   /* queued events; past it, one "describe again" */
+#define IK_LUA_MAX_FILE (16u << 20)
+
+typedef struct lua_plugin lua_plugin_t;
+
+/* What notify (a C closure) holds: the module that handed it out. Cleared
+ * when that module is retired, so a stale notify does nothing. */
+typedef struct notify_ud {
+  struct lua_module *m;
+} notify_ud_t;
+
+/* One loaded version of a plugin's code. */
 typedef struct lua_module {
   ik_lua_t *rt;
-  int refs;           /* the plugin's owner, plus one per call in flight */
+  int refs;           /* the plugin's while current, one per call in flight, one for the watch task */
   int ref;            /* the module's table in the registry */
   char *name;         /* for messages: "flavor-vanilla", "hostname" */
-  bool is_flavor;
+  lua_plugin_t *pl;   /* NULL once retired */
+  ik_task_t *watch;   /* the task running watch(notify), or NULL */
+  notify_ud_t *notify;
+  int notify_ref;     /* keeps *notify alive while the module is current */
 } lua_module_t;
+
+struct lua_plugin {
+  ik_lua_t *rt;
+  char *name;
+  char *path;         /* the Lua file, or NULL for a built-in module */
+  char *module;       /* the module name for require, or NULL */
+  bool is_flavor;
+  uint64_t hash;      /* of the loaded file's bytes */
+  lua_module_t *cur;  /* the version new calls run on */
+  int refs;           /* the owner's, plus one while events wait for the loop */
+  bool freed;
+  struct lua_watcher {
+    ik_instance_event_cb cb; /* NULL: a free slot */
+    void *data;
+    int token;
+  } *watchers;              /* one per subscriber (a group), grown as needed */
+  int nwatchers, capwatchers;
+  int next_token;
+  struct lua_event {
+    char *id;         /* NULL: "describe again" */
+    char *why;        /* what happened, for people, or NULL */
+  } *pending;         /* queued by notify, delivered from the loop */
+  size_t npending;
+  bool deferred;      /* a delivery is queued on the loop */
+};
 
 /* How to turn a method's results into the SPI result. */
 typedef enum result_kind {
@@ -154,11 +204,13 @@ static void answer_default(void *data) {
 
 /* --- calls ------------------------------------------------------------ */
 
-/* Start module[method](args...) in a task. args are nargs JSON values
- * (NULL = nil); a string arg is passed as a JSON string. When the module
- * has no such function, answers dflt (stolen) if given, else fails. */
-static int start_call(lua_module_t *m, const char *method, result_kind_t kind, json_t *dflt, ik_spi_cb cb,
+/* Start module[method](args...) in a task, on the plugin's current
+ * version. args are nargs JSON values (NULL = nil); a string arg is passed
+ * as a JSON string. When the module has no such function, answers dflt
+ * (stolen) if given, else fails. */
+static int start_call(lua_plugin_t *pl, const char *method, result_kind_t kind, json_t *dflt, ik_spi_cb cb,
                       void *data, ik_err_t *err, int nargs, json_t **args) {
+  lua_module_t *m = pl->cur;
   lua_State *L = m->rt->L;
   lua_call_t *c = ik_malloc(sizeof *c);
   *c = (lua_call_t){.m = m, .method = method, .kind = kind, .cb = cb, .data = data};
@@ -185,6 +237,144 @@ static int start_call(lua_module_t *m, const char *method, result_kind_t kind, j
   m->refs++;
   ik__task_spawn(m->rt, L, nargs, on_task_done, c);
   return 0;
+}
+
+/* --- events ------------------------------------------------------------- */
+
+/* The owner's reference (dropped by free) and a pending delivery's keep
+ * the plugin; the last one frees it. */
+static void plugin_unref(lua_plugin_t *pl) {
+  if (--pl->refs > 0) return;
+  for (size_t i = 0; i < pl->npending; i++) {
+    ik_free(pl->pending[i].id);
+    ik_free(pl->pending[i].why);
+  }
+  ik_free(pl->pending);
+  ik_free(pl->watchers);
+  ik_free(pl->name);
+  ik_free(pl->path);
+  ik_free(pl->module);
+  ik_free(pl);
+}
+
+/* From the loop: hand the queued events to the watchers. A watcher may
+ * unwatch (itself or another) from its callback. */
+static void deliver_events(void *data) {
+  lua_plugin_t *pl = data;
+  struct lua_event *evs = pl->pending;
+  size_t n = pl->npending;
+  pl->pending = NULL;
+  pl->npending = 0;
+  pl->deferred = false;
+  for (size_t i = 0; i < n; i++) {
+    /* Indexes, not pointers: a callback may watch (growing the array). */
+    for (int w = 0; w < pl->nwatchers && !pl->freed; w++)
+      if (pl->watchers[w].cb) pl->watchers[w].cb(evs[i].id, evs[i].why, pl->watchers[w].data);
+    ik_free(evs[i].id);
+    ik_free(evs[i].why);
+  }
+  ik_free(evs);
+  plugin_unref(pl);
+}
+
+/* Queue an event (id may be NULL: "describe again"; why may be NULL) for
+ * the watchers. */
+static void queue_event(lua_plugin_t *pl, const char *id, const char *why) {
+  if (pl->npending >= IK_LUA_MAX_PENDING) {
+    /* A burst: one "describe again" says it all. */
+    for (size_t i = 0; i < pl->npending; i++) {
+      ik_free(pl->pending[i].id);
+      ik_free(pl->pending[i].why);
+    }
+    pl->npending = 0;
+    id = why = NULL;
+  }
+  if (pl->npending == 0) pl->pending = ik_realloc(pl->pending, IK_LUA_MAX_PENDING * sizeof *pl->pending);
+  pl->pending[pl->npending++] = (struct lua_event){id ? ik_strdup(id) : NULL, why ? ik_strdup(why) : NULL};
+  if (!pl->deferred) {
+    pl->deferred = true;
+    pl->refs++;
+    ik_loop_defer(pl->rt->loop, deliver_events, pl);
+  }
+}
+
+/* notify([id [, why]]): the provider says instance id changed or went away
+ * (no id: something changed, describe again); why, a few words for people
+ * ("exited with status 3"), shows in the group's crash-loop status. Returns true, or false once this
+ * version of the provider is retired (reloaded or unloaded) - a watcher
+ * loop should end then. Does not yield. */
+static int l_notify(lua_State *L) {
+  notify_ud_t *ud = lua_touserdata(L, lua_upvalueindex(1));
+  const char *id = NULL;
+  if (!lua_isnoneornil(L, 1)) {
+    if (lua_type(L, 1) != LUA_TSTRING)
+      return luaL_error(L, "notify: the instance ID must be a string (or nothing: describe again), got %s",
+                        luaL_typename(L, 1));
+    id = lua_tostring(L, 1);
+  }
+  const char *why = luaL_optstring(L, 2, NULL);
+  lua_module_t *m = ud->m;
+  if (m == NULL || m->pl == NULL || m->pl->freed) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  queue_event(m->pl, id, why);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* The watch task ended: returned (notify kept elsewhere, or nothing to
+ * watch), cancelled (reload, shutdown) or failed (logged). */
+static void on_watch_done(ik_task_t *task, ik_task_status_t status, const ik_err_t *terr, void *data) {
+  lua_module_t *m = data;
+  m->watch = NULL;
+  if (status == IK_TASK_ERROR) {
+    const char *trace = ik_task_traceback(task);
+    ik_log(IK_LOG_ERROR, "lua", "provider watch failed: its events stop; the group controller falls back on its poll",
+           "plugin", m->name, "error", terr->msg, "traceback", trace ? trace : "", NULL);
+  }
+  module_unref(m);
+}
+
+/* Start m's watch(notify) in a task of its own, when the provider has one. */
+static void start_watch(lua_module_t *m) {
+  lua_State *L = m->rt->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref);
+  lua_getfield(L, -1, "watch");
+  lua_remove(L, -2);
+  if (!lua_isfunction(L, -1)) {
+    lua_pop(L, 1);
+    return;
+  }
+  m->notify = lua_newuserdata(L, sizeof *m->notify);
+  m->notify->m = m;
+  lua_pushvalue(L, -1);
+  m->notify_ref = ik__ref(m->rt, L);
+  lua_pushcclosure(L, l_notify, 1);
+  m->refs++;
+  m->watch = ik__task_spawn(m->rt, L, 1, on_watch_done, m);
+}
+
+/* The module is no longer current: its notify goes dead, its watch task is
+ * cancelled, and it goes once its calls in flight are done. */
+static void module_retire(lua_module_t *m) {
+  m->pl = NULL;
+  if (m->notify) {
+    m->notify->m = NULL;
+    m->notify = NULL;
+    if (m->rt->L) ik__unref(m->rt, m->rt->L, m->notify_ref);
+  }
+  if (m->watch) ik__task_cancel(m->watch); /* on_watch_done drops its ref */
+  module_unref(m);
+}
+
+static void plugin_free(void *self) {
+  lua_plugin_t *pl = self;
+  pl->freed = true;
+  pl->nwatchers = 0;
+  module_retire(pl->cur);
+  pl->cur = NULL;
+  plugin_unref(pl);
 }
 
 /* --- flavor vtable ---------------------------------------------------- */
@@ -215,7 +405,9 @@ static int f_drain(void *self, json_t *properties, json_t *instance, ik_spi_cb c
  * check that never looks at them spares the instance plugin reading
  * them). */
 static bool f_healthy_wants_properties(void *self) {
-  lua_module_t *m = self;
+  lua_plugin_t *pl = self;
+  lua_module_t *m = pl->cur;
+  if (m == NULL) return false;
   lua_State *L = m->rt->L;
   lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref);
   lua_getfield(L, -1, "healthy_properties");
@@ -231,15 +423,13 @@ static bool f_healthy_wants_properties(void *self) {
   return wants;
 }
 
-static void module_free(void *self) { module_unref(self); }
-
 static const ik_flavor_vtable_t lua_flavor_vt = {
     .kind = "lua",
     .validate = f_validate,
     .prepare = f_prepare,
     .healthy = f_healthy,
     .drain = f_drain,
-    .free = module_free,
+    .free = plugin_free,
     .healthy_wants_properties = f_healthy_wants_properties,
 };
 
@@ -281,6 +471,30 @@ static int i_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, v
   return rc;
 }
 
+/* Every Lua provider can be watched: whether events come depends on the
+ * version loaded (one with watch(notify) sends them), and that can change
+ * with a reload. */
+static int i_watch(void *self, ik_instance_event_cb cb, void *data, ik_err_t *err) {
+  lua_plugin_t *pl = self;
+  int i = 0;
+  while (i < pl->nwatchers && pl->watchers[i].cb) i++;
+  if (i == pl->nwatchers) {
+    if (pl->nwatchers == pl->capwatchers) {
+      pl->capwatchers = pl->capwatchers ? 2 * pl->capwatchers : 4;
+      pl->watchers = ik_realloc(pl->watchers, (size_t)pl->capwatchers * sizeof *pl->watchers);
+    }
+    pl->nwatchers++;
+  }
+  pl->watchers[i] = (struct lua_watcher){.cb = cb, .data = data, .token = ++pl->next_token};
+  return pl->watchers[i].token;
+}
+
+static void i_unwatch(void *self, int token) {
+  lua_plugin_t *pl = self;
+  for (int i = 0; i < pl->nwatchers; i++)
+    if (pl->watchers[i].token == token && pl->watchers[i].cb) memset(&pl->watchers[i], 0, sizeof pl->watchers[i]);
+}
+
 static const ik_instance_vtable_t lua_instance_vt = {
     .kind = "lua",
     .validate = i_validate,
@@ -288,21 +502,67 @@ static const ik_instance_vtable_t lua_instance_vt = {
     .label = i_label,
     .destroy = i_destroy,
     .describe = i_describe,
-    .free = module_free,
+    .free = plugin_free,
+    .watch = i_watch,
+    .unwatch = i_unwatch,
 };
 
 /* --- loading ---------------------------------------------------------- */
 
-/* Run the file (or require the module) and keep the table it returns,
- * checking the required functions. */
-static int load_module(ik_lua_t *rt, const char *name, const char *path, const char *module,
-                       const char *const *required, const char *what, lua_module_t **out, ik_err_t *err) {
+static const char *const flavor_required[] = {"validate", "prepare", NULL};
+static const char *const provider_required[] = {"provision", "destroy", "describe", NULL};
+
+/* FNV-1a, 64 bits: enough to tell whether a file changed. */
+static uint64_t hash_bytes(const char *p, size_t n) {
+  uint64_t h = 14695981039346656037ULL;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+  return h;
+}
+
+/* Read the file at path (a short synchronous read at a commit point, like
+ * the loading itself). Returns 0 and the bytes (caller frees), or IK_ELUA
+ * naming the file. */
+static int read_file(const char *path, char **out, size_t *len, ik_err_t *err) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return ik_err_set(err, IK_ELUA, "cannot open %s: %s", path, strerror(errno));
+  ik_buf_t b = {0};
+  char chunk[8192];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= IK_LUA_MAX_FILE) ik_buf_append(&b, chunk, n);
+  int failed = ferror(f);
+  fclose(f);
+  if (failed || b.len > IK_LUA_MAX_FILE) {
+    ik_buf_free(&b);
+    return ik_err_set(err, IK_ELUA, "cannot read %s: %s", path, failed ? "I/O error" : "larger than 16 MiB");
+  }
+  *out = ik_buf_steal(&b, len);
+  return 0;
+}
+
+/* Run the file (or require the module) and make a module of the table it
+ * returns, checking the required functions. For a file, *hash receives the
+ * hash of the bytes that were loaded. */
+static int load_module(lua_plugin_t *pl, lua_module_t **out, uint64_t *hash, ik_err_t *err) {
+  ik_lua_t *rt = pl->rt;
   lua_State *L = rt->L;
   int top = lua_gettop(L);
-  const char *where = path ? path : module;
+  const char *where = pl->path ? pl->path : pl->module;
+  const char *what = pl->is_flavor ? "flavor" : "instance provider";
+  const char *const *required = pl->is_flavor ? flavor_required : provider_required;
   int rc;
-  if (path) {
-    if (luaL_loadfile(L, path) != 0) {
+  if (pl->path) {
+    char *text;
+    size_t len;
+    if ((rc = read_file(pl->path, &text, &len, err)) < 0) return rc;
+    *hash = hash_bytes(text, len);
+    /* As luaL_loadfile: a first line starting with # (#!/usr/bin/env ...)
+     * is skipped, its newline kept so line numbers stay right. */
+    size_t skip = len > 0 && text[0] == '#' ? strcspn(text, "\n") : 0;
+    char chunkname[4200];
+    snprintf(chunkname, sizeof chunkname, "@%s", pl->path);
+    int lrc = luaL_loadbuffer(L, text + skip, len - skip, chunkname);
+    ik_free(text);
+    if (lrc != 0) {
       rc = ik_err_set(err, IK_ELUA, "%s", lua_tostring(L, -1));
       lua_settop(L, top);
       return rc;
@@ -310,7 +570,7 @@ static int load_module(ik_lua_t *rt, const char *name, const char *path, const c
     rc = ik__lua_pcall(rt, L, 0, 1, err);
   } else {
     lua_getglobal(L, "require");
-    lua_pushstring(L, module);
+    lua_pushstring(L, pl->module);
     rc = ik__lua_pcall(rt, L, 1, 1, err);
   }
   if (rc < 0) {
@@ -334,35 +594,108 @@ static int load_module(ik_lua_t *rt, const char *name, const char *path, const c
       return rc;
     }
   }
+  lua_getfield(L, -1, "watch");
+  bool bad_watch = !lua_isnil(L, -1) && !lua_isfunction(L, -1);
+  lua_pop(L, 1);
+  if (!pl->is_flavor && bad_watch) {
+    rc = ik_err_set(err, IK_ELUA, "%s: watch is a %s; the instance provider's watch must be a function(notify)",
+                    where, luaL_typename(L, -1));
+    lua_settop(L, top);
+    return rc;
+  }
   lua_module_t *m = IK_NEW(lua_module_t);
   m->rt = rt;
-  m->refs = 1;
+  m->refs = 1; /* the plugin's */
   m->ref = ik__ref(rt, L); /* pops the table */
-  m->name = ik_strdup(name);
+  m->name = ik_strdup(pl->name);
+  m->pl = pl;
+  m->notify_ref = LUA_NOREF;
   lua_settop(L, top);
   *out = m;
   return 0;
 }
 
+static int plugin_load(ik_lua_t *rt, const char *name, const char *path, const char *module, bool is_flavor,
+                       lua_plugin_t **out, ik_err_t *err) {
+  lua_plugin_t *pl = IK_NEW(lua_plugin_t);
+  pl->rt = rt;
+  pl->refs = 1;
+  pl->name = ik_strdup(name);
+  pl->path = path ? ik_strdup(path) : NULL;
+  pl->module = path == NULL && module ? ik_strdup(module) : NULL;
+  pl->is_flavor = is_flavor;
+  int rc = load_module(pl, &pl->cur, &pl->hash, err);
+  if (rc < 0) {
+    plugin_unref(pl);
+    return rc;
+  }
+  if (!is_flavor) start_watch(pl->cur);
+  *out = pl;
+  return 0;
+}
+
 int ik_lua_flavor_load(ik_lua_t *rt, const char *name, const char *path, const char *module,
                        ik_flavor_plugin_t *out, ik_err_t *err) {
-  static const char *const required[] = {"validate", "prepare", NULL};
-  lua_module_t *m;
-  int rc = load_module(rt, name, path, module, required, "flavor", &m, err);
+  lua_plugin_t *pl;
+  int rc = plugin_load(rt, name, path, module, true, &pl, err);
   if (rc < 0) return rc;
-  m->is_flavor = true;
   out->vt = &lua_flavor_vt;
-  out->self = m;
+  out->self = pl;
   return 0;
 }
 
 int ik_lua_instance_load(ik_lua_t *rt, const char *name, const char *path, const char *module,
                          ik_instance_plugin_t *out, ik_err_t *err) {
-  static const char *const required[] = {"provision", "destroy", "describe", NULL};
-  lua_module_t *m;
-  int rc = load_module(rt, name, path, module, required, "instance provider", &m, err);
+  lua_plugin_t *pl;
+  int rc = plugin_load(rt, name, path, module, false, &pl, err);
   if (rc < 0) return rc;
   out->vt = &lua_instance_vt;
-  out->self = m;
+  out->self = pl;
   return 0;
+}
+
+/* --- reloading ---------------------------------------------------------- */
+
+static int plugin_reload(lua_plugin_t *pl, bool only_if_changed, bool *reloaded, ik_err_t *err) {
+  if (reloaded) *reloaded = false;
+  if (pl->path == NULL)
+    return ik_err_set(err, IK_ESTATE, "%s is built in (module %s); only Lua files are reloaded", pl->name,
+                      pl->module ? pl->module : "?");
+  if (only_if_changed) {
+    char *text;
+    size_t len;
+    int rc = read_file(pl->path, &text, &len, err);
+    if (rc < 0) return rc;
+    uint64_t h = hash_bytes(text, len);
+    ik_free(text);
+    if (h == pl->hash) return 0;
+  }
+  lua_module_t *m;
+  uint64_t hash = 0;
+  int rc = load_module(pl, &m, &hash, err);
+  if (rc < 0) return rc;
+  lua_module_t *old = pl->cur;
+  pl->cur = m;
+  pl->hash = hash;
+  module_retire(old);
+  if (!pl->is_flavor) {
+    /* What changed between the old watch's last look and the new one's
+     * first is nobody's event: have the watchers describe again. */
+    queue_event(pl, NULL, NULL);
+    start_watch(m);
+  }
+  if (reloaded) *reloaded = true;
+  return 0;
+}
+
+int ik_lua_flavor_reload(ik_flavor_plugin_t *pl, bool only_if_changed, bool *reloaded, ik_err_t *err) {
+  if (reloaded) *reloaded = false;
+  if (pl->vt != &lua_flavor_vt) return ik_err_set(err, IK_EINVAL, "not a Lua flavor: nothing to reload");
+  return plugin_reload(pl->self, only_if_changed, reloaded, err);
+}
+
+int ik_lua_instance_reload(ik_instance_plugin_t *pl, bool only_if_changed, bool *reloaded, ik_err_t *err) {
+  if (reloaded) *reloaded = false;
+  if (pl->vt != &lua_instance_vt) return ik_err_set(err, IK_EINVAL, "not a Lua instance provider: nothing to reload");
+  return plugin_reload(pl->self, only_if_changed, reloaded, err);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -72,6 +73,39 @@ int ik_lua_parse_timeout(const char *s, double *out, ik_err_t *err) {
     return ik_err_set(err, IK_EINVAL, "Lua timeout \"%s\": want a number of seconds > 0", s ? s : "");
   *out = v;
   return 0;
+}
+
+int ik__random_bytes(void *buf, size_t len) {
+  unsigned char *p = buf;
+  while (len > 0) {
+    ssize_t n = getrandom(p, len, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    p += n;
+    len -= (size_t)n;
+  }
+  if (len == 0) return 0;
+  /* No getrandom (an old kernel, a seccomp filter): the same source. */
+  FILE *f = fopen("/dev/urandom", "rb");
+  size_t got = f ? fread(p, 1, len, f) : 0;
+  if (f) fclose(f);
+  return got == len ? 0 : IK_EIO;
+}
+
+/* Seed math.random from the kernel, so every state (each daemon, each
+ * restart, each `infrakit lua`) draws its own sequence: IDs a provider makes
+ * with math.random do not repeat across restarts. LuaJIT seeds from a
+ * double; 53 random bits keep every seed distinct. When the kernel has no
+ * randomness to give, the clock and the pid still differ. */
+static void ik__seed_random(lua_State *L) {
+  uint64_t bits = 0;
+  if (ik__random_bytes(&bits, sizeof bits) < 0)
+    bits = (uint64_t)(ik_loop_walltime() * 1e6) ^ ((uint64_t)getpid() << 40);
+  lua_getglobal(L, "math");
+  lua_getfield(L, -1, "randomseed");
+  lua_pushnumber(L, (double)(bits >> 11));
+  lua_call(L, 1, 0);
+  lua_pop(L, 1);
 }
 
 /* The Lua half of infrakit (every file under lua/infrakit/) and the built-in playbooks
@@ -183,6 +217,7 @@ int ik_lua_new(ik_loop_t *loop, const ik_lua_opts_t *opts, ik_lua_t **out, ik_er
   lua_pushlightuserdata(L, rt);
   lua_rawset(L, LUA_REGISTRYINDEX);
   luaL_openlibs(L);
+  ik__seed_random(L);
   /* Collect when the heap reaches 4x its size after the last collection
    * (Lua's default is 2x). Plugin calls make short-lived tables; with the
    * default, collecting took about a tenth of a flavor call. The heap of

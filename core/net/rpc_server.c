@@ -236,6 +236,7 @@ static json_t *hello_result(const ik_rpc_server_t *s) {
   size_t nkeys = 0;
   json_t *lists = json_object();
   for (size_t i = 0; i < s->nobjects; i++) {
+    if (s->objects[i].iface->hidden) continue;
     char key[128];
     snprintf(key, sizeof key, "%s/%s", s->objects[i].iface->name, s->objects[i].iface->version);
     json_t *list = json_object_get(lists, key);
@@ -276,7 +277,7 @@ static json_t *api_json(const ik_rpc_server_t *s) {
   json_t *root = json_object();
   json_object_set_new(root, "Vendor", json_null());
   json_t *impl = json_array(), *ifaces = json_array();
-  if (s->nobjects > 0) {
+  if (s->nobjects > 0 && !s->objects[0].iface->hidden) {
     const ik_rpc_iface_t *iface = s->objects[0].iface;
     json_t *spec = json_pack("{s:s, s:s, s:s}", "Name", iface->name, "Version", iface->version, "Sub", "");
     json_array_append(impl, spec);
@@ -455,7 +456,7 @@ static void handle_rpc(ik_rpc_server_t *s, ik_http_request_t *req) {
 
   const char *dot = strchr(method, '.');
   if (dot && strcmp(method, "Handshake.Hello") == 0) {
-    static const ik_rpc_iface_t handshake = {"Handshake", "0.1.0", "Handshake", IK_RPC_SINGLE, NULL};
+    static const ik_rpc_iface_t handshake = {"Handshake", "0.1.0", "Handshake", IK_RPC_SINGLE, NULL, false};
     call->iface = &handshake;
     call->selector = ik_strdup("");
     if (s->hello == NULL) s->hello = hello_result(s); /* asked once per client connection */

@@ -56,6 +56,9 @@ typedef struct ik_rpc_iface {
   const char *service;    /* JSON-RPC service prefix: "Instance", "Manager" */
   ik_rpc_dispatch_t dispatch;
   const ik_rpc_method_t *methods; /* ends with {NULL} */
+  bool hidden;            /* not listed by Handshake.Hello or /info: a control
+                             service of this implementation (Plugin.Reload),
+                             not an InfraKit interface clients look for */
 } ik_rpc_iface_t;
 
 /* name is the plugin's name (its socket's file name); copied. */

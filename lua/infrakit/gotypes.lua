@@ -100,6 +100,8 @@ local function mismatch(kind, where, gotype)
   return ("json: cannot unmarshal %s into %s of type %s"):format(kind, where, gotype)
 end
 
+local bad_field -- defined below
+
 -- Decoders by Go type: (value, where) -> decoded or nil, err.
 -- where is "Go struct field Spec.Init" or "Go value".
 local decoders = {}
@@ -183,6 +185,27 @@ local where_of = setmetatable({}, {
   end,
 })
 
+--- The Go type names decode_struct supports, sorted.
+---@return string[]
+function M.types()
+  local names = {}
+  for name in pairs(decoders) do names[#names + 1] = name end
+  table.sort(names)
+  return names
+end
+
+-- A field list entry decode_struct cannot use: a bug in the caller, so
+-- raise (at the caller of decode_struct), naming the field, the type and
+-- what is supported.
+bad_field = function(typename, i, name, gotype)
+  if type(name) ~= "string" or type(gotype) ~= "string" then
+    error(("infrakit.gotypes.decode_struct: field %d of %s must be { \"Name\", \"gotype\" } (two strings)")
+      :format(i, typename), 3)
+  end
+  error(("infrakit.gotypes.decode_struct: field %s of %s has type %q, which infrakit.gotypes does not support"
+    .. " (supported: %s)"):format(name, typename, gotype, table.concat(M.types(), ", ")), 3)
+end
+
 --- Decodes v into a Go struct described by fields, a list of
 --- { "Name", "gotype" } with gotype one of "string", "bool", "any",
 --- "[]string", "map[string]string", "[]instance.Attachment". typename is
@@ -195,17 +218,23 @@ local where_of = setmetatable({}, {
 ---@return table|nil decoded
 ---@return string|nil err
 function M.decode_struct(v, typename, fields)
+  if type(fields) ~= "table" then
+    error(("infrakit.gotypes.decode_struct: fields must be a list of { \"Name\", \"gotype\" }, got %s")
+      :format(type(fields)), 2)
+  end
   local k = M.kind(v)
   local out = {}
   if k ~= "null" and k ~= "object" and k ~= "empty" then
     return nil, mismatch(k, "Go value", typename)
   end
   local wheres = where_of[typename]
-  for _, f in ipairs(fields) do
+  for i, f in ipairs(fields) do
     local name, gotype = f[1], f[2]
+    local decode = decoders[gotype]
+    if decode == nil then bad_field(typename, i, name, gotype) end
     local raw = nil
     if k ~= "null" then raw = M.field(v, name) end
-    local val, err = decoders[gotype](raw, wheres[name])
+    local val, err = decode(raw, wheres[name])
     if val == nil and err then return nil, err end
     out[name] = val
   end

@@ -40,6 +40,12 @@ infrakit.exec = core.exec
 ---@type fun(fn: function, ...): userdata
 infrakit.spawn = core.spawn
 
+--- A unique ID: a version 4 UUID ("1b4e28ba-2fa1-41d2-883f-0016d3cca427")
+--- from the kernel's random source, unique across processes and restarts.
+--- Does not yield.
+---@type fun(): string
+infrakit.uid = core.uid
+
 infrakit.json = require "infrakit.json"
 infrakit.log = require "infrakit.log"
 
@@ -141,5 +147,19 @@ infrakit.debug = {
   timeout = core.timeout,       -- get/set the watchdog limit (seconds)
   current = core.current,       -- id of the running task, or nil
 }
+
+--- Modules loaded on first use, so scripts that never render a template
+--- do not pay for loading the template engine: infrakit.template (the
+--- same table as require "infrakit.template") and infrakit.gotypes.
+local lazy = { template = "infrakit.template", gotypes = "infrakit.gotypes" }
+setmetatable(infrakit, {
+  __index = function(t, k)
+    local name = lazy[k]
+    if name == nil then return nil end
+    local mod = require(name)
+    rawset(t, k, mod)
+    return mod
+  end,
+})
 
 return infrakit

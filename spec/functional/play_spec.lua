@@ -51,6 +51,24 @@ describe("infrakit play", function()
     assert.are.equal("size=7 keep=false mode=safe ratio=nil tags= owner=you args= same=true\n", r.stdout)
   end)
 
+  it("has infrakit.template without a require, as docs/playbooks.md shows", function()
+    local f = io.open(dir .. "/tpl.lua", "w")
+    f:write([[
+return {
+  run = function()
+    local infrakit = require "infrakit"
+    print(assert(infrakit.template.render("hello {{ .name }}", { name = "world" })))
+    assert(infrakit.template == require("infrakit.template"))
+    return 0
+  end,
+}
+]])
+    f:close()
+    local r = run(dir, { "play", dir .. "/tpl.lua" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal("hello world\n", r.stdout)
+  end)
+
   it("lists the parameters with --help, without running", function()
     local r = run(dir, { "play", dir .. "/book.lua", "--help" })
     assert.are.equal(0, r.status, r.stderr)

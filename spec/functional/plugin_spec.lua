@@ -1,4 +1,4 @@
--- infrakit plugin ls|start|stop, infrakit instance ..., and
+-- infrakit plugin ls|start|stop (reload: provider_spec.lua), infrakit instance ..., and
 -- infrakit.rpc.call: our client side talking to real daemons, as a user
 -- (or a script) would. The daemons are separate processes, so every call
 -- goes through the remote adapter (core/net/remote_instance.c).
@@ -105,7 +105,7 @@ describe("infrakit plugin", function()
     assert.matches('unknown subcommand "sotp" %(did you mean "stop"%?%)', r.stderr)
     r = run(home, { "plugin" })
     assert.are.equal(2, r.status)
-    assert.matches("missing subcommand %(ls, start, stop%)", r.stderr)
+    assert.matches("missing subcommand %(ls, start, stop, reload%)", r.stderr)
     r = run(home, { "plugin", "stop", "--timeout", "soon", "x" })
     assert.are.equal(2, r.status)
     assert.matches('%-%-timeout "soon": want seconds', r.stderr)

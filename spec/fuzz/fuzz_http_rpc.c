@@ -173,13 +173,13 @@ static const ik_rpc_method_t keyed_methods[] = {
     {"FreeGroup", k_refuse, NULL, NULL},
     {NULL, NULL, NULL, NULL},
 };
-static const ik_rpc_iface_t keyed_iface = {"Group", "0.1.1", "Group", IK_RPC_KEYED, keyed_methods};
+static const ik_rpc_iface_t keyed_iface = {"Group", "0.1.1", "Group", IK_RPC_KEYED, keyed_methods, false};
 
 static const ik_rpc_method_t single_methods[] = {
     {"IsLeader", k_echo, NULL, "{\"Leader\":true}"},
     {NULL, NULL, NULL, NULL},
 };
-static const ik_rpc_iface_t single_iface = {"Manager", "0.1.0", "Manager", IK_RPC_SINGLE, single_methods};
+static const ik_rpc_iface_t single_iface = {"Manager", "0.1.0", "Manager", IK_RPC_SINGLE, single_methods, false};
 
 /* --- set-up, once per process -------------------------------------------------- */
 

@@ -449,6 +449,34 @@ static void api_json_is_the_recorded_one(void **state) {
   unserve(f);
 }
 
+/* A hidden service (our Plugin.Reload) answers, but Hello and api.json
+ * show the plugin exactly as InfraKit's clients know it. */
+static void ping(ik_rpc_call_t *call, json_t *params, void *obj) {
+  ik_rpc_reply(call, json_pack("{s:b}", "Pong", 1));
+}
+static const ik_rpc_method_t hidden_methods[] = {{"Ping", ping, "{}", "{}"}, {NULL, NULL, NULL, NULL}};
+static const ik_rpc_iface_t hidden_iface = {"Plugin", "0.1.0", "Plugin", IK_RPC_SINGLE, hidden_methods, true};
+
+static void a_hidden_service_answers_but_hello_does_not_list_it(void **state) {
+  fixture_t *f = IK_NEW(fixture_t);
+  harness_start(&f->h, "flavor-vanilla");
+  f->d.loop = &f->h.loop;
+  f->plugin = (ik_flavor_plugin_t){&double_vt, &f->d};
+  harness_add(&f->h, &ik_rpc_flavor_iface, ".", &f->plugin);
+  harness_add(&f->h, &hidden_iface, ".", NULL);
+  harness_listen(&f->h);
+  harness_expect(&f->h, "{\"jsonrpc\":\"2.0\",\"method\":\"Plugin.Ping\",\"params\":{},\"id\":1}",
+                 "{\"jsonrpc\":\"2.0\",\"result\":{\"Pong\":true},\"id\":1}\n");
+  harness_expect(&f->h,
+                 "{\"jsonrpc\":\"2.0\",\"method\":\"Handshake.Hello\",\"params\":{},\"id\":3605489218498577902}",
+                 "{\"jsonrpc\":\"2.0\",\"result\":{\"Objects\":{\"Flavor/0.1.1\":[{\"Name\":\".\",\"ProxyFor\":\"\"}]}},"
+                 "\"id\":3605489218498577902}\n");
+  char *got = harness_get(&f->h, "/info/api.json");
+  assert_string_equal(got, flavor_api_json);
+  ik_free(got);
+  unserve(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(recorded_exchanges_are_byte_exact),
@@ -458,6 +486,7 @@ int main(void) {
       cmocka_unit_test(type_selects_the_object),
       cmocka_unit_test(without_a_default_object_an_empty_type_is_no_plugin),
       cmocka_unit_test(hello_lists_flavor_0_1_1),
+      cmocka_unit_test(a_hidden_service_answers_but_hello_does_not_list_it),
       cmocka_unit_test(api_json_is_the_recorded_one),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,38 @@
+local go = require "infrakit.gotypes"
+
+describe("infrakit.gotypes.decode_struct", function()
+  it("decodes the supported types", function()
+    local s = assert(go.decode_struct({ prefix = "web", Lines = { "a" }, Debug = true },
+      "x.Spec", { { "Prefix", "string" }, { "Lines", "[]string" }, { "Debug", "bool" }, { "Extra", "any" } }))
+    assert.are.equal("web", s.Prefix)
+    assert.are.same({ "a" }, s.Lines)
+    assert.is_true(s.Debug)
+    assert.is_nil(s.Extra)
+  end)
+
+  it("raises on an unknown type, naming the field, the type and the supported types", function()
+    local ok, err = pcall(function()
+      local r = go.decode_struct({ Delay = 3 }, "x.Spec", { { "Prefix", "string" }, { "Delay", "int" } })
+      return r -- not a tail call: the error's position is this line
+    end)
+    assert.is_false(ok)
+    assert.matches('field Delay of x.Spec has type "int", which infrakit.gotypes does not support', err, 1, true)
+    assert.matches("supported: %[%]instance%.Attachment, %[%]string, any, bool, map%[string%]string, string", err)
+    -- the caller's line, not gotypes.lua's
+    assert.matches("gotypes_spec.lua", err, 1, true)
+  end)
+
+  it("raises on a malformed field list", function()
+    local ok, err = pcall(go.decode_struct, {}, "x.Spec", { { "Prefix" } })
+    assert.is_false(ok)
+    assert.matches("field 1 of x.Spec", err, 1, true)
+    ok, err = pcall(go.decode_struct, {}, "x.Spec", "Prefix")
+    assert.is_false(ok)
+    assert.matches("fields must be a list", err, 1, true)
+  end)
+
+  it("lists the supported type names", function()
+    assert.are.same({ "[]instance.Attachment", "[]string", "any", "bool", "map[string]string", "string" },
+      go.types())
+  end)
+end)
