@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "net/discovery.h"
 
 int ik_cli_remote_open(ik_cli_remote_t *r, ik_err_t *err) {
@@ -49,7 +50,8 @@ json_t *ik_cli_read_json(const char *path, ik_err_t *err) {
   if (doc == NULL) {
     const char *name = from_stdin ? "stdin" : path;
     if (jerr.line <= 0) ik_err_set(err, IK_EINVAL, "%s: %s", name, jerr.text);
-    else ik_err_set(err, IK_EINVAL, "%s:%d:%d: invalid JSON: %s", name, jerr.line, jerr.column, jerr.text);
+    else ik_err_set(err, IK_EINVAL, "%s:%d:%d: invalid JSON: %s", name, jerr.line, ik_json_error_column(&jerr),
+                    jerr.text);
   }
   return doc;
 }

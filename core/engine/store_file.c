@@ -90,7 +90,8 @@ static int sf_get(void *self, const char *key, ik_spi_cb cb, void *data, ik_err_
   json_t *doc = json_load_file(path, JSON_DECODE_ANY, &je);
   if (doc == NULL) {
     if (access(path, F_OK) != 0) ik_err_set(&e, IK_ENOTFOUND, "store: no %s", key);
-    else ik_err_set(&e, IK_EIO, "store: %s is not valid JSON: %s (line %d)", path, je.text, je.line);
+    else ik_err_set(&e, IK_EIO, "store: %s:%d:%d: invalid JSON: %s", path, je.line, ik_json_error_column(&je),
+                    je.text);
   }
   return finish(s, cb, data, doc, e.code ? &e : NULL);
 }

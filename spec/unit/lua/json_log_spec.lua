@@ -22,6 +22,19 @@ describe("infrakit.json", function()
     assert.matches("^invalid JSON", msg)
   end)
 
+  it("names a decode error by 1-based line and column", function()
+    local cases = {
+      { '{\n"ID": x\n}', "invalid JSON: Expected value but found invalid token at line 2, column 7" },
+      { '{"ID": x}', "invalid JSON: Expected value but found invalid token at line 1, column 8" },
+      { '{\n"ID": 1,\n', "invalid JSON: Expected object key string but found T_END at line 3, column 1" },
+    }
+    for _, c in ipairs(cases) do
+      local v, msg = json.decode(c[1])
+      assert.is_nil(v)
+      assert.are.equal(c[2], msg)
+    end
+  end)
+
   it("raises on values JSON cannot hold", function()
     assert.has_error(function() json.encode({ f = print }) end)
     assert.has_error(function() json.decode(42) end, "infrakit.json.decode: expected a string, got number")

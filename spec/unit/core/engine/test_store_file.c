@@ -145,7 +145,7 @@ static void a_crash_leaves_whole_documents_and_ignored_temp_files(void **state) 
   fclose(f);
   DO(fx, &s, st->vt->get(st->self, "groups/a/spec", on_slot, &s, &e_));
   assert_int_equal(s.err.code, IK_EIO);
-  assert_non_null(strstr(s.err.msg, "not valid JSON"));
+  assert_non_null(strstr(s.err.msg, "/store/nested/groups/a/spec.json:1:6: invalid JSON: "));
   slot_clear(&s);
   json_decref(v);
 }
