@@ -91,6 +91,32 @@ describe("infrakit group", function()
     assert.are.equal(3, provisioned)
   end)
 
+  it("keeps its store to itself: a second daemon on it refuses to start, a crash frees it", function()
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 2, "v1") }).status)
+    wait_status(home, "web", steady_at(2))
+    local pid = io.open(home .. "/plugins/group.pid"):read("*a"):gsub("%s+$", "")
+    -- Same INFRAKIT_HOME, its own plugins dir: nothing else stops it.
+    local env = support.env(home, { INFRAKIT_PLUGINS_DIR = home .. "/plugins2" })
+    local r, msg = infrakit.exec({ support.bin, "daemon", "--poll", "60s" }, { env = env, timeout = 20 })
+    assert.is_truthy(r, msg)
+    assert.are.equal(1, r.status)
+    assert.are.equal("infrakit daemon: store " .. home .. "/configs is in use by infrakit daemon pid " .. pid
+      .. " (lock " .. home .. "/configs/daemon.lock): one daemon per store; stop it, or give this one"
+      .. " another INFRAKIT_HOME\n", r.stderr)
+    assert.is_false(support.exists(home .. "/plugins2/group"))
+    assert.are.equal(pid, (io.open(home .. "/configs/daemon.lock"):read("*a"):gsub("%s+$", "")))
+    -- The first one still owns the group, alone.
+    wait_status(home, "web", steady_at(2))
+    -- kill -9 leaves the lock file; the kernel released the lock with the
+    -- process, so a restart takes the store over.
+    sh("kill -KILL " .. pid)
+    d.task:wait()
+    d = start(home)
+    wait_status(home, "web", steady_at(2))
+    local now = io.open(home .. "/plugins/group.pid"):read("*a"):gsub("%s+$", "")
+    assert.are.equal(now, (io.open(home .. "/configs/daemon.lock"):read("*a"):gsub("%s+$", "")))
+  end)
+
   it("rolls out a new config, replaces every instance, and scales without replacing", function()
     assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 2, "v1") }).status)
     local first = wait_status(home, "web", steady_at(2))
