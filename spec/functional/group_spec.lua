@@ -74,6 +74,36 @@ describe("infrakit group", function()
     assert.is_truthy(events:find('"event":"instance-lost","instance":"' .. victim .. '"', 1, true))
   end)
 
+  -- Another client destroys a member through the plugin's own socket: the
+  -- controller hears it at once (the poll is 60 s; the wait is 10 s) and
+  -- replaces it, once - and its own destroys are not counted as losses.
+  for _, plugin in ipairs({ "instance-file", "instance-process" }) do
+    it("replaces at once a member destroyed through " .. plugin .. "'s API by another client", function()
+      local s = json.decode(spec("web", 2, "v1"))
+      if plugin == "instance-file" then s.Properties.Instance = { Plugin = "instance-file", Properties = { Note = "v1" } } end
+      assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = json.encode(s) }).status)
+      local st = wait_status(home, "web", steady_at(2))
+      local victim = st.Instances[1].ID
+      local r = run(home, { "instance", "destroy", "-p", plugin, victim })
+      assert.are.equal(0, r.status, r.stderr)
+      wait_status(home, "web", function(x)
+        if not steady_at(2)(x) then return false end
+        for _, i in ipairs(x.Instances) do if i.ID == victim then return false end end
+        return true
+      end)
+      local events = io.open(home .. "/events.jsonl"):read("*a")
+      local _, lost = events:gsub('"event":"instance%-lost"', "")
+      assert.are.equal(1, lost)
+      assert.is_truthy(events:find('"event":"instance-lost","instance":"' .. victim .. '"', 1, true))
+      -- Scaling in destroys through the same API: not a loss.
+      assert.are.equal(0, run(home, { "group", "scale", "web", "1" }).status)
+      wait_status(home, "web", steady_at(1))
+      events = io.open(home .. "/events.jsonl"):read("*a")
+      _, lost = events:gsub('"event":"instance%-lost"', "")
+      assert.are.equal(1, lost)
+    end)
+  end
+
   it("resumes after the daemon is killed: same instances, none provisioned twice", function()
     assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 3, "v1") }).status)
     wait_status(home, "web", steady_at(3))
