@@ -355,7 +355,7 @@ static int ik__daemon_run(int argc, char **argv) {
 
   ik_err_t err = {0};
   if (ik_plugins_dir(d.dir, sizeof d.dir, &err) < 0 || ik_home_dir(d.home, sizeof d.home, &err) < 0) {
-    fprintf(stderr, "infrakit daemon: %s\n", err.msg);
+    ik_cli_eprintf("infrakit daemon: %s\n", err.msg);
     return IK_EXIT_FAIL;
   }
   size_t nall = candidates(d.home, all, IK_DAEMON_MAX_PLUGINS);
@@ -395,13 +395,13 @@ static int ik__daemon_run(int argc, char **argv) {
   }
   d.file_dir = file_dir;
   if (ik_loop_init(&d.loop, &err) < 0 || ik_loop_catch_signals(&d.loop, &err) < 0) {
-    fprintf(stderr, "infrakit daemon: %s\n", err.msg);
+    ik_cli_eprintf("infrakit daemon: %s\n", err.msg);
     return IK_EXIT_FAIL;
   }
 
   int exit_code = IK_EXIT_OK;
   if (daemon_start(&d, chosen, nchosen, tcp, &err) < 0) {
-    fprintf(stderr, "infrakit daemon: %s\n", err.msg);
+    ik_cli_eprintf("infrakit daemon: %s\n", err.msg);
     exit_code = err.code == IK_EINVAL ? IK_EXIT_USAGE : IK_EXIT_FAIL;
   } else {
     ik_loop_on_shutdown(&d.loop, on_shutdown, &d);

@@ -985,7 +985,7 @@ json_t *ik__group_status(ik__group_t *g) {
                                            g->seen[i].logical_id, "Health", health_name(g->seen[i].health),
                                            "ConfigHash", hash ? hash : ""));
   }
-  return json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:s, s:s, s:s, s:s, s:b, s:s, s:O?, s:o, s:o, "
+  return json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:s, s:s, s:s, s:s, s:b, s:s, s:o?, s:o, s:o, "
                    "s:o, s:I}",
                    "ID", g->id, "Phase",
                    g->destroying ? "destroying" : g->cycles == 0 && g->summary.total == 0 && g->spec.size > 0
@@ -997,6 +997,6 @@ json_t *ik__group_status(ik__group_t *g) {
                    (json_int_t)s->unhealthy, "Done", (json_int_t)s->done, "Total", (json_int_t)s->total, "Reason",
                    s->reason, "ConfigHash", g->spec.config_hash, "TargetHash", g->state.target_hash, "GoodHash",
                    g->state.good_hash, "Failure", g->state.failure, "CanaryPromoted", g->state.canary_promoted,
-                   "Error", g->last_error, "Plan", g->last_plan, "InFlight", inflight, "Failures", failures,
+                   "Error", g->last_error, "Plan", json_deep_copy(g->last_plan), "InFlight", inflight, "Failures", failures,
                    "Instances", insts, "Cycles", (json_int_t)g->cycles);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/redact.h"
 #include "lua/internal.h"
 
 #define IK_LOG_LUA_MAX 32
@@ -75,6 +76,15 @@ static int ik__log_secret(lua_State *L) {
   return 0;
 }
 
+/* log_redact(text) -> text with URL credentials, secret query values and
+ * registered secrets masked (base/redact.h): for what Lua prints itself. */
+static int ik__log_redact(lua_State *L) {
+  ik_buf_t scratch = {0};
+  lua_pushstring(L, ik_redact_buf(luaL_checkstring(L, 1), &scratch));
+  ik_buf_free(&scratch);
+  return 1;
+}
+
 void ik__bind_log(lua_State *L) {
   lua_pushcfunction(L, ik__log);
   lua_setfield(L, -2, "log");
@@ -82,4 +92,6 @@ void ik__bind_log(lua_State *L) {
   lua_setfield(L, -2, "log_enabled");
   lua_pushcfunction(L, ik__log_secret);
   lua_setfield(L, -2, "log_secret");
+  lua_pushcfunction(L, ik__log_redact);
+  lua_setfield(L, -2, "log_redact");
 }
