@@ -85,6 +85,17 @@ static int ik__log_redact(lua_State *L) {
   return 1;
 }
 
+/* log_secrets_of(value): register the strings under secret-named fields of
+ * a spec table (base/redact.h), as the daemon does when it receives it.
+ * A value that is not JSON-shaped registers nothing. */
+static int ik__log_secrets_of(lua_State *L) {
+  ik_err_t err = {0};
+  json_t *v = ik__to_json(L, 1, "spec", &err);
+  ik_redact_register_json(v);
+  json_decref(v);
+  return 0;
+}
+
 void ik__bind_log(lua_State *L) {
   lua_pushcfunction(L, ik__log);
   lua_setfield(L, -2, "log");
@@ -94,4 +105,6 @@ void ik__bind_log(lua_State *L) {
   lua_setfield(L, -2, "log_secret");
   lua_pushcfunction(L, ik__log_redact);
   lua_setfield(L, -2, "log_redact");
+  lua_pushcfunction(L, ik__log_secrets_of);
+  lua_setfield(L, -2, "log_secrets_of");
 }

@@ -72,6 +72,27 @@ describe("infrakit.log", function()
     assert.matches('note="has [REDACTED] inside"', out, 1, true)
   end)
 
+  it("masks URL credentials in the log, and redact() masks what a script prints", function()
+    local out = capture([[
+      local infrakit = require("infrakit")
+      infrakit.log.warn("fetch https://bob:url-pw-1@h.example/x?token=q-tok-1&v=2: refused")
+      io.stderr:write(infrakit.log.redact("plain https://bob:url-pw-2@h/?sig=q-sig-2\n"))
+    ]])
+    assert.matches('msg="fetch https://bob:[REDACTED]@h.example/x?token=[REDACTED]&v=2: refused"', out, 1, true)
+    assert.matches("plain https://bob:[REDACTED]@h/?sig=[REDACTED]\n", out, 1, true)
+  end)
+
+  it("masks the secrets of a spec given to group.commit in this process too", function()
+    local out = capture([[
+      local infrakit = require("infrakit")
+      infrakit.group.use("/nonexistent/group.sock")
+      infrakit.group.commit({ ID = "db", Properties = { Instance = { Properties = {
+        Env = { DB_PASSWORD = "spec-pw-1" }, Secrets = { "marked-2" }, Note = "not-secret-3" } } } })
+      infrakit.log.info("spec-pw-1 marked-2 not-secret-3")
+    ]])
+    assert.matches('msg="[REDACTED] [REDACTED] not-secret-3"', out, 1, true)
+  end)
+
   it("rejects an unknown level", function()
     assert.has_error(function() infrakit.log.enabled("loud") end)
     assert.is_true(infrakit.log.enabled("error"))
