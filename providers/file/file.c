@@ -68,7 +68,8 @@ static json_t *read_instance(const char *dir, const char *id, ik_err_t *err) {
   json_t *v = json_load_file(path, 0, &je);
   if (v == NULL) {
     if (access(path, F_OK) != 0) ik_err_set(err, IK_ENOTFOUND, "instance %s: no such instance in %s", id, dir);
-    else ik_err_set(err, IK_EIO, "instance %s: %s: %s", id, path, je.text);
+    else ik_err_set(err, IK_EIO, "instance %s: %s:%d:%d: invalid JSON: %s", id, path, je.line, ik_json_error_column(&je),
+                    je.text);
   }
   return v;
 }
