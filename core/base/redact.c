@@ -77,7 +77,7 @@ static bool redact_urls(const char *s, ik_buf_t *out) {
       if (*aend == '@') at = aend;
     if (at) {
       const char *colon = memchr(auth, ':', (size_t)(at - auth));
-      if (colon && colon + 1 < at) {
+      if (colon && colon + 1 < at && colon + 1 >= copied) {
         ik_buf_append(out, copied, (size_t)(colon + 1 - copied));
         ik_buf_puts(out, IK_REDACTED);
         copied = at;
@@ -100,7 +100,7 @@ static bool redact_urls(const char *s, ik_buf_t *out) {
         if (eq && eq + 1 < pend) {
           char name[128];
           snprintf(name, sizeof name, "%.*s", (int)(eq - param), param);
-          if (ik_redact_name_is_secret(name)) {
+          if (eq + 1 >= copied && ik_redact_name_is_secret(name)) {
             ik_buf_append(out, copied, (size_t)(eq + 1 - copied));
             ik_buf_puts(out, IK_REDACTED);
             copied = pend;
@@ -110,7 +110,7 @@ static bool redact_urls(const char *s, ik_buf_t *out) {
         param = pend + 1;
       }
     }
-    scan = uend > scan + 3 ? uend : scan + 3;
+    scan += 3; /* a URL inside this one's query (?next=https://u:p@h/) is looked at too */
   }
   ik_buf_puts(out, copied);
   return changed;

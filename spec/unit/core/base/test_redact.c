@@ -43,6 +43,8 @@ static void redact_masks_url_passwords_and_secret_query_values(void **state) {
       {"unix:///tmp/plugins/group", "unix:///tmp/plugins/group"},
       {"GET https://h/x?token=abc: refused.", "GET https://h/x?token=[REDACTED]: refused."},
       {"(see https://h/?sig=abc), then", "(see https://h/?sig=[REDACTED]), then"},
+      {"https://h/?next=https://u:p@x/?token=t&y=1", "https://h/?next=https://u:[REDACTED]@x/?token=[REDACTED]&y=1"},
+      {"https://h/?token=https://u:p@x/&y=1", "https://h/?token=[REDACTED]&y=1"},
       {"", ""},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
