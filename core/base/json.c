@@ -87,3 +87,27 @@ static char *dump(const json_t *v, size_t flags, bool newline, size_t *len) {
 char *ik_json_dump_go(const json_t *v, bool newline, size_t *len) {
   return dump(v, JSON_COMPACT, newline, len);
 }
+
+int ik_json_error_column(const json_error_t *je) {
+  int col = je->column;
+  const char *text = je->text;
+  size_t tlen = strlen(text);
+  static const char eof[] = " near end of file";
+  const char *near = strstr(text, " near '");
+  if (tlen >= sizeof eof - 1 && strcmp(text + tlen - (sizeof eof - 1), eof) == 0) {
+    col += 1; /* where the next character would have been */
+  } else if (near != NULL && tlen > 0 && text[tlen - 1] == '\'') {
+    /* The token jansson saved, up to the final quote; counted in characters
+     * (UTF-8 lead bytes) as jansson counts its column. */
+    const char *tok = near + strlen(" near '");
+    const char *end = text + tlen - 1;
+    int chars = 0;
+    bool newline = false;
+    for (const char *q = tok; q < end; q++) {
+      if (*q == '\n') newline = true;
+      if (((unsigned char)*q & 0xC0) != 0x80) chars++;
+    }
+    if (!newline && chars > 0 && chars <= col) col = col - chars + 1;
+  }
+  return col < 1 ? 1 : col;
+}

@@ -29,4 +29,11 @@ const char *ik_json_get_string(const json_t *obj, const char *key, const char *d
  * Caller frees with free(). NULL only on allocation failure (aborts). */
 char *ik_json_dump_go(const json_t *v, bool newline, size_t *len);
 
+/* The 1-based column an editor shows for a jansson parse error: the first
+ * character of the offending token ("near 'x'") when jansson names one on
+ * its line, the position just past the input at "near end of file". jansson's
+ * own column is that of the last character it read, 0 when it read none on
+ * the line, so neither start of token nor 1-based. */
+int ik_json_error_column(const json_error_t *je);
+
 #endif

@@ -1,6 +1,5 @@
 #include "base/log.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/redact.h"
 
 #define IK_LOG_MAX_PAIRS 32
 
@@ -20,11 +20,9 @@ static struct {
   ik_log_level_t level;
   ik_log_format_t format;
   int fd;           /* -1 = stderr */
-  char **secrets;
-  size_t nsecrets;
   ik_log_redactor_fn redactor;
   void *redactor_data;
-} ik_log_state = {IK_LOG_INFO, IK_LOG_FMT_KV, -1, NULL, 0, NULL, NULL};
+} ik_log_state = {IK_LOG_INFO, IK_LOG_FMT_KV, -1, NULL, NULL};
 
 static const char *const ik_level_names[] = {"debug", "info", "warn", "error", "off"};
 
@@ -86,60 +84,17 @@ void ik_log_close(void) {
   ik_log_state.fd = -1;
 }
 
-void ik_log_add_secret(const char *value) {
-  if (value == NULL || strlen(value) < 4) return;
-  for (size_t i = 0; i < ik_log_state.nsecrets; i++)
-    if (strcmp(ik_log_state.secrets[i], value) == 0) return;
-  ik_log_state.secrets = ik_realloc(ik_log_state.secrets, (ik_log_state.nsecrets + 1) * sizeof(char *));
-  ik_log_state.secrets[ik_log_state.nsecrets++] = ik_strdup(value);
-}
-
-void ik_log_clear_secrets(void) {
-  for (size_t i = 0; i < ik_log_state.nsecrets; i++) ik_free(ik_log_state.secrets[i]);
-  ik_free(ik_log_state.secrets);
-  ik_log_state.secrets = NULL;
-  ik_log_state.nsecrets = 0;
-}
+/* The registry and the name rule are redact.h's: one mechanism for every
+ * output path. */
+void ik_log_add_secret(const char *value) { ik_redact_register(value); }
+void ik_log_clear_secrets(void) { ik_redact_clear(); }
 
 void ik_log_set_redactor(ik_log_redactor_fn fn, void *data) {
   ik_log_state.redactor = fn;
   ik_log_state.redactor_data = data;
 }
 
-bool ik_log_key_is_secret(const char *key) {
-  static const char *const words[] = {
-    "password", "passwd", "secret", "token", "authorization", "api_key", "apikey",
-    "private_key", "privatekey", "credential", "cookie", "access_key", "session_key",
-  };
-  char lower[64];
-  size_t n = 0;
-  for (; key[n] && n < sizeof lower - 1; n++) lower[n] = (char)tolower((unsigned char)key[n]);
-  lower[n] = '\0';
-  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-    if (strstr(lower, words[i])) return true;
-  return false;
-}
-
-/* Copy s into out with every registered secret replaced. */
-static void ik__mask_secrets(ik_buf_t *out, const char *s) {
-  ik_buf_reset(out);
-  while (*s) {
-    size_t hit = 0;
-    for (size_t i = 0; i < ik_log_state.nsecrets; i++) {
-      size_t n = strlen(ik_log_state.secrets[i]);
-      if (strncmp(s, ik_log_state.secrets[i], n) == 0) {
-        hit = n;
-        break;
-      }
-    }
-    if (hit) {
-      ik_buf_puts(out, "[REDACTED]");
-      s += hit;
-    } else {
-      ik_buf_putc(out, *s++);
-    }
-  }
-}
+bool ik_log_key_is_secret(const char *key) { return ik_redact_name_is_secret(key); }
 
 static bool ik__kv_needs_quotes(const char *s) {
   if (*s == '\0') return true;
@@ -193,9 +148,7 @@ static const char *ik__redact(const char *key, const char *value, ik_buf_t *scra
     const char *r = ik_log_state.redactor(key, value, ik_log_state.redactor_data);
     if (r) value = r;
   }
-  if (ik_log_state.nsecrets == 0) return value;
-  ik__mask_secrets(scratch, value);
-  return ik_buf_cstr(scratch);
+  return ik_redact_buf(value, scratch);
 }
 
 void ik_log_pairs(ik_log_level_t level, const char *mod, const char *msg,

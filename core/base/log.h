@@ -7,9 +7,12 @@
  *
  * Secrets never reach the sink: values under keys that look like secrets
  * (password, secret, token, authorization, api_key, private_key,
- * credential...) print as [REDACTED], every string registered with
- * ik_log_add_secret() is masked wherever it appears (message or value), and
- * a custom redactor may rewrite any value. Not thread-safe: call from the
+ * credential...; ik_redact_name_is_secret) print as [REDACTED], URL
+ * passwords and secret query values are masked, every string registered
+ * with ik_log_add_secret() (= ik_redact_register) is masked wherever it
+ * appears (message or value), and a custom redactor may rewrite any value.
+ * The rules and the registry are base/redact.h's, shared with every other
+ * output path. Not thread-safe: call from the
  * loop thread only. */
 #ifndef IK_BASE_LOG_H
 #define IK_BASE_LOG_H

@@ -5,6 +5,7 @@
 #ifndef IK_CLI_CLI_H
 #define IK_CLI_CLI_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -95,6 +96,12 @@ int ik_cli_run_lua(const char *cmd, const char *code, const char *script, int na
 /* Print v as indented JSON (keys in insertion order) and a newline: what
  * every --json prints. */
 void ik_cli_print_json(const json_t *v);
+
+/* fprintf(stderr, ...) through the redactor (base/redact.h): what every
+ * error the CLI prints goes through, so a URL's password or a secret of the
+ * spec it read is never echoed. */
+void ik_cli_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ik_cli_veprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* strcmp for qsort of char * arrays. */
 int ik_cli_cmp_str(const void *a, const void *b);

@@ -181,13 +181,22 @@ static void memory_relief(void *ctx) {
   malloc_trim(0);
 }
 
-/* The group controller, its store and its leadership. */
-static int make_controller(daemon_t *d, ik_err_t *err) {
-  char configs[4200], events[4200], location[4300];
+/* The controller's store, taken for this daemon alone before anything is
+ * served: a second daemon on it would fight this one for the same groups
+ * (several managers come with the etcd store). */
+static int open_store(daemon_t *d, ik_err_t *err) {
+  char configs[4200];
   snprintf(configs, sizeof configs, "%s/configs", d->home);
-  snprintf(events, sizeof events, "%s/events.jsonl", d->home);
   int rc = ik_store_file_new(&d->loop, configs, &d->store, err);
-  if (rc < 0) return rc;
+  if (rc == 0) rc = ik_store_file_lock(&d->store, err);
+  return rc;
+}
+
+/* The group controller (its store is open) and its leadership. */
+static int make_controller(daemon_t *d, ik_err_t *err) {
+  char events[4200], location[4300];
+  snprintf(events, sizeof events, "%s/events.jsonl", d->home);
+  int rc;
   ik_controller_opts_t o = {
       .resolver = {resolve_instance, resolve_flavor, d->registry},
       .store = &d->store,
@@ -370,6 +379,8 @@ static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n,
   if (rc < 0) return rc;
   d->registry = ik_registry_new(&d->loop, d->dir);
   ik_lua_set_registry(d->lua, d->registry);
+  for (size_t i = 0; i < n; i++)
+    if (chosen[i]->native_group && (rc = open_store(d, err)) < 0) return rc;
   size_t hosted = 0;
   ik_err_t first = {0};
   for (size_t i = 0; i < n; i++) {
@@ -453,7 +464,7 @@ static int ik__daemon_run(int argc, char **argv) {
 
   ik_err_t err = {0};
   if (ik_plugins_dir(d.dir, sizeof d.dir, &err) < 0 || ik_home_dir(d.home, sizeof d.home, &err) < 0) {
-    fprintf(stderr, "infrakit daemon: %s\n", err.msg);
+    ik_cli_eprintf("infrakit daemon: %s\n", err.msg);
     return IK_EXIT_FAIL;
   }
   size_t nall = candidates(d.home, all, IK_DAEMON_MAX_PLUGINS);
@@ -494,13 +505,13 @@ static int ik__daemon_run(int argc, char **argv) {
   }
   d.file_dir = file_dir;
   if (ik_loop_init(&d.loop, &err) < 0 || ik_loop_catch_signals(&d.loop, &err) < 0) {
-    fprintf(stderr, "infrakit daemon: %s\n", err.msg);
+    ik_cli_eprintf("infrakit daemon: %s\n", err.msg);
     return IK_EXIT_FAIL;
   }
 
   int exit_code = IK_EXIT_OK;
   if (daemon_start(&d, chosen, nchosen, tcp, &err) < 0) {
-    fprintf(stderr, "infrakit daemon: %s\n", err.msg);
+    ik_cli_eprintf("infrakit daemon: %s\n", err.msg);
     exit_code = err.code == IK_EINVAL ? IK_EXIT_USAGE : IK_EXIT_FAIL;
   } else {
     ik_loop_on_shutdown(&d.loop, on_shutdown, &d);
@@ -532,7 +543,9 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "  group              Group/0.1.1 and Manager: the group controller; keeps each\n"
             "                     committed group at its spec (docs/groups.md); specs and\n"
             "                     rollout state in $INFRAKIT_HOME/configs, events appended\n"
-            "                     to $INFRAKIT_HOME/events.jsonl\n"
+            "                     to $INFRAKIT_HOME/events.jsonl; one daemon per store: it\n"
+            "                     locks configs/daemon.lock, and a second daemon on the same\n"
+            "                     INFRAKIT_HOME refuses to start, naming the holder's pid\n"
             "  instance-file      Instance/0.6.1: one JSON file per instance, in\n"
             "                     $INFRAKIT_HOME/instance-file (see --instance-file-dir)\n"
             "  instance-process   Instance/0.6.1: each instance a local process (Properties\n"

@@ -74,7 +74,7 @@ static int run(const ik_cli_cmd_t *cmd, flavor_op_t op, int argc, char **argv) {
     doc = NULL;
   }
   if (doc == NULL) {
-    fprintf(stderr, "infrakit %s: %s\n", cmd->name, err.msg);
+    ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
     return IK_EXIT_FAIL;
   }
   ik_cli_remote_t r;
@@ -93,7 +93,7 @@ static int run(const ik_cli_cmd_t *cmd, flavor_op_t op, int argc, char **argv) {
   }
   json_decref(doc);
   if (rc == 0) print_result(op, res.result, as_json);
-  else fprintf(stderr, "infrakit %s: %s\n", cmd->name, err.msg);
+  else ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
   ik_cli_result_clear(&res);
   return rc == 0 ? IK_EXIT_OK : IK_EXIT_FAIL;
 }

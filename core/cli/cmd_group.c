@@ -58,11 +58,11 @@ static int session_open(session_t *s, const ik_cli_cmd_t *cmd, const common_t *c
   memset(s, 0, sizeof *s);
   s->cmd = cmd;
   if (ik_cli_remote_open(&s->r, &err) < 0) {
-    fprintf(stderr, "infrakit %s: %s\n", cmd->name, err.msg);
+    ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
     return IK_EXIT_FAIL;
   }
   if (ik_remote_group_open(s->r.http, s->r.dir, c->plugin ? c->plugin : "group", &s->pl, &err) < 0) {
-    fprintf(stderr, "infrakit %s: %s%s\n", cmd->name, err.msg,
+    ik_cli_eprintf("infrakit %s: %s%s\n", cmd->name, err.msg,
             c->plugin ? "" : " Start one with 'infrakit daemon' (or 'infrakit plugin start group').");
     ik_cli_remote_close(&s->r);
     return IK_EXIT_FAIL;
@@ -97,7 +97,7 @@ static int finish(session_t *s, int rc, ik_cli_result_t *res, ik_err_t *err) {
     if (res->err.code) *err = res->err, rc = res->err.code;
   }
   if (rc < 0) {
-    fprintf(stderr, "infrakit %s: %s\n", s->cmd->name, err->msg);
+    ik_cli_eprintf("infrakit %s: %s\n", s->cmd->name, err->msg);
     not_running_hint(err->msg);
     if (strcmp(s->cmd->name, "group destroy") == 0 && strstr(err->msg, "is not being watched"))
       fprintf(stderr, "A freed group's instances are left running: commit its spec again (the instances\n"
@@ -145,7 +145,7 @@ static int commit_run(int argc, char **argv) {
   json_t *spec = ik_cli_read_json(argv[p.index], &err);
   ik_group_spec_t parsed = {0};
   if (spec == NULL || ik_group_spec_parse(spec, &parsed, &err) < 0) {
-    fprintf(stderr, "infrakit %s: %s\n", cmd->name, err.msg);
+    ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
     json_decref(spec);
     ik_group_spec_free(&parsed);
     return IK_EXIT_FAIL;
@@ -261,7 +261,7 @@ typedef int (*id_call_fn)(void *self, const char *id, ik_spi_cb cb, void *data, 
 static int id_call(session_t *s, id_call_fn fn, const char *id, ik_cli_result_t *res) {
   ik_err_t err = {0};
   if (fn == NULL) {
-    fprintf(stderr, "infrakit %s: this group plugin does not support it\n", s->cmd->name);
+    ik_cli_eprintf("infrakit %s: this group plugin does not support it\n", s->cmd->name);
     return IK_EXIT_FAIL;
   }
   int rc = fn(s->pl.self, id, ik_cli_result_cb, res, &err);

@@ -43,7 +43,7 @@ static int run_op(const ik_cli_cmd_t *cmd, const common_t *c, op_fn op, void *ar
   ik_err_t err = {0};
   int rc = ik_cli_remote_open(&r, &err);
   if (rc < 0) {
-    fprintf(stderr, "infrakit %s: %s\n", cmd->name, err.msg);
+    ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
     return IK_EXIT_FAIL;
   }
   ik_instance_plugin_t pl = {0};
@@ -56,7 +56,7 @@ static int run_op(const ik_cli_cmd_t *cmd, const common_t *c, op_fn op, void *ar
   if (pl.vt) pl.vt->free(pl.self);
   ik_cli_remote_close(&r);
   if (rc < 0) {
-    fprintf(stderr, "infrakit %s: %s\n", cmd->name, err.msg);
+    ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
     return IK_EXIT_FAIL;
   }
   return IK_EXIT_OK;
@@ -205,11 +205,11 @@ static int document_run(const ik_cli_cmd_t *cmd, op_fn op, int argc, char **argv
   ik_err_t err = {0};
   json_t *doc = ik_cli_read_json(argv[p.index], &err);
   if (doc == NULL) {
-    fprintf(stderr, "infrakit %s: %s\n", cmd->name, err.msg);
+    ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
     return IK_EXIT_FAIL;
   }
   if (op == op_provision && !json_is_object(doc)) {
-    fprintf(stderr, "infrakit %s: %s: want an instance spec object {\"Properties\", \"Tags\", ...}\n", cmd->name,
+    ik_cli_eprintf("infrakit %s: %s: want an instance spec object {\"Properties\", \"Tags\", ...}\n", cmd->name,
             argv[p.index]);
     json_decref(doc);
     return IK_EXIT_FAIL;

@@ -37,14 +37,14 @@ static void ik__main_done(ik_task_t *task, ik_task_status_t status, const ik_err
     } else if (v.kind == IK_LV_NIL || (v.kind == IK_LV_BOOL && !v.b)) {
       c->exit_code = 1;
       ik_lua_value_t msg = ik_task_result(task, 2);
-      if (msg.kind == IK_LV_STRING) fprintf(stderr, "infrakit %s: %s\n", c->cmd, msg.str);
-      else if (msg.kind == IK_LV_NUMBER) fprintf(stderr, "infrakit %s: %.14g\n", c->cmd, msg.num);
+      if (msg.kind == IK_LV_STRING) ik_cli_eprintf("infrakit %s: %s\n", c->cmd, msg.str);
+      else if (msg.kind == IK_LV_NUMBER) ik_cli_eprintf("infrakit %s: %.14g\n", c->cmd, msg.num);
     }
     break;
   }
   case IK_TASK_ERROR: {
     const char *trace = ik_task_traceback(task);
-    fprintf(stderr, "infrakit %s: %s\n", c->cmd, trace ? trace : err->msg);
+    ik_cli_eprintf("infrakit %s: %s\n", c->cmd, trace ? trace : err->msg);
     c->exit_code = 1;
     break;
   }
@@ -63,7 +63,7 @@ static void ik__interrupt_done(ik_task_t *task, ik_task_status_t status, const i
   ik_lua_cli_t *c = data;
   if (status == IK_TASK_ERROR) {
     const char *trace = ik_task_traceback(task);
-    fprintf(stderr, "infrakit %s: the interrupt handler failed: %s\n", c->cmd, trace ? trace : err->msg);
+    ik_cli_eprintf("infrakit %s: the interrupt handler failed: %s\n", c->cmd, trace ? trace : err->msg);
   }
   c->finished = true;
   c->interrupting = false;
@@ -112,14 +112,14 @@ int ik_cli_run_lua(const char *cmd, const char *code, const char *script, int na
   ik_err_t err = {0};
   ik_loop_t loop;
   if (ik_loop_init(&loop, &err) < 0 || ik_loop_catch_signals(&loop, &err) < 0) {
-    fprintf(stderr, "infrakit %s: %s\n", cmd, err.msg);
+    ik_cli_eprintf("infrakit %s: %s\n", cmd, err.msg);
     return IK_EXIT_FAIL;
   }
   ik_lua_cli_t c = {.loop = &loop, .exit_code = 1, .cmd = cmd};
   ik_lua_opts_t lopts = {.timeout = ik_cli_lua_timeout};
   int nrc = ik_lua_new(&loop, &lopts, &c.rt, &err);
   if (nrc < 0) {
-    fprintf(stderr, "infrakit %s: %s\n", cmd, err.msg);
+    ik_cli_eprintf("infrakit %s: %s\n", cmd, err.msg);
     ik_loop_close(&loop, NULL);
     return nrc == IK_EINVAL ? IK_EXIT_USAGE : IK_EXIT_FAIL; /* bad INFRAKIT_LUA_TIMEOUT */
   }
@@ -129,13 +129,13 @@ int ik_cli_run_lua(const char *cmd, const char *code, const char *script, int na
   else if (strcmp(script, "-") == 0) rc = ik_lua_start_file(c.rt, NULL, nargs, args, ik__main_done, &c, NULL, &err);
   else rc = ik_lua_start_file(c.rt, script, nargs, args, ik__main_done, &c, NULL, &err);
   if (rc < 0) {
-    fprintf(stderr, "infrakit %s: %s\n", cmd, err.msg);
+    ik_cli_eprintf("infrakit %s: %s\n", cmd, err.msg);
     c.exit_code = 1;
   } else {
     ik_loop_on_shutdown(&loop, ik__on_shutdown, &c);
     ik_loop_run(&loop);
     if (!c.finished) {
-      fprintf(stderr, "infrakit %s: every task is waiting and nothing can wake them (deadlock)\n", cmd);
+      ik_cli_eprintf("infrakit %s: every task is waiting and nothing can wake them (deadlock)\n", cmd);
       c.exit_code = 1;
     }
     ik_loop_off_shutdown(&loop, ik__on_shutdown, &c);

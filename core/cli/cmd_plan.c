@@ -64,7 +64,7 @@ static int ik__plan_run(int argc, char **argv) {
   ik_group_spec_t spec = {0};
   json_t *doc = ik_cli_read_json(argv[p.index], &err);
   if (doc == NULL || ik_group_spec_parse(doc, &spec, &err) < 0) {
-    fprintf(stderr, "infrakit plan: %s\n", err.msg);
+    ik_cli_eprintf("infrakit plan: %s\n", err.msg);
     json_decref(doc);
     ik_group_spec_free(&spec);
     return IK_EXIT_FAIL;
@@ -96,7 +96,7 @@ static int ik__plan_run(int argc, char **argv) {
     rc = ik_plan_compute(&in, &plan, &err);
   }
   if (rc < 0) {
-    fprintf(stderr, "infrakit plan: %s\n", err.msg);
+    ik_cli_eprintf("infrakit plan: %s\n", err.msg);
   } else if (as_json) {
     json_t *o = plan_json(&plan);
     ik_cli_print_json(o);

@@ -114,14 +114,14 @@ static int ls_run(int argc, char **argv) {
   ik_err_t err = {0};
   ik_cli_remote_t r;
   if (ik_cli_remote_open(&r, &err) < 0) {
-    fprintf(stderr, "infrakit plugin ls: %s\n", err.msg);
+    ik_cli_eprintf("infrakit plugin ls: %s\n", err.msg);
     return IK_EXIT_FAIL;
   }
   ik_plugin_entry_t *entries = NULL;
   size_t n = 0;
   if (ik_plugins_scan(r.dir, &entries, &n, &err) < 0) {
     ik_cli_remote_close(&r);
-    fprintf(stderr, "infrakit plugin ls: %s\n", err.msg);
+    ik_cli_eprintf("infrakit plugin ls: %s\n", err.msg);
     return IK_EXIT_FAIL;
   }
   listed_t *list = ik_calloc(n ? n : 1, sizeof *list);
@@ -246,7 +246,7 @@ static void print_log_tail(const char *path) {
   int n = 0;
   while (fgets(line, sizeof line, f)) snprintf(tail[n++ % 8], sizeof tail[0], "%s", line);
   fclose(f);
-  for (int i = n > 8 ? n - 8 : 0; i < n; i++) fprintf(stderr, "  %s", tail[i % 8]);
+  for (int i = n > 8 ? n - 8 : 0; i < n; i++) ik_cli_eprintf("  %s", tail[i % 8]);
 }
 
 static bool socket_alive(const char *dir, const char *name) {
@@ -274,7 +274,7 @@ static int start_run(int argc, char **argv) {
   ik_err_t err = {0};
   char dir[4096];
   if (ik_plugins_dir(dir, sizeof dir, &err) < 0) {
-    fprintf(stderr, "infrakit plugin start: %s\n", err.msg);
+    ik_cli_eprintf("infrakit plugin start: %s\n", err.msg);
     return IK_EXIT_FAIL;
   }
   char **todo = ik_calloc((size_t)(argc - first), sizeof *todo);
@@ -291,7 +291,7 @@ static int start_run(int argc, char **argv) {
   pid_t pid = -1;
   if (n == 0) goto out;
   if (log_path(todo[0], log, sizeof log, &err) < 0 || (pid = spawn_daemon(todo, n, log, &err)) < 0) {
-    fprintf(stderr, "infrakit plugin start: %s\n", err.msg);
+    ik_cli_eprintf("infrakit plugin start: %s\n", err.msg);
     status = IK_EXIT_FAIL;
     goto out;
   }
@@ -301,7 +301,7 @@ static int start_run(int argc, char **argv) {
     if (up == n) break;
     int wstatus;
     if (waitpid(pid, &wstatus, WNOHANG) == pid) {
-      fprintf(stderr, "infrakit plugin start: %s did not start (daemon exited with status %d); its log, %s:\n",
+      ik_cli_eprintf("infrakit plugin start: %s did not start (daemon exited with status %d); its log, %s:\n",
               todo[0], WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus), log);
       print_log_tail(log);
       status = IK_EXIT_FAIL;
@@ -309,7 +309,7 @@ static int start_run(int argc, char **argv) {
     }
     if (now_s() > deadline) {
       kill(pid, SIGTERM);
-      fprintf(stderr, "infrakit plugin start: %s did not come up within %g s (stopped it); see %s\n", todo[0],
+      ik_cli_eprintf("infrakit plugin start: %s did not come up within %g s (stopped it); see %s\n", todo[0],
               timeout, log);
       status = IK_EXIT_FAIL;
       goto out;
@@ -364,7 +364,7 @@ static int stop_one(const char *dir, const char *name, double timeout) {
   struct stat st;
   bool has_socket = lstat(path, &st) == 0, has_pid = stat(pidpath, &st) == 0;
   if (!has_socket && !has_pid) {
-    fprintf(stderr, "infrakit plugin stop: %s is not running (no socket or pid file in %s)\n", name, dir);
+    ik_cli_eprintf("infrakit plugin stop: %s is not running (no socket or pid file in %s)\n", name, dir);
     return IK_EXIT_FAIL;
   }
   pid_t pid = ik_unix_socket_peer_pid(path);
@@ -374,7 +374,7 @@ static int stop_one(const char *dir, const char *name, double timeout) {
     return IK_EXIT_OK;
   }
   if (pid == getpid()) {
-    fprintf(stderr, "infrakit plugin stop: %s is served by this process\n", name);
+    ik_cli_eprintf("infrakit plugin stop: %s is served by this process\n", name);
     return IK_EXIT_FAIL;
   }
   /* Other plugins served by the same process go with it: say so. */
@@ -391,12 +391,12 @@ static int stop_one(const char *dir, const char *name, double timeout) {
   }
   ik_free(entries);
   if (kill(pid, SIGTERM) < 0) {
-    fprintf(stderr, "infrakit plugin stop: %s: signal pid %d: %s\n", name, (int)pid, strerror(errno));
+    ik_cli_eprintf("infrakit plugin stop: %s: signal pid %d: %s\n", name, (int)pid, strerror(errno));
     return IK_EXIT_FAIL;
   }
   for (double deadline = now_s() + timeout; !process_gone(pid);) {
     if (now_s() > deadline) {
-      fprintf(stderr, "infrakit plugin stop: %s (pid %d) did not stop within %g s; kill -9 %d if it must go\n", name,
+      ik_cli_eprintf("infrakit plugin stop: %s (pid %d) did not stop within %g s; kill -9 %d if it must go\n", name,
               (int)pid, timeout, (int)pid);
       return IK_EXIT_FAIL;
     }
@@ -418,7 +418,7 @@ static int stop_run(int argc, char **argv) {
   ik_err_t err = {0};
   char dir[4096];
   if (ik_plugins_dir(dir, sizeof dir, &err) < 0) {
-    fprintf(stderr, "infrakit plugin stop: %s\n", err.msg);
+    ik_cli_eprintf("infrakit plugin stop: %s\n", err.msg);
     return IK_EXIT_FAIL;
   }
   int status = IK_EXIT_OK;

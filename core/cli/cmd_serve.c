@@ -55,12 +55,12 @@ static int ik__serve_run(int argc, char **argv) {
   static ik_loop_t loop;
   ik_err_t err = {0};
   if (ik_loop_init(&loop, &err) < 0 || ik_loop_catch_signals(&loop, &err) < 0) {
-    fprintf(stderr, "infrakit serve: %s\n", err.msg);
+    ik_cli_eprintf("infrakit serve: %s\n", err.msg);
     return IK_EXIT_FAIL;
   }
   ik_http_server_opts_t o = {.tcp = listen};
   if (ik_http_server_start(&loop, &o, on_request, &s, &s.http, &err) < 0) {
-    fprintf(stderr, "infrakit serve: %s\n", err.msg);
+    ik_cli_eprintf("infrakit serve: %s\n", err.msg);
     ik_loop_close(&loop, NULL);
     return err.code == IK_EINVAL ? IK_EXIT_USAGE : IK_EXIT_FAIL;
   }

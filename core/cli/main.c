@@ -10,7 +10,7 @@ static char ik__help_name[] = "help", ik__version_name[] = "version";
 int main(int argc, char **argv) {
   ik_err_t err = {0};
   if (ik_log_init_from_env(&err) < 0) {
-    fprintf(stderr, "infrakit: %s\n", err.msg);
+    ik_cli_eprintf("infrakit: %s\n", err.msg);
     return IK_EXIT_USAGE;
   }
 

@@ -67,12 +67,12 @@ const char *ik_cli_suggest(const char *word, const char *const *candidates, size
 int ik_cli_usage_error(const ik_cli_cmd_t *cmd, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "infrakit%s%s: ", cmd ? " " : "", cmd ? cmd->name : "");
-  vfprintf(stderr, fmt, ap);
+  ik_cli_eprintf("infrakit%s%s: ", cmd ? " " : "", cmd ? cmd->name : "");
+  ik_cli_veprintf(fmt, ap);
   va_end(ap);
   fputc('\n', stderr);
-  if (cmd) fprintf(stderr, "Run 'infrakit %s --help' for usage.\n", cmd->name);
-  else fprintf(stderr, "Run 'infrakit help' for the list of commands.\n");
+  if (cmd) ik_cli_eprintf("Run 'infrakit %s --help' for usage.\n", cmd->name);
+  else ik_cli_eprintf("Run 'infrakit help' for the list of commands.\n");
   return IK_EXIT_USAGE;
 }
 
@@ -107,7 +107,7 @@ int ik_cli_apply_global(const ik_cli_cmd_t *cmd, const char *name, const char *v
     ik_log_set_level(level);
   } else if (strcmp(name, "log-file") == 0) {
     if (ik_log_open(value, &err) < 0) {
-      fprintf(stderr, "infrakit: --log-file: %s\n", err.msg);
+      ik_cli_eprintf("infrakit: --log-file: %s\n", err.msg);
       return IK_EXIT_USAGE;
     }
   } else if (strcmp(name, "log-format") == 0) {

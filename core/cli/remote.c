@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
+#include "base/redact.h"
 #include "net/discovery.h"
 
 int ik_cli_remote_open(ik_cli_remote_t *r, ik_err_t *err) {
@@ -46,10 +48,14 @@ json_t *ik_cli_read_json(const char *path, ik_err_t *err) {
   json_error_t jerr;
   bool from_stdin = strcmp(path, "-") == 0;
   json_t *doc = from_stdin ? json_loadf(stdin, JSON_DECODE_ANY, &jerr) : json_load_file(path, JSON_DECODE_ANY, &jerr);
+  /* What this command may print next - an error repeating the spec - masks
+   * the spec's secrets. */
+  ik_redact_register_json(doc);
   if (doc == NULL) {
     const char *name = from_stdin ? "stdin" : path;
     if (jerr.line <= 0) ik_err_set(err, IK_EINVAL, "%s: %s", name, jerr.text);
-    else ik_err_set(err, IK_EINVAL, "%s:%d:%d: invalid JSON: %s", name, jerr.line, jerr.column, jerr.text);
+    else ik_err_set(err, IK_EINVAL, "%s:%d:%d: invalid JSON: %s", name, jerr.line, ik_json_error_column(&jerr),
+                    jerr.text);
   }
   return doc;
 }

@@ -7,6 +7,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/redact.h"
 #include "loop/complete.h"
 #include "engine/controller_internal.h"
 #include "engine/observe.h"
@@ -351,6 +352,10 @@ static int c_commit(void *self, json_t *spec, bool pretend, ik_spi_cb cb, void *
   ik_controller_t *c = self;
   op_t *op = op_new(c, NULL, cb, data);
   op->pretend = pretend;
+  /* Its secrets are masked in every output from now on - the event log,
+   * describe, the daemon's log, RPC errors - even when a plugin's error
+   * repeats them; first, in case the spec itself is refused. */
+  ik_redact_register_json(spec);
   int rc = ik_group_spec_parse(spec, &op->spec, err);
   if (rc == 0) {
     ik_resolver_t *r = &c->o.resolver;
@@ -683,7 +688,9 @@ static int c_status(void *self, const char *id, ik_spi_cb cb, void *data, ik_err
   ik_controller_t *c = self;
   ik__group_t *g = ik__group_find(c, id);
   if (g == NULL) return not_watched(id, err);
-  return reply_later(c, ik__group_status(g), cb, data);
+  json_t *st = ik__group_status(g);
+  ik_redact_json(st); /* errors may repeat a secret (a plugin's, a URL's) */
+  return reply_later(c, st, cb, data);
 }
 
 static void c_free_view(void *self) { (void)self; }
@@ -735,7 +742,7 @@ static void on_resume_state(json_t *result, const ik_err_t *err, void *data) {
   ik_rollout_state_init(&st);
   if (err && err->code != IK_ENOTFOUND) {
     resume_failed(rs, key, err->msg);
-  } else if (ik_group_spec_parse(rs->spec, &spec, &e) < 0) {
+  } else if ((ik_redact_register_json(rs->spec), ik_group_spec_parse(rs->spec, &spec, &e)) < 0) {
     resume_failed(rs, key, e.msg);
   } else if (result && ik_rollout_state_from_json(result, &st, &destroying, &e) < 0) {
     resume_failed(rs, key, e.msg);

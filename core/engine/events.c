@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/redact.h"
 
 struct ik_events {
   int fd;
@@ -55,6 +56,7 @@ void ik_events_emit(ik_events_t *ev, const char *group, const char *event, json_
   json_t *o = json_pack("{s:s, s:s, s:s}", "time", when, "group", group ? group : "", "event", event);
   if (fields) json_object_update(o, fields);
   json_decref(fields);
+  ik_redact_json(o); /* an error may repeat a secret (a plugin's, a URL's) */
   char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(o);
   size_t len = strlen(line);

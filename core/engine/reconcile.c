@@ -1079,7 +1079,7 @@ json_t *ik__group_status(ik__group_t *g) {
   bool stale = ik__group_summary_stale(g);
   snprintf(reason, sizeof reason, "%s", stale && !g->destroying ? "the committed spec is not planned yet" : s->reason);
   json_t *crash = crash_status(g, now, failures, reason, sizeof reason);
-  json_t *st = json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:s, s:s, s:s, s:s, s:b, s:s, s:O?, s:o, s:o, "
+  json_t *st = json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:s, s:s, s:s, s:s, s:b, s:s, s:o?, s:o, s:o, "
                    "s:o, s:I}",
                    "ID", g->id, "Phase",
                    g->destroying ? "destroying" : stale ? "pending" : ik_plan_phase_name(s->phase),
@@ -1089,7 +1089,7 @@ json_t *ik__group_status(ik__group_t *g) {
                    (json_int_t)s->unhealthy, "Done", (json_int_t)s->done, "Total", (json_int_t)s->total, "Reason",
                    reason, "ConfigHash", g->spec.config_hash, "TargetHash", g->state.target_hash, "GoodHash",
                    g->state.good_hash, "Failure", g->state.failure, "CanaryPromoted", g->state.canary_promoted,
-                   "Error", g->last_error, "Plan", g->last_plan, "InFlight", inflight, "Failures", failures,
+                   "Error", g->last_error, "Plan", json_deep_copy(g->last_plan), "InFlight", inflight, "Failures", failures,
                    "Instances", insts, "Cycles", (json_int_t)g->cycles);
   json_object_set_new(st, "CrashLoop", crash ? crash : json_null());
   return st;

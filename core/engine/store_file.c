@@ -3,9 +3,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 typedef struct store_file {
   ik_loop_t *loop;
   char *dir;
+  int lock_fd; /* DIR/daemon.lock while locked, else -1 */
 } store_file_t;
 
 int ik_store_key_check(const char *key, const char *what, ik_err_t *err) {
@@ -90,7 +93,8 @@ static int sf_get(void *self, const char *key, ik_spi_cb cb, void *data, ik_err_
   json_t *doc = json_load_file(path, JSON_DECODE_ANY, &je);
   if (doc == NULL) {
     if (access(path, F_OK) != 0) ik_err_set(&e, IK_ENOTFOUND, "store: no %s", key);
-    else ik_err_set(&e, IK_EIO, "store: %s is not valid JSON: %s (line %d)", path, je.text, je.line);
+    else ik_err_set(&e, IK_EIO, "store: %s:%d:%d: invalid JSON: %s", path, je.line, ik_json_error_column(&je),
+                    je.text);
   }
   return finish(s, cb, data, doc, e.code ? &e : NULL);
 }
@@ -151,6 +155,7 @@ static int sf_list(void *self, const char *prefix, ik_spi_cb cb, void *data, ik_
 
 static void sf_free(void *self) {
   store_file_t *s = self;
+  if (s->lock_fd >= 0) close(s->lock_fd); /* releases the lock */
   ik_free(s->dir);
   ik_free(s);
 }
@@ -167,7 +172,41 @@ int ik_store_file_new(ik_loop_t *loop, const char *dir, ik_store_t *out, ik_err_
   store_file_t *s = IK_NEW(store_file_t);
   s->loop = loop;
   s->dir = ik_strdup(dir);
+  s->lock_fd = -1;
   out->vt = &store_file_vt;
   out->self = s;
+  return 0;
+}
+
+int ik_store_file_lock(ik_store_t *store, ik_err_t *err) {
+  if (store->vt != &store_file_vt) return ik_err_set(err, IK_EINVAL, "store lock: not a file store");
+  store_file_t *s = store->self;
+  if (s->lock_fd >= 0) return 0;
+  char path[4400];
+  snprintf(path, sizeof path, "%s/daemon.lock", s->dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ik_err_set(err, IK_EIO, "store %s: open %s: %s", s->dir, path, strerror(errno));
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    int e = errno;
+    char pid[32] = "";
+    ssize_t n = e == EWOULDBLOCK ? pread(fd, pid, sizeof pid - 1, 0) : -1;
+    close(fd);
+    if (e != EWOULDBLOCK) return ik_err_set(err, IK_EIO, "store %s: lock %s: %s", s->dir, path, strerror(e));
+    pid[n > 0 ? n : 0] = '\0';
+    pid[strcspn(pid, "\r\n")] = '\0';
+    return ik_err_set(err, IK_ESTATE,
+                      "store %s is in use by infrakit daemon pid %s (lock %s): one daemon per store; stop it, or "
+                      "give this one another INFRAKIT_HOME",
+                      s->dir, pid[0] ? pid : "unknown", path);
+  }
+  /* Ours: say who holds it, for the next one to name. */
+  char pid[32];
+  int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+  if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+    int e = errno;
+    close(fd);
+    return ik_err_set(err, IK_EIO, "store %s: write %s: %s", s->dir, path, strerror(e));
+  }
+  s->lock_fd = fd;
   return 0;
 }

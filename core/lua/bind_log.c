@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/redact.h"
 #include "lua/internal.h"
 
 #define IK_LOG_LUA_MAX 32
@@ -75,6 +76,26 @@ static int ik__log_secret(lua_State *L) {
   return 0;
 }
 
+/* log_redact(text) -> text with URL credentials, secret query values and
+ * registered secrets masked (base/redact.h): for what Lua prints itself. */
+static int ik__log_redact(lua_State *L) {
+  ik_buf_t scratch = {0};
+  lua_pushstring(L, ik_redact_buf(luaL_checkstring(L, 1), &scratch));
+  ik_buf_free(&scratch);
+  return 1;
+}
+
+/* log_secrets_of(value): register the strings under secret-named fields of
+ * a spec table (base/redact.h), as the daemon does when it receives it.
+ * A value that is not JSON-shaped registers nothing. */
+static int ik__log_secrets_of(lua_State *L) {
+  ik_err_t err = {0};
+  json_t *v = ik__to_json(L, 1, "spec", &err);
+  ik_redact_register_json(v);
+  json_decref(v);
+  return 0;
+}
+
 void ik__bind_log(lua_State *L) {
   lua_pushcfunction(L, ik__log);
   lua_setfield(L, -2, "log");
@@ -82,4 +103,8 @@ void ik__bind_log(lua_State *L) {
   lua_setfield(L, -2, "log_enabled");
   lua_pushcfunction(L, ik__log_secret);
   lua_setfield(L, -2, "log_secret");
+  lua_pushcfunction(L, ik__log_redact);
+  lua_setfield(L, -2, "log_redact");
+  lua_pushcfunction(L, ik__log_secrets_of);
+  lua_setfield(L, -2, "log_secrets_of");
 }

@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/redact.h"
 
 typedef struct ik_rpc_object {
   const ik_rpc_iface_t *iface;
@@ -87,8 +88,11 @@ static json_t *message_string(const char *message) {
 static void respond_error(ik_http_request_t *req, json_t *id, const char *raw_id, int code, const char *message,
                           json_t *data) {
   json_t *err = json_object();
+  ik_buf_t scratch = {0};
   json_object_set_new(err, "code", json_integer(code));
-  json_object_set_new(err, "message", message_string(message));
+  /* A plugin's error may repeat a secret: the client sees it masked. */
+  json_object_set_new(err, "message", message_string(ik_redact_buf(message, &scratch)));
+  ik_buf_free(&scratch);
   json_object_set_new(err, "data", data ? data : json_null());
   json_t *body = json_object();
   json_object_set_new(body, "jsonrpc", json_string("2.0"));

@@ -28,6 +28,7 @@ end
 ---@return string|nil details, string id_or_err, string? code
 function group.commit(spec, opts)
   if type(spec) ~= "table" then error("group.commit: want a spec table, got " .. type(spec), 2) end
+  core.log_secrets_of(spec) -- masked in this process's output too, as in the daemon's
   local r, err, code = call("CommitGroup", { Spec = spec, Pretend = opts and opts.pretend or false })
   if not r then return nil, err, code end
   return r.Details, r.ID

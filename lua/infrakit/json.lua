@@ -38,7 +38,16 @@ function json.decode(text)
   end
   local ok, value = pcall(cjson.decode, text)
   if not ok then
-    return nil, "invalid JSON: " .. tostring(value):gsub("^.-: ", ""), "EINVAL"
+    local msg = tostring(value):gsub("^.-: ", "")
+    -- cjson names a 1-based byte offset; say line and column, as editors do.
+    local pos = tonumber(msg:match(" at character (%d+)$"))
+    if pos then
+      local before = text:sub(1, pos - 1)
+      local _, newlines = before:gsub("\n", "")
+      local col = pos - ((before:match(".*()\n") or 0))
+      msg = msg:gsub(" at character %d+$", (" at line %d, column %d"):format(newlines + 1, col))
+    end
+    return nil, "invalid JSON: " .. msg, "EINVAL"
   end
   return value
 end

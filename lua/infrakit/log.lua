@@ -5,7 +5,9 @@
 -- Levels: debug, info, warn, error. Fields are key = value (strings,
 -- numbers, booleans); the field `mod` names the module column. Values under
 -- secret-looking keys (password, token, ...) print as [REDACTED];
--- log.secret(value) masks a value wherever it would appear.
+-- log.secret(value) masks a value wherever it would appear, and URL
+-- passwords and secret query values (?token=...) are masked too.
+-- log.redact(text) applies the same masking to text a script prints itself.
 local core = require "infrakit.core"
 
 local log = {}
@@ -25,5 +27,10 @@ log.enabled = core.log_enabled
 --- Never log this value: it is masked as [REDACTED] from now on.
 ---@type fun(value: string)
 log.secret = core.log_secret
+
+--- text with every registered secret, URL password and secret query value
+--- masked as [REDACTED]: for what a script prints outside the log.
+---@type fun(text: string): string
+log.redact = core.log_redact
 
 return log

@@ -17,6 +17,14 @@
 -- allowed - before anything runs, and every error names the parameter.
 local core = require "infrakit.core"
 
+-- Write to stderr through the redactor: an error may name a URL with its
+-- credentials, or repeat a secret.
+local function eprint(...)
+  local parts = { ... }
+  for i = 1, select("#", ...) do parts[i] = tostring(parts[i]) end
+  io.stderr:write(core.log_redact(table.concat(parts)))
+end
+
 local playbook = {}
 
 local TYPES = { string = true, int = true, number = true, bool = true, list = true }
@@ -240,7 +248,7 @@ end
 function playbook.main(...)
   local argv = { ... }
   local function usage(msg)
-    io.stderr:write("infrakit play: ", msg, "\nRun 'infrakit play --help' for usage.\n")
+    eprint("infrakit play: ", msg, "\nRun 'infrakit play --help' for usage.\n")
     return 2
   end
   -- The runner's own flags come before the playbook.
@@ -253,11 +261,11 @@ function playbook.main(...)
   if runner.json then require("infrakit.progress").set_json(true) end
   local path, err = playbook.resolve(target, runner)
   if not path then return usage(err) end
-  if err then io.stderr:write("infrakit play: ", err, "\n") end
+  if err then eprint("infrakit play: ", err, "\n") end
   local book
   book, err = playbook.load(path)
   if not book then
-    io.stderr:write("infrakit play: ", err, "\n")
+    eprint("infrakit play: ", err, "\n")
     return 1
   end
   for _, a in ipairs(argv) do
@@ -293,7 +301,7 @@ function playbook.main(...)
   end)
   require("infrakit.progress").done()
   if not ok then
-    io.stderr:write("infrakit play: ", target, " failed: ", tostring(res), "\n")
+    eprint("infrakit play: ", target, " failed: ", tostring(res), "\n")
     return 1
   end
   return type(res) == "number" and res or 0
@@ -305,7 +313,7 @@ function playbook.registry_main(...)
   local registry = require "infrakit.registry"
   local sub = argv[1]
   local function fail(msg, code)
-    io.stderr:write("infrakit playbook ", sub or "", sub and ": " or "", msg, "\n")
+    eprint("infrakit playbook ", sub or "", sub and ": " or "", msg, "\n")
     return code or 1
   end
   if sub == "add" then
@@ -348,7 +356,7 @@ function playbook.registry_main(...)
       local ok, err = registry.update(name)
       if ok then print("updated " .. name) else
         failed = failed + 1
-        io.stderr:write("infrakit playbook update: ", name, ": ", tostring(err), "\n")
+        eprint("infrakit playbook update: ", name, ": ", tostring(err), "\n")
       end
     end
     return failed > 0 and 1 or 0

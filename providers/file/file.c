@@ -13,7 +13,8 @@
  * current by file-system events (uv_fs_event, inotify): a file removed or
  * edited by hand is seen at once, and watchers (spi/instance.h watch; the
  * group controller) are told, so a deleted instance is healed without
- * waiting for a poll. Temp files (".NAME.tmp") are ignored. */
+ * waiting for a poll. A destroy through the API is told too (when its
+ * removal's event comes back), whoever called it. Temp files (".NAME.tmp") are ignored. */
 #include "providers/file/file.h"
 
 #include <dirent.h>
@@ -30,6 +31,8 @@
 #include "loop/complete.h"
 
 #define IK_FILE_MAX_WATCHERS 16
+/* The stamp of an instance fp_destroy removed, until its event comes back. */
+#define IK_FILE_DESTROYED ((json_int_t)-1)
 
 typedef struct ik_file_provider {
   ik_loop_t *loop;
@@ -65,7 +68,8 @@ static json_t *read_instance(const char *dir, const char *id, ik_err_t *err) {
   json_t *v = json_load_file(path, 0, &je);
   if (v == NULL) {
     if (access(path, F_OK) != 0) ik_err_set(err, IK_ENOTFOUND, "instance %s: no such instance in %s", id, dir);
-    else ik_err_set(err, IK_EIO, "instance %s: %s: %s", id, path, je.text);
+    else ik_err_set(err, IK_EIO, "instance %s: %s:%d:%d: invalid JSON: %s", id, path, je.line, ik_json_error_column(&je),
+                    je.text);
   }
   return v;
 }
@@ -122,8 +126,13 @@ static void refresh(ik_file_provider_t *fp, const char *name) {
   json_int_t stamp = stamp_of(fp->dir, name);
   json_t *known_stamp = json_object_get(fp->stamps, name);
   if (stamp != 0 && known_stamp && json_integer_value(known_stamp) == stamp) return; /* as we wrote it */
+  bool destroyed = stamp == 0 && known_stamp && json_integer_value(known_stamp) == IK_FILE_DESTROYED;
   if (stamp == 0) json_object_del(fp->stamps, name);
   else json_object_set_new(fp->stamps, name, json_integer(stamp));
+  if (destroyed) { /* removed by fp_destroy, which already updated the index */
+    notify(fp, name);
+    return;
+  }
   ik_err_t e = {0};
   json_t *full = read_instance(fp->dir, name, &e);
   json_t *disk = full && json_is_string(json_object_get(full, "ID")) ? slim(full) : NULL; /* else not an instance */
@@ -242,8 +251,15 @@ static int fp_destroy(void *self, const char *id, const char *reason, ik_spi_cb 
     if (errno == ENOENT) json_object_del(fp->index, id), json_object_del(fp->stamps, id);
     return finish(fp, cb, data, NULL, &e);
   }
+  /* Gone from the index now, so describe agrees at once; watchers are told
+   * when the removal's file-system event comes back (from the loop, after
+   * this call's completion): a destroy through the API, by whichever
+   * client, is a change like a file removed by hand. The controller's own
+   * destroys are reported too; it knows them and does not count them as
+   * losses (instance-process reports every exit the same way). */
   json_object_del(fp->index, id);
-  json_object_del(fp->stamps, id);
+  if (fp->fsev) json_object_set_new(fp->stamps, id, json_integer(IK_FILE_DESTROYED));
+  else json_object_del(fp->stamps, id); /* no events, no watchers */
   return finish(fp, cb, data, json_null(), NULL);
 }
 

@@ -74,6 +74,36 @@ describe("infrakit group", function()
     assert.is_truthy(events:find('"event":"instance-lost","instance":"' .. victim .. '"', 1, true))
   end)
 
+  -- Another client destroys a member through the plugin's own socket: the
+  -- controller hears it at once (the poll is 60 s; the wait is 10 s) and
+  -- replaces it, once - and its own destroys are not counted as losses.
+  for _, plugin in ipairs({ "instance-file", "instance-process" }) do
+    it("replaces at once a member destroyed through " .. plugin .. "'s API by another client", function()
+      local s = json.decode(spec("web", 2, "v1"))
+      if plugin == "instance-file" then s.Properties.Instance = { Plugin = "instance-file", Properties = { Note = "v1" } } end
+      assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = json.encode(s) }).status)
+      local st = wait_status(home, "web", steady_at(2))
+      local victim = st.Instances[1].ID
+      local r = run(home, { "instance", "destroy", "-p", plugin, victim })
+      assert.are.equal(0, r.status, r.stderr)
+      wait_status(home, "web", function(x)
+        if not steady_at(2)(x) then return false end
+        for _, i in ipairs(x.Instances) do if i.ID == victim then return false end end
+        return true
+      end)
+      local events = io.open(home .. "/events.jsonl"):read("*a")
+      local _, lost = events:gsub('"event":"instance%-lost"', "")
+      assert.are.equal(1, lost)
+      assert.is_truthy(events:find('"event":"instance-lost","instance":"' .. victim .. '"', 1, true))
+      -- Scaling in destroys through the same API: not a loss.
+      assert.are.equal(0, run(home, { "group", "scale", "web", "1" }).status)
+      wait_status(home, "web", steady_at(1))
+      events = io.open(home .. "/events.jsonl"):read("*a")
+      _, lost = events:gsub('"event":"instance%-lost"', "")
+      assert.are.equal(1, lost)
+    end)
+  end
+
   it("resumes after the daemon is killed: same instances, none provisioned twice", function()
     assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 3, "v1") }).status)
     wait_status(home, "web", steady_at(3))
@@ -89,6 +119,32 @@ describe("infrakit group", function()
     local events = io.open(home .. "/events.jsonl"):read("*a")
     local _, provisioned = events:gsub('"event":"provisioned"', "")
     assert.are.equal(3, provisioned)
+  end)
+
+  it("keeps its store to itself: a second daemon on it refuses to start, a crash frees it", function()
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 2, "v1") }).status)
+    wait_status(home, "web", steady_at(2))
+    local pid = io.open(home .. "/plugins/group.pid"):read("*a"):gsub("%s+$", "")
+    -- Same INFRAKIT_HOME, its own plugins dir: nothing else stops it.
+    local env = support.env(home, { INFRAKIT_PLUGINS_DIR = home .. "/plugins2" })
+    local r, msg = infrakit.exec({ support.bin, "daemon", "--poll", "60s" }, { env = env, timeout = 20 })
+    assert.is_truthy(r, msg)
+    assert.are.equal(1, r.status)
+    assert.are.equal("infrakit daemon: store " .. home .. "/configs is in use by infrakit daemon pid " .. pid
+      .. " (lock " .. home .. "/configs/daemon.lock): one daemon per store; stop it, or give this one"
+      .. " another INFRAKIT_HOME\n", r.stderr)
+    assert.is_false(support.exists(home .. "/plugins2/group"))
+    assert.are.equal(pid, (io.open(home .. "/configs/daemon.lock"):read("*a"):gsub("%s+$", "")))
+    -- The first one still owns the group, alone.
+    wait_status(home, "web", steady_at(2))
+    -- kill -9 leaves the lock file; the kernel released the lock with the
+    -- process, so a restart takes the store over.
+    sh("kill -KILL " .. pid)
+    d.task:wait()
+    d = start(home)
+    wait_status(home, "web", steady_at(2))
+    local now = io.open(home .. "/plugins/group.pid"):read("*a"):gsub("%s+$", "")
+    assert.are.equal(now, (io.open(home .. "/configs/daemon.lock"):read("*a"):gsub("%s+$", "")))
   end)
 
   it("rolls out a new config, replaces every instance, and scales without replacing", function()

@@ -51,6 +51,23 @@ describe("infrakit plan", function()
     assert.matches("rolling update: surge", plan.Actions[1].Text)
   end)
 
+  it("names a JSON error by 1-based line and column, at the start of the bad token", function()
+    local cases = {
+      { '{\n"ID": x\n}\n', "stdin:2:7: invalid JSON: invalid token near 'x'" },
+      { '{\n  "ID": "a"\n  "Properties": {}\n}', "stdin:3:3: invalid JSON: '}' expected near '\"Properties\"'" },
+      { '{\n"ID": "a",\n', "stdin:3:1: invalid JSON: string or '}' expected near end of file" },
+      { '{"ID": "a"', "stdin:1:11: invalid JSON: '}' expected near end of file" },
+      { "", "stdin:1:1: invalid JSON: unexpected token near end of file" },
+    }
+    for _, c in ipairs(cases) do
+      for _, cmd in ipairs({ { "plan", "-" }, { "group", "commit", "-" } }) do
+        local r = run(home, cmd, { stdin = c[1] })
+        assert.are.equal(1, r.status)
+        assert.are.equal("infrakit " .. table.concat(cmd, " "):gsub(" %-$", "") .. ": " .. c[2] .. "\n", r.stderr)
+      end
+    end
+  end)
+
   it("refuses a bad spec naming the field, and a plugin that is not there", function()
     local r = run(home, { "plan", "-" }, { stdin = '{"ID": "x", "Properties": {"Allocation": {"Size": -1}}}' })
     assert.are.equal(1, r.status)

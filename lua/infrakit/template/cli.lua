@@ -68,7 +68,9 @@ end
 function cli.main(args, io_)
   io_ = io_ or {}
   local stdout = io_.stdout or function(s) io.stdout:write(s) end
-  local stderr = io_.stderr or function(s) io.stderr:write(s) end
+  local has_core, core = pcall(require, "infrakit.core")
+  local redact = has_core and core.log_redact or tostring -- errors may name a URL with its credentials
+  local stderr = io_.stderr or function(s) io.stderr:write(redact(s)) end
   local read_stdin = io_.stdin or function() return io.stdin:read("*a") end
   local function usage_error(msg)
     stderr("infrakit template: " .. msg .. "\n" .. cli.usage .. "\nRun 'infrakit template --help' for more.\n")

@@ -22,6 +22,19 @@ describe("infrakit.json", function()
     assert.matches("^invalid JSON", msg)
   end)
 
+  it("names a decode error by 1-based line and column", function()
+    local cases = {
+      { '{\n"ID": x\n}', "invalid JSON: Expected value but found invalid token at line 2, column 7" },
+      { '{"ID": x}', "invalid JSON: Expected value but found invalid token at line 1, column 8" },
+      { '{\n"ID": 1,\n', "invalid JSON: Expected object key string but found T_END at line 3, column 1" },
+    }
+    for _, c in ipairs(cases) do
+      local v, msg = json.decode(c[1])
+      assert.is_nil(v)
+      assert.are.equal(c[2], msg)
+    end
+  end)
+
   it("raises on values JSON cannot hold", function()
     assert.has_error(function() json.encode({ f = print }) end)
     assert.has_error(function() json.decode(42) end, "infrakit.json.decode: expected a string, got number")
@@ -57,6 +70,27 @@ describe("infrakit.log", function()
     assert.matches("password=[REDACTED]", out, 1, true)
     assert.matches("api_token=[REDACTED]", out, 1, true)
     assert.matches('note="has [REDACTED] inside"', out, 1, true)
+  end)
+
+  it("masks URL credentials in the log, and redact() masks what a script prints", function()
+    local out = capture([[
+      local infrakit = require("infrakit")
+      infrakit.log.warn("fetch https://bob:url-pw-1@h.example/x?token=q-tok-1&v=2: refused")
+      io.stderr:write(infrakit.log.redact("plain https://bob:url-pw-2@h/?sig=q-sig-2\n"))
+    ]])
+    assert.matches('msg="fetch https://bob:[REDACTED]@h.example/x?token=[REDACTED]&v=2: refused"', out, 1, true)
+    assert.matches("plain https://bob:[REDACTED]@h/?sig=[REDACTED]\n", out, 1, true)
+  end)
+
+  it("masks the secrets of a spec given to group.commit in this process too", function()
+    local out = capture([[
+      local infrakit = require("infrakit")
+      infrakit.group.use("/nonexistent/group.sock")
+      infrakit.group.commit({ ID = "db", Properties = { Instance = { Properties = {
+        Env = { DB_PASSWORD = "spec-pw-1" }, Secrets = { "marked-2" }, Note = "not-secret-3" } } } })
+      infrakit.log.info("spec-pw-1 marked-2 not-secret-3")
+    ]])
+    assert.matches('msg="[REDACTED] [REDACTED] not-secret-3"', out, 1, true)
   end)
 
   it("rejects an unknown level", function()

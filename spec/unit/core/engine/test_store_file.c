@@ -145,9 +145,38 @@ static void a_crash_leaves_whole_documents_and_ignored_temp_files(void **state) 
   fclose(f);
   DO(fx, &s, st->vt->get(st->self, "groups/a/spec", on_slot, &s, &e_));
   assert_int_equal(s.err.code, IK_EIO);
-  assert_non_null(strstr(s.err.msg, "not valid JSON"));
+  assert_non_null(strstr(s.err.msg, "/store/nested/groups/a/spec.json:1:6: invalid JSON: "));
   slot_clear(&s);
   json_decref(v);
+}
+
+/* One process locks a store; another opening of it (a second daemon) is
+ * refused naming the holder's pid and the store; freeing releases it, and
+ * the lock file is not a key. */
+static void lock_is_exclusive_names_the_holder_and_ends_with_the_store(void **state) {
+  fixture_t *fx = *state;
+  char sdir[128], want[512];
+  snprintf(sdir, sizeof sdir, "%s/store/nested", fx->dir);
+  ik_err_t err = {0};
+  assert_int_equal(ik_store_file_lock(&fx->store, &err), 0);
+  assert_int_equal(ik_store_file_lock(&fx->store, &err), 0); /* again: already ours */
+  ik_store_t other;
+  assert_int_equal(ik_store_file_new(&fx->loop, sdir, &other, &err), 0);
+  assert_int_equal(ik_store_file_lock(&other, &err), IK_ESTATE);
+  snprintf(want, sizeof want,
+           "store %s is in use by infrakit daemon pid %ld (lock %s/daemon.lock): one daemon per store; stop it, or "
+           "give this one another INFRAKIT_HOME",
+           sdir, (long)getpid(), sdir);
+  assert_string_equal(err.msg, want);
+  slot_t s = {0};
+  DO(fx, &s, other.vt->list(other.self, "", on_slot, &s, &e_));
+  assert_int_equal(json_array_size(s.result), 0);
+  slot_clear(&s);
+  fx->store.vt->free(fx->store.self);
+  assert_int_equal(ik_store_file_new(&fx->loop, sdir, &fx->store, &err), 0);
+  assert_int_equal(ik_store_file_lock(&other, &err), 0);
+  assert_int_equal(ik_store_file_lock(&fx->store, &err), IK_ESTATE);
+  other.vt->free(other.self);
 }
 
 int main(void) {
@@ -155,6 +184,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(put_get_list_del_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_keys_are_refused_naming_the_problem, setup, teardown),
       cmocka_unit_test_setup_teardown(a_crash_leaves_whole_documents_and_ignored_temp_files, setup, teardown),
+      cmocka_unit_test_setup_teardown(lock_is_exclusive_names_the_holder_and_ends_with_the_store, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,6 +124,41 @@ static void changes_by_hand_are_seen_and_told(void **state) {
   ik_free(b);
 }
 
+/* A destroy through the API - by the controller or by any other client of
+ * the plugin - is told to watchers once, after its completion, with the
+ * index already without the instance. */
+static void a_destroy_through_the_api_is_told_after_it_completes(void **state) {
+  fixture_t *fx = *state;
+  ik_err_t err = {0};
+  int token = fx->pl.vt->watch(fx->pl.self, on_event, fx, &err);
+  assert_true(token > 0);
+  char *a = provision(fx, "a");
+  char *b = provision(fx, "b");
+  uv_run(&fx->loop.uv, UV_RUN_NOWAIT);
+  int before = fx->events;
+  slot_t s = {0};
+  CALL(fx, &s, fx->pl.vt->destroy(fx->pl.self, a, "terminate", on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  json_t *list = describe(fx);
+  assert_int_equal(json_array_size(list), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "ID")), b);
+  json_decref(list);
+  run_until(fx, &fx->events, before + 1);
+  assert_string_equal(fx->last, a);
+  for (int i = 0; i < 20; i++) uv_run(&fx->loop.uv, UV_RUN_NOWAIT);
+  assert_int_equal(fx->events, before + 1); /* once */
+  /* A destroy of what is not there tells nothing. */
+  slot_clear(&s);
+  CALL(fx, &s, fx->pl.vt->destroy(fx->pl.self, a, "terminate", on_slot, &s, &e_));
+  assert_int_equal(s.err.code, IK_ENOTFOUND);
+  slot_clear(&s);
+  for (int i = 0; i < 20; i++) uv_run(&fx->loop.uv, UV_RUN_NOWAIT);
+  assert_int_equal(fx->events, before + 1);
+  fx->pl.vt->unwatch(fx->pl.self, token);
+  ik_free(a);
+  ik_free(b);
+}
+
 static void a_new_provider_indexes_what_is_there(void **state) {
   fixture_t *fx = *state;
   for (int i = 0; i < 50; i++) ik_free(provision(fx, "x"));
@@ -142,6 +177,7 @@ static void a_new_provider_indexes_what_is_there(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(changes_by_hand_are_seen_and_told, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_destroy_through_the_api_is_told_after_it_completes, setup, teardown),
       cmocka_unit_test_setup_teardown(a_new_provider_indexes_what_is_there, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
