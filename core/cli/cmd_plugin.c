@@ -406,15 +406,22 @@ static int stop_one(const char *dir, const char *name, double timeout) {
   return IK_EXIT_OK;
 }
 
+/* NAMEs name sockets in the plugins dir, never paths: a usage error (its
+ * exit status) for the first that is not, else -1. */
+static int check_socket_names(const ik_cli_cmd_t *cmd, int argc, char **argv, int first) {
+  for (int i = first; i < argc; i++)
+    if (strchr(argv[i], '/') || argv[i][0] == '.')
+      return ik_cli_usage_error(cmd, "\"%s\": want a plugin's socket name", argv[i]);
+  return -1;
+}
+
 extern const ik_cli_cmd_t ik_cmd_plugin_stop;
 static int stop_run(int argc, char **argv) {
   const ik_cli_cmd_t *cmd = &ik_cmd_plugin_stop;
   double timeout = 10;
   int first, rc = parse_names(cmd, argc, argv, &timeout, &first, "see 'infrakit plugin ls'");
   if (rc >= 0) return rc;
-  for (int i = first; i < argc; i++)
-    if (strchr(argv[i], '/') || argv[i][0] == '.')
-      return ik_cli_usage_error(cmd, "\"%s\": want a plugin's socket name", argv[i]);
+  if ((rc = check_socket_names(cmd, argc, argv, first)) >= 0) return rc;
   ik_err_t err = {0};
   char dir[4096];
   if (ik_plugins_dir(dir, sizeof dir, &err) < 0) {
@@ -448,7 +455,7 @@ static int reload_one(ik_cli_remote_t *r, const char *name, double timeout) {
   ik_err_t err = {0};
   ik_rpc_client_t *client = NULL;
   if (ik_rpc_client_open(r->http, r->dir, name, (uint64_t)(timeout * 1000), &client, &err) < 0) {
-    fprintf(stderr,
+    ik_cli_eprintf(
             "infrakit plugin reload: %s is not running (no socket in %s); see 'infrakit plugin ls'.\n"
             "A new file, or one that did not load when the daemon started, is served after SIGHUP to the daemon.\n",
             name, r->dir);
@@ -462,13 +469,13 @@ static int reload_one(ik_cli_remote_t *r, const char *name, double timeout) {
   }
   int status = IK_EXIT_OK;
   if (res.err.code == IK_ENOTFOUND && strstr(res.err.msg, "Plugin.Reload")) {
-    fprintf(stderr,
+    ik_cli_eprintf(
             "infrakit plugin reload: %s cannot be reloaded: only Lua flavors and providers from $INFRAKIT_HOME/flavors\n"
             "and $INFRAKIT_HOME/providers are (%s)\n",
             name, res.err.msg);
     status = IK_EXIT_FAIL;
   } else if (res.err.code) {
-    fprintf(stderr, "infrakit plugin reload: %s\n", res.err.msg);
+    ik_cli_eprintf( "infrakit plugin reload: %s\n", res.err.msg);
     status = IK_EXIT_FAIL;
   } else {
     const char *file = json_string_value(json_object_get(res.result, "File"));
@@ -485,13 +492,11 @@ static int reload_run(int argc, char **argv) {
   double timeout = 30;
   int first, rc = parse_names(cmd, argc, argv, &timeout, &first, "see 'infrakit plugin ls'");
   if (rc >= 0) return rc;
-  for (int i = first; i < argc; i++)
-    if (strchr(argv[i], '/') || argv[i][0] == '.')
-      return ik_cli_usage_error(cmd, "\"%s\": want a plugin's socket name", argv[i]);
+  if ((rc = check_socket_names(cmd, argc, argv, first)) >= 0) return rc;
   ik_err_t err = {0};
   ik_cli_remote_t r;
   if (ik_cli_remote_open(&r, &err) < 0) {
-    fprintf(stderr, "infrakit plugin reload: %s\n", err.msg);
+    ik_cli_eprintf( "infrakit plugin reload: %s\n", err.msg);
     return IK_EXIT_FAIL;
   }
   int status = IK_EXIT_OK;
