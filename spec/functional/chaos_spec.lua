@@ -4,7 +4,8 @@
 --     exactly the desired instances exist, all at the new config, with no
 --     duplicates and no orphans.
 --  2. The same for pets: one instance per logical ID, never two.
---  3. A Lua instance provider that fails 30% of provisions and destroys:
+--  3. A Lua instance provider that fails 30% of provisions and destroys
+--     (every provision in its first 2 s):
 --     the group still converges, and every failure is in `group describe`
 --     and in the event log.
 local infrakit = require "infrakit"
@@ -142,10 +143,14 @@ local function backend()
   return files
 end
 local function unlucky() return math.random() < 0.3 end
+-- Every provision fails for the first 2 s, so a failure stays in describe
+-- long enough to be seen however slowly the test samples it (a slow build,
+-- a loaded machine); then 30% at random.
+local started = infrakit.now()
 return {
   validate = function() return true end,
   provision = function(spec)
-    if unlucky() then return nil, "injected provision failure" end
+    if infrakit.now() - started < 2 or unlucky() then return nil, "injected provision failure" end
     return backend():provision(spec)
   end,
   label = function(id, labels) return backend():label(id, labels) end,

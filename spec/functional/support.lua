@@ -49,8 +49,10 @@ function support.start_daemon(home, extra)
   for _, a in ipairs(extra or {}) do argv[#argv + 1] = a end
   local d = { home = home, plugins = home .. "/plugins" }
   d.socket = d.plugins .. "/instance-file"
+  -- The timeout only reaps a daemon a failed spec left behind: generous,
+  -- since a spec under a sanitizer build runs several times slower.
   d.task = infrakit.spawn(function()
-    return infrakit.exec(argv, { env = support.env(home), timeout = 60 })
+    return infrakit.exec(argv, { env = support.env(home), timeout = 180 })
   end)
   -- Ready once it answers: a pid file may be a previous daemon's.
   for _ = 1, 300 do
