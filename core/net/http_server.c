@@ -63,6 +63,7 @@ struct ik_http_conn {
   size_t header_bytes;
   int reject_status;    /* set by a parser callback to answer 413 / 431 */
   bool in_message;      /* first byte of a request seen, not yet complete */
+  uint64_t deadline;    /* loop time by which the request in progress must be complete */
   bool busy;            /* dispatched, not yet responded */
   bool keep_alive;
   bool closing;
@@ -249,6 +250,9 @@ static int on_message_begin(http_parser *p) {
   c->in_value = false;
   c->header_bytes = 0;
   c->in_message = true;
+  /* One deadline for the whole request, head and body: reading more bytes
+   * does not extend it, so a client dribbling a byte at a time is cut off. */
+  c->deadline = uv_now(&c->s->loop->uv) + c->s->opts.request_timeout_ms;
   conn_arm_timer(c);
   return 0;
 }
@@ -416,10 +420,16 @@ static void on_conn_timer(uv_timer_t *t) {
   else conn_close(c);
 }
 
-/* Idle between requests, or slow while one arrives; nothing while busy. */
+/* Idle between requests (restarted by each request's end), or the
+ * request's deadline while one arrives (fixed at its first byte); nothing
+ * while busy. */
 static void conn_arm_timer(ik_http_conn_t *c) {
   if (c->closing || c->busy || c->done) return;
-  uint64_t ms = c->in_message ? c->s->opts.request_timeout_ms : c->s->opts.idle_timeout_ms;
+  uint64_t ms = c->s->opts.idle_timeout_ms;
+  if (c->in_message) {
+    uint64_t now = uv_now(&c->s->loop->uv);
+    ms = c->deadline > now ? c->deadline - now : 0;
+  }
   uv_timer_start(&c->timer, on_conn_timer, ms, 0);
 }
 

@@ -9,8 +9,10 @@
  *
  * Limits protect the loop from bad clients: a header block over
  * max_header_bytes gets 431, a body over max_body_bytes gets 413, a request
- * that takes longer than request_timeout_ms to arrive gets 408, and an
- * idle keep-alive connection is closed after idle_timeout_ms. Each of those
+ * whose head and body are not complete request_timeout_ms after its first
+ * byte gets 408 (a fixed deadline: a client sending a byte at a time does
+ * not extend it), and an idle keep-alive connection is closed after
+ * idle_timeout_ms. Each of those
  * closes only that connection; everyone else keeps being served. */
 #ifndef IK_NET_HTTP_SERVER_H
 #define IK_NET_HTTP_SERVER_H
@@ -44,7 +46,7 @@ typedef struct ik_http_server_opts {
   const char *tcp;              /* "127.0.0.1:PORT" ("[::1]:PORT"), or NULL; port 0 picks one */
   size_t max_header_bytes;      /* 0 = 64 KiB */
   size_t max_body_bytes;        /* 0 = 8 MiB */
-  uint64_t request_timeout_ms;  /* first byte to complete request; 0 = 10 s */
+  uint64_t request_timeout_ms;  /* deadline from a request's first byte to its last; 0 = 10 s */
   uint64_t idle_timeout_ms;     /* keep-alive idle; 0 = 120 s */
   int backlog;                  /* 0 = 511 */
 } ik_http_server_opts_t;

@@ -232,6 +232,64 @@ static void a_slow_request_gets_408(void **state) {
   stop(&f);
 }
 
+/* A slowloris client: one byte every 10 ms, far inside the 100 ms request
+ * timeout between bytes, of a request that would take 3 s to send. The
+ * deadline runs from the request's first byte, so the server answers 408
+ * while the client is still dribbling. */
+typedef struct dribbler {
+  client_t *c;
+  uv_timer_t timer;
+  size_t sent;
+  bool connected;
+} dribbler_t;
+
+static const char dribble_text[] =
+    "POST / HTTP/1.1\r\nHost: h\r\nX-Pad: "
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "\r\nContent-Length: 0\r\n\r\n";
+
+static void on_dribble(uv_timer_t *t) {
+  dribbler_t *d = t->data;
+  if (d->c->eof || d->sent + 1 >= sizeof dribble_text) {
+    uv_timer_stop(t);
+    return;
+  }
+  uv_buf_t b = uv_buf_init((char *)(uintptr_t)dribble_text + d->sent, 1);
+  if (uv_try_write((uv_stream_t *)&d->c->pipe, &b, 1) == 1) d->sent++;
+}
+
+static void on_dribbler_connected(uv_connect_t *req, int status) {
+  client_t *c = req->data;
+  assert_int_equal(status, 0);
+  uv_read_start((uv_stream_t *)&c->pipe, on_client_alloc, on_client_read);
+}
+
+static void a_request_dribbled_byte_by_byte_is_cut_off_at_its_deadline(void **state) {
+  fixture_t f;
+  assert_int_equal(start(&f, (ik_http_server_opts_t){.request_timeout_ms = 100}), 0);
+  client_t c;
+  memset(&c, 0, sizeof c);
+  uv_pipe_init(&f.loop.uv, &c.pipe, 0);
+  c.pipe.data = &c;
+  c.connect.data = &c;
+  uv_pipe_connect(&c.connect, &c.pipe, f.path, on_dribbler_connected);
+  dribbler_t d = {.c = &c};
+  uv_timer_init(&f.loop.uv, &d.timer);
+  d.timer.data = &d;
+  uv_timer_start(&d.timer, on_dribble, 10, 10);
+  run_until(&f, &c.eof);
+  uv_close((uv_handle_t *)&d.timer, NULL);
+  assert_non_null(strstr(got(&c), "HTTP/1.1 408 "));
+  assert_true(d.sent > 0);
+  assert_true(d.sent < sizeof dribble_text - 1); /* cut off mid-request */
+  assert_int_equal(ik_http_server_stats(f.server).timeouts, 1);
+  assert_int_equal(f.handled, 0);
+  ik_buf_free(&c.got);
+  stop(&f);
+}
+
 static void an_idle_connection_is_closed(void **state) {
   fixture_t f;
   assert_int_equal(start(&f, (ik_http_server_opts_t){.idle_timeout_ms = 50}), 0);
@@ -332,6 +390,7 @@ int main(void) {
       cmocka_unit_test(oversized_body_gets_413_before_it_is_read),
       cmocka_unit_test(garbage_gets_400_and_close),
       cmocka_unit_test(a_slow_request_gets_408),
+      cmocka_unit_test(a_request_dribbled_byte_by_byte_is_cut_off_at_its_deadline),
       cmocka_unit_test(an_idle_connection_is_closed),
       cmocka_unit_test(a_client_gone_before_the_response_is_harmless),
       cmocka_unit_test(closing_with_a_request_in_flight_frees_on_response),
