@@ -49,6 +49,18 @@ typedef struct ik_http_server_opts {
   uint64_t request_timeout_ms;  /* deadline from a request's first byte to its last; 0 = 10 s */
   uint64_t idle_timeout_ms;     /* keep-alive idle; 0 = 120 s */
   int backlog;                  /* 0 = 511 */
+  /* TCP only. With tls_cert, the listener speaks TLS (1.2 or later) and
+   * requires a client certificate signed by a CA in tls_client_ca: a client
+   * without one fails the handshake. All three are PEM file paths, read at
+   * start. The handshake shares the request deadline (request_timeout_ms
+   * from the accept). */
+  const char *tls_cert;         /* server certificate (chain), or NULL for plain TCP */
+  const char *tls_key;          /* its private key */
+  const char *tls_client_ca;    /* CA(s) for client certificates */
+  /* TCP: answer 421 to a request whose Host header names neither this
+   * listener's address nor localhost (with its port, if one is given), and
+   * 400 to one without Host: the guard against DNS rebinding. */
+  bool check_host;
 } ik_http_server_opts_t;
 
 /* Start listening. The socket path must not exist (discovery decides what
