@@ -118,6 +118,15 @@ describe("a TLS listener", function()
     assert.are.equal(1, #json.decode(r.stdout))
   end)
 
+  it("infrakit.rpc reaches it with the certificate from the environment", function()
+    local url = io.open(d.plugins .. "/instance-file.listen"):read("*a")
+    local code = "local infrakit = require 'infrakit' local r, err = infrakit.rpc.call('" .. url .. "', 'Handshake.Hello', {}) print(r and infrakit.json.encode(r) or err)"
+    local r = run(other, { "lua", "-e", code }, { env = tls_env(certs, "client") })
+    assert.is_table(json.decode(r.stdout).Objects["Instance/0.6.1"], r.stdout)
+    r = run(other, { "lua", "-e", code }, { env = tls_env(certs, nil) })
+    assert.matches("set INFRAKIT_TLS_CERT", r.stdout, 1, true)
+  end)
+
   it("refuses a Host header that names another server, even with a certificate", function()
     local url = io.open(d.plugins .. "/instance-file.listen"):read("*a")
     local curl = "curl -sS -o - -w '%{http_code}' --cacert " .. certs .. "/ca.pem --cert " .. certs .. "/client.pem --key "
