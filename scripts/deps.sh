@@ -20,11 +20,13 @@ build=${IK_BUILD_DIR:-$top/build}
 # `make test`). Its fuzzer and sanitizer runtimes (libclang_rt.fuzzer,
 # .asan, .ubsan) are in libclang-rt-14-dev, only a Recommends of clang-14 in
 # Debian 12: with --no-install-recommends it must be named.
+# openssl (the CLI) makes the throwaway CA and certificates of the TLS
+# tests (spec/functional/security_spec.lua, test_http_server).
 packages=(
   build-essential pkg-config dpkg-dev xz-utils ca-certificates git
   libuv1-dev libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev
   libhttp-parser-dev libcmocka-dev lua-cjson-dev lua-busted lua-check
-  curl clang libclang-rt-14-dev
+  curl openssl clang libclang-rt-14-dev
 )
 
 sudo=""

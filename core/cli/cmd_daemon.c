@@ -1,5 +1,6 @@
 /* infrakit daemon: host the built-in plugins, each on its own socket in the
  * plugins directory, until SIGINT/SIGTERM. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
@@ -58,6 +59,8 @@ struct daemon {
   char dir[4096];
   char home[4096];
   const char *file_dir;       /* --instance-file-dir */
+  const char *output_dir;     /* --process-output-dir, or NULL */
+  const char *tls_cert, *tls_key, *tls_client_ca; /* --listen over TLS; NULL with --insecure */
   ik_lua_t *lua;
   ik_registry_t *registry;    /* owns every hosted plugin */
   ik_store_t store;           /* $INFRAKIT_HOME/configs */
@@ -230,7 +233,7 @@ static int make_plugin(daemon_t *d, const candidate_t *c, void **obj, ik_err_t *
   ik_instance_plugin_t pl;
   char pdir[4200];
   snprintf(pdir, sizeof pdir, "%s/instance-process", d->home);
-  ik_process_opts_t popts = {.dir = pdir};
+  ik_process_opts_t popts = {.dir = pdir, .output_dir = d->output_dir};
   if (c->native_file) rc = ik_file_provider_new(&d->loop, d->file_dir, &pl, err);
   else if (c->native_process) rc = ik_process_provider_new(&d->loop, &popts, &pl, err);
   else rc = ik_lua_instance_load(d->lua, c->name, c->path, NULL, &pl, err);
@@ -249,11 +252,13 @@ static int serve(daemon_t *d, hosted_t *h, const char *tcp, ik_err_t *err) {
   if ((rc = ik_rpc_server_listen(h->rpc, &opts, err)) < 0) return rc;
   char url[300] = "";
   if (tcp) {
-    ik_http_server_opts_t topts = {.tcp = tcp};
+    ik_http_server_opts_t topts = {.tcp = tcp, .tls_cert = d->tls_cert, .tls_key = d->tls_key,
+                                   .tls_client_ca = d->tls_client_ca, .check_host = true};
     if ((rc = ik_rpc_server_listen(h->rpc, &topts, err)) < 0) return rc;
     char host[256];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(tcp, ':') - tcp), tcp);
-    snprintf(url, sizeof url, "tcp://%s:%d", host, ik_http_server_port(ik_rpc_server_http(h->rpc, 1)));
+    snprintf(url, sizeof url, "%s://%s:%d", d->tls_cert ? "https" : "tcp", host,
+             ik_http_server_port(ik_rpc_server_http(h->rpc, 1)));
   }
   if ((rc = ik_plugin_publish(d->dir, h->name, tcp ? url : NULL, err)) < 0) return rc;
   h->published = true;
@@ -436,17 +441,71 @@ static void on_shutdown(ik_loop_t *loop, int signum, void *data) {
   daemon_free(d);
 }
 
+/* Whether "HOST:PORT" names a loopback address (127.0.0.0/8, ::1): 1 if
+ * so, 0 if it is another IP address, -1 if HOST is not an IP address (the
+ * listener reports that). */
+static int is_loopback(const char *hostport) {
+  char host[256];
+  const char *colon = strrchr(hostport, ':');
+  size_t n = colon ? (size_t)(colon - hostport) : strlen(hostport);
+  if (n >= 2 && hostport[0] == '[' && hostport[n - 1] == ']') hostport++, n -= 2;
+  if (n >= sizeof host) return -1;
+  memcpy(host, hostport, n);
+  host[n] = '\0';
+  unsigned char a[16];
+  if (inet_pton(AF_INET, host, a) == 1) return a[0] == 127;
+  static const unsigned char one[16] = {[15] = 1};
+  if (inet_pton(AF_INET6, host, a) != 1) return -1;
+  return memcmp(a, one, 16) == 0;
+}
+
+/* --listen needs TLS (all three files) or --insecure on loopback; the TLS
+ * flags and --insecure need --listen. Returns 0 or prints the usage error
+ * naming the flags and returns IK_EXIT_USAGE. */
+static int check_listen_flags(const char *tcp, const daemon_t *d, bool insecure) {
+  bool any_tls = d->tls_cert || d->tls_key || d->tls_client_ca;
+  if (tcp == NULL && (any_tls || insecure))
+    return ik_cli_usage_error(&ik_cmd_daemon, "%s goes with --listen HOST:PORT",
+                              insecure ? "--insecure" : "--tls-cert, --tls-key and --tls-client-ca");
+  if (tcp == NULL) return 0;
+  if (insecure && any_tls)
+    return ik_cli_usage_error(&ik_cmd_daemon, "--insecure (plain TCP) and --tls-cert/--tls-key/--tls-client-ca "
+                                              "exclude each other");
+  if (insecure) {
+    if (is_loopback(tcp) == 0)
+      return ik_cli_usage_error(&ik_cmd_daemon, "--insecure serves plain TCP on a loopback address only (127.0.0.1, "
+                                                "[::1]); for %s use TLS: --tls-cert, --tls-key, --tls-client-ca "
+                                                "(docs/security.md)", tcp);
+    return 0;
+  }
+  if (!any_tls)
+    return ik_cli_usage_error(&ik_cmd_daemon, "--listen %s: the TCP listener needs TLS with client certificates: give "
+                                              "--tls-cert FILE --tls-key FILE --tls-client-ca FILE (docs/security.md), "
+                                              "or --insecure for plain TCP on a loopback address", tcp);
+  const char *missing = !d->tls_cert ? "--tls-cert" : !d->tls_key ? "--tls-key" : !d->tls_client_ca ? "--tls-client-ca" : NULL;
+  if (missing)
+    return ik_cli_usage_error(&ik_cmd_daemon, "--listen over TLS needs --tls-cert, --tls-key and --tls-client-ca; "
+                                              "%s is missing", missing);
+  return 0;
+}
+
 static int ik__daemon_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {
       {"listen", 0, true},
       {"instance-file-dir", 0, true},
       {"plugin", 'p', true},
       {"poll", 0, true},
+      {"tls-cert", 0, true},
+      {"tls-key", 0, true},
+      {"tls-client-ca", 0, true},
+      {"insecure", 0, false},
+      {"process-output-dir", 0, true},
       {NULL, 0, false},
   };
   static daemon_t d;
   static candidate_t all[IK_DAEMON_MAX_PLUGINS];
   const char *tcp = NULL, *file_dir = NULL;
+  bool insecure = false;
   const char *wanted[IK_DAEMON_MAX_PLUGINS];
   size_t nwanted = 0;
   ik_optparse_t p;
@@ -459,8 +518,17 @@ static int ik__daemon_run(int argc, char **argv) {
     if (o == 2 && nwanted < IK_DAEMON_MAX_PLUGINS) wanted[nwanted++] = p.arg;
     if (o == 3 && (ik_parse_go_duration(p.arg, &d.poll_ms) < 0 || d.poll_ms < 10 || d.poll_ms > 86400000))
       return ik_cli_usage_error(&ik_cmd_daemon, "--poll %s: want a duration from 10ms to 24h, like 5s or 500ms", p.arg);
+    if (o == 4) d.tls_cert = p.arg;
+    if (o == 5) d.tls_key = p.arg;
+    if (o == 6) d.tls_client_ca = p.arg;
+    if (o == 7) insecure = true;
+    if (o == 8 && p.arg[0] != '/')
+      return ik_cli_usage_error(&ik_cmd_daemon, "--process-output-dir %s: want an absolute path", p.arg);
+    if (o == 8) d.output_dir = p.arg;
   }
   if (p.index < argc) return ik_cli_usage_error(&ik_cmd_daemon, "unexpected argument \"%s\"", argv[p.index]);
+  int urc = check_listen_flags(tcp, &d, insecure);
+  if (urc != 0) return urc;
 
   ik_err_t err = {0};
   if (ik_plugins_dir(d.dir, sizeof d.dir, &err) < 0 || ik_home_dir(d.home, sizeof d.home, &err) < 0) {
@@ -562,13 +630,27 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "  -p, --plugin NAME         serve only this plugin; repeat for more\n"
             "                            (default: all of them)\n"
             "  --listen HOST:PORT        also serve the first plugin on TCP (port 0 picks\n"
-            "                            one; see NAME.listen)\n"
+            "                            one; see NAME.listen), over TLS with client\n"
+            "                            certificates: needs the three --tls-* flags, or\n"
+            "                            --insecure (docs/security.md)\n"
+            "  --tls-cert FILE           the listener's certificate (PEM; its chain may follow)\n"
+            "  --tls-key FILE            its private key (PEM)\n"
+            "  --tls-client-ca FILE      CA(s) that sign the client certificates it accepts;\n"
+            "                            a client without one is refused at the handshake\n"
+            "  --insecure                --listen serves plain TCP, with no authentication:\n"
+            "                            loopback addresses only (127.0.0.1, [::1]); any local\n"
+            "                            user can then drive the plugin\n"
+            "  --process-output-dir DIR  instance-process may write Stdout/Stderr to absolute\n"
+            "                            paths under DIR (default: only names inside its\n"
+            "                            state directory, no \"..\")\n"
             "  --instance-file-dir DIR   where instance-file keeps its instances\n"
             "  --poll DURATION           the group controller's resync interval (default 5s);\n"
             "                            events from instance plugins act at once\n\n"
             "Examples:\n"
             "  INFRAKIT_HOME=/tmp/ik infrakit daemon &\n"
             "  curl --unix-socket /tmp/ik/plugins/instance-file -H 'Content-Type: application/json' \\\n"
-            "       -d '{\"jsonrpc\":\"2.0\",\"method\":\"Handshake.Hello\",\"params\":{},\"id\":1}' http://h/\n",
+            "       -d '{\"jsonrpc\":\"2.0\",\"method\":\"Handshake.Hello\",\"params\":{},\"id\":1}' http://h/\n"
+            "  infrakit daemon --listen 10.0.0.5:24864 --tls-cert server.pem --tls-key server.key \\\n"
+            "       --tls-client-ca ca.pem &    # clients: INFRAKIT_TLS_CERT/_KEY/_CA\n",
     .run = ik__daemon_run,
 };

@@ -28,6 +28,7 @@ struct ik_http_call {
   struct curl_slist *headers;
   char *label;                 /* "METHOD URL" or "METHOD URL (unix socket PATH)" */
   char *method, *url, *unix_path, *body;
+  char *tls_cert, *tls_key, *tls_ca;
   size_t body_len, max_body;
   uint64_t timeout_ms;
   ik_http_cb cb;
@@ -105,6 +106,9 @@ static void ik__call_free(ik_http_call_t *call) {
   ik_free(call->method);
   ik_free(call->url);
   ik_free(call->unix_path);
+  ik_free(call->tls_cert);
+  ik_free(call->tls_key);
+  ik_free(call->tls_ca);
   ik_free(call->body);
   ik_free(call);
 }
@@ -486,6 +490,9 @@ int ik_http_request(ik_http_client_t *c, const ik_http_req_t *req, ik_http_cb cb
   call->method = ik_strdup(req->method);
   call->url = ik_strdup(req->url);
   call->unix_path = ik_strdup(req->unix_path);
+  call->tls_cert = ik_strdup(req->tls_cert);
+  call->tls_key = ik_strdup(req->tls_key);
+  call->tls_ca = ik_strdup(req->tls_ca);
   call->label = ik__http_label(req->method, req->url, req->unix_path);
   call->timeout_ms = req->timeout_ms ? req->timeout_ms : IK_HTTP_DEFAULT_TIMEOUT_MS;
   call->max_body = req->max_body ? req->max_body : IK_HTTP_DEFAULT_MAX_BODY;
@@ -542,6 +549,9 @@ int ik_http_request(ik_http_client_t *c, const ik_http_req_t *req, ik_http_cb cb
   } else {
     IK__SETOPT(CURLOPT_NOPROXY, c->noproxy);
   }
+  if (call->tls_cert) IK__SETOPT(CURLOPT_SSLCERT, call->tls_cert);
+  if (call->tls_key) IK__SETOPT(CURLOPT_SSLKEY, call->tls_key);
+  if (call->tls_ca) IK__SETOPT(CURLOPT_CAINFO, call->tls_ca);
   if (strcmp(call->method, "HEAD") == 0) {
     IK__SETOPT(CURLOPT_NOBODY, 1L);
   } else if (sends_body) {

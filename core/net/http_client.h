@@ -51,6 +51,12 @@ typedef struct ik_http_req {
   size_t body_len;
   uint64_t timeout_ms;         /* whole call; 0 = IK_HTTP_DEFAULT_TIMEOUT_MS */
   size_t max_body;             /* response body limit; 0 = IK_HTTP_DEFAULT_MAX_BODY */
+  /* https:// only, each may be NULL: a client certificate and its key (PEM
+   * files) to present, and the CA file that must have signed the server's
+   * certificate instead of the system's. */
+  const char *tls_cert;
+  const char *tls_key;
+  const char *tls_ca;
 } ik_http_req_t;
 
 typedef struct ik_http_resp {

@@ -6,7 +6,10 @@
  * copied (into conn->pending). That keeps an idle connection small. */
 #include "net/http_server.h"
 
+#include <arpa/inet.h>
 #include <http_parser.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +36,9 @@ struct ik_http_server {
   bool is_tcp;
   bool closing;
   int port;
+  char host[64];                /* the TCP listen address, without brackets */
+  bool wildcard;                /* listening on 0.0.0.0 or :: */
+  SSL_CTX *tls;                 /* TLS with client certificates, or NULL */
   int open_handles;             /* the listener, plus one per live conn */
   ik_http_handler handler;
   void *data;
@@ -58,11 +64,12 @@ struct ik_http_conn {
   int handles;          /* open uv handles: stream + timer */
 
   /* The request being assembled or served. */
-  ik_buf_t url, body, hfield, hvalue, ctype;
-  bool in_value, have_ctype;
+  ik_buf_t url, body, hfield, hvalue, ctype, hosthdr;
+  bool in_value, have_ctype, have_host, dup_host;
   size_t header_bytes;
   int reject_status;    /* set by a parser callback to answer 413 / 431 */
   bool in_message;      /* first byte of a request seen, not yet complete */
+  uint64_t deadline;    /* loop time by which the request in progress must be complete */
   bool busy;            /* dispatched, not yet responded */
   bool keep_alive;
   bool closing;
@@ -71,6 +78,11 @@ struct ik_http_conn {
   bool head;            /* serving a HEAD request: its response has no body */
   int feeding;          /* inside conn_feed (guards re-entry from respond) */
   ik_buf_t pending;     /* received but not yet parsed (pipelining) */
+  SSL *ssl;             /* TLS over memory BIOs, or NULL */
+  BIO *rbio, *wbio;     /* socket bytes in; bytes for the socket out (owned by ssl) */
+  bool handshaking;     /* TLS handshake not yet complete; deadline applies */
+  bool draining;        /* TLS handshake failed: alert sent, reading until EOF */
+  uv_shutdown_t shutdown;
   ik_http_request_t req;
   char method[16];
 };
@@ -93,11 +105,13 @@ const char *ik_http_reason(int status) {
   case 200: return "OK";
   case 204: return "No Content";
   case 400: return "Bad Request";
+  case 403: return "Forbidden";
   case 404: return "Not Found";
   case 405: return "Method Not Allowed";
   case 408: return "Request Timeout";
   case 413: return "Request Entity Too Large";
   case 415: return "Unsupported Media Type";
+  case 421: return "Misdirected Request";
   case 431: return "Request Header Fields Too Large";
   case 500: return "Internal Server Error";
   case 503: return "Service Unavailable";
@@ -125,6 +139,109 @@ static void on_write_done(uv_write_t *req, int status) {
   ik_free(w);
 }
 
+/* --- TLS ----------------------------------------------------------------
+ *
+ * OpenSSL works on two memory BIOs: bytes read from the socket go into
+ * rbio, SSL_read gives the plaintext to the HTTP parser; SSL_write and the
+ * handshake put records into wbio, which tls_flush() hands to uv_write. */
+
+/* Send whatever TLS produced; close_after: close once it is written. */
+static void tls_flush(ik_http_conn_t *c, bool close_after) {
+  size_t n = BIO_ctrl_pending(c->wbio);
+  if (n == 0) {
+    if (close_after) conn_close(c);
+    return;
+  }
+  ik_http_write_t *w = ik_malloc(sizeof *w + n);
+  w->conn = c;
+  w->close_after = close_after;
+  w->len = (size_t)BIO_read(c->wbio, w->data, (int)n);
+  uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
+  if (uv_write(&w->req, &c->h.stream, &b, 1, on_write_done) < 0) {
+    ik_free(w);
+    conn_close(c);
+  }
+}
+
+/* Why a TLS connection failed, for the log: OpenSSL's error queue, or the
+ * certificate verification result. */
+static void tls_log_failure(ik_http_conn_t *c, const char *what) {
+  char buf[256] = "";
+  unsigned long e = ERR_get_error();
+  if (e) ERR_error_string_n(e, buf, sizeof buf);
+  long v = SSL_get_verify_result(c->ssl);
+  ik_log(IK_LOG_INFO, "http", what, "error", buf[0] ? buf : "connection closed",
+         v != X509_V_OK ? "verify" : NULL, X509_verify_cert_error_string(v), NULL);
+  ERR_clear_error();
+}
+
+static void conn_feed(ik_http_conn_t *c, const char *data, size_t len);
+static void on_conn_timer(uv_timer_t *t);
+
+static void on_shutdown_done(uv_shutdown_t *req, int status) { (void)req, (void)status; }
+
+/* After a failed handshake: send OpenSSL's alert, end our side, and read
+ * (discarding) until the client closes, for at most a second. Closing at
+ * once would make the kernel answer the client's pending bytes with a
+ * reset that can destroy the alert before the client reads it - and the
+ * alert ("certificate required", "unknown CA") is what tells the user why. */
+static void tls_drain(ik_http_conn_t *c) {
+  c->handshaking = false;
+  c->draining = true;
+  c->done = true;
+  tls_flush(c, false);
+  if (c->closing) return;
+  if (uv_shutdown(&c->shutdown, &c->h.stream, on_shutdown_done) < 0) {
+    conn_close(c);
+    return;
+  }
+  uv_timer_start(&c->timer, on_conn_timer, 1000, 0);
+}
+
+/* Bytes from the socket on a TLS connection: handshake, then decrypt and
+ * feed the parser. A handshake that fails (no client certificate, one from
+ * another CA, not TLS at all) sends OpenSSL's alert and closes. */
+static void tls_on_read(ik_http_conn_t *c, const char *data, size_t len) {
+  ERR_clear_error(); /* SSL_get_error reads the (per-thread) queue: start it empty */
+  if (BIO_write(c->rbio, data, (int)len) != (int)len) {
+    conn_close(c);
+    return;
+  }
+  if (c->handshaking) {
+    int rc = SSL_do_handshake(c->ssl);
+    if (rc != 1) {
+      int e = SSL_get_error(c->ssl, rc);
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        tls_flush(c, false);
+        return;
+      }
+      tls_log_failure(c, "TLS handshake failed");
+      tls_drain(c);
+      return;
+    }
+    c->handshaking = false;
+    tls_flush(c, false);
+    if (c->closing) return;
+    conn_arm_timer(c); /* idle until the first request byte */
+  }
+  char plain[16384];
+  for (;;) {
+    int n = SSL_read(c->ssl, plain, sizeof plain);
+    if (n > 0) {
+      conn_feed(c, plain, (size_t)n);
+      if (c->closing || c->done) return;
+      continue;
+    }
+    int e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
+    if (e != SSL_ERROR_ZERO_RETURN) tls_log_failure(c, "TLS read failed");
+    ERR_clear_error();
+    tls_flush(c, true);
+    return;
+  }
+  tls_flush(c, false); /* post-handshake messages, key updates */
+}
+
 /* Queue status line, headers and body. close_after: close once written.
  * no_body (a HEAD request): Content-Length says body_len, no body follows. */
 static void conn_write(ik_http_conn_t *c, int status, const char *content_type, const char *body,
@@ -137,6 +254,17 @@ static void conn_write(ik_http_conn_t *c, int status, const char *content_type, 
                     close_after ? "Connection: close\r\n" : "");
   if (hl < 0 || (size_t)hl >= sizeof head) abort(); /* content types are ours and short */
   if (no_body) body_len = 0;
+  if (c->ssl) {
+    /* Encrypted into the memory BIO (which grows: SSL_write never waits). */
+    ERR_clear_error(); /* the queue is per thread; curl uses it too */
+    if (SSL_write(c->ssl, head, hl) <= 0 || (body_len && SSL_write(c->ssl, body, (int)body_len) <= 0)) {
+      ERR_clear_error();
+      conn_close(c);
+      return;
+    }
+    tls_flush(c, close_after);
+    return;
+  }
   size_t total = (size_t)hl + body_len;
 
   /* Most responses fit the socket buffer: try to write them now, without
@@ -198,8 +326,9 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     conn_close(c);
     return;
   }
-  if (nread == 0) return;
-  conn_feed(c, buf->base, (size_t)nread);
+  if (nread == 0 || c->draining) return;
+  if (c->ssl) tls_on_read(c, buf->base, (size_t)nread);
+  else conn_feed(c, buf->base, (size_t)nread);
 }
 
 static void conn_read_start(ik_http_conn_t *c) {
@@ -233,6 +362,13 @@ static void finish_header(ik_http_conn_t *c) {
     ik_buf_reset(&c->ctype);
     ik_buf_append(&c->ctype, c->hvalue.data, c->hvalue.len);
     c->have_ctype = true;
+  } else if (c->hfield.len == 4 && strncasecmp(c->hfield.data, "host", 4) == 0) {
+    ik_buf_reset(&c->hosthdr);
+    ik_buf_append(&c->hosthdr, c->hvalue.data, c->hvalue.len);
+    ik_buf_append(&c->hosthdr, "", 1);
+    c->hosthdr.len--;
+    if (c->have_host) c->dup_host = true; /* two Host headers: refused */
+    c->have_host = true;
   }
   ik_buf_reset(&c->hfield);
   ik_buf_reset(&c->hvalue);
@@ -246,9 +382,14 @@ static int on_message_begin(http_parser *p) {
   ik_buf_reset(&c->hfield);
   ik_buf_reset(&c->hvalue);
   c->have_ctype = false;
+  c->have_host = c->dup_host = false;
+  ik_buf_reset(&c->hosthdr);
   c->in_value = false;
   c->header_bytes = 0;
   c->in_message = true;
+  /* One deadline for the whole request, head and body: reading more bytes
+   * does not extend it, so a client dribbling a byte at a time is cut off. */
+  c->deadline = uv_now(&c->s->loop->uv) + c->s->opts.request_timeout_ms;
   conn_arm_timer(c);
   return 0;
 }
@@ -317,6 +458,47 @@ static const http_parser_settings parser_settings = {
     .on_message_complete = on_message_complete,
 };
 
+/* --- the Host check ------------------------------------------------------- */
+
+/* Whether host (a Host header's value) names this TCP listener: its own
+ * address or localhost (any IP address when it listens on a wildcard
+ * address), with the listener's port if a port is given. A browser led to
+ * the port through a name the attacker controls (DNS rebinding) sends that
+ * name, and is refused. */
+static bool host_allowed(const ik_http_server_t *s, const char *host) {
+  char name[256];
+  const char *port = NULL;
+  size_t n;
+  if (host[0] == '[') {
+    const char *end = strchr(host, ']');
+    if (end == NULL) return false;
+    n = (size_t)(end - host - 1);
+    if (n >= sizeof name) return false;
+    memcpy(name, host + 1, n);
+    if (end[1] == ':') port = end + 2;
+    else if (end[1] != '\0') return false;
+  } else {
+    const char *colon = strchr(host, ':');
+    if (colon && strchr(colon + 1, ':')) return false; /* IPv6 without brackets */
+    n = colon ? (size_t)(colon - host) : strlen(host);
+    if (n >= sizeof name) return false;
+    memcpy(name, host, n);
+    if (colon) port = colon + 1;
+  }
+  name[n] = '\0';
+  if (port) {
+    char *end;
+    long p = strtol(port, &end, 10);
+    if (*port == '\0' || *end != '\0' || p != s->port) return false;
+  }
+  if (strcasecmp(name, "localhost") == 0 || strcmp(name, "127.0.0.1") == 0 || strcmp(name, "::1") == 0) return true;
+  unsigned char a[16], b[16];
+  int fam = strchr(name, ':') ? AF_INET6 : AF_INET;
+  if (inet_pton(fam, name, a) != 1) return false;
+  if (s->wildcard) return true;
+  return inet_pton(fam, s->host, b) == 1 && memcmp(a, b, fam == AF_INET6 ? 16 : 4) == 0;
+}
+
 /* --- dispatch ----------------------------------------------------------- */
 
 static void conn_dispatch(ik_http_conn_t *c) {
@@ -348,6 +530,10 @@ static void conn_dispatch(ik_http_conn_t *c) {
   c->s->handler(r, c->s->data);
 }
 
+static const char *s_host_for_msg(const ik_http_server_t *s) {
+  return s->wildcard || s->host[0] == '\0' ? "127.0.0.1" : s->host;
+}
+
 static void conn_feed(ik_http_conn_t *c, const char *data, size_t len) {
   c->feeding++;
   while (len > 0 && !c->busy && !c->closing && !c->done) {
@@ -357,6 +543,15 @@ static void conn_feed(ik_http_conn_t *c, const char *data, size_t len) {
     data += n;
     len -= n;
     if (e == HPE_PAUSED) {
+      if (c->s->opts.check_host && !(c->have_host && !c->dup_host && host_allowed(c->s, c->hosthdr.data))) {
+        char msg[400];
+        if (!c->have_host || c->dup_host) snprintf(msg, sizeof msg, "exactly one Host header is required\n");
+        else snprintf(msg, sizeof msg, "Host \"%.200s\" is not this server's address; use %s:%d or localhost:%d\n",
+                      c->hosthdr.data, s_host_for_msg(c->s), c->s->port, c->s->port);
+        conn_reject(c, c->have_host && !c->dup_host ? 421 : 400, msg);
+        len = 0;
+        break;
+      }
       conn_dispatch(c);
       continue;
     }
@@ -411,15 +606,26 @@ void ik_http_respond(ik_http_request_t *req, int status, const char *content_typ
 
 static void on_conn_timer(uv_timer_t *t) {
   ik_http_conn_t *c = t->data;
+  if (c->draining) {
+    conn_close(c);
+    return;
+  }
   c->s->stats.timeouts++;
-  if (c->in_message) conn_reject(c, 408, "request not received in time\n");
+  if (c->handshaking) conn_close(c);
+  else if (c->in_message) conn_reject(c, 408, "request not received in time\n");
   else conn_close(c);
 }
 
-/* Idle between requests, or slow while one arrives; nothing while busy. */
+/* Idle between requests (restarted by each request's end), or the
+ * request's deadline while one arrives (fixed at its first byte); nothing
+ * while busy. */
 static void conn_arm_timer(ik_http_conn_t *c) {
   if (c->closing || c->busy || c->done) return;
-  uint64_t ms = c->in_message ? c->s->opts.request_timeout_ms : c->s->opts.idle_timeout_ms;
+  uint64_t ms = c->s->opts.idle_timeout_ms;
+  if (c->in_message || c->handshaking) {
+    uint64_t now = uv_now(&c->s->loop->uv);
+    ms = c->deadline > now ? c->deadline - now : 0;
+  }
   uv_timer_start(&c->timer, on_conn_timer, ms, 0);
 }
 
@@ -436,6 +642,8 @@ static void conn_free(ik_http_conn_t *c) {
   ik_buf_free(&c->hvalue);
   ik_buf_free(&c->ctype);
   ik_buf_free(&c->pending);
+  ik_buf_free(&c->hosthdr);
+  if (c->ssl) SSL_free(c->ssl); /* and its BIOs */
   ik_free(c);
   s->open_handles--;
   s->stats.open--;
@@ -490,6 +698,25 @@ static void on_connection(uv_stream_t *listener, int status) {
   if (s->is_tcp) uv_tcp_nodelay(&c->h.tcp, 1);
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
+  if (s->tls) {
+    c->ssl = SSL_new(s->tls);
+    c->rbio = BIO_new(BIO_s_mem());
+    c->wbio = BIO_new(BIO_s_mem());
+    if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
+      SSL_free(c->ssl);
+      BIO_free(c->rbio);
+      BIO_free(c->wbio);
+      c->ssl = NULL;
+      ERR_clear_error();
+      conn_close(c);
+      return;
+    }
+    SSL_set_bio(c->ssl, c->rbio, c->wbio);
+    SSL_set_accept_state(c->ssl);
+    /* The handshake has the request deadline, from the accept. */
+    c->handshaking = true;
+    c->deadline = uv_now(&s->loop->uv) + s->opts.request_timeout_ms;
+  }
   conn_arm_timer(c);
   conn_read_start(c);
 }
@@ -525,19 +752,73 @@ static void on_listener_closed(uv_handle_t *h) {
 }
 
 static void server_maybe_free(ik_http_server_t *s) {
-  if (s->closing && s->open_handles == 0) ik_free(s);
+  if (s->closing && s->open_handles == 0) {
+    SSL_CTX_free(s->tls);
+    ik_free(s);
+  }
+}
+
+/* OpenSSL's first queued error, for a message. */
+static const char *tls_error(char *buf, size_t len) {
+  unsigned long e = ERR_get_error();
+  if (e) ERR_error_string_n(e, buf, len);
+  else snprintf(buf, len, "unknown error");
+  ERR_clear_error();
+  return buf;
+}
+
+/* A server context: TLS 1.2 or later, this certificate and key, and a
+ * client certificate required, signed by a CA in client_ca. Errors name
+ * the file (and the daemon's flag for it). */
+static int tls_context(const ik_http_server_opts_t *o, SSL_CTX **out, ik_err_t *err) {
+  char why[256];
+  if (o->tls_key == NULL || o->tls_client_ca == NULL)
+    return ik_err_set(err, IK_EINVAL, "TLS: a certificate needs its key (--tls-key) and the CA that signs client "
+                                      "certificates (--tls-client-ca)");
+  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == NULL) return ik_err_set(err, IK_EIO, "TLS: %s", tls_error(why, sizeof why));
+  int rc = 0;
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  if (SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert) != 1)
+    rc = ik_err_set(err, IK_EINVAL, "--tls-cert %s: %s", o->tls_cert, tls_error(why, sizeof why));
+  else if (SSL_CTX_use_PrivateKey_file(ctx, o->tls_key, SSL_FILETYPE_PEM) != 1)
+    rc = ik_err_set(err, IK_EINVAL, "--tls-key %s: %s", o->tls_key, tls_error(why, sizeof why));
+  else if (SSL_CTX_check_private_key(ctx) != 1)
+    rc = ik_err_set(err, IK_EINVAL, "--tls-key %s: does not match --tls-cert %s", o->tls_key, o->tls_cert);
+  else if (SSL_CTX_load_verify_locations(ctx, o->tls_client_ca, NULL) != 1)
+    rc = ik_err_set(err, IK_EINVAL, "--tls-client-ca %s: %s", o->tls_client_ca, tls_error(why, sizeof why));
+  if (rc == 0) {
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->tls_client_ca);
+    if (names == NULL) {
+      rc = ik_err_set(err, IK_EINVAL, "--tls-client-ca %s: no CA certificate in it", o->tls_client_ca);
+    } else {
+      SSL_CTX_set_client_CA_list(ctx, names);
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    }
+  }
+  if (rc < 0) {
+    SSL_CTX_free(ctx);
+    return rc;
+  }
+  *out = ctx;
+  return 0;
 }
 
 int ik_http_server_start(ik_loop_t *loop, const ik_http_server_opts_t *opts, ik_http_handler handler,
                          void *data, ik_http_server_t **out, ik_err_t *err) {
   if ((opts->unix_path == NULL) == (opts->tcp == NULL))
     return ik_err_set(err, IK_EINVAL, "http server: give exactly one of a unix socket path or a TCP address");
+  if (opts->tls_cert && opts->tcp == NULL)
+    return ik_err_set(err, IK_EINVAL, "http server: TLS is for a TCP address only");
   ik_http_server_t *s = ik_calloc(1, sizeof *s);
   s->loop = loop;
   s->handler = handler;
   s->data = data;
   s->opts = *opts;
   s->opts.unix_path = s->opts.tcp = NULL;
+  s->opts.tls_cert = s->opts.tls_key = s->opts.tls_client_ca = NULL;
   if (!s->opts.max_header_bytes) s->opts.max_header_bytes = 64 * 1024;
   if (!s->opts.max_body_bytes) s->opts.max_body_bytes = 8 * 1024 * 1024;
   if (!s->opts.request_timeout_ms) s->opts.request_timeout_ms = 10000;
@@ -547,7 +828,16 @@ int ik_http_server_start(ik_loop_t *loop, const ik_http_server_opts_t *opts, ik_
   if (opts->tcp) {
     struct sockaddr_storage ss;
     if ((rc = parse_hostport(opts->tcp, &ss, err)) < 0) goto fail_early;
+    if (opts->tls_cert && (rc = tls_context(opts, &s->tls, err)) < 0) goto fail_early;
     s->is_tcp = true;
+    if (ss.ss_family == AF_INET6) {
+      struct in6_addr any = IN6ADDR_ANY_INIT;
+      s->wildcard = memcmp(&((struct sockaddr_in6 *)&ss)->sin6_addr, &any, sizeof any) == 0;
+      inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, s->host, sizeof s->host);
+    } else {
+      s->wildcard = ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+      inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, s->host, sizeof s->host);
+    }
     uv_tcp_init(&loop->uv, &s->listener.tcp);
     s->listener.handle.data = s;
     s->open_handles = 1;
@@ -586,6 +876,7 @@ fail:
   uv_close(&s->listener.handle, on_listener_closed);
   return rc;
 fail_early:
+  SSL_CTX_free(s->tls);
   ik_free(s);
   return rc;
 }

@@ -9,8 +9,10 @@
  *
  * Limits protect the loop from bad clients: a header block over
  * max_header_bytes gets 431, a body over max_body_bytes gets 413, a request
- * that takes longer than request_timeout_ms to arrive gets 408, and an
- * idle keep-alive connection is closed after idle_timeout_ms. Each of those
+ * whose head and body are not complete request_timeout_ms after its first
+ * byte gets 408 (a fixed deadline: a client sending a byte at a time does
+ * not extend it), and an idle keep-alive connection is closed after
+ * idle_timeout_ms. Each of those
  * closes only that connection; everyone else keeps being served. */
 #ifndef IK_NET_HTTP_SERVER_H
 #define IK_NET_HTTP_SERVER_H
@@ -44,9 +46,21 @@ typedef struct ik_http_server_opts {
   const char *tcp;              /* "127.0.0.1:PORT" ("[::1]:PORT"), or NULL; port 0 picks one */
   size_t max_header_bytes;      /* 0 = 64 KiB */
   size_t max_body_bytes;        /* 0 = 8 MiB */
-  uint64_t request_timeout_ms;  /* first byte to complete request; 0 = 10 s */
+  uint64_t request_timeout_ms;  /* deadline from a request's first byte to its last; 0 = 10 s */
   uint64_t idle_timeout_ms;     /* keep-alive idle; 0 = 120 s */
   int backlog;                  /* 0 = 511 */
+  /* TCP only. With tls_cert, the listener speaks TLS (1.2 or later) and
+   * requires a client certificate signed by a CA in tls_client_ca: a client
+   * without one fails the handshake. All three are PEM file paths, read at
+   * start. The handshake shares the request deadline (request_timeout_ms
+   * from the accept). */
+  const char *tls_cert;         /* server certificate (chain), or NULL for plain TCP */
+  const char *tls_key;          /* its private key */
+  const char *tls_client_ca;    /* CA(s) for client certificates */
+  /* TCP: answer 421 to a request whose Host header names neither this
+   * listener's address nor localhost (with its port, if one is given), and
+   * 400 to one without Host: the guard against DNS rebinding. */
+  bool check_host;
 } ik_http_server_opts_t;
 
 /* Start listening. The socket path must not exist (discovery decides what

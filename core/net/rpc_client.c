@@ -23,6 +23,7 @@ struct ik_rpc_client {
   char *address;           /* for messages */
   char *url;               /* POST target */
   char *unix_path;         /* or NULL for TCP */
+  char *tls_cert, *tls_key, *tls_ca; /* https: $INFRAKIT_TLS_CERT, _KEY, _CA; may be NULL */
   uint64_t timeout_ms;
   int refs;
   bool closing;
@@ -52,6 +53,9 @@ static void client_unref(ik_rpc_client_t *c) {
   ik_free(c->address);
   ik_free(c->url);
   ik_free(c->unix_path);
+  ik_free(c->tls_cert);
+  ik_free(c->tls_key);
+  ik_free(c->tls_ca);
   ik_free(c);
 }
 
@@ -82,18 +86,28 @@ static int set_address(ik_rpc_client_t *c, const char *address, ik_err_t *err) {
     int rc = read_listen_file(path, listen, sizeof listen, err);
     if (rc < 0) return rc;
     if (has_prefix(listen, "unix://") || has_prefix(listen, "file://") || listen[0] == '/' ||
-        (!has_prefix(listen, "tcp://") && !has_prefix(listen, "http://") && !has_prefix(listen, "https://")))
-      return ik_err_set(err, IK_EINVAL, "plugin address %s: want tcp:// or http(s):// in the file, got \"%.200s\"",
-                        path, listen);
+        (!has_prefix(listen, "tcp://") && !has_prefix(listen, "tcp+tls://") && !has_prefix(listen, "http://") &&
+         !has_prefix(listen, "https://")))
+      return ik_err_set(err, IK_EINVAL,
+                        "plugin address %s: want tcp://, tcp+tls:// or http(s):// in the file, got \"%.200s\"", path,
+                        listen);
     address = listen;
   }
   if (*address == '\0') return ik_err_set(err, IK_EINVAL, "plugin address: empty");
-  if (has_prefix(address, "tcp://") || has_prefix(address, "http://") || has_prefix(address, "https://")) {
-    const char *rest = has_prefix(address, "tcp://") ? address + 6 : address;
+  if (has_prefix(address, "tcp://") || has_prefix(address, "tcp+tls://") || has_prefix(address, "http://") ||
+      has_prefix(address, "https://")) {
+    bool tls = has_prefix(address, "tcp+tls://") || has_prefix(address, "https://");
+    const char *rest = has_prefix(address, "tcp://") ? address + 6 : has_prefix(address, "tcp+tls://") ? address + 10 : address;
     size_t n = strlen(rest);
     bool slash = n > 0 && rest[n - 1] == '/';
-    c->url = ik_sprintf("%s%s%s", rest == address ? "" : "http://", rest, slash ? "" : "/");
+    c->url = ik_sprintf("%s%s%s", rest != address ? (tls ? "https://" : "http://") : "", rest, slash ? "" : "/");
     c->address = ik_strdup(address);
+    if (tls) { /* the client certificate a daemon's TLS listener asks for */
+      const char *cert = getenv("INFRAKIT_TLS_CERT"), *key = getenv("INFRAKIT_TLS_KEY"), *ca = getenv("INFRAKIT_TLS_CA");
+      c->tls_cert = cert && *cert ? ik_strdup(cert) : NULL;
+      c->tls_key = key && *key ? ik_strdup(key) : NULL;
+      c->tls_ca = ca && *ca ? ik_strdup(ca) : NULL;
+    }
     return 0;
   }
   const char *path = address;
@@ -274,8 +288,21 @@ static void on_http(ik_http_call_t *call, ik_http_resp_t *resp, const ik_err_t *
   (void)call;
   ik_rpc_pending_t *p = data;
   p->http = NULL;
-  if (err) finish(p, NULL, err);
-  else finish_response(p, resp);
+  if (err && err->code == IK_EIO && strncmp(p->c->url, "https://", 8) == 0 &&
+      !strstr(err->msg, "INFRAKIT_TLS")) {
+    /* A transport failure over https, most often TLS: say what the client side needs. */
+    ik_err_t e = *err;
+    const char *hint = p->c->tls_cert ? " (check INFRAKIT_TLS_CERT, INFRAKIT_TLS_KEY and INFRAKIT_TLS_CA)"
+                                      : " (a TLS plugin wants a client certificate: set INFRAKIT_TLS_CERT, "
+                                        "INFRAKIT_TLS_KEY and INFRAKIT_TLS_CA; docs/security.md)";
+    size_t n = strlen(e.msg);
+    snprintf(e.msg + n, sizeof e.msg - n, "%s", hint);
+    finish(p, NULL, &e);
+  } else if (err) {
+    finish(p, NULL, err);
+  } else {
+    finish_response(p, resp);
+  }
 }
 
 /* Put a call on the wire. On failure fills err and leaves p as it was. */
@@ -293,6 +320,7 @@ static int send_call(ik_rpc_pending_t *p, ik_err_t *err) {
   ik_http_req_t hr = {
       .method = "POST", .url = c->url, .unix_path = c->unix_path, .headers = headers,
       .body = body, .body_len = len, .timeout_ms = c->timeout_ms,
+      .tls_cert = c->tls_cert, .tls_key = c->tls_key, .tls_ca = c->tls_ca,
   };
   int rc = ik_http_request(c->http, &hr, on_http, p, &p->http, err);
   free(body);

@@ -35,7 +35,10 @@ typedef struct ik_rpc_pending ik_rpc_pending_t;
 
 /* A client for the plugin at address, one of InfraKit's forms: a unix
  * socket path (bare, unix:// or file://), a NAME.listen file holding a URL,
- * tcp://HOST:PORT or http(s)://HOST:PORT[/prefix]. http is borrowed and
+ * tcp://HOST:PORT or http(s)://HOST:PORT[/prefix]; tcp+tls://HOST:PORT is
+ * https. Over TLS the client presents $INFRAKIT_TLS_CERT and
+ * $INFRAKIT_TLS_KEY and checks the server against $INFRAKIT_TLS_CA (read
+ * when the client is made; docs/security.md). http is borrowed and
  * must outlive the client. timeout_ms 0 = $INFRAKIT_CLIENT_TIMEOUT (a Go
  * duration such as "15s"), else 15 s. */
 int ik_rpc_client_new(ik_http_client_t *http, const char *address, uint64_t timeout_ms,

@@ -73,6 +73,7 @@ typedef struct instance {
 struct proc_provider {
   ik_loop_t *loop;
   char *dir;
+  char *output_dir;         /* absolute Stdout/Stderr allowed under it; may be NULL */
   uint64_t grace_ms;
   instance_t *instances;
   struct {
@@ -272,8 +273,37 @@ static void watch_exit(proc_provider_t *pp, instance_t *in) {
 
 /* --- spawning ---------------------------------------------------------------------- */
 
+/* Whether path has a ".." component. */
+static bool has_dotdot(const char *path) {
+  for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2)
+    if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/')) return true;
+  return false;
+}
+
+/* A Stdout/Stderr file stays inside the state directory: relative, no
+ * "..". An absolute path is allowed only under the daemon's
+ * --process-output-dir. Whoever may call Provision must not be able to
+ * make the daemon write (append to) any file it can. */
+static int check_output_path(const proc_provider_t *pp, const char *field, const char *path, ik_err_t *err) {
+  if (*path == '\0') return ik_err_set(err, IK_EINVAL, "Properties.%s: empty file name", field);
+  if (has_dotdot(path))
+    return ik_err_set(err, IK_EINVAL, "Properties.%s \"%.200s\": \"..\" is not allowed; name a file inside the "
+                                      "instance's state directory", field, path);
+  if (path[0] != '/') return 0;
+  size_t n = pp->output_dir ? strlen(pp->output_dir) : 0;
+  while (n > 1 && pp->output_dir[n - 1] == '/') n--;
+  if (n > 0 && strncmp(path, pp->output_dir, n) == 0 && (path[n] == '/' || n == 1) && path[n + (n > 1)] != '\0')
+    return 0;
+  if (pp->output_dir)
+    return ik_err_set(err, IK_EINVAL, "Properties.%s \"%.200s\": an absolute path must be under %s "
+                                      "(the daemon's --process-output-dir)", field, path, pp->output_dir);
+  return ik_err_set(err, IK_EINVAL, "Properties.%s \"%.200s\": absolute paths are not allowed; name a file "
+                                    "relative to the instance's state directory (or start the daemon with "
+                                    "--process-output-dir DIR)", field, path);
+}
+
 /* Properties checked; every error names the field. */
-static int check_properties(const json_t *props, bool have_init, ik_err_t *err) {
+static int check_properties(const proc_provider_t *pp, const json_t *props, bool have_init, ik_err_t *err) {
   if (props != NULL && !json_is_null(props) && !json_is_object(props))
     return ik_err_set(err, IK_EINVAL, "Properties: want an object like {\"Cmd\": [\"sleep\", \"60\"]}");
   json_t *cmd = ik_json_get(props, "Cmd");
@@ -302,6 +332,11 @@ static int check_properties(const json_t *props, bool have_init, ik_err_t *err) 
   for (size_t i = 0; i < 4; i++) {
     json_t *v = ik_json_get(props, strs[i]);
     if (v && !json_is_null(v) && !json_is_string(v)) return ik_err_set(err, IK_EINVAL, "Properties.%s: want a string", strs[i]);
+  }
+  for (size_t i = 1; i < 3; i++) {
+    const char *name = json_string_value(ik_json_get(props, strs[i]));
+    int rc = name ? check_output_path(pp, strs[i], name, err) : 0;
+    if (rc < 0) return rc;
   }
   return 0;
 }
@@ -405,7 +440,7 @@ static int spawn(proc_provider_t *pp, instance_t *in, json_t *spec, ik_err_t *er
 /* --- the vtable ----------------------------------------------------------------------- */
 
 static int pp_validate(void *self, json_t *properties, ik_spi_cb cb, void *data, ik_err_t *err) {
-  int rc = check_properties(properties, true, err);
+  int rc = check_properties(self, properties, true, err);
   return rc < 0 ? rc : finish(self, cb, data, json_null(), NULL);
 }
 
@@ -416,7 +451,7 @@ static int pp_provision(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_e
   json_t *lid = ik_json_get(spec, "LogicalID");
   if (lid && !json_is_null(lid) && !json_is_string(lid)) return ik_err_set(err, IK_EINVAL, "Spec.LogicalID: want a string");
   const char *init = json_string_value(ik_json_get(spec, "Init"));
-  int rc = check_properties(ik_json_get(spec, "Properties"), init && *init, err);
+  int rc = check_properties(pp, ik_json_get(spec, "Properties"), init && *init, err);
   if (rc < 0) return rc;
 
   uint64_t r;
@@ -557,6 +592,7 @@ static void pp_unwatch(void *self, int token) {
 static void maybe_free_provider(proc_provider_t *pp) {
   if (!pp->freed || pp->handles > 0) return;
   ik_free(pp->dir);
+  ik_free(pp->output_dir);
   ik_free(pp);
 }
 
@@ -646,6 +682,7 @@ int ik_process_provider_new(ik_loop_t *loop, const ik_process_opts_t *opts, ik_i
   proc_provider_t *pp = IK_NEW(proc_provider_t);
   pp->loop = loop;
   pp->dir = ik_strdup(opts->dir);
+  pp->output_dir = opts->output_dir ? ik_strdup(opts->output_dir) : NULL;
   pp->grace_ms = opts->grace_ms ? opts->grace_ms : 5000;
   adopt(pp);
   *out = (ik_instance_plugin_t){&process_vtable, pp};

@@ -12,6 +12,8 @@
 typedef struct ik_process_opts {
   const char *dir;        /* state directory (created 0700): one ID.json per instance, logs */
   uint64_t grace_ms;      /* destroy: SIGTERM, then SIGKILL after this [5000] */
+  const char *output_dir; /* Stdout/Stderr: absolute paths allowed under this (copied);
+                           * NULL = only relative paths, without "..", inside dir */
 } ik_process_opts_t;
 
 /* An instance plugin running one process per instance. Processes it finds

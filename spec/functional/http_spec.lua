@@ -6,7 +6,7 @@ local support = dofile("spec/functional/support.lua")
 describe("infrakit.http", function()
   local d, base
   setup(function()
-    d = support.start_daemon(nil, { "--listen", "127.0.0.1:0" })
+    d = support.start_daemon(nil, { "--listen", "127.0.0.1:0", "--insecure" })
     base = io.open(d.plugins .. "/instance-file.listen"):read("*a"):gsub("^tcp://", "http://")
   end)
   teardown(function()

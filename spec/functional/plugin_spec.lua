@@ -213,7 +213,7 @@ describe("infrakit instance, against a daemon in another process", function()
 
   it("reaches a plugin through a NAME.listen file over TCP", function()
     local other = support.mktemp()
-    local d = support.start_daemon(nil, { "--listen", "127.0.0.1:0" })
+    local d = support.start_daemon(nil, { "--listen", "127.0.0.1:0", "--insecure" })
     local url = io.open(d.plugins .. "/instance-file.listen"):read("*a")
     sh("mkdir -p " .. other .. "/plugins && printf '%s' '" .. url .. "' > " .. other .. "/plugins/far.listen")
     local r = run(other, { "instance", "provision", "-p", "far", "-" }, { stdin = '{"Tags": {"via": "tcp"}}' })

@@ -22,7 +22,7 @@ FUZZ_DICT    := spec/fuzz/http_rpc.dict
 FUZZ_SAN     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) $(WARN) -Icore -I. \
                 $(shell $(PKG_CONFIG) --cflags libuv libcurl openssl jansson 2>/dev/null)
-FUZZ_LIBS     = $(shell $(PKG_CONFIG) --libs libuv jansson 2>/dev/null) $(HTTP_PARSER_LIB) -lpthread -lm -ldl
+FUZZ_LIBS     = $(shell $(PKG_CONFIG) --libs libuv jansson openssl 2>/dev/null) $(HTTP_PARSER_LIB) -lpthread -lm -ldl
 # -timeout: one input taking 10 s is a hang. The harness's own watchdog
 # (5 s of loop time) catches a connection that never closes.
 FUZZ_FLAGS   ?= -timeout=10 -print_final_stats=1

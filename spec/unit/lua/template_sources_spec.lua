@@ -141,7 +141,7 @@ describe("infrakit.template over HTTP", function()
   local d, base
 
   setup(function()
-    d = support.start_daemon(nil, { "--listen", "127.0.0.1:0" })
+    d = support.start_daemon(nil, { "--listen", "127.0.0.1:0", "--insecure" })
     base = io.open(d.plugins .. "/instance-file.listen"):read("*a"):gsub("%s+$", ""):gsub("^tcp://", "http://")
   end)
 

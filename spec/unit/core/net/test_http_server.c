@@ -16,6 +16,7 @@
 #include "base/mem.h"
 #include "loop/loop.h"
 #include "loop/timer.h"
+#include "net/http_client.h"
 #include "net/http_server.h"
 
 typedef struct fixture {
@@ -68,7 +69,10 @@ static void stop(fixture_t *f) {
 /* --- a raw client --------------------------------------------------------- */
 
 typedef struct client {
-  uv_pipe_t pipe;
+  union {
+    uv_pipe_t pipe;
+    uv_tcp_t tcp;
+  };
   uv_connect_t connect;
   uv_write_t write;
   const char *send;
@@ -112,6 +116,17 @@ static void client_start(fixture_t *f, client_t *c, const char *send) {
   c->pipe.data = c;
   c->connect.data = c;
   uv_pipe_connect(&c->connect, &c->pipe, f->path, on_client_connected);
+}
+
+static void client_start_tcp(fixture_t *f, client_t *c, const char *send) {
+  memset(c, 0, sizeof *c);
+  c->send = send;
+  uv_tcp_init(&f->loop.uv, &c->tcp);
+  c->tcp.data = c;
+  c->connect.data = c;
+  struct sockaddr_in sa;
+  uv_ip4_addr("127.0.0.1", ik_http_server_port(f->server), &sa);
+  uv_tcp_connect(&c->connect, &c->tcp, (const struct sockaddr *)&sa, on_client_connected);
 }
 
 static const char *got(client_t *c) {
@@ -232,6 +247,64 @@ static void a_slow_request_gets_408(void **state) {
   stop(&f);
 }
 
+/* A slowloris client: one byte every 10 ms, far inside the 100 ms request
+ * timeout between bytes, of a request that would take 3 s to send. The
+ * deadline runs from the request's first byte, so the server answers 408
+ * while the client is still dribbling. */
+typedef struct dribbler {
+  client_t *c;
+  uv_timer_t timer;
+  size_t sent;
+  bool connected;
+} dribbler_t;
+
+static const char dribble_text[] =
+    "POST / HTTP/1.1\r\nHost: h\r\nX-Pad: "
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "\r\nContent-Length: 0\r\n\r\n";
+
+static void on_dribble(uv_timer_t *t) {
+  dribbler_t *d = t->data;
+  if (d->c->eof || d->sent + 1 >= sizeof dribble_text) {
+    uv_timer_stop(t);
+    return;
+  }
+  uv_buf_t b = uv_buf_init((char *)(uintptr_t)dribble_text + d->sent, 1);
+  if (uv_try_write((uv_stream_t *)&d->c->pipe, &b, 1) == 1) d->sent++;
+}
+
+static void on_dribbler_connected(uv_connect_t *req, int status) {
+  client_t *c = req->data;
+  assert_int_equal(status, 0);
+  uv_read_start((uv_stream_t *)&c->pipe, on_client_alloc, on_client_read);
+}
+
+static void a_request_dribbled_byte_by_byte_is_cut_off_at_its_deadline(void **state) {
+  fixture_t f;
+  assert_int_equal(start(&f, (ik_http_server_opts_t){.request_timeout_ms = 100}), 0);
+  client_t c;
+  memset(&c, 0, sizeof c);
+  uv_pipe_init(&f.loop.uv, &c.pipe, 0);
+  c.pipe.data = &c;
+  c.connect.data = &c;
+  uv_pipe_connect(&c.connect, &c.pipe, f.path, on_dribbler_connected);
+  dribbler_t d = {.c = &c};
+  uv_timer_init(&f.loop.uv, &d.timer);
+  d.timer.data = &d;
+  uv_timer_start(&d.timer, on_dribble, 10, 10);
+  run_until(&f, &c.eof);
+  uv_close((uv_handle_t *)&d.timer, NULL);
+  assert_non_null(strstr(got(&c), "HTTP/1.1 408 "));
+  assert_true(d.sent > 0);
+  assert_true(d.sent < sizeof dribble_text - 1); /* cut off mid-request */
+  assert_int_equal(ik_http_server_stats(f.server).timeouts, 1);
+  assert_int_equal(f.handled, 0);
+  ik_buf_free(&c.got);
+  stop(&f);
+}
+
 static void an_idle_connection_is_closed(void **state) {
   fixture_t f;
   assert_int_equal(start(&f, (ik_http_server_opts_t){.idle_timeout_ms = 50}), 0);
@@ -304,6 +377,193 @@ static void a_head_response_has_no_body(void **state) {
   stop(&f);
 }
 
+/* On TCP with check_host, a request must name the listener (its address
+ * or localhost, and its port if any) in exactly one Host header: a page
+ * reaching the port through the attacker's own DNS name is refused. */
+static void tcp_requests_must_name_the_listener_in_host(void **state) {
+  fixture_t f;
+  ik_err_t err = {0};
+  memset(&f, 0, sizeof f);
+  assert_int_equal(ik_loop_init(&f.loop, &err), 0);
+  ik_http_server_opts_t o = {.tcp = "127.0.0.1:0", .check_host = true};
+  assert_int_equal(ik_http_server_start(&f.loop, &o, handler, &f, &f.server, &err), 0);
+  int port = ik_http_server_port(f.server);
+  static const struct {
+    const char *headers; /* %d is the port */
+    const char *want;
+  } cases[] = {
+      {"Host: 127.0.0.1:%d\r\n", "HTTP/1.1 200 "},
+      {"Host: localhost:%d\r\n", "HTTP/1.1 200 "},
+      {"Host: LOCALHOST\r\n", "HTTP/1.1 200 "},
+      {"Host: [::1]:%d\r\n", "HTTP/1.1 200 "},
+      {"Host: evil.example:%d\r\n", "HTTP/1.1 421 "},
+      {"Host: 127.0.0.1.nip.io:%d\r\n", "HTTP/1.1 421 "},
+      {"Host: 10.1.2.3:%d\r\n", "HTTP/1.1 421 "},
+      {"Host: 127.0.0.1:1%d\r\n", "HTTP/1.1 421 "},
+      {"Host: 127.0.0.1:%d\r\nHost: evil.example\r\n", "HTTP/1.1 400 "},
+      {"X-No-Host: %d\r\n", "HTTP/1.1 400 "},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char headers[200], req[300];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(headers, sizeof headers, cases[i].headers, port);
+#pragma GCC diagnostic pop
+    snprintf(req, sizeof req, "GET /x HTTP/1.0\r\n%s\r\n", headers);
+    client_t c;
+    client_start_tcp(&f, &c, req);
+    run_until(&f, &c.eof);
+    if (strncmp(got(&c), cases[i].want, strlen(cases[i].want)) != 0)
+      fail_msg("%s: got \"%.80s\"", headers, got(&c));
+    if (strstr(cases[i].want, "421")) assert_non_null(strstr(got(&c), "is not this server's address"));
+    ik_buf_free(&c.got);
+  }
+  assert_int_equal(f.handled, 4);
+  ik_http_server_close(f.server);
+  ik_loop_run(&f.loop);
+  int leaked = -1;
+  assert_int_equal(ik_loop_close(&f.loop, &leaked), 0);
+  assert_int_equal(leaked, 0);
+}
+
+/* TLS set-up errors name the flag and the file. */
+static void tls_files_that_do_not_load_are_named(void **state) {
+  ik_loop_t loop;
+  ik_err_t err = {0};
+  ik_http_server_t *s = NULL;
+  assert_int_equal(ik_loop_init(&loop, &err), 0);
+  ik_http_server_opts_t o = {.tcp = "127.0.0.1:0", .tls_cert = "/nonexistent/cert.pem", .tls_key = "/nonexistent/key.pem",
+                             .tls_client_ca = "/nonexistent/ca.pem"};
+  assert_int_equal(ik_http_server_start(&loop, &o, handler, NULL, &s, &err), IK_EINVAL);
+  assert_non_null(strstr(err.msg, "--tls-cert /nonexistent/cert.pem"));
+  o.tls_key = NULL;
+  assert_int_equal(ik_http_server_start(&loop, &o, handler, NULL, &s, &err), IK_EINVAL);
+  assert_non_null(strstr(err.msg, "--tls-key"));
+  ik_http_server_opts_t u = {.unix_path = "/tmp/x", .tls_cert = "/nonexistent/cert.pem"};
+  assert_int_equal(ik_http_server_start(&loop, &u, handler, NULL, &s, &err), IK_EINVAL);
+  ik_loop_run(&loop);
+  int leaked = -1;
+  assert_int_equal(ik_loop_close(&loop, &leaked), 0);
+  assert_int_equal(leaked, 0);
+}
+
+/* --- TLS -------------------------------------------------------------------- */
+
+/* A CA, a server certificate for 127.0.0.1 and a client certificate it
+ * signed, and a client certificate from another CA, made in dir with the
+ * openssl CLI. */
+static void make_certs(const char *dir) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd,
+           "set -e; cd %s; K='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';"
+           "for ca in ca otherca; do openssl req -x509 $K -keyout $ca.key -out $ca.pem -days 2 -subj /CN=$ca; done;"
+           "printf 'subjectAltName=IP:127.0.0.1\\n' > server.ext;"
+           "printf 'extendedKeyUsage=clientAuth\\n' > client.ext; cp client.ext stranger.ext;"
+           "for x in server:ca client:ca stranger:otherca; do n=${x%%:*}; ca=${x#*:};"
+           " openssl req $K -keyout $n.key -out $n.csr -subj /CN=$n;"
+           " openssl x509 -req -in $n.csr -CA $ca.pem -CAkey $ca.key -CAcreateserial -out $n.pem -days 2 -extfile $n.ext;"
+           "done",
+           dir);
+  char full[4200];
+  snprintf(full, sizeof full, "(%s) >/dev/null 2>&1", cmd);
+  assert_int_equal(system(full), 0);
+}
+
+typedef struct tls_call {
+  fixture_t *f;
+  bool done;
+  long status;
+  int code;
+  char body[256];
+  char err[512];
+} tls_call_t;
+
+static void on_tls_call(ik_http_call_t *call, ik_http_resp_t *resp, const ik_err_t *err, void *data) {
+  tls_call_t *t = data;
+  t->done = true;
+  if (err) {
+    t->code = err->code;
+    snprintf(t->err, sizeof t->err, "%s", err->msg);
+  } else {
+    t->status = resp->status;
+    snprintf(t->body, sizeof t->body, "%.*s", (int)resp->body.len, resp->body.data ? resp->body.data : "");
+  }
+  uv_stop(&t->f->loop.uv);
+}
+
+/* One HTTPS request from our own client; who is NULL (no certificate),
+ * "client" or "stranger". */
+static void tls_request(fixture_t *f, ik_http_client_t *http, const char *dir, const char *who, tls_call_t *t) {
+  char url[128], ca[128], cert[128], key[128];
+  snprintf(url, sizeof url, "https://127.0.0.1:%d/x", ik_http_server_port(f->server));
+  snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+  snprintf(cert, sizeof cert, "%s/%s.pem", dir, who ? who : "");
+  snprintf(key, sizeof key, "%s/%s.key", dir, who ? who : "");
+  ik_http_req_t r = {.method = "GET", .url = url, .tls_ca = ca, .tls_cert = who ? cert : NULL, .tls_key = who ? key : NULL,
+                     .timeout_ms = 10000};
+  memset(t, 0, sizeof *t);
+  t->f = f;
+  ik_err_t err = {0};
+  assert_int_equal(ik_http_request(http, &r, on_tls_call, t, NULL, &err), 0);
+  run_until(f, &t->done);
+}
+
+/* A TLS listener serves only clients with a certificate from its CA: one
+ * without a certificate and one from another CA fail the handshake; the
+ * right one is served, several requests on one connection. A client that
+ * never finishes the handshake is cut off at the request deadline. */
+static void a_tls_listener_serves_only_clients_with_a_certificate_from_its_ca(void **state) {
+  fixture_t f;
+  ik_err_t err = {0};
+  memset(&f, 0, sizeof f);
+  snprintf(f.dir, sizeof f.dir, "/tmp/ik-tls-XXXXXX");
+  assert_non_null(mkdtemp(f.dir));
+  make_certs(f.dir);
+  char cert[128], key[128], ca[128];
+  snprintf(cert, sizeof cert, "%s/server.pem", f.dir);
+  snprintf(key, sizeof key, "%s/server.key", f.dir);
+  snprintf(ca, sizeof ca, "%s/ca.pem", f.dir);
+  assert_int_equal(ik_loop_init(&f.loop, &err), 0);
+  ik_http_server_opts_t o = {.tcp = "127.0.0.1:0", .tls_cert = cert, .tls_key = key, .tls_client_ca = ca,
+                             .check_host = true, .request_timeout_ms = 300};
+  if (ik_http_server_start(&f.loop, &o, handler, &f, &f.server, &err) < 0) fail_msg("%s", err.msg);
+  ik_http_client_t *http = NULL;
+  assert_int_equal(ik_http_client_new(&f.loop, &http, &err), 0);
+
+  tls_call_t t;
+  tls_request(&f, http, f.dir, NULL, &t);
+  assert_int_equal(t.code, IK_EIO);
+  tls_request(&f, http, f.dir, "stranger", &t);
+  assert_int_equal(t.code, IK_EIO);
+  assert_int_equal(f.handled, 0);
+  for (int i = 0; i < 3; i++) {
+    tls_request(&f, http, f.dir, "client", &t);
+    if (t.code) fail_msg("%s", t.err);
+    assert_int_equal(t.status, 200);
+    assert_string_equal(t.body, "GET /x []");
+  }
+  assert_int_equal(f.handled, 3);
+  assert_int_equal(ik_http_server_stats(f.server).accepted, 3); /* the last three shared one connection */
+
+  /* Half a TLS record, then nothing: closed at the deadline. */
+  client_t c;
+  client_start_tcp(&f, &c, "\x16\x03\x01");
+  run_until(&f, &c.eof);
+  assert_int_equal(c.got.len, 0);
+  assert_int_equal(ik_http_server_stats(f.server).timeouts, 1);
+  ik_buf_free(&c.got);
+
+  ik_http_client_free(http);
+  ik_http_server_close(f.server);
+  ik_loop_run(&f.loop);
+  int leaked = -1;
+  assert_int_equal(ik_loop_close(&f.loop, &leaked), 0);
+  assert_int_equal(leaked, 0);
+  char rm[128];
+  snprintf(rm, sizeof rm, "rm -rf %s", f.dir);
+  assert_int_equal(system(rm), 0);
+}
+
 static void bad_listen_addresses_are_named(void **state) {
   ik_loop_t loop;
   ik_err_t err = {0};
@@ -332,11 +592,15 @@ int main(void) {
       cmocka_unit_test(oversized_body_gets_413_before_it_is_read),
       cmocka_unit_test(garbage_gets_400_and_close),
       cmocka_unit_test(a_slow_request_gets_408),
+      cmocka_unit_test(a_request_dribbled_byte_by_byte_is_cut_off_at_its_deadline),
       cmocka_unit_test(an_idle_connection_is_closed),
       cmocka_unit_test(a_client_gone_before_the_response_is_harmless),
       cmocka_unit_test(closing_with_a_request_in_flight_frees_on_response),
       cmocka_unit_test(a_head_response_has_no_body),
       cmocka_unit_test(bad_listen_addresses_are_named),
+      cmocka_unit_test(tcp_requests_must_name_the_listener_in_host),
+      cmocka_unit_test(tls_files_that_do_not_load_are_named),
+      cmocka_unit_test(a_tls_listener_serves_only_clients_with_a_certificate_from_its_ca),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

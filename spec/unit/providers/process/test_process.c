@@ -265,6 +265,12 @@ static void bad_properties_name_the_field(void **state) {
       {"{\"Properties\": {\"Cmd\": \"true\", \"Env\": {\"A\": 1}}}", "Properties.Env.A: want a string"},
       {"{\"Properties\": {\"Cmd\": \"true\", \"Dir\": 3}}", "Properties.Dir: want a string"},
       {"{\"Properties\": [1]}", "Properties: want an object"},
+      /* Output files stay inside the state directory. */
+      {"{\"Properties\": {\"Cmd\": \"true\", \"Stdout\": \"../../x\"}}", "Properties.Stdout \"../../x\": \"..\" is not allowed"},
+      {"{\"Properties\": {\"Cmd\": \"true\", \"Stderr\": \"a/../../x\"}}", "Properties.Stderr \"a/../../x\": \"..\" is not allowed"},
+      {"{\"Properties\": {\"Cmd\": \"true\", \"Stdout\": \"..\"}}", "Properties.Stdout \"..\": \"..\" is not allowed"},
+      {"{\"Properties\": {\"Cmd\": \"true\", \"Stdout\": \"/tmp/x\"}}", "Properties.Stdout \"/tmp/x\": absolute paths are not allowed"},
+      {"{\"Properties\": {\"Cmd\": \"true\", \"Stderr\": \"\"}}", "Properties.Stderr: empty file name"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     json_t *spec = json_loads(cases[i][0], 0, NULL);
@@ -284,6 +290,38 @@ static void bad_properties_name_the_field(void **state) {
   json_t *list = describe(fx, NULL, false);
   assert_int_equal(json_array_size(list), 0);
   json_decref(list);
+}
+
+/* With an output directory allowed, absolute paths under it work (and
+ * nothing else absolute does); "..\" is refused there too. A name such as
+ * "a..b" is a plain file name. */
+static void output_paths_under_the_allowed_dir_work(void **state) {
+  fixture_t *fx = *state;
+  fx->pl.vt->free(fx->pl.self);
+  char out[128], ok[300], bad[300];
+  snprintf(out, sizeof out, "%s/out", fx->dir);
+  assert_int_equal(mkdir(out, 0700), 0);
+  ik_err_t err = {0};
+  ik_process_opts_t o = {.dir = fx->dir, .grace_ms = 2000, .output_dir = out};
+  assert_int_equal(ik_process_provider_new(&fx->loop, &o, &fx->pl, &err), 0);
+  snprintf(ok, sizeof ok, "{\"Properties\": {\"Cmd\": \"echo hi\", \"Stdout\": \"%s/log\", \"Stderr\": \"a..b\"}}", out);
+  json_t *spec = json_loads(ok, 0, NULL);
+  slot_t s = {0};
+  CALL(fx, &s, fx->pl.vt->provision(fx->pl.self, spec, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  json_decref(spec);
+  slot_clear(&s);
+  static const char *const refused[][2] = {{"/../x", ""}, {"x/log", ""}, {"", "/tmp/x"}};
+  for (size_t i = 0; i < 3; i++) {
+    char path[200];
+    snprintf(path, sizeof path, "%s%s", refused[i][1][0] ? refused[i][1] : out, refused[i][0]);
+    snprintf(bad, sizeof bad, "{\"Properties\": {\"Cmd\": \"true\", \"Stdout\": \"%s\"}}", path);
+    spec = json_loads(bad, 0, NULL);
+    err = (ik_err_t){0};
+    assert_int_equal(fx->pl.vt->provision(fx->pl.self, spec, on_slot, &s, &err), IK_EINVAL);
+    if (strstr(err.msg, "Properties.Stdout") == NULL) fail_msg("%s: got \"%s\"", path, err.msg);
+    json_decref(spec);
+  }
 }
 
 static void init_runs_when_there_is_no_cmd_and_label_merges(void **state) {
@@ -315,6 +353,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_new_provider_adopts_live_processes_and_forgets_dead_ones, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_properties_name_the_field, setup, teardown),
       cmocka_unit_test_setup_teardown(init_runs_when_there_is_no_cmd_and_label_merges, setup, teardown),
+      cmocka_unit_test_setup_teardown(output_paths_under_the_allowed_dir_work, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
