@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/remote.h"
 #include "engine/controller.h"
 #include "engine/manager_single.h"
 #include "engine/store_file.h"
@@ -58,6 +59,7 @@ typedef struct daemon {
   ik_manager_plugin_t manager;
   ik_group_plugin_t group;
   uint64_t poll_ms;
+  uint64_t max_group_size;    /* --max-group-size, else $INFRAKIT_MAX_GROUP_SIZE, else the default */
   hosted_t plugins[IK_DAEMON_MAX_PLUGINS];
   int nplugins;
 } daemon_t;
@@ -179,6 +181,7 @@ static int make_controller(daemon_t *d, ik_err_t *err) {
       .store = &d->store,
       .events_path = events,
       .poll_ms = (int64_t)d->poll_ms,
+      .max_group_size = d->max_group_size,
       .self_id = getenv("INFRAKIT_GROUP_SELF_LOGICAL_ID"),
       .relief = memory_relief,
       .relief_ctx = d,
@@ -322,6 +325,7 @@ static int ik__daemon_run(int argc, char **argv) {
       {"instance-file-dir", 0, true},
       {"plugin", 'p', true},
       {"poll", 0, true},
+      {"max-group-size", 0, true},
       {NULL, 0, false},
   };
   static daemon_t d;
@@ -339,6 +343,18 @@ static int ik__daemon_run(int argc, char **argv) {
     if (o == 2 && nwanted < IK_DAEMON_MAX_PLUGINS) wanted[nwanted++] = p.arg;
     if (o == 3 && (ik_parse_go_duration(p.arg, &d.poll_ms) < 0 || d.poll_ms < 10 || d.poll_ms > 86400000))
       return ik_cli_usage_error(&ik_cmd_daemon, "--poll %s: want a duration from 10ms to 24h, like 5s or 500ms", p.arg);
+    if (o == 4) {
+      char *end;
+      unsigned long long n = strtoull(p.arg, &end, 10);
+      if (*end != '\0' || n == 0 || n > 100000000ULL || p.arg[0] == '-')
+        return ik_cli_usage_error(&ik_cmd_daemon, "--max-group-size %s: want a whole number from 1 to 100000000", p.arg);
+      d.max_group_size = n;
+    }
+  }
+  if (d.max_group_size == 0) {
+    ik_err_t env_err = {0};
+    if (ik_cli_max_group_size(&d.max_group_size, &env_err) < 0)
+      return ik_cli_usage_error(&ik_cmd_daemon, "%s", env_err.msg);
   }
   if (p.index < argc) return ik_cli_usage_error(&ik_cmd_daemon, "unexpected argument \"%s\"", argv[p.index]);
 
@@ -439,7 +455,9 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                            one; see NAME.listen)\n"
             "  --instance-file-dir DIR   where instance-file keeps its instances\n"
             "  --poll DURATION           the group controller's resync interval (default 5s);\n"
-            "                            events from instance plugins act at once\n\n"
+            "                            events from instance plugins act at once\n"
+            "  --max-group-size N        refuse groups larger than N instances (Allocation.Size\n"
+            "                            or LogicalIDs; default $INFRAKIT_MAX_GROUP_SIZE, else 10000)\n\n"
             "Examples:\n"
             "  INFRAKIT_HOME=/tmp/ik infrakit daemon &\n"
             "  curl --unix-socket /tmp/ik/plugins/instance-file -H 'Content-Type: application/json' \\\n"

@@ -144,7 +144,9 @@ static int commit_run(int argc, char **argv) {
   /* Checked here first, so a bad field is named even with no daemon up. */
   json_t *spec = ik_cli_read_json(argv[p.index], &err);
   ik_group_spec_t parsed = {0};
-  if (spec == NULL || ik_group_spec_parse(spec, &parsed, &err) < 0) {
+  uint64_t max_size;
+  if (spec == NULL || ik_cli_max_group_size(&max_size, &err) < 0 ||
+      ik_group_spec_parse_limited(spec, max_size, &parsed, &err) < 0) {
     fprintf(stderr, "infrakit %s: %s\n", cmd->name, err.msg);
     json_decref(spec);
     ik_group_spec_free(&parsed);

@@ -341,17 +341,15 @@ static void commit_step(json_t *result, const ik_err_t *err, void *data) {
     return op_reply(op, reply);
   }
   }
-  if (rc < 0) {
-    op->step--;
-    commit_step(NULL, &e, op);
-  }
+  if (rc < 0) commit_step(NULL, &e, op); /* labelled by the step it failed in, as a callback's error is */
 }
 
 static int c_commit(void *self, json_t *spec, bool pretend, ik_spi_cb cb, void *data, ik_err_t *err) {
   ik_controller_t *c = self;
   op_t *op = op_new(c, NULL, cb, data);
   op->pretend = pretend;
-  int rc = ik_group_spec_parse(spec, &op->spec, err);
+  /* Parsed and bounded (ID, size) before any plugin is called. */
+  int rc = ik_group_spec_parse_limited(spec, c->o.max_group_size, &op->spec, err);
   if (rc == 0) {
     ik_resolver_t *r = &c->o.resolver;
     if ((rc = r->instance(r->ctx, op->spec.instance_plugin, &op->inst, err)) < 0) op->inst.vt = NULL;
@@ -549,7 +547,7 @@ static int resized(ik__group_t *g, uint64_t size, json_t **out, ik_group_spec_t 
     if (strcasecmp(k, "Size") == 0) json_object_del(alloc, k);
   }
   json_object_set_new(alloc, "Size", json_integer((json_int_t)size));
-  int rc = ik_group_spec_parse(copy, spec, err);
+  int rc = ik_group_spec_parse_limited(copy, g->c->o.max_group_size, spec, err);
   if (rc < 0) {
     json_decref(copy);
     return rc;
@@ -579,7 +577,11 @@ static int c_set_size(void *self, const char *id, uint64_t size, ik_spi_cb cb, v
   if (g == NULL) return not_watched(id, err);
   if (g->spec.pets)
     return ik_err_set(err, IK_EINVAL, "group %s allocates pets (LogicalIDs): change its LogicalIDs and commit instead of setting a size", id);
-  if (size > 100000) return ik_err_set(err, IK_EINVAL, "size %llu: at most 100000", (unsigned long long)size);
+  if (size > c->o.max_group_size)
+    return ik_err_set(err, IK_EINVAL,
+                      "size %llu is above the limit of %llu instances per group (daemon --max-group-size, "
+                      "INFRAKIT_MAX_GROUP_SIZE)",
+                      (unsigned long long)size, (unsigned long long)c->o.max_group_size);
   op_t *op = op_new(c, id, cb, data);
   int rc = resized(g, size, &op->spec_json, &op->spec, err);
   if (rc == 0) rc = store_put(c, id, "spec", op->spec_json, set_size_step, op, err);
@@ -735,7 +737,7 @@ static void on_resume_state(json_t *result, const ik_err_t *err, void *data) {
   ik_rollout_state_init(&st);
   if (err && err->code != IK_ENOTFOUND) {
     resume_failed(rs, key, err->msg);
-  } else if (ik_group_spec_parse(rs->spec, &spec, &e) < 0) {
+  } else if (ik_group_spec_parse_limited(rs->spec, rs->c->o.max_group_size, &spec, &e) < 0) {
     resume_failed(rs, key, e.msg);
   } else if (result && ik_rollout_state_from_json(result, &st, &destroying, &e) < 0) {
     resume_failed(rs, key, e.msg);
@@ -827,6 +829,7 @@ int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_cont
   if (c->o.retry_max_ms <= 0) c->o.retry_max_ms = 60000;
   if (c->o.crash_window_ms <= 0) c->o.crash_window_ms = 60000;
   if (c->o.max_calls == 0) c->o.max_calls = 256;
+  if (c->o.max_group_size == 0) c->o.max_group_size = IK_GROUP_MAX_SIZE_DEFAULT;
   c->self_id = ik_strdup(opts->self_id);
   c->o.self_id = c->self_id;
   c->o.events_path = NULL;

@@ -235,7 +235,8 @@ static void controller_start_poll(fixture_t *fx, int64_t poll_ms) {
                             .poll_ms = poll_ms,
                             .retry_base_ms = 20,
                             .retry_max_ms = 200,
-                            .crash_window_ms = 5000};
+                            .crash_window_ms = 5000,
+                            .max_group_size = 50};
   assert_int_equal(ik_controller_new(&fx->loop, &o, &fx->c, &err), 0);
   fx->g = ik_controller_group(fx->c);
 }
@@ -369,6 +370,11 @@ static void scaling_never_replaces_instances(void **state) {
   char *copy = strdup(before);
   for (char *id = strtok(copy, " "); id; id = strtok(NULL, " ")) assert_non_null(strstr(after, id));
   assert_int_equal(fx->destroys, 0);
+  /* A resize above the size limit is refused. */
+  ik_err_t err = {0};
+  assert_int_equal(fx->g.vt->set_size(fx->g.self, "workers", 51, on_slot, &s, &err), IK_EINVAL);
+  assert_string_equal(err.msg, "size 51 is above the limit of 50 instances per group (daemon --max-group-size, "
+                               "INFRAKIT_MAX_GROUP_SIZE)");
   /* A commit with the same config but another size is a scale too. */
   commit(fx, spec_json("workers", 1, "v1"));
   want_n = 1;
@@ -577,6 +583,19 @@ static void bad_specs_are_refused_naming_the_field_and_nothing_is_stored(void **
   assert_int_equal(fx->g.vt->commit(fx->g.self, spec, false, on_slot, &s, &err), IK_EINVAL);
   assert_non_null(strstr(err.msg, "Allocation.Size"));
   json_decref(spec);
+  /* Above the controller's size limit: refused before any plugin call. */
+  spec = spec_json("workers", 51, "v1");
+  assert_int_equal(fx->g.vt->commit(fx->g.self, spec, false, on_slot, &s, &err), IK_EINVAL);
+  assert_string_equal(err.msg, "Properties.Allocation.Size: 51 is above the limit of 50 instances per group (daemon "
+                               "--max-group-size, INFRAKIT_MAX_GROUP_SIZE)");
+  json_decref(spec);
+  /* An ID that would be a path in the store: refused as the field ID,
+   * not as a plugin's or the store's error. */
+  spec = spec_json("../x", 3, "v1");
+  assert_int_equal(fx->g.vt->commit(fx->g.self, spec, false, on_slot, &s, &err), IK_EINVAL);
+  assert_string_equal(err.msg, "ID: '/' is not allowed: use letters, digits, \".\", \"_\" and \"-\" (got \"../x\")");
+  json_decref(spec);
+  assert_int_equal(fx->prepares + fx->provisions, 0);
   /* An unknown plugin. */
   spec = spec_json("workers", 3, "v1");
   json_object_set_new(json_object_get(json_object_get(spec, "Properties"), "Instance"), "Plugin",

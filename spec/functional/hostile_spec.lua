@@ -1,0 +1,78 @@
+-- Hostile or careless input (issue 13): a spec, a plugin or a file left in
+-- the daemon's directories must not take the daemon down, make it grow
+-- without bound, or make it say what it should not. A real daemon, the CLI
+-- and the group socket.
+local infrakit = require "infrakit"
+local json = infrakit.json
+local support = dofile("spec/functional/support.lua")
+local run, sh = support.run, support.sh
+
+local function file_spec(id, alloc)
+  return json.encode({ ID = id, Properties = {
+    Allocation = alloc,
+    Instance = { Plugin = "instance-file", Properties = {} },
+    Flavor = { Plugin = "flavor-vanilla", Properties = {} },
+  } })
+end
+
+describe("a group spec", function()
+  local d, home
+  setup(function()
+    d = support.start_group_daemon(nil, { "--max-group-size", "100" })
+    home = d.home
+  end)
+  teardown(function()
+    d.stop()
+    d.cleanup()
+  end)
+
+  it("is refused above the size limit, locally and by the daemon, before anything is planned or stored", function()
+    local huge = file_spec("big", { Size = 1000000000000 })
+    -- Locally (group commit, plan): the default limit, or INFRAKIT_MAX_GROUP_SIZE.
+    local r = run(home, { "group", "commit", "-" }, { stdin = huge })
+    assert.are.equal(1, r.status)
+    assert.matches("Properties%.Allocation%.Size: 1000000000000 is above the limit of 10000 instances per group", r.stderr)
+    r = run(home, { "plan", "-" }, { stdin = huge })
+    assert.are.equal(1, r.status)
+    assert.matches("Properties%.Allocation%.Size: 1000000000000 is above the limit of 10000", r.stderr)
+    r = run(home, { "group", "commit", "--pretend", "-" }, { stdin = file_spec("big", { Size = 150 }),
+      env = { INFRAKIT_MAX_GROUP_SIZE = "120" } })
+    assert.are.equal(1, r.status)
+    assert.matches("150 is above the limit of 120 instances", r.stderr)
+    -- By the daemon (--max-group-size 100), whatever the client checked.
+    local sock = home .. "/plugins/group"
+    for _, alloc in ipairs({ { Size = 101 }, { Size = 1000000000000 } }) do
+      local res, err = infrakit.rpc.call(sock, "Group.CommitGroup",
+        { Name = "group", Spec = json.decode(file_spec("big", alloc)), Pretend = true })
+      assert.is_nil(res)
+      assert.matches("Properties%.Allocation%.Size: %d+ is above the limit of 100 instances per group", err)
+    end
+    local ids = {}
+    for i = 1, 101 do ids[i] = "slot-" .. i end
+    local res, err = infrakit.rpc.call(sock, "Group.CommitGroup",
+      { Name = "group", Spec = json.decode(file_spec("big", { LogicalIDs = ids })) })
+    assert.is_nil(res)
+    assert.matches("Properties%.Allocation%.LogicalIDs: 101 is above the limit of 100", err)
+    assert.is_false(support.exists(home .. "/configs/groups/big"))
+    -- At the limit it is accepted; a resize above it is refused.
+    r = run(home, { "group", "commit", "--pretend", "-" }, { stdin = file_spec("big", { Size = 100 }) })
+    assert.are.equal(0, r.status, r.stderr)
+  end)
+
+  it("with a path, a control byte or too long an ID is refused naming the field ID, before any plugin call", function()
+    for _, case in ipairs({
+      { "../x", "ID: '/' is not allowed" },
+      { "a\tb", "ID: byte 0x09 is not allowed" },
+      { ("g"):rep(300), "ID: want at most 128 characters, got 300" },
+    }) do
+      local r = run(home, { "group", "commit", "-" }, { stdin = file_spec(case[1], { Size = 1 }) })
+      assert.are.equal(1, r.status)
+      assert.are.equal(1, select(2, r.stderr:gsub(case[2], "")), r.stderr)
+      local res, err = infrakit.rpc.call(home .. "/plugins/group", "Group.CommitGroup",
+        { Name = "group", Spec = json.decode(file_spec(case[1], { Size = 1 })) })
+      assert.is_nil(res)
+      assert.is_truthy(err:find(case[2], 1, true), err)
+      assert.is_falsy(err:find("DescribeInstances", 1, true), err)
+    end
+  end)
+end)
