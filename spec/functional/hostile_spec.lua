@@ -18,7 +18,7 @@ end
 describe("a group spec", function()
   local d, home
   setup(function()
-    d = support.start_group_daemon(nil, { "--max-group-size", "100" })
+    d = support.start_group_daemon(nil, { "--max-group-size", "5000" })
     home = d.home
   end)
   teardown(function()
@@ -39,24 +39,29 @@ describe("a group spec", function()
       env = { INFRAKIT_MAX_GROUP_SIZE = "120" } })
     assert.are.equal(1, r.status)
     assert.matches("150 is above the limit of 120 instances", r.stderr)
-    -- By the daemon (--max-group-size 100), whatever the client checked.
+    -- By the daemon (--max-group-size 5000), whatever the client checked.
     local sock = home .. "/plugins/group"
-    for _, alloc in ipairs({ { Size = 101 }, { Size = 1000000000000 } }) do
+    for _, alloc in ipairs({ { Size = 5001 }, { Size = 1000000000000 } }) do
       local res, err = infrakit.rpc.call(sock, "Group.CommitGroup",
         { Name = "group", Spec = json.decode(file_spec("big", alloc)), Pretend = true })
       assert.is_nil(res)
-      assert.matches("Properties%.Allocation%.Size: %d+ is above the limit of 100 instances per group", err)
+      assert.matches("Properties%.Allocation%.Size: %d+ is above the limit of 5000 instances per group", err)
     end
     local ids = {}
-    for i = 1, 101 do ids[i] = "slot-" .. i end
+    for i = 1, 5001 do ids[i] = "slot-" .. i end
     local res, err = infrakit.rpc.call(sock, "Group.CommitGroup",
       { Name = "group", Spec = json.decode(file_spec("big", { LogicalIDs = ids })) })
     assert.is_nil(res)
-    assert.matches("Properties%.Allocation%.LogicalIDs: 101 is above the limit of 100", err)
+    assert.matches("Properties%.Allocation%.LogicalIDs: 5001 is above the limit of 5000", err)
     assert.is_false(support.exists(home .. "/configs/groups/big"))
-    -- At the limit it is accepted; a resize above it is refused.
-    r = run(home, { "group", "commit", "--pretend", "-" }, { stdin = file_spec("big", { Size = 100 }) })
+    -- At the limit it is accepted, and --pretend's Details stay bounded:
+    -- what can start now (the window, 1024) and one line for the rest.
+    r = run(home, { "group", "commit", "--pretend", "-" }, { stdin = file_spec("big", { Size = 5000 }) })
     assert.are.equal(0, r.status, r.stderr)
+    local _, provisions = r.stdout:gsub("\n  provision ", "")
+    assert.are.equal(1024, provisions)
+    assert.matches("\n  wait in%-flight %(3976 more actions wait for room: at most 1024 in flight per group", r.stdout)
+    assert.is_false(support.exists(home .. "/configs/groups/big"))
   end)
 
   it("with a path, a control byte or too long an ID is refused naming the field ID, before any plugin call", function()
