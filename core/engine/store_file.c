@@ -11,6 +11,7 @@
 
 #include "base/fs.h"
 #include "base/json.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "loop/complete.h"
 
@@ -164,6 +165,15 @@ int ik_store_file_new(ik_loop_t *loop, const char *dir, ik_store_t *out, ik_err_
   snprintf(probe, sizeof probe, "%s/x", dir);
   int rc = make_parents(probe, err);
   if (rc < 0) return rc;
+  /* Temp files of writes a crash cut short (a kill between the write and
+   * the rename): the documents themselves are whole. */
+  ik_err_t ce = {0};
+  int cleaned = ik_fs_clean_temps(dir, true, &ce);
+  if (cleaned > 0) {
+    char n[16];
+    snprintf(n, sizeof n, "%d", cleaned);
+    ik_log(IK_LOG_INFO, "store", "removed temp files left by an interrupted write", "dir", dir, "files", n, NULL);
+  }
   store_file_t *s = IK_NEW(store_file_t);
   s->loop = loop;
   s->dir = ik_strdup(dir);

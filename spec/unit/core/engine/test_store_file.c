@@ -138,6 +138,17 @@ static void a_crash_leaves_whole_documents_and_ignored_temp_files(void **state) 
   free(keys);
   DO(fx, &s, st->vt->get(st->self, "groups/a/spec", on_slot, &s, &e_));
   assert_true(json_equal(s.result, v));
+  /* A store opened again (the daemon restarted) removes the temp file,
+   * and only it. */
+  st->vt->free(st->self);
+  char sdir[128];
+  snprintf(sdir, sizeof sdir, "%s/store/nested", fx->dir);
+  ik_err_t err = {0};
+  assert_int_equal(ik_store_file_new(&fx->loop, sdir, st, &err), 0);
+  snprintf(path, sizeof path, "%s/store/nested/groups/a/.spec.json.tmp", fx->dir);
+  assert_int_not_equal(access(path, F_OK), 0);
+  DO(fx, &s, st->vt->get(st->self, "groups/a/spec", on_slot, &s, &e_));
+  assert_true(json_equal(s.result, v));
   /* A torn document (written by something else) is an error, not a guess. */
   snprintf(path, sizeof path, "%s/store/nested/groups/a/spec.json", fx->dir);
   f = fopen(path, "w");
