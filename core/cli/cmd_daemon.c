@@ -59,6 +59,7 @@ typedef struct daemon {
   ik_manager_plugin_t manager;
   ik_group_plugin_t group;
   uint64_t poll_ms;
+  uint64_t call_timeout_ms;   /* --call-timeout; 0 = the controller's default */
   uint64_t max_group_size;    /* --max-group-size, else $INFRAKIT_MAX_GROUP_SIZE, else the default */
   hosted_t plugins[IK_DAEMON_MAX_PLUGINS];
   int nplugins;
@@ -182,6 +183,7 @@ static int make_controller(daemon_t *d, ik_err_t *err) {
       .events_path = events,
       .poll_ms = (int64_t)d->poll_ms,
       .max_group_size = d->max_group_size,
+      .call_timeout_ms = (int64_t)d->call_timeout_ms,
       .self_id = getenv("INFRAKIT_GROUP_SELF_LOGICAL_ID"),
       .relief = memory_relief,
       .relief_ctx = d,
@@ -326,6 +328,7 @@ static int ik__daemon_run(int argc, char **argv) {
       {"plugin", 'p', true},
       {"poll", 0, true},
       {"max-group-size", 0, true},
+      {"call-timeout", 0, true},
       {NULL, 0, false},
   };
   static daemon_t d;
@@ -350,6 +353,10 @@ static int ik__daemon_run(int argc, char **argv) {
         return ik_cli_usage_error(&ik_cmd_daemon, "--max-group-size %s: want a whole number from 1 to 100000000", p.arg);
       d.max_group_size = n;
     }
+    if (o == 5 && (ik_parse_go_duration(p.arg, &d.call_timeout_ms) < 0 || d.call_timeout_ms < 10 ||
+                   d.call_timeout_ms > 86400000))
+      return ik_cli_usage_error(&ik_cmd_daemon, "--call-timeout %s: want a duration from 10ms to 24h, like 5m or 30s",
+                                p.arg);
   }
   if (d.max_group_size == 0) {
     ik_err_t env_err = {0};
@@ -457,7 +464,10 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "  --poll DURATION           the group controller's resync interval (default 5s);\n"
             "                            events from instance plugins act at once\n"
             "  --max-group-size N        refuse groups larger than N instances (Allocation.Size\n"
-            "                            or LogicalIDs; default $INFRAKIT_MAX_GROUP_SIZE, else 10000)\n\n"
+            "                            or LogicalIDs; default $INFRAKIT_MAX_GROUP_SIZE, else 10000)\n"
+            "  --call-timeout DURATION   a plugin call the group controller makes (provision,\n"
+            "                            destroy, describe, health, ...) not answered within this\n"
+            "                            fails and is retried with backoff (default 5m)\n\n"
             "Examples:\n"
             "  INFRAKIT_HOME=/tmp/ik infrakit daemon &\n"
             "  curl --unix-socket /tmp/ik/plugins/instance-file -H 'Content-Type: application/json' \\\n"

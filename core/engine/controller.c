@@ -23,6 +23,91 @@ uint64_t ik__random(ik_controller_t *c) {
   return z ^ (z >> 31);
 }
 
+/* --- call deadlines ------------------------------------------------------------ */
+
+static void guard_free_if_done(ik__guard_t *gd) {
+  if (gd->answered && gd->closed) ik_free(gd);
+}
+
+static void on_guard_closed(uv_handle_t *h) {
+  ik__guard_t *gd = h->data;
+  gd->closed = true;
+  guard_free_if_done(gd);
+}
+
+/* Disarm: out of the controller's list, timer closed. */
+static void guard_disarm(ik__guard_t *gd) {
+  ik_controller_t *c = gd->c;
+  if (c == NULL) return;
+  if (gd->prev) gd->prev->next = gd->next;
+  else c->guards = gd->next;
+  if (gd->next) gd->next->prev = gd->prev;
+  gd->c = NULL;
+  uv_close((uv_handle_t *)&gd->timer, on_guard_closed);
+}
+
+/* The deadline passed (or the controller goes): the caller hears an
+ * error now, whatever the plugin does later. */
+static void guard_expire(ik__guard_t *gd, int code, const char *why) {
+  ik_spi_cb cb = gd->cb;
+  void *data = gd->data;
+  ik_err_t e = {0};
+  ik_err_set(&e, code, "%s", why);
+  gd->settled = true;
+  guard_disarm(gd);
+  cb(NULL, &e, data);
+}
+
+static void on_guard_timer(uv_timer_t *t) {
+  ik__guard_t *gd = t->data;
+  uint64_t ms = uv_timer_get_repeat(t); /* the deadline, kept here */
+  char why[160];
+  if (ms % 1000 == 0) snprintf(why, sizeof why, "timed out after %llu s without an answer (the call deadline: daemon --call-timeout)", (unsigned long long)(ms / 1000));
+  else snprintf(why, sizeof why, "timed out after %.1f s without an answer (the call deadline: daemon --call-timeout)", (double)ms / 1000.0);
+  ik_log(IK_LOG_WARN, "group", "a plugin call passed its deadline; counted as failed", "call", gd->what, "error", why,
+         NULL);
+  guard_expire(gd, IK_ETIMEDOUT, why);
+}
+
+ik__guard_t *ik__guard(ik_controller_t *c, const char *stage, const char *plugin, ik_spi_cb cb, void *data) {
+  ik__guard_t *gd = IK_NEW(ik__guard_t);
+  gd->c = c;
+  gd->cb = cb;
+  gd->data = data;
+  snprintf(gd->what, sizeof gd->what, "%.40s (%.50s)", stage, plugin ? plugin : "?");
+  uv_timer_init(&c->loop->uv, &gd->timer);
+  gd->timer.data = gd;
+  /* The repeat value only carries the deadline for the message. */
+  uv_timer_start(&gd->timer, on_guard_timer, (uint64_t)c->o.call_timeout_ms, (uint64_t)c->o.call_timeout_ms);
+  gd->next = c->guards;
+  if (c->guards) c->guards->prev = gd;
+  c->guards = gd;
+  return gd;
+}
+
+void ik__guarded(json_t *result, const ik_err_t *err, void *data) {
+  ik__guard_t *gd = data;
+  gd->answered = true;
+  if (gd->settled) {
+    const char *id = json_string_value(result);
+    ik_log(IK_LOG_WARN, "group", "a plugin answered a call already given up (deadline or shutdown); the answer is dropped, the next describe sees its effect",
+           "call", gd->what, "result", err ? "error" : id ? id : "ok", "error", err ? err->msg : "", NULL);
+    guard_free_if_done(gd);
+    return;
+  }
+  ik_spi_cb cb = gd->cb;
+  void *cb_data = gd->data;
+  gd->settled = true;
+  guard_disarm(gd); /* freed from its close callback: never before this returns */
+  cb(result, err, cb_data);
+}
+
+void ik__guard_refused(ik__guard_t *gd) {
+  gd->answered = true;
+  gd->settled = true;
+  guard_disarm(gd);
+}
+
 /* --- groups ------------------------------------------------------------------ */
 
 ik__group_t *ik__group_find(ik_controller_t *c, const char *id) {
@@ -295,16 +380,23 @@ static void commit_step(json_t *result, const ik_err_t *err, void *data) {
   switch (op->step++) {
   case 0: { /* reference §4.3: flavor validate, then instance validate */
     json_t *alloc = ik_group_spec_allocation(&op->spec);
-    rc = op->flavor.vt->validate(op->flavor.self, op->spec.flavor_properties, alloc, commit_step, op, &e);
+    ik__guard_t *gd = ik__guard(c, "Flavor.Validate", op->spec.flavor_plugin, commit_step, op);
+    rc = op->flavor.vt->validate(op->flavor.self, op->spec.flavor_properties, alloc, ik__guarded, gd, &e);
+    if (rc < 0) ik__guard_refused(gd);
     json_decref(alloc);
     break;
   }
-  case 1:
-    rc = op->inst.vt->validate(op->inst.self, op->spec.instance_properties, commit_step, op, &e);
+  case 1: {
+    ik__guard_t *gd = ik__guard(c, "Instance.Validate", op->spec.instance_plugin, commit_step, op);
+    rc = op->inst.vt->validate(op->inst.self, op->spec.instance_properties, ik__guarded, gd, &e);
+    if (rc < 0) ik__guard_refused(gd);
     break;
+  }
   case 2: {
     json_t *tags = json_pack("{s:s}", "infrakit.group", op->spec.id);
-    rc = op->inst.vt->describe(op->inst.self, tags, false, commit_step, op, &e);
+    ik__guard_t *gd = ik__guard(c, "Instance.DescribeInstances", op->spec.instance_plugin, commit_step, op);
+    rc = op->inst.vt->describe(op->inst.self, tags, false, ik__guarded, gd, &e);
+    if (rc < 0) ik__guard_refused(gd);
     json_decref(tags);
     break;
   }
@@ -426,7 +518,9 @@ static int c_describe(void *self, const char *id, ik_spi_cb cb, void *data, ik_e
   if (rc < 0) return rc;
   op_t *op = op_new(c, id, cb, data);
   json_t *tags = json_pack("{s:s}", "infrakit.group", id);
-  rc = g->inst.vt->describe(g->inst.self, tags, false, on_group_described, op, err);
+  ik__guard_t *gd = ik__guard(c, "Instance.DescribeInstances", g->spec.instance_plugin, on_group_described, op);
+  rc = g->inst.vt->describe(g->inst.self, tags, false, ik__guarded, gd, err);
+  if (rc < 0) ik__guard_refused(gd);
   json_decref(tags);
   if (rc < 0) op_free(op);
   return rc;
@@ -481,7 +575,11 @@ static void destroy_step(json_t *result, const ik_err_t *err, void *data) {
   }
   case 1: {
     json_t *tags = json_pack("{s:s}", "infrakit.group", op->id);
-    if ((rc = ik__group_plugins(g, &e)) == 0) rc = g->inst.vt->describe(g->inst.self, tags, false, destroy_step, op, &e);
+    if ((rc = ik__group_plugins(g, &e)) == 0) {
+      ik__guard_t *gd = ik__guard(c, "Instance.DescribeInstances", g->spec.instance_plugin, destroy_step, op);
+      rc = g->inst.vt->describe(g->inst.self, tags, false, ik__guarded, gd, &e);
+      if (rc < 0) ik__guard_refused(gd);
+    }
     json_decref(tags);
     break;
   }
@@ -830,6 +928,7 @@ int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_cont
   if (c->o.crash_window_ms <= 0) c->o.crash_window_ms = 60000;
   if (c->o.max_calls == 0) c->o.max_calls = 256;
   if (c->o.max_group_size == 0) c->o.max_group_size = IK_GROUP_MAX_SIZE_DEFAULT;
+  if (c->o.call_timeout_ms <= 0) c->o.call_timeout_ms = 300000;
   c->self_id = ik_strdup(opts->self_id);
   c->o.self_id = c->self_id;
   c->o.events_path = NULL;
@@ -857,6 +956,8 @@ void ik_controller_free(ik_controller_t *c) {
   c->closing = true;
   c->live++; /* not freed while its groups go */
   while (c->groups) group_remove(c->groups);
+  /* Calls their plugins did not answer on free: their callers hear now. */
+  while (c->guards) guard_expire(c->guards, IK_ECANCELED, "the controller is shutting down");
   c->live--;
   controller_release(c);
 }

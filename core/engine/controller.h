@@ -58,6 +58,8 @@ typedef struct ik_controller_opts {
   int64_t crash_window_ms;  /* an instance lost younger than this is crash-looping [60000] */
   const char *self_id;      /* the instance (ID or logical ID) this daemon runs on; NULL: none */
   size_t max_calls;         /* plugin calls in flight per group, at most [256]: bounds memory, not speed */
+  int64_t call_timeout_ms;  /* a plugin call not answered within this fails with IK_ETIMEDOUT and is retried
+                               like any failure; a late answer is dropped (logged) [300000] */
   uint64_t max_group_size;  /* the largest Allocation.Size or number of LogicalIDs accepted [10000]:
                                a commit, a resize or a stored spec above it is refused, naming the field */
   /* Called when a group has just made many plugin calls (thousands of

@@ -81,3 +81,100 @@ describe("a group spec", function()
     end
   end)
 end)
+
+-- A Lua instance provider in $INFRAKIT_HOME/providers/NAME.lua that
+-- delegates to instance-file, except where `provision` says otherwise.
+local function write_provider(home, name, provision)
+  sh("mkdir -p " .. home .. "/providers")
+  local f = assert(io.open(home .. "/providers/" .. name .. ".lua", "w"))
+  f:write([[
+local infrakit = require "infrakit"
+local files
+local function backend()
+  files = files or assert(infrakit.instance.get("instance-file"))
+  return files
+end
+local calls = 0
+return {
+  validate = function() return true end,
+  provision = function(spec)
+    calls = calls + 1
+]] .. provision .. [[
+
+    return backend():provision(spec)
+  end,
+  label = function(id, labels) return backend():label(id, labels) end,
+  destroy = function(id, ctx) return backend():destroy(id, ctx) end,
+  describe = function(tags, props) return backend():describe(tags, props) end,
+}
+]])
+  f:close()
+end
+
+local function events(home)
+  local f = io.open(home .. "/events.jsonl")
+  if not f then return "" end
+  local text = f:read("*a")
+  f:close()
+  return text
+end
+
+describe("a provider call that does not answer", function()
+  it("fails at the call deadline, is retried, and its late answer is reconciled: no slot held, no double count", function()
+    local home = support.mktemp()
+    -- The first provision answers only after 3 s (as good as never, with a
+    -- 0.5 s deadline); the others at once.
+    write_provider(home, "slow", "    if calls == 1 then infrakit.sleep(3) end")
+    local d = support.start_group_daemon(home, { "--call-timeout", "500ms", "--poll", "1s" })
+    local spec = json.encode({ ID = "web", Properties = {
+      Allocation = { Size = 2 },
+      Instance = { Plugin = "slow", Properties = {} },
+      Flavor = { Plugin = "flavor-vanilla", Properties = {} },
+    } })
+    local r = run(home, { "group", "commit", "-" }, { stdin = spec })
+    assert.are.equal(0, r.status, r.stderr)
+    local function steady2(st)
+      return st.Phase == "steady" and #st.InFlight == 0 and st.Summary.Current == 2 and #st.Instances == 2
+    end
+    support.wait_group(home, "web", steady2, 20)
+    assert.is_truthy(events(home):find("provision (slow): timed out after 0.5 s without an answer", 1, true))
+    -- The late instance arrives (3 s), is seen by a describe, and is one
+    -- too many: destroyed, once.
+    support.wait_group(home, "web", function(st)
+      return steady2(st) and events(home):find('"event":"destroyed-instance"', 1, true) ~= nil
+    end, 20)
+    local _, destroyed = events(home):gsub('"event":"destroyed%-instance"', "")
+    assert.are.equal(1, destroyed)
+    local files = run(home, { "instance", "describe", "--json", "-p", "instance-file", "--tag", "infrakit.group=web" })
+    assert.are.equal(2, #json.decode(files.stdout))
+    run(home, { "group", "destroy", "web" })
+    d.stop()
+    d.cleanup()
+  end)
+end)
+
+describe("group describe", function()
+  it("counts only instances that exist: provisions that keep failing are not current", function()
+    local home = support.mktemp()
+    write_provider(home, "refuse", '    do return nil, "provision refused" end')
+    local d = support.start_group_daemon(home)
+    local spec = json.encode({ ID = "web", Properties = {
+      Allocation = { Size = 20 },
+      Instance = { Plugin = "refuse", Properties = {} },
+      Flavor = { Plugin = "flavor-vanilla", Properties = {} },
+    } })
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec }).status)
+    support.wait_group(home, "web", function(st)
+      local f = st.Failures[1]
+      return f and f.Attempts >= 2
+    end, 20)
+    local r = run(home, { "group", "describe", "web" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.matches("group web: scaling %(20 desired, 0 current, 0 at the target config, 0 available, 0 unhealthy%)",
+      r.stdout)
+    assert.matches("provision %(refuse%): provision refused", r.stdout)
+    run(home, { "group", "destroy", "web" })
+    d.stop()
+    d.cleanup()
+  end)
+end)
