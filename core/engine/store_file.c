@@ -20,21 +20,27 @@ typedef struct store_file {
   char *dir;
 } store_file_t;
 
+/* Messages are bounded (ik_err_t): the reason comes first, the key after
+ * it, cut to its first 60 bytes. */
 int ik_store_key_check(const char *key, const char *what, ik_err_t *err) {
   size_t n = key ? strlen(key) : 0;
-  if (n == 0 || n > 200) return ik_err_set(err, IK_EINVAL, "%s \"%s\": want 1 to 200 bytes", what, key ? key : "");
+  if (n == 0 || n > 200)
+    return ik_err_set(err, IK_EINVAL, "%s: want 1 to 200 bytes, got %zu (\"%.60s\")", what, n, key ? key : "");
   const char *seg = key;
   for (const char *p = key;; p++) {
     if (*p == '/' || *p == '\0') {
       size_t len = (size_t)(p - seg);
       if (len == 0 || (len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
-        return ik_err_set(err, IK_EINVAL, "%s \"%s\": empty, \".\" or \"..\" segment", what, key);
+        return ik_err_set(err, IK_EINVAL, "%s: empty, \".\" or \"..\" segment (\"%.60s\")", what, key);
       if (*p == '\0') return 0;
       seg = p + 1;
     } else if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
                  *p == '_' || *p == '-')) {
-      return ik_err_set(err, IK_EINVAL, "%s \"%s\": '%c' is not allowed (letters, digits, . _ - and /)", what, key,
-                        *p);
+      unsigned char ch = (unsigned char)*p;
+      if (ch < 0x20 || ch >= 0x7f)
+        return ik_err_set(err, IK_EINVAL, "%s: byte 0x%02x is not allowed (letters, digits, . _ - and /)", what, ch);
+      return ik_err_set(err, IK_EINVAL, "%s: '%c' is not allowed (letters, digits, . _ - and /) (\"%.60s\")", what,
+                        *p, key);
     }
   }
 }

@@ -98,6 +98,9 @@ static void put_get_list_del_round_trip(void **state) {
   json_decref(roll2);
 }
 
+#define K60 "groups-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define LONG_KEY K60 K60 K60 K60 K60 K60 K60 K60 K60 K60
+
 static void bad_keys_are_refused_naming_the_problem(void **state) {
   fixture_t *fx = *state;
   static const struct { const char *key; const char *says; } cases[] = {
@@ -108,6 +111,9 @@ static void bad_keys_are_refused_naming_the_problem(void **state) {
       {"groups/a b", "' ' is not allowed"},
       {"/abs", "empty"},
       {"trailing/", "empty"},
+      /* A long key never pushes the reason out of the (bounded) message. */
+      {LONG_KEY, "want 1 to 200 bytes, got 650"},
+      {K60 K60 K60 "/a b", "' ' is not allowed"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ik_err_t err = {0};
