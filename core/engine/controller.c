@@ -69,8 +69,20 @@ static void on_guard_timer(uv_timer_t *t) {
   guard_expire(gd, IK_ETIMEDOUT, why);
 }
 
+/* The deadline of a call on plugin: its own (--call-timeout NAME=D), else
+ * the default. */
+static int64_t deadline_of(const ik_controller_t *c, const char *plugin) {
+  size_t len = plugin ? strcspn(plugin, "/") : 0;
+  for (size_t i = 0; plugin && i < c->o.n_call_timeouts; i++) {
+    const char *p = c->call_timeouts[i].plugin;
+    if (strcmp(p, plugin) == 0 || (strlen(p) == len && strncmp(p, plugin, len) == 0)) return c->call_timeouts[i].ms;
+  }
+  return c->o.call_timeout_ms;
+}
+
 ik__guard_t *ik__guard(ik_controller_t *c, const char *stage, const char *plugin, ik_spi_cb cb, void *data) {
   ik__guard_t *gd = IK_NEW(ik__guard_t);
+  int64_t ms = deadline_of(c, plugin);
   gd->c = c;
   gd->cb = cb;
   gd->data = data;
@@ -78,7 +90,7 @@ ik__guard_t *ik__guard(ik_controller_t *c, const char *stage, const char *plugin
   uv_timer_init(&c->loop->uv, &gd->timer);
   gd->timer.data = gd;
   /* The repeat value only carries the deadline for the message. */
-  uv_timer_start(&gd->timer, on_guard_timer, (uint64_t)c->o.call_timeout_ms, (uint64_t)c->o.call_timeout_ms);
+  uv_timer_start(&gd->timer, on_guard_timer, (uint64_t)ms, (uint64_t)ms);
   gd->next = c->guards;
   if (c->guards) c->guards->prev = gd;
   c->guards = gd;
@@ -916,6 +928,11 @@ int ik_controller_resume(ik_controller_t *c, ik_spi_cb cb, void *data, ik_err_t 
 
 /* --- life -------------------------------------------------------------------------------- */
 
+static void free_call_timeouts(ik_controller_t *c) {
+  for (size_t i = 0; i < c->o.n_call_timeouts; i++) ik_free((char *)(uintptr_t)c->call_timeouts[i].plugin);
+  ik_free(c->call_timeouts);
+}
+
 int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_controller_t **out, ik_err_t *err) {
   if (opts->store == NULL || opts->resolver.instance == NULL || opts->resolver.flavor == NULL)
     return ik_err_set(err, IK_EINVAL, "controller: a store and a plugin resolver are required");
@@ -929,12 +946,19 @@ int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_cont
   if (c->o.max_calls == 0) c->o.max_calls = 256;
   if (c->o.max_group_size == 0) c->o.max_group_size = IK_GROUP_MAX_SIZE_DEFAULT;
   if (c->o.call_timeout_ms <= 0) c->o.call_timeout_ms = 300000;
+  c->call_timeouts = ik_calloc(c->o.n_call_timeouts + 1, sizeof *c->call_timeouts);
+  for (size_t i = 0; i < c->o.n_call_timeouts; i++) {
+    c->call_timeouts[i].plugin = ik_strdup(opts->call_timeouts[i].plugin);
+    c->call_timeouts[i].ms = opts->call_timeouts[i].ms > 0 ? opts->call_timeouts[i].ms : c->o.call_timeout_ms;
+  }
+  c->o.call_timeouts = c->call_timeouts;
   c->self_id = ik_strdup(opts->self_id);
   c->o.self_id = c->self_id;
   c->o.events_path = NULL;
   c->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)c;
   int rc = ik_events_open(opts->events_path, &c->events, err);
   if (rc < 0) {
+    free_call_timeouts(c);
     ik_free(c->self_id);
     ik_free(c);
     return rc;
@@ -947,6 +971,7 @@ int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_cont
 static void controller_release(ik_controller_t *c) {
   if (!c->closing || c->live > 0) return;
   ik_events_close(c->events);
+  free_call_timeouts(c);
   ik_free(c->self_id);
   ik_free(c);
 }

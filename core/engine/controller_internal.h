@@ -140,6 +140,7 @@ struct ik__group {
 struct ik_controller {
   ik_loop_t *loop;
   ik__guard_t *guards;  /* calls whose deadline is armed */
+  ik_call_timeout_t *call_timeouts; /* owned copies of o.call_timeouts */
   ik_controller_opts_t o;
   char *self_id;
   ik_events_t *events;
