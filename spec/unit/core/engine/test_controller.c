@@ -629,6 +629,17 @@ static void bad_specs_are_refused_naming_the_field_and_nothing_is_stored(void **
   assert_int_equal(s.err.code, IK_EDRIVER);
   assert_non_null(strstr(s.err.msg, "Init must be a list"));
   json_decref(spec);
+  /* The longest ID allowed still leaves room for the reason. */
+  char long_id[129];
+  memset(long_id, 'w', 128);
+  long_id[128] = '\0';
+  spec = spec_json(long_id, 3, "v1");
+  json_object_set_new(json_object_get(json_object_get(json_object_get(spec, "Properties"), "Flavor"), "Properties"),
+                      "Bad", json_string("Init must be a list, and this plugin explains why at some length"));
+  CALL(fx, &s, fx->g.vt->commit(fx->g.self, spec, false, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, IK_EDRIVER);
+  assert_non_null(strstr(s.err.msg, "Init must be a list, and this plugin explains why at some length"));
+  json_decref(spec);
   char path[160];
   snprintf(path, sizeof path, "%s/groups", fx->store_dir);
   assert_int_not_equal(access(path, F_OK), 0);
