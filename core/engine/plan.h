@@ -181,7 +181,7 @@ typedef struct ik_plan_input {
  * large the group, so its memory (and the executor's queue, and
  * --pretend's Details) stays bounded; what is held back is one wait,
  * "N more actions wait for room", planned again as actions finish. */
-#define IK_PLAN_WINDOW 1024
+#define IK_PLAN_WINDOW 4096
 
 /* --- output ------------------------------------------------------------------ */
 

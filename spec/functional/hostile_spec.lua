@@ -55,12 +55,12 @@ describe("a group spec", function()
     assert.matches("Properties%.Allocation%.LogicalIDs: 5001 is above the limit of 5000", err)
     assert.is_false(support.exists(home .. "/configs/groups/big"))
     -- At the limit it is accepted, and --pretend's Details stay bounded:
-    -- what can start now (the window, 1024) and one line for the rest.
+    -- what can start now (the window, 4096) and one line for the rest.
     r = run(home, { "group", "commit", "--pretend", "-" }, { stdin = file_spec("big", { Size = 5000 }) })
     assert.are.equal(0, r.status, r.stderr)
     local _, provisions = r.stdout:gsub("\n  provision ", "")
-    assert.are.equal(1024, provisions)
-    assert.matches("\n  wait in%-flight %(3976 more actions wait for room: at most 1024 in flight per group", r.stdout)
+    assert.are.equal(4096, provisions)
+    assert.matches("\n  wait in%-flight %(904 more actions wait for room: at most 4096 in flight per group", r.stdout)
     assert.is_false(support.exists(home .. "/configs/groups/big"))
   end)
 
