@@ -1,10 +1,12 @@
 /* Atomic file replacement (see fs.h). */
 #include "base/fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int ik_fs_write_atomic(const char *path, const char *data, size_t len, ik_err_t *err) {
@@ -20,7 +22,10 @@ int ik_fs_replace(const char *path, const char *data, size_t len, bool durable, 
   else if (snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path) >= (int)sizeof dir)
     return ik_err_set(err, IK_EINVAL, "write %s: path too long", path);
   snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  /* A new file, never through whatever is there (a leftover, or a link
+   * someone planted): removed first, then created exclusively. */
+  if (unlink(tmp) < 0 && errno != ENOENT) return ik_err_set(err, IK_EIO, "write %s: %s", tmp, strerror(errno));
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return ik_err_set(err, IK_EIO, "write %s: %s", tmp, strerror(errno));
   size_t off = 0;
   while (off < len) {
@@ -51,4 +56,53 @@ int ik_fs_replace(const char *path, const char *data, size_t len, bool durable, 
     close(dfd);
   }
   return 0;
+}
+
+static bool is_temp_name(const char *name) {
+  size_t n = strlen(name);
+  return name[0] == '.' && n > 5 && strcmp(name + n - 4, ".tmp") == 0;
+}
+
+int ik_fs_clean_temps(const char *dir, bool recursive, ik_err_t *err) {
+  DIR *d = opendir(dir);
+  if (d == NULL) {
+    if (errno == ENOENT) return 0;
+    return ik_err_set(err, IK_EIO, "clean %s: %s", dir, strerror(errno));
+  }
+  int removed = 0;
+  for (struct dirent *de; (de = readdir(d)) != NULL;) {
+    const char *name = de->d_name;
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) continue;
+    char path[4400];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) continue;
+    struct stat st;
+    if (lstat(path, &st) < 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      if (recursive) {
+        ik_err_t e = {0};
+        int n = ik_fs_clean_temps(path, true, &e);
+        if (n > 0) removed += n;
+      }
+    } else if ((S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) && is_temp_name(name) && unlink(path) == 0) {
+      removed++;
+    }
+  }
+  closedir(d);
+  return removed;
+}
+
+int ik_fs_open_regular(const char *path, ik_err_t *err) {
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ENOENT) return ik_err_set(err, IK_ENOTFOUND, "%s: no such file", path);
+    if (e == ELOOP) return ik_err_set(err, IK_EINVAL, "%s: not a regular file (a symbolic link); not followed", path);
+    return ik_err_set(err, IK_EIO, "%s: %s", path, strerror(e));
+  }
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+    close(fd);
+    return ik_err_set(err, IK_EINVAL, "%s: not a regular file with one link; not read", path);
+  }
+  return fd;
 }

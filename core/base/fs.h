@@ -20,4 +20,20 @@ int ik_fs_write_atomic(const char *path, const char *data, size_t len, ik_err_t 
  * instance-file fake's instances). */
 int ik_fs_replace(const char *path, const char *data, size_t len, bool durable, ik_err_t *err);
 
+/* Remove the temp files ik_fs_replace leaves behind when the process is
+ * killed between writing and renaming (".NAME.tmp"), in dir and, when
+ * recursive, in its subdirectories (never through a symlink). Call it at
+ * start, before anything writes there. Only entries named ".*.tmp" that
+ * are regular files or symlinks are removed; anything else is left.
+ * Returns how many were removed (0 when dir does not exist), or a
+ * negative IK_EIO with err filled when dir cannot be read. */
+int ik_fs_clean_temps(const char *dir, bool recursive, ik_err_t *err);
+
+/* Open path for reading only when it is a regular file with one link,
+ * never through a symlink (O_NOFOLLOW): for files in directories others
+ * may plant links in. Returns the descriptor, or a negative code with err
+ * naming path (IK_ENOTFOUND when absent, IK_EINVAL when not a regular
+ * file) and never quoting its content. */
+int ik_fs_open_regular(const char *path, ik_err_t *err);
+
 #endif

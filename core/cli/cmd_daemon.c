@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/remote.h"
 #include "engine/controller.h"
 #include "engine/manager_single.h"
 #include "engine/store_file.h"
@@ -68,6 +69,11 @@ struct daemon {
   ik_manager_plugin_t manager;
   ik_group_plugin_t group;
   uint64_t poll_ms;
+  uint64_t call_timeout_ms;   /* --call-timeout; 0 = the controller's default */
+  ik_call_timeout_t call_timeouts[16]; /* --call-timeout NAME=DURATION */
+  char call_timeout_names[16][128];
+  size_t n_call_timeouts;
+  uint64_t max_group_size;    /* --max-group-size, else $INFRAKIT_MAX_GROUP_SIZE, else the default */
   hosted_t plugins[IK_DAEMON_MAX_PLUGINS];
   int nplugins;
   bool serve_all;             /* no --plugin: SIGHUP also hosts new Lua files */
@@ -205,6 +211,10 @@ static int make_controller(daemon_t *d, ik_err_t *err) {
       .store = &d->store,
       .events_path = events,
       .poll_ms = (int64_t)d->poll_ms,
+      .max_group_size = d->max_group_size,
+      .call_timeout_ms = (int64_t)d->call_timeout_ms,
+      .call_timeouts = d->call_timeouts,
+      .n_call_timeouts = d->n_call_timeouts,
       .self_id = getenv("INFRAKIT_GROUP_SELF_LOGICAL_ID"),
       .relief = memory_relief,
       .relief_ctx = d,
@@ -500,6 +510,8 @@ static int ik__daemon_run(int argc, char **argv) {
       {"tls-client-ca", 0, true},
       {"insecure", 0, false},
       {"process-output-dir", 0, true},
+      {"max-group-size", 0, true},
+      {"call-timeout", 0, true},
       {NULL, 0, false},
   };
   static daemon_t d;
@@ -525,6 +537,39 @@ static int ik__daemon_run(int argc, char **argv) {
     if (o == 8 && p.arg[0] != '/')
       return ik_cli_usage_error(&ik_cmd_daemon, "--process-output-dir %s: want an absolute path", p.arg);
     if (o == 8) d.output_dir = p.arg;
+    if (o == 9) {
+      char *end;
+      unsigned long long n = strtoull(p.arg, &end, 10);
+      if (*end != '\0' || n == 0 || n > 100000000ULL || p.arg[0] == '-')
+        return ik_cli_usage_error(&ik_cmd_daemon, "--max-group-size %s: want a whole number from 1 to 100000000", p.arg);
+      d.max_group_size = n;
+    }
+    if (o == 10) {
+      /* DURATION (every plugin), or NAME=DURATION (that plugin). */
+      const char *eq = strchr(p.arg, '=');
+      uint64_t ms = 0;
+      size_t name_len = eq ? (size_t)(eq - p.arg) : 0;
+      if (ik_parse_go_duration(eq ? eq + 1 : p.arg, &ms) < 0 || ms < 10 || ms > 86400000 || (eq && name_len == 0) ||
+          name_len >= sizeof d.call_timeout_names[0])
+        return ik_cli_usage_error(&ik_cmd_daemon,
+                                  "--call-timeout %s: want a duration from 10ms to 24h (like 5m or 30s), or "
+                                  "PLUGIN=DURATION",
+                                  p.arg);
+      if (eq == NULL) {
+        d.call_timeout_ms = ms;
+      } else if (d.n_call_timeouts < sizeof d.call_timeouts / sizeof d.call_timeouts[0]) {
+        char *name = d.call_timeout_names[d.n_call_timeouts];
+        snprintf(name, sizeof d.call_timeout_names[0], "%.*s", (int)name_len, p.arg);
+        d.call_timeouts[d.n_call_timeouts++] = (ik_call_timeout_t){name, (int64_t)ms};
+      } else {
+        return ik_cli_usage_error(&ik_cmd_daemon, "--call-timeout: at most 16 PLUGIN=DURATION");
+      }
+    }
+  }
+  if (d.max_group_size == 0) {
+    ik_err_t env_err = {0};
+    if (ik_cli_max_group_size(&d.max_group_size, &env_err) < 0)
+      return ik_cli_usage_error(&ik_cmd_daemon, "%s", env_err.msg);
   }
   if (p.index < argc) return ik_cli_usage_error(&ik_cmd_daemon, "unexpected argument \"%s\"", argv[p.index]);
   int urc = check_listen_flags(tcp, &d, insecure);
@@ -645,7 +690,14 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                            state directory, no \"..\")\n"
             "  --instance-file-dir DIR   where instance-file keeps its instances\n"
             "  --poll DURATION           the group controller's resync interval (default 5s);\n"
-            "                            events from instance plugins act at once\n\n"
+            "                            events from instance plugins act at once\n"
+            "  --max-group-size N        refuse groups larger than N instances (Allocation.Size\n"
+            "                            or LogicalIDs; default $INFRAKIT_MAX_GROUP_SIZE, else 10000)\n"
+            "  --call-timeout DURATION   a plugin call the group controller makes (provision,\n"
+            "                            destroy, describe, health, ...) not answered within this\n"
+            "                            fails and is retried with backoff (default 5m)\n"
+            "  --call-timeout PLUGIN=DURATION\n"
+            "                            the same for one plugin (as specs name it); repeat\n\n"
             "Examples:\n"
             "  INFRAKIT_HOME=/tmp/ik infrakit daemon &\n"
             "  curl --unix-socket /tmp/ik/plugins/instance-file -H 'Content-Type: application/json' \\\n"

@@ -144,7 +144,9 @@ static int commit_run(int argc, char **argv) {
   /* Checked here first, so a bad field is named even with no daemon up. */
   json_t *spec = ik_cli_read_json(argv[p.index], &err);
   ik_group_spec_t parsed = {0};
-  if (spec == NULL || ik_group_spec_parse(spec, &parsed, &err) < 0) {
+  uint64_t max_size;
+  if (spec == NULL || ik_cli_max_group_size(&max_size, &err) < 0 ||
+      ik_group_spec_parse_limited(spec, max_size, &parsed, &err) < 0) {
     ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
     json_decref(spec);
     ik_group_spec_free(&parsed);
@@ -179,7 +181,8 @@ const ik_cli_cmd_t ik_cmd_group_commit = {
             "(docs/groups.md). The spec is checked (a bad field is named, exit 1) and\n"
             "validated by its flavor and instance plugins, then stored durably and acted on.\n"
             "Only a changed Instance or Flavor block starts a rolling update; a new size\n"
-            "only scales.\n\n"
+            "only scales. A group holds at most 10000 instances (INFRAKIT_MAX_GROUP_SIZE;\n"
+            "the daemon's --max-group-size); its ID is at most 128 letters, digits, . _ -.\n\n"
             "Options:\n"
             "      --pretend       say what the commit would do, change nothing\n"
             "      --json          print {\"ID\", \"Details\"}\n"

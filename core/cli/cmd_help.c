@@ -23,6 +23,7 @@ static const struct {
   {"INFRAKIT_TLS_KEY", "its private key (PEM)"},
   {"INFRAKIT_TLS_CA", "CA file the plugin's server certificate must chain to (docs/security.md)"},
   {"INFRAKIT_GROUP_SELF_LOGICAL_ID", "logical ID of the instance the daemon runs on: destroyed last"},
+  {"INFRAKIT_MAX_GROUP_SIZE", "most instances per group (default 10000; daemon --max-group-size)"},
   {"INFRAKIT_LUA_DIR", "load Lua modules and playbooks from this source lua/ first (development)"},
   {"LUA_PATH, LUA_CPATH", "more Lua module paths, searched after the built-in modules"},
   {"HOME", "the default INFRAKIT_HOME is $HOME/.infrakit"},

@@ -63,7 +63,9 @@ static int ik__plan_run(int argc, char **argv) {
   ik_err_t err = {0};
   ik_group_spec_t spec = {0};
   json_t *doc = ik_cli_read_json(argv[p.index], &err);
-  if (doc == NULL || ik_group_spec_parse(doc, &spec, &err) < 0) {
+  uint64_t max_size;
+  if (doc == NULL || ik_cli_max_group_size(&max_size, &err) < 0 ||
+      ik_group_spec_parse_limited(doc, max_size, &spec, &err) < 0) {
     ik_cli_eprintf("infrakit plan: %s\n", err.msg);
     json_decref(doc);
     ik_group_spec_free(&spec);

@@ -2,10 +2,12 @@
 #include "cli/remote.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/json.h"
 #include "base/redact.h"
+#include "engine/group_spec.h"
 #include "net/discovery.h"
 
 int ik_cli_remote_open(ik_cli_remote_t *r, ik_err_t *err) {
@@ -58,4 +60,16 @@ json_t *ik_cli_read_json(const char *path, ik_err_t *err) {
                     jerr.text);
   }
   return doc;
+}
+
+int ik_cli_max_group_size(uint64_t *out, ik_err_t *err) {
+  const char *v = getenv("INFRAKIT_MAX_GROUP_SIZE");
+  *out = IK_GROUP_MAX_SIZE_DEFAULT;
+  if (v == NULL || *v == '\0') return 0;
+  char *end;
+  unsigned long long n = strtoull(v, &end, 10);
+  if (*end != '\0' || n == 0 || n > 100000000ULL || v[0] == '-')
+    return ik_err_set(err, IK_EUSAGE, "INFRAKIT_MAX_GROUP_SIZE=%.40s: want a whole number from 1 to 100000000", v);
+  *out = n;
+  return 0;
 }

@@ -6,6 +6,7 @@
 #define IK_CLI_REMOTE_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "base/err.h"
 #include "loop/loop.h"
@@ -37,5 +38,13 @@ void ik_cli_remote_wait(ik_cli_remote_t *r, const int *count, int want);
 /* Read a JSON document from path ("-" = stdin). Returns NULL and fills err
  * (naming the file, line and column) on failure. */
 json_t *ik_cli_read_json(const char *path, ik_err_t *err);
+
+/* The largest group size (Allocation.Size, or the number of LogicalIDs)
+ * for the CLI's local checks (group commit, plan) and the daemon's
+ * default: $INFRAKIT_MAX_GROUP_SIZE when set, else
+ * IK_GROUP_MAX_SIZE_DEFAULT (the daemon's --max-group-size overrides
+ * both). Returns 0, or IK_EUSAGE naming the variable when it is not a
+ * positive integer. */
+int ik_cli_max_group_size(uint64_t *out, ik_err_t *err);
 
 #endif

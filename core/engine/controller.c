@@ -24,6 +24,103 @@ uint64_t ik__random(ik_controller_t *c) {
   return z ^ (z >> 31);
 }
 
+/* --- call deadlines ------------------------------------------------------------ */
+
+static void guard_free_if_done(ik__guard_t *gd) {
+  if (gd->answered && gd->closed) ik_free(gd);
+}
+
+static void on_guard_closed(uv_handle_t *h) {
+  ik__guard_t *gd = h->data;
+  gd->closed = true;
+  guard_free_if_done(gd);
+}
+
+/* Disarm: out of the controller's list, timer closed. */
+static void guard_disarm(ik__guard_t *gd) {
+  ik_controller_t *c = gd->c;
+  if (c == NULL) return;
+  if (gd->prev) gd->prev->next = gd->next;
+  else c->guards = gd->next;
+  if (gd->next) gd->next->prev = gd->prev;
+  gd->c = NULL;
+  uv_close((uv_handle_t *)&gd->timer, on_guard_closed);
+}
+
+/* The deadline passed (or the controller goes): the caller hears an
+ * error now, whatever the plugin does later. */
+static void guard_expire(ik__guard_t *gd, int code, const char *why) {
+  ik_spi_cb cb = gd->cb;
+  void *data = gd->data;
+  ik_err_t e = {0};
+  ik_err_set(&e, code, "%s", why);
+  gd->settled = true;
+  guard_disarm(gd);
+  cb(NULL, &e, data);
+}
+
+static void on_guard_timer(uv_timer_t *t) {
+  ik__guard_t *gd = t->data;
+  uint64_t ms = uv_timer_get_repeat(t); /* the deadline, kept here */
+  char why[160];
+  if (ms % 1000 == 0) snprintf(why, sizeof why, "timed out after %llu s without an answer (the call deadline: daemon --call-timeout)", (unsigned long long)(ms / 1000));
+  else snprintf(why, sizeof why, "timed out after %.1f s without an answer (the call deadline: daemon --call-timeout)", (double)ms / 1000.0);
+  ik_log(IK_LOG_WARN, "group", "a plugin call passed its deadline; counted as failed", "call", gd->what, "error", why,
+         NULL);
+  guard_expire(gd, IK_ETIMEDOUT, why);
+}
+
+/* The deadline of a call on plugin: its own (--call-timeout NAME=D), else
+ * the default. */
+static int64_t deadline_of(const ik_controller_t *c, const char *plugin) {
+  size_t len = plugin ? strcspn(plugin, "/") : 0;
+  for (size_t i = 0; plugin && i < c->o.n_call_timeouts; i++) {
+    const char *p = c->call_timeouts[i].plugin;
+    if (strcmp(p, plugin) == 0 || (strlen(p) == len && strncmp(p, plugin, len) == 0)) return c->call_timeouts[i].ms;
+  }
+  return c->o.call_timeout_ms;
+}
+
+ik__guard_t *ik__guard(ik_controller_t *c, const char *stage, const char *plugin, ik_spi_cb cb, void *data) {
+  ik__guard_t *gd = IK_NEW(ik__guard_t);
+  int64_t ms = deadline_of(c, plugin);
+  gd->c = c;
+  gd->cb = cb;
+  gd->data = data;
+  snprintf(gd->what, sizeof gd->what, "%.40s (%.50s)", stage, plugin ? plugin : "?");
+  uv_timer_init(&c->loop->uv, &gd->timer);
+  gd->timer.data = gd;
+  /* The repeat value only carries the deadline for the message. */
+  uv_timer_start(&gd->timer, on_guard_timer, (uint64_t)ms, (uint64_t)ms);
+  gd->next = c->guards;
+  if (c->guards) c->guards->prev = gd;
+  c->guards = gd;
+  return gd;
+}
+
+void ik__guarded(json_t *result, const ik_err_t *err, void *data) {
+  ik__guard_t *gd = data;
+  gd->answered = true;
+  if (gd->settled) {
+    const char *id = json_string_value(result);
+    ik_log(IK_LOG_WARN, "group", "a plugin answered a call already given up (deadline or shutdown); the answer is dropped, the next describe sees its effect",
+           "call", gd->what, "result", err ? "error" : id ? id : "ok", "error", err ? err->msg : "", NULL);
+    guard_free_if_done(gd);
+    return;
+  }
+  ik_spi_cb cb = gd->cb;
+  void *cb_data = gd->data;
+  gd->settled = true;
+  guard_disarm(gd); /* freed from its close callback: never before this returns */
+  cb(result, err, cb_data);
+}
+
+void ik__guard_refused(ik__guard_t *gd) {
+  gd->answered = true;
+  gd->settled = true;
+  guard_disarm(gd);
+}
+
 /* --- groups ------------------------------------------------------------------ */
 
 ik__group_t *ik__group_find(ik_controller_t *c, const char *id) {
@@ -296,16 +393,23 @@ static void commit_step(json_t *result, const ik_err_t *err, void *data) {
   switch (op->step++) {
   case 0: { /* reference §4.3: flavor validate, then instance validate */
     json_t *alloc = ik_group_spec_allocation(&op->spec);
-    rc = op->flavor.vt->validate(op->flavor.self, op->spec.flavor_properties, alloc, commit_step, op, &e);
+    ik__guard_t *gd = ik__guard(c, "Flavor.Validate", op->spec.flavor_plugin, commit_step, op);
+    rc = op->flavor.vt->validate(op->flavor.self, op->spec.flavor_properties, alloc, ik__guarded, gd, &e);
+    if (rc < 0) ik__guard_refused(gd);
     json_decref(alloc);
     break;
   }
-  case 1:
-    rc = op->inst.vt->validate(op->inst.self, op->spec.instance_properties, commit_step, op, &e);
+  case 1: {
+    ik__guard_t *gd = ik__guard(c, "Instance.Validate", op->spec.instance_plugin, commit_step, op);
+    rc = op->inst.vt->validate(op->inst.self, op->spec.instance_properties, ik__guarded, gd, &e);
+    if (rc < 0) ik__guard_refused(gd);
     break;
+  }
   case 2: {
     json_t *tags = json_pack("{s:s}", "infrakit.group", op->spec.id);
-    rc = op->inst.vt->describe(op->inst.self, tags, false, commit_step, op, &e);
+    ik__guard_t *gd = ik__guard(c, "Instance.DescribeInstances", op->spec.instance_plugin, commit_step, op);
+    rc = op->inst.vt->describe(op->inst.self, tags, false, ik__guarded, gd, &e);
+    if (rc < 0) ik__guard_refused(gd);
     json_decref(tags);
     break;
   }
@@ -342,10 +446,7 @@ static void commit_step(json_t *result, const ik_err_t *err, void *data) {
     return op_reply(op, reply);
   }
   }
-  if (rc < 0) {
-    op->step--;
-    commit_step(NULL, &e, op);
-  }
+  if (rc < 0) commit_step(NULL, &e, op); /* labelled by the step it failed in, as a callback's error is */
 }
 
 static int c_commit(void *self, json_t *spec, bool pretend, ik_spi_cb cb, void *data, ik_err_t *err) {
@@ -354,9 +455,10 @@ static int c_commit(void *self, json_t *spec, bool pretend, ik_spi_cb cb, void *
   op->pretend = pretend;
   /* Its secrets are masked in every output from now on - the event log,
    * describe, the daemon's log, RPC errors - even when a plugin's error
-   * repeats them; first, in case the spec itself is refused. */
+   * repeats them; first, in case the spec itself is refused. Then parsed
+   * and bounded (ID, size) before any plugin is called. */
   ik_redact_register_json(spec);
-  int rc = ik_group_spec_parse(spec, &op->spec, err);
+  int rc = ik_group_spec_parse_limited(spec, c->o.max_group_size, &op->spec, err);
   if (rc == 0) {
     ik_resolver_t *r = &c->o.resolver;
     if ((rc = r->instance(r->ctx, op->spec.instance_plugin, &op->inst, err)) < 0) op->inst.vt = NULL;
@@ -433,7 +535,9 @@ static int c_describe(void *self, const char *id, ik_spi_cb cb, void *data, ik_e
   if (rc < 0) return rc;
   op_t *op = op_new(c, id, cb, data);
   json_t *tags = json_pack("{s:s}", "infrakit.group", id);
-  rc = g->inst.vt->describe(g->inst.self, tags, false, on_group_described, op, err);
+  ik__guard_t *gd = ik__guard(c, "Instance.DescribeInstances", g->spec.instance_plugin, on_group_described, op);
+  rc = g->inst.vt->describe(g->inst.self, tags, false, ik__guarded, gd, err);
+  if (rc < 0) ik__guard_refused(gd);
   json_decref(tags);
   if (rc < 0) op_free(op);
   return rc;
@@ -488,7 +592,11 @@ static void destroy_step(json_t *result, const ik_err_t *err, void *data) {
   }
   case 1: {
     json_t *tags = json_pack("{s:s}", "infrakit.group", op->id);
-    if ((rc = ik__group_plugins(g, &e)) == 0) rc = g->inst.vt->describe(g->inst.self, tags, false, destroy_step, op, &e);
+    if ((rc = ik__group_plugins(g, &e)) == 0) {
+      ik__guard_t *gd = ik__guard(c, "Instance.DescribeInstances", g->spec.instance_plugin, destroy_step, op);
+      rc = g->inst.vt->describe(g->inst.self, tags, false, ik__guarded, gd, &e);
+      if (rc < 0) ik__guard_refused(gd);
+    }
     json_decref(tags);
     break;
   }
@@ -554,7 +662,7 @@ static int resized(ik__group_t *g, uint64_t size, json_t **out, ik_group_spec_t 
     if (strcasecmp(k, "Size") == 0) json_object_del(alloc, k);
   }
   json_object_set_new(alloc, "Size", json_integer((json_int_t)size));
-  int rc = ik_group_spec_parse(copy, spec, err);
+  int rc = ik_group_spec_parse_limited(copy, g->c->o.max_group_size, spec, err);
   if (rc < 0) {
     json_decref(copy);
     return rc;
@@ -584,7 +692,11 @@ static int c_set_size(void *self, const char *id, uint64_t size, ik_spi_cb cb, v
   if (g == NULL) return not_watched(id, err);
   if (g->spec.pets)
     return ik_err_set(err, IK_EINVAL, "group %s allocates pets (LogicalIDs): change its LogicalIDs and commit instead of setting a size", id);
-  if (size > 100000) return ik_err_set(err, IK_EINVAL, "size %llu: at most 100000", (unsigned long long)size);
+  if (size > c->o.max_group_size)
+    return ik_err_set(err, IK_EINVAL,
+                      "size %llu is above the limit of %llu instances per group (daemon --max-group-size, "
+                      "INFRAKIT_MAX_GROUP_SIZE)",
+                      (unsigned long long)size, (unsigned long long)c->o.max_group_size);
   op_t *op = op_new(c, id, cb, data);
   int rc = resized(g, size, &op->spec_json, &op->spec, err);
   if (rc == 0) rc = store_put(c, id, "spec", op->spec_json, set_size_step, op, err);
@@ -742,7 +854,8 @@ static void on_resume_state(json_t *result, const ik_err_t *err, void *data) {
   ik_rollout_state_init(&st);
   if (err && err->code != IK_ENOTFOUND) {
     resume_failed(rs, key, err->msg);
-  } else if ((ik_redact_register_json(rs->spec), ik_group_spec_parse(rs->spec, &spec, &e)) < 0) {
+  } else if ((ik_redact_register_json(rs->spec),
+              ik_group_spec_parse_limited(rs->spec, rs->c->o.max_group_size, &spec, &e)) < 0) {
     resume_failed(rs, key, e.msg);
   } else if (result && ik_rollout_state_from_json(result, &st, &destroying, &e) < 0) {
     resume_failed(rs, key, e.msg);
@@ -823,6 +936,11 @@ int ik_controller_resume(ik_controller_t *c, ik_spi_cb cb, void *data, ik_err_t 
 
 /* --- life -------------------------------------------------------------------------------- */
 
+static void free_call_timeouts(ik_controller_t *c) {
+  for (size_t i = 0; i < c->o.n_call_timeouts; i++) ik_free((char *)(uintptr_t)c->call_timeouts[i].plugin);
+  ik_free(c->call_timeouts);
+}
+
 int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_controller_t **out, ik_err_t *err) {
   if (opts->store == NULL || opts->resolver.instance == NULL || opts->resolver.flavor == NULL)
     return ik_err_set(err, IK_EINVAL, "controller: a store and a plugin resolver are required");
@@ -834,12 +952,21 @@ int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_cont
   if (c->o.retry_max_ms <= 0) c->o.retry_max_ms = 60000;
   if (c->o.crash_window_ms <= 0) c->o.crash_window_ms = 60000;
   if (c->o.max_calls == 0) c->o.max_calls = 256;
+  if (c->o.max_group_size == 0) c->o.max_group_size = IK_GROUP_MAX_SIZE_DEFAULT;
+  if (c->o.call_timeout_ms <= 0) c->o.call_timeout_ms = 300000;
+  c->call_timeouts = ik_calloc(c->o.n_call_timeouts + 1, sizeof *c->call_timeouts);
+  for (size_t i = 0; i < c->o.n_call_timeouts; i++) {
+    c->call_timeouts[i].plugin = ik_strdup(opts->call_timeouts[i].plugin);
+    c->call_timeouts[i].ms = opts->call_timeouts[i].ms > 0 ? opts->call_timeouts[i].ms : c->o.call_timeout_ms;
+  }
+  c->o.call_timeouts = c->call_timeouts;
   c->self_id = ik_strdup(opts->self_id);
   c->o.self_id = c->self_id;
   c->o.events_path = NULL;
   c->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)c;
   int rc = ik_events_open(opts->events_path, &c->events, err);
   if (rc < 0) {
+    free_call_timeouts(c);
     ik_free(c->self_id);
     ik_free(c);
     return rc;
@@ -852,6 +979,7 @@ int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_cont
 static void controller_release(ik_controller_t *c) {
   if (!c->closing || c->live > 0) return;
   ik_events_close(c->events);
+  free_call_timeouts(c);
   ik_free(c->self_id);
   ik_free(c);
 }
@@ -861,6 +989,8 @@ void ik_controller_free(ik_controller_t *c) {
   c->closing = true;
   c->live++; /* not freed while its groups go */
   while (c->groups) group_remove(c->groups);
+  /* Calls their plugins did not answer on free: their callers hear now. */
+  while (c->guards) guard_expire(c->guards, IK_ECANCELED, "the controller is shutting down");
   c->live--;
   controller_release(c);
 }

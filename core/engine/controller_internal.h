@@ -15,6 +15,28 @@
 
 typedef struct ik__group ik__group_t;
 
+/* A deadline on one plugin call (controller.h call_timeout_ms). The call
+ * is made with ik__guarded and the guard as its callback and data; the
+ * caller's (cb, data) is called exactly once: with the plugin's answer,
+ * or with IK_ETIMEDOUT when the deadline passes first (or IK_ECANCELED
+ * when the controller is freed). An answer after that is logged and
+ * dropped - never passed on, so it cannot touch what the caller freed
+ * meanwhile; its effect (an instance created late) is seen by the next
+ * describe like any other. The guard refers to no group, only to the
+ * loop, and frees itself once both the answer and its timer's close are
+ * in (a call that never answers keeps only the guard). */
+typedef struct ik__guard {
+  struct ik__guard *next, *prev; /* in the controller's list while the deadline is armed */
+  ik_controller_t *c;            /* NULL once the deadline is settled */
+  ik_spi_cb cb;
+  void *data;
+  uv_timer_t timer;
+  bool settled;                  /* cb was called */
+  bool answered;                 /* the plugin called back (or refused the call) */
+  bool closed;                   /* the timer's close callback ran */
+  char what[96];                 /* "provision (instance-x)": for the log of a late answer */
+} ik__guard_t;
+
 /* An action the controller started and has not finished, or holds back
  * while it backs off (retry_at_ms > 0). */
 typedef struct ik__action {
@@ -117,6 +139,8 @@ struct ik__group {
 
 struct ik_controller {
   ik_loop_t *loop;
+  ik__guard_t *guards;  /* calls whose deadline is armed */
+  ik_call_timeout_t *call_timeouts; /* owned copies of o.call_timeouts */
   ik_controller_opts_t o;
   char *self_id;
   ik_events_t *events;
@@ -127,6 +151,13 @@ struct ik_controller {
 };
 
 /* --- controller.c ------------------------------------------------------ */
+/* A guard for a call about to be made on plugin `plugin` (stage: what is
+ * called, "provision"): pass ik__guarded and the guard to the call. When
+ * the call is refused at once (it returns an error: no callback will
+ * come), call ik__guard_refused, which settles it without calling cb. */
+ik__guard_t *ik__guard(ik_controller_t *c, const char *stage, const char *plugin, ik_spi_cb cb, void *data);
+void ik__guarded(json_t *result, const ik_err_t *err, void *data);
+void ik__guard_refused(ik__guard_t *gd);
 void ik__group_ref(ik__group_t *g);
 void ik__group_unref(ik__group_t *g);
 ik__group_t *ik__group_find(ik_controller_t *c, const char *id);

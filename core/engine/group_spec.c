@@ -94,7 +94,17 @@ static int get_duration(const json_t *obj, const char *key, const char *path, bo
 
 /* --- blocks ----------------------------------------------------------------- */
 
-static int parse_allocation(const json_t *props, ik_group_spec_t *out, ik_err_t *err) {
+/* A size above max is refused before anything is allocated for it: a
+ * spec must not be able to make the daemon plan, store or allocate
+ * without bound (issue 13). */
+static int over_limit(ik_err_t *err, const char *f, uint64_t n, uint64_t max) {
+  return ik_err_set(err, IK_EINVAL,
+                    "%s: %llu is above the limit of %llu instances per group (daemon --max-group-size, "
+                    "INFRAKIT_MAX_GROUP_SIZE)",
+                    f, (unsigned long long)n, (unsigned long long)max);
+}
+
+static int parse_allocation(const json_t *props, uint64_t max_size, ik_group_spec_t *out, ik_err_t *err) {
   const char *path = "Properties.Allocation";
   json_t *alloc, *size, *ids;
   if (get_object(props, "Allocation", "Properties", &alloc, err) < 0) return IK_EINVAL;
@@ -109,10 +119,12 @@ static int parse_allocation(const json_t *props, ik_group_spec_t *out, ik_err_t 
     if (!json_is_integer(size) || json_integer_value(size) < 0)
       return want(err, "Properties.Allocation.Size", "a non-negative integer", size);
     out->size = (uint64_t)json_integer_value(size);
+    if (out->size > max_size) return over_limit(err, "Properties.Allocation.Size", out->size, max_size);
     return 0;
   }
   if (!json_is_array(ids)) return want(err, "Properties.Allocation.LogicalIDs", "an array of strings", ids);
   size_t n = json_array_size(ids);
+  if (n > max_size) return over_limit(err, "Properties.Allocation.LogicalIDs", n, max_size);
   out->pets = true;
   out->logical_ids = ik_calloc(n, sizeof *out->logical_ids);
   for (size_t i = 0; i < n; i++) {
@@ -214,7 +226,31 @@ static int parse_health(const json_t *props, ik_group_spec_t *out, ik_err_t *err
   return get_intstr(h, "MaxUnhealthy", path, &out->health.max_unhealthy, &set, err);
 }
 
+int ik_group_id_check(const char *id, ik_err_t *err) {
+  size_t n = strlen(id);
+  if (n == 0) return ik_err_set(err, IK_EINVAL, "ID: must not be blank");
+  if (n > IK_GROUP_ID_MAX)
+    return ik_err_set(err, IK_EINVAL, "ID: want at most %d characters, got %zu", IK_GROUP_ID_MAX, n);
+  for (const char *p = id; *p; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+        ch == '-')
+      continue;
+    if (ch < 0x20 || ch >= 0x7f)
+      return ik_err_set(err, IK_EINVAL, "ID: byte 0x%02x is not allowed: use letters, digits, \".\", \"_\" and \"-\"",
+                        ch);
+    return ik_err_set(err, IK_EINVAL, "ID: '%c' is not allowed: use letters, digits, \".\", \"_\" and \"-\" (got \"%.60s\")",
+                      ch, id);
+  }
+  if (id[0] == '.') return ik_err_set(err, IK_EINVAL, "ID: must not start with \".\" (got \"%.60s\")", id);
+  return 0;
+}
+
 int ik_group_spec_parse(const json_t *v, ik_group_spec_t *out, ik_err_t *err) {
+  return ik_group_spec_parse_limited(v, IK_GROUP_MAX_SIZE_DEFAULT, out, err);
+}
+
+int ik_group_spec_parse_limited(const json_t *v, uint64_t max_size, ik_group_spec_t *out, ik_err_t *err) {
   json_t *props;
   const char *id;
   memset(out, 0, sizeof *out);
@@ -225,10 +261,7 @@ int ik_group_spec_parse(const json_t *v, ik_group_spec_t *out, ik_err_t *err) {
     goto fail;
   }
   id = idv ? json_string_value(idv) : "";
-  if (*id == '\0') {
-    ik_err_set(err, IK_EINVAL, "ID: must not be blank");
-    goto fail;
-  }
+  if (ik_group_id_check(id, err) < 0) goto fail;
   out->id = ik_strdup(id);
   props = ik_json_get(v, "Properties");
   if (props == NULL) {
@@ -239,7 +272,7 @@ int ik_group_spec_parse(const json_t *v, ik_group_spec_t *out, ik_err_t *err) {
     want(err, "Properties", "an object", props);
     goto fail;
   }
-  if (parse_allocation(props, out, err) < 0 ||
+  if (parse_allocation(props, max_size, out, err) < 0 ||
       parse_plugin(props, "Instance", &out->instance_plugin, &out->instance_properties, err) < 0 ||
       parse_plugin(props, "Flavor", &out->flavor_plugin, &out->flavor_properties, err) < 0 ||
       parse_updating(props, out, err) < 0 || parse_health(props, out, err) < 0)

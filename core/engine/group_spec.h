@@ -78,6 +78,18 @@ typedef struct ik_group_spec {
   char config_hash[IK_HASH_LEN + 1]; /* InfraKit's hash of Instance + Flavor */
 } ik_group_spec_t;
 
+/* The default limit on a group's size (Allocation.Size, or the number of
+ * LogicalIDs); the daemon's --max-group-size changes it. */
+#define IK_GROUP_MAX_SIZE_DEFAULT 10000
+/* The longest group ID. */
+#define IK_GROUP_ID_MAX 128
+
+/* A group ID is 1 to IK_GROUP_ID_MAX letters, digits, '.', '_' and '-',
+ * not starting with '.': it names files and store keys (groups/ID/spec),
+ * so no '/', no "..", no control bytes. Returns 0, or IK_EINVAL with err
+ * naming the field ID. */
+int ik_group_id_check(const char *id, ik_err_t *err);
+
 /* Parse and validate group.Spec v (borrowed) into *out. On success
  * returns 0 and *out owns its memory (ik_group_spec_free). On failure
  * returns IK_EINVAL (or IK_EIO from the hash), fills err naming the
@@ -87,7 +99,12 @@ typedef struct ik_group_spec {
  * and Duration both set; a SkipBeforeInstanceDestroy other than "drain";
  * MaxSurge and MaxUnavailable both 0; a bad DeletePolicy; any mistyped
  * or negative number. `"Size": 0` is accepted (scale to zero; InfraKit
- * refuses it as a blank Allocation). */
+ * refuses it as a blank Allocation). An ID that ik_group_id_check refuses,
+ * and a Size or a number of LogicalIDs above max_size, are refused before
+ * anything is allocated for them. */
+int ik_group_spec_parse_limited(const json_t *v, uint64_t max_size, ik_group_spec_t *out, ik_err_t *err);
+
+/* ik_group_spec_parse_limited with IK_GROUP_MAX_SIZE_DEFAULT. */
 int ik_group_spec_parse(const json_t *v, ik_group_spec_t *out, ik_err_t *err);
 
 void ik_group_spec_free(ik_group_spec_t *spec);

@@ -47,6 +47,8 @@ typedef struct plan_ctx {
    * exist = live + leaving). */
   int64_t live, exist, new_live, old_live, avail, new_avail, unhealthy, pending, a_slots;
   int64_t D, surge, unavail, min_avail, min_healthy;
+  int64_t cap;        /* actions that may be proposed: MaxParallel and the window, less those in flight */
+  int64_t held;       /* provisions beyond cap: counted, not built */
   char target[IK_HASH_LEN + 1];
   bool failed, short_circuit, canary_paused;
   char fail_reason[IK_PLAN_REASON_MAX];
@@ -171,16 +173,26 @@ static void destroy(plan_ctx_t *c, member_t *m, ik_destroy_reason_t reason, cons
   m->leaving = true;
 }
 
-/* Propose provisioning a member at the target config in slot (pets) and
- * count it as a live, not yet available, new member. */
-static void provision(plan_ctx_t *c, int slot, const char *why) {
-  ik_plan_action_t *a = act(c, IK_ACTION_PROVISION, "%s", why);
-  a->logical_id = c->spec->pets ? ik_strdup(c->spec->logical_ids[slot]) : NULL;
-  memcpy(a->config_hash, c->target, sizeof a->config_hash);
+/* Propose provisioning n members at the target config in slot (pets: n
+ * is 1) and count them as live, not yet available, new members. Only
+ * those within c->cap become actions (limit_actions would cut the rest);
+ * the others are counted in c->held, so n costs O(1) however large. */
+static void provision_n(plan_ctx_t *c, int slot, int64_t n, const char *why) {
+  if (n <= 0) return;
+  int64_t room_now = c->cap - (int64_t)c->n_acts;
+  int64_t build = room_now <= 0 ? 0 : n < room_now ? n : room_now;
+  for (int64_t i = 0; i < build; i++) {
+    ik_plan_action_t *a = act(c, IK_ACTION_PROVISION, "%s", why);
+    a->logical_id = c->spec->pets ? ik_strdup(c->spec->logical_ids[slot]) : NULL;
+    memcpy(a->config_hash, c->target, sizeof a->config_hash);
+  }
+  c->held += n - build;
   slot_t *s = &c->slots[slot];
-  c->live++, c->exist++, c->pending++, c->new_live++;
-  s->live++, s->new_live++;
+  c->live += n, c->exist += n, c->pending += n, c->new_live += n;
+  s->live += n, s->new_live += n;
 }
+
+static void provision(plan_ctx_t *c, int slot, const char *why) { provision_n(c, slot, 1, why); }
 
 /* --- ordering ------------------------------------------------------------------- */
 
@@ -572,7 +584,7 @@ static void missing(plan_ctx_t *c) {
     int64_t n = need < room(c) ? need : room(c);
     char why[96];
     snprintf(why, sizeof why, "%" PRId64 " of %" PRId64 " instances", c->live, c->D);
-    for (int64_t i = 0; i < n; i++) provision(c, 0, why);
+    provision_n(c, 0, n, why);
     if (n < need) held_for_destroys(c, need - n);
     return;
   }
@@ -616,7 +628,7 @@ static void rollout_cattle(plan_ctx_t *c, int64_t *allowance) {
   int64_t want = c->D - c->new_live - (self_is_old(c) ? 1 : 0);
   if (want < p) p = want;
   if (*allowance < p) p = *allowance;
-  for (int64_t i = 0; i < p; i++) provision(c, 0, "rolling update: surge");
+  provision_n(c, 0, p, "rolling update: surge");
   if (p > 0) *allowance -= p;
 
   /* Destroy old ones while enough stay available. */
@@ -648,7 +660,7 @@ static void rollout_cattle(plan_ctx_t *c, int64_t *allowance) {
 
   /* Replacements for what was destroyed, as the surge allows. */
   int64_t need = c->D - c->live, can = need < room(c) ? need : room(c);
-  for (int64_t i = 0; i < can; i++) provision(c, 0, "rolling update: replacement");
+  provision_n(c, 0, can, "rolling update: replacement");
   if (can < need) held_for_destroys(c, need - can);
 }
 
@@ -755,26 +767,42 @@ static void wait_healthy(plan_ctx_t *c) {
            c->min_healthy > 0 ? " for MinHealthySeconds" : "");
 }
 
-/* Keep the first MaxParallel - in-flight actions. */
-static void limit_parallel(plan_ctx_t *c) {
-  uint32_t max = c->up->max_parallel;
-  if (max == 0) return;
-  int64_t budget = (int64_t)max - (int64_t)c->in->n_in_flight;
-  if (budget < 0) budget = 0;
-  if ((int64_t)c->n_acts <= budget) return;
-  int64_t held = (int64_t)c->n_acts - budget;
-  for (size_t i = (size_t)budget; i < c->n_acts; i++) {
+static uint32_t window_of(const ik_plan_input_t *in) { return in->window ? in->window : IK_PLAN_WINDOW; }
+
+/* Actions that may be proposed now: MaxParallel and the window, less the
+ * actions in flight. */
+static int64_t action_cap(const ik_plan_input_t *in, const ik_updating_t *up) {
+  int64_t cap = (int64_t)window_of(in);
+  if (up->max_parallel > 0 && up->max_parallel < cap) cap = up->max_parallel;
+  cap -= (int64_t)in->n_in_flight;
+  return cap > 0 ? cap : 0;
+}
+
+/* Keep the first c->cap actions; one wait says how many more (those cut
+ * here and the provisions only counted) wait for room. */
+static void limit_actions(plan_ctx_t *c) {
+  uint32_t max = c->up->max_parallel, window = window_of(c->in);
+  int64_t budget = c->cap;
+  if ((int64_t)c->n_acts <= budget && c->held == 0) return;
+  int64_t cut = (int64_t)c->n_acts > budget ? (int64_t)c->n_acts - budget : 0;
+  int64_t held = cut + c->held;
+  for (size_t i = (size_t)(c->n_acts - (size_t)cut); i < c->n_acts; i++) {
     ik_plan_action_t *a = &c->acts[i];
     if (a->kind == IK_ACTION_DRAIN) c->next->self_drained_hash[0] = '\0';
     ik_free(a->id);
     ik_free(a->logical_id);
     ik_free(a->why);
   }
-  c->n_acts = (size_t)budget;
+  c->n_acts -= (size_t)cut;
   /* In flight once this plan's actions start: what the operator sees
    * while they run, not the count before them. */
-  wait_for(c, IK_WAIT_IN_FLIGHT, 0, "%" PRId64 " more action%s wait for MaxParallel (%zu of %u in flight)", held,
-           plural(held), c->in->n_in_flight + c->n_acts, max);
+  if (max > 0 && max <= window)
+    wait_for(c, IK_WAIT_IN_FLIGHT, 0, "%" PRId64 " more action%s wait for MaxParallel (%zu of %u in flight)", held,
+             plural(held), c->in->n_in_flight + c->n_acts, max);
+  else
+    wait_for(c, IK_WAIT_IN_FLIGHT, 0,
+             "%" PRId64 " more action%s wait for room: at most %u in flight per group (%zu in flight)", held,
+             plural(held), window, c->in->n_in_flight + c->n_acts);
 }
 
 static void summarize(plan_ctx_t *c, ik_plan_summary_t *s) {
@@ -852,6 +880,7 @@ int ik_plan_compute(const ik_plan_input_t *in, ik_plan_t *out, ik_err_t *err) {
   c.min_healthy = up->min_healthy_ms;
   if (up->duration_ms > c.min_healthy) c.min_healthy = up->duration_ms;
   if (up->count * in->poll_ms > c.min_healthy) c.min_healthy = up->count * in->poll_ms;
+  c.cap = action_cap(in, up);
   c.n_slots = in->spec->pets ? in->spec->n_logical_ids : 1;
   c.slots = ik_calloc(c.n_slots ? c.n_slots : 1, sizeof *c.slots);
 
@@ -880,7 +909,7 @@ int ik_plan_compute(const ik_plan_input_t *in, ik_plan_t *out, ik_err_t *err) {
   if (!c.failed && c.n_acts == 0 && in->n_in_flight == 0 && all_in_place(&c) && rollout_active(&c))
     memcpy(out->next.good_hash, c.target, sizeof out->next.good_hash);
 
-  limit_parallel(&c);
+  limit_actions(&c);
   wait_healthy(&c);
   if (c.canary_paused)
     wait_for(&c, IK_WAIT_PROMOTION, 0,

@@ -76,8 +76,11 @@
  *     phase is blocked: another manager must replace it (InfraKit).
  *  8. Completion. No old member, the desired count, all available: the
  *     target becomes the last good hash.
- *  9. MaxParallel. New actions are cut to MaxParallel minus the actions in
- *     flight, in the order above; a wait says what was held back.
+ *  9. MaxParallel and the window. New actions are cut to MaxParallel (and
+ *     to the window, in.window) minus the actions in flight, in the order
+ *     above; one wait says how many were held back. Provisions beyond the
+ *     cut are only counted, never built, so the plan's time and memory
+ *     do not grow with the size.
  * Destroys drain first, except rolling-update destroys when
  * SkipBeforeInstanceDestroy is "drain" (InfraKit: terminations always
  * drain). */
@@ -170,7 +173,15 @@ typedef struct ik_plan_input {
   int64_t now_ms;
   int64_t poll_ms;                      /* resync interval, for Updating.Count */
   uint64_t seed;                        /* DeletePolicy Random */
+  uint32_t window;                      /* at most this many actions in flight and proposed at once;
+                                           0 = IK_PLAN_WINDOW */
 } ik_plan_input_t;
+
+/* The default window: a plan never holds more actions than this, however
+ * large the group, so its memory (and the executor's queue, and
+ * --pretend's Details) stays bounded; what is held back is one wait,
+ * "N more actions wait for room", planned again as actions finish. */
+#define IK_PLAN_WINDOW 4096
 
 /* --- output ------------------------------------------------------------------ */
 

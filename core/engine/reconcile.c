@@ -291,7 +291,9 @@ static void on_prepared(json_t *result, const ik_err_t *err, void *data) {
   set_group_tags(g, spec, a);
   ik_err_t e = {0};
   ik__group_ref(g);
-  int rc = g->inst.vt->provision(g->inst.self, spec, on_provisioned, a, &e);
+  ik__guard_t *gd = ik__guard(g->c, "provision", g->spec.instance_plugin, on_provisioned, a);
+  int rc = g->inst.vt->provision(g->inst.self, spec, ik__guarded, gd, &e);
+  if (rc < 0) ik__guard_refused(gd);
   json_decref(spec);
   started(a, rc, "provision", &e);
 }
@@ -308,7 +310,9 @@ static void start_provision(ik__action_t *a) {
   json_t *index = json_pack("{s:s, s:I}", "Group", g->id, "Sequence", (json_int_t)s->size);
   ik_err_t e = {0};
   ik__group_ref(g);
-  int rc = g->flavor.vt->prepare(g->flavor.self, s->flavor_properties, spec, alloc, index, on_prepared, a, &e);
+  ik__guard_t *gd = ik__guard(g->c, "prepare", g->spec.flavor_plugin, on_prepared, a);
+  int rc = g->flavor.vt->prepare(g->flavor.self, s->flavor_properties, spec, alloc, index, ik__guarded, gd, &e);
+  if (rc < 0) ik__guard_refused(gd);
   json_decref(spec);
   json_decref(alloc);
   json_decref(index);
@@ -332,7 +336,9 @@ static void do_destroy(ik__action_t *a) {
   ik__group_t *g = a->g;
   ik_err_t e = {0};
   ik__group_ref(g);
-  int rc = g->inst.vt->destroy(g->inst.self, a->id, ik_destroy_reason_name(a->reason), on_destroyed, a, &e);
+  ik__guard_t *gd = ik__guard(g->c, "destroy", g->spec.instance_plugin, on_destroyed, a);
+  int rc = g->inst.vt->destroy(g->inst.self, a->id, ik_destroy_reason_name(a->reason), ik__guarded, gd, &e);
+  if (rc < 0) ik__guard_refused(gd);
   started(a, rc, "destroy", &e);
 }
 
@@ -363,7 +369,9 @@ static void start_destroy(ik__action_t *a) {
   json_t *desc = desc_for(g, a->id);
   ik_err_t e = {0};
   ik__group_ref(g);
-  int rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, on_drained_then_destroy, a, &e);
+  ik__guard_t *gd = ik__guard(g->c, "drain", g->spec.flavor_plugin, on_drained_then_destroy, a);
+  int rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, ik__guarded, gd, &e);
+  if (rc < 0) ik__guard_refused(gd);
   json_decref(desc);
   started(a, rc, "drain", &e);
 }
@@ -400,7 +408,9 @@ static void start_action(ik__action_t *a) {
   case IK_ACTION_LABEL: {
     json_t *labels = json_pack("{s:s}", "infrakit.config.hash", a->config_hash);
     ik__group_ref(g);
-    rc = g->inst.vt->label(g->inst.self, a->id, labels, on_labelled, a, &e);
+    ik__guard_t *gd = ik__guard(g->c, "label", g->spec.instance_plugin, on_labelled, a);
+    rc = g->inst.vt->label(g->inst.self, a->id, labels, ik__guarded, gd, &e);
+    if (rc < 0) ik__guard_refused(gd);
     json_decref(labels);
     started(a, rc, "label", &e);
     break;
@@ -408,7 +418,9 @@ static void start_action(ik__action_t *a) {
   case IK_ACTION_DRAIN: {
     json_t *desc = desc_for(g, a->id);
     ik__group_ref(g);
-    rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, on_drained, a, &e);
+    ik__guard_t *gd = ik__guard(g->c, "drain", g->spec.flavor_plugin, on_drained, a);
+    rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, ik__guarded, gd, &e);
+    if (rc < 0) ik__guard_refused(gd);
     json_decref(desc);
     started(a, rc, "drain", &e);
     break;
@@ -503,7 +515,9 @@ static void on_item_drained(json_t *result, const ik_err_t *err, void *data) {
     return item_done(it, &e);
   }
   ik__group_ref(g);
-  int rc = g->inst.vt->destroy(g->inst.self, it->id, "terminate", on_item_destroyed, it, &e);
+  ik__guard_t *gd = ik__guard(g->c, "destroy", g->spec.instance_plugin, on_item_destroyed, it);
+  int rc = g->inst.vt->destroy(g->inst.self, it->id, "terminate", ik__guarded, gd, &e);
+  if (rc < 0) ik__guard_refused(gd);
   if (rc < 0) {
     ik__group_unref(g);
     item_done(it, &e);
@@ -532,7 +546,9 @@ int ik__group_destroy_members(ik__group_t *g, json_t *ids, ik_spi_cb cb, void *d
     json_t *desc = desc_for(g, it->id);
     ik__group_ref(g);
     ik_err_t e = {0};
-    rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, on_item_drained, it, &e);
+    ik__guard_t *gd = ik__guard(g->c, "drain", g->spec.flavor_plugin, on_item_drained, it);
+    rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, ik__guarded, gd, &e);
+    if (rc < 0) ik__guard_refused(gd);
     json_decref(desc);
     if (rc < 0) {
       ik__group_unref(g);
@@ -895,8 +911,10 @@ static void health_pump(ik__group_t *g) {
     g->health_pending++;
     ik_err_t e = {0};
     ik__group_ref(g);
-    int rc = g->flavor.vt->healthy(g->flavor.self, g->spec.flavor_properties, json_array_get(g->descs, i), on_health,
-                                   hc, &e);
+    ik__guard_t *gd = ik__guard(g->c, "healthy", g->spec.flavor_plugin, on_health, hc);
+    int rc = g->flavor.vt->healthy(g->flavor.self, g->spec.flavor_properties, json_array_get(g->descs, i), ik__guarded,
+                                   gd, &e);
+    if (rc < 0) ik__guard_refused(gd);
     if (rc < 0) { /* counts as unknown; completes below without recursion */
       ik__group_unref(g);
       ik_free(hc);
@@ -989,7 +1007,9 @@ static void run_cycle(ik__group_t *g) {
    * them costs the instance plugin (a file per instance, a bigger answer). */
   bool props = g->flavor.vt->healthy_wants_properties && g->flavor.vt->healthy_wants_properties(g->flavor.self);
   ik__group_ref(g);
-  int rc = g->inst.vt->describe(g->inst.self, tags, props, on_described, g, &err);
+  ik__guard_t *gd = ik__guard(g->c, "describe", g->spec.instance_plugin, on_described, g);
+  int rc = g->inst.vt->describe(g->inst.self, tags, props, ik__guarded, gd, &err);
+  if (rc < 0) ik__guard_refused(gd);
   json_decref(tags);
   if (rc < 0) {
     ik__group_ref(g);

@@ -13,6 +13,7 @@
 
 #include "base/fs.h"
 #include "base/json.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "loop/complete.h"
 
@@ -22,21 +23,27 @@ typedef struct store_file {
   int lock_fd; /* DIR/daemon.lock while locked, else -1 */
 } store_file_t;
 
+/* Messages are bounded (ik_err_t): the reason comes first, the key after
+ * it, cut to its first 60 bytes. */
 int ik_store_key_check(const char *key, const char *what, ik_err_t *err) {
   size_t n = key ? strlen(key) : 0;
-  if (n == 0 || n > 200) return ik_err_set(err, IK_EINVAL, "%s \"%s\": want 1 to 200 bytes", what, key ? key : "");
+  if (n == 0 || n > 200)
+    return ik_err_set(err, IK_EINVAL, "%s: want 1 to 200 bytes, got %zu (\"%.60s\")", what, n, key ? key : "");
   const char *seg = key;
   for (const char *p = key;; p++) {
     if (*p == '/' || *p == '\0') {
       size_t len = (size_t)(p - seg);
       if (len == 0 || (len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
-        return ik_err_set(err, IK_EINVAL, "%s \"%s\": empty, \".\" or \"..\" segment", what, key);
+        return ik_err_set(err, IK_EINVAL, "%s: empty, \".\" or \"..\" segment (\"%.60s\")", what, key);
       if (*p == '\0') return 0;
       seg = p + 1;
     } else if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
                  *p == '_' || *p == '-')) {
-      return ik_err_set(err, IK_EINVAL, "%s \"%s\": '%c' is not allowed (letters, digits, . _ - and /)", what, key,
-                        *p);
+      unsigned char ch = (unsigned char)*p;
+      if (ch < 0x20 || ch >= 0x7f)
+        return ik_err_set(err, IK_EINVAL, "%s: byte 0x%02x is not allowed (letters, digits, . _ - and /)", what, ch);
+      return ik_err_set(err, IK_EINVAL, "%s: '%c' is not allowed (letters, digits, . _ - and /) (\"%.60s\")", what,
+                        *p, key);
     }
   }
 }
@@ -169,6 +176,15 @@ int ik_store_file_new(ik_loop_t *loop, const char *dir, ik_store_t *out, ik_err_
   snprintf(probe, sizeof probe, "%s/x", dir);
   int rc = make_parents(probe, err);
   if (rc < 0) return rc;
+  /* Temp files of writes a crash cut short (a kill between the write and
+   * the rename): the documents themselves are whole. */
+  ik_err_t ce = {0};
+  int cleaned = ik_fs_clean_temps(dir, true, &ce);
+  if (cleaned > 0) {
+    char n[16];
+    snprintf(n, sizeof n, "%d", cleaned);
+    ik_log(IK_LOG_INFO, "store", "removed temp files left by an interrupted write", "dir", dir, "files", n, NULL);
+  }
   store_file_t *s = IK_NEW(store_file_t);
   s->loop = loop;
   s->dir = ik_strdup(dir);

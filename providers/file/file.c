@@ -27,6 +27,7 @@
 
 #include "base/fs.h"
 #include "base/json.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "loop/complete.h"
 
@@ -61,17 +62,40 @@ static bool valid_id(const char *id) {
   return id[0] != '\0' && id[0] != '.' && strchr(id, '/') == NULL && strlen(id) < 200;
 }
 
+/* The instance file id, read only when it is a regular file: a symlink
+ * or anything else planted in the directory is never followed, and its
+ * error never quotes what it points to. */
 static json_t *read_instance(const char *dir, const char *id, ik_err_t *err) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, id);
-  json_error_t je;
-  json_t *v = json_load_file(path, 0, &je);
-  if (v == NULL) {
-    if (access(path, F_OK) != 0) ik_err_set(err, IK_ENOTFOUND, "instance %s: no such instance in %s", id, dir);
-    else ik_err_set(err, IK_EIO, "instance %s: %s:%d:%d: invalid JSON: %s", id, path, je.line, ik_json_error_column(&je),
-                    je.text);
+  ik_err_t e = {0};
+  int fd = ik_fs_open_regular(path, &e);
+  if (fd < 0) {
+    if (fd == IK_ENOTFOUND) ik_err_set(err, IK_ENOTFOUND, "instance %s: no such instance in %s", id, dir);
+    else ik_err_set(err, fd == IK_EINVAL ? IK_EINVAL : IK_EIO, "instance %s: %s", id, e.msg);
+    return NULL;
   }
+  json_error_t je;
+  json_t *v = json_loadfd(fd, 0, &je);
+  close(fd);
+  if (v == NULL)
+    ik_err_set(err, IK_EIO, "instance %s: %s:%d:%d: invalid JSON: %s", id, path, je.line, ik_json_error_column(&je),
+               je.text);
   return v;
+}
+
+/* Whether name in dir is a regular file (not followed when a link); a
+ * planted link or other non-file is logged once per scan and skipped. */
+static bool is_regular(const char *dir, const char *name, bool log) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  struct stat st;
+  if (lstat(path, &st) < 0) return false;
+  if (S_ISREG(st.st_mode)) return true;
+  if (log)
+    ik_log(IK_LOG_WARN, "instance-file", "skipping an entry that is not a regular file (not followed)", "path", path,
+           "type", S_ISLNK(st.st_mode) ? "symlink" : S_ISDIR(st.st_mode) ? "directory" : "other", NULL);
+  return false;
 }
 
 /* What the index keeps of an instance document: {"ID", "LogicalID",
@@ -89,7 +113,7 @@ static json_int_t stamp_of(const char *dir, const char *id) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, id);
   struct stat st;
-  if (stat(path, &st) < 0) return 0;
+  if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) return 0;
   uint64_t h = (uint64_t)st.st_ino * 0x9e3779b97f4a7c15ULL;
   h ^= (uint64_t)st.st_mtim.tv_sec * 1000000007ULL + (uint64_t)st.st_mtim.tv_nsec;
   h ^= (uint64_t)st.st_size << 17;
@@ -123,6 +147,7 @@ static void notify(ik_file_provider_t *fp, const char *id) {
  * when that changed it. */
 static void refresh(ik_file_provider_t *fp, const char *name) {
   if (name[0] == '.' || !valid_id(name)) return;
+  if (!is_regular(fp->dir, name, false) && json_object_get(fp->index, name) == NULL) return;
   json_int_t stamp = stamp_of(fp->dir, name);
   json_t *known_stamp = json_object_get(fp->stamps, name);
   if (stamp != 0 && known_stamp && json_integer_value(known_stamp) == stamp) return; /* as we wrote it */
@@ -163,7 +188,7 @@ static int load_index(ik_file_provider_t *fp, ik_err_t *err) {
   DIR *d = opendir(fp->dir);
   if (d == NULL) return ik_err_set(err, IK_EIO, "instance-file: list %s: %s", fp->dir, strerror(errno));
   for (struct dirent *de; (de = readdir(d)) != NULL;) {
-    if (de->d_name[0] == '.' || !valid_id(de->d_name)) continue;
+    if (de->d_name[0] == '.' || !valid_id(de->d_name) || !is_regular(fp->dir, de->d_name, true)) continue;
     ik_err_t e = {0};
     json_t *inst = read_instance(fp->dir, de->d_name, &e);
     if (inst && json_is_string(json_object_get(inst, "ID"))) json_object_set_new(fp->index, de->d_name, slim(inst));
@@ -370,6 +395,15 @@ int ik_file_provider_new(ik_loop_t *loop, const char *dir, ik_instance_plugin_t 
   struct stat st;
   if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
     return ik_err_set(err, IK_EINVAL, "instance-file: %s is not a directory", dir);
+  /* Temp files of writes a crash cut short. */
+  ik_err_t ce = {0};
+  int cleaned = ik_fs_clean_temps(dir, false, &ce);
+  if (cleaned > 0) {
+    char n[16];
+    snprintf(n, sizeof n, "%d", cleaned);
+    ik_log(IK_LOG_INFO, "instance-file", "removed temp files left by an interrupted write", "dir", dir, "files", n,
+           NULL);
+  }
   ik_file_provider_t *fp = ik_calloc(1, sizeof *fp);
   fp->loop = loop;
   fp->dir = ik_strdup(dir);

@@ -679,6 +679,15 @@ int ik_process_provider_new(ik_loop_t *loop, const ik_process_opts_t *opts, ik_i
   struct stat st;
   if (stat(opts->dir, &st) < 0 || !S_ISDIR(st.st_mode))
     return ik_err_set(err, IK_EINVAL, "instance-process: %s is not a directory", opts->dir);
+  /* Temp files of record writes a crash cut short. */
+  ik_err_t ce = {0};
+  int cleaned = ik_fs_clean_temps(opts->dir, false, &ce);
+  if (cleaned > 0) {
+    char n[16];
+    snprintf(n, sizeof n, "%d", cleaned);
+    ik_log(IK_LOG_INFO, "instance-process", "removed temp files left by an interrupted write", "dir", opts->dir,
+           "files", n, NULL);
+  }
   proc_provider_t *pp = IK_NEW(proc_provider_t);
   pp->loop = loop;
   pp->dir = ik_strdup(opts->dir);

@@ -33,6 +33,14 @@ typedef struct fixture {
   /* proxy instance plugin */
   int provisions, destroys, destroy_failures_left, labels;
   int max_live;               /* most instance files seen at once */
+  int hang_provisions;        /* this many provisions never answer (until answer_hung) */
+  struct {
+    json_t *spec;
+    ik_spi_cb cb;
+    void *data;
+  } hung[4];
+  int n_hung;
+  int64_t call_timeout_ms;    /* for the next controller_start; 0 = the default */
   /* flavor double */
   ik_health_t health;         /* what Healthy answers */
   json_t *health_of;          /* ID -> 0/1/2 overrides */
@@ -147,8 +155,17 @@ static int px_validate(void *s, json_t *p, ik_spi_cb cb, void *d, ik_err_t *e) {
   return FX(s)->file.vt->validate(FX(s)->file.self, p, cb, d, e);
 }
 static int px_provision(void *s, json_t *spec, ik_spi_cb cb, void *d, ik_err_t *e) {
-  FX(s)->provisions++;
-  return FX(s)->file.vt->provision(FX(s)->file.self, spec, cb, d, e);
+  fixture_t *fx = s;
+  fx->provisions++;
+  if (fx->hang_provisions > 0 && fx->n_hung < 4) { /* a provider that does not answer (yet) */
+    fx->hang_provisions--;
+    fx->hung[fx->n_hung].spec = json_incref(spec);
+    fx->hung[fx->n_hung].cb = cb;
+    fx->hung[fx->n_hung].data = d;
+    fx->n_hung++;
+    return 0;
+  }
+  return fx->file.vt->provision(fx->file.self, spec, cb, d, e);
 }
 static int px_label(void *s, const char *id, json_t *l, ik_spi_cb cb, void *d, ik_err_t *e) {
   FX(s)->labels++;
@@ -235,7 +252,9 @@ static void controller_start_poll(fixture_t *fx, int64_t poll_ms) {
                             .poll_ms = poll_ms,
                             .retry_base_ms = 20,
                             .retry_max_ms = 200,
-                            .crash_window_ms = 5000};
+                            .crash_window_ms = 5000,
+                            .max_group_size = 50,
+                            .call_timeout_ms = fx->call_timeout_ms};
   assert_int_equal(ik_controller_new(&fx->loop, &o, &fx->c, &err), 0);
   fx->g = ik_controller_group(fx->c);
 }
@@ -369,6 +388,11 @@ static void scaling_never_replaces_instances(void **state) {
   char *copy = strdup(before);
   for (char *id = strtok(copy, " "); id; id = strtok(NULL, " ")) assert_non_null(strstr(after, id));
   assert_int_equal(fx->destroys, 0);
+  /* A resize above the size limit is refused. */
+  ik_err_t err = {0};
+  assert_int_equal(fx->g.vt->set_size(fx->g.self, "workers", 51, on_slot, &s, &err), IK_EINVAL);
+  assert_string_equal(err.msg, "size 51 is above the limit of 50 instances per group (daemon --max-group-size, "
+                               "INFRAKIT_MAX_GROUP_SIZE)");
   /* A commit with the same config but another size is a scale too. */
   commit(fx, spec_json("workers", 1, "v1"));
   want_n = 1;
@@ -577,6 +601,19 @@ static void bad_specs_are_refused_naming_the_field_and_nothing_is_stored(void **
   assert_int_equal(fx->g.vt->commit(fx->g.self, spec, false, on_slot, &s, &err), IK_EINVAL);
   assert_non_null(strstr(err.msg, "Allocation.Size"));
   json_decref(spec);
+  /* Above the controller's size limit: refused before any plugin call. */
+  spec = spec_json("workers", 51, "v1");
+  assert_int_equal(fx->g.vt->commit(fx->g.self, spec, false, on_slot, &s, &err), IK_EINVAL);
+  assert_string_equal(err.msg, "Properties.Allocation.Size: 51 is above the limit of 50 instances per group (daemon "
+                               "--max-group-size, INFRAKIT_MAX_GROUP_SIZE)");
+  json_decref(spec);
+  /* An ID that would be a path in the store: refused as the field ID,
+   * not as a plugin's or the store's error. */
+  spec = spec_json("../x", 3, "v1");
+  assert_int_equal(fx->g.vt->commit(fx->g.self, spec, false, on_slot, &s, &err), IK_EINVAL);
+  assert_string_equal(err.msg, "ID: '/' is not allowed: use letters, digits, \".\", \"_\" and \"-\" (got \"../x\")");
+  json_decref(spec);
+  assert_int_equal(fx->prepares + fx->provisions, 0);
   /* An unknown plugin. */
   spec = spec_json("workers", 3, "v1");
   json_object_set_new(json_object_get(json_object_get(spec, "Properties"), "Instance"), "Plugin",
@@ -591,6 +628,17 @@ static void bad_specs_are_refused_naming_the_field_and_nothing_is_stored(void **
   CALL(fx, &s, fx->g.vt->commit(fx->g.self, spec, false, on_slot, &s, &e_));
   assert_int_equal(s.err.code, IK_EDRIVER);
   assert_non_null(strstr(s.err.msg, "Init must be a list"));
+  json_decref(spec);
+  /* The longest ID allowed still leaves room for the reason. */
+  char long_id[129];
+  memset(long_id, 'w', 128);
+  long_id[128] = '\0';
+  spec = spec_json(long_id, 3, "v1");
+  json_object_set_new(json_object_get(json_object_get(json_object_get(spec, "Properties"), "Flavor"), "Properties"),
+                      "Bad", json_string("Init must be a list, and this plugin explains why at some length"));
+  CALL(fx, &s, fx->g.vt->commit(fx->g.self, spec, false, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, IK_EDRIVER);
+  assert_non_null(strstr(s.err.msg, "Init must be a list, and this plugin explains why at some length"));
   json_decref(spec);
   char path[160];
   snprintf(path, sizeof path, "%s/groups", fx->store_dir);
@@ -745,6 +793,56 @@ static void losing_different_instances_is_not_a_crash_loop(void **state) {
   free(ids);
 }
 
+static bool provision_timed_out(fixture_t *fx) {
+  json_t *st = status(fx, "workers");
+  json_t *f = json_array_get(json_object_get(st, "Failures"), 0);
+  const char *msg = json_string_value(json_object_get(f, "Error"));
+  bool ok = msg && strstr(msg, "provision (instance-test): timed out after 0.2 s without an answer") != NULL;
+  json_decref(st);
+  return ok;
+}
+
+/* A provision that never answers holds no slot forever: after the call
+ * deadline it counts as failed (the error says so), is retried with
+ * backoff, and the group converges. Its late answer is dropped, not
+ * trusted: the instance it created shows up in describe and the plan
+ * handles it like any other member (one too many: scaled down), and the
+ * late callback touches nothing that was freed. */
+static void a_provision_that_never_answers_times_out_and_its_late_answer_is_reconciled(void **state) {
+  fixture_t *fx = *state;
+  ik_controller_free(fx->c);
+  fx->call_timeout_ms = 200;
+  controller_start_poll(fx, 300); /* the late instance is found by the next describe */
+  fx->hang_provisions = 1;
+  commit(fx, spec_json("workers", 2, "v1"));
+  assert_true(run_until_cond(fx, provision_timed_out, 5000));
+  want_n = 2;
+  assert_true(run_until_cond(fx, steady, 5000));
+  assert_int_equal(fx->n_hung, 1);
+  assert_int_equal(fx->provisions, 3); /* 2, and the retry of the one that hung */
+  /* The hung call answers at last: the provider created the instance. */
+  slot_t s = {0};
+  json_t *spec = fx->hung[0].spec;
+  CALL(fx, &s, fx->file.vt->provision(fx->file.self, spec, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  fx->hung[0].cb(s.result, NULL, fx->hung[0].data); /* dropped by the guard */
+  char *late = ik_strdup(json_string_value(s.result));
+  slot_clear(&s);
+  json_decref(spec);
+  /* Three members at the next describe: the plan scales back to two, once. */
+  want_n = 2;
+  run_for(fx, 400);
+  assert_true(run_until_cond(fx, steady, 5000));
+  assert_int_equal(fx->destroys, 1);
+  assert_int_equal(fx->provisions, 3);
+  json_t *st = status(fx, "workers");
+  assert_int_equal(json_array_size(json_object_get(st, "Failures")), 0);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "Summary"), "Current")), 2);
+  json_decref(st);
+  ik_free(late);
+  fx->call_timeout_ms = 0;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(commit_provisions_tagged_instances, setup, teardown),
@@ -763,6 +861,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_new_spec_is_pending_until_planned, setup, teardown),
       cmocka_unit_test_setup_teardown(a_crash_looping_instance_backs_off, setup, teardown),
       cmocka_unit_test_setup_teardown(losing_different_instances_is_not_a_crash_loop, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_provision_that_never_answers_times_out_and_its_late_answer_is_reconciled, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

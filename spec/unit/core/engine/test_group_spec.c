@@ -50,6 +50,7 @@ static char *render(const ik_group_spec_t *s) {
 
 #define BLOCKS "\"Instance\":{\"Plugin\":\"instance-file\"},\"Flavor\":{\"Plugin\":\"flavor-vanilla\"}"
 #define CATTLE(extra) "{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":3}," BLOCKS extra "}}"
+#define LONG_ID "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 129 */
 #define PETS(extra) "{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"LogicalIDs\":[\"a\",\"b\"]}," BLOCKS extra "}}"
 
 static void group_spec_parse_fills_defaults_and_every_field(void **state) {
@@ -142,6 +143,20 @@ static void group_spec_parse_refuses_bad_input_naming_the_field(void **state) {
      "Properties.Updating: MaxSurge and MaxUnavailable cannot both be 0 (MaxSurge defaults to 0 for LogicalIDs)"},
     {"{\"Properties\":{\"Allocation\":{\"Size\":1}," BLOCKS "}}", "ID: must not be blank"},
     {"{\"ID\":5,\"Properties\":{}}", "ID: want a string, got 5"},
+    /* IDs name store keys and files: no path, no control bytes, bounded. */
+    {"{\"ID\":\"../x\",\"Properties\":{}}",
+     "ID: '/' is not allowed: use letters, digits, \".\", \"_\" and \"-\" (got \"../x\")"},
+    {"{\"ID\":\"..\",\"Properties\":{}}", "ID: must not start with \".\" (got \"..\")"},
+    {"{\"ID\":\"a\\tb\",\"Properties\":{}}",
+     "ID: byte 0x09 is not allowed: use letters, digits, \".\", \"_\" and \"-\""},
+    {"{\"ID\":\"" LONG_ID "\",\"Properties\":{}}", "ID: want at most 128 characters, got 129"},
+    /* The size is bounded before anything is planned or allocated. */
+    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":1000000000000}," BLOCKS "}}",
+     "Properties.Allocation.Size: 1000000000000 is above the limit of 10000 instances per group (daemon "
+     "--max-group-size, INFRAKIT_MAX_GROUP_SIZE)"},
+    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":10001}," BLOCKS "}}",
+     "Properties.Allocation.Size: 10001 is above the limit of 10000 instances per group (daemon "
+     "--max-group-size, INFRAKIT_MAX_GROUP_SIZE)"},
     {"{\"ID\":\"g\"}", "Properties: must not be blank"},
     {"{\"ID\":\"g\",\"Properties\":\"x\"}", "Properties: want an object, got \"x\""},
     {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":1},\"Instance\":{\"Plugin\":\"\"}}}",
@@ -198,6 +213,32 @@ static void group_spec_parse_refuses_bad_input_naming_the_field(void **state) {
     ik_group_spec_free(&s);
     json_decref(v);
   }
+}
+
+/* The limit is the caller's (the daemon's --max-group-size); LogicalIDs
+ * count against it like Size, and the limit itself is accepted. */
+static void group_spec_parse_limited_bounds_size_and_logical_ids(void **state) {
+  (void)state;
+  ik_group_spec_t s;
+  ik_err_t err = {0};
+  json_t *v = load("{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"LogicalIDs\":[\"a\",\"b\",\"c\"]}," BLOCKS "}}");
+  assert_int_equal(ik_group_spec_parse_limited(v, 2, &s, &err), IK_EINVAL);
+  assert_string_equal(err.msg, "Properties.Allocation.LogicalIDs: 3 is above the limit of 2 instances per group "
+                               "(daemon --max-group-size, INFRAKIT_MAX_GROUP_SIZE)");
+  assert_int_equal(ik_group_spec_parse_limited(v, 3, &s, &err), 0);
+  ik_group_spec_free(&s);
+  json_decref(v);
+  v = load("{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":50000}," BLOCKS "}}");
+  assert_int_equal(ik_group_spec_parse_limited(v, 50000, &s, &err), 0);
+  assert_int_equal(s.size, 50000);
+  ik_group_spec_free(&s);
+  json_decref(v);
+  v = load("{\"ID\":\"" LONG_ID "\",\"Properties\":{}}");
+  json_object_set_new(v, "ID", json_stringn(LONG_ID, 128));
+  json_object_set_new(v, "Properties", load("{\"Allocation\":{\"Size\":1}," BLOCKS "}"));
+  assert_int_equal(ik_group_spec_parse(v, &s, &err), 0);
+  ik_group_spec_free(&s);
+  json_decref(v);
 }
 
 static void group_spec_parse_computes_infrakit_config_hash(void **state) {
@@ -295,6 +336,7 @@ int main(void) {
     cmocka_unit_test(group_spec_parse_fills_defaults_and_every_field),
     cmocka_unit_test(group_spec_parse_refuses_bad_input_naming_the_field),
     cmocka_unit_test(group_spec_parse_computes_infrakit_config_hash),
+    cmocka_unit_test(group_spec_parse_limited_bounds_size_and_logical_ids),
     cmocka_unit_test(intstr_scaled_rounds_surge_up_and_unavailable_down),
     cmocka_unit_test(go_duration_parse_matches_go),
   };

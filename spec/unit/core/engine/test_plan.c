@@ -29,6 +29,9 @@
 #include "engine/group_spec.h"
 #include "engine/plan.h"
 
+/* Most cases leave the last fields (window) at 0. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 typedef struct plan_case {
   const char *name;
   const char *spec;
@@ -38,6 +41,7 @@ typedef struct plan_case {
   int64_t now;
   uint64_t seed;
   const char *want;
+  uint32_t window; /* ik_plan_input_t.window; 0 = the default */
 } plan_case_t;
 
 #define SPEC(alloc, extra)                                                                                    \
@@ -165,6 +169,44 @@ static const plan_case_t cases[] = {
    "wait in-flight (1 more action wait for MaxParallel (1 of 1 in flight))\n"
    "= scaling 1/3: 1 more action wait for MaxParallel (1 of 1 in flight)\n"
    "state target=NEW good=NEW"},
+
+  /* --- the window: the plan's memory is bounded whatever the size ----------------------- */
+  /* At most `window` actions in flight and proposed; the rest is one
+   * aggregated wait, not an action each (10^12 must not mean 10^12). */
+  {"plan_aggregates_provisions_beyond_the_window", SPEC(SIZE(1000000000000), ""), "", "", NULL, 1000, 0,
+   "provision hash=NEW (0 of 1000000000000 instances)\n"
+   "provision hash=NEW (0 of 1000000000000 instances)\n"
+   "provision hash=NEW (0 of 1000000000000 instances)\n"
+   "wait in-flight (999999999997 more actions wait for room: at most 3 in flight per group (3 in flight))\n"
+   "= scaling 0/1000000000000: 999999999997 more actions wait for room: at most 3 in flight per group (3 in flight)\n"
+   "state target=NEW good=", 3},
+  {"plan_window_counts_the_actions_in_flight", SPEC(SIZE(10), ""), "a", "provision h=NEW", STEADY, 1000, 0,
+   "provision hash=NEW (2 of 10 instances)\n"
+   "provision hash=NEW (2 of 10 instances)\n"
+   "wait in-flight (6 more actions wait for room: at most 3 in flight per group (3 in flight))\n"
+   "= scaling 1/10: 6 more actions wait for room: at most 3 in flight per group (3 in flight)\n"
+   "state target=NEW good=NEW", 3},
+  {"plan_window_full_proposes_nothing", SPEC(SIZE(5), ""), "", "provision h=NEW; provision h=NEW", STEADY, 1000, 0,
+   "wait in-flight (3 more actions wait for room: at most 2 in flight per group (2 in flight))\n"
+   "= scaling 0/5: 3 more actions wait for room: at most 2 in flight per group (2 in flight)\n"
+   "state target=NEW good=NEW", 2},
+  /* MaxParallel below the window is what the wait names. */
+  {"plan_max_parallel_aggregates_a_huge_size", SPEC(SIZE(1000000000000), UPD("\"MaxParallel\":2")), "", "", NULL,
+   1000, 0,
+   "provision hash=NEW (0 of 1000000000000 instances)\n"
+   "provision hash=NEW (0 of 1000000000000 instances)\n"
+   "wait in-flight (999999999998 more actions wait for MaxParallel (2 of 2 in flight))\n"
+   "= scaling 0/1000000000000: 999999999998 more actions wait for MaxParallel (2 of 2 in flight)\n"
+   "state target=NEW good="},
+  /* A rollout of a huge group: the missing and the surge provisions are
+   * counted, not built. */
+  {"plan_rollout_surge_is_bounded_by_the_window",
+   SPEC(SIZE(1000000), UPD("\"MaxSurge\":\"100%\"")), "o1 h=old", "", FROM_OLD, 1000, 0,
+   "provision hash=NEW (1 of 1000000 instances)\n"
+   "provision hash=NEW (1 of 1000000 instances)\n"
+   "wait in-flight (999998 more actions wait for room: at most 2 in flight per group (2 in flight))\n"
+   "= rolling 0/1000000: 999998 more actions wait for room: at most 2 in flight per group (2 in flight)\n"
+   "state target=NEW good=old", 2},
 
   /* --- rollout (cattle) ------------------------------------------------------------------ */
   {"plan_config_change_starts_a_rollout_with_one_surge", SPEC(SIZE(3), ""),
@@ -565,7 +607,8 @@ static void fixture_load(fixture_t *f, const plan_case_t *c) {
   json_t *spec = json_loads(c->spec, 0, &jerr);
   if (spec == NULL) fail_msg("%s: bad spec JSON: %s", c->name, jerr.text);
   ik_err_t err = {0};
-  if (ik_group_spec_parse(spec, &f->spec, &err) != 0) fail_msg("%s: %s", c->name, err.msg);
+  /* No size limit here: the plan must stay bounded whatever it is given. */
+  if (ik_group_spec_parse_limited(spec, UINT64_MAX, &f->spec, &err) != 0) fail_msg("%s: %s", c->name, err.msg);
   json_decref(spec);
   size_t a = strlen(c->instances), b = strlen(c->in_flight), s = c->state ? strlen(c->state) : 0;
   f->text = ik_calloc(1, a + b + s + 3);
@@ -597,6 +640,7 @@ static char *run(fixture_t *f, const plan_case_t *c, ik_plan_t *p) {
     .now_ms = c->now,
     .poll_ms = 5000,
     .seed = c->seed,
+    .window = c->window,
   };
   ik_err_t err = {0};
   if (ik_plan_compute(&in, p, &err) != 0) fail_msg("%s: %s", c->name, err.msg);

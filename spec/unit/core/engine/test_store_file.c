@@ -98,6 +98,9 @@ static void put_get_list_del_round_trip(void **state) {
   json_decref(roll2);
 }
 
+#define K60 "groups-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define LONG_KEY K60 K60 K60 K60 K60 K60 K60 K60 K60 K60
+
 static void bad_keys_are_refused_naming_the_problem(void **state) {
   fixture_t *fx = *state;
   static const struct { const char *key; const char *says; } cases[] = {
@@ -108,6 +111,9 @@ static void bad_keys_are_refused_naming_the_problem(void **state) {
       {"groups/a b", "' ' is not allowed"},
       {"/abs", "empty"},
       {"trailing/", "empty"},
+      /* A long key never pushes the reason out of the (bounded) message. */
+      {LONG_KEY, "want 1 to 200 bytes, got 650"},
+      {K60 K60 K60 "/a b", "' ' is not allowed"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ik_err_t err = {0};
@@ -136,6 +142,17 @@ static void a_crash_leaves_whole_documents_and_ignored_temp_files(void **state) 
   char *keys = json_dumps(s.result, JSON_COMPACT);
   assert_string_equal(keys, "[\"groups/a/spec\"]");
   free(keys);
+  DO(fx, &s, st->vt->get(st->self, "groups/a/spec", on_slot, &s, &e_));
+  assert_true(json_equal(s.result, v));
+  /* A store opened again (the daemon restarted) removes the temp file,
+   * and only it. */
+  st->vt->free(st->self);
+  char sdir[128];
+  snprintf(sdir, sizeof sdir, "%s/store/nested", fx->dir);
+  ik_err_t err = {0};
+  assert_int_equal(ik_store_file_new(&fx->loop, sdir, st, &err), 0);
+  snprintf(path, sizeof path, "%s/store/nested/groups/a/.spec.json.tmp", fx->dir);
+  assert_int_not_equal(access(path, F_OK), 0);
   DO(fx, &s, st->vt->get(st->self, "groups/a/spec", on_slot, &s, &e_));
   assert_true(json_equal(s.result, v));
   /* A torn document (written by something else) is an error, not a guess. */

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,11 +175,99 @@ static void a_new_provider_indexes_what_is_there(void **state) {
   json_decref(list);
 }
 
+static void write_file(const char *dir, const char *name, const char *text) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static bool exists(const char *dir, const char *name) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  return access(path, F_OK) == 0;
+}
+
+/* A SIGKILL between writing a temp file and renaming it leaves
+ * ".NAME.tmp" behind: a new provider removes them, and nothing else. */
+static void a_new_provider_removes_temp_files_left_by_a_crash(void **state) {
+  fixture_t *fx = *state;
+  char *id = provision(fx, "x");
+  fx->pl.vt->free(fx->pl.self);
+  char tmp[128];
+  snprintf(tmp, sizeof tmp, ".%s.tmp", id);
+  write_file(fx->dir, tmp, "{\"ID\": \"half");
+  write_file(fx->dir, ".other.tmp", "");
+  write_file(fx->dir, ".keep", "not a temp file");
+  ik_err_t err = {0};
+  assert_int_equal(ik_file_provider_new(&fx->loop, fx->dir, &fx->pl, &err), 0);
+  assert_false(exists(fx->dir, tmp));
+  assert_false(exists(fx->dir, ".other.tmp"));
+  assert_true(exists(fx->dir, ".keep"));
+  assert_true(exists(fx->dir, id));
+  json_t *list = describe(fx);
+  assert_int_equal(json_array_size(list), 1);
+  json_decref(list);
+  ik_free(id);
+}
+
+/* A symlink planted in the directory is never followed: not listed, and
+ * an operation on it names it without quoting what it points to. */
+static void a_planted_symlink_is_never_followed(void **state) {
+  fixture_t *fx = *state;
+  char secret[128], link[128];
+  snprintf(secret, sizeof secret, "%s.secret", fx->dir);
+  FILE *f = fopen(secret, "w");
+  fputs("TOPSECRET-CONTENT", f);
+  fclose(f);
+  snprintf(link, sizeof link, "%s/planted", fx->dir);
+  assert_int_equal(symlink(secret, link), 0);
+  /* An instance-looking target too: still not listed. */
+  char target[128], link2[128];
+  snprintf(target, sizeof target, "%s.inst", fx->dir);
+  f = fopen(target, "w");
+  fputs("{\"ID\": \"planted2\", \"Tags\": {}}", f);
+  fclose(f);
+  snprintf(link2, sizeof link2, "%s/planted2", fx->dir);
+  assert_int_equal(symlink(target, link2), 0);
+  for (int i = 0; i < 20; i++) uv_run(&fx->loop.uv, UV_RUN_NOWAIT);
+  json_t *list = describe(fx);
+  assert_int_equal(json_array_size(list), 0);
+  json_decref(list);
+  slot_t s = {0};
+  json_t *labels = json_pack("{s:s}", "k", "v");
+  CALL(fx, &s, fx->pl.vt->label(fx->pl.self, "planted", labels, on_slot, &s, &e_));
+  assert_int_not_equal(s.err.code, 0);
+  assert_null(strstr(s.err.msg, "TOPSECRET"));
+  assert_non_null(strstr(s.err.msg, "not a regular file"));
+  slot_clear(&s);
+  json_decref(labels);
+  /* A new provider (the index from a scan) does not list them either. */
+  fx->pl.vt->free(fx->pl.self);
+  ik_err_t err = {0};
+  assert_int_equal(ik_file_provider_new(&fx->loop, fx->dir, &fx->pl, &err), 0);
+  list = describe(fx);
+  assert_int_equal(json_array_size(list), 0);
+  json_decref(list);
+  /* The targets are untouched. */
+  f = fopen(secret, "r");
+  char buf[64] = {0};
+  assert_non_null(fgets(buf, sizeof buf, f));
+  fclose(f);
+  assert_string_equal(buf, "TOPSECRET-CONTENT");
+  unlink(secret);
+  unlink(target);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(changes_by_hand_are_seen_and_told, setup, teardown),
       cmocka_unit_test_setup_teardown(a_destroy_through_the_api_is_told_after_it_completes, setup, teardown),
       cmocka_unit_test_setup_teardown(a_new_provider_indexes_what_is_there, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_new_provider_removes_temp_files_left_by_a_crash, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_planted_symlink_is_never_followed, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
