@@ -147,9 +147,11 @@ static void notify(ik_file_provider_t *fp, const char *id) {
  * when that changed it. */
 static void refresh(ik_file_provider_t *fp, const char *name) {
   if (name[0] == '.' || !valid_id(name)) return;
-  if (!is_regular(fp->dir, name, false) && json_object_get(fp->index, name) == NULL) return;
-  json_int_t stamp = stamp_of(fp->dir, name);
   json_t *known_stamp = json_object_get(fp->stamps, name);
+  /* Not a file (gone, or a planted link) and nothing we know of: nothing to
+   * tell. A destroy's stamp is known though the index forgot the ID. */
+  if (!is_regular(fp->dir, name, false) && json_object_get(fp->index, name) == NULL && known_stamp == NULL) return;
+  json_int_t stamp = stamp_of(fp->dir, name);
   if (stamp != 0 && known_stamp && json_integer_value(known_stamp) == stamp) return; /* as we wrote it */
   bool destroyed = stamp == 0 && known_stamp && json_integer_value(known_stamp) == IK_FILE_DESTROYED;
   if (stamp == 0) json_object_del(fp->stamps, name);
