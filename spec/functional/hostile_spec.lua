@@ -29,14 +29,15 @@ local function write(path, text)
 end
 
 -- Start `infrakit daemon ARGS...` in a new home with IK_SECRET in its
--- environment (and HOME, as a daemon run by a user has); returns a handle
--- like support.start_daemon's.
-local function start(args)
+-- environment (and HOME, as a daemon run by a user has, and extra_env);
+-- returns a handle like support.start_daemon's.
+local function start(args, extra_env)
   local home = support.mktemp()
   local argv = { support.bin, "daemon", "--poll", "60s" }
   for _, a in ipairs(args or {}) do argv[#argv + 1] = a end
   local d = { home = home, plugins = home .. "/plugins" }
   local env = support.env(home, { IK_SECRET = SECRET, HOME = home })
+  for k, v in pairs(extra_env or {}) do env[k] = v end
   d.task = infrakit.spawn(function() return infrakit.exec(argv, { env = env, timeout = 120 }) end)
   for _ = 1, 500 do
     if infrakit.rpc.call(d.plugins .. "/group", "Handshake.Hello", nil, { timeout = 1 }) then break end
@@ -290,6 +291,17 @@ describe("hostile input", function()
       assert.not_matches(SECRET, r2.stdout .. r2.stderr, 1, true)
     end)
 
+    it("refuses it inside flavor-combo too", function()
+      local spec = group_spec("combo", { Flavor = { Plugin = "flavor-combo", Properties = {
+        { Plugin = "flavor-vanilla", Properties = { Tags = { a = "1" } } },
+        { Plugin = "flavor-vanilla", Properties = { InitScriptTemplateURL = 'str://{{ env "IK_SECRET" }}' } },
+      } } })
+      local r = run(d.home, { "group", "commit", "-" }, { stdin = json.encode(spec) })
+      assert.are.equal(1, r.status, r.stdout)
+      assert.matches("%-%-template%-env IK_SECRET", r.stderr)
+      assert.is_false(support.exists(d.home .. "/configs/groups/combo"))
+    end)
+
     it("fails the provision (not only the commit) when only Prepare reads the secret", function()
       -- Validate renders with INSTANCE_LOGICAL_ID "", so the commit passes;
       -- Prepare of the pet "db-1" reads the variable and must fail.
@@ -334,12 +346,60 @@ describe("hostile input", function()
       assert.are.equal(1, #json.decode(out))
     end)
 
-    it("still refuses what the flags do not name", function()
+    it("still refuses what the flags do not name, in a Lua template too", function()
+      write(dir .. "/env.lua", 'return function(ctx, f) return f.env("IK_SECRET") .. f.env("PATH") end')
+      local r0 = run(d2.home, { "flavor", "validate", "-p", "flavor-vanilla", "-" }, { stdin = json.encode({
+        Properties = { InitScriptTemplateURL = "file://" .. dir .. "/env.lua" }, Allocation = { Size = 1 } }) })
+      assert.are.equal(1, r0.status)
+      assert.matches('env "PATH": .*%-%-template%-env PATH', r0.stderr)
       local r = run(d2.home, { "flavor", "validate", "-p", "flavor-vanilla", "-" }, { stdin = json.encode({
         Properties = { InitScriptTemplateURL = 'str://{{ env "PATH" }}{{ include "file:///proc/self/environ" }}' },
         Allocation = { Size = 1 } }) })
       assert.are.equal(1, r.status)
       assert.matches("%-%-template%-env PATH", r.stderr)
+    end)
+  end)
+
+  describe("the allow-list flags", function()
+    it("are read from INFRAKIT_TEMPLATE_ENV, _DIR and _SCHEMES when not given", function()
+      local d3 = start({}, { INFRAKIT_TEMPLATE_ENV = "IK_SECRET", INFRAKIT_TEMPLATE_DIR = "/nonexistent-1:/etc",
+        INFRAKIT_TEMPLATE_SCHEMES = "https" })
+      -- a directory that does not exist: the daemon refuses to start
+      local r = d3.task:wait()
+      d3.cleanup()
+      assert.are.equal(2, r.status)
+      assert.matches("%-%-template%-dir /nonexistent%-1: ", r.stderr)
+      d3 = start({}, { INFRAKIT_TEMPLATE_ENV = "IK_SECRET", INFRAKIT_TEMPLATE_DIR = "/etc",
+        INFRAKIT_TEMPLATE_SCHEMES = "https" })
+      r = run(d3.home, { "flavor", "prepare", "-p", "flavor-vanilla", "-" }, { stdin = json.encode({
+        Properties = { InitScriptTemplateURL = 'str://{{ env "IK_SECRET" }} {{ fetch "/etc/hostname" | trim }}' },
+        Spec = { Tags = {}, Init = "" }, Allocation = { Size = 1 }, Index = { Group = "g", Sequence = 0 } }) })
+      local r2 = run(d3.home, { "flavor", "validate", "-p", "flavor-vanilla", "-" }, { stdin = json.encode({
+        Properties = { InitScriptTemplateURL = 'str://{{ fetch "http://127.0.0.1:9/x" }}' }, Allocation = { Size = 1 } }) })
+      d3.stop()
+      d3.cleanup()
+      assert.are.equal(0, r.status, r.stderr)
+      assert.are.equal(SECRET .. " " .. sh("cat /etc/hostname").stdout:gsub("%s+$", ""), json.decode(r.stdout).Init)
+      assert.are.equal(1, r2.status)
+      assert.matches("may not fetch http:// URLs %(allowed schemes: https;", r2.stderr)
+    end)
+
+    it("refuse what they cannot mean, before the daemon starts", function()
+      local home = support.mktemp()
+      local cases = {
+        { { "--template-schemes", "https,file" }, "local files are allowed by directory: use %-%-template%-dir DIR" },
+        { { "--template-schemes", "ftp" }, "want a comma%-separated list of http, https, unix" },
+        { { "--template-dir", home .. "/nope" }, "%-%-template%-dir .*/nope: " },
+        { { "--template-env", "A;B" }, "want variable names like HOME" },
+      }
+      for _, c in ipairs(cases) do
+        local args = { "daemon" }
+        for _, a in ipairs(c[1]) do args[#args + 1] = a end
+        local r = run(home, args)
+        assert.are.equal(2, r.status, table.concat(c[1], " "))
+        assert.matches(c[2], r.stderr)
+      end
+      sh("rm -rf " .. home)
     end)
   end)
 
