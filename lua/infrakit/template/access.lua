@@ -44,10 +44,9 @@ local realpath
 do
   local ok, ffi = pcall(require, "ffi")
   if ok then
-    pcall(ffi.cdef, [[
-      char *realpath(const char *path, char *resolved_path);
-      void free(void *ptr);
-    ]])
+    -- one declaration per cdef: another module may have declared either
+    pcall(ffi.cdef, "char *realpath(const char *path, char *resolved_path);")
+    pcall(ffi.cdef, "void free(void *ptr);")
     realpath = function(path)
       local p = ffi.C.realpath(path, nil)
       if p == nil then return nil end
