@@ -4,7 +4,8 @@
 #   make test       every suite; last line "N passed, N failed"
 #   make demo       the main job on the embedded default
 #   make bench      benchmarks: metric | measured | target
-#   make fuzz       fuzz the HTTP/JSON-RPC server (FUZZ_SECONDS=300; clang)
+#   make fuzz       fuzz the HTTP/JSON-RPC server (FUZZ_SECONDS=300; clang);
+#                   FUZZ_TARGET=group_spec or template for the others
 #   make SANITIZER=address test    (or undefined)
 #
 # Dependencies are found through pkg-config. LuaJIT comes from build/luajit,
@@ -164,10 +165,10 @@ test: deps
 	@fuzz_bin=; \
 	if [[ " $${IK_SUITES:-fuzz} " == *" fuzz "* ]]; then \
 	  if $(FUZZ_PROBE); then \
-	    $(MAKE) --no-print-directory fuzz-bin || exit 1; fuzz_bin=$(abspath $(FUZZ_BIN)); \
+	    $(MAKE) --no-print-directory fuzz-bin || exit 1; fuzz_bin="$(abspath $(FUZZ_BINS))"; \
 	  else echo "fuzz: $(FUZZ_CC) cannot link -fsanitize=fuzzer (make deps installs clang and libclang-rt-14-dev)"; fi; \
 	fi; \
-	IK_BIN=$(abspath $(BIN)) IK_UNIT_DIR=$(BUILD)/spec IK_FUZZ_BIN=$$fuzz_bin IK_FUZZ_DIR=$(abspath $(FUZZ_OUT)) \
+	IK_BIN=$(abspath $(BIN)) IK_UNIT_DIR=$(BUILD)/spec IK_FUZZ_BINS="$$fuzz_bin" IK_FUZZ_DIR=$(abspath $(FUZZ_OUT)) \
 	  bash spec/run.sh
 
 ci:
@@ -208,6 +209,6 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/spec $(BUILD)/gen $(BUILD)/libinfrakit.a $(BUILD)/address $(BUILD)/undefined infrakit
-	rm -rf $(BUILD)/fuzz/obj $(BUILD)/fuzz/fuzz_http_rpc
+	rm -rf $(BUILD)/fuzz/obj $(BUILD)/fuzz/fuzz_http_rpc $(BUILD)/fuzz/fuzz_group_spec $(BUILD)/fuzz/fuzz_template
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

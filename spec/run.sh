@@ -5,9 +5,10 @@
 #   Lua units    spec/unit/lua/*_spec.lua, busted run by `infrakit lua`
 #   functional   spec/functional/*_spec.lua, same runner, driving the binary
 #   lint         luacheck over lua/, spec/, playbooks/ and docs/examples/ (.luacheckrc)
-#   fuzz         $IK_FUZZ_BIN (libFuzzer, spec/fuzz/) for ${IK_FUZZ_SECONDS:-20}
-#                seconds from the seed corpus: one test, ok if nothing crashed;
-#                skipped when the Makefile could not build it (no clang)
+#   fuzz         each of $IK_FUZZ_BINS (libFuzzer, spec/fuzz/: http_rpc,
+#                group_spec, template) for ${IK_FUZZ_SECONDS:-10} seconds from
+#                its seed corpus: one test each, ok if nothing crashed;
+#                skipped when the Makefile could not build them (no clang)
 #
 # Exit status is non-zero if any test failed or any suite crashed.
 set -uo pipefail
@@ -67,25 +68,43 @@ run_busted() {
 [[ " $only " == *" lua "* ]] && run_busted "Lua unit specs" spec/unit/lua
 [[ " $only " == *" functional "* ]] && run_busted "Functional specs" spec/functional
 
-# The bounded fuzz run. Its working files stay under $IK_FUZZ_DIR (the build
-# dir): a fresh corpus seeded from spec/fuzz/corpus, and artifacts/, where a
-# crashing input is kept for `fuzz_http_rpc FILE` to reproduce.
+# The bounded fuzz runs, one test per target in $IK_FUZZ_BINS (space-
+# separated paths; $IK_FUZZ_BIN alone works too), each for
+# ${IK_FUZZ_SECONDS:-10} seconds. Their working files stay under
+# $IK_FUZZ_DIR (the build dir): a fresh corpus per target seeded from
+# spec/fuzz/corpus (fuzz_http_rpc: the files there; fuzz_NAME: corpus/NAME/),
+# the dictionary spec/fuzz/NAME.dict when there is one, and artifacts/,
+# where a crashing input is kept for `fuzz_NAME FILE` to reproduce.
 if [[ " $only " == *" fuzz "* ]]; then
-  secs=${IK_FUZZ_SECONDS:-20}
-  echo "Fuzzing (libFuzzer, $secs s)"
-  fuzz_bin=${IK_FUZZ_BIN:-}
-  if [ -z "$fuzz_bin" ] || [ ! -x "$fuzz_bin" ]; then
+  secs=${IK_FUZZ_SECONDS:-10}
+  fuzz_bins=${IK_FUZZ_BINS:-${IK_FUZZ_BIN:-}}
+  echo "Fuzzing (libFuzzer, $secs s per target)"
+  if [ -z "$fuzz_bins" ]; then
     echo "  skipped: no fuzz binary (needs clang and libclang-rt-14-dev; make deps installs them)"
-  else
+  fi
+  for fuzz_bin in $fuzz_bins; do
+    target=$(basename "$fuzz_bin")
+    target=${target#fuzz_}
+    name=${fuzz_bin#"$top"/}
+    if [ ! -x "$fuzz_bin" ]; then
+      echo "  skipped $name: not built (needs clang and libclang-rt-14-dev; make deps installs them)"
+      continue
+    fi
     fdir=${IK_FUZZ_DIR:-$(dirname "$fuzz_bin")}
-    rm -rf "$fdir/test-corpus"
-    mkdir -p "$fdir/test-corpus" "$fdir/artifacts" "$fdir/tmp"
-    cp "$top"/spec/fuzz/corpus/* "$fdir/test-corpus/"
-    (cd "$fdir" && TMPDIR=$fdir/tmp timeout $((secs + 120)) "$fuzz_bin" -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
-       -dict="$top/spec/fuzz/http_rpc.dict" -artifact_prefix="$fdir/artifacts/" "$fdir/test-corpus") \
+    corpus=$fdir/test-corpus/$target
+    rm -rf "$corpus"
+    mkdir -p "$corpus" "$fdir/artifacts" "$fdir/tmp"
+    if [ "$target" = http_rpc ]; then
+      find "$top/spec/fuzz/corpus" -maxdepth 1 -type f -exec cp {} "$corpus/" \;
+    elif [ -d "$top/spec/fuzz/corpus/$target" ]; then
+      cp "$top/spec/fuzz/corpus/$target"/* "$corpus/"
+    fi
+    dict=()
+    [ -f "$top/spec/fuzz/$target.dict" ] && dict=(-dict="$top/spec/fuzz/$target.dict")
+    (cd "$fdir" && TMPDIR=$fdir/tmp timeout $((secs + 120)) "$fuzz_bin" -max_total_time="$secs" -timeout=10 \
+       -print_final_stats=1 "${dict[@]}" -artifact_prefix="$fdir/artifacts/" "$corpus") \
       >"$out/fuzz.log" 2>&1
     status=$?
-    name=${fuzz_bin#"$top"/}
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz.log")
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out/fuzz.log")
     if [ "$status" -eq 0 ]; then
@@ -93,15 +112,15 @@ if [[ " $only " == *" fuzz "* ]]; then
     else
       {
         echo "not ok 1 - $name exited with status $status; the input is in $fdir/artifacts/"
-        grep -E '^==[0-9]+==ERROR|runtime error|^SUMMARY|^fuzz_http_rpc:|ALARM|Test unit written|^artifact_prefix' \
+        grep -E '^==[0-9]+==ERROR|runtime error|^SUMMARY|^fuzz_[a-z_]+:|ALARM|Test unit written|^artifact_prefix' \
           "$out/fuzz.log" | head -7
-        echo "(full log: $fdir/fuzz-test.log)"
+        echo "(full log: $fdir/fuzz-$target.log)"
       } >"$out/f.log"
     fi
-    cp "$out/fuzz.log" "$fdir/fuzz-test.log"
+    cp "$out/fuzz.log" "$fdir/fuzz-$target.log"
     count "$out/f.log" "$name" 0
     [ "$status" -eq 0 ] && echo "    ${runs:-?} inputs, ${rate:-?} exec/s"
-  fi
+  done
 fi
 
 # Lua lint: one test, failing on any warning.

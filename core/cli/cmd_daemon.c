@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "base/buf.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "cli/remote.h"
@@ -77,6 +79,7 @@ struct daemon {
   hosted_t plugins[IK_DAEMON_MAX_PLUGINS];
   int nplugins;
   bool serve_all;             /* no --plugin: SIGHUP also hosts new Lua files */
+  ik_buf_t template_access;   /* Lua table constructor: --template-env/-dir/-schemes */
   uv_signal_t sighup;
   bool sighup_on;
 };
@@ -388,9 +391,95 @@ static void on_resumed(json_t *result, const ik_err_t *err, void *data) {
   if (err) ik_log(IK_LOG_ERROR, "daemon", "some groups could not be resumed", "error", err->msg, NULL);
 }
 
+/* --- what templates rendered here may read (--template-*) ----------------- */
+
+/* Appends s to b as a Lua string literal: every byte that is not a letter
+ * or a digit as a decimal escape, so no path or name can end the literal. */
+static void lua_string(ik_buf_t *b, const char *s, size_t n) {
+  ik_buf_putc(b, '"');
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) ik_buf_putc(b, (char)c);
+    else ik_buf_printf(b, "\\%03u", c);
+  }
+  ik_buf_putc(b, '"');
+}
+
+typedef struct template_access {
+  ik_buf_t env, dirs, schemes; /* Lua list items, each "literal," */
+  bool schemes_set;
+} template_access_t;
+
+/* Adds the comma-separated items of list (from --template-env or
+ * --template-schemes, or their environment variables) to out. Returns 0,
+ * or IK_EXIT_USAGE after printing why. */
+static int add_env_names(template_access_t *ta, const char *list) {
+  for (const char *p = list; *p;) {
+    size_t n = strcspn(p, ",");
+    for (size_t i = 0; i < n; i++) {
+      char c = p[i];
+      bool ok = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                (c == '*' && i == n - 1);
+      if (!ok)
+        return ik_cli_usage_error(&ik_cmd_daemon, "--template-env %s: want variable names like HOME or a prefix like APP_*, separated by commas", list);
+    }
+    if (n > 0) {
+      lua_string(&ta->env, p, n);
+      ik_buf_putc(&ta->env, ',');
+    }
+    p += n;
+    if (*p == ',') p++;
+  }
+  return 0;
+}
+
+static int add_schemes(template_access_t *ta, const char *list) {
+  ta->schemes_set = true;
+  for (const char *p = list; *p;) {
+    size_t n = strcspn(p, ",");
+    if (n == 4 && strncmp(p, "file", 4) == 0)
+      return ik_cli_usage_error(&ik_cmd_daemon, "--template-schemes %s: local files are allowed by directory: use --template-dir DIR", list);
+    if (!((n == 4 && strncmp(p, "http", 4) == 0) || (n == 5 && strncmp(p, "https", 5) == 0) ||
+          (n == 4 && strncmp(p, "unix", 4) == 0) || n == 0))
+      return ik_cli_usage_error(&ik_cmd_daemon, "--template-schemes %s: want a comma-separated list of http, https, unix", list);
+    if (n > 0) {
+      lua_string(&ta->schemes, p, n);
+      ik_buf_putc(&ta->schemes, ',');
+    }
+    p += n;
+    if (*p == ',') p++;
+  }
+  return 0;
+}
+
+/* A directory templates may read files from: must exist; kept resolved. */
+static int add_dir(template_access_t *ta, const char *dir) {
+  char real[PATH_MAX];
+  if (realpath(dir, real) == NULL)
+    return ik_cli_usage_error(&ik_cmd_daemon, "--template-dir %s: %s", dir, strerror(errno));
+  lua_string(&ta->dirs, real, strlen(real));
+  ik_buf_putc(&ta->dirs, ',');
+  return 0;
+}
+
+/* The Lua that sets the template access policy of every render in the
+ * daemon (lua/infrakit/template/access.lua). Defaults: no variables, no
+ * directories, http and https. */
+static void access_code(template_access_t *ta, ik_buf_t *out) {
+  if (!ta->schemes_set) ik_buf_puts(&ta->schemes, "\"http\",\"https\",");
+  ik_buf_printf(out, "require('infrakit.template.access').configure({env={%s},dirs={%s},schemes={%s}})",
+                ik_buf_cstr(&ta->env), ik_buf_cstr(&ta->dirs), ik_buf_cstr(&ta->schemes));
+  ik_buf_free(&ta->env);
+  ik_buf_free(&ta->dirs);
+  ik_buf_free(&ta->schemes);
+}
+
 static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n, const char *tcp, ik_err_t *err) {
   ik_lua_opts_t lopts = {.timeout = ik_cli_lua_timeout};
   int rc = ik_lua_new(&d->loop, &lopts, &d->lua, err);
+  if (rc < 0) return rc;
+  rc = ik_lua_dostring(d->lua, ik_buf_cstr(&d->template_access), "=template access", err);
+  ik_buf_free(&d->template_access);
   if (rc < 0) return rc;
   d->registry = ik_registry_new(&d->loop, d->dir);
   ik_lua_set_registry(d->lua, d->registry);
@@ -512,8 +601,13 @@ static int ik__daemon_run(int argc, char **argv) {
       {"process-output-dir", 0, true},
       {"max-group-size", 0, true},
       {"call-timeout", 0, true},
+      {"template-env", 0, true},
+      {"template-dir", 0, true},
+      {"template-schemes", 0, true},
       {NULL, 0, false},
   };
+  template_access_t ta = {0};
+  bool env_set = false, dirs_set = false;
   static daemon_t d;
   static candidate_t all[IK_DAEMON_MAX_PLUGINS];
   const char *tcp = NULL, *file_dir = NULL;
@@ -565,12 +659,27 @@ static int ik__daemon_run(int argc, char **argv) {
         return ik_cli_usage_error(&ik_cmd_daemon, "--call-timeout: at most 16 PLUGIN=DURATION");
       }
     }
+    if (o == 11 && (env_set = true) && add_env_names(&ta, p.arg) != 0) return IK_EXIT_USAGE;
+    if (o == 12 && (dirs_set = true) && add_dir(&ta, p.arg) != 0) return IK_EXIT_USAGE;
+    if (o == 13 && add_schemes(&ta, p.arg) != 0) return IK_EXIT_USAGE;
   }
   if (d.max_group_size == 0) {
     ik_err_t env_err = {0};
     if (ik_cli_max_group_size(&d.max_group_size, &env_err) < 0)
       return ik_cli_usage_error(&ik_cmd_daemon, "%s", env_err.msg);
   }
+  /* The flags' environment variables, for daemons started by `plugin start`. */
+  const char *ev;
+  if (!env_set && (ev = getenv("INFRAKIT_TEMPLATE_ENV")) && add_env_names(&ta, ev) != 0) return IK_EXIT_USAGE;
+  if (!dirs_set && (ev = getenv("INFRAKIT_TEMPLATE_DIR")) && *ev) {
+    char copy[8192];
+    snprintf(copy, sizeof copy, "%s", ev);
+    for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save))
+      if (add_dir(&ta, dir) != 0) return IK_EXIT_USAGE;
+  }
+  if (!ta.schemes_set && (ev = getenv("INFRAKIT_TEMPLATE_SCHEMES")) && *ev && add_schemes(&ta, ev) != 0)
+    return IK_EXIT_USAGE;
+  access_code(&ta, &d.template_access);
   if (p.index < argc) return ik_cli_usage_error(&ik_cmd_daemon, "unexpected argument \"%s\"", argv[p.index]);
   int urc = check_listen_flags(tcp, &d, insecure);
   if (urc != 0) return urc;
@@ -698,6 +807,18 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                            fails and is retried with backoff (default 5m)\n"
             "  --call-timeout PLUGIN=DURATION\n"
             "                            the same for one plugin (as specs name it); repeat\n\n"
+            "Templates the daemon renders (InitScriptTemplateURL and what it includes) come\n"
+            "from specs, so they read the environment and local files only as allowed here\n"
+            "(docs/security.md#templates); `infrakit template` and playbooks are not limited:\n"
+            "  --template-env NAME[,NAME] environment variables `env`/`expandenv` may read;\n"
+            "                            PREFIX* allows a prefix (default: none;\n"
+            "                            $INFRAKIT_TEMPLATE_ENV)\n"
+            "  --template-dir DIR        a directory whose files templates may read\n"
+            "                            (file:// URLs, paths); repeat for more (default:\n"
+            "                            none; $INFRAKIT_TEMPLATE_DIR, colon-separated)\n"
+            "  --template-schemes LIST   URL schemes templates may fetch, from http, https,\n"
+            "                            unix (default: http,https;\n"
+            "                            $INFRAKIT_TEMPLATE_SCHEMES)\n\n"
             "Examples:\n"
             "  INFRAKIT_HOME=/tmp/ik infrakit daemon &\n"
             "  curl --unix-socket /tmp/ik/plugins/instance-file -H 'Content-Type: application/json' \\\n"

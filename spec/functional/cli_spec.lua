@@ -42,7 +42,7 @@ describe("infrakit help", function()
   -- Every variable a getenv in core/ or providers/ or an os.getenv in
   -- lua/ reads, with one line. PWD is the shell's (a relative path made
   -- absolute), and the template function `env` reads any name the
-  -- template gives.
+  -- template gives (in the daemon, those --template-env allows).
   it("names every environment variable the binary reads, one line each", function()
     local top = os.getenv("IK_TOP") or "."
     local r = assert(infrakit.exec({ "grep", "-rhoE", [[getenv\(\s*"[A-Za-z_]+"]], top .. "/core", top .. "/providers",

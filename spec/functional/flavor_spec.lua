@@ -91,7 +91,9 @@ describe("Lua plugins in the daemon", function()
     write(home .. "/flavors/broken.lua", "return {\n  validate = function(\n")
     write(home .. "/providers/memory.lua", memory)
     write(home .. "/providers/refuser.lua", refuser)
-    d = support.start_daemon(home, { "--lua-timeout", "0.5", "--log-file", home .. "/daemon.log" })
+    -- --template-dir: the vanilla spec below renders templates from home
+    d = support.start_daemon(home, { "--lua-timeout", "0.5", "--log-file", home .. "/daemon.log",
+      "--template-dir", home })
   end)
   teardown(function()
     d.stop()

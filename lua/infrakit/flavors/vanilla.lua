@@ -29,6 +29,9 @@
 --                        target size, InfraKit's quirk, not a counter)
 -- Validate renders with the same functions, with INSTANCE_LOGICAL_ID ""
 -- and INDEX {Group = "", Sequence = 0} (there is no instance yet).
+-- In the daemon the template reads environment variables and local files
+-- only as the operator allowed (--template-env, --template-dir,
+-- --template-schemes; infrakit.template.access, docs/security.md).
 local go = require "infrakit.gotypes"
 
 local vanilla = {}
@@ -79,8 +82,16 @@ local function render(url, funcs)
   local template, err, code = template_module()
   if not template then return nil, err, code end
   local text
+  -- No opts.access: the process's policy applies, which the daemon sets
+  -- from its --template-* flags (the URL comes from a spec).
   text, err, code = template.render_url(url, nil, { funcs = funcs })
-  if text == nil then return nil, err or ("rendering " .. url .. " failed"), code end
+  if text == nil then
+    -- the URL itself refused: say which field named it
+    if code == "EACCES" and type(err) == "string" and err:sub(1, #url + 1) == url .. ":" then
+      err = "InitScriptTemplateURL " .. err
+    end
+    return nil, err or ("rendering " .. url .. " failed"), code
+  end
   if type(text) ~= "string" then
     return nil, ("rendering %s gave a %s, not text"):format(url, type(text)), "EINVAL"
   end

@@ -17,6 +17,7 @@ local compiler = require "infrakit.template.compiler"
 local runtime = require "infrakit.template.runtime"
 local sources = require "infrakit.template.sources"
 local value = require "infrakit.template.value"
+local access = require "infrakit.template.access"
 
 local template = {}
 
@@ -165,6 +166,9 @@ local function check_render_opts(opts, fname)
   if opts.stderr ~= nil and type(opts.stderr) ~= "function" then
     error(fname .. ": opts.stderr must be a function", 3)
   end
+  if opts.access ~= nil and opts.access ~= false and (type(opts.access) ~= "table" or not opts.access.policy) then
+    error(fname .. ": opts.access must be a policy from infrakit.template.access.new, or false", 3)
+  end
   return opts
 end
 
@@ -200,7 +204,7 @@ local function new_state(tpl, ctx, opts, parent, mode)
     vars = mode == "source" and parent.vars or copy(parent.vars)
   else
     shared = {
-      cache = opts.cache or sources.new_cache(), user = opts.funcs, nesting = 0,
+      cache = opts.cache or sources.new_cache(access.resolve(opts.access)), user = opts.funcs, nesting = 0,
       stderr = opts.stderr or function(s) io.stderr:write(s) end,
     }
     vars = copy(opts.vars)
@@ -364,7 +368,7 @@ function template.render_url(url, context, opts)
   local popts = check_parse_opts(opts, "infrakit.template.render_url")
   opts = check_render_opts(opts, "infrakit.template.render_url")
   local abs = sources.resolve(opts.base, url)
-  local cache = sources.new_cache()
+  local cache = sources.new_cache(access.resolve(opts.access))
   local tpl, err, code = load_url(abs, cache, { delims = popts.delims, missing_key = popts.missing_key })
   if not tpl then return nil, err, code end
   local ropts = copy(opts)
@@ -372,6 +376,7 @@ function template.render_url(url, context, opts)
   return execute(tpl, new_state(tpl, context, ropts), context)
 end
 
+template.access = access
 template.null = value.null
 template.list = value.list
 

@@ -25,6 +25,19 @@ Parser.__index = Parser
 
 local function fail(msg, pos) error({ parse = true, msg = msg, pos = pos }, 0) end
 
+-- How deep blocks ({{if}}, {{range}}, {{else if}} chains...) and
+-- parenthesised pipelines may nest, together. Go allows 10000 levels of
+-- parentheses; here the parser and the compiler recurse in Lua, whose stack
+-- overflows at a few thousand levels (found by spec/fuzz/fuzz_template.c),
+-- and generated code nested beyond ~200 levels does not compile anyway.
+local MAX_DEPTH = 1000
+M.MAX_DEPTH = MAX_DEPTH
+
+function Parser:enter(pos)
+  self.depth = self.depth + 1
+  if self.depth > MAX_DEPTH then fail(("nested more than %d levels deep"):format(MAX_DEPTH), pos) end
+end
+
 local describe = {
   text = "text", ld = "left delim", rd = "right delim", space = "space", pipe = "|", lp = "(",
   rp = ")", decl = ":=", assign = "=", comma = ",", string = "string", number = "number",
@@ -168,6 +181,7 @@ local operand_start = {
 
 function Parser:pipeline(context, stop)
   local pipe = { k = "pipe", decl = {}, cmds = {}, p = self:peek_non_space().p }
+  self:enter(pipe.p)
   -- declarations or assignments: $x := ..., $x = ..., $i, $v := ...
   while self:peek_non_space().t == "var" do
     local save = self.i
@@ -219,6 +233,7 @@ function Parser:pipeline(context, stop)
   for _, v in ipairs(pipe.decl) do
     if pipe.assign then v.id = self:lookup(v.name, v.p) else v.id = self:declare(v.name) end
   end
+  self.depth = self.depth - 1
   return pipe
 end
 
@@ -240,6 +255,7 @@ end
 
 function Parser:control(context)
   local nvars = #self.vars
+  self:enter(self:peek().p)
   local pipe = self:pipeline(context, "rd")
   local node = { k = context, pipe = pipe, p = pipe.p }
   if context == "range" then
@@ -264,6 +280,7 @@ function Parser:control(context)
     end
   end
   self:pop_vars(nvars)
+  self.depth = self.depth - 1
   return node
 end
 
@@ -363,7 +380,7 @@ end
 function M.parse(toks, name)
   local self = setmetatable({
     toks = toks, i = 1, vars = { { name = "$", id = 0 } }, nvars = 0, ranges = {}, nranges = 0,
-    templates = {}, order = {}, funcs_used = {},
+    templates = {}, order = {}, funcs_used = {}, depth = 0,
   }, Parser)
   local ok, err = pcall(function()
     local list = { k = "list", items = {}, p = 1 }

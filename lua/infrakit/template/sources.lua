@@ -171,18 +171,25 @@ function M.fetch(url, headers)
   return nil, "unsupported url: " .. url, "EINVAL"
 end
 
---- A per-render cache of fetched texts and parsed templates.
+--- A per-render cache of fetched texts and parsed templates, with the
+--- render's access policy (infrakit.template.access; nil: full access).
+---@param access table|nil
 ---@return table
-function M.new_cache()
-  return { texts = {}, parsed = {} }
+function M.new_cache(access)
+  return { texts = {}, parsed = {}, access = access }
 end
 
---- fetch() through cache (a table from new_cache, or nil).
+--- fetch() through cache (a table from new_cache, or nil), refused with
+--- "EACCES" when the cache's access policy does not allow url.
 ---@param cache table|nil
 ---@param url string
 ---@param headers table|nil
 ---@return string|nil text, string? message, string? code
 function M.fetch_cached(cache, url, headers)
+  if cache and cache.access then
+    local ok, err, code = require("infrakit.template.access").url_allowed(cache.access, url)
+    if not ok then return nil, err, code end
+  end
   if cache then
     local text = cache.texts[url]
     if text then return text end

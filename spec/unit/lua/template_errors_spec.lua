@@ -127,6 +127,22 @@ describe("infrakit.template errors", function()
     assert.matches("templates nested more than 100 deep", err, 1, true)
   end)
 
+  -- Found by spec/fuzz/fuzz_template.c: a few thousand levels of nesting
+  -- overflowed the Lua stack in the parser (and the compiler), and parse
+  -- raised "stack overflow" instead of returning an error.
+  it("refuses nesting deeper than 1000 levels instead of raising", function()
+    local cases = {
+      { ("{{if 1}}"):rep(5000) .. ("{{end}}"):rep(5000), "t:1:7998: nested more than 1000 levels deep" },
+      { "{{" .. ("("):rep(20000) .. "1" .. (")"):rep(20000) .. "}}", "t:1:1003: nested more than 1000 levels deep" },
+      { "{{if 0}}" .. ("{{else if 0}}"):rep(5000) .. "{{end}}", "t:1:12993: nested more than 1000 levels deep" },
+      { ("{{range .}}{{with .}}"):rep(3000) .. ("{{end}}{{end}}"):rep(3000), "nested more than 1000 levels deep" },
+    }
+    for _, c in ipairs(cases) do
+      assert.matches(c[2], parse_error(c[1], { name = "t" }), 1, true)
+    end
+    assert.are.equal("1", template.render("{{" .. ("("):rep(900) .. "1" .. (")"):rep(900) .. "}}"))
+  end)
+
   it("names a template by opts.name, else opts.url, else its first line", function()
     assert.matches("^template my%-name:1:4:", parse_error("{{ end }}", { name = "my-name", url = "file:///x" }))
     assert.matches("^template file:///x:1:4:", parse_error("a\n{{ end }}", { url = "file:///x" }):gsub(":2:", ":1:"))

@@ -544,11 +544,26 @@ end
 
 -- Environment and time -----------------------------------------------------------
 
-function F.env(name) return os.getenv(str(name)) or "" end
+-- env and expandenv read only the variables the render's access policy
+-- allows (infrakit.template.access); they are bound to the render.
+local access = require "infrakit.template.access"
+local S = {}
 
-function F.expandenv(s)
-  return (str(s):gsub("%$(%b{})", function(n) return os.getenv(n:sub(2, -2)) or "" end)
-    :gsub("%$([%a_][%w_]*)", function(n) return os.getenv(n) or "" end))
+local function getenv(st, fname, name)
+  local ok, why = access.env_allowed(st.shared.cache.access, fname, name)
+  if not ok then error({ msg = why, code = "EACCES" }, 0) end
+  return os.getenv(name) or ""
+end
+
+function S.env(st)
+  return function(name) return getenv(st, "env", str(name)) end
+end
+
+function S.expandenv(st)
+  return function(s)
+    return (str(s):gsub("%$(%b{})", function(n) return getenv(st, "expandenv", n:sub(2, -2)) end)
+      :gsub("%$([%a_][%w_]*)", function(n) return getenv(st, "expandenv", n) end))
+  end
 end
 
 local function clock()
@@ -577,4 +592,4 @@ function F.dateInZone(layout, t, zone)
   return timefmt.format(timefmt.new(t.sec, true), str(layout))
 end
 
-return { funcs = F, split = split }
+return { funcs = F, stateful = S, split = split }
