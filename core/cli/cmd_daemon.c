@@ -374,7 +374,9 @@ static void on_resumed(json_t *result, const ik_err_t *err, void *data) {
 }
 
 static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n, const char *tcp, ik_err_t *err) {
-  ik_lua_opts_t lopts = {.timeout = ik_cli_lua_timeout};
+  ik_lua_opts_t lopts = {.timeout = ik_cli_lua_timeout,
+                         .sandbox_timeout = ik_cli_sandbox_timeout,
+                         .sandbox_memory = ik_cli_sandbox_memory};
   int rc = ik_lua_new(&d->loop, &lopts, &d->lua, err);
   if (rc < 0) return rc;
   d->registry = ik_registry_new(&d->loop, d->dir);

@@ -194,6 +194,46 @@ function sandbox.env(extra)
   return env
 end
 
+local core = require "infrakit.core"
+local sandbox_enter, sandbox_leave = core.sandbox_enter, core.sandbox_leave
+local raw_pcall, rawget, tostring, type = pcall, rawget, tostring, type
+
+-- An error of sandboxed code as a plain value the host can read safely:
+-- a string, or a new { msg =, code = } table of strings (the template
+-- engine's errors). Runs inside the sandbox's limits: an error object's
+-- __index or __tostring is sandboxed code too, and is only reached here,
+-- never by the host.
+local function plain_error(e)
+  local t = type(e)
+  if t == "string" then return e end
+  if t == "number" or t == "boolean" or t == "nil" then return tostring(e) end
+  if t == "table" then
+    local msg, code = rawget(e, "msg"), rawget(e, "code")
+    if type(msg) == "string" then return { msg = msg, code = type(code) == "string" and code or nil } end
+  end
+  local ok, s = raw_pcall(tostring, e)
+  if ok and type(s) == "string" then return s end
+  return "(error object is a " .. t .. " value)"
+end
+
+local function settle(ok, ...)
+  if ok then return true, ... end
+  return false, plain_error((...))
+end
+
+--- Calls fn (sandboxed code: a chunk from sandbox.load, or a function such
+--- code returned) with the arguments, inside the sandbox's limits: its run
+--- time (--sandbox-timeout) and memory (--sandbox-memory), yielding the
+--- task to the loop now and then. Returns true, results... or false and a
+--- plain error (a string, or a { msg =, code = } table of strings); past a
+--- limit the whole call fails with the limit's error (it cannot be caught).
+---@param fn function
+---@return boolean ok
+function sandbox.call(fn, ...)
+  sandbox_enter()
+  return sandbox_leave(settle(raw_pcall(fn, ...)))
+end
+
 local function finish(ok, ...)
   if ok then return ... end
   error((...), 0)
@@ -226,13 +266,14 @@ function sandbox.load(code, chunkname, env)
   local chunk, err = load(code, chunkname or "=sandbox", "t", env or sandbox.env())
   if not chunk then return nil, err, "EINVAL" end
   return function(...)
-    return finish(pcall(chunk, ...))
+    return finish(sandbox.call(chunk, ...))
   end
 end
 
 local function run_results(ok, ...)
   if ok then return ... end
-  return nil, tostring((...)), "ELUA"
+  local e = ...
+  return nil, type(e) == "table" and e.msg or e, "ELUA"
 end
 
 --- Loads code in a new sandbox.env(extra) and runs it with the arguments.
@@ -246,7 +287,7 @@ end
 function sandbox.run(code, chunkname, extra, ...)
   local fn, err, ecode = sandbox.load(code, chunkname, sandbox.env(extra))
   if not fn then return nil, err, ecode end
-  return run_results(pcall(fn, ...))
+  return run_results(sandbox.call(fn, ...))
 end
 
 return sandbox
