@@ -154,6 +154,10 @@ void ik__limits_pause(ik_lua_t *rt, ik_task_t *t);
  * the error was the memory budget's (a LUA_ERRMEM that is not fatal). */
 bool ik__limits_failed(ik_lua_t *rt, ik_task_t *t);
 void ik__bind_limits(lua_State *L); /* adds core.sandbox_enter/leave/limits */
+/* Raise the kill error if the slice was killed or the running sandbox is
+ * past its run time: for C code that runs long without instructions. */
+void ik__limits_check(lua_State *L);
+void ik__bind_pattern(lua_State *L); /* adds core.pattern: find, match, gmatch, gsub */
 
 /* --- task.c ----------------------------------------------------------- */
 /* Start a task running the function on top of L's stack with nargs args

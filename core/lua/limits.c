@@ -94,6 +94,22 @@ static bool ik__c_frame_below(lua_State *L) {
   return false;
 }
 
+/* Kill and raise if the active sandbox is past its run time. */
+static void ik__sb_check_time(lua_State *L, ik_lua_t *rt, uint64_t ran) {
+  if (rt->sb_active->used_ns + ran <= (uint64_t)(rt->sb_timeout * 1e9)) return;
+  char msg[200];
+  snprintf(msg, sizeof msg, "sandbox: Lua code from a spec or template ran for more than %g s "
+           "(limit set by --sandbox-timeout)", rt->sb_timeout);
+  ik__watchdog_kill(L, IK_KILL_SANDBOX_TIME, msg);
+  ik__watchdog_hook(L);
+}
+
+void ik__limits_check(lua_State *L) {
+  ik__watchdog_hook(L);
+  ik_lua_t *rt = ik__hook_rt;
+  if (rt != NULL && rt->sb_active != NULL) ik__sb_check_time(L, rt, ik__mono_ns() - rt->sb_slice_ns);
+}
+
 static void ik__sb_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   ik__watchdog_hook(L); /* killed: raise again */
@@ -104,13 +120,7 @@ static void ik__sb_hook(lua_State *L, lua_Debug *ar) {
   }
   uint64_t now = ik__mono_ns();
   uint64_t ran = now - rt->sb_slice_ns;
-  if (rt->sb_active->used_ns + ran > (uint64_t)(rt->sb_timeout * 1e9)) {
-    char msg[200];
-    snprintf(msg, sizeof msg, "sandbox: Lua code from a spec or template ran for more than %g s "
-             "(limit set by --sandbox-timeout)", rt->sb_timeout);
-    ik__watchdog_kill(L, IK_KILL_SANDBOX_TIME, msg);
-    ik__watchdog_hook(L);
-  }
+  ik__sb_check_time(L, rt, ran);
   if (ran < IK_SB_QUANTUM_NS || now < rt->sb_next_yield) return;
   ik_task_t *t = rt->current;
   if (t == NULL || t->co != L || lua_status(L) != 0 || ik__c_frame_below(L)) {

@@ -47,16 +47,22 @@ local sandbox = {}
 
 -- --- the string metatable ------------------------------------------------
 
+-- Pattern matching that the watchdog and the sandbox's run-time limit can
+-- stop (core/lua/pattern.c; same semantics): LuaJIT's own matcher is one C
+-- call that nothing interrupts. Sandboxed code gets these in `string`, and
+-- method calls (s:find(...)) reach them through the string metatable.
+local PATTERN = require("infrakit.core").pattern
+
 do
   local string_mt = getmetatable("")
   if type(string_mt) == "table" and string_mt.__index == string then
     local index = {}
     for k, v in pairs(string) do
-      if k ~= "dump" then index[k] = v end
+      if k ~= "dump" then index[k] = PATTERN[k] or v end
     end
     setmetatable(index, {
       __index = function(_, k)
-        if k ~= "dump" then return string[k] end
+        if k ~= "dump" then return PATTERN[k] or string[k] end
       end,
     })
     string_mt.__index = index
@@ -181,6 +187,7 @@ function sandbox.env(extra)
   local env = {}
   for name, value in pairs(BASE) do env[name] = value end
   env.string = copy_lib(string, { dump = true })
+  for name, fn in pairs(PATTERN) do env.string[name] = fn end
   env.table = copy_lib(table)
   env.math = copy_lib(math, { randomseed = true })
   if type(bit) == "table" then env.bit = copy_lib(bit) end

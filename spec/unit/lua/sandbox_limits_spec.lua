@@ -96,4 +96,49 @@ describe("limits of sandboxed Lua", function()
     assert.are.equal("ETIMEDOUT", code)
     assert.is_true(ticks > 0, "no other task ran while the template looped")
   end)
+
+  it("bounds pattern matching that cannot be interrupted", function()
+    core.sandbox_limits(0.3)
+    local out, msg = render([[return function() return tostring(("a"):rep(3000):find(".-.-.-b")) end]])
+    assert.is_nil(out)
+    assert.matches("^sandbox: ", msg)
+    out, msg = render([[return function() return tostring(string.match(("a"):rep(3000), ".-.-.-b")) end]])
+    assert.is_nil(out)
+    assert.matches("^sandbox: ", msg)
+    -- Ordinary patterns work as before.
+    assert.are.equal("web-1|web", render([[return function()
+      local s = ("  web-1  "):match("^%s*(.-)%s*$")
+      return s .. "|" .. s:gsub("%-%d+$", "")
+    end]]))
+  end)
+
+  it("matches exactly as LuaJIT's string functions do", function()
+    local P = core.pattern
+    local cases = {
+      { "hello world", "o w" }, { "hello world", "l+" }, { "hello", "^h(.-)o$" }, { "a.b", ".", 1, true },
+      { "key = value", "^(%w+)%s*=%s*(%w+)$" }, { "THE (quick) fox", "%((%a+)%)" }, { "f(a(b)c)d", "%b()" },
+      { "THE quick", "%f[%a]%a+" }, { "abcabc", "()b()" }, { "aaa", "a-", 2 }, { "x", "" }, { "abc", "c", -1 },
+      { "  trim  ", "^%s*(.-)%s*$" }, { "a,b,,c", "([^,]*)" }, { "10.0.0.1", "^(%d+)%.(%d+)%.(%d+)%.(%d+)$" },
+      { "hello", "l", 10 }, { "hello hello", "(h)(e)llo %1%2" },
+    }
+    for _, c in ipairs(cases) do
+      assert.are.same({ string.find(unpack(c, 1, 4)) }, { P.find(unpack(c, 1, 4)) })
+      assert.are.same({ string.match(unpack(c, 1, 3)) }, { P.match(unpack(c, 1, 3)) })
+      local a, b = {}, {}
+      for x, y in string.gmatch(c[1], c[2]) do a[#a + 1] = { x, y } end
+      for x, y in P.gmatch(c[1], c[2]) do b[#b + 1] = { x, y } end
+      assert.are.same(a, b)
+    end
+    local subs = {
+      { "hello world", "o", "0" }, { "hello world", "(%w+)", "<%1>" }, { "abc", "%w", "%0%0" }, { "abc", "", "-" },
+      { "$name is $age", "%$(%w+)", { name = "ann", age = 7 } }, { "abc", "b", function() return nil end },
+      { "a b c", "%s", "_", 1 }, { "50%", "%%", "%%%%" }, { "x=1, y=2", "(%w+)=(%w+)", "%2=%1" },
+      { "hello", "l", function(l) return l:upper() end },
+    }
+    for _, c in ipairs(subs) do
+      assert.are.same({ string.gsub(unpack(c, 1, 4)) }, { P.gsub(unpack(c, 1, 4)) })
+    end
+    assert.has_error(function() P.find("a", "[a") end)
+    assert.has_error(function() P.gsub("a", "a", true) end)
+  end)
 end)
