@@ -37,12 +37,13 @@
 -- threads it did not create. The watchdog's hook is global in LuaJIT, so it
 -- reaches code running in these coroutines too.
 --
--- Not covered (see docs/writing-a-flavor.md): time is bounded by the
--- watchdog between Lua instructions, but not inside one C call (a
--- pathological string.find pattern on a long subject); memory is not
--- bounded. A chunk loaded here runs under pcall so that running out of
--- memory in it is an ordinary error, not the host's fatal LUA_ERRMEM.
--- Tables passed in `extra` are shared with the caller, not copied.
+-- Limits (core/lua/limits.c, docs/security.md "Lua limits"): every call
+-- into sandboxed code goes through sandbox.call, which applies a run-time
+-- limit (--sandbox-timeout) and a memory budget (--sandbox-memory), yields
+-- the task to the loop every few milliseconds, and hands errors back as
+-- plain values. string.find/match/gmatch/gsub are a matcher the limits can
+-- stop (core/lua/pattern.c). Tables passed in `extra` are shared with the
+-- caller, not copied.
 local sandbox = {}
 
 -- --- the string metatable ------------------------------------------------
