@@ -475,7 +475,9 @@ static void access_code(template_access_t *ta, ik_buf_t *out) {
 }
 
 static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n, const char *tcp, ik_err_t *err) {
-  ik_lua_opts_t lopts = {.timeout = ik_cli_lua_timeout};
+  ik_lua_opts_t lopts = {.timeout = ik_cli_lua_timeout,
+                         .sandbox_timeout = ik_cli_sandbox_timeout,
+                         .sandbox_memory = ik_cli_sandbox_memory};
   int rc = ik_lua_new(&d->loop, &lopts, &d->lua, err);
   if (rc < 0) return rc;
   rc = ik_lua_dostring(d->lua, ik_buf_cstr(&d->template_access), "=template access", err);

@@ -222,6 +222,8 @@ static int ik__help_run(int argc, char **argv) {
          "  --log-file PATH       append logs to PATH instead of stderr\n"
          "  --log-format FORMAT   kv (default) or json (env INFRAKIT_LOG_FORMAT)\n"
          "  --lua-timeout SECS    watchdog limit for Lua code that does not yield (default 30)\n"
+         "  --sandbox-timeout SECS  run-time limit of Lua from a spec or template (default 5)\n"
+         "  --sandbox-memory MIB  memory budget of Lua from a spec or template (default 256)\n"
          "  --version             same as 'infrakit version'\n"
          "\nEnvironment:\n");
   ik__print_env("  ");

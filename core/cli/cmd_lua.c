@@ -116,7 +116,9 @@ int ik_cli_run_lua(const char *cmd, const char *code, const char *script, int na
     return IK_EXIT_FAIL;
   }
   ik_lua_cli_t c = {.loop = &loop, .exit_code = 1, .cmd = cmd};
-  ik_lua_opts_t lopts = {.timeout = ik_cli_lua_timeout};
+  ik_lua_opts_t lopts = {.timeout = ik_cli_lua_timeout,
+                         .sandbox_timeout = ik_cli_sandbox_timeout,
+                         .sandbox_memory = ik_cli_sandbox_memory};
   int nrc = ik_lua_new(&loop, &lopts, &c.rt, &err);
   if (nrc < 0) {
     ik_cli_eprintf("infrakit %s: %s\n", cmd, err.msg);

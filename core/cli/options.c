@@ -10,6 +10,8 @@
 #include "lua/runtime.h"
 
 double ik_cli_lua_timeout = 0;
+double ik_cli_sandbox_timeout = 0;
+size_t ik_cli_sandbox_memory = 0;
 
 static const struct {
   const char *name;
@@ -19,6 +21,8 @@ static const struct {
   {"log-file", true},
   {"log-format", true},
   {"lua-timeout", true},
+  {"sandbox-timeout", true},
+  {"sandbox-memory", true},
 };
 #define IK_NGLOBAL (sizeof ik_global_opts / sizeof ik_global_opts[0])
 
@@ -85,6 +89,8 @@ void ik_cli_print_help(const ik_cli_cmd_t *cmd) {
          "  --log-format FORMAT   kv (key=value, default) or json (env INFRAKIT_LOG_FORMAT)\n"
          "  --lua-timeout SECS    watchdog limit for Lua code that does not yield\n"
          "                        (env INFRAKIT_LUA_TIMEOUT; default 30)\n"
+         "  --sandbox-timeout SECS  run-time limit of Lua from a spec or template (default 5)\n"
+         "  --sandbox-memory MIB  memory budget of Lua from a spec or template (default 256)\n"
          "  -h, --help            show this help\n");
 }
 
@@ -117,6 +123,15 @@ int ik_cli_apply_global(const ik_cli_cmd_t *cmd, const char *name, const char *v
   } else if (strcmp(name, "lua-timeout") == 0) {
     if (ik_lua_parse_timeout(value, &ik_cli_lua_timeout, &err) < 0)
       return ik_cli_usage_error(cmd, "--lua-timeout: %s", err.msg);
+  } else if (strcmp(name, "sandbox-timeout") == 0) {
+    if (ik_lua_parse_timeout(value, &ik_cli_sandbox_timeout, &err) < 0)
+      return ik_cli_usage_error(cmd, "--sandbox-timeout: %s", err.msg);
+  } else if (strcmp(name, "sandbox-memory") == 0) {
+    char *end = NULL;
+    unsigned long long mib = strtoull(value, &end, 10);
+    if (value[0] < '0' || value[0] > '9' || *end != '\0' || mib < 1 || mib > (1ull << 24))
+      return ik_cli_usage_error(cmd, "--sandbox-memory \"%s\": want a whole number of MiB from 1 to 16777216", value);
+    ik_cli_sandbox_memory = (size_t)mib << 20;
   }
   return 0;
 }

@@ -41,12 +41,40 @@ static int ik__traceback(lua_State *L) {
 }
 
 static void ik__enter(ik_lua_t *rt, lua_State *L) {
-  if (rt->depth++ == 0) ik__watchdog_arm(L, rt->timeout);
+  if (rt->depth++ == 0) {
+    ik__watchdog_arm(L, rt->timeout, IK_KILL_TIMEOUT);
+    ik__limits_resume(rt, rt->current);
+  }
 }
 
-static bool ik__leave(ik_lua_t *rt, lua_State *L) {
-  if (--rt->depth == 0) return ik__watchdog_disarm(L);
-  return false;
+/* Leaving the outermost slice: why it was killed, or IK_KILL_NONE. */
+static ik_kill_t ik__leave(ik_lua_t *rt, lua_State *L) {
+  if (--rt->depth == 0) {
+    ik__limits_pause(rt, rt->current);
+    return ik__watchdog_disarm(L);
+  }
+  return IK_KILL_NONE;
+}
+
+static int ik__kill_code(ik_kill_t why, const char *msg) {
+  switch (why) {
+  case IK_KILL_NONE: return ik__watchdog_is_timeout_message(msg) ? IK_ETIMEDOUT : IK_ELUA;
+  case IK_KILL_TIMEOUT:
+  case IK_KILL_SANDBOX_TIME: return IK_ETIMEDOUT;
+  case IK_KILL_TERM: return IK_ECANCELED;
+  case IK_KILL_MEMORY: return IK_ELUA;
+  default: abort();
+  }
+}
+
+/* A LUA_ERRMEM that ended a slice: an error of that call when a sandbox's
+ * budget refused the allocation; else the daemon's own state is out of
+ * memory, which is fatal (DESIGN). */
+static void ik__check_errmem(ik_lua_t *rt, int rc, bool outermost) {
+  if (rc != LUA_ERRMEM) return;
+  if (outermost && ik__limits_failed(rt, rt->current)) return;
+  ik_log(IK_LOG_ERROR, "lua", "out of memory in Lua", NULL);
+  abort();
 }
 
 /* First line of a (possibly multi-line) message, for err->msg. */
@@ -61,31 +89,44 @@ int ik__lua_pcall(ik_lua_t *rt, lua_State *L, int nargs, int nresults, ik_err_t 
   lua_insert(L, base);
   ik__enter(rt, L);
   int rc = lua_pcall(L, nargs, nresults, base);
-  bool fired = ik__leave(rt, L);
+  bool outermost = rt->depth == 1;
+  ik_kill_t why = ik__leave(rt, L);
   lua_remove(L, base);
   if (rc == 0) return 0;
-  if (rc == LUA_ERRMEM) {
-    ik_log(IK_LOG_ERROR, "lua", "out of memory in Lua", NULL);
-    abort();
-  }
+  ik__check_errmem(rt, rc, outermost);
+  if (outermost && rc != LUA_ERRMEM) ik__limits_failed(rt, rt->current);
   const char *msg = lua_tostring(L, -1);
   if (msg == NULL) msg = "(non-string error)";
-  int code = fired || ik__watchdog_is_timeout_message(msg) ? IK_ETIMEDOUT : IK_ELUA;
-  return ik__set_err(err, code, msg);
+  if (rc == LUA_ERRMEM) {
+    lua_pop(L, 1);
+    msg = lua_pushfstring(L, "sandbox: Lua code from a spec or template ran out of its memory budget "
+                          "(limit set by --sandbox-memory)");
+  }
+  return ik__set_err(err, ik__kill_code(why, msg), msg);
 }
 
 int ik__lua_resume(ik_lua_t *rt, lua_State *co, int nargs, ik_err_t *err) {
   ik__enter(rt, co);
   int rc = lua_resume(co, nargs);
-  bool fired = ik__leave(rt, co);
+  ik_kill_t why = ik__leave(rt, co);
   if (rc == 0 || rc == LUA_YIELD) return rc;
+  ik__check_errmem(rt, rc, true);
+  if (rc != LUA_ERRMEM) ik__limits_failed(rt, rt->current);
+  /* The dead coroutine keeps its stack: walk it for the traceback. Its
+   * error object may have a __tostring: run it with the watchdog armed. */
+  const char *msg;
   if (rc == LUA_ERRMEM) {
-    ik_log(IK_LOG_ERROR, "lua", "out of memory in Lua", NULL);
-    abort();
+    lua_pushliteral(rt->L, "sandbox: Lua code from a spec or template ran out of its memory "
+                    "budget (limit set by --sandbox-memory)");
+    msg = lua_tostring(rt->L, -1);
+  } else {
+    ik__watchdog_arm(rt->L, rt->timeout, IK_KILL_TIMEOUT);
+    rt->depth++;
+    msg = ik__push_error_text(rt->L, co);
+    rt->depth--;
+    ik__watchdog_disarm(rt->L);
   }
-  /* The dead coroutine keeps its stack: walk it for the traceback. */
-  const char *msg = ik__push_error_text(rt->L, co);
-  int code = fired || ik__watchdog_is_timeout_message(msg) ? IK_ETIMEDOUT : IK_ELUA;
+  int code = ik__kill_code(why, msg);
   ik__set_err(err, code, msg);
   luaL_traceback(rt->L, co, msg, 0); /* left on rt->L for the caller to pop */
   lua_remove(rt->L, -2);             /* the text */

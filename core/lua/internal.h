@@ -20,6 +20,14 @@ typedef struct ik_op {
   void (*cancel)(struct ik_op *op);
 } ik_op_t;
 
+/* Sandbox accounting of one context (a task, or the code outside tasks). */
+typedef struct ik_sb {
+  int depth;               /* nesting of sandbox_enter */
+  uint64_t used_ns;        /* run time spent inside the sandbox, past slices */
+  size_t mem_base;         /* heap bytes when entered (moved by others' use) */
+  size_t mem_paused;       /* heap bytes when its last slice ended */
+} ik_sb_t;
+
 typedef enum ik_task_state {
   IK_TS_READY,    /* queued to be resumed */
   IK_TS_RUNNING,  /* inside lua_resume */
@@ -37,6 +45,7 @@ struct ik_task {
   ik_task_status_t status;
   int resume_nargs;        /* values pushed on co for the next resume */
   bool started;
+  ik_sb_t sb;              /* sandbox accounting (limits.c) */
   bool has_handle;         /* a Lua handle (userdata) refers to this task */
   void *handle;            /* that handle's memory, to detach it at close */
   const char *trace;       /* during a failed task's done callback: traceback */
@@ -78,6 +87,19 @@ struct ik_lua {
   int pool_ref[32];
   int npool;
   bool own_registry;            /* created here, not installed by the host */
+  /* limits.c: the allocator and the sandbox (spec-supplied code). */
+  lua_Alloc allocf;             /* LuaJIT's own allocator, wrapped */
+  void *allocd;
+  size_t mem_total;             /* bytes the state holds */
+  size_t mem_limit;             /* 0, or a cap while a sandbox runs */
+  size_t mem_peak;              /* highest mem_total inside the current sandbox */
+  bool mem_tripped;             /* the budget refused an allocation this slice */
+  double sb_timeout;            /* run-time limit of a sandbox call, seconds */
+  size_t sb_memory;             /* memory budget of a sandbox call, bytes */
+  ik_sb_t top_sb;               /* sandbox accounting outside tasks */
+  ik_sb_t *sb_active;           /* the context whose limits apply now, or NULL */
+  uint64_t sb_slice_ns;         /* when the active sandbox's slice started */
+  uint64_t sb_next_yield;       /* instructions hook: when to offer a yield */
 };
 
 /* --- call.c: the only ways C enters Lua ------------------------------- */
@@ -92,12 +114,50 @@ int ik__lua_pcall(ik_lua_t *rt, lua_State *L, int nargs, int nresults, ik_err_t 
 int ik__lua_resume(ik_lua_t *rt, lua_State *co, int nargs, ik_err_t *err);
 
 /* --- watchdog.c ------------------------------------------------------- */
+/* Why a slice was killed; picks the message its code gets. */
+typedef enum ik_kill {
+  IK_KILL_NONE = 0,
+  IK_KILL_TIMEOUT,       /* past --lua-timeout without yielding */
+  IK_KILL_TERM,          /* SIGTERM/SIGINT while it ran */
+  IK_KILL_MEMORY,        /* sandboxed code over its memory budget */
+  IK_KILL_SANDBOX_TIME,  /* sandboxed code over its run-time limit */
+} ik_kill_t;
+
 int ik__watchdog_acquire(ik_err_t *err);   /* start the thread (refcounted) */
 void ik__watchdog_release(void);
-void ik__watchdog_arm(lua_State *L, double seconds);
-/* Returns true if the slice that just ended was interrupted. */
-bool ik__watchdog_disarm(lua_State *L);
+/* Arm for a new outermost slice: past seconds, it is killed with why. */
+void ik__watchdog_arm(lua_State *L, double seconds, ik_kill_t why);
+/* Bring the armed slice's deadline to seconds from now if sooner; past it
+ * the slice is killed with why and msg (copied). */
+void ik__watchdog_shorten(double seconds, ik_kill_t why, const char *msg);
+/* Put back the deadline ik__watchdog_shorten moved (the sandbox is left). */
+void ik__watchdog_restore(void);
+/* The slice ended: why it was killed, or IK_KILL_NONE. */
+ik_kill_t ik__watchdog_disarm(lua_State *L);
+/* True while the running slice is killed: nothing in it may run on. */
+bool ik__watchdog_killing(void);
+/* Kill the running slice now (loop thread, inside Lua): every instruction
+ * from here raises msg (copied) until control is back in C. */
+void ik__watchdog_kill(lua_State *L, ik_kill_t why, const char *msg);
+/* For other hooks (limits.c): raise the kill error if the slice is killed. */
+void ik__watchdog_hook(lua_State *L);
 bool ik__watchdog_is_timeout_message(const char *msg);
+
+/* --- limits.c: memory and time limits of sandboxed (spec-supplied) code - */
+/* Wrap the state's allocator (counting, budget) and the global xpcall. */
+void ik__limits_init(ik_lua_t *rt);
+/* Around a slice of the task t (NULL: code outside tasks): apply or lift
+ * the limits of its sandbox, if it is inside one. */
+void ik__limits_resume(ik_lua_t *rt, ik_task_t *t);
+void ik__limits_pause(ik_lua_t *rt, ik_task_t *t);
+/* The slice ended in error: drop the sandbox state of t. Returns true if
+ * the error was the memory budget's (a LUA_ERRMEM that is not fatal). */
+bool ik__limits_failed(ik_lua_t *rt, ik_task_t *t);
+void ik__bind_limits(lua_State *L); /* adds core.sandbox_enter/leave/limits */
+/* Raise the kill error if the slice was killed or the running sandbox is
+ * past its run time: for C code that runs long without instructions. */
+void ik__limits_check(lua_State *L);
+void ik__bind_pattern(lua_State *L); /* adds core.pattern: find, match, gmatch, gsub */
 
 /* --- task.c ----------------------------------------------------------- */
 /* Start a task running the function on top of L's stack with nargs args

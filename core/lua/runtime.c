@@ -217,6 +217,8 @@ int ik_lua_new(ik_loop_t *loop, const ik_lua_opts_t *opts, ik_lua_t **out, ik_er
   lua_pushlightuserdata(L, rt);
   lua_rawset(L, LUA_REGISTRYINDEX);
   luaL_openlibs(L);
+  ik__limits_init(rt);
+  if (opts) ik_lua_set_sandbox_limits(rt, opts->sandbox_timeout, opts->sandbox_memory);
   ik__seed_random(L);
   /* Collect when the heap reaches 4x its size after the last collection
    * (Lua's default is 2x). Plugin calls make short-lived tables; with the

@@ -25,6 +25,8 @@ typedef struct ik_task ik_task_t;
 
 typedef struct ik_lua_opts {
   double timeout;        /* watchdog seconds per slice; 0 = default (30 s, or INFRAKIT_LUA_TIMEOUT) */
+  double sandbox_timeout; /* run time of sandboxed code per call; 0 = default (5 s) */
+  size_t sandbox_memory;  /* bytes sandboxed code may add to the heap; 0 = default (256 MiB) */
   const char *lua_dir;   /* a source lua/ searched before the embedded modules; NULL = $INFRAKIT_LUA_DIR or none (runtime.c) */
 } ik_lua_opts_t;
 
@@ -103,6 +105,11 @@ int ik_lua_dostring(ik_lua_t *rt, const char *code, const char *name, ik_err_t *
 /* The watchdog limit in seconds. */
 double ik_lua_timeout(const ik_lua_t *rt);
 void ik_lua_set_timeout(ik_lua_t *rt, double seconds);
+
+/* Limits of sandboxed Lua (code from a spec or a fetched template, run
+ * through infrakit.sandbox): run time summed over its slices (default 5 s)
+ * and memory (default 256 MiB). 0 leaves a value as it is. */
+void ik_lua_set_sandbox_limits(ik_lua_t *rt, double seconds, size_t bytes);
 
 /* Parse a watchdog limit ("0.5", "30"): seconds > 0. */
 int ik_lua_parse_timeout(const char *s, double *out, ik_err_t *err);

@@ -37,26 +37,33 @@
 -- threads it did not create. The watchdog's hook is global in LuaJIT, so it
 -- reaches code running in these coroutines too.
 --
--- Not covered (see docs/writing-a-flavor.md): time is bounded by the
--- watchdog between Lua instructions, but not inside one C call (a
--- pathological string.find pattern on a long subject); memory is not
--- bounded. A chunk loaded here runs under pcall so that running out of
--- memory in it is an ordinary error, not the host's fatal LUA_ERRMEM.
--- Tables passed in `extra` are shared with the caller, not copied.
+-- Limits (core/lua/limits.c, docs/security.md "Lua limits"): every call
+-- into sandboxed code goes through sandbox.call, which applies a run-time
+-- limit (--sandbox-timeout) and a memory budget (--sandbox-memory), yields
+-- the task to the loop every few milliseconds, and hands errors back as
+-- plain values. string.find/match/gmatch/gsub are a matcher the limits can
+-- stop (core/lua/pattern.c). Tables passed in `extra` are shared with the
+-- caller, not copied.
 local sandbox = {}
 
 -- --- the string metatable ------------------------------------------------
+
+-- Pattern matching that the watchdog and the sandbox's run-time limit can
+-- stop (core/lua/pattern.c; same semantics): LuaJIT's own matcher is one C
+-- call that nothing interrupts. Sandboxed code gets these in `string`, and
+-- method calls (s:find(...)) reach them through the string metatable.
+local PATTERN = require("infrakit.core").pattern
 
 do
   local string_mt = getmetatable("")
   if type(string_mt) == "table" and string_mt.__index == string then
     local index = {}
     for k, v in pairs(string) do
-      if k ~= "dump" then index[k] = v end
+      if k ~= "dump" then index[k] = PATTERN[k] or v end
     end
     setmetatable(index, {
       __index = function(_, k)
-        if k ~= "dump" then return string[k] end
+        if k ~= "dump" then return PATTERN[k] or string[k] end
       end,
     })
     string_mt.__index = index
@@ -181,6 +188,7 @@ function sandbox.env(extra)
   local env = {}
   for name, value in pairs(BASE) do env[name] = value end
   env.string = copy_lib(string, { dump = true })
+  for name, fn in pairs(PATTERN) do env.string[name] = fn end
   env.table = copy_lib(table)
   env.math = copy_lib(math, { randomseed = true })
   if type(bit) == "table" then env.bit = copy_lib(bit) end
@@ -192,6 +200,46 @@ function sandbox.env(extra)
     for k, v in pairs(extra) do env[k] = v end
   end
   return env
+end
+
+local core = require "infrakit.core"
+local sandbox_enter, sandbox_leave = core.sandbox_enter, core.sandbox_leave
+local raw_pcall, rawget, tostring, type = pcall, rawget, tostring, type
+
+-- An error of sandboxed code as a plain value the host can read safely:
+-- a string, or a new { msg =, code = } table of strings (the template
+-- engine's errors). Runs inside the sandbox's limits: an error object's
+-- __index or __tostring is sandboxed code too, and is only reached here,
+-- never by the host.
+local function plain_error(e)
+  local t = type(e)
+  if t == "string" then return e end
+  if t == "number" or t == "boolean" or t == "nil" then return tostring(e) end
+  if t == "table" then
+    local msg, code = rawget(e, "msg"), rawget(e, "code")
+    if type(msg) == "string" then return { msg = msg, code = type(code) == "string" and code or nil } end
+  end
+  local ok, s = raw_pcall(tostring, e)
+  if ok and type(s) == "string" then return s end
+  return "(error object is a " .. t .. " value)"
+end
+
+local function settle(ok, ...)
+  if ok then return true, ... end
+  return false, plain_error((...))
+end
+
+--- Calls fn (sandboxed code: a chunk from sandbox.load, or a function such
+--- code returned) with the arguments, inside the sandbox's limits: its run
+--- time (--sandbox-timeout) and memory (--sandbox-memory), yielding the
+--- task to the loop now and then. Returns true, results... or false and a
+--- plain error (a string, or a { msg =, code = } table of strings); past a
+--- limit the whole call fails with the limit's error (it cannot be caught).
+---@param fn function
+---@return boolean ok
+function sandbox.call(fn, ...)
+  sandbox_enter()
+  return sandbox_leave(settle(raw_pcall(fn, ...)))
 end
 
 local function finish(ok, ...)
@@ -226,13 +274,14 @@ function sandbox.load(code, chunkname, env)
   local chunk, err = load(code, chunkname or "=sandbox", "t", env or sandbox.env())
   if not chunk then return nil, err, "EINVAL" end
   return function(...)
-    return finish(pcall(chunk, ...))
+    return finish(sandbox.call(chunk, ...))
   end
 end
 
 local function run_results(ok, ...)
   if ok then return ... end
-  return nil, tostring((...)), "ELUA"
+  local e = ...
+  return nil, type(e) == "table" and e.msg or e, "ELUA"
 end
 
 --- Loads code in a new sandbox.env(extra) and runs it with the arguments.
@@ -246,7 +295,7 @@ end
 function sandbox.run(code, chunkname, extra, ...)
   local fn, err, ecode = sandbox.load(code, chunkname, sandbox.env(extra))
   if not fn then return nil, err, ecode end
-  return run_results(pcall(fn, ...))
+  return run_results(sandbox.call(fn, ...))
 end
 
 return sandbox

@@ -280,8 +280,10 @@ local function load_lua(text, url)
   local sandbox = require "infrakit.sandbox"
   local chunk, err = sandbox.load(text, "=" .. url)
   if not chunk then return nil, ("template %s: %s"):format(url, err), "EINVAL" end
-  local ok, fn = pcall(chunk)
-  if not ok then return nil, ("template %s: %s"):format(url, tostring(fn)), "EINVAL" end
+  local ok, fn = pcall(chunk) -- errors come out of the sandbox as plain values
+  if not ok then
+    return nil, ("template %s: %s"):format(url, type(fn) == "table" and fn.msg or tostring(fn)), "EINVAL"
+  end
   if type(fn) ~= "function" then
     return nil, ("template %s: a Lua template must return a function(context, funcs), got %s")
       :format(url, type(fn)), "EINVAL"
@@ -289,8 +291,11 @@ local function load_lua(text, url)
   return setmetatable({ lua = true, name = url, url = url, fn = fn }, LuaTemplate)
 end
 
+-- self.fn is sandboxed code: sandbox.call runs it within the sandbox's
+-- limits and hands back its error as a plain string or { msg =, code = }
+-- of strings, so nothing here reaches into an object the template made.
 function LuaTemplate:run(S, ctx)
-  local ok, out = pcall(self.fn, ctx, S.F)
+  local ok, out = require("infrakit.sandbox").call(self.fn, ctx, S.F)
   if not ok then
     if type(out) == "table" and type(out.msg) == "string" then
       return nil, ("template %s: %s"):format(self.name, out.msg), type(out.code) == "string" and out.code or "EINVAL"

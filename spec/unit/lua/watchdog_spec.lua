@@ -16,6 +16,14 @@ describe("the watchdog", function()
     ["a loop that catches errors with pcall"] = function()
       while true do pcall(function() while true do end end) end
     end,
+    -- LuaJIT runs an xpcall error handler with hooks off when the error
+    -- came from a hook: a handler that loops must not escape (issue 13).
+    ["a loop whose xpcall error handler loops too"] = function()
+      xpcall(function() while true do end end, function() while true do end end)
+    end,
+    ["a loop that catches errors with xpcall"] = function()
+      while true do xpcall(function() while true do end end, function(e) return e end) end
+    end,
     ["a recursive loop through function calls"] = function()
       local function f(n) if n > 1e9 then return n end return f(n + 1) end
       while true do f(0) end

@@ -163,6 +163,48 @@ static void watchdog_cannot_be_swallowed_by_pcall(void **state) {
   assert_int_equal(rc, IK_ETIMEDOUT);
 }
 
+/* LuaJIT runs an xpcall handler with hooks off when the error came from a
+ * hook: a handler that loops escaped the watchdog for good (issue 13). */
+static void watchdog_cannot_be_escaped_by_an_xpcall_handler(void **state) {
+  fixture_t *f = *state;
+  ik_err_t err = {0};
+  int rc = ik_lua_dostring(f->rt, "xpcall(function() while true do end end, function() while true do end end)",
+                           "=t", &err);
+  assert_int_equal(rc, IK_ETIMEDOUT);
+  assert_non_null(strstr(err.msg, "watchdog"));
+  /* xpcall still works for ordinary errors. */
+  assert_int_equal(ik_lua_dostring(f->rt, "local ok, e = xpcall(error, function(m) return 'h:' .. m end, 'x')\n"
+                                          "assert(not ok and e == 'h:x')", "=t", &err), 0);
+}
+
+/* Sandboxed code over its memory budget fails that call, with a message;
+ * the LUA_ERRMEM behind it does not abort, and the state carries on. */
+static void sandbox_memory_budget_fails_the_call_not_the_process(void **state) {
+  fixture_t *f = *state;
+  ik_err_t err = {0};
+  ik_lua_set_sandbox_limits(f->rt, 0, (size_t)16 << 20);
+  int rc = ik_lua_dostring(f->rt, "require('infrakit.sandbox').run('return string.rep(\"y\", 2^28)')", "=t", &err);
+  assert_int_equal(rc, IK_ELUA);
+  assert_non_null(strstr(err.msg, "more than 16 MiB"));
+  rc = ik_lua_dostring(f->rt, "local ok, e = pcall(require('infrakit.sandbox').load('local t = {} "
+                              "for i = 1, 1e9 do t[i] = {} end'))", "=t", &err);
+  assert_int_equal(rc, IK_ELUA);
+  assert_non_null(strstr(err.msg, "more than 16 MiB"));
+  assert_int_equal(ik_lua_dostring(f->rt, "assert(#string.rep('y', 2^20) == 2^20)", "=t", &err), 0);
+}
+
+/* Sandboxed code past its run time fails, even inside a pattern match
+ * that LuaJIT's own matcher would run for hours. */
+static void sandbox_time_limit_reaches_pattern_matching(void **state) {
+  fixture_t *f = *state;
+  ik_err_t err = {0};
+  ik_lua_set_sandbox_limits(f->rt, 0.1, 0);
+  int rc = ik_lua_dostring(f->rt, "require('infrakit.sandbox').run('return (\"a\"):rep(3000):find(\".-.-.-b\")')",
+                           "=t", &err);
+  assert_int_equal(rc, IK_ETIMEDOUT);
+  assert_non_null(strstr(err.msg, "sandbox: "));
+}
+
 static void watchdog_bounds_each_task_slice(void **state) {
   fixture_t *f = *state;
   done_t d = run_task(f, "local ik = require 'infrakit'\n"
@@ -314,6 +356,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(watchdog_stops_an_interpreted_loop, setup, teardown),
       cmocka_unit_test_setup_teardown(watchdog_stops_a_jit_compiled_loop, setup, teardown),
       cmocka_unit_test_setup_teardown(watchdog_cannot_be_swallowed_by_pcall, setup, teardown),
+      cmocka_unit_test_setup_teardown(watchdog_cannot_be_escaped_by_an_xpcall_handler, setup, teardown),
+      cmocka_unit_test_setup_teardown(sandbox_memory_budget_fails_the_call_not_the_process, setup, teardown),
+      cmocka_unit_test_setup_teardown(sandbox_time_limit_reaches_pattern_matching, setup, teardown),
       cmocka_unit_test_setup_teardown(watchdog_bounds_each_task_slice, setup, teardown),
       cmocka_unit_test_setup_teardown(watchdog_does_not_count_time_spent_waiting, setup, teardown),
       cmocka_unit_test_setup_teardown(watchdog_limit_can_be_changed, setup, teardown),
