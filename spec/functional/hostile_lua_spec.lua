@@ -38,7 +38,10 @@ describe("hostile Lua", function()
   describe("a daemon rendering templates from specs", function()
     local d
     before_each(function()
-      d = support.start_daemon(nil, { "--lua-timeout", "60", "--sandbox-timeout", "1", "--sandbox-memory", "64" })
+      -- The templates are files in the daemon's home: the operator allows it.
+      local home = support.mktemp()
+      d = support.start_daemon(home, { "--lua-timeout", "60", "--sandbox-timeout", "1", "--sandbox-memory", "64",
+        "--template-dir", home })
     end)
     after_each(function()
       if d then
