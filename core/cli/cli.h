@@ -93,6 +93,12 @@ bool ik_daemon_can_host(const char *name, char *names, size_t len);
  * names the command in messages. */
 int ik_cli_run_lua(const char *cmd, const char *code, const char *script, int nargs, char **args);
 
+/* Run the Lua function that the expression fn names with the options a
+ * command parsed (opts, borrowed, as a Lua table) and then nargs more
+ * string arguments; exit as ik_cli_run_lua does. How play, playbook and
+ * template hand their parsed command line to Lua. */
+int ik_cli_run_lua_opts(const char *cmd, const char *fn, const json_t *opts, int nargs, char **args);
+
 /* Print v as indented JSON (keys in insertion order) and a newline: what
  * every --json prints. */
 void ik_cli_print_json(const json_t *v);

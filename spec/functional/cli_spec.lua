@@ -264,4 +264,40 @@ describe("infrakit template", function()
     assert.are.equal(0, r.status)
     assert.matches("^Usage: infrakit template", r.stdout)
   end)
+
+  it("--help lists every option the command takes", function()
+    local r = run { "template", "--help" }
+    for _, flag in ipairs { "--var", "--json-context", "--missing-key", "--delims" } do
+      assert.matches("\n  " .. flag:gsub("%-", "%%-") .. " ", r.stdout)
+    end
+  end)
+
+  it("takes its options before or after the template", function()
+    local r = run({ "template", "str://<< .a >> {{ x }}", "--delims", "<<,>>", "--json-context", "-" }, { stdin = '{"a":1}' })
+    assert.are.same({ 0, "1 {{ x }}", "" }, { r.status, r.stdout, r.stderr })
+    r = run { "template", "--missing-key=error", "str://{{ .a }}" }
+    assert.are.equal(1, r.status)
+    assert.matches('nil data; no entry for key "a"', r.stderr, 1, true)
+  end)
+
+  local usage_cases = {
+    { {}, "missing the template FILE or URL" },
+    { { "--bogus", "x" }, "unknown flag --bogus" },
+    { { "a", "b" }, 'unexpected argument "b"' },
+    { { "a", "--var" }, "flag --var needs a value" },
+    { { "a", "--var", "novalue" }, '--var "novalue": expected NAME=VALUE' },
+    { { "a", "--json-context" }, "flag --json-context needs a value" },
+    { { "a", "--missing-key", "maybe" }, '--missing-key must be "error" or "default"' },
+    { { "a", "--delims", "x" }, "--delims needs LEFT,RIGHT" },
+    { { "-", "--json-context", "-" }, "the template and the context cannot both come from stdin" },
+  }
+  for _, c in ipairs(usage_cases) do
+    it("exits 2 on bad usage: " .. c[2], function()
+      local args = { "template" }
+      for _, a in ipairs(c[1]) do args[#args + 1] = a end
+      local r = run(args)
+      assert.are.same({ 2, "", "infrakit template: " .. c[2] .. "\nRun 'infrakit template --help' for usage.\n" },
+        { r.status, r.stdout, r.stderr })
+    end)
+  end
 end)
