@@ -38,8 +38,13 @@ size_t ik_cli_edit_distance(const char *a, const char *b);
 int ik_cli_usage_error(const ik_cli_cmd_t *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Print the command's full help to stdout. */
+/* Print the command's full help to stdout: "Usage: ...", the summary, the
+ * help text, then the global options. */
 void ik_cli_print_help(const ik_cli_cmd_t *cmd);
+
+/* Print the global options block that ends every help (what `play NAME
+ * --help` adds after the playbook's own parameters). */
+void ik_cli_print_global_options(void);
 
 /* Run the subcommand argv[1] of parent among subs (NULL-terminated; each
  * sub's name is "parent sub"). No subcommand, or an unknown one, is a usage

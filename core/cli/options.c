@@ -79,6 +79,10 @@ int ik_cli_usage_error(const ik_cli_cmd_t *cmd, const char *fmt, ...) {
 void ik_cli_print_help(const ik_cli_cmd_t *cmd) {
   printf("Usage: %s\n\n%s\n", cmd->usage, cmd->summary);
   if (cmd->help && *cmd->help) printf("\n%s", cmd->help);
+  ik_cli_print_global_options();
+}
+
+void ik_cli_print_global_options(void) {
   printf("\nGlobal options (any command):\n"
          "  --log-level LEVEL     debug, info, warn, error or off (env INFRAKIT_LOG_LEVEL; default info)\n"
          "  --log-file PATH       append logs to PATH instead of stderr\n"

@@ -216,8 +216,8 @@ end
 
 --- The help text of a playbook: its description and parameters.
 function playbook.help(book, target)
-  local out = { string.format("Usage: infrakit play %s [--PARAM VALUE ...] [-- ARGS]", target), "" }
-  if book.description then out[#out + 1] = book.description; out[#out + 1] = "" end
+  local out = { string.format("Usage: infrakit play [--refresh] [--json] %s [--PARAM VALUE ...] [-- ARGS]", target), "",
+    book.description or ("The playbook " .. target .. "."), "" }
   if #book.params == 0 then
     out[#out + 1] = "Parameters: none"
   else
@@ -243,21 +243,20 @@ function playbook.help(book, target)
   return table.concat(out, "\n") .. "\n"
 end
 
---- `infrakit play TARGET [--PARAM VALUE ...] [-- ARGS]`: returns the exit
---- status (0 ok, 1 the playbook failed, 2 bad usage).
-function playbook.main(...)
+--- `infrakit play TARGET [--PARAM VALUE ...] [-- ARGS]` with the runner's
+--- options the C command parsed (core/cli/cmd_play.c): { target = s,
+--- refresh = bool, json = bool, help = bool }; ... are the arguments after
+--- TARGET. With help, prints the playbook's help (the C command adds the
+--- global options). Returns the exit status (0 ok, 1 the playbook failed,
+--- 2 bad usage).
+function playbook.main(o, ...)
   local argv = { ... }
   local function usage(msg)
     eprint("infrakit play: ", msg, "\nRun 'infrakit play --help' for usage.\n")
     return 2
   end
-  -- The runner's own flags come before the playbook.
-  local runner = {}
-  while argv[1] == "--refresh" or argv[1] == "--json" do
-    runner[table.remove(argv, 1):sub(3)] = true
-  end
-  local target = table.remove(argv, 1)
-  if not target then return usage("missing the playbook (a file, a directory, a URL or a name)") end
+  local target = o.target
+  local runner = { refresh = o.refresh, json = o.json }
   if runner.json then require("infrakit.progress").set_json(true) end
   local path, err = playbook.resolve(target, runner)
   if not path then return usage(err) end
@@ -268,12 +267,9 @@ function playbook.main(...)
     eprint("infrakit play: ", err, "\n")
     return 1
   end
-  for _, a in ipairs(argv) do
-    if a == "--" then break end
-    if a == "--help" or a == "-h" then
-      io.stdout:write(playbook.help(book, target))
-      return 0
-    end
+  if o.help then
+    io.stdout:write(playbook.help(book, target))
+    return 0
   end
   local params, args = playbook.parse(book, argv)
   if not params then return usage(args) end

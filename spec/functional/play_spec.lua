@@ -78,6 +78,9 @@ return {
     assert.matches("  --owner STRING         who asks (required)\n", r.stdout, 1, true)
     assert.matches("  --ratio NUMBER\n", r.stdout, 1, true)
     assert.is_nil(r.stdout:find("size=", 1, true))
+    -- The help format of every command: a Usage line first, the global options last.
+    assert.matches("^Usage: infrakit play %[%-%-refresh%] %[%-%-json%] ", r.stdout)
+    assert.matches("\nGlobal options %(any command%):\n.*  %-h, %-%-help +show this help\n$", r.stdout)
   end)
 
   it("refuses bad parameters before running, naming them (exit 2)", function()
