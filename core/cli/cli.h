@@ -77,7 +77,10 @@ void ik_opt_init(ik_optparse_t *p, const ik_cli_cmd_t *cmd, int argc, char **arg
 /* Next option. Returns its index in opts (opts ends with a {NULL} entry),
  * or IK_OPT_*. Global options (--log-level, --log-file, --log-format,
  * --lua-timeout) are accepted by every command and applied here. Parsing
- * stops at the first positional argument or after "--". */
+ * stops at the first positional argument or after "--". A hidden
+ * --help-options prints the command's own options, one a line ("-p
+ * --plugin"), and returns IK_OPT_HELP: the functional spec checks with it
+ * that every command's --help lists every option it takes. */
 int ik_opt_next(ik_optparse_t *p, const ik_opt_t *opts);
 
 /* Apply a global option by long name; returns 0, or IK_EXIT_USAGE after

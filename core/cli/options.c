@@ -184,6 +184,13 @@ int ik_opt_next(ik_optparse_t *p, const ik_opt_t *opts) {
       ik_cli_print_help(p->cmd);
       return IK_OPT_HELP;
     }
+    if (len == 12 && strncmp(name, "help-options", 12) == 0) { /* hidden: see cli.h */
+      for (int i = 0; opts[i].name; i++) {
+        if (opts[i].short_name) printf("-%c ", opts[i].short_name);
+        printf("--%s\n", opts[i].name);
+      }
+      return IK_OPT_HELP;
+    }
     int found = -1;
     bool has_arg = false, global = false;
     for (int i = 0; opts[i].name; i++) {
