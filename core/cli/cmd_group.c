@@ -415,9 +415,9 @@ const ik_cli_cmd_t ik_cmd_group_scale = {
 };
 
 /* ID-only commands share this runner, and these options. */
-#define SIMPLE_OPTS_HELP                                                                                              \
-  "\nOptions:\n"                                                                                                      \
-  "      --json          print {\"ID\", \"OK\": true}\n"                                                              \
+#define SIMPLE_OPTS_HELP                                 \
+  "\nOptions:\n"                                         \
+  "      --json          print {\"ID\", \"OK\": true}\n" \
   "  -p, --plugin NAME   the group plugin (default: group)\n"
 enum { OP_FREE, OP_DESTROY, OP_PROMOTE };
 
