@@ -1,6 +1,6 @@
--- Hostile input against a real daemon (issue 13): bad group specs, raw
+-- Hostile input against a real daemon: bad group specs, raw
 -- malformed HTTP and JSON-RPC bytes over the plugin sockets, and spec
--- templates reaching for the daemon's environment and files (item 6). Each
+-- templates reaching for the daemon's environment and files. Each
 -- case checks the refusal and that the daemon keeps serving. Size limits,
 -- call deadlines and group IDs: hostile_limits_spec.lua.
 --
@@ -237,7 +237,7 @@ describe("hostile input", function()
     end)
   end)
 
-  -- Issue 13 item 6: a spec's template reads the daemon's secrets.
+  -- A spec's template must not read the daemon's secrets.
   describe("spec templates (no --template-* flags)", function()
     local function vanilla(id, url, size_or_ids)
       local alloc = type(size_or_ids) == "table" and { LogicalIDs = size_or_ids } or { Size = size_or_ids or 1 }
