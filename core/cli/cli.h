@@ -38,8 +38,13 @@ size_t ik_cli_edit_distance(const char *a, const char *b);
 int ik_cli_usage_error(const ik_cli_cmd_t *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Print the command's full help to stdout. */
+/* Print the command's full help to stdout: "Usage: ...", the summary, the
+ * help text, then the global options. */
 void ik_cli_print_help(const ik_cli_cmd_t *cmd);
+
+/* Print the global options block that ends every help (what `play NAME
+ * --help` adds after the playbook's own parameters). */
+void ik_cli_print_global_options(void);
 
 /* Run the subcommand argv[1] of parent among subs (NULL-terminated; each
  * sub's name is "parent sub"). No subcommand, or an unknown one, is a usage
@@ -72,7 +77,10 @@ void ik_opt_init(ik_optparse_t *p, const ik_cli_cmd_t *cmd, int argc, char **arg
 /* Next option. Returns its index in opts (opts ends with a {NULL} entry),
  * or IK_OPT_*. Global options (--log-level, --log-file, --log-format,
  * --lua-timeout) are accepted by every command and applied here. Parsing
- * stops at the first positional argument or after "--". */
+ * stops at the first positional argument or after "--". A hidden
+ * --help-options prints the command's own options, one a line ("-p
+ * --plugin"), and returns IK_OPT_HELP: the functional spec checks with it
+ * that every command's --help lists every option it takes. */
 int ik_opt_next(ik_optparse_t *p, const ik_opt_t *opts);
 
 /* Apply a global option by long name; returns 0, or IK_EXIT_USAGE after
@@ -92,6 +100,12 @@ bool ik_daemon_can_host(const char *name, char *names, size_t len);
  * nargs args, the loop running, and exit as `infrakit lua` does; cmd
  * names the command in messages. */
 int ik_cli_run_lua(const char *cmd, const char *code, const char *script, int nargs, char **args);
+
+/* Run the Lua function that the expression fn names with the options a
+ * command parsed (opts, borrowed, as a Lua table) and then nargs more
+ * string arguments; exit as ik_cli_run_lua does. How play, playbook and
+ * template hand their parsed command line to Lua. */
+int ik_cli_run_lua_opts(const char *cmd, const char *fn, const json_t *opts, int nargs, char **args);
 
 /* Print v as indented JSON (keys in insertion order) and a newline: what
  * every --json prints. */

@@ -462,6 +462,15 @@ static int add_dir(template_access_t *ta, const char *dir) {
   return 0;
 }
 
+/* Frees what the --template-* flags collected; returns code (so a usage
+ * error while parsing the flags returns through it). */
+static int drop_access(template_access_t *ta, int code) {
+  ik_buf_free(&ta->env);
+  ik_buf_free(&ta->dirs);
+  ik_buf_free(&ta->schemes);
+  return code;
+}
+
 /* The Lua that sets the template access policy of every render in the
  * daemon (lua/infrakit/template/access.lua). Defaults: no variables, no
  * directories, http and https. */
@@ -469,9 +478,7 @@ static void access_code(template_access_t *ta, ik_buf_t *out) {
   if (!ta->schemes_set) ik_buf_puts(&ta->schemes, "\"http\",\"https\",");
   ik_buf_printf(out, "require('infrakit.template.access').configure({env={%s},dirs={%s},schemes={%s}})",
                 ik_buf_cstr(&ta->env), ik_buf_cstr(&ta->dirs), ik_buf_cstr(&ta->schemes));
-  ik_buf_free(&ta->env);
-  ik_buf_free(&ta->dirs);
-  ik_buf_free(&ta->schemes);
+  drop_access(ta, 0);
 }
 
 static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n, const char *tcp, ik_err_t *err) {
@@ -619,25 +626,25 @@ static int ik__daemon_run(int argc, char **argv) {
   ik_optparse_t p;
   ik_opt_init(&p, &ik_cmd_daemon, argc, argv);
   for (int o; (o = ik_opt_next(&p, opts)) != IK_OPT_END;) {
-    if (o == IK_OPT_HELP) return IK_EXIT_OK;
-    if (o < 0) return IK_EXIT_USAGE;
+    if (o == IK_OPT_HELP) return drop_access(&ta, IK_EXIT_OK);
+    if (o < 0) return drop_access(&ta, IK_EXIT_USAGE);
     if (o == 0) tcp = p.arg;
     if (o == 1) file_dir = p.arg;
     if (o == 2 && nwanted < IK_DAEMON_MAX_PLUGINS) wanted[nwanted++] = p.arg;
     if (o == 3 && (ik_parse_go_duration(p.arg, &d.poll_ms) < 0 || d.poll_ms < 10 || d.poll_ms > 86400000))
-      return ik_cli_usage_error(&ik_cmd_daemon, "--poll %s: want a duration from 10ms to 24h, like 5s or 500ms", p.arg);
+      return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--poll %s: want a duration from 10ms to 24h, like 5s or 500ms", p.arg));
     if (o == 4) d.tls_cert = p.arg;
     if (o == 5) d.tls_key = p.arg;
     if (o == 6) d.tls_client_ca = p.arg;
     if (o == 7) insecure = true;
     if (o == 8 && p.arg[0] != '/')
-      return ik_cli_usage_error(&ik_cmd_daemon, "--process-output-dir %s: want an absolute path", p.arg);
+      return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--process-output-dir %s: want an absolute path", p.arg));
     if (o == 8) d.output_dir = p.arg;
     if (o == 9) {
       char *end;
       unsigned long long n = strtoull(p.arg, &end, 10);
       if (*end != '\0' || n == 0 || n > 100000000ULL || p.arg[0] == '-')
-        return ik_cli_usage_error(&ik_cmd_daemon, "--max-group-size %s: want a whole number from 1 to 100000000", p.arg);
+        return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--max-group-size %s: want a whole number from 1 to 100000000", p.arg));
       d.max_group_size = n;
     }
     if (o == 10) {
@@ -647,10 +654,10 @@ static int ik__daemon_run(int argc, char **argv) {
       size_t name_len = eq ? (size_t)(eq - p.arg) : 0;
       if (ik_parse_go_duration(eq ? eq + 1 : p.arg, &ms) < 0 || ms < 10 || ms > 86400000 || (eq && name_len == 0) ||
           name_len >= sizeof d.call_timeout_names[0])
-        return ik_cli_usage_error(&ik_cmd_daemon,
-                                  "--call-timeout %s: want a duration from 10ms to 24h (like 5m or 30s), or "
-                                  "PLUGIN=DURATION",
-                                  p.arg);
+        return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon,
+                                                   "--call-timeout %s: want a duration from 10ms to 24h (like 5m or 30s), or "
+                                                   "PLUGIN=DURATION",
+                                                   p.arg));
       if (eq == NULL) {
         d.call_timeout_ms = ms;
       } else if (d.n_call_timeouts < sizeof d.call_timeouts / sizeof d.call_timeouts[0]) {
@@ -658,29 +665,29 @@ static int ik__daemon_run(int argc, char **argv) {
         snprintf(name, sizeof d.call_timeout_names[0], "%.*s", (int)name_len, p.arg);
         d.call_timeouts[d.n_call_timeouts++] = (ik_call_timeout_t){name, (int64_t)ms};
       } else {
-        return ik_cli_usage_error(&ik_cmd_daemon, "--call-timeout: at most 16 PLUGIN=DURATION");
+        return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--call-timeout: at most 16 PLUGIN=DURATION"));
       }
     }
-    if (o == 11 && (env_set = true) && add_env_names(&ta, p.arg) != 0) return IK_EXIT_USAGE;
-    if (o == 12 && (dirs_set = true) && add_dir(&ta, p.arg) != 0) return IK_EXIT_USAGE;
-    if (o == 13 && add_schemes(&ta, p.arg) != 0) return IK_EXIT_USAGE;
+    if (o == 11 && (env_set = true) && add_env_names(&ta, p.arg) != 0) return drop_access(&ta, IK_EXIT_USAGE);
+    if (o == 12 && (dirs_set = true) && add_dir(&ta, p.arg) != 0) return drop_access(&ta, IK_EXIT_USAGE);
+    if (o == 13 && add_schemes(&ta, p.arg) != 0) return drop_access(&ta, IK_EXIT_USAGE);
   }
   if (d.max_group_size == 0) {
     ik_err_t env_err = {0};
     if (ik_cli_max_group_size(&d.max_group_size, &env_err) < 0)
-      return ik_cli_usage_error(&ik_cmd_daemon, "%s", env_err.msg);
+      return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "%s", env_err.msg));
   }
   /* The flags' environment variables, for daemons started by `plugin start`. */
   const char *ev;
-  if (!env_set && (ev = getenv("INFRAKIT_TEMPLATE_ENV")) && add_env_names(&ta, ev) != 0) return IK_EXIT_USAGE;
+  if (!env_set && (ev = getenv("INFRAKIT_TEMPLATE_ENV")) && add_env_names(&ta, ev) != 0) return drop_access(&ta, IK_EXIT_USAGE);
   if (!dirs_set && (ev = getenv("INFRAKIT_TEMPLATE_DIR")) && *ev) {
     char copy[8192];
     snprintf(copy, sizeof copy, "%s", ev);
     for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save))
-      if (add_dir(&ta, dir) != 0) return IK_EXIT_USAGE;
+      if (add_dir(&ta, dir) != 0) return drop_access(&ta, IK_EXIT_USAGE);
   }
   if (!ta.schemes_set && (ev = getenv("INFRAKIT_TEMPLATE_SCHEMES")) && *ev && add_schemes(&ta, ev) != 0)
-    return IK_EXIT_USAGE;
+    return drop_access(&ta, IK_EXIT_USAGE);
   access_code(&ta, &d.template_access);
   if (p.index < argc) return ik_cli_usage_error(&ik_cmd_daemon, "unexpected argument \"%s\"", argv[p.index]);
   int urc = check_listen_flags(tcp, &d, insecure);

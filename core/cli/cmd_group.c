@@ -366,7 +366,10 @@ const ik_cli_cmd_t ik_cmd_group_ls = {
     .summary = "List the groups the controller manages",
     .usage = "infrakit group ls [--json] [--plugin NAME]",
     .help = "One line per committed group: ID, phase, desired, current and available\n"
-            "instances.\n",
+            "instances.\n\n"
+            "Options:\n"
+            "      --json          print a JSON array of {ID, Phase, Desired, Current, Available}\n"
+            "  -p, --plugin NAME   the group plugin (default: group)\n",
     .run = ls_run,
 };
 
@@ -401,14 +404,21 @@ static int scale_run(int argc, char **argv) {
 const ik_cli_cmd_t ik_cmd_group_scale = {
     .name = "group scale",
     .summary = "Change a group's size (cattle); never replaces instances",
-    .usage = "infrakit group scale [--plugin NAME] ID SIZE",
+    .usage = "infrakit group scale [--json] [--plugin NAME] ID SIZE",
     .help = "Sets Allocation.Size of group ID (stored durably first). Instances are added\n"
             "or removed (DeletePolicy picks which); none is replaced. A pets group\n"
-            "(LogicalIDs) is scaled by committing a new list of logical IDs instead.\n",
+            "(LogicalIDs) is scaled by committing a new list of logical IDs instead.\n\n"
+            "Options:\n"
+            "      --json          print {\"ID\", \"Size\"}\n"
+            "  -p, --plugin NAME   the group plugin (default: group)\n",
     .run = scale_run,
 };
 
-/* ID-only commands share this runner. */
+/* ID-only commands share this runner, and these options. */
+#define SIMPLE_OPTS_HELP                                 \
+  "\nOptions:\n"                                         \
+  "      --json          print {\"ID\", \"OK\": true}\n" \
+  "  -p, --plugin NAME   the group plugin (default: group)\n"
 enum { OP_FREE, OP_DESTROY, OP_PROMOTE };
 
 static id_call_fn pick_op(const ik_group_vtable_t *vt, int which) {
@@ -450,29 +460,29 @@ static int promote_run(int argc, char **argv) {
 const ik_cli_cmd_t ik_cmd_group_free = {
     .name = "group free",
     .summary = "Stop managing a group; its instances keep running",
-    .usage = "infrakit group free [--plugin NAME] ID",
+    .usage = "infrakit group free [--json] [--plugin NAME] ID",
     .help = "Removes group ID from the controller and its store. Nothing is destroyed;\n"
-            "committing the spec again adopts the instances (they carry the group's tags).\n",
+            "committing the spec again adopts the instances (they carry the group's tags).\n" SIMPLE_OPTS_HELP,
     .run = free_run,
 };
 
 const ik_cli_cmd_t ik_cmd_group_destroy = {
     .name = "group destroy",
     .summary = "Destroy a group's instances (drained first), then forget the group",
-    .usage = "infrakit group destroy [--plugin NAME] ID",
+    .usage = "infrakit group destroy [--json] [--plugin NAME] ID",
     .help = "Every member is drained by its flavor and destroyed (context terminate). When\n"
             "a destroy fails the command fails, naming each instance and error, and the\n"
-            "group stays in phase destroying; run the command again to retry.\n",
+            "group stays in phase destroying; run the command again to retry.\n" SIMPLE_OPTS_HELP,
     .run = destroy_run,
 };
 
 const ik_cli_cmd_t ik_cmd_group_promote = {
     .name = "group promote",
     .summary = "Let a canary rollout go on past its canaries",
-    .usage = "infrakit group promote [--plugin NAME] ID",
+    .usage = "infrakit group promote [--json] [--plugin NAME] ID",
     .help = "With Properties.Updating.Canary N, a rollout stops once N instances run the\n"
             "new config (phase canary-paused). Check them, then promote: the rollout goes\n"
-            "on under MaxSurge / MaxUnavailable. The promotion is stored durably.\n",
+            "on under MaxSurge / MaxUnavailable. The promotion is stored durably.\n" SIMPLE_OPTS_HELP,
     .run = promote_run,
 };
 
@@ -558,7 +568,8 @@ const ik_cli_cmd_t ik_cmd_group_watch = {
             "      --until-steady  exit 0 once the group is steady with nothing in flight\n"
             "                      and no crash loop\n"
             "      --interval MS   how often to ask (default 500)\n"
-            "      --json          print the whole status document on each change\n",
+            "      --json          print the whole status document on each change\n"
+            "  -p, --plugin NAME   the group plugin (default: group)\n",
     .run = watch_run,
 };
 

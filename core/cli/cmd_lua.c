@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/mem.h"
 #include "cli/cli.h"
 #include "lua/runtime.h"
 
@@ -149,6 +150,20 @@ int ik_cli_run_lua(const char *cmd, const char *code, const char *script, int na
   if (ik_loop_close(&loop, &leaked) != 0 || leaked > 0)
     ik_log(IK_LOG_WARN, "cli", "loop did not close cleanly", NULL);
   return c.exit_code;
+}
+
+int ik_cli_run_lua_opts(const char *cmd, const char *fn, const json_t *opts, int nargs, char **args) {
+  char *text = json_dumps(opts, JSON_COMPACT);
+  if (text == NULL) ik_oom(0);
+  char *code = ik_sprintf("return %s(require('infrakit.json').decode((...)), select(2, ...))", fn);
+  char **all = ik_calloc((size_t)nargs + 1, sizeof *all);
+  all[0] = text;
+  for (int i = 0; i < nargs; i++) all[i + 1] = args[i];
+  int rc = ik_cli_run_lua(cmd, code, NULL, nargs + 1, all);
+  ik_free(all);
+  ik_free(code);
+  free(text);
+  return rc;
 }
 
 const ik_cli_cmd_t ik_cmd_lua = {

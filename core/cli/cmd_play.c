@@ -1,18 +1,39 @@
-/* infrakit play FILE|DIR|NAME [--PARAM VALUE ...] [-- ARGS]: run a
- * playbook. The work is in Lua (lua/infrakit/playbook.lua): finding the
- * playbook, checking its parameters, running it as a task on the loop. */
+/* infrakit play [--refresh] [--json] FILE|DIR|URL|NAME [--PARAM VALUE ...]
+ * [-- ARGS]: run a playbook. The runner's options are parsed here with
+ * ik_optparse like every command's; the rest is Lua's (playbook.main in
+ * lua/infrakit/playbook.lua): finding the playbook, checking the
+ * parameters it declares (known only once it is loaded), running it as a
+ * task on the loop. `play NAME --help` prints the playbook's parameters in
+ * the help format of every command (ik_cli_print_help's). */
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli/cli.h"
 
-static int ik__play_run(int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-    if (argc < 2) return ik_cli_usage_error(&ik_cmd_play, "missing the playbook (a file, a directory, or a name)");
-    ik_cli_print_help(&ik_cmd_play);
-    return IK_EXIT_OK;
+static int play_run(int argc, char **argv) {
+  static const ik_opt_t opts[] = {{"refresh", 0, false}, {"json", 0, false}, {NULL, 0, false}};
+  ik_optparse_t p;
+  ik_opt_init(&p, &ik_cmd_play, argc, argv);
+  bool refresh = false, json = false;
+  int opt;
+  while ((opt = ik_opt_next(&p, opts)) >= 0) {
+    if (opt == 0) refresh = true;
+    else json = true;
   }
-  return ik_cli_run_lua("play", "return require('infrakit.playbook').main(...)", NULL, argc - 1, argv + 1);
+  if (opt == IK_OPT_HELP) return IK_EXIT_OK;
+  if (opt == IK_OPT_ERROR) return IK_EXIT_USAGE;
+  if (p.index >= argc) return ik_cli_usage_error(&ik_cmd_play, "missing the playbook (a file, a directory, a URL or a name)");
+  /* The playbook's own --help: its parameters, then the global options. */
+  bool help = false;
+  for (int i = p.index + 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    help = help || strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+  json_t *o = json_pack("{s:s, s:b, s:b, s:b}", "target", argv[p.index], "refresh", refresh, "json", json, "help", help);
+  int code = ik_cli_run_lua_opts("play", "require('infrakit.playbook').main", o, argc - p.index - 1, argv + p.index + 1);
+  json_decref(o);
+  if (help && code == IK_EXIT_OK) ik_cli_print_global_options();
+  return code;
 }
 
 const ik_cli_cmd_t ik_cmd_play = {
@@ -35,5 +56,5 @@ const ik_cli_cmd_t ik_cmd_play = {
             "explains writing one.\n\n"
             "Example:\n"
             "  infrakit play quickstart --size 3\n",
-    .run = ik__play_run,
+    .run = play_run,
 };

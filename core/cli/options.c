@@ -83,6 +83,10 @@ int ik_cli_usage_error(const ik_cli_cmd_t *cmd, const char *fmt, ...) {
 void ik_cli_print_help(const ik_cli_cmd_t *cmd) {
   printf("Usage: %s\n\n%s\n", cmd->usage, cmd->summary);
   if (cmd->help && *cmd->help) printf("\n%s", cmd->help);
+  ik_cli_print_global_options();
+}
+
+void ik_cli_print_global_options(void) {
   printf("\nGlobal options (any command):\n"
          "  --log-level LEVEL     debug, info, warn, error or off (env INFRAKIT_LOG_LEVEL; default info)\n"
          "  --log-file PATH       append logs to PATH instead of stderr\n"
@@ -193,6 +197,13 @@ int ik_opt_next(ik_optparse_t *p, const ik_opt_t *opts) {
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
     if (len == 4 && strncmp(name, "help", 4) == 0) {
       ik_cli_print_help(p->cmd);
+      return IK_OPT_HELP;
+    }
+    if (len == 12 && strncmp(name, "help-options", 12) == 0) { /* hidden: see cli.h */
+      for (int i = 0; opts[i].name; i++) {
+        if (opts[i].short_name) printf("-%c ", opts[i].short_name);
+        printf("--%s\n", opts[i].name);
+      }
       return IK_OPT_HELP;
     }
     int found = -1;

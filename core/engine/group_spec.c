@@ -96,7 +96,7 @@ static int get_duration(const json_t *obj, const char *key, const char *path, bo
 
 /* A size above max is refused before anything is allocated for it: a
  * spec must not be able to make the daemon plan, store or allocate
- * without bound (issue 13). */
+ * without bound. */
 static int over_limit(ik_err_t *err, const char *f, uint64_t n, uint64_t max) {
   return ik_err_set(err, IK_EINVAL,
                     "%s: %llu is above the limit of %llu instances per group (daemon --max-group-size, "

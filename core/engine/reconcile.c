@@ -699,7 +699,7 @@ typedef struct cycle {
   char *state_text;
 } cycle_t;
 
-/* Start queued actions while fewer than IK_CALLS_WINDOW run. */
+/* Start queued actions while fewer than the controller's max_calls run. */
 static void pump_actions(ik__group_t *g) {
   while (g->n_running < g->c->o.max_calls && g->queue_head < g->queue_len) {
     ik__action_t *a = g->queue[g->queue_head++];
@@ -898,7 +898,7 @@ typedef struct health_call {
   size_t index;
 } health_call_t;
 
-/* Ask the members still to be asked, at most IK_CALLS_WINDOW at once (a
+/* Ask the members still to be asked, at most max_calls at once (a
  * group of 10,000 must not start 10,000 Lua calls together); when every
  * answer is in, plan. */
 static void health_pump(ik__group_t *g) {

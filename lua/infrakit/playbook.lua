@@ -216,8 +216,8 @@ end
 
 --- The help text of a playbook: its description and parameters.
 function playbook.help(book, target)
-  local out = { string.format("Usage: infrakit play %s [--PARAM VALUE ...] [-- ARGS]", target), "" }
-  if book.description then out[#out + 1] = book.description; out[#out + 1] = "" end
+  local out = { string.format("Usage: infrakit play [--refresh] [--json] %s [--PARAM VALUE ...] [-- ARGS]", target), "",
+    book.description or ("The playbook " .. target .. "."), "" }
   if #book.params == 0 then
     out[#out + 1] = "Parameters: none"
   else
@@ -243,21 +243,20 @@ function playbook.help(book, target)
   return table.concat(out, "\n") .. "\n"
 end
 
---- `infrakit play TARGET [--PARAM VALUE ...] [-- ARGS]`: returns the exit
---- status (0 ok, 1 the playbook failed, 2 bad usage).
-function playbook.main(...)
+--- `infrakit play TARGET [--PARAM VALUE ...] [-- ARGS]` with the runner's
+--- options the C command parsed (core/cli/cmd_play.c): { target = s,
+--- refresh = bool, json = bool, help = bool }; ... are the arguments after
+--- TARGET. With help, prints the playbook's help (the C command adds the
+--- global options). Returns the exit status (0 ok, 1 the playbook failed,
+--- 2 bad usage).
+function playbook.main(o, ...)
   local argv = { ... }
   local function usage(msg)
     eprint("infrakit play: ", msg, "\nRun 'infrakit play --help' for usage.\n")
     return 2
   end
-  -- The runner's own flags come before the playbook.
-  local runner = {}
-  while argv[1] == "--refresh" or argv[1] == "--json" do
-    runner[table.remove(argv, 1):sub(3)] = true
-  end
-  local target = table.remove(argv, 1)
-  if not target then return usage("missing the playbook (a file, a directory, a URL or a name)") end
+  local target = o.target
+  local runner = { refresh = o.refresh, json = o.json }
   if runner.json then require("infrakit.progress").set_json(true) end
   local path, err = playbook.resolve(target, runner)
   if not path then return usage(err) end
@@ -268,12 +267,9 @@ function playbook.main(...)
     eprint("infrakit play: ", err, "\n")
     return 1
   end
-  for _, a in ipairs(argv) do
-    if a == "--" then break end
-    if a == "--help" or a == "-h" then
-      io.stdout:write(playbook.help(book, target))
-      return 0
-    end
+  if o.help then
+    io.stdout:write(playbook.help(book, target))
+    return 0
   end
   local params, args = playbook.parse(book, argv)
   if not params then return usage(args) end
@@ -307,48 +303,67 @@ function playbook.main(...)
   return type(res) == "number" and res or 0
 end
 
---- `infrakit playbook add|ls|rm|update`: returns the exit status.
-function playbook.registry_main(...)
-  local argv = { ... }
+--- The playbooks `infrakit playbook ls` lists: the registry's, then the
+--- built-in ones (in the binary) unless a registry entry has their name.
+--- Each is {Name, CachedAt, Source, Description, Builtin}.
+function playbook.listing()
   local registry = require "infrakit.registry"
-  local sub = argv[1]
-  local function fail(msg, code)
-    eprint("infrakit playbook ", sub or "", sub and ": " or "", msg, "\n")
-    return code or 1
+  local rows, named = {}, {}
+  for _, e in ipairs(registry.list()) do
+    named[e.name] = true
+    rows[#rows + 1] = { Name = e.name, CachedAt = e.cached_at, Source = e.source, Description = e.description or "",
+      Builtin = false }
+  end
+  for _, name in ipairs(core.embedded_names("playbooks/")) do
+    if not named[name] then
+      local book = playbook.load(BUILTIN .. name)
+      rows[#rows + 1] = { Name = name, Description = book and book.description or "", Builtin = true }
+    end
+  end
+  return rows
+end
+
+--- `infrakit playbook add|ls|rm|update` with the options the C command
+--- parsed (core/cli/cmd_playbook.c, which also prints --help and usage
+--- errors): { sub = "add"|"ls"|"rm"|"update", args = { ... }, json = bool }.
+--- Returns the exit status.
+function playbook.registry_main(o)
+  local registry = require "infrakit.registry"
+  local sub, argv = o.sub, o.args or {}
+  local function fail(msg)
+    eprint("infrakit playbook ", sub, ": ", msg, "\n")
+    return 1
   end
   if sub == "add" then
-    if #argv ~= 3 then return fail("want NAME and a URL or PATH", 2) end
-    local book, err = registry.add(argv[2], argv[3])
+    local book, err = registry.add(argv[1], argv[2])
     if not book then return fail(err) end
-    print(string.format("added %s from %s%s", argv[2], argv[3], book.description and (": " .. book.description) or ""))
+    print(string.format("added %s from %s%s", argv[1], argv[2], book.description and (": " .. book.description) or ""))
     return 0
   elseif sub == "ls" then
-    local list = registry.list()
-    print(string.format("%-20s %-20s %-45s %s", "NAME", "CACHED", "SOURCE", "DESCRIPTION"))
-    local named = {}
-    for _, e in ipairs(list) do
-      named[e.name] = true
-      print(string.format("%-20s %-20s %-45s %s", e.name, e.cached_at or "-", e.source or "-", e.description or ""))
+    local rows = playbook.listing()
+    if o.json then
+      local json = require "infrakit.json"
+      setmetatable(rows, json.array_mt)
+      print(json.encode(rows))
+      return 0
     end
-    -- The built-in playbooks (in the binary), unless a registry entry
-    -- of the same name comes first.
-    for _, name in ipairs(core.embedded_names("playbooks/")) do
-      if not named[name] then
-        local book = playbook.load(BUILTIN .. name)
-        print(string.format("%-20s %-20s %-45s %s", name, "built-in", "(in the binary)",
-          book and book.description or ""))
+    print(string.format("%-20s %-20s %-45s %s", "NAME", "CACHED", "SOURCE", "DESCRIPTION"))
+    for _, e in ipairs(rows) do
+      if e.Builtin then
+        print(string.format("%-20s %-20s %-45s %s", e.Name, "built-in", "(in the binary)", e.Description))
+      else
+        print(string.format("%-20s %-20s %-45s %s", e.Name, e.CachedAt or "-", e.Source or "-", e.Description))
       end
     end
     return 0
   elseif sub == "rm" then
-    if #argv ~= 2 then return fail("want NAME", 2) end
-    local ok, err = registry.remove(argv[2])
+    local ok, err = registry.remove(argv[1])
     if not ok then return fail(err) end
-    print("removed " .. argv[2])
+    print("removed " .. argv[1])
     return 0
   elseif sub == "update" then
     local names = {}
-    if argv[2] then names[1] = argv[2] else
+    if argv[1] then names[1] = argv[1] else
       for _, e in ipairs(registry.list()) do names[#names + 1] = e.name end
     end
     local failed = 0
@@ -361,8 +376,7 @@ function playbook.registry_main(...)
     end
     return failed > 0 and 1 or 0
   end
-  if sub then return fail("unknown subcommand " .. sub .. " (add, ls, rm, update)", 2) end
-  return fail("missing the subcommand (add, ls, rm, update)", 2)
+  error("infrakit.playbook.registry_main: unknown subcommand " .. tostring(sub), 2)
 end
 
 return playbook

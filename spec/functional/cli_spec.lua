@@ -73,6 +73,80 @@ describe("infrakit help", function()
   end
 end)
 
+-- Every command and subcommand, from the command table (through the bash
+-- completion it generates): --help exits 0, starts with a Usage line, and
+-- lists every option the command takes (the hidden --help-options prints
+-- the options ik_optparse accepts for it).
+describe("--help on every command and subcommand", function()
+  local completion = run({ "help", "--completion", "bash" }).stdout
+  local commands = {}
+  for name in assert(completion:match('%-eq 1 %]; then\n%s+COMPREPLY=%(%$%(compgen %-W "([^"]+)"')):gmatch("[%w-]+") do
+    commands[#commands + 1] = name
+  end
+  local subs = {}
+  for cmd, words in completion:gmatch('\n%s+([%w-]+)%) COMPREPLY=%(%$%(compgen %-W "([^"]+)"') do
+    if cmd ~= "help" then
+      subs[cmd] = {}
+      for w in words:gmatch("[%w-]+") do
+        if w ~= "--help" then subs[cmd][#subs[cmd] + 1] = w end
+      end
+    end
+  end
+
+  local function check(argv)
+    local name = table.concat(argv, " ")
+    local help = argv
+    help[#help + 1] = "--help"
+    local r = run(help)
+    assert.are.equal(0, r.status, name .. ": " .. r.stderr)
+    assert.matches("^Usage: infrakit " .. name:gsub("%-", "%%-") .. "[ \n]", r.stdout)
+    assert.matches("\nGlobal options %(any command%):\n", r.stdout)
+    help[#help] = "--help-options"
+    local o = run(help)
+    assert.are.equal(0, o.status, name .. ": " .. o.stderr)
+    for line in o.stdout:gmatch("[^\n]+") do
+      local short, long = line:match("^%-(%a) (%-%-[%w-]+)$")
+      long = long or line
+      assert.matches("%f[%w-]" .. long:gsub("%-", "%%-") .. "%f[^%w-]", r.stdout, nil, false)
+      if short then assert.matches("%-" .. short .. ", " .. long:gsub("%-", "%%-"), r.stdout) end
+    end
+    return o.stdout
+  end
+
+  it("finds the commands and subcommands", function()
+    assert.is_true(#commands >= 13)
+    assert.are.same({ "add", "ls", "rm", "update" }, subs.playbook)
+    assert.is_not_nil(subs.group)
+  end)
+
+  it("--help of each command and each subcommand", function()
+    local seen = 0
+    for _, cmd in ipairs(commands) do
+      if cmd:sub(1, 1) ~= "-" then
+        if subs[cmd] then
+          local r = run { cmd, "--help" }
+          assert.are.equal(0, r.status, cmd)
+          assert.matches("^Usage: infrakit " .. cmd .. " ", r.stdout)
+          for _, sub in ipairs(subs[cmd]) do
+            check { cmd, sub }
+            seen = seen + 1
+          end
+        else
+          check { cmd }
+          seen = seen + 1
+        end
+      end
+    end
+    assert.is_true(seen > 30, tostring(seen))
+  end)
+
+  it("the three commands once parsed in Lua list their options too", function()
+    assert.matches("%-%-missing%-key", check { "template" })
+    assert.matches("%-%-json", check { "playbook", "ls" })
+    assert.matches("%-%-refresh", check { "play" })
+  end)
+end)
+
 describe("usage errors exit 2 with a message that names the problem", function()
   local cases = {
     { args = { "frobnicate" }, says = 'unknown command "frobnicate"' },
@@ -264,4 +338,40 @@ describe("infrakit template", function()
     assert.are.equal(0, r.status)
     assert.matches("^Usage: infrakit template", r.stdout)
   end)
+
+  it("--help lists every option the command takes", function()
+    local r = run { "template", "--help" }
+    for _, flag in ipairs { "--var", "--json-context", "--missing-key", "--delims" } do
+      assert.matches("\n  " .. flag:gsub("%-", "%%-") .. " ", r.stdout)
+    end
+  end)
+
+  it("takes its options before or after the template", function()
+    local r = run({ "template", "str://<< .a >> {{ x }}", "--delims", "<<,>>", "--json-context", "-" }, { stdin = '{"a":1}' })
+    assert.are.same({ 0, "1 {{ x }}", "" }, { r.status, r.stdout, r.stderr })
+    r = run { "template", "--missing-key=error", "str://{{ .a }}" }
+    assert.are.equal(1, r.status)
+    assert.matches('nil data; no entry for key "a"', r.stderr, 1, true)
+  end)
+
+  local usage_cases = {
+    { {}, "missing the template FILE or URL" },
+    { { "--bogus", "x" }, "unknown flag --bogus" },
+    { { "a", "b" }, 'unexpected argument "b"' },
+    { { "a", "--var" }, "flag --var needs a value" },
+    { { "a", "--var", "novalue" }, '--var "novalue": expected NAME=VALUE' },
+    { { "a", "--json-context" }, "flag --json-context needs a value" },
+    { { "a", "--missing-key", "maybe" }, '--missing-key must be "error" or "default"' },
+    { { "a", "--delims", "x" }, "--delims needs LEFT,RIGHT" },
+    { { "-", "--json-context", "-" }, "the template and the context cannot both come from stdin" },
+  }
+  for _, c in ipairs(usage_cases) do
+    it("exits 2 on bad usage: " .. c[2], function()
+      local args = { "template" }
+      for _, a in ipairs(c[1]) do args[#args + 1] = a end
+      local r = run(args)
+      assert.are.same({ 2, "", "infrakit template: " .. c[2] .. "\nRun 'infrakit template --help' for usage.\n" },
+        { r.status, r.stdout, r.stderr })
+    end)
+  end
 end)

@@ -1,4 +1,4 @@
--- Hostile or careless input (issue 13): a spec, a plugin or a file left in
+-- Hostile or careless input: a spec, a plugin or a file left in
 -- the daemon's directories must not take the daemon down, make it grow
 -- without bound, or make it say what it should not. A real daemon, the CLI
 -- and the group socket. Limits, deadlines and IDs here; malformed input and

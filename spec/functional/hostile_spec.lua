@@ -1,19 +1,19 @@
--- Hostile input against a real daemon (issue 13): bad group specs, raw
+-- Hostile input against a real daemon: bad group specs, raw
 -- malformed HTTP and JSON-RPC bytes over the plugin sockets, and spec
--- templates reaching for the daemon's environment and files (item 6). Each
--- case checks the refusal and that the daemon keeps serving.
+-- templates reaching for the daemon's environment and files. Each case
+-- checks the refusal and that the daemon keeps serving.
 --
 -- The suite's other files, one per kind of defence:
 --   hostile_lua_spec.lua      the watchdog escape, the memory bomb, a looping
---                             template stalling the daemon (items 1-3)
+--                             template stalling the daemon
 --   hostile_limits_spec.lua   Allocation.Size, a provider call that never
---                             answers, group IDs, describe counts (4, 8, 10)
+--                             answers, group IDs, describe counts
 --   security_spec.lua         the TCP listener: TLS client certificates,
---                             --insecure, Host; process output paths (5)
---   template_access_spec.lua  what a spec's template may read (6)
---   C units                   slowloris (net/test_http_server, 7); leftover
+--                             --insecure, Host; process output paths
+--   template_access_spec.lua  what a spec's template may read
+--   C units                   slowloris (net/test_http_server); leftover
 --                             temp files and planted links (providers/file,
---                             engine/test_store_file, 9)
+--                             engine/test_store_file)
 --
 -- Covered elsewhere, not repeated here:
 --   daemon_spec.lua  JSON-RPC errors through curl: invalid JSON, invalid
@@ -248,7 +248,7 @@ describe("hostile input", function()
     end)
   end)
 
-  -- Issue 13 item 6: a spec's template reads the daemon's secrets.
+  -- A spec's template must not read the daemon's secrets.
   describe("spec templates (no --template-* flags)", function()
     local function vanilla(id, url, size_or_ids)
       local alloc = type(size_or_ids) == "table" and { LogicalIDs = size_or_ids } or { Size = size_or_ids or 1 }

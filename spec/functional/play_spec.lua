@@ -78,6 +78,9 @@ return {
     assert.matches("  --owner STRING         who asks (required)\n", r.stdout, 1, true)
     assert.matches("  --ratio NUMBER\n", r.stdout, 1, true)
     assert.is_nil(r.stdout:find("size=", 1, true))
+    -- The help format of every command: a Usage line first, the global options last.
+    assert.matches("^Usage: infrakit play %[%-%-refresh%] %[%-%-json%] ", r.stdout)
+    assert.matches("\nGlobal options %(any command%):\n.*  %-h, %-%-help +show this help\n$", r.stdout)
   end)
 
   it("refuses bad parameters before running, naming them (exit 2)", function()
@@ -163,6 +166,29 @@ return {
     r = run(home, { "playbook", "add", "broken", dir .. "/broken.lua" })
     assert.are.equal(1, r.status)
     assert.matches("broken.lua:3:", r.stderr, 1, true)
+    -- ls --json: the same rows, for machines.
+    r = run(home, { "playbook", "ls", "--json" })
+    assert.are.equal(0, r.status, r.stderr)
+    local rows = assert(infrakit.json.decode(r.stdout))
+    assert.are.same({ Name = "web", Source = url, Description = "Says what it was given.", Builtin = false,
+      CachedAt = rows[1].CachedAt }, rows[1])
+    assert.matches("^%d%d%d%d%-%d%d%-%d%dT[%d:]+Z$", rows[1].CachedAt)
+    local builtin = {}
+    for _, row in ipairs(rows) do builtin[row.Name] = row.Builtin end
+    assert.are.same({ web = false, quickstart = true, ["file-cluster"] = true }, builtin)
+    -- rm --help is the subcommand's help, not a playbook named --help.
+    r = run(home, { "playbook", "rm", "--help" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.matches("^Usage: infrakit playbook rm NAME\n", r.stdout)
+    r = run(home, { "playbook", "ls" })
+    assert.matches("\nweb ", r.stdout, 1, true)
+    -- A missing or extra argument is a usage error (exit 2) that runs nothing.
+    r = run(home, { "playbook", "rm" })
+    assert.are.same({ 2, "" }, { r.status, r.stdout })
+    assert.matches("infrakit playbook rm: want NAME", r.stderr, 1, true)
+    r = run(home, { "playbook", "rm", "web", "extra" })
+    assert.are.equal(2, r.status)
+    assert.matches('unexpected argument "extra"', r.stderr, 1, true)
     r = run(home, { "playbook", "rm", "web" })
     assert.are.equal(0, r.status, r.stderr)
     r = run(home, { "playbook", "rm", "web" })

@@ -1,5 +1,5 @@
 -- infrakit.template.access: what a template may read of the machine that
--- renders it (issue 13 item 6).
+-- renders it.
 --
 -- A template named by a spec (vanilla's InitScriptTemplateURL, and every
 -- template it includes) is data from whoever may commit a spec, yet the

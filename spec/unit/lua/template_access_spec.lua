@@ -1,6 +1,6 @@
 -- infrakit.template.access: what a template rendered under a policy (the
 -- daemon's, from --template-env/-dir/-schemes) may read of the machine:
--- environment variables, local files, URL schemes (issue 13 item 6).
+-- environment variables, local files, URL schemes.
 local infrakit = require "infrakit"
 local template = require "infrakit.template"
 local access = require "infrakit.template.access"
