@@ -1,4 +1,4 @@
--- Hostile Lua against a real daemon and the CLI (issue 13, items 1-3): a
+-- Hostile Lua against a real daemon and the CLI: a
 -- template whose xpcall handler loops, an error object that allocates
 -- without end, a template that never returns; the daemon keeps serving,
 -- fails those calls with a clear message, and stops on SIGTERM.
