@@ -506,11 +506,12 @@ static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n,
     return first.code;
   }
   /* SIGHUP reloads the Lua plugins; the handle does not keep the loop alive. */
-  uv_signal_init(&d->loop.uv, &d->sighup);
+  rc = uv_signal_init(&d->loop.uv, &d->sighup);
+  if (rc < 0) return ik_err_uv(err, rc, "SIGHUP handler");
   d->sighup.data = d;
-  uv_signal_start(&d->sighup, on_sighup, SIGHUP);
+  d->sighup_on = true; /* closed by daemon_stop from here on */
   uv_unref((uv_handle_t *)&d->sighup);
-  d->sighup_on = true;
+  if ((rc = uv_signal_start(&d->sighup, on_sighup, SIGHUP)) < 0) return ik_err_uv(err, rc, "SIGHUP handler");
   /* Every plugin is up: pick up the groups committed before. */
   if (d->controller && ik_controller_resume(d->controller, on_resumed, d, err) < 0) return err->code;
   return 0;

@@ -259,11 +259,20 @@ static void watch_exit(proc_provider_t *pp, instance_t *in) {
   int fd = (int)syscall(SYS_pidfd_open, in->pid, 0);
   if (fd >= 0) {
     in->pidfd = fd;
-    in->pidfd_poll = ik_calloc(1, sizeof *in->pidfd_poll);
-    uv_poll_init(&pp->loop->uv, in->pidfd_poll, fd);
-    in->pidfd_poll->data = in;
-    uv_poll_start(in->pidfd_poll, UV_READABLE, on_pidfd);
-    uv_unref((uv_handle_t *)in->pidfd_poll);
+    uv_poll_t *poll = ik_calloc(1, sizeof *poll);
+    int rc = uv_poll_init(&pp->loop->uv, poll, fd);
+    if (rc < 0) {
+      ik_free(poll); /* never initialised: nothing to close */
+    } else if ((rc = uv_poll_start(poll, UV_READABLE, on_pidfd)) < 0) {
+      close_handle(pp, (uv_handle_t *)poll);
+    } else {
+      in->pidfd_poll = poll;
+      poll->data = in;
+      uv_unref((uv_handle_t *)poll);
+      return;
+    }
+    ik_log(IK_LOG_WARN, "instance-process", "cannot watch the pidfd: a process's exit is seen at the next describe",
+           "instance", in->id, "error", uv_strerror(rc), NULL);
     return;
   }
 #endif
