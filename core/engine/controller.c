@@ -608,9 +608,10 @@ static int c_commit(void *self, json_t *spec, bool pretend, ik_spi_cb cb, void *
 
 /* --- FreeGroup ------------------------------------------------------------------- */
 
-static int free_forget_state(op_t *op, json_t *result, ik_err_t *err) { return op_store_del(op, "state", err); }
+/* Steps of FreeGroup and DestroyGroup: the group's documents go. */
+static int forget_state(op_t *op, json_t *result, ik_err_t *err) { return op_store_del(op, "state", err); }
 
-static int free_forget_spec(op_t *op, json_t *result, ik_err_t *err) { return op_store_del(op, "spec", err); }
+static int forget_spec(op_t *op, json_t *result, ik_err_t *err) { return op_store_del(op, "spec", err); }
 
 static int free_stop(op_t *op, json_t *result, ik_err_t *err) {
   ik__group_t *g = ik__group_find(op->c, op->id);
@@ -622,8 +623,8 @@ static int free_stop(op_t *op, json_t *result, ik_err_t *err) {
 }
 
 static const op_step_t free_steps[] = {
-    {"store", free_forget_state},
-    {"store", free_forget_spec},
+    {"store", forget_state},
+    {"store", forget_spec},
     {"stop", free_stop},
 };
 
@@ -733,10 +734,6 @@ static int destroy_members(op_t *op, json_t *descs, ik_err_t *err) {
   return 0;
 }
 
-static int destroy_forget_spec(op_t *op, json_t *result, ik_err_t *err) { return op_store_del(op, "spec", err); }
-
-static int destroy_forget_state(op_t *op, json_t *result, ik_err_t *err) { return op_store_del(op, "state", err); }
-
 static int destroy_remove(op_t *op, json_t *result, ik_err_t *err) {
   ik_events_emit(op->c->events, op->id, "destroyed", NULL);
   ik_log(IK_LOG_INFO, "group", "destroyed", "group", op->id, NULL);
@@ -749,8 +746,8 @@ static const op_step_t destroy_steps[] = {
     {"store", destroy_mark},
     {"Instance.DescribeInstances", destroy_describe},
     {"destroy", destroy_members},
-    {"store", destroy_forget_spec},
-    {"store", destroy_forget_state},
+    {"store", forget_spec},
+    {"store", forget_state},
     {"remove", destroy_remove},
 };
 
