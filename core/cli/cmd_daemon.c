@@ -131,6 +131,8 @@ static void scan_user_plugins(const char *home, const char *sub, bool is_flavor,
       int len = snprintf(c->path, sizeof c->path, "%s/%s.lua", dir, names[i]);
       c->is_flavor = is_flavor;
       if (len > 0 && (size_t)len < sizeof c->path) (*n)++;
+      else ik_log(IK_LOG_WARN, "daemon", "skipping a Lua plugin whose path is too long", "plugin", names[i], "dir", dir,
+                  NULL);
     }
     free(names[i]);
   }
