@@ -9,19 +9,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/mem.h"
+
 int ik_fs_write_atomic(const char *path, const char *data, size_t len, ik_err_t *err) {
   return ik_fs_replace(path, data, len, true, err);
 }
 
-int ik_fs_replace(const char *path, const char *data, size_t len, bool durable, ik_err_t *err) {
-  char dir[4096], tmp[8200];
-  const char *slash = strrchr(path, '/');
-  const char *name = slash ? slash + 1 : path;
-  if (slash == NULL) snprintf(dir, sizeof dir, ".");
-  else if (slash == path) snprintf(dir, sizeof dir, "/");
-  else if (snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path) >= (int)sizeof dir)
-    return ik_err_set(err, IK_EINVAL, "write %s: path too long", path);
-  snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+/* ik_fs_replace through tmp, a new file in dir (path's directory). */
+static int replace_through(const char *path, const char *dir, const char *tmp, const char *data, size_t len,
+                           bool durable, ik_err_t *err) {
   /* A new file, never through whatever is there (a leftover, or a link
    * someone planted): removed first, then created exclusively. */
   if (unlink(tmp) < 0 && errno != ENOENT) return ik_err_set(err, IK_EIO, "write %s: %s", tmp, strerror(errno));
@@ -58,6 +54,17 @@ int ik_fs_replace(const char *path, const char *data, size_t len, bool durable, 
   return 0;
 }
 
+int ik_fs_replace(const char *path, const char *data, size_t len, bool durable, ik_err_t *err) {
+  const char *slash = strrchr(path, '/');
+  const char *name = slash ? slash + 1 : path;
+  char *dir = slash == NULL ? ik_strdup(".") : slash == path ? ik_strdup("/") : ik_strndup(path, (size_t)(slash - path));
+  char *tmp = ik_sprintf("%s/.%s.tmp", dir, name);
+  int rc = replace_through(path, dir, tmp, data, len, durable, err);
+  ik_free(tmp);
+  ik_free(dir);
+  return rc;
+}
+
 static bool is_temp_name(const char *name) {
   size_t n = strlen(name);
   return name[0] == '.' && n > 5 && strcmp(name + n - 4, ".tmp") == 0;
@@ -73,11 +80,11 @@ int ik_fs_clean_temps(const char *dir, bool recursive, ik_err_t *err) {
   for (struct dirent *de; (de = readdir(d)) != NULL;) {
     const char *name = de->d_name;
     if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) continue;
-    char path[4400];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) continue;
+    char *path = ik_sprintf("%s/%s", dir, name);
     struct stat st;
-    if (lstat(path, &st) < 0) continue;
-    if (S_ISDIR(st.st_mode)) {
+    if (lstat(path, &st) < 0) {
+      /* gone meanwhile */
+    } else if (S_ISDIR(st.st_mode)) {
       if (recursive) {
         ik_err_t e = {0};
         int n = ik_fs_clean_temps(path, true, &e);
@@ -86,6 +93,7 @@ int ik_fs_clean_temps(const char *dir, bool recursive, ik_err_t *err) {
     } else if ((S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) && is_temp_name(name) && unlink(path) == 0) {
       removed++;
     }
+    ik_free(path);
   }
   closedir(d);
   return removed;

@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/mem.h"
 #include "cli/cli.h"
 #include "cli/remote.h"
 #include "engine/controller.h"
@@ -130,6 +131,8 @@ static void scan_user_plugins(const char *home, const char *sub, bool is_flavor,
       int len = snprintf(c->path, sizeof c->path, "%s/%s.lua", dir, names[i]);
       c->is_flavor = is_flavor;
       if (len > 0 && (size_t)len < sizeof c->path) (*n)++;
+      else ik_log(IK_LOG_WARN, "daemon", "skipping a Lua plugin whose path is too long", "plugin", names[i], "dir", dir,
+                  NULL);
     }
     free(names[i]);
   }
@@ -197,17 +200,16 @@ static void memory_relief(void *ctx) {
  * served: a second daemon on it would fight this one for the same groups
  * (several managers come with the etcd store). */
 static int open_store(daemon_t *d, ik_err_t *err) {
-  char configs[4200];
-  snprintf(configs, sizeof configs, "%s/configs", d->home);
+  char *configs = ik_sprintf("%s/configs", d->home);
   int rc = ik_store_file_new(&d->loop, configs, &d->store, err);
+  ik_free(configs);
   if (rc == 0) rc = ik_store_file_lock(&d->store, err);
   return rc;
 }
 
 /* The group controller (its store is open) and its leadership. */
 static int make_controller(daemon_t *d, ik_err_t *err) {
-  char events[4200], location[4300];
-  snprintf(events, sizeof events, "%s/events.jsonl", d->home);
+  char *events = ik_sprintf("%s/events.jsonl", d->home);
   int rc;
   ik_controller_opts_t o = {
       .resolver = {resolve_instance, resolve_flavor, d->registry},
@@ -222,10 +224,13 @@ static int make_controller(daemon_t *d, ik_err_t *err) {
       .relief = memory_relief,
       .relief_ctx = d,
   };
-  if ((rc = ik_controller_new(&d->loop, &o, &d->controller, err)) < 0) return rc;
+  rc = ik_controller_new(&d->loop, &o, &d->controller, err);
+  ik_free(events);
+  if (rc < 0) return rc;
   d->group = ik_controller_group(d->controller);
-  snprintf(location, sizeof location, "unix://%s/group", d->dir);
+  char *location = ik_sprintf("unix://%s/group", d->dir);
   ik_manager_single_new(&d->loop, location, &d->manager);
+  ik_free(location);
   return 0;
 }
 
@@ -244,21 +249,23 @@ static int make_plugin(daemon_t *d, const candidate_t *c, void **obj, ik_err_t *
     return rc;
   }
   ik_instance_plugin_t pl;
-  char pdir[4200];
-  snprintf(pdir, sizeof pdir, "%s/instance-process", d->home);
-  ik_process_opts_t popts = {.dir = pdir, .output_dir = d->output_dir};
-  if (c->native_file) rc = ik_file_provider_new(&d->loop, d->file_dir, &pl, err);
-  else if (c->native_process) rc = ik_process_provider_new(&d->loop, &popts, &pl, err);
-  else rc = ik_lua_instance_load(d->lua, c->name, c->path, NULL, &pl, err);
+  if (c->native_file) {
+    rc = ik_file_provider_new(&d->loop, d->file_dir, &pl, err);
+  } else if (c->native_process) {
+    char *pdir = ik_sprintf("%s/instance-process", d->home);
+    ik_process_opts_t popts = {.dir = pdir, .output_dir = d->output_dir};
+    rc = ik_process_provider_new(&d->loop, &popts, &pl, err);
+    ik_free(pdir);
+  } else {
+    rc = ik_lua_instance_load(d->lua, c->name, c->path, NULL, &pl, err);
+  }
   if (rc == 0 && (rc = ik_registry_add_instance(d->registry, c->name, pl, err)) < 0) pl.vt->free(pl.self);
   if (rc == 0) *obj = ik_registry_hosted_instance(d->registry, c->name);
   return rc;
 }
 
-/* Serve h->rpc as NAME on DIR/NAME (and on tcp when given). */
-static int serve(daemon_t *d, hosted_t *h, const char *tcp, ik_err_t *err) {
-  char path[4300];
-  snprintf(path, sizeof path, "%s/%s", d->dir, h->name);
+/* Serve h->rpc as NAME on DIR/NAME, path (and on tcp when given). */
+static int serve_at(daemon_t *d, hosted_t *h, const char *path, const char *tcp, ik_err_t *err) {
   int rc = ik_plugin_claim(d->dir, h->name, err);
   if (rc < 0) return rc;
   ik_http_server_opts_t opts = {.unix_path = path};
@@ -277,6 +284,13 @@ static int serve(daemon_t *d, hosted_t *h, const char *tcp, ik_err_t *err) {
   h->published = true;
   ik_log(IK_LOG_INFO, "daemon", "serving", "plugin", h->name, "socket", path, tcp ? "tcp" : NULL, url, NULL);
   return 0;
+}
+
+static int serve(daemon_t *d, hosted_t *h, const char *tcp, ik_err_t *err) {
+  char *path = ik_sprintf("%s/%s", d->dir, h->name);
+  int rc = serve_at(d, h, path, tcp, err);
+  ik_free(path);
+  return rc;
 }
 
 static const ik_rpc_iface_t plugin_iface; /* Plugin.Reload, below */
@@ -515,11 +529,12 @@ static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n,
     return first.code;
   }
   /* SIGHUP reloads the Lua plugins; the handle does not keep the loop alive. */
-  uv_signal_init(&d->loop.uv, &d->sighup);
+  rc = uv_signal_init(&d->loop.uv, &d->sighup);
+  if (rc < 0) return ik_err_uv(err, rc, "SIGHUP handler");
   d->sighup.data = d;
-  uv_signal_start(&d->sighup, on_sighup, SIGHUP);
+  d->sighup_on = true; /* closed by daemon_stop from here on */
   uv_unref((uv_handle_t *)&d->sighup);
-  d->sighup_on = true;
+  if ((rc = uv_signal_start(&d->sighup, on_sighup, SIGHUP)) < 0) return ik_err_uv(err, rc, "SIGHUP handler");
   /* Every plugin is up: pick up the groups committed before. */
   if (d->controller && ik_controller_resume(d->controller, on_resumed, d, err) < 0) return err->code;
   return 0;

@@ -189,16 +189,17 @@ const ik_cli_cmd_t ik_cmd_plugin_ls = {
 
 /* --- start ------------------------------------------------------------------ */
 
-/* The log file of a background daemon: $INFRAKIT_HOME/logs/NAME.log. */
-static int log_path(const char *name, char *out, size_t len, ik_err_t *err) {
-  char logs[4200];
-  int rc = ik_home_dir(logs, sizeof logs - 8, err);
+/* The log file of a background daemon: $INFRAKIT_HOME/logs/NAME.log
+ * into *out (caller frees). */
+static int log_path(const char *name, char **out, ik_err_t *err) {
+  char home[4096];
+  int rc = ik_home_dir(home, sizeof home, err);
   if (rc < 0) return rc;
-  strcat(logs, "/logs");
-  if (mkdir(logs, 0700) < 0 && errno != EEXIST)
-    return ik_err_set(err, IK_EIO, "create %s: %s", logs, strerror(errno));
-  snprintf(out, len, "%s/%s.log", logs, name);
-  return 0;
+  char *logs = ik_sprintf("%s/logs", home);
+  if (mkdir(logs, 0700) < 0 && errno != EEXIST) rc = ik_err_set(err, IK_EIO, "create %s: %s", logs, strerror(errno));
+  else *out = ik_sprintf("%s/%s.log", logs, name);
+  ik_free(logs);
+  return rc;
 }
 
 /* Start `infrakit daemon --plugin N...` detached (own session, stdin from
@@ -250,9 +251,10 @@ static void print_log_tail(const char *path) {
 }
 
 static bool socket_alive(const char *dir, const char *name) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  return ik_unix_socket_alive(path);
+  char *path = ik_sprintf("%s/%s", dir, name);
+  bool alive = ik_unix_socket_alive(path);
+  ik_free(path);
+  return alive;
 }
 
 extern const ik_cli_cmd_t ik_cmd_plugin_start;
@@ -280,17 +282,17 @@ static int start_run(int argc, char **argv) {
   char **todo = ik_calloc((size_t)(argc - first), sizeof *todo);
   int n = 0;
   for (int i = first; i < argc; i++) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, argv[i]);
+    char *path = ik_sprintf("%s/%s", dir, argv[i]);
     pid_t running = ik_unix_socket_peer_pid(path);
+    ik_free(path);
     if (running) printf("%s is already running (pid %d)\n", argv[i], (int)running);
     else todo[n++] = argv[i];
   }
   int status = IK_EXIT_OK;
-  char log[4300];
+  char *log = NULL;
   pid_t pid = -1;
   if (n == 0) goto out;
-  if (log_path(todo[0], log, sizeof log, &err) < 0 || (pid = spawn_daemon(todo, n, log, &err)) < 0) {
+  if (log_path(todo[0], &log, &err) < 0 || (pid = spawn_daemon(todo, n, log, &err)) < 0) {
     ik_cli_eprintf("infrakit plugin start: %s\n", err.msg);
     status = IK_EXIT_FAIL;
     goto out;
@@ -318,6 +320,7 @@ static int start_run(int argc, char **argv) {
   }
   for (int i = 0; i < n; i++) printf("started %s (pid %d, socket %s/%s, log %s)\n", todo[i], (int)pid, dir, todo[i], log);
 out:
+  ik_free(log);
   ik_free(todo);
   return status;
 }
@@ -358,16 +361,17 @@ static bool process_gone(pid_t pid) {
 /* Stop the process serving NAME; prints what happened. Returns the exit
  * status for this NAME. */
 static int stop_one(const char *dir, const char *name, double timeout) {
-  char path[4200], pidpath[4300];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  snprintf(pidpath, sizeof pidpath, "%s.pid", path);
+  char *path = ik_sprintf("%s/%s", dir, name);
+  char *pidpath = ik_sprintf("%s.pid", path);
   struct stat st;
   bool has_socket = lstat(path, &st) == 0, has_pid = stat(pidpath, &st) == 0;
+  pid_t pid = has_socket || has_pid ? ik_unix_socket_peer_pid(path) : 0;
+  ik_free(pidpath);
+  ik_free(path);
   if (!has_socket && !has_pid) {
     ik_cli_eprintf("infrakit plugin stop: %s is not running (no socket or pid file in %s)\n", name, dir);
     return IK_EXIT_FAIL;
   }
-  pid_t pid = ik_unix_socket_peer_pid(path);
   if (pid == 0) {
     ik_plugin_unpublish(dir, name);
     printf("%s was not running; removed its stale files\n", name);

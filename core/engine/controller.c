@@ -274,39 +274,62 @@ static int store_del(ik_controller_t *c, const char *id, const char *what, ik_sp
 
 /* --- an operation that replies later --------------------------------------------- */
 
-typedef struct op {
+/* An operation is a table of named steps (op_kind_t). A step starts one
+ * call whose answer comes back to op_next, which lets the operation's
+ * check look at the answer, then runs the next step with it. Adding a
+ * step is adding one row and its function. */
+
+typedef struct op op_t;
+
+/* One step. result: the previous step's answer (borrowed; NULL for the
+ * first). Returns 0 once it has started a call answered through op_next,
+ * or ended the operation itself (op_reply, op_fail: op is gone); or a
+ * negative code with err filled, which ends the operation as a failure
+ * of this step, like an error answer to its call. */
+typedef int (*op_run_fn)(op_t *op, json_t *result, ik_err_t *err);
+
+typedef struct op_step {
+  const char *name; /* the call it makes, as the deadline's log and the errors name it: "Flavor.Validate" */
+  op_run_fn run;
+} op_step_t;
+
+typedef struct op_kind {
+  const op_step_t *steps;
+  /* Looks at each answer, err (may be NULL) being op's current step's
+   * error: returns 0 to go on, or a negative code with out filled - the
+   * error the caller hears. An error always ends the operation; without a
+   * check the caller hears it as it is. May be NULL. */
+  int (*check)(op_t *op, const ik_err_t *err, ik_err_t *out);
+  void (*free)(op_t *op); /* frees what the kind adds to op_t; may be NULL */
+} op_kind_t;
+
+/* What every operation has; each kind's struct starts with it. */
+struct op {
+  const op_kind_t *kind;
   ik_controller_t *c;
   ik_spi_cb cb;
   void *data;
   char *id;
-  json_t *spec_json;
-  ik_group_spec_t spec;
-  bool pretend;
-  ik_instance_plugin_t inst;
-  ik_flavor_plugin_t flavor;
-  json_t *ids;       /* DestroyInstances */
-  uint64_t size;     /* SetSize */
-  ik_buf_t details;
-  int step;
-} op_t;
+  int step;           /* the step whose call is out; -1 before the first */
+  const char *plugin; /* what that call went to (borrowed), for the errors */
+};
 
-static op_t *op_new(ik_controller_t *c, const char *id, ik_spi_cb cb, void *data) {
-  op_t *op = IK_NEW(op_t);
+/* A new operation of kind, size bytes (its struct), on group id (copied;
+ * may be NULL). */
+static void *op_new(ik_controller_t *c, const op_kind_t *kind, size_t size, const char *id, ik_spi_cb cb, void *data) {
+  op_t *op = ik_calloc(1, size);
+  op->kind = kind;
   op->c = c;
   c->live++;
   op->cb = cb;
   op->data = data;
   op->id = ik_strdup(id);
+  op->step = -1;
   return op;
 }
 
 static void op_free(op_t *op) {
-  if (op->inst.vt) op->inst.vt->free(op->inst.self);
-  if (op->flavor.vt) op->flavor.vt->free(op->flavor.self);
-  json_decref(op->spec_json);
-  json_decref(op->ids);
-  ik_group_spec_free(&op->spec);
-  ik_buf_free(&op->details);
+  if (op->kind->free) op->kind->free(op);
   ik_free(op->id);
   ik_controller_t *c = op->c;
   ik_free(op);
@@ -325,24 +348,114 @@ static void op_reply(op_t *op, json_t *result) {
   op_free(op);
 }
 
+static const char *op_step_name(const op_t *op) { return op->kind->steps[op->step].name; }
+
+/* An answer (err may be NULL) to the current step: true when it ended the
+ * operation, which then is gone. */
+static bool op_ended(op_t *op, const ik_err_t *err) {
+  ik_err_t e = {0};
+  if (op->kind->check && op->kind->check(op, err, &e) < 0) {
+    op_fail(op, &e);
+    return true;
+  }
+  if (err) {
+    op_fail(op, err);
+    return true;
+  }
+  return false;
+}
+
+/* Run step i; its refusal ends the operation as its failure. */
+static void op_run(op_t *op, int i, json_t *result) {
+  ik_err_t e = {0};
+  op->step = i;
+  if (op->kind->steps[i].run(op, result, &e) < 0) op_ended(op, &e);
+}
+
+/* The callback of every step's call: the next step gets the answer. */
+static void op_next(json_t *result, const ik_err_t *err, void *data) {
+  op_t *op = data;
+  if (op_ended(op, err)) return;
+  op_run(op, op->step + 1, result);
+}
+
+/* Run the first step now, for an SPI function: on failure op is freed and
+ * the code returned, and the caller's callback is never called. */
+static int op_start(op_t *op, ik_err_t *err) {
+  op->step = 0;
+  int rc = op->kind->steps[0].run(op, NULL, err);
+  if (rc < 0) op_free(op);
+  return rc;
+}
+
 /* Complete from the loop (libuv's rule) with result (stolen). */
 static int reply_later(ik_controller_t *c, json_t *result, ik_spi_cb cb, void *data) {
   return ik_loop_complete(c->loop, cb, data, result, NULL);
 }
 
+/* Start the operation's first step from the loop: the caller's callback
+ * never runs inside the SPI call. */
+static int op_start_later(op_t *op) { return reply_later(op->c, NULL, op_next, op); }
+
+/* A deadline for the call the current step makes on plugin, answered
+ * through op_next. */
+static ik__guard_t *op_guard(op_t *op, const char *plugin) {
+  op->plugin = plugin;
+  return ik__guard(op->c, op_step_name(op), plugin, op_next, op);
+}
+
+/* The current step's call on the store: groups/<id>/<what>. */
+static int op_store_put(op_t *op, const char *what, json_t *doc, ik_err_t *err) {
+  op->plugin = "groups";
+  return store_put(op->c, op->id, what, doc, op_next, op, err);
+}
+
+static int op_store_del(op_t *op, const char *what, ik_err_t *err) {
+  op->plugin = "groups";
+  return store_del(op->c, op->id, what, op_next, op, err);
+}
+
+/* The current step's call: what inst (named plugin) has tagged as op's
+ * group's. */
+static int op_describe_members(op_t *op, const char *plugin, ik_instance_plugin_t *inst, ik_err_t *err) {
+  json_t *tags = json_pack("{s:s}", "infrakit.group", op->id);
+  ik__guard_t *gd = op_guard(op, plugin);
+  int rc = inst->vt->describe(inst->self, tags, false, ik__guarded, gd, err);
+  if (rc < 0) ik__guard_refused(gd);
+  json_decref(tags);
+  return rc;
+}
+
 /* --- CommitGroup ---------------------------------------------------------------- */
 
-static void commit_step(json_t *result, const ik_err_t *err, void *data);
+typedef struct commit_op {
+  op_t op;
+  json_t *spec_json;
+  ik_group_spec_t spec;
+  bool pretend;
+  ik_instance_plugin_t inst; /* resolved for the commit; handed to a new group */
+  ik_flavor_plugin_t flavor;
+  ik_buf_t details;
+} commit_op_t;
+
+static void commit_free(op_t *op) {
+  commit_op_t *co = (commit_op_t *)op;
+  if (co->inst.vt) co->inst.vt->free(co->inst.self);
+  if (co->flavor.vt) co->flavor.vt->free(co->flavor.self);
+  json_decref(co->spec_json);
+  ik_group_spec_free(&co->spec);
+  ik_buf_free(&co->details);
+}
 
 /* Details: what the commit does now, from a plan over what describe saw.
  * Health is what the controller last saw (healthy when new). */
-static void commit_details(op_t *op, json_t *descs) {
-  ik__group_t *g = ik__group_find(op->c, op->spec.id);
+static void commit_details(commit_op_t *co, json_t *descs) {
+  ik__group_t *g = ik__group_find(co->op.c, co->spec.id);
   ik_plan_instance_t *insts = NULL;
   size_t n = 0;
   ik_err_t err = {0};
   if (ik_observe_descriptions(descs, &insts, &n, &err) < 0) {
-    ik_buf_printf(&op->details, "%s", err.msg);
+    ik_buf_printf(&co->details, "%s", err.msg);
     return;
   }
   int64_t now = ik__now_ms();
@@ -356,162 +469,185 @@ static void commit_details(op_t *op, json_t *descs) {
     }
   }
   ik_plan_t plan;
-  ik_plan_input_t in = {.spec = &op->spec, .instances = insts, .n_instances = n, .state = g ? &g->state : NULL,
-                        .now_ms = now, .poll_ms = op->c->o.poll_ms, .seed = 1};
+  ik_plan_input_t in = {.spec = &co->spec, .instances = insts, .n_instances = n, .state = g ? &g->state : NULL,
+                        .now_ms = now, .poll_ms = co->op.c->o.poll_ms, .seed = 1};
   if (ik_plan_compute(&in, &plan, &err) == 0) {
-    if (g == NULL) ik_buf_printf(&op->details, "Managing %llu instances", (unsigned long long)op->spec.size);
-    else ik_plan_summary_format(&op->details, &plan.summary);
+    if (g == NULL) ik_buf_printf(&co->details, "Managing %llu instances", (unsigned long long)co->spec.size);
+    else ik_plan_summary_format(&co->details, &plan.summary);
     for (size_t i = 0; i < plan.n_actions; i++) {
-      ik_buf_puts(&op->details, "\n  ");
-      ik_plan_action_format(&op->details, &plan.actions[i]);
+      ik_buf_puts(&co->details, "\n  ");
+      ik_plan_action_format(&co->details, &plan.actions[i]);
     }
     ik_plan_free(&plan);
   } else {
-    ik_buf_printf(&op->details, "%s", err.msg);
+    ik_buf_printf(&co->details, "%s", err.msg);
   }
   ik_free(insts);
 }
 
-static void commit_step(json_t *result, const ik_err_t *err, void *data) {
-  op_t *op = data;
-  ik_controller_t *c = op->c;
-  ik_err_t e = {0};
-  int rc = 0;
-  if (c->closing) {
-    ik_err_set(&e, IK_ECANCELED, "group %s: the daemon is shutting down", op->spec.id ? op->spec.id : "");
-    return op_fail(op, &e);
-  }
-  if (err) {
-    ik_err_t wrapped = {0};
-    const char *stage = op->step == 1 ? "Flavor.Validate" : op->step == 2 ? "Instance.Validate"
-                        : op->step == 3 ? "Instance.DescribeInstances" : "store";
-    ik_err_set(&wrapped, err->code, "group %s: %s (%s): %s", op->spec.id,
-               op->step == 1 ? op->spec.flavor_plugin : op->step <= 3 ? op->spec.instance_plugin : "groups", stage,
-               err->msg);
-    return op_fail(op, &wrapped);
-  }
-  switch (op->step++) {
-  case 0: { /* reference §4.3: flavor validate, then instance validate */
-    json_t *alloc = ik_group_spec_allocation(&op->spec);
-    ik__guard_t *gd = ik__guard(c, "Flavor.Validate", op->spec.flavor_plugin, commit_step, op);
-    rc = op->flavor.vt->validate(op->flavor.self, op->spec.flavor_properties, alloc, ik__guarded, gd, &e);
-    if (rc < 0) ik__guard_refused(gd);
-    json_decref(alloc);
-    break;
-  }
-  case 1: {
-    ik__guard_t *gd = ik__guard(c, "Instance.Validate", op->spec.instance_plugin, commit_step, op);
-    rc = op->inst.vt->validate(op->inst.self, op->spec.instance_properties, ik__guarded, gd, &e);
-    if (rc < 0) ik__guard_refused(gd);
-    break;
-  }
-  case 2: {
-    json_t *tags = json_pack("{s:s}", "infrakit.group", op->spec.id);
-    ik__guard_t *gd = ik__guard(c, "Instance.DescribeInstances", op->spec.instance_plugin, commit_step, op);
-    rc = op->inst.vt->describe(op->inst.self, tags, false, ik__guarded, gd, &e);
-    if (rc < 0) ik__guard_refused(gd);
-    json_decref(tags);
-    break;
-  }
-  case 3:
-    commit_details(op, result);
-    if (op->pretend)
-      return op_reply(op, json_pack("{s:s, s:s}", "ID", op->spec.id, "Details", ik_buf_cstr(&op->details)));
-    rc = store_put(c, op->spec.id, "spec", op->spec_json, commit_step, op, &e);
-    break;
-  case 4: {
-    ik__group_t *g = ik__group_find(c, op->spec.id);
-    const char *id = op->spec.id;
-    json_t *reply = json_pack("{s:s, s:s}", "ID", id, "Details", ik_buf_cstr(&op->details));
-    ik_events_emit(c->events, id, "committed",
-                   json_pack("{s:s, s:I, s:b}", "config_hash", op->spec.config_hash, "size", (json_int_t)op->spec.size,
-                             "update", g != NULL));
-    ik_log(IK_LOG_INFO, "group", "committed", "group", id, "config", op->spec.config_hash, NULL);
-    if (g && g->destroying) {
-      ik_err_set(&e, IK_ESTATE, "group %s is being destroyed; commit again once it is gone", id);
-      json_decref(reply);
-      return op_fail(op, &e);
-    }
-    json_t *spec_json = op->spec_json;
-    op->spec_json = NULL;
-    if (g) {
-      group_update(g, spec_json, &op->spec);
-    } else {
-      g = group_install(c, spec_json, &op->spec, NULL, false);
-      g->inst = op->inst; /* already resolved: reuse */
-      g->flavor = op->flavor;
-      op->inst.vt = NULL;
-      op->flavor.vt = NULL;
-    }
-    return op_reply(op, reply);
-  }
-  }
-  if (rc < 0) commit_step(NULL, &e, op); /* labelled by the step it failed in, as a callback's error is */
+/* Errors name the group, the plugin and the step: "group web:
+ * flavor-vanilla (Flavor.Validate): ...". */
+static int commit_check(op_t *op, const ik_err_t *err, ik_err_t *out) {
+  commit_op_t *co = (commit_op_t *)op;
+  if (op->c->closing)
+    return ik_err_set(out, IK_ECANCELED, "group %s: the daemon is shutting down", co->spec.id ? co->spec.id : "");
+  if (err) return ik_err_set(out, err->code, "group %s: %s (%s): %s", co->spec.id, op->plugin, op_step_name(op), err->msg);
+  return 0;
 }
+
+/* reference §4.3: flavor validate, then instance validate */
+static int commit_validate_flavor(op_t *op, json_t *result, ik_err_t *err) {
+  commit_op_t *co = (commit_op_t *)op;
+  json_t *alloc = ik_group_spec_allocation(&co->spec);
+  ik__guard_t *gd = op_guard(op, co->spec.flavor_plugin);
+  int rc = co->flavor.vt->validate(co->flavor.self, co->spec.flavor_properties, alloc, ik__guarded, gd, err);
+  if (rc < 0) ik__guard_refused(gd);
+  json_decref(alloc);
+  return rc;
+}
+
+static int commit_validate_instance(op_t *op, json_t *result, ik_err_t *err) {
+  commit_op_t *co = (commit_op_t *)op;
+  ik__guard_t *gd = op_guard(op, co->spec.instance_plugin);
+  int rc = co->inst.vt->validate(co->inst.self, co->spec.instance_properties, ik__guarded, gd, err);
+  if (rc < 0) ik__guard_refused(gd);
+  return rc;
+}
+
+static int commit_describe(op_t *op, json_t *result, ik_err_t *err) {
+  commit_op_t *co = (commit_op_t *)op;
+  return op_describe_members(op, co->spec.instance_plugin, &co->inst, err);
+}
+
+/* The details from the members described; with --pretend, the reply. */
+static int commit_persist(op_t *op, json_t *result, ik_err_t *err) {
+  commit_op_t *co = (commit_op_t *)op;
+  commit_details(co, result);
+  if (co->pretend) {
+    op_reply(op, json_pack("{s:s, s:s}", "ID", co->spec.id, "Details", ik_buf_cstr(&co->details)));
+    return 0;
+  }
+  return op_store_put(op, "spec", co->spec_json, err);
+}
+
+/* Durable: the controller takes the spec. */
+static int commit_apply(op_t *op, json_t *result, ik_err_t *err) {
+  commit_op_t *co = (commit_op_t *)op;
+  ik_controller_t *c = op->c;
+  ik__group_t *g = ik__group_find(c, co->spec.id);
+  const char *id = co->spec.id;
+  json_t *reply = json_pack("{s:s, s:s}", "ID", id, "Details", ik_buf_cstr(&co->details));
+  ik_events_emit(c->events, id, "committed",
+                 json_pack("{s:s, s:I, s:b}", "config_hash", co->spec.config_hash, "size", (json_int_t)co->spec.size,
+                           "update", g != NULL));
+  ik_log(IK_LOG_INFO, "group", "committed", "group", id, "config", co->spec.config_hash, NULL);
+  if (g && g->destroying) {
+    ik_err_t e = {0};
+    ik_err_set(&e, IK_ESTATE, "group %s is being destroyed; commit again once it is gone", id);
+    json_decref(reply);
+    op_fail(op, &e);
+    return 0;
+  }
+  json_t *spec_json = co->spec_json;
+  co->spec_json = NULL;
+  if (g) {
+    group_update(g, spec_json, &co->spec);
+  } else {
+    g = group_install(c, spec_json, &co->spec, NULL, false);
+    g->inst = co->inst; /* already resolved: reuse */
+    g->flavor = co->flavor;
+    co->inst.vt = NULL;
+    co->flavor.vt = NULL;
+  }
+  op_reply(op, reply);
+  return 0;
+}
+
+static const op_step_t commit_steps[] = {
+    {"Flavor.Validate", commit_validate_flavor},
+    {"Instance.Validate", commit_validate_instance},
+    {"Instance.DescribeInstances", commit_describe},
+    {"store", commit_persist},
+    {"apply", commit_apply},
+};
+
+static const op_kind_t commit_kind = {
+    .steps = commit_steps,
+    .check = commit_check,
+    .free = commit_free,
+};
 
 static int c_commit(void *self, json_t *spec, bool pretend, ik_spi_cb cb, void *data, ik_err_t *err) {
   ik_controller_t *c = self;
-  op_t *op = op_new(c, NULL, cb, data);
-  op->pretend = pretend;
+  commit_op_t *co = op_new(c, &commit_kind, sizeof *co, NULL, cb, data);
+  co->pretend = pretend;
   /* Its secrets are masked in every output from now on - the event log,
    * describe, the daemon's log, RPC errors - even when a plugin's error
    * repeats them; first, in case the spec itself is refused. Then parsed
    * and bounded (ID, size) before any plugin is called. */
   ik_redact_register_json(spec);
-  int rc = ik_group_spec_parse_limited(spec, c->o.max_group_size, &op->spec, err);
+  int rc = ik_group_spec_parse_limited(spec, c->o.max_group_size, &co->spec, err);
   if (rc == 0) {
     ik_resolver_t *r = &c->o.resolver;
-    if ((rc = r->instance(r->ctx, op->spec.instance_plugin, &op->inst, err)) < 0) op->inst.vt = NULL;
-    else if ((rc = r->flavor(r->ctx, op->spec.flavor_plugin, &op->flavor, err)) < 0) op->flavor.vt = NULL;
+    if ((rc = r->instance(r->ctx, co->spec.instance_plugin, &co->inst, err)) < 0) co->inst.vt = NULL;
+    else if ((rc = r->flavor(r->ctx, co->spec.flavor_plugin, &co->flavor, err)) < 0) co->flavor.vt = NULL;
     if (rc < 0) {
       char msg[IK_ERR_MSG_MAX];
       snprintf(msg, sizeof msg, "%s", err->msg);
-      ik_err_set(err, rc, "group %s: %s", op->spec.id, msg);
+      ik_err_set(err, rc, "group %s: %s", co->spec.id, msg);
     }
   }
   if (rc < 0) {
-    op_free(op);
+    op_free(&co->op);
     return rc;
   }
-  op->spec_json = json_deep_copy(spec);
-  /* Step 0 runs from the loop: cb never runs inside this call. */
-  return reply_later(c, NULL, commit_step, op);
+  co->op.id = ik_strdup(co->spec.id);
+  co->spec_json = json_deep_copy(spec);
+  return op_start_later(&co->op);
 }
 
 /* --- FreeGroup ------------------------------------------------------------------- */
 
-static void free_step(json_t *result, const ik_err_t *err, void *data) {
-  op_t *op = data;
-  ik_err_t e = {0};
-  if (err) return op_fail(op, err);
-  if (op->step++ == 0) {
-    int rc = store_del(op->c, op->id, "spec", free_step, op, &e);
-    if (rc < 0) op_fail(op, &e);
-    return;
-  }
+/* Steps of FreeGroup and DestroyGroup: the group's documents go. */
+static int forget_state(op_t *op, json_t *result, ik_err_t *err) { return op_store_del(op, "state", err); }
+
+static int forget_spec(op_t *op, json_t *result, ik_err_t *err) { return op_store_del(op, "spec", err); }
+
+static int free_stop(op_t *op, json_t *result, ik_err_t *err) {
   ik__group_t *g = ik__group_find(op->c, op->id);
   if (g) group_remove(g);
   ik_events_emit(op->c->events, op->id, "freed", NULL);
   ik_log(IK_LOG_INFO, "group", "freed: no longer managed, instances left as they are", "group", op->id, NULL);
   op_reply(op, json_null());
+  return 0;
 }
+
+static const op_step_t free_steps[] = {
+    {"store", forget_state},
+    {"store", forget_spec},
+    {"stop", free_stop},
+};
+
+static const op_kind_t free_kind = {
+    .steps = free_steps,
+};
 
 /* Forget the group: its documents first (a crash in between leaves it
  * managed, never half-forgotten), then stop. Instances are untouched. */
 static int c_free_group(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
   ik_controller_t *c = self;
   if (ik__group_find(c, id) == NULL) return not_watched(id, err);
-  op_t *op = op_new(c, id, cb, data);
-  int rc = store_del(c, id, "state", free_step, op, err);
-  if (rc < 0) op_free(op);
-  return rc;
+  return op_start(op_new(c, &free_kind, sizeof(op_t), id, cb, data), err);
 }
 
 /* --- DescribeGroup --------------------------------------------------------------- */
 
-static void on_group_described(json_t *result, const ik_err_t *err, void *data) {
-  op_t *op = data;
-  if (err) return op_fail(op, err);
+static int describe_members(op_t *op, json_t *result, ik_err_t *err) {
+  ik__group_t *g = ik__group_find(op->c, op->id);
+  return op_describe_members(op, g->spec.instance_plugin, &g->inst, err);
+}
+
+static int describe_reply(op_t *op, json_t *result, ik_err_t *err) {
   ik__group_t *g = ik__group_find(op->c, op->id);
   bool converged = g && !g->destroying && !ik__group_summary_stale(g) && g->summary.phase == IK_PHASE_STEADY &&
                    g->actions == NULL && g->cycles > 0;
@@ -523,7 +659,17 @@ static void on_group_described(json_t *result, const ik_err_t *err, void *data) 
     if (grp && strcmp(grp, op->id) == 0) json_array_append(insts, d);
   }
   op_reply(op, json_pack("{s:o, s:b}", "Instances", insts, "Converged", converged));
+  return 0;
 }
+
+static const op_step_t describe_steps[] = {
+    {"Instance.DescribeInstances", describe_members},
+    {"reply", describe_reply},
+};
+
+static const op_kind_t describe_kind = {
+    .steps = describe_steps,
+};
 
 /* InfraKit's view: the members as the instance plugin lists them now, and
  * whether the group is at its spec with nothing in flight. */
@@ -533,21 +679,45 @@ static int c_describe(void *self, const char *id, ik_spi_cb cb, void *data, ik_e
   if (g == NULL) return not_watched(id, err);
   int rc = ik__group_plugins(g, err);
   if (rc < 0) return rc;
-  op_t *op = op_new(c, id, cb, data);
-  json_t *tags = json_pack("{s:s}", "infrakit.group", id);
-  ik__guard_t *gd = ik__guard(c, "Instance.DescribeInstances", g->spec.instance_plugin, on_group_described, op);
-  rc = g->inst.vt->describe(g->inst.self, tags, false, ik__guarded, gd, err);
-  if (rc < 0) ik__guard_refused(gd);
-  json_decref(tags);
-  if (rc < 0) op_free(op);
-  return rc;
+  return op_start(op_new(c, &describe_kind, sizeof(op_t), id, cb, data), err);
 }
 
 /* --- DestroyGroup ---------------------------------------------------------------- */
 
-static void destroy_step(json_t *result, const ik_err_t *err, void *data);
+/* Every answer finds the group still there; an error leaves it in state
+ * destroying, said in describe. */
+static int destroy_check(op_t *op, const ik_err_t *err, ik_err_t *out) {
+  ik__group_t *g = ik__group_find(op->c, op->id);
+  if (op->c->closing)
+    return ik_err_set(out, IK_ECANCELED, "destroy group %s: the daemon is shutting down; destroy it again after restart",
+                      op->id);
+  if (err) {
+    ik_err_set(out, err->code, "destroy group %s: %s; the group stays in state destroying (destroy it again to retry)",
+               op->id, err->msg);
+    if (g) snprintf(g->last_error, sizeof g->last_error, "%s", out->msg);
+    return out->code;
+  }
+  if (g == NULL) return ik_err_set(out, IK_ESTATE, "group %s was freed while being destroyed", op->id);
+  return 0;
+}
 
-static void destroy_members_of(op_t *op, json_t *descs) {
+/* A crash from here on resumes the destroy. */
+static int destroy_mark(op_t *op, json_t *result, ik_err_t *err) {
+  ik__group_t *g = ik__group_find(op->c, op->id);
+  json_t *doc = ik_rollout_state_to_json(&g->state, true);
+  int rc = op_store_put(op, "state", doc, err);
+  json_decref(doc);
+  return rc;
+}
+
+static int destroy_describe(op_t *op, json_t *result, ik_err_t *err) {
+  ik__group_t *g = ik__group_find(op->c, op->id);
+  int rc = ik__group_plugins(g, err);
+  if (rc == 0) rc = op_describe_members(op, g->spec.instance_plugin, &g->inst, err);
+  return rc;
+}
+
+static int destroy_members(op_t *op, json_t *descs, ik_err_t *err) {
   ik__group_t *g = ik__group_find(op->c, op->id);
   json_t *ids = json_array();
   size_t i;
@@ -558,67 +728,33 @@ static void destroy_members_of(op_t *op, json_t *descs) {
     if (grp && id && strcmp(grp, op->id) == 0) json_array_append_new(ids, json_string(id));
   }
   ik_err_t e = {0};
-  int rc = g ? ik__group_destroy_members(g, ids, destroy_step, op, &e) : ik_err_set(&e, IK_ESTATE, "group gone");
+  int rc = ik__group_destroy_members(g, ids, op_next, op, &e);
   json_decref(ids);
-  if (rc < 0) op_fail(op, &e);
+  if (rc < 0) op_fail(op, &e); /* as it is: nothing was destroyed */
+  return 0;
 }
 
-static void destroy_step(json_t *result, const ik_err_t *err, void *data) {
-  op_t *op = data;
-  ik_controller_t *c = op->c;
-  ik__group_t *g = ik__group_find(c, op->id);
-  ik_err_t e = {0};
-  int rc = 0;
-  if (c->closing) {
-    ik_err_set(&e, IK_ECANCELED, "destroy group %s: the daemon is shutting down; destroy it again after restart", op->id);
-    return op_fail(op, &e);
-  }
-  if (err) {
-    ik_err_set(&e, err->code, "destroy group %s: %s; the group stays in state destroying (destroy it again to retry)",
-               op->id, err->msg);
-    if (g) snprintf(g->last_error, sizeof g->last_error, "%s", e.msg);
-    return op_fail(op, &e);
-  }
-  if (g == NULL) {
-    ik_err_set(&e, IK_ESTATE, "group %s was freed while being destroyed", op->id);
-    return op_fail(op, &e);
-  }
-  switch (op->step++) {
-  case 0: { /* a crash from here on resumes the destroy */
-    json_t *doc = ik_rollout_state_to_json(&g->state, true);
-    rc = store_put(c, op->id, "state", doc, destroy_step, op, &e);
-    json_decref(doc);
-    break;
-  }
-  case 1: {
-    json_t *tags = json_pack("{s:s}", "infrakit.group", op->id);
-    if ((rc = ik__group_plugins(g, &e)) == 0) {
-      ik__guard_t *gd = ik__guard(c, "Instance.DescribeInstances", g->spec.instance_plugin, destroy_step, op);
-      rc = g->inst.vt->describe(g->inst.self, tags, false, ik__guarded, gd, &e);
-      if (rc < 0) ik__guard_refused(gd);
-    }
-    json_decref(tags);
-    break;
-  }
-  case 2:
-    return destroy_members_of(op, result);
-  case 3:
-    rc = store_del(c, op->id, "spec", destroy_step, op, &e);
-    break;
-  case 4:
-    rc = store_del(c, op->id, "state", destroy_step, op, &e);
-    break;
-  default:
-    ik_events_emit(c->events, op->id, "destroyed", NULL);
-    ik_log(IK_LOG_INFO, "group", "destroyed", "group", op->id, NULL);
-    group_remove(g);
-    return op_reply(op, json_null());
-  }
-  if (rc < 0) {
-    op->step--;
-    destroy_step(NULL, &e, op);
-  }
+static int destroy_remove(op_t *op, json_t *result, ik_err_t *err) {
+  ik_events_emit(op->c->events, op->id, "destroyed", NULL);
+  ik_log(IK_LOG_INFO, "group", "destroyed", "group", op->id, NULL);
+  group_remove(ik__group_find(op->c, op->id));
+  op_reply(op, json_null());
+  return 0;
 }
+
+static const op_step_t destroy_steps[] = {
+    {"store", destroy_mark},
+    {"Instance.DescribeInstances", destroy_describe},
+    {"destroy", destroy_members},
+    {"store", forget_spec},
+    {"store", forget_state},
+    {"remove", destroy_remove},
+};
+
+static const op_kind_t destroy_kind = {
+    .steps = destroy_steps,
+    .check = destroy_check,
+};
 
 /* Destroy every member (drained first; drain errors are warnings, as in
  * InfraKit), then forget the group. Unlike InfraKit, a destroy that fails
@@ -629,8 +765,7 @@ static int c_destroy(void *self, const char *id, ik_spi_cb cb, void *data, ik_er
   if (g == NULL) return not_watched(id, err);
   g->destroying = true;
   g->last_error[0] = '\0';
-  op_t *op = op_new(c, id, cb, data);
-  return reply_later(c, NULL, destroy_step, op);
+  return op_start_later(op_new(c, &destroy_kind, sizeof(op_t), id, cb, data));
 }
 
 /* --- InspectGroups, Size, SetSize ------------------------------------------------- */
@@ -671,19 +806,57 @@ static int resized(ik__group_t *g, uint64_t size, json_t **out, ik_group_spec_t 
   return 0;
 }
 
-static void set_size_step(json_t *result, const ik_err_t *err, void *data) {
-  op_t *op = data;
-  if (err) return op_fail(op, err);
+
+/* SetSize and DestroyInstances: the group's spec at its new size. */
+typedef struct resize_op {
+  op_t op;
+  json_t *spec_json; /* NULL: the size does not change (pets) */
+  ik_group_spec_t spec;
+  json_t *ids;       /* DestroyInstances: the members to destroy */
+} resize_op_t;
+
+static void resize_free(op_t *op) {
+  resize_op_t *ro = (resize_op_t *)op;
+  json_decref(ro->spec_json);
+  json_decref(ro->ids);
+  ik_group_spec_free(&ro->spec);
+}
+
+/* The new size, durable before it takes effect; nothing to write for pets. */
+static int resize_persist(op_t *op, json_t *result, ik_err_t *err) {
+  resize_op_t *ro = (resize_op_t *)op;
+  if (ro->spec_json == NULL) return op_start_later(op);
+  return op_store_put(op, "spec", ro->spec_json, err);
+}
+
+/* The group takes the new spec. */
+static void resize_apply(resize_op_t *ro, ik__group_t *g) {
+  json_t *sj = ro->spec_json;
+  ro->spec_json = NULL;
+  group_update(g, sj, &ro->spec);
+}
+
+static int set_size_apply(op_t *op, json_t *result, ik_err_t *err) {
+  resize_op_t *ro = (resize_op_t *)op;
   ik__group_t *g = ik__group_find(op->c, op->id);
   if (g && !g->destroying) {
     ik_events_emit(op->c->events, op->id, "scaled", json_pack("{s:I, s:I}", "from", (json_int_t)g->spec.size, "to",
-                                                               (json_int_t)op->spec.size));
-    json_t *sj = op->spec_json;
-    op->spec_json = NULL;
-    group_update(g, sj, &op->spec);
+                                                               (json_int_t)ro->spec.size));
+    resize_apply(ro, g);
   }
   op_reply(op, json_null());
+  return 0;
 }
+
+static const op_step_t set_size_steps[] = {
+    {"store", resize_persist},
+    {"apply", set_size_apply},
+};
+
+static const op_kind_t set_size_kind = {
+    .steps = set_size_steps,
+    .free = resize_free,
+};
 
 /* Scale only: the config hash is unchanged, so nothing is replaced. */
 static int c_set_size(void *self, const char *id, uint64_t size, ik_spi_cb cb, void *data, ik_err_t *err) {
@@ -697,36 +870,48 @@ static int c_set_size(void *self, const char *id, uint64_t size, ik_spi_cb cb, v
                       "size %llu is above the limit of %llu instances per group (daemon --max-group-size, "
                       "INFRAKIT_MAX_GROUP_SIZE)",
                       (unsigned long long)size, (unsigned long long)c->o.max_group_size);
-  op_t *op = op_new(c, id, cb, data);
-  int rc = resized(g, size, &op->spec_json, &op->spec, err);
-  if (rc == 0) rc = store_put(c, id, "spec", op->spec_json, set_size_step, op, err);
-  if (rc < 0) op_free(op);
-  return rc;
+  resize_op_t *ro = op_new(c, &set_size_kind, sizeof *ro, id, cb, data);
+  int rc = resized(g, size, &ro->spec_json, &ro->spec, err);
+  if (rc < 0) {
+    op_free(&ro->op);
+    return rc;
+  }
+  return op_start(&ro->op, err);
 }
 
 /* --- DestroyInstances ---------------------------------------------------------------- */
 
-static void destroy_instances_step(json_t *result, const ik_err_t *err, void *data) {
-  op_t *op = data;
-  ik_err_t e = {0};
-  if (err) return op_fail(op, err);
-  ik__group_t *g = ik__group_find(op->c, op->id);
-  if (g == NULL) {
-    ik_err_set(&e, IK_ESTATE, "group %s was freed meanwhile", op->id);
-    return op_fail(op, &e);
-  }
-  if (op->step++ == 0) { /* the smaller size is durable: now destroy */
-    if (op->spec_json) {
-      json_t *sj = op->spec_json;
-      op->spec_json = NULL;
-      group_update(g, sj, &op->spec);
-    }
-    int rc = ik__group_destroy_members(g, op->ids, destroy_instances_step, op, &e);
-    if (rc < 0) op_fail(op, &e);
-    return;
-  }
-  op_reply(op, json_null());
+/* An error is heard as it is; an answer finds the group still there. */
+static int destroy_instances_check(op_t *op, const ik_err_t *err, ik_err_t *out) {
+  if (err == NULL && ik__group_find(op->c, op->id) == NULL)
+    return ik_err_set(out, IK_ESTATE, "group %s was freed meanwhile", op->id);
+  return 0;
 }
+
+/* The smaller size is durable: now destroy. */
+static int destroy_instances_destroy(op_t *op, json_t *result, ik_err_t *err) {
+  resize_op_t *ro = (resize_op_t *)op;
+  ik__group_t *g = ik__group_find(op->c, op->id);
+  if (ro->spec_json) resize_apply(ro, g);
+  return ik__group_destroy_members(g, ro->ids, op_next, op, err);
+}
+
+static int destroy_instances_reply(op_t *op, json_t *result, ik_err_t *err) {
+  op_reply(op, json_null());
+  return 0;
+}
+
+static const op_step_t destroy_instances_steps[] = {
+    {"store", resize_persist},
+    {"destroy", destroy_instances_destroy},
+    {"reply", destroy_instances_reply},
+};
+
+static const op_kind_t destroy_instances_kind = {
+    .steps = destroy_instances_steps,
+    .check = destroy_instances_check,
+    .free = resize_free,
+};
 
 /* Destroy these members (terminate, drained first) and, for cattle, lower
  * the size by as many, so they are not replaced (reference §4.3). IDs that
@@ -744,25 +929,35 @@ static int c_destroy_instances(void *self, const char *id, json_t *ids, ik_spi_c
       return ik_err_set(err, IK_ENOTFOUND, "Instances[%zu]: %s is not an instance of group %s (as last observed)", i,
                         json_string_value(v), id);
   }
-  op_t *op = op_new(c, id, cb, data);
-  op->ids = json_incref(ids);
-  int rc;
+  resize_op_t *ro = op_new(c, &destroy_instances_kind, sizeof *ro, id, cb, data);
+  ro->ids = json_incref(ids);
   if (!g->spec.pets) {
     uint64_t n = json_array_size(ids), size = g->spec.size > n ? g->spec.size - n : 0;
-    rc = resized(g, size, &op->spec_json, &op->spec, err);
-    if (rc == 0) rc = store_put(c, id, "spec", op->spec_json, destroy_instances_step, op, err);
-  } else {
-    rc = reply_later(c, NULL, destroy_instances_step, op);
+    int rc = resized(g, size, &ro->spec_json, &ro->spec, err);
+    if (rc < 0) {
+      op_free(&ro->op);
+      return rc;
+    }
   }
-  if (rc < 0) op_free(op);
-  return rc;
+  return op_start(&ro->op, err);
 }
 
 /* --- ours: Promote, Status ----------------------------------------------------------- */
 
-static void promote_step(json_t *result, const ik_err_t *err, void *data) {
-  op_t *op = data;
-  if (err) return op_fail(op, err);
+/* Durable before it takes effect. */
+static int promote_persist(op_t *op, json_t *result, ik_err_t *err) {
+  ik__group_t *g = ik__group_find(op->c, op->id);
+  ik_rollout_state_t st;
+  ik_rollout_state_copy(&st, &g->state);
+  st.canary_promoted = true;
+  json_t *doc = ik_rollout_state_to_json(&st, false);
+  ik_rollout_state_free(&st);
+  int rc = op_store_put(op, "state", doc, err);
+  json_decref(doc);
+  return rc;
+}
+
+static int promote_apply(op_t *op, json_t *result, ik_err_t *err) {
   ik__group_t *g = ik__group_find(op->c, op->id);
   if (g) {
     g->state.canary_promoted = true;
@@ -772,7 +967,17 @@ static void promote_step(json_t *result, const ik_err_t *err, void *data) {
     ik__group_schedule(g, 0);
   }
   op_reply(op, json_null());
+  return 0;
 }
+
+static const op_step_t promote_steps[] = {
+    {"store", promote_persist},
+    {"apply", promote_apply},
+};
+
+static const op_kind_t promote_kind = {
+    .steps = promote_steps,
+};
 
 static int c_promote(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
   ik_controller_t *c = self;
@@ -783,17 +988,7 @@ static int c_promote(void *self, const char *id, ik_spi_cb cb, void *data, ik_er
   if (g->state.canary_promoted || strcmp(g->state.target_hash, g->state.good_hash) == 0)
     return ik_err_set(err, IK_ESTATE, "group %s has no canary rollout waiting for promotion (phase %s)", id,
                       ik_plan_phase_name(g->summary.phase));
-  /* Durable before it takes effect. */
-  op_t *op = op_new(c, id, cb, data);
-  ik_rollout_state_t st;
-  ik_rollout_state_copy(&st, &g->state);
-  st.canary_promoted = true;
-  json_t *doc = ik_rollout_state_to_json(&st, false);
-  ik_rollout_state_free(&st);
-  int rc = store_put(c, id, "state", doc, promote_step, op, err);
-  json_decref(doc);
-  if (rc < 0) op_free(op);
-  return rc;
+  return op_start(op_new(c, &promote_kind, sizeof(op_t), id, cb, data), err);
 }
 
 static int c_status(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {

@@ -496,6 +496,9 @@ static void item_done(batch_item_t *it, const ik_err_t *err) {
   batch_finish(b);
 }
 
+/* ik_loop_defer's shape for batch_finish. */
+static void batch_finish_deferred(void *data) { batch_finish(data); }
+
 static void on_item_destroyed(json_t *result, const ik_err_t *err, void *data) {
   batch_item_t *it = data;
   ik__group_unref(it->b->g);
@@ -557,7 +560,7 @@ int ik__group_destroy_members(ik__group_t *g, json_t *ids, ik_spi_cb cb, void *d
     }
   }
   /* The completion must come from the loop, never from inside this call. */
-  ik_loop_defer(g->c->loop, (void (*)(void *))batch_finish, b);
+  ik_loop_defer(g->c->loop, batch_finish_deferred, b);
   return 0;
 }
 

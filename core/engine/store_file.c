@@ -50,15 +50,16 @@ int ik_store_key_check(const char *key, const char *what, ik_err_t *err) {
 
 /* mkdir -p of path's parent directories (0700). */
 static int make_parents(const char *path, ik_err_t *err) {
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s", path);
-  for (char *p = tmp + 1; *p; p++) {
+  char *tmp = ik_strdup(path);
+  int rc = 0;
+  for (char *p = tmp + 1; *p && rc == 0; p++) {
     if (*p != '/') continue;
     *p = '\0';
-    if (mkdir(tmp, 0700) < 0 && errno != EEXIST) return ik_err_set(err, IK_EIO, "create %s: %s", tmp, strerror(errno));
+    if (mkdir(tmp, 0700) < 0 && errno != EEXIST) rc = ik_err_set(err, IK_EIO, "create %s: %s", tmp, strerror(errno));
     *p = '/';
   }
-  return 0;
+  ik_free(tmp);
+  return rc;
 }
 
 /* --- completions from the loop ------------------------------------------ */
@@ -68,9 +69,8 @@ static int finish(store_file_t *s, ik_spi_cb cb, void *data, json_t *result, con
   return ik_loop_complete(s->loop, cb, data, result, err);
 }
 
-static void key_path(const store_file_t *s, const char *key, char *out, size_t len) {
-  snprintf(out, len, "%s/%s.json", s->dir, key);
-}
+/* The file of key (caller frees). */
+static char *key_path(const store_file_t *s, const char *key) { return ik_sprintf("%s/%s.json", s->dir, key); }
 
 /* --- operations ----------------------------------------------------------- */
 
@@ -79,13 +79,13 @@ static int sf_put(void *self, const char *key, json_t *value, ik_spi_cb cb, void
   int rc = ik_store_key_check(key, "store key", err);
   if (rc < 0) return rc;
   if (value == NULL) return ik_err_set(err, IK_EINVAL, "store put %s: no value", key);
-  char path[4400];
-  key_path(s, key, path, sizeof path);
+  char *path = key_path(s, key);
   size_t len;
   char *text = ik_json_dump_go(value, true, &len);
   ik_err_t e = {0};
   if (make_parents(path, &e) == 0) ik_fs_write_atomic(path, text, len, &e);
   free(text);
+  ik_free(path);
   return finish(s, cb, data, json_null(), e.code ? &e : NULL);
 }
 
@@ -93,8 +93,7 @@ static int sf_get(void *self, const char *key, ik_spi_cb cb, void *data, ik_err_
   store_file_t *s = self;
   int rc = ik_store_key_check(key, "store key", err);
   if (rc < 0) return rc;
-  char path[4400];
-  key_path(s, key, path, sizeof path);
+  char *path = key_path(s, key);
   ik_err_t e = {0};
   json_error_t je;
   json_t *doc = json_load_file(path, JSON_DECODE_ANY, &je);
@@ -103,6 +102,7 @@ static int sf_get(void *self, const char *key, ik_spi_cb cb, void *data, ik_err_
     else ik_err_set(&e, IK_EIO, "store: %s:%d:%d: invalid JSON: %s", path, je.line, ik_json_error_column(&je),
                     je.text);
   }
+  ik_free(path);
   return finish(s, cb, data, doc, e.code ? &e : NULL);
 }
 
@@ -110,10 +110,10 @@ static int sf_del(void *self, const char *key, ik_spi_cb cb, void *data, ik_err_
   store_file_t *s = self;
   int rc = ik_store_key_check(key, "store key", err);
   if (rc < 0) return rc;
-  char path[4400];
-  key_path(s, key, path, sizeof path);
+  char *path = key_path(s, key);
   ik_err_t e = {0};
   if (unlink(path) < 0 && errno != ENOENT) ik_err_set(&e, IK_EIO, "store: remove %s: %s", path, strerror(errno));
+  ik_free(path);
   return finish(s, cb, data, json_null(), e.code ? &e : NULL);
 }
 
@@ -124,15 +124,19 @@ static void collect(const char *dir, const char *rel, json_t *keys) {
   for (struct dirent *de; (de = readdir(dh)) != NULL;) {
     const char *name = de->d_name;
     if (name[0] == '.') continue; /* ".", "..", and temp files ".x.tmp" */
-    char path[4400], sub[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", name);
+    char *path = ik_sprintf("%s/%s", dir, name);
+    char *sub = ik_sprintf("%s%s%s", rel, rel[0] ? "/" : "", name);
     struct stat st;
-    if (stat(path, &st) < 0) continue;
     size_t n = strlen(sub);
-    if (S_ISDIR(st.st_mode)) collect(path, sub, keys);
-    else if (S_ISREG(st.st_mode) && n > 5 && strcmp(sub + n - 5, ".json") == 0)
+    if (stat(path, &st) < 0) {
+      /* gone meanwhile */
+    } else if (S_ISDIR(st.st_mode)) {
+      collect(path, sub, keys);
+    } else if (S_ISREG(st.st_mode) && n > 5 && strcmp(sub + n - 5, ".json") == 0) {
       json_array_append_new(keys, json_stringn(sub, n - 5));
+    }
+    ik_free(sub);
+    ik_free(path);
   }
   closedir(dh);
 }
@@ -172,9 +176,9 @@ static const ik_store_vtable_t store_file_vt = {
 };
 
 int ik_store_file_new(ik_loop_t *loop, const char *dir, ik_store_t *out, ik_err_t *err) {
-  char probe[4200];
-  snprintf(probe, sizeof probe, "%s/x", dir);
+  char *probe = ik_sprintf("%s/x", dir);
   int rc = make_parents(probe, err);
+  ik_free(probe);
   if (rc < 0) return rc;
   /* Temp files of writes a crash cut short (a kill between the write and
    * the rename): the documents themselves are whole. */
@@ -194,12 +198,8 @@ int ik_store_file_new(ik_loop_t *loop, const char *dir, ik_store_t *out, ik_err_
   return 0;
 }
 
-int ik_store_file_lock(ik_store_t *store, ik_err_t *err) {
-  if (store->vt != &store_file_vt) return ik_err_set(err, IK_EINVAL, "store lock: not a file store");
-  store_file_t *s = store->self;
-  if (s->lock_fd >= 0) return 0;
-  char path[4400];
-  snprintf(path, sizeof path, "%s/daemon.lock", s->dir);
+/* Take the lock file at path for s. */
+static int lock_at(store_file_t *s, const char *path, ik_err_t *err) {
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return ik_err_set(err, IK_EIO, "store %s: open %s: %s", s->dir, path, strerror(errno));
   if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -226,3 +226,14 @@ int ik_store_file_lock(ik_store_t *store, ik_err_t *err) {
   s->lock_fd = fd;
   return 0;
 }
+
+int ik_store_file_lock(ik_store_t *store, ik_err_t *err) {
+  if (store->vt != &store_file_vt) return ik_err_set(err, IK_EINVAL, "store lock: not a file store");
+  store_file_t *s = store->self;
+  if (s->lock_fd >= 0) return 0;
+  char *path = ik_sprintf("%s/daemon.lock", s->dir);
+  int rc = lock_at(s, path, err);
+  ik_free(path);
+  return rc;
+}
+

@@ -44,8 +44,12 @@ int ik_loop_catch_signals(ik_loop_t *loop, ik_err_t *err) {
     return ik_err_uv(err, rc, "signal init");
   }
   loop->sigint.data = loop->sigterm.data = loop;
-  uv_signal_start(&loop->sigint, ik__on_signal, SIGINT);
-  uv_signal_start(&loop->sigterm, ik__on_signal, SIGTERM);
+  if ((rc = uv_signal_start(&loop->sigint, ik__on_signal, SIGINT)) < 0 ||
+      (rc = uv_signal_start(&loop->sigterm, ik__on_signal, SIGTERM)) < 0) {
+    uv_close((uv_handle_t *)&loop->sigint, NULL);
+    uv_close((uv_handle_t *)&loop->sigterm, NULL);
+    return ik_err_uv(err, rc, "signal start");
+  }
   uv_unref((uv_handle_t *)&loop->sigint);
   uv_unref((uv_handle_t *)&loop->sigterm);
   loop->signals_on = true;

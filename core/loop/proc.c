@@ -90,6 +90,15 @@ static void ik__proc_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   ik__proc_maybe_done(p);
 }
 
+/* Read the child's output from pipe; a pipe that cannot be read is
+ * finished, as at a read error (its output stays empty). */
+static void proc_read_start(ik_proc_t *p, uv_pipe_t *pipe) {
+  if (uv_read_start((uv_stream_t *)pipe, ik__proc_alloc, ik__proc_read) < 0) {
+    ik__proc_close(p, (uv_handle_t *)pipe);
+    p->open_streams--;
+  }
+}
+
 static void ik__proc_stdin_written(uv_write_t *req, int status) {
   ik_proc_t *p = req->data;
   (void)status; /* EPIPE: the child did not read it all; not our failure */
@@ -170,8 +179,8 @@ int ik_proc_spawn(ik_loop_t *loop, const ik_proc_opts_t *opts, ik_proc_cb cb, vo
   p->open_handles++; /* the process handle */
   p->pid = p->process.pid;
   p->open_streams = 2;
-  uv_read_start((uv_stream_t *)&p->out_pipe, ik__proc_alloc, ik__proc_read);
-  uv_read_start((uv_stream_t *)&p->err_pipe, ik__proc_alloc, ik__proc_read);
+  proc_read_start(p, &p->out_pipe);
+  proc_read_start(p, &p->err_pipe);
 
   if (p->has_stdin) {
     p->stdin_copy = ik_memdup(opts->stdin_data, opts->stdin_len);

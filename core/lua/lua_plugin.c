@@ -564,8 +564,7 @@ static int load_module(lua_plugin_t *pl, lua_module_t **out, uint64_t *hash, ik_
     ik_free(text);
     if (lrc != 0) {
       rc = ik_err_set(err, IK_ELUA, "%s", lua_tostring(L, -1));
-      lua_settop(L, top);
-      return rc;
+      goto fail;
     }
     rc = ik__lua_pcall(rt, L, 0, 1, err);
   } else {
@@ -575,14 +574,12 @@ static int load_module(lua_plugin_t *pl, lua_module_t **out, uint64_t *hash, ik_
   }
   if (rc < 0) {
     one_line(err->msg);
-    lua_settop(L, top);
-    return rc;
+    goto fail;
   }
   if (!lua_istable(L, -1)) {
     rc = ik_err_set(err, IK_ELUA, "%s: returned a %s; a %s returns a table of functions", where, luaL_typename(L, -1),
                     what);
-    lua_settop(L, top);
-    return rc;
+    goto fail;
   }
   for (size_t i = 0; required[i]; i++) {
     lua_getfield(L, -1, required[i]);
@@ -590,8 +587,7 @@ static int load_module(lua_plugin_t *pl, lua_module_t **out, uint64_t *hash, ik_
     lua_pop(L, 1);
     if (!ok) {
       rc = ik_err_set(err, IK_ELUA, "%s: the %s has no function %s", where, what, required[i]);
-      lua_settop(L, top);
-      return rc;
+      goto fail;
     }
   }
   lua_getfield(L, -1, "watch");
@@ -600,8 +596,7 @@ static int load_module(lua_plugin_t *pl, lua_module_t **out, uint64_t *hash, ik_
   if (!pl->is_flavor && bad_watch) {
     rc = ik_err_set(err, IK_ELUA, "%s: watch is a %s; the instance provider's watch must be a function(notify)",
                     where, luaL_typename(L, -1));
-    lua_settop(L, top);
-    return rc;
+    goto fail;
   }
   lua_module_t *m = IK_NEW(lua_module_t);
   m->rt = rt;
@@ -613,6 +608,10 @@ static int load_module(lua_plugin_t *pl, lua_module_t **out, uint64_t *hash, ik_
   lua_settop(L, top);
   *out = m;
   return 0;
+
+fail:
+  lua_settop(L, top);
+  return rc;
 }
 
 static int plugin_load(ik_lua_t *rt, const char *name, const char *path, const char *module, bool is_flavor,

@@ -18,19 +18,23 @@
 #include "base/mem.h"
 
 static int mkdir_p(const char *path, ik_err_t *err) {
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s", path);
+  char *tmp = ik_strdup(path);
+  int rc = 0;
   for (char *p = tmp + 1; *p; p++) {
     if (*p != '/') continue;
     *p = '\0';
-    if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-      return ik_err_set(err, IK_EIO, "create %s: %s", tmp, strerror(errno));
+    if (mkdir(tmp, 0700) < 0 && errno != EEXIST) {
+      rc = ik_err_set(err, IK_EIO, "create %s: %s", tmp, strerror(errno));
+      goto done;
+    }
     *p = '/';
   }
-  if (mkdir(tmp, 0700) < 0 && errno != EEXIST) return ik_err_set(err, IK_EIO, "create %s: %s", tmp, strerror(errno));
   struct stat st;
-  if (stat(tmp, &st) < 0 || !S_ISDIR(st.st_mode)) return ik_err_set(err, IK_EIO, "%s is not a directory", tmp);
-  return 0;
+  if (mkdir(tmp, 0700) < 0 && errno != EEXIST) rc = ik_err_set(err, IK_EIO, "create %s: %s", tmp, strerror(errno));
+  else if (stat(tmp, &st) < 0 || !S_ISDIR(st.st_mode)) rc = ik_err_set(err, IK_EIO, "%s is not a directory", tmp);
+done:
+  ik_free(tmp);
+  return rc;
 }
 
 int ik_plugins_dir(char *out, size_t len, ik_err_t *err) {
@@ -98,9 +102,10 @@ pid_t ik_unix_socket_peer_pid(const char *path) {
 }
 
 static pid_t read_pid(const char *dir, const char *name) {
-  char path[4096], buf[32] = "";
-  snprintf(path, sizeof path, "%s/%s.pid", dir, name);
+  char buf[32] = "";
+  char *path = ik_sprintf("%s/%s.pid", dir, name);
   FILE *f = fopen(path, "re");
+  ik_free(path);
   if (f == NULL) return 0;
   if (fgets(buf, sizeof buf, f) == NULL) buf[0] = '\0';
   fclose(f);
@@ -108,9 +113,9 @@ static pid_t read_pid(const char *dir, const char *name) {
   return v > 0 ? (pid_t)v : 0;
 }
 
-int ik_plugin_claim(const char *dir, const char *name, ik_err_t *err) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
+/* Whether the socket at path may be taken: 0 when nothing is there or
+ * what is there is a stale socket, now removed. */
+static int claim_path(const char *dir, const char *name, const char *path, ik_err_t *err) {
   struct stat st;
   if (lstat(path, &st) < 0) {
     if (errno == ENOENT) return 0;
@@ -128,30 +133,40 @@ int ik_plugin_claim(const char *dir, const char *name, ik_err_t *err) {
     return ik_err_set(err, IK_EEXIST, "plugin %s is already served at %s by another process", name, path);
   }
   ik_log(IK_LOG_WARN, "discovery", "replacing a stale socket (its process is gone)", "plugin", name, "socket", path, NULL);
-  char pidpath[4200];
-  snprintf(pidpath, sizeof pidpath, "%s.pid", path);
+  char *pidpath = ik_sprintf("%s.pid", path);
   unlink(pidpath);
+  ik_free(pidpath);
   if (unlink(path) < 0 && errno != ENOENT)
     return ik_err_set(err, IK_EIO, "plugin %s: remove stale %s: %s", name, path, strerror(errno));
   return 0;
 }
 
+int ik_plugin_claim(const char *dir, const char *name, ik_err_t *err) {
+  char *path = ik_sprintf("%s/%s", dir, name);
+  int rc = claim_path(dir, name, path, err);
+  ik_free(path);
+  return rc;
+}
+
 int ik_plugin_publish(const char *dir, const char *name, const char *tcp_url, ik_err_t *err) {
-  char path[4200], text[300];
-  snprintf(path, sizeof path, "%s/%s.pid", dir, name);
+  char text[32];
   snprintf(text, sizeof text, "%d", (int)getpid());
+  char *path = ik_sprintf("%s/%s.pid", dir, name);
   int rc = ik_fs_write_atomic(path, text, strlen(text), err);
+  ik_free(path);
   if (rc < 0 || tcp_url == NULL) return rc;
-  snprintf(path, sizeof path, "%s/%s.listen", dir, name);
-  return ik_fs_write_atomic(path, tcp_url, strlen(tcp_url), err);
+  path = ik_sprintf("%s/%s.listen", dir, name);
+  rc = ik_fs_write_atomic(path, tcp_url, strlen(tcp_url), err);
+  ik_free(path);
+  return rc;
 }
 
 void ik_plugin_unpublish(const char *dir, const char *name) {
-  char path[4200];
   static const char *const suffixes[] = {"", ".pid", ".listen"};
   for (size_t i = 0; i < 3; i++) {
-    snprintf(path, sizeof path, "%s/%s%s", dir, name, suffixes[i]);
+    char *path = ik_sprintf("%s/%s%s", dir, name, suffixes[i]);
     unlink(path);
+    ik_free(path);
   }
 }
 

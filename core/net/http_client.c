@@ -328,7 +328,11 @@ static int ik__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *user
   int events = 0;
   if (what & CURL_POLL_IN) events |= UV_READABLE;
   if (what & CURL_POLL_OUT) events |= UV_WRITABLE;
-  uv_poll_start(&s->poll, events, ik__on_poll);
+  int rc = uv_poll_start(&s->poll, events, ik__on_poll);
+  if (rc < 0) {
+    ik_log(IK_LOG_ERROR, "http", "cannot watch a curl socket", "error", ik_strerror(rc), NULL);
+    return -1; /* curl fails the transfers; CURL_POLL_REMOVE closes s */
+  }
   return 0;
 }
 

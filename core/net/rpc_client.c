@@ -184,12 +184,19 @@ int ik_rpc_client_open(ik_http_client_t *http, const char *dir, const char *look
   if (lookup == NULL || *lookup == '\0' || strchr(lookup, '/') || strcmp(lookup, ".") == 0 ||
       strcmp(lookup, "..") == 0)
     return ik_err_set(err, IK_EINVAL, "plugin name \"%s\": want a socket name in %s", lookup ? lookup : "", dir);
-  char path[4096];
-  struct stat st;
-  snprintf(path, sizeof path, "%s/%s", dir, lookup);
-  if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) return ik_rpc_client_new(http, path, timeout_ms, out, err);
-  snprintf(path, sizeof path, "%s/%s.listen", dir, lookup);
-  if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) return ik_rpc_client_new(http, path, timeout_ms, out, err);
+  static const struct {
+    const char *suffix;
+    mode_t type;
+  } forms[] = {{"", S_IFSOCK}, {".listen", S_IFREG}};
+  for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+    char *path = ik_sprintf("%s/%s%s", dir, lookup, forms[i].suffix);
+    struct stat st;
+    int rc = 1;
+    if (stat(path, &st) == 0 && (st.st_mode & S_IFMT) == forms[i].type)
+      rc = ik_rpc_client_new(http, path, timeout_ms, out, err);
+    ik_free(path);
+    if (rc <= 0) return rc;
+  }
   return ik_err_set(err, IK_ENOTFOUND, "plugin %s: not found in %s (no socket %s, no %s.listen); is it running?",
                     lookup, dir, lookup, lookup);
 }

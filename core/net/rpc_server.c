@@ -404,7 +404,7 @@ static json_t *decode_request(const char *body, size_t len, char **raw_id, json_
 
 static void handle_rpc(ik_rpc_server_t *s, ik_http_request_t *req) {
   json_error_t je;
-  char *raw_id = NULL;
+  char *raw_id = NULL; /* set only for an integer id (decode_request) */
   json_t *msg = decode_request(req->body, req->body_len, &raw_id, &je);
   if (msg == NULL) {
     char text[300];
@@ -412,44 +412,37 @@ static void handle_rpc(ik_rpc_server_t *s, ik_http_request_t *req) {
     respond_error(req, NULL, NULL, IK_RPC_PARSE_ERROR, text, NULL);
     return;
   }
+  /* A refused request: answered with code, refusal and data (stolen). */
+  int code = IK_RPC_INVALID_REQUEST;
+  const char *refusal;
+  json_t *data = NULL, *id = NULL, *params;
   if (!json_is_object(msg)) {
-    respond_error(req, NULL, NULL, IK_RPC_INVALID_REQUEST,
-                  json_is_array(msg) ? "batch requests are not supported: send one request object"
-                                     : "request must be a JSON object",
-                  NULL);
-    json_decref(msg);
-    ik_free(raw_id);
-    return;
+    refusal = json_is_array(msg) ? "batch requests are not supported: send one request object"
+                                 : "request must be a JSON object";
+    goto refuse;
   }
-  json_t *id = json_object_get(msg, "id");
+  id = json_object_get(msg, "id");
   if (id && json_is_null(id)) id = NULL;
   if (id && !json_is_string(id) && !json_is_number(id)) {
-    respond_error(req, NULL, NULL, IK_RPC_INVALID_REQUEST, "id must be a string, a number or null", NULL);
-    json_decref(msg);
-    ik_free(raw_id);
-    return;
+    id = NULL;
+    refusal = "id must be a string, a number or null";
+    goto refuse;
   }
   const char *version = json_string_value(json_object_get(msg, "jsonrpc"));
   if (version == NULL || strcmp(version, "2.0") != 0) {
-    /* InfraKit sends the request back as data; so do we. */
-    respond_error(req, id, raw_id, IK_RPC_INVALID_REQUEST, "jsonrpc must be 2.0", json_incref(msg));
-    json_decref(msg);
-    ik_free(raw_id);
-    return;
+    refusal = "jsonrpc must be 2.0";
+    data = json_incref(msg); /* InfraKit sends the request back as data; so do we. */
+    goto refuse;
   }
   const char *method = json_string_value(json_object_get(msg, "method"));
   if (method == NULL) {
-    respond_error(req, id, raw_id, IK_RPC_INVALID_REQUEST, "method must be a string", NULL);
-    json_decref(msg);
-    ik_free(raw_id);
-    return;
+    refusal = "method must be a string";
+    goto refuse;
   }
-  json_t *params;
   if (params_object(msg, &params) == NULL) {
-    respond_error(req, id, raw_id, IK_RPC_INVALID_PARAMS, "params must be an object (or a list of one object)", NULL);
-    json_decref(msg);
-    ik_free(raw_id);
-    return;
+    code = IK_RPC_INVALID_PARAMS;
+    refusal = "params must be an object (or a list of one object)";
+    goto refuse;
   }
 
   ik_rpc_call_t *call = ik_calloc(1, sizeof *call);
@@ -517,6 +510,12 @@ static void handle_rpc(ik_rpc_server_t *s, ik_http_request_t *req) {
     return;
   }
   m->fn(call, params, obj->obj);
+  return;
+
+refuse:
+  respond_error(req, id, raw_id, code, refusal, data);
+  json_decref(msg);
+  ik_free(raw_id);
 }
 
 /* True when the media type (before any ';') is application/json. */

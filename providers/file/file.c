@@ -66,36 +66,40 @@ static bool valid_id(const char *id) {
  * or anything else planted in the directory is never followed, and its
  * error never quotes what it points to. */
 static json_t *read_instance(const char *dir, const char *id, ik_err_t *err) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, id);
+  char *path = ik_sprintf("%s/%s", dir, id);
   ik_err_t e = {0};
+  json_t *v = NULL;
   int fd = ik_fs_open_regular(path, &e);
   if (fd < 0) {
     if (fd == IK_ENOTFOUND) ik_err_set(err, IK_ENOTFOUND, "instance %s: no such instance in %s", id, dir);
     else ik_err_set(err, fd == IK_EINVAL ? IK_EINVAL : IK_EIO, "instance %s: %s", id, e.msg);
-    return NULL;
+    goto done;
   }
   json_error_t je;
-  json_t *v = json_loadfd(fd, 0, &je);
+  v = json_loadfd(fd, 0, &je);
   close(fd);
   if (v == NULL)
     ik_err_set(err, IK_EIO, "instance %s: %s:%d:%d: invalid JSON: %s", id, path, je.line, ik_json_error_column(&je),
                je.text);
+done:
+  ik_free(path);
   return v;
 }
 
 /* Whether name in dir is a regular file (not followed when a link); a
  * planted link or other non-file is logged once per scan and skipped. */
 static bool is_regular(const char *dir, const char *name, bool log) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
+  char *path = ik_sprintf("%s/%s", dir, name);
   struct stat st;
-  if (lstat(path, &st) < 0) return false;
-  if (S_ISREG(st.st_mode)) return true;
-  if (log)
-    ik_log(IK_LOG_WARN, "instance-file", "skipping an entry that is not a regular file (not followed)", "path", path,
-           "type", S_ISLNK(st.st_mode) ? "symlink" : S_ISDIR(st.st_mode) ? "directory" : "other", NULL);
-  return false;
+  bool regular = false;
+  if (lstat(path, &st) == 0) {
+    regular = S_ISREG(st.st_mode);
+    if (!regular && log)
+      ik_log(IK_LOG_WARN, "instance-file", "skipping an entry that is not a regular file (not followed)", "path", path,
+             "type", S_ISLNK(st.st_mode) ? "symlink" : S_ISDIR(st.st_mode) ? "directory" : "other", NULL);
+  }
+  ik_free(path);
+  return regular;
 }
 
 /* What the index keeps of an instance document: {"ID", "LogicalID",
@@ -110,10 +114,11 @@ static json_t *slim(const json_t *inst) {
 /* A file's identity and version (inode, mtime, size) as one number: the
  * event for our own write finds it unchanged and skips reading it back. */
 static json_int_t stamp_of(const char *dir, const char *id) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, id);
+  char *path = ik_sprintf("%s/%s", dir, id);
   struct stat st;
-  if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) return 0;
+  int rc = lstat(path, &st);
+  ik_free(path);
+  if (rc < 0 || !S_ISREG(st.st_mode)) return 0;
   uint64_t h = (uint64_t)st.st_ino * 0x9e3779b97f4a7c15ULL;
   h ^= (uint64_t)st.st_mtim.tv_sec * 1000000007ULL + (uint64_t)st.st_mtim.tv_nsec;
   h ^= (uint64_t)st.st_size << 17;
@@ -121,14 +126,14 @@ static json_int_t stamp_of(const char *dir, const char *id) {
 }
 
 static int save(ik_file_provider_t *fp, json_t *inst, ik_err_t *err) {
-  char path[4096];
   const char *id = json_string_value(json_object_get(inst, "ID"));
-  snprintf(path, sizeof path, "%s/%s", fp->dir, id);
+  char *path = ik_sprintf("%s/%s", fp->dir, id);
   char *text = json_dumps(inst, JSON_INDENT(1));
   /* Atomic, not fsynced: a fake's instance is cheap to lose to a power
    * cut, and 1,000 fsyncs would make a group of 1,000 take seconds. */
   int rc = ik_fs_replace(path, text, strlen(text), false, err);
   free(text);
+  ik_free(path);
   if (rc == 0) {
     json_object_set_new(fp->index, id, slim(inst));
     json_object_set_new(fp->stamps, id, json_integer(stamp_of(fp->dir, id)));
@@ -270,14 +275,16 @@ static int fp_label(void *self, const char *id, json_t *labels, ik_spi_cb cb, vo
 static int fp_destroy(void *self, const char *id, const char *reason, ik_spi_cb cb, void *data, ik_err_t *err) {
   ik_file_provider_t *fp = self;
   if (!valid_id(id)) return ik_err_set(err, IK_EINVAL, "Instance: \"%s\" is not a valid instance ID", id);
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", fp->dir, id);
+  char *path = ik_sprintf("%s/%s", fp->dir, id);
   ik_err_t e = {0};
   if (unlink(path) < 0) {
-    ik_err_set(&e, errno == ENOENT ? IK_ENOTFOUND : IK_EIO, "remove %s: %s", path, strerror(errno));
-    if (errno == ENOENT) json_object_del(fp->index, id), json_object_del(fp->stamps, id);
+    int errnum = errno;
+    ik_err_set(&e, errnum == ENOENT ? IK_ENOTFOUND : IK_EIO, "remove %s: %s", path, strerror(errnum));
+    ik_free(path);
+    if (errnum == ENOENT) json_object_del(fp->index, id), json_object_del(fp->stamps, id);
     return finish(fp, cb, data, NULL, &e);
   }
+  ik_free(path);
   /* Gone from the index now, so describe agrees at once; watchers are told
    * when the removal's file-system event comes back (from the loop, after
    * this call's completion): a destroy through the API, by whichever

@@ -150,20 +150,20 @@ static bool valid_id(const char *id) {
  * starts is; the one with its pid need not be: lost to a power cut, the
  * Pid 0 record left behind is matched by the process's environment. */
 static int save(proc_provider_t *pp, instance_t *in, bool durable, ik_err_t *err) {
-  char path[4300];
-  snprintf(path, sizeof path, "%s/%s.json", pp->dir, in->id);
+  char *path = ik_sprintf("%s/%s.json", pp->dir, in->id);
   json_object_set_new(in->doc, "Pid", json_integer(in->pid));
   json_object_set_new(in->doc, "StartTime", json_integer((json_int_t)in->start));
   char *text = json_dumps(in->doc, JSON_INDENT(1));
   int rc = ik_fs_replace(path, text, strlen(text), durable, err);
   free(text);
+  ik_free(path);
   return rc;
 }
 
 static void remove_record(proc_provider_t *pp, const char *id) {
-  char path[4300];
-  snprintf(path, sizeof path, "%s/%s.json", pp->dir, id);
+  char *path = ik_sprintf("%s/%s.json", pp->dir, id);
   unlink(path);
+  ik_free(path);
 }
 
 static void notify(proc_provider_t *pp, const char *id, const char *why) {
@@ -259,11 +259,20 @@ static void watch_exit(proc_provider_t *pp, instance_t *in) {
   int fd = (int)syscall(SYS_pidfd_open, in->pid, 0);
   if (fd >= 0) {
     in->pidfd = fd;
-    in->pidfd_poll = ik_calloc(1, sizeof *in->pidfd_poll);
-    uv_poll_init(&pp->loop->uv, in->pidfd_poll, fd);
-    in->pidfd_poll->data = in;
-    uv_poll_start(in->pidfd_poll, UV_READABLE, on_pidfd);
-    uv_unref((uv_handle_t *)in->pidfd_poll);
+    uv_poll_t *poll = ik_calloc(1, sizeof *poll);
+    int rc = uv_poll_init(&pp->loop->uv, poll, fd);
+    if (rc < 0) {
+      ik_free(poll); /* never initialised: nothing to close */
+    } else if ((rc = uv_poll_start(poll, UV_READABLE, on_pidfd)) < 0) {
+      close_handle(pp, (uv_handle_t *)poll);
+    } else {
+      in->pidfd_poll = poll;
+      poll->data = in;
+      uv_unref((uv_handle_t *)poll);
+      return;
+    }
+    ik_log(IK_LOG_WARN, "instance-process", "cannot watch the pidfd: a process's exit is seen at the next describe",
+           "instance", in->id, "error", uv_strerror(rc), NULL);
     return;
   }
 #endif
@@ -343,11 +352,10 @@ static int check_properties(const proc_provider_t *pp, const json_t *props, bool
 
 /* Open a log file for appending (relative to dir). */
 static int open_log(const char *dir, const char *name, ik_err_t *err) {
-  char path[4300];
-  if (name[0] == '/') snprintf(path, sizeof path, "%s", name);
-  else snprintf(path, sizeof path, "%s/%s", dir, name);
+  char *path = name[0] == '/' ? ik_strdup(name) : ik_sprintf("%s/%s", dir, name);
   int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) ik_err_set(err, IK_EIO, "open %s: %s", path, strerror(errno));
+  ik_free(path);
   return fd;
 }
 
@@ -633,6 +641,38 @@ static const ik_instance_vtable_t process_vtable = {
     .unwatch = pp_unwatch,
 };
 
+/* Adopt the process the record at path describes, or forget the record
+ * when the process is gone. */
+static void adopt_record(proc_provider_t *pp, const char *path) {
+  json_t *doc = json_load_file(path, 0, NULL);
+  const char *id = json_string_value(json_object_get(doc, "ID"));
+  if (id == NULL || !valid_id(id)) {
+    json_decref(doc);
+    return;
+  }
+  int pid = (int)json_integer_value(json_object_get(doc, "Pid"));
+  unsigned long long start = (unsigned long long)json_integer_value(json_object_get(doc, "StartTime"));
+  if (pid == 0 && (pid = find_by_env(id)) > 0) start = proc_start_time(pid); /* crashed between the two writes */
+  if (pid <= 0 || start == 0 || proc_start_time(pid) != start) {
+    ik_log(IK_LOG_INFO, "instance-process", "recorded process is gone; forgetting the instance", "instance", id, NULL);
+    unlink(path);
+    json_decref(doc);
+    return;
+  }
+  instance_t *in = IK_NEW(instance_t);
+  in->pp = pp;
+  in->pidfd = -1;
+  in->id = ik_strdup(id);
+  in->doc = doc;
+  in->pid = pid;
+  in->start = start;
+  in->next = pp->instances;
+  pp->instances = in;
+  watch_exit(pp, in);
+  ik_err_t e = {0};
+  save(pp, in, true, &e);
+}
+
 /* Adopt what the records in dir describe. */
 static void adopt(proc_provider_t *pp) {
   DIR *d = opendir(pp->dir);
@@ -640,35 +680,9 @@ static void adopt(proc_provider_t *pp) {
   for (struct dirent *de; (de = readdir(d)) != NULL;) {
     size_t len = strlen(de->d_name);
     if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json") != 0) continue;
-    char path[4300];
-    snprintf(path, sizeof path, "%s/%s", pp->dir, de->d_name);
-    json_t *doc = json_load_file(path, 0, NULL);
-    const char *id = json_string_value(json_object_get(doc, "ID"));
-    if (id == NULL || !valid_id(id)) {
-      json_decref(doc);
-      continue;
-    }
-    int pid = (int)json_integer_value(json_object_get(doc, "Pid"));
-    unsigned long long start = (unsigned long long)json_integer_value(json_object_get(doc, "StartTime"));
-    if (pid == 0 && (pid = find_by_env(id)) > 0) start = proc_start_time(pid); /* crashed between the two writes */
-    if (pid <= 0 || start == 0 || proc_start_time(pid) != start) {
-      ik_log(IK_LOG_INFO, "instance-process", "recorded process is gone; forgetting the instance", "instance", id, NULL);
-      unlink(path);
-      json_decref(doc);
-      continue;
-    }
-    instance_t *in = IK_NEW(instance_t);
-    in->pp = pp;
-    in->pidfd = -1;
-    in->id = ik_strdup(id);
-    in->doc = doc;
-    in->pid = pid;
-    in->start = start;
-    in->next = pp->instances;
-    pp->instances = in;
-    watch_exit(pp, in);
-    ik_err_t e = {0};
-    save(pp, in, true, &e);
+    char *path = ik_sprintf("%s/%s", pp->dir, de->d_name);
+    adopt_record(pp, path);
+    ik_free(path);
   }
   closedir(d);
 }
