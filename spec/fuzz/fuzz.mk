@@ -47,7 +47,7 @@ FUZZ_FLAGS   ?= -timeout=10 -print_final_stats=1
 # objects its target reaches (no curl, which core/net loads lazily anyway). The template target takes core/lua/embedded.c and the generated
 # table of modules, and no other part of core/lua.
 FUZZ_CORE_SRC := $(wildcard core/base/*.c core/loop/*.c core/net/*.c) \
-                 $(addprefix core/engine/,group_spec.c hash.c go_json.c quantity.c)
+                 $(addprefix core/engine/,group_spec.c hash.c quantity.c)
 FUZZ_CORE_OBJ := $(FUZZ_CORE_SRC:%.c=$(FUZZ_OUT)/obj/%.o)
 FUZZ_CORE_LIB := $(FUZZ_OUT)/libcore-fuzz.a
 FUZZ_EMBED_OBJ := $(FUZZ_OUT)/obj/core/lua/embedded.o $(FUZZ_OUT)/obj/gen/ik_embedded.o
