@@ -180,6 +180,8 @@ static void ik__set_paths(lua_State *L, const char *lua_dir) {
   lua_setfield(L, -2, "cjson");
   lua_pushcfunction(L, ik__open_core);
   lua_setfield(L, -2, "infrakit.core");
+  lua_pushcfunction(L, ik__open_json);
+  lua_setfield(L, -2, "infrakit._json");
   lua_pop(L, 2);
   if (lua_dir) {
     lua_pushstring(L, lua_dir);

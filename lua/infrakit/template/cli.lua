@@ -3,7 +3,7 @@
 -- (rendering may yield on http sources) and exits with its result:
 -- 0 rendered, 1 the template failed, 2 bad command line.
 local template = require "infrakit.template"
-local tjson = require "infrakit.template.json"
+local tjson = require "infrakit.json.go"
 
 local cli = {}
 

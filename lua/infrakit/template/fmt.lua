@@ -64,20 +64,6 @@ function M.number(n)
   return plain_form(sign, digits, exp)
 end
 
---- A number as encoding/json writes a float64: plain notation unless it
---- is < 1e-6 or >= 1e21, then exponent form without leading zeros.
----@param n number
----@return string
-function M.json_number(n)
-  if n == floor(n) and n > -1e21 and n < 1e21 then return M.number(n) end
-  local sign, digits, exp = shortest(n)
-  local a = math.abs(n)
-  if a < 1e-6 or a >= 1e21 then
-    return (exp_form(sign, digits, exp):gsub("e([-+])0(%d)$", "e%1%2"))
-  end
-  return plain_form(sign, digits, exp)
-end
-
 local value_of
 
 -- %v of a table: Go prints slices as [a b] and maps as map[k:v] (sorted).

@@ -7,15 +7,13 @@
 --                else a map; an empty table without the metatable is both
 --                (ranges as empty, is falsy, encodes as {})
 -- Pure functions; nothing here yields.
-local null = require("infrakit.json").null
+local json = require("infrakit.json")
+local null = json.null
 
 local M = { null = null }
 
--- The metatable marking JSON arrays, shared with infrakit.json and the C
--- side through the registry (created here if nothing created it yet).
-local registry = debug.getregistry()
-registry["infrakit.json.array_mt"] = registry["infrakit.json.array_mt"] or {}
-local array_mt = registry["infrakit.json.array_mt"]
+-- The metatable marking JSON arrays (infrakit.json.array_mt).
+local array_mt = json.array_mt
 M.array_mt = array_mt
 
 --- Marks t (or a new table) as a list and returns it.

@@ -14,9 +14,9 @@
 local value = require "infrakit.template.value"
 local fmt = require "infrakit.template.fmt"
 local args = require "infrakit.template.funcs.args"
-local tjson = require "infrakit.template.json"
-local yaml = require "infrakit.template.yaml"
-local jmespath = require "infrakit.template.jmespath"
+local tjson = require "infrakit.json.go"
+local yaml = require "infrakit.yaml"
+local jmespath = require "infrakit.jmespath"
 local sources = require "infrakit.template.sources"
 local runtime = require "infrakit.template.runtime"
 

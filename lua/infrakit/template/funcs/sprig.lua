@@ -17,7 +17,7 @@
 local value = require "infrakit.template.value"
 local fmt = require "infrakit.template.fmt"
 local args = require "infrakit.template.funcs.args"
-local tjson = require "infrakit.template.json"
+local tjson = require "infrakit.json.go"
 local codec = require "infrakit.template.codec"
 local timefmt = require "infrakit.template.timefmt"
 

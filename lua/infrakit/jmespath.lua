@@ -1,4 +1,4 @@
--- infrakit.template.jmespath: JMESPath (jmespath.org) for the template
+-- infrakit.jmespath: JMESPath (jmespath.org) for the template
 -- function q, following the specification's grammar and the reference
 -- implementation's evaluation (projections, flatten, filters, pipes).
 --
@@ -15,7 +15,7 @@
 -- returns the result (nil for JMESPath null) and raises (error(msg, 0)) on
 -- a function given wrong arguments. Pure functions; nothing here yields.
 local value = require "infrakit.template.value"
-local tjson = require "infrakit.template.json"
+local tjson = require "infrakit.json.go"
 
 local null, list = value.null, value.list
 

@@ -1,4 +1,4 @@
--- infrakit.template.yaml: the YAML InfraKit templates read and write
+-- infrakit.yaml: the YAML InfraKit templates read and write
 -- (yamlEncode/yamlDecode; InfraKit goes through ghodss/yaml and yaml.v2).
 --
 -- encode writes what yaml.v2 writes for JSON-shaped data: block maps with

@@ -1,4 +1,4 @@
--- infrakit.template.json: JSON as Go's encoding/json writes and reads it,
+-- infrakit.json.go: JSON as Go's encoding/json writes and reads it,
 -- for jsonEncode, toJson and friends.
 --
 -- encode: map keys sorted; <, >, & escaped as \u003c \u003e \u0026 (Go's
@@ -11,49 +11,18 @@
 local value = require "infrakit.template.value"
 local fmt = require "infrakit.template.fmt"
 
+local native = require "infrakit._json"
+
 local null, array_mt = value.null, value.array_mt
-local byte, format, concat, sub = string.byte, string.format, table.concat, string.sub
+local concat, sub = table.concat, string.sub
 
 local M = {}
 
-local short = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
-
---- A JSON string literal for s, escaped as Go does.
+--- A JSON string literal for s, escaped as Go does (base/json.c's
+--- ik_json_format_string, the one copy of the rule).
 ---@param s string
 ---@return string
-function M.quote(s)
-  local out, i, n = {}, 1, #s
-  local last = 1
-  while i <= n do
-    local c = byte(s, i)
-    local rep, len = nil, 1
-    if c < 0x20 or c == 34 or c == 92 or c == 60 or c == 62 or c == 38 then
-      rep = short[string.char(c)] or format("\\u%04x", c)
-    elseif c >= 0x80 then
-      len = c >= 0xF0 and c < 0xF5 and 4 or c >= 0xE0 and 3 or c >= 0xC2 and c < 0xE0 and 2 or 0
-      local ok = len > 0 and i + len - 1 <= n and not sub(s, i + 1, i + len - 1):find("[^\128-\191]")
-      if ok and len == 3 then
-        local c2 = byte(s, i + 1)
-        if (c == 0xE0 and c2 < 0xA0) or (c == 0xED and c2 >= 0xA0) then ok = false end
-        if c == 0xE2 and c2 == 0x80 and (byte(s, i + 2) == 0xA8 or byte(s, i + 2) == 0xA9) then
-          rep = byte(s, i + 2) == 0xA8 and "\\u2028" or "\\u2029"
-        end
-      elseif ok and len == 4 then
-        local c2 = byte(s, i + 1)
-        if (c == 0xF0 and c2 < 0x90) or (c == 0xF4 and c2 >= 0x90) then ok = false end
-      end
-      if not ok then rep, len = "\239\191\189", 1 end
-    end
-    if rep then
-      if i > last then out[#out + 1] = sub(s, last, i - 1) end
-      out[#out + 1] = rep
-      last = i + len
-    end
-    i = i + len
-  end
-  if last <= n then out[#out + 1] = sub(s, last) end
-  return '"' .. concat(out) .. '"'
-end
+M.quote = native.go_quote
 
 local function is_array(t)
   return getmetatable(t) == array_mt or t[1] ~= nil
@@ -99,7 +68,9 @@ function encode(v, prefix, indent, depth, seen)
     if v ~= v or v == math.huge or v == -math.huge then
       error("json: unsupported value: " .. fmt.number(v), 0)
     end
-    return fmt.json_number(v)
+    -- -0 stays "0", as the Lua encoder always wrote it (Go writes "-0").
+    if v == 0 then return "0" end
+    return native.go_number(v)
   end
   if t == "boolean" then return v and "true" or "false" end
   if v == nil or v == null then return "null" end
