@@ -18,7 +18,7 @@ local value = require "infrakit.template.value"
 local fmt = require "infrakit.template.fmt"
 local args = require "infrakit.template.funcs.args"
 local tjson = require "infrakit.json.go"
-local codec = require "infrakit.template.codec"
+local codec = require "infrakit._codec"
 local timefmt = require "infrakit.template.timefmt"
 
 local null, list, truth = value.null, value.list, value.truth
