@@ -31,10 +31,13 @@ LUAJIT_PREFIX := $(abspath build/luajit)
 # without hook checks in compiled code) must never win.
 PKG_CONFIG := PKG_CONFIG_PATH=$(LUAJIT_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH)) pkg-config
 
-PKGS := luajit libuv libcurl openssl jansson
+PKGS := luajit libuv libcurl openssl jansson yaml-0.1
 CJSON_LIB = $(shell $(PKG_CONFIG) --variable=libdir lua5.1-cjson 2>/dev/null || echo /usr/lib/$(MULTIARCH))/liblua5.1-cjson.a
 # http-parser has no .pc file; its static archive keeps start-up lean.
 HTTP_PARSER_LIB = $(firstword $(wildcard /usr/lib/$(MULTIARCH)/libhttp_parser.a) -lhttp_parser)
+# LibYAML (infrakit.yaml's decoder, core/lua/bind_yaml.c), linked statically
+# like http-parser so the binary needs no libyaml at run time.
+YAML_LIB = $(firstword $(wildcard /usr/lib/$(MULTIARCH)/libyaml.a) -lyaml)
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
@@ -62,7 +65,7 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Icore -I. -I$(BUILD)/gen \
 # HTTP calls (docs/architecture.md, "Start-up time").
 LDLIBS_ALL = $(CJSON_LIB) $(shell $(PKG_CONFIG) --libs --static luajit 2>/dev/null) \
              $(shell $(PKG_CONFIG) --libs libuv openssl jansson 2>/dev/null) \
-             $(HTTP_PARSER_LIB) -lpthread -lm -ldl $(LDLIBS)
+             $(HTTP_PARSER_LIB) $(YAML_LIB) -lpthread -lm -ldl $(LDLIBS)
 LDFLAGS_ALL = -Wl,-E $(SANLDFLAGS) $(LDFLAGS)
 
 # Refuse to link a LuaJIT other than build/luajit (checked once deps ran).

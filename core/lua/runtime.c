@@ -184,6 +184,8 @@ static void ik__set_paths(lua_State *L, const char *lua_dir) {
   lua_setfield(L, -2, "infrakit._json");
   lua_pushcfunction(L, ik__open_codec);
   lua_setfield(L, -2, "infrakit._codec");
+  lua_pushcfunction(L, ik__open_yaml);
+  lua_setfield(L, -2, "infrakit._yaml");
   lua_pop(L, 2);
   if (lua_dir) {
     lua_pushstring(L, lua_dir);

@@ -7,22 +7,17 @@
 -- type or contain special characters (newlines are escaped, not written
 -- as block scalars).
 --
--- decode reads a subset of YAML 1.1:
---   block maps and lists (nested by indentation, "- key: v" items),
---   plain, 'single' and "double" quoted scalars (one line each; a plain
---   scalar may continue on more-indented lines, folded with spaces),
---   block scalars | and > with the - and + chomping indicators,
---   flow lists [a, b] and maps {a: b} (nested, may span lines),
---   comments, a leading "---" and a final "...",
---   null ~ true false yes no on off (any case as yaml.v2), integers
---   (decimal, 0x, 0o, 0b, leading 0 octal), floats, .inf, .nan.
--- Not supported: anchors and aliases (&a, *a), tags (!!str), multiple
--- documents, complex keys (? ), multi-line quoted scalars. They give an
--- error or read as plain text.
+-- decode parses with LibYAML (core/lua/bind_yaml.c; yaml.v2 is a Go port
+-- of it, so syntax and messages are the same) and resolves plain scalars
+-- as yaml.v2 (YAML 1.1) does: null ~ true false yes no on off y n (any
+-- case as yaml.v2), integers (decimal, 0x, 0o, 0b, leading 0 octal),
+-- floats, .inf, .nan. Refused with an error: anchors and aliases (&a, *a),
+-- tags other than !!str, merge keys (<<), multiple documents, complex keys.
 -- Maps decode to tables, lists to tables with the array metatable, null
 -- to json.null. Pure functions; nothing here yields.
 local value = require "infrakit.template.value"
 local fmt = require "infrakit.template.fmt"
+local native = require "infrakit._yaml"
 
 local null, list = value.null, value.list
 local concat, format = table.concat, string.format
@@ -131,6 +126,9 @@ function M.encode(v)
 end
 
 -- Decoding ------------------------------------------------------------------
+-- LibYAML parses (infrakit._yaml, the parser yaml.v2 itself is a port of);
+-- this side gives the events yaml.v2's meaning: plain scalars resolved as
+-- YAML 1.1 does, maps and lists as tables.
 
 local function fail(lineno, msg) error(("yaml: line %d: %s"):format(lineno, msg), 0) end
 
@@ -175,436 +173,65 @@ local function resolve(s)
   return s
 end
 
-local dq_unesc = {
-  n = "\n", t = "\t", r = "\r", ["0"] = "\0", ['"'] = '"', ["\\"] = "\\", ["/"] = "/", a = "\a",
-  b = "\b", e = "\27", f = "\f", v = "\v", [" "] = " ", N = "\194\133", _ = "\194\160",
-}
-
--- A double-quoted scalar starting at s[i]; returns the string and the
--- index after the closing quote.
-local function read_dquoted(s, i, lineno)
-  local out, j = {}, i + 1
-  while true do
-    local c = s:sub(j, j)
-    if c == "" then fail(lineno, "found unterminated quoted scalar") end
-    if c == '"' then return concat(out), j + 1 end
-    if c == "\\" then
-      local e = s:sub(j + 1, j + 1)
-      if dq_unesc[e] then
-        out[#out + 1] = dq_unesc[e]
-        j = j + 2
-      elseif e == "x" or e == "u" or e == "U" then
-        local len = e == "x" and 2 or e == "u" and 4 or 8
-        local hex = s:sub(j + 2, j + 1 + len)
-        if not hex:match("^%x+$") or #hex ~= len then fail(lineno, "invalid escape in quoted scalar") end
-        out[#out + 1] = fmt.utf8(tonumber(hex, 16))
-        j = j + 2 + len
-      else
-        fail(lineno, "found unknown escape character while parsing a quoted scalar")
-      end
-    else
-      out[#out + 1] = c
-      j = j + 1
-    end
-  end
-end
-
-local function read_squoted(s, i, lineno)
-  local out, j = {}, i + 1
-  while true do
-    local c = s:sub(j, j)
-    if c == "" then fail(lineno, "found unterminated quoted scalar") end
-    if c == "'" then
-      if s:sub(j + 1, j + 1) == "'" then
-        out[#out + 1] = "'"
-        j = j + 2
-      else
-        return concat(out), j + 1
-      end
-    else
-      out[#out + 1] = c
-      j = j + 1
-    end
-  end
-end
-
--- Removes a trailing comment (" #...") outside quotes.
-local function strip_comment(s)
-  local i, n = 1, #s
-  local q
-  while i <= n do
-    local c = s:sub(i, i)
-    if q then
-      if c == "\\" and q == '"' then
-        i = i + 1
-      elseif c == q then
-        q = nil
-      end
-    elseif c == '"' or c == "'" then
-      if i == 1 or s:sub(i - 1, i - 1):match("[%s,%[{:]") then q = c end
-    elseif c == "#" and (i == 1 or s:sub(i - 1, i - 1):match("%s")) then
-      return (s:sub(1, i - 1):gsub("%s+$", ""))
-    end
-    i = i + 1
-  end
-  return (s:gsub("%s+$", ""))
-end
-
--- Flow collections --------------------------------------------------------
-
-local flow_value
-
-local function skip_ws(s, i) return s:find("[^%s]", i) or #s + 1 end
-
-local function flow_plain(s, i, in_key)
-  local j = i
-  local n = #s
-  while j <= n do
-    local c = s:sub(j, j)
-    if c == "," or c == "]" or c == "}" then break end
-    if c == ":" and (j == n or s:sub(j + 1, j + 1):match("[%s,%]}]")) then break end
-    if c == "#" and s:sub(j - 1, j - 1):match("%s") then break end
-    j = j + 1
-  end
-  local text = s:sub(i, j - 1):gsub("%s+$", "")
-  return text, j
-end
-
-function flow_value(s, i, lineno)
-  i = skip_ws(s, i)
-  local c = s:sub(i, i)
-  if c == "[" then
-    local out = list({})
-    i = skip_ws(s, i + 1)
-    if s:sub(i, i) == "]" then return out, i + 1 end
-    while true do
-      local v
-      v, i = flow_value(s, i, lineno)
-      i = skip_ws(s, i)
-      if s:sub(i, i) == ":" then -- a single-pair map inside a list
-        local val
-        val, i = flow_value(s, i + 1, lineno)
-        v = { [type(v) == "string" and v or fmt.value(v)] = val }
-        i = skip_ws(s, i)
-      end
-      out[#out + 1] = v
-      local d = s:sub(i, i)
-      if d == "]" then return out, i + 1 end
-      if d ~= "," then fail(lineno, "did not find expected ',' or ']'") end
-      i = skip_ws(s, i + 1)
-      if s:sub(i, i) == "]" then return out, i + 1 end
-    end
-  elseif c == "{" then
-    local out = {}
-    i = skip_ws(s, i + 1)
-    if s:sub(i, i) == "}" then return out, i + 1 end
-    while true do
-      local k
-      k, i = flow_value(s, i, lineno)
-      i = skip_ws(s, i)
-      local v = null
-      if s:sub(i, i) == ":" then
-        v, i = flow_value(s, i + 1, lineno)
-        i = skip_ws(s, i)
-      end
-      out[type(k) == "string" and k or fmt.value(k)] = v
-      local d = s:sub(i, i)
-      if d == "}" then return out, i + 1 end
-      if d ~= "," then fail(lineno, "did not find expected ',' or '}'") end
-      i = skip_ws(s, i + 1)
-      if s:sub(i, i) == "}" then return out, i + 1 end
-    end
-  elseif c == '"' then
-    return read_dquoted(s, i, lineno)
-  elseif c == "'" then
-    return read_squoted(s, i, lineno)
-  end
-  local text, j = flow_plain(s, i)
-  return resolve(text), j
-end
-
--- Block structure -----------------------------------------------------------
-
-local D = {}
-D.__index = D
-
--- The next line with content at or after self.i (skipping blanks and
--- comments); nil at the end.
-function D:peek()
-  local lines = self.lines
-  while self.i <= #lines do
-    local l = lines[self.i]
-    if l.text ~= "" and l.text:sub(1, 1) ~= "#" then return l end
-    self.i = self.i + 1
-  end
-  return nil
-end
-
--- Where a "key:" ends in text (outside quotes), or nil if the line is not
--- a map entry. Returns the key and the rest after ":".
-local function split_key(text, lineno)
-  local c = text:sub(1, 1)
-  local key, j
-  if c == '"' then
-    key, j = read_dquoted(text, 1, lineno)
-  elseif c == "'" then
-    key, j = read_squoted(text, 1, lineno)
-  elseif c == "[" or c == "{" then
-    return nil
-  else
-    local k = 1
-    while true do
-      k = text:find(":", k, true)
-      if not k then return nil end
-      local after = text:sub(k + 1, k + 1)
-      if after == "" or after:match("%s") then break end
-      k = k + 1
-    end
-    key, j = text:sub(1, k - 1):gsub("%s+$", ""), k
-    if key:find(" #", 1, true) then return nil end
-    if key == "" then return nil end
-    if key == "<<" then fail(lineno, "merge keys (<<) are not supported") end
-    return resolve(key), strip_comment(text:sub(j + 1)):gsub("^%s+", "")
-  end
-  local rest = text:sub(j)
-  local colon = rest:match("^%s*:()")
-  if not colon then return nil end
-  local after = rest:sub(colon, colon)
-  if after ~= "" and not after:match("%s") then return nil end
-  return key, strip_comment(rest:sub(colon)):gsub("^%s+", "")
-end
-
 local function key_string(k)
   if type(k) == "string" then return k end
   if k == null then return "null" end
   return fmt.value(k)
 end
 
--- A block scalar (| or >) whose header is hdr, body lines more indented
--- than parent.
-function D:block_scalar(hdr, parent, lineno)
-  local style, rest = hdr:sub(1, 1), strip_comment(hdr:sub(2))
-  if not rest:match("^[-+]?%d?[-+]?$") then fail(lineno, "invalid block scalar header") end
-  local chomp = rest:match("[-+]") or ""
-  local explicit = rest:match("%d")
-  local lines, raw = {}, self.raw
-  local indent = explicit and parent + tonumber(explicit) or nil
-  local j = self.i
-  while j <= #raw do
-    local r = raw[j]
-    if r:match("^%s*$") then
-      lines[#lines + 1] = ""
-    else
-      local sp = #r:match("^ *")
-      if not indent then indent = sp end
-      if sp < indent or sp <= parent then break end
-      lines[#lines + 1] = r:sub(indent + 1)
-    end
-    j = j + 1
-  end
-  -- trailing blank lines belong to the scalar only when chomping is "+"
-  local trailing = 0
-  while #lines > 0 and lines[#lines] == "" do
-    lines[#lines] = nil
-    trailing = trailing + 1
-  end
-  self.i = j - trailing
-  if #lines == 0 then return "" end
-  local text
-  if style == "|" then
-    text = concat(lines, "\n")
-  else
-    -- folding: one line break between two text lines becomes a space;
-    -- blank lines stay line breaks; more-indented lines keep theirs
-    local folded, k = {}, 1
-    while k <= #lines do
-      local l = lines[k]
-      folded[#folded + 1] = l
-      if k < #lines then
-        local blanks = 0
-        while lines[k + 1 + blanks] == "" do blanks = blanks + 1 end
-        if blanks > 0 then
-          folded[#folded + 1] = string.rep("\n", blanks)
-          k = k + blanks
-        elseif l:match("^%s") or lines[k + 1]:match("^%s") then
-          folded[#folded + 1] = "\n"
-        else
-          folded[#folded + 1] = " "
-        end
-      end
-      k = k + 1
-    end
-    text = concat(folded)
-  end
-  if chomp == "-" then return text end
-  if chomp == "+" then return text .. "\n" .. string.rep("\n", trailing) end
-  return text .. "\n"
-end
+local TAG_STR = "tag:yaml.org,2002:str"
 
--- A scalar or flow value written after "key:" or "- " (text is the rest of
--- the line), possibly continuing on following lines more indented than
--- parent.
-function D:inline(text, parent, lineno)
-  local c = text:sub(1, 1)
-  if c == "|" or c == ">" then return self:block_scalar(text, parent, lineno) end
-  if c == "&" or c == "*" then fail(lineno, "anchors and aliases are not supported") end
-  if c == "!" then fail(lineno, "tags are not supported") end
-  if c == "[" or c == "{" then
-    -- join following lines until the brackets balance
-    local s = text
-    local ok, v, j = pcall(flow_value, s, 1, lineno)
-    while not ok and self:peek() do
-      local l = self:peek()
-      s = s .. " " .. strip_comment(l.text)
-      self.i = self.i + 1
-      ok, v, j = pcall(flow_value, s, 1, lineno)
+-- The node starting at events[i]; returns its value and the index after it.
+local function node(events, i)
+  local e = events[i]
+  if e.anchor or e.kind == "alias" then fail(e.line, "anchors and aliases are not supported") end
+  if e.kind == "scalar" then
+    if e.tag and e.tag ~= TAG_STR and e.tag ~= "!" then fail(e.line, "tags are not supported") end
+    if e.plain and not e.tag then return resolve(e.value), i + 1 end
+    return e.value, i + 1
+  end
+  if e.kind == "seq" then
+    local out = list()
+    i = i + 1
+    while events[i].kind ~= "end" do
+      out[#out + 1], i = node(events, i)
     end
-    if not ok then error(v, 0) end
-    if skip_ws(s, j) <= #s then fail(lineno, "did not find expected <document start>") end
-    return v
+    return out, i + 1
   end
-  if c == '"' then
-    local v, j = read_dquoted(text, 1, lineno)
-    if strip_comment(text:sub(j)) ~= "" then fail(lineno, "did not find expected key") end
-    return v
-  end
-  if c == "'" then
-    local v, j = read_squoted(text, 1, lineno)
-    if strip_comment(text:sub(j)) ~= "" then fail(lineno, "did not find expected key") end
-    return v
-  end
-  text = strip_comment(text)
-  -- a plain scalar may continue on more-indented lines
-  local parts = { text }
-  while true do
-    local l = self:peek()
-    if not l or l.indent <= parent or split_key(l.text, l.lineno) or l.text:match("^%-%s") or l.text == "-" then
-      break
-    end
-    parts[#parts + 1] = strip_comment(l.text)
-    self.i = self.i + 1
-  end
-  if #parts > 1 then return concat(parts, " ") end
-  return resolve(text)
-end
-
-function D:node(indent)
-  local l = self:peek()
-  if not l or l.indent < indent then return null end
-  if l.text:match("^%-%s") or l.text == "-" then return self:seq(l.indent) end
-  local k = split_key(l.text, l.lineno)
-  if k ~= nil then return self:map(l.indent) end
-  self.i = self.i + 1
-  return self:inline(l.text, l.indent - 1, l.lineno)
-end
-
-function D:seq(indent)
-  local out = list({})
-  while true do
-    local l = self:peek()
-    if not l or l.indent ~= indent or not (l.text:match("^%-%s") or l.text == "-") then break end
-    local rest = l.text:sub(2):match("^%s*(.*)$")
-    if rest == "" or rest:sub(1, 1) == "#" then
-      self.i = self.i + 1
-      local nx = self:peek()
-      if nx and nx.indent > indent then out[#out + 1] = self:node(nx.indent) else out[#out + 1] = null end
-    else
-      -- the rest of the line is a node at a deeper indentation
-      l.indent = indent + #l.text - #rest
-      l.text = rest
-      if rest:match("^%-%s") or rest == "-" or split_key(rest, l.lineno) ~= nil then
-        out[#out + 1] = self:node(l.indent)
-      else
-        self.i = self.i + 1
-        out[#out + 1] = self:inline(rest, indent, l.lineno)
-      end
-    end
-  end
-  return out
-end
-
-function D:map(indent)
+  -- a map
   local out = {}
-  while true do
-    local l = self:peek()
-    if not l or l.indent ~= indent then
-      if l and l.indent > indent then fail(l.lineno, "mapping values are not allowed in this context") end
-      break
-    end
-    local k, rest = split_key(l.text, l.lineno)
-    if k == nil then
-      if l.text:match("^%-%s") or l.text == "-" then break end
-      fail(l.lineno, "could not find expected ':'")
-    end
-    self.i = self.i + 1
-    local v
-    if rest == "" then
-      local nx = self:peek()
-      if nx and nx.indent > indent then
-        v = self:node(nx.indent)
-      elseif nx and nx.indent == indent and (nx.text:match("^%-%s") or nx.text == "-") then
-        v = self:seq(indent)
-      else
-        v = null
-      end
-    else
-      v = self:inline(rest, indent, l.lineno)
-    end
-    out[key_string(k)] = v
+  i = i + 1
+  while events[i].kind ~= "end" do
+    local ke = events[i]
+    if ke.kind ~= "scalar" then fail(ke.line, "complex keys are not supported") end
+    if ke.plain and ke.value == "<<" then fail(ke.line, "merge keys (<<) are not supported") end
+    local k
+    k, i = node(events, i)
+    out[key_string(k)], i = node(events, i)
   end
-  return out
+  return out, i + 1
 end
 
---- Decodes YAML text (the subset in the header). Returns the value (nil
---- for an empty document), or nil and a message "yaml: line N: ...".
+--- Decodes YAML text as yaml.v2 reads it into interface{} (JSON-shaped:
+--- map keys become strings). Returns the value (nil for an empty
+--- document), or nil and a message "yaml: line N: ...". Anchors and
+--- aliases, tags other than !!str, merge keys and multiple documents are
+--- refused with such a message.
 ---@param text string
 ---@return any value, string? message
 function M.decode(text)
-  local raw, lines = {}, {}
-  local n = 0
-  for line in (text:gsub("\r\n", "\n") .. "\n"):gmatch("([^\n]*)\n") do
-    n = n + 1
-    raw[n] = line
-  end
-  local first = 1
-  while raw[first] and (raw[first]:match("^%s*$") or raw[first]:match("^%s*#") or raw[first]:match("^%%")) do
-    first = first + 1
-  end
-  local start = 1
-  if raw[first] and raw[first]:match("^%-%-%-%s*$") then start = first + 1 end
-  if raw[first] and raw[first]:match("^%-%-%- ") then
-    raw[first] = raw[first]:sub(5)
-    start = first
-  end
-  local stop = n
-  for i = start, n do
-    if raw[i]:match("^%.%.%.%s*$") then stop = i - 1 break end
-    if raw[i]:match("^%-%-%-") and i > start then
-      return nil, ("yaml: line %d: multiple documents are not supported"):format(i)
+  local events, err = native.events(text)
+  if not events then return nil, err end
+  local docs = 0
+  for _, e in ipairs(events) do
+    if e.kind == "doc" then
+      docs = docs + 1
+      if docs > 1 then return nil, ("yaml: line %d: multiple documents are not supported"):format(e.line) end
     end
   end
-  local kept = {}
-  for i = 1, n do
-    if i >= start and i <= stop then
-      local line = raw[i]
-      if line:match("^ *\t") then
-        return nil, ("yaml: line %d: found character that cannot start any token"):format(i)
-      end
-      local sp = #line:match("^ *")
-      lines[#lines + 1] = { indent = sp, text = (line:sub(sp + 1):gsub("%s+$", "")), lineno = i }
-      kept[#kept + 1] = line
-    end
-  end
-  -- raw lines aligned with lines[] for block scalars
-  local self = setmetatable({ lines = lines, raw = kept, i = 1 }, D)
-  local ok, v = pcall(function()
-    local l = self:peek()
-    if not l then return nil end
-    local result = self:node(l.indent)
-    local rest = self:peek()
-    if rest then fail(rest.lineno, "did not find expected <document start>") end
-    return result
-  end)
+  -- no document, or an empty one ("---" alone): nil, as the old reader
+  if docs == 0 or (events[2].kind == "scalar" and events[2].plain and events[2].value == "") then return nil end
+  local ok, v = pcall(node, events, 2)
   if not ok then
     if type(v) == "string" then return nil, v end
     error(v, 0)
