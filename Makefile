@@ -7,6 +7,7 @@
 #   make fuzz       fuzz the HTTP/JSON-RPC server (FUZZ_SECONDS=300; clang);
 #                   FUZZ_TARGET=group_spec or template for the others
 #   make SANITIZER=address test    (or undefined)
+#   make lua-meta   regenerate lua/meta/ (LuaCATS for editors) from lua/infrakit/
 #
 # Dependencies are found through pkg-config. LuaJIT comes from build/luajit,
 # built by `make deps` from Debian's source package with hook checks in
@@ -102,7 +103,7 @@ else
 BIN := $(BUILD)/infrakit
 endif
 
-.PHONY: all deps test test-unit ci demo bench binaries install uninstall clean
+.PHONY: all deps test test-unit ci demo bench binaries install uninstall clean lua-meta
 
 all: deps
 	@$(MAKE) --no-print-directory $(BIN) $(DOC_GEN)
@@ -173,6 +174,12 @@ test: deps
 	fi; \
 	IK_BIN=$(abspath $(BIN)) IK_UNIT_DIR=$(BUILD)/spec IK_FUZZ_BINS="$$fuzz_bin" IK_FUZZ_DIR=$(abspath $(FUZZ_OUT)) \
 	  bash spec/run.sh
+
+# lua/meta/: LuaCATS files for editors (lua-language-server), generated from
+# the annotations of the public modules in lua/infrakit/ (as luv generates
+# its meta.lua); spec/unit/lua/lua_meta_spec.lua fails when they are stale.
+lua-meta:
+	$(LUAJIT_PREFIX)/bin/luajit scripts/gen-lua-meta.lua lua/meta
 
 ci:
 	@CI=true $(MAKE) --no-print-directory test

@@ -57,11 +57,6 @@ function M.kind(v)
   return n == #v and "array" or "object"
 end
 
---- obj[name], matching the key case-insensitively when there is no exact
---- match (Go's decoder does). nil if obj is not a table.
----@param obj any
----@param name string
----@return any
 -- Lower-cased keys, computed once per string (field lookups run on every
 -- plugin call).
 local lowered = setmetatable({}, {
@@ -73,6 +68,11 @@ local lowered = setmetatable({}, {
   end,
 })
 
+--- obj[name], matching the key case-insensitively when there is no exact
+--- match (Go's decoder does). nil if obj is not a table.
+---@param obj any
+---@param name string
+---@return any
 function M.field(obj, name)
   if type(obj) ~= "table" then return nil end
   local v = obj[name]
