@@ -1,6 +1,6 @@
 /* infrakit._codec: base64 and SHA-256 from OpenSSL's libcrypto (already
  * linked for the config hash), for the template functions b64enc, b64dec
- * and sha256sum (lua/infrakit/template/funcs/sprig.lua). Pure functions;
+ * and sha256sum (lua/infrakit/template/_funcs/sprig.lua). Pure functions;
  * nothing here yields.
  *
  *   b64encode(s)  -> standard padded base64 (Go's base64.StdEncoding)

@@ -14,7 +14,7 @@
 -- compile(text) returns an expression or nil, message; search(expr, data)
 -- returns the result (nil for JMESPath null) and raises (error(msg, 0)) on
 -- a function given wrong arguments. Pure functions; nothing here yields.
-local value = require "infrakit.template.value"
+local value = require "infrakit.template._value"
 local tjson = require "infrakit.json.go"
 
 local null, list = value.null, value.list

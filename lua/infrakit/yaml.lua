@@ -15,8 +15,8 @@
 -- tags other than !!str, merge keys (<<), multiple documents, complex keys.
 -- Maps decode to tables, lists to tables with the array metatable, null
 -- to json.null. Pure functions; nothing here yields.
-local value = require "infrakit.template.value"
-local fmt = require "infrakit.template.fmt"
+local value = require "infrakit.template._value"
+local fmt = require "infrakit.template._fmt"
 local native = require "infrakit._yaml"
 
 local null, list = value.null, value.list

@@ -8,8 +8,8 @@
 -- carries the array metatable.
 -- decode: arrays carry the array metatable (so [] stays a list), null is
 -- json.null. Pure functions; nothing here yields.
-local value = require "infrakit.template.value"
-local fmt = require "infrakit.template.fmt"
+local value = require "infrakit.template._value"
+local fmt = require "infrakit.template._fmt"
 
 local native = require "infrakit._json"
 

@@ -1,4 +1,4 @@
--- infrakit.template.funcs.infrakit: InfraKit's template functions
+-- infrakit.template._funcs.infrakit: InfraKit's template functions
 -- (reference §6.1, pkg/template/funcs.go DefaultFuncs).
 --
 -- Pure: q, jsonEncode, jsonEncodeIndent, jsonDecode, yamlEncode,
@@ -11,14 +11,14 @@
 -- to escape by mistake); `var` of an unset name is nil ("<no value>"), as
 -- InfraKit's single-pass rendering gives (there is no multi-pass mode);
 -- hclDecode is not provided.
-local value = require "infrakit.template.value"
-local fmt = require "infrakit.template.fmt"
-local args = require "infrakit.template.funcs.args"
+local value = require "infrakit.template._value"
+local fmt = require "infrakit.template._fmt"
+local args = require "infrakit.template._funcs.args"
 local tjson = require "infrakit.json.go"
 local yaml = require "infrakit.yaml"
 local jmespath = require "infrakit.jmespath"
 local sources = require "infrakit.template.sources"
-local runtime = require "infrakit.template.runtime"
+local runtime = require "infrakit.template._runtime"
 
 local null, list = value.null, value.list
 local str, select = args.str, select
@@ -68,7 +68,7 @@ function F.unixtime()
 end
 
 function F.lines(s)
-  return list(require("infrakit.template.funcs.sprig").split(text_arg(s), "\n"))
+  return list(require("infrakit.template._funcs.sprig").split(text_arg(s), "\n"))
 end
 
 -- index_of X LIST [strict]: the index of X by deep equality, or (unless

@@ -1,4 +1,4 @@
--- infrakit.template.fmt: Go's fmt for template values: %v printing,
+-- infrakit.template._fmt: Go's fmt for template values: %v printing,
 -- Sprint/Sprintln, Sprintf with the common verbs, strconv.Quote.
 --
 -- One divergence, because Lua has one number type: an integral number
@@ -6,7 +6,7 @@
 -- float64 with %v as "1e+06". Other numbers print as Go's %v does
 -- (shortest representation, exponent when < 1e-4 or >= 1e21).
 -- Pure functions; nothing here yields.
-local value = require "infrakit.template.value"
+local value = require "infrakit.template._value"
 
 local null, array_mt = value.null, value.array_mt
 local format, byte, char, concat = string.format, string.byte, string.char, table.concat

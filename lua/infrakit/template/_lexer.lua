@@ -1,4 +1,4 @@
--- infrakit.template.lexer: splits template text into tokens, following Go's
+-- infrakit.template._lexer: splits template text into tokens, following Go's
 -- text/template/parse/lex.go: text, delimiters (with "{{- " and " -}}" trim
 -- markers), comments, and inside actions: spaces, | ( ) := = , strings
 -- ("..." with Go escapes, `raw`), char constants ('a'), numbers, keywords,
@@ -8,7 +8,7 @@
 -- p = byte offset } ending with { t = "eof" }, or nil, message, offset.
 -- Token types: text ld rd space pipe lp rp decl assign comma string char
 -- number bool nil ident field var dot kw (v = the keyword) eof.
-local fmt = require "infrakit.template.fmt"
+local fmt = require "infrakit.template._fmt"
 
 local M = {}
 

@@ -1,4 +1,4 @@
--- infrakit.template.funcs.sprig: the Sprig (v2) functions InfraKit
+-- infrakit.template._funcs.sprig: the Sprig (v2) functions InfraKit
 -- templates use, with Sprig's argument order and results.
 --
 -- Strings: cat split splitList join trim trimAll trimPrefix trimSuffix
@@ -14,12 +14,12 @@
 -- Environment and time: env expandenv now date htmlDate dateInZone
 -- Not provided: regex functions (they need RE2; Lua patterns differ),
 -- crypto beyond sha256sum, semver, uuid and random functions.
-local value = require "infrakit.template.value"
-local fmt = require "infrakit.template.fmt"
-local args = require "infrakit.template.funcs.args"
+local value = require "infrakit.template._value"
+local fmt = require "infrakit.template._fmt"
+local args = require "infrakit.template._funcs.args"
 local tjson = require "infrakit.json.go"
 local codec = require "infrakit._codec"
-local timefmt = require "infrakit.template.timefmt"
+local timefmt = require "infrakit.template._timefmt"
 
 local null, list, truth = value.null, value.list, value.truth
 local str, strval, toint = args.str, args.strval, args.toint

@@ -1,4 +1,4 @@
--- infrakit.template.value: how templates see JSON-shaped Lua data, the way
+-- infrakit.template._value: how templates see JSON-shaped Lua data, the way
 -- Go's text/template sees interface{} values decoded by encoding/json.
 --
 --   nil          a missing value (Go's invalid reflect.Value): prints "<no value>"

@@ -1,4 +1,4 @@
--- infrakit.template.timefmt: time values and Go's reference-time layouts
+-- infrakit.template._timefmt: time values and Go's reference-time layouts
 -- ("2006-01-02T15:04:05Z07:00") for Sprig's now/date/htmlDate.
 --
 -- A time is { sec = <seconds since the epoch, fractional> } with a

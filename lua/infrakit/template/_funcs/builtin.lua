@@ -1,10 +1,10 @@
--- infrakit.template.funcs.builtin: Go text/template's predefined functions:
+-- infrakit.template._funcs.builtin: Go text/template's predefined functions:
 -- and or not len index slice print printf println eq ne lt le gt ge html
 -- js urlquery call. (In templates `and` and `or` are compiled inline and
 -- short-circuit, as in Go 1.18+; these are for Lua callers.)
-local value = require "infrakit.template.value"
-local fmt = require "infrakit.template.fmt"
-local args = require "infrakit.template.funcs.args"
+local value = require "infrakit.template._value"
+local fmt = require "infrakit.template._fmt"
+local args = require "infrakit.template._funcs.args"
 
 local null, truth, type_name = value.null, value.truth, value.type_name
 local format, byte, select = string.format, string.byte, select

@@ -1,4 +1,4 @@
--- infrakit.template.compiler: parse tree to Lua source, loaded once.
+-- infrakit.template._compiler: parse tree to Lua source, loaded once.
 --
 -- Why generate source rather than build closures: each template becomes
 -- one plain Lua function whose Go variables are Lua locals, whose range is

@@ -1,4 +1,4 @@
--- infrakit.template.parser: tokens to a parse tree, following Go's
+-- infrakit.template._parser: tokens to a parse tree, following Go's
 -- text/template/parse/parse.go (same grammar, same checks, same messages
 -- where Go has one).
 --

@@ -1,11 +1,11 @@
--- infrakit.template.funcs.args: argument conversions shared by the
+-- infrakit.template._funcs.args: argument conversions shared by the
 -- template functions. Conversions are lenient where Go's would fail on a
 -- JSON-decoded value (a number where a string or an int is expected is
 -- converted) and strict where Go's are (a missing value where a string is
 -- expected is an error: "invalid value; expected string").
 -- Errors are raised with error(msg, 0); the render places them.
-local value = require "infrakit.template.value"
-local fmt = require "infrakit.template.fmt"
+local value = require "infrakit.template._value"
+local fmt = require "infrakit.template._fmt"
 
 local null = value.null
 

@@ -1,4 +1,4 @@
--- infrakit.template.runtime: the helpers compiled templates call (field
+-- infrakit.template._runtime: the helpers compiled templates call (field
 -- access, truth, range, printing, template calls) and the error object
 -- that carries a message, a code and the place it happened.
 --
@@ -10,8 +10,8 @@
 -- (S.pos), as "error calling NAME: msg".
 -- Pure functions; nothing here yields (call_template runs the called
 -- template, which may).
-local value = require "infrakit.template.value"
-local fmt = require "infrakit.template.fmt"
+local value = require "infrakit.template._value"
+local fmt = require "infrakit.template._fmt"
 
 local null, array_mt, type_name = value.null, value.array_mt, value.type_name
 local type, getmetatable = type, getmetatable
