@@ -139,6 +139,9 @@ local BOOLS = {
   off = false, Off = false, OFF = false,
 }
 
+-- Integers with a base prefix: pattern (sign, digits), base.
+local RADIX = { { "^([-+]?)0[xX](%x+)$", 16 }, { "^([-+]?)0o([0-7]+)$", 8 }, { "^([-+]?)0b([01]+)$", 2 } }
+
 -- Resolves a plain scalar to a value.
 local function resolve(s)
   if s == "" or s == "~" or s == "null" or s == "Null" or s == "NULL" then return null end
@@ -149,20 +152,12 @@ local function resolve(s)
     if t:match("^[-+]?0%d+$") then return tonumber((t:gsub("^([-+]?)0", "%1")), 8) or s end
     return tonumber(t)
   end
-  if t:match("^[-+]?0[xX]%x+$") then
-    local neg = t:sub(1, 1) == "-"
-    local n = tonumber(t:gsub("^[-+]?0[xX]", ""), 16)
-    return neg and -n or n
-  end
-  if t:match("^[-+]?0o[0-7]+$") then
-    local neg = t:sub(1, 1) == "-"
-    local n = tonumber(t:gsub("^[-+]?0o", ""), 8)
-    return neg and -n or n
-  end
-  if t:match("^[-+]?0b[01]+$") then
-    local neg = t:sub(1, 1) == "-"
-    local n = tonumber(t:gsub("^[-+]?0b", ""), 2)
-    return neg and -n or n
+  for _, r in ipairs(RADIX) do
+    local sign, digits = t:match(r[1])
+    if sign then
+      local n = tonumber(digits, r[2])
+      return sign == "-" and -n or n
+    end
   end
   if t:match("^[-+]?%d*%.?%d+[eE]?[-+]?%d*$") or t:match("^[-+]?%d+%.%d*$") then
     local n = tonumber(t)
