@@ -44,6 +44,23 @@ const char *ik_json_get_string(const json_t *obj, const char *key, const char *d
   return json_string_value(v);
 }
 
+void ik_json_describe(const json_t *v, bool quote_strings, char *buf, size_t n) {
+  if (json_is_integer(v)) snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+  else if (json_is_real(v)) snprintf(buf, n, "%g", json_real_value(v));
+  else if (json_is_string(v) && quote_strings) snprintf(buf, n, "\"%.40s\"", json_string_value(v));
+  else if (json_is_string(v)) snprintf(buf, n, "a string");
+  else if (json_is_object(v)) snprintf(buf, n, "an object");
+  else if (json_is_array(v)) snprintf(buf, n, "an array");
+  else if (json_is_null(v)) snprintf(buf, n, "null");
+  else snprintf(buf, n, "%s", json_is_true(v) ? "true" : "false");
+}
+
+int ik_json_want(ik_err_t *err, const char *path, const char *what, const json_t *v, bool quote_strings) {
+  char got[64];
+  ik_json_describe(v, quote_strings, got, sizeof got);
+  return ik_err_set(err, IK_EINVAL, "%s: want %s, got %s", path, what, got);
+}
+
 /* Rewrite < > & as Go does. They can only occur inside strings in
  * jansson's output, so a byte scan is exact. */
 static char *go_escape(char *s, size_t *len) {

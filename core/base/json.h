@@ -28,6 +28,17 @@ json_t *ik_json_get(const json_t *obj, const char *key);
 const char *ik_json_get_string(const json_t *obj, const char *key, const char *def, const char *field,
                                ik_err_t *err);
 
+/* How an error message shows the JSON value v (not NULL): numbers as
+ * written ("-1", "%g" for reals), true, false, null, "an object", "an
+ * array", and a string quoted and cut to 40 bytes ("\"abc\"") or, when
+ * quote_strings is false, only as "a string" (the wire's errors do not
+ * echo the caller's text). */
+void ik_json_describe(const json_t *v, bool quote_strings, char *buf, size_t n);
+
+/* Fill err with "<path>: want <what>, got <v as ik_json_describe shows
+ * it>" and return IK_EINVAL: the one shape of a mistyped-field error. */
+int ik_json_want(ik_err_t *err, const char *path, const char *what, const json_t *v, bool quote_strings);
+
 /* Compact encoding in insertion order, Go's escapes for < > &, plus a
  * trailing newline when newline is set (Go's json.Encoder adds one).
  * Caller frees with free(). NULL only on allocation failure (aborts). */
