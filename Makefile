@@ -7,6 +7,7 @@
 #   make fuzz       fuzz the HTTP/JSON-RPC server (FUZZ_SECONDS=300; clang);
 #                   FUZZ_TARGET=group_spec or template for the others
 #   make SANITIZER=address test    (or undefined)
+#   make lua-meta   regenerate lua/meta/ (LuaCATS for editors) from lua/infrakit/
 #
 # Dependencies are found through pkg-config. LuaJIT comes from build/luajit,
 # built by `make deps` from Debian's source package with hook checks in
@@ -31,10 +32,13 @@ LUAJIT_PREFIX := $(abspath build/luajit)
 # without hook checks in compiled code) must never win.
 PKG_CONFIG := PKG_CONFIG_PATH=$(LUAJIT_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH)) pkg-config
 
-PKGS := luajit libuv libcurl openssl jansson
+PKGS := luajit libuv libcurl openssl jansson yaml-0.1
 CJSON_LIB = $(shell $(PKG_CONFIG) --variable=libdir lua5.1-cjson 2>/dev/null || echo /usr/lib/$(MULTIARCH))/liblua5.1-cjson.a
 # http-parser has no .pc file; its static archive keeps start-up lean.
 HTTP_PARSER_LIB = $(firstword $(wildcard /usr/lib/$(MULTIARCH)/libhttp_parser.a) -lhttp_parser)
+# LibYAML (infrakit.yaml's decoder, core/lua/bind_yaml.c), linked statically
+# like http-parser so the binary needs no libyaml at run time.
+YAML_LIB = $(firstword $(wildcard /usr/lib/$(MULTIARCH)/libyaml.a) -lyaml)
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
@@ -62,7 +66,7 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Icore -I. -I$(BUILD)/gen \
 # HTTP calls never pay for it (docs/architecture.md, "Start-up time").
 LDLIBS_ALL = $(CJSON_LIB) $(shell $(PKG_CONFIG) --libs --static luajit 2>/dev/null) \
              $(shell $(PKG_CONFIG) --libs libuv openssl jansson 2>/dev/null) \
-             $(HTTP_PARSER_LIB) -lpthread -lm -ldl $(LDLIBS)
+             $(HTTP_PARSER_LIB) $(YAML_LIB) -lpthread -lm -ldl $(LDLIBS)
 LDFLAGS_ALL = -Wl,-E $(SANLDFLAGS) $(LDFLAGS)
 
 # Refuse to link a LuaJIT other than build/luajit (checked once deps ran).
@@ -99,7 +103,7 @@ else
 BIN := $(BUILD)/infrakit
 endif
 
-.PHONY: all deps test test-unit test-asan ci demo bench binaries install uninstall clean format-check
+.PHONY: all deps test test-unit test-asan ci demo bench binaries install uninstall clean format-check lua-meta
 
 all: deps
 	@$(MAKE) --no-print-directory $(BIN) $(DOC_GEN)
@@ -170,6 +174,12 @@ test: deps
 	fi; \
 	IK_BIN=$(abspath $(BIN)) IK_UNIT_DIR=$(BUILD)/spec IK_FUZZ_BINS="$$fuzz_bin" IK_FUZZ_DIR=$(abspath $(FUZZ_OUT)) \
 	  bash spec/run.sh
+
+# lua/meta/: LuaCATS files for editors (lua-language-server), generated from
+# the annotations of the public modules in lua/infrakit/ (as luv generates
+# its meta.lua); spec/unit/lua/lua_meta_spec.lua fails when they are stale.
+lua-meta:
+	$(LUAJIT_PREFIX)/bin/luajit scripts/gen-lua-meta.lua lua/meta
 
 # What CI runs (.ci/run): format-check, the suites under ASan, then make test.
 ci:

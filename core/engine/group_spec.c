@@ -17,20 +17,9 @@ static const char *field(char *buf, const char *path, const char *key) {
   return buf;
 }
 
-static void describe(const json_t *v, char *buf, size_t n) {
-  if (json_is_integer(v)) snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-  else if (json_is_real(v)) snprintf(buf, n, "%g", json_real_value(v));
-  else if (json_is_string(v)) snprintf(buf, n, "\"%.40s\"", json_string_value(v));
-  else if (json_is_object(v)) snprintf(buf, n, "an object");
-  else if (json_is_array(v)) snprintf(buf, n, "an array");
-  else snprintf(buf, n, "%s", json_is_true(v) ? "true" : "false");
-}
-
 /* "<field>: want <what>, got <v>". */
 static int want(ik_err_t *err, const char *f, const char *what, const json_t *v) {
-  char got[64];
-  describe(v, got, sizeof got);
-  return ik_err_set(err, IK_EINVAL, "%s: want %s, got %s", f, what, got);
+  return ik_json_want(err, f, what, v, true);
 }
 
 /* obj[key] as an object, or NULL when absent. */

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "base/json.h"
-#include "engine/go_json.h"
 
 void ik_hash_block_bytes(ik_buf_t *out, const char *plugin, const json_t *properties) {
   /* The map Go decodes {"Plugin":..,"Properties":..} into, re-encoded:
@@ -15,7 +14,7 @@ void ik_hash_block_bytes(ik_buf_t *out, const char *plugin, const json_t *proper
   json_object_set_new(block, "Plugin", json_string(plugin ? plugin : ""));
   json_object_set_new(block, "Properties",
                       properties ? json_incref((json_t *)(uintptr_t)properties) : json_null());
-  ik_go_marshal_indent(out, block, "  ", "  ");
+  ik_json_marshal_indent(out, block, "  ", "  ");
   json_decref(block);
 }
 

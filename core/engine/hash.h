@@ -10,7 +10,7 @@
  *      field names are matched ignoring case, as Go decodes them.
  *   2. Decode that JSON into map[string]interface{} and write it again
  *      with json.MarshalIndent(v, "  ", "  "): keys sorted, numbers as
- *      float64, Go's string escapes (go_json.h). Allocation, Updating and
+ *      float64, Go's string escapes (base/json.h). Allocation, Updating and
  *      everything else in the group spec is left out, so a resize never
  *      changes the hash.
  *   3. SHA-1 (OpenSSL EVP) over bytes(Instance) || bytes(Flavor), no

@@ -6,17 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PERCENT_HINT "want a number or a percentage like \"25%\""
+#include "base/json.h"
 
-static void describe(const json_t *v, char *buf, size_t n) {
-  if (json_is_integer(v)) snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-  else if (json_is_real(v)) snprintf(buf, n, "%g", json_real_value(v));
-  else if (json_is_string(v)) snprintf(buf, n, "\"%.40s\"", json_string_value(v));
-  else if (json_is_object(v)) snprintf(buf, n, "an object");
-  else if (json_is_array(v)) snprintf(buf, n, "an array");
-  else if (json_is_null(v)) snprintf(buf, n, "null");
-  else snprintf(buf, n, "%s", json_is_true(v) ? "true" : "false");
-}
+#define PERCENT_HINT "want a number or a percentage like \"25%\""
 
 int ik_intstr_parse(const json_t *v, const char *field, ik_intstr_t *out, ik_err_t *err) {
   char got[64];
@@ -37,7 +29,7 @@ int ik_intstr_parse(const json_t *v, const char *field, ik_intstr_t *out, ik_err
       return 0;
     }
   }
-  describe(v, got, sizeof got);
+  ik_json_describe(v, true, got, sizeof got);
   return ik_err_set(err, IK_EINVAL, "%s: %s, got %s", field, PERCENT_HINT, got);
 }
 
@@ -152,13 +144,13 @@ int ik_duration_field(const json_t *v, const char *field, bool seconds_ok, int64
   if (seconds_ok && json_is_number(v)) {
     double secs = json_number_value(v);
     if (secs < 0 || !isfinite(secs) || secs > 9.2e15 / 1000) {
-      describe(v, got, sizeof got);
+      ik_json_describe(v, true, got, sizeof got);
       return ik_err_set(err, IK_EINVAL, "%s: want a number of seconds >= 0, got %s", field, got);
     }
     *ms = (int64_t)(secs * 1000);
     return 0;
   }
-  describe(v, got, sizeof got);
+  ik_json_describe(v, true, got, sizeof got);
   return ik_err_set(err, IK_EINVAL, "%s: want %s, got %s", field,
                     seconds_ok ? "a number of seconds or a duration like \"30s\"" : "a duration like \"30s\"", got);
 }

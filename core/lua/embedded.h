@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 typedef struct ik_lua_embedded {
-  const char *name;          /* "infrakit.template.lexer", "playbooks/quickstart" */
+  const char *name;          /* "infrakit.template._lexer", "playbooks/quickstart" */
   const unsigned char *code; /* bytecode, static */
   size_t len;
 } ik_lua_embedded_t;

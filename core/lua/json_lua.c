@@ -15,14 +15,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/buf.h"
+#include "base/json.h"
 #include "base/mem.h"
 #include "lua/internal.h"
 
 #define IK_JSON_MAX_DEPTH 128
 #define IK_ARRAY_MT "infrakit.json.array_mt"
 
-/* Push the array metatable (created once, shared with lua/infrakit/json.lua
- * through the registry). */
+/* Push the array metatable: the one table marking a Lua table as a JSON
+ * array, created here on first use and handed to Lua as
+ * infrakit._json.array_mt (public as infrakit.json.array_mt). */
 static void ik__push_array_mt(lua_State *L) {
   luaL_newmetatable(L, IK_ARRAY_MT); /* returns the existing one if any */
 }
@@ -218,4 +221,43 @@ json_t *ik__to_json(lua_State *L, int idx, const char *what, ik_err_t *err) {
   c.path[n] = '\0';
   luaL_checkstack(L, IK_JSON_MAX_DEPTH * 2 + 8, "JSON conversion");
   return to_json(&c, idx < 0 ? lua_gettop(L) + idx + 1 : idx, 0);
+}
+
+/* --- infrakit._json: base/json's Go rules and the array metatable for Lua ------------------------------ */
+
+/* Push what buf holds as a Lua string and free buf. */
+static int push_buf(lua_State *L, ik_buf_t *b) {
+  lua_pushlstring(L, ik_buf_cstr(b), b->len);
+  ik_buf_free(b);
+  return 1;
+}
+
+/* go_quote(s): s as a Go JSON string literal (ik_json_format_string). */
+static int l_go_quote(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  ik_buf_t b;
+  ik_buf_init(&b);
+  ik_json_format_string(&b, s, n);
+  return push_buf(L, &b);
+}
+
+/* go_number(x): the finite number x as Go's encoder writes a float64
+ * (ik_json_format_float). NaN and infinities are misuse: Go refuses them. */
+static int l_go_number(lua_State *L) {
+  double x = luaL_checknumber(L, 1);
+  if (!isfinite(x)) return luaL_argerror(L, 1, "not a finite number");
+  ik_buf_t b;
+  ik_buf_init(&b);
+  ik_json_format_float(&b, x);
+  return push_buf(L, &b);
+}
+
+int ik__open_json(lua_State *L) {
+  static const luaL_Reg fns[] = {{"go_quote", l_go_quote}, {"go_number", l_go_number}, {NULL, NULL}};
+  lua_newtable(L);
+  luaL_register(L, NULL, fns);
+  ik__push_array_mt(L);
+  lua_setfield(L, -2, "array_mt");
+  return 1;
 }

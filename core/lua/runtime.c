@@ -175,11 +175,15 @@ static void ik__set_paths(lua_State *L, const char *lua_dir) {
    * source directory, package.path (which starts with it) goes first. */
   ik__add_searcher(L, lua_dir ? 3 : 2);
   /* Built-in C modules: found even when no .so is installed. */
+  static const luaL_Reg builtin[] = {
+    {"cjson", luaopen_cjson},           {"infrakit.core", ik__open_core},   {"infrakit._json", ik__open_json},
+    {"infrakit._codec", ik__open_codec}, {"infrakit._yaml", ik__open_yaml}, {NULL, NULL},
+  };
   lua_getfield(L, -1, "preload");
-  lua_pushcfunction(L, luaopen_cjson);
-  lua_setfield(L, -2, "cjson");
-  lua_pushcfunction(L, ik__open_core);
-  lua_setfield(L, -2, "infrakit.core");
+  for (const luaL_Reg *m = builtin; m->name; m++) {
+    lua_pushcfunction(L, m->func);
+    lua_setfield(L, -2, m->name);
+  }
   lua_pop(L, 2);
   if (lua_dir) {
     lua_pushstring(L, lua_dir);

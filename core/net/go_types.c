@@ -29,21 +29,9 @@ static const char *join(char *buf, const char *path, const char *key) {
 
 static bool absent(const json_t *v) { return v == NULL || json_is_null(v); }
 
-/* The value as an error message shows it: numbers literally, others by kind. */
-static void describe(const json_t *v, char *buf, size_t n) {
-  if (json_is_integer(v)) snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-  else if (json_is_real(v)) snprintf(buf, n, "%g", json_real_value(v));
-  else if (json_is_string(v)) snprintf(buf, n, "a string");
-  else if (json_is_object(v)) snprintf(buf, n, "an object");
-  else if (json_is_array(v)) snprintf(buf, n, "an array");
-  else snprintf(buf, n, "%s", json_is_true(v) ? "true" : "false");
-}
-
-/* Fail naming path: "path: want <what>, got <v>". */
+/* Fail naming path: "path: want <what>, got <v>" (strings not echoed). */
 static int want(ik_err_t *err, const char *path, const char *what, const json_t *v) {
-  char got[64];
-  describe(v, got, sizeof got);
-  return ik_err_set(err, IK_EINVAL, "%s: want %s, got %s", path, what, got);
+  return ik_json_want(err, path, what, v, false);
 }
 
 static json_t *or_null(json_t *v) { return v ? v : json_null(); }

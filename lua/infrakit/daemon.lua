@@ -18,7 +18,9 @@ end
 --- HOME/logs/group.log). Returns {started = bool}, or nil, message.
 --- With opts.home, infrakit.group talks to that daemon from now on.
 --- A daemon started here outlives the caller (its own session): nothing
---- stops it but daemon.stop (or `infrakit plugin stop group`).
+--- stops it but daemon.stop (or `infrakit plugin stop group`). Yields.
+---@param opts? {home?: string, timeout?: number, plugins?: string[]}
+---@return {started: boolean}|nil result, string? message
 function daemon.ensure(opts)
   opts = opts or {}
   local home = opts.home
@@ -39,7 +41,9 @@ end
 
 --- Stop the daemon serving the group plugin of opts.home (or the default
 --- home): SIGTERM, and wait for it to go. Its groups' instances are not
---- destroyed (processes of instance-process keep running).
+--- destroyed (processes of instance-process keep running). Yields.
+---@param opts? {home?: string}
+---@return true|nil ok, string? message
 function daemon.stop(opts)
   opts = opts or {}
   local r, err = core.exec({ "/proc/self/exe", "plugin", "stop", "group" },

@@ -25,25 +25,14 @@ function M.is_null(v)
   return v == nil or v == null
 end
 
--- The metatable the host puts on JSON arrays (core/lua/json_lua.c), which
--- also makes an empty table cross into C as [] rather than {}. The C side
--- creates it on first use with luaL_newmetatable; creating it here first is
--- the same thing (a plain table under that registry key).
-local ARRAY_MT = "infrakit.json.array_mt"
-local function array_mt()
-  local reg = debug.getregistry()
-  local mt = reg[ARRAY_MT]
-  if mt == nil then
-    mt = {}
-    reg[ARRAY_MT] = mt
-  end
-  return mt
-end
+-- The metatable the host puts on JSON arrays (infrakit.json.array_mt),
+-- which also makes an empty table cross into C as [] rather than {}.
+local ARRAY_MT = json.array_mt
 
 --- A new empty list that stays a JSON array ([]) when it crosses into C.
 ---@return table
 function M.list()
-  return setmetatable({}, array_mt())
+  return setmetatable({}, ARRAY_MT)
 end
 
 --- The JSON kind of a Lua value: "null", "string", "number", "bool",
@@ -58,7 +47,7 @@ function M.kind(v)
   if t == "string" or t == "number" then return t end
   if t == "boolean" then return "bool" end
   if t ~= "table" then return t end
-  if getmetatable(v) == array_mt() then return "array" end
+  if getmetatable(v) == ARRAY_MT then return "array" end
   if next(v) == nil then return "empty" end
   local n = 0
   for k in pairs(v) do
@@ -68,11 +57,6 @@ function M.kind(v)
   return n == #v and "array" or "object"
 end
 
---- obj[name], matching the key case-insensitively when there is no exact
---- match (Go's decoder does). nil if obj is not a table.
----@param obj any
----@param name string
----@return any
 -- Lower-cased keys, computed once per string (field lookups run on every
 -- plugin call).
 local lowered = setmetatable({}, {
@@ -84,6 +68,11 @@ local lowered = setmetatable({}, {
   end,
 })
 
+--- obj[name], matching the key case-insensitively when there is no exact
+--- match (Go's decoder does). nil if obj is not a table.
+---@param obj any
+---@param name string
+---@return any
 function M.field(obj, name)
   if type(obj) ~= "table" then return nil end
   local v = obj[name]

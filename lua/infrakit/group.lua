@@ -35,21 +35,28 @@ function group.commit(spec, opts)
 end
 
 --- The controller's view of a group (the status document of `infrakit
---- group describe --json`).
+--- group describe --json`). Yields.
+---@param id string the group ID
+---@return table|nil status, string? message, string? code
 function group.describe(id)
   local r, err, code = call("Status", { ID = id })
   if not r then return nil, err, code end
   return r.Status
 end
 
---- The group's instances as its instance plugin lists them now.
+--- The group's instances as its instance plugin lists them now. Yields.
+---@param id string the group ID
+---@return table[]|nil instances, string? message, string? code
 function group.instances(id)
   local r, err, code = call("DescribeGroup", { ID = id })
   if not r then return nil, err, code end
   return r.Description.Instances or {}
 end
 
---- Set the size of a cattle group (never replaces instances).
+--- Set the size of a cattle group (never replaces instances). Yields.
+---@param id string the group ID
+---@param size integer
+---@return true|nil ok, string? message, string? code
 function group.scale(id, size)
   local r, err, code = call("SetSize", { ID = id, Size = size })
   if not r then return nil, err, code end
@@ -64,14 +71,18 @@ local function simple(method)
   end
 end
 
---- Destroy the group's instances and forget it.
+--- Destroy the group's instances and forget it. Yields.
+---@type fun(id: string): true|nil, string?, string?
 group.destroy = simple("DestroyGroup")
---- Forget the group, leaving its instances.
+--- Forget the group, leaving its instances. Yields.
+---@type fun(id: string): true|nil, string?, string?
 group.free = simple("FreeGroup")
---- Let a canary rollout go on.
+--- Let a canary rollout go on. Yields.
+---@type fun(id: string): true|nil, string?, string?
 group.promote = simple("Promote")
 
---- Every group the controller manages, as their specs.
+--- Every group the controller manages, as their specs. Yields.
+---@return table[]|nil specs, string? message, string? code
 function group.list()
   local r, err, code = call("InspectGroups", { ID = "" })
   if not r then return nil, err, code end
@@ -79,7 +90,9 @@ function group.list()
 end
 
 --- True when the group is at its spec: steady, nothing in flight, the
---- committed config fully rolled out.
+--- committed config fully rolled out. Does not yield.
+---@param status table a status from group.describe
+---@return boolean
 function group.converged(status)
   return status.Phase == "steady" and #status.InFlight == 0 and status.GoodHash == status.ConfigHash
       and status.Summary.Available == status.Summary.Desired
@@ -88,6 +101,10 @@ end
 --- Call fn(status) each time the group's phase or progress changes,
 --- until fn returns a true value (returned) or opts.timeout seconds pass
 --- (nil, "timed out ..."). Yields between looks (opts.interval, 0.1 s).
+---@param id string the group ID
+---@param fn fun(status: table): any
+---@param opts? {timeout?: number, interval?: number}
+---@return any|nil done, string? message, string? code
 function group.watch(id, fn, opts)
   opts = opts or {}
   local deadline = opts.timeout and core.clock() + opts.timeout
@@ -115,6 +132,10 @@ end
 
 --- Wait until the group has converged (opts.timeout seconds, default 60),
 --- reporting progress through infrakit.progress. Returns the status.
+--- Yields. opts.converged = false stops at the first status.
+---@param id string the group ID
+---@param opts? {timeout?: number, interval?: number, converged?: boolean}
+---@return table|nil status, string? message, string? code
 function group.wait(id, opts)
   opts = opts or {}
   local progress = require "infrakit.progress"

@@ -6,6 +6,12 @@
 -- Expected failures return nil, message, code; misuse raises.
 local core = require "infrakit.core"
 
+--- The module; infrakit.template and infrakit.gotypes load on first use.
+---@class infrakit
+---@field version string infrakit's version
+---@field lua_dir string|nil $INFRAKIT_LUA_DIR, when the modules come from a source directory
+---@field template infrakit.template
+---@field gotypes infrakit.gotypes
 local infrakit = {
   version = core.version,
   lua_dir = core.lua_dir,
@@ -46,15 +52,22 @@ infrakit.spawn = core.spawn
 ---@type fun(): string
 infrakit.uid = core.uid
 
+--- JSON through lua-cjson: encode, decode, null, array_mt.
+---@module "infrakit.json"
 infrakit.json = require "infrakit.json"
+
+--- Structured logs: debug, info, warn, error, enabled, secret, redact.
+---@module "infrakit.log"
 infrakit.log = require "infrakit.log"
 
 --- JSON-RPC calls to plugins: infrakit.rpc.call(plugin, method, params, opts).
 --- Yields. See docs/lua-api.md.
+---@module "infrakit.rpc"
 infrakit.rpc = require "infrakit.rpc"
 
 --- HTTP requests through the loop: infrakit.http.request(req), .get(url, opts).
 --- Yields. See docs/lua-api.md.
+---@module "infrakit.http"
 infrakit.http = require "infrakit.http"
 
 --- Flavor plugins by name (hosted in this daemon, else in the plugins
@@ -70,16 +83,23 @@ infrakit.instance = { get = core.instance_get }
 
 --- The daemon's group controller: commit, describe, scale, wait, watch...
 --- (each yields). See docs/lua-api.md and docs/playbooks.md.
+---@module "infrakit.group"
 infrakit.group = require "infrakit.group"
 
 --- Make sure a daemon serves this $INFRAKIT_HOME: infrakit.daemon.ensure{}.
+---@module "infrakit.daemon"
 infrakit.daemon = require "infrakit.daemon"
 
---- What a playbook tells its user: infrakit.print(fmt, ...) prints a
---- timestamped line; infrakit.progress(fmt, ...) shows the state of a
---- long wait (redrawn in place on a terminal).
 local progress = require "infrakit.progress"
+
+--- What a playbook tells its user: infrakit.print(fmt, ...) prints a
+--- timestamped line (string.format's fmt).
+---@type fun(fmt: string, ...)
 infrakit.print = progress.print
+
+--- infrakit.progress(fmt, ...) shows the state of a long wait (redrawn in
+--- place on a terminal); .update(fmt, ...) is the same, .done() ends it.
+---@type {update: fun(fmt: string, ...), done: fun()}|fun(fmt: string, ...)
 infrakit.progress = setmetatable({ update = progress.update, done = progress.done },
   { __call = function(_, ...) return progress.update(...) end })
 
@@ -98,16 +118,16 @@ function infrakit.on_interrupt(fn) core.interrupt_handler = fn end
 ---@type table
 infrakit.params = {}
 
---- Waits for every task in the list. Yields.
---- Returns a list with one entry per task, in order:
----   { ok = true, n = <count>, <results...> }  or
----   { ok = false, err = <message>, code = <code> }
---- and the number of tasks that failed.
 local task_mt = debug.getregistry()["infrakit.task"]
 local function is_task(v)
   return type(v) == "userdata" and getmetatable(v) == task_mt
 end
 
+--- Waits for every task in the list. Yields.
+--- Returns a list with one entry per task, in order:
+---   { ok = true, n = <count>, <results...> }  or
+---   { ok = false, err = <message>, code = <code> }
+--- and the number of tasks that failed.
 ---@param tasks userdata[] handles from infrakit.spawn
 ---@return table[] results one per task
 ---@return integer failed
@@ -141,6 +161,9 @@ function infrakit.wait_all(tasks)
 end
 
 --- Debugging counters used by the test suite.
+---@alias infrakit.debug {refs: fun(): integer, live_tasks: fun(): integer,
+---  timeout: fun(seconds?: number): number, current: fun(): integer|nil}
+---@type infrakit.debug
 infrakit.debug = {
   refs = core.refs,             -- registry references held by the runtime
   live_tasks = core.live_tasks, -- tasks not yet finished

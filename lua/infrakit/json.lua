@@ -14,11 +14,9 @@ local json = { null = cjson.null }
 
 -- The metatable marking a table as a JSON array when values cross into C
 -- (plugin calls): decoded arrays carry it, and setmetatable({}, json.array_mt)
--- is an empty array rather than an empty object. Shared with
--- core/lua/json_lua.c through the registry.
-local registry = debug.getregistry()
-registry["infrakit.json.array_mt"] = registry["infrakit.json.array_mt"] or {}
-json.array_mt = registry["infrakit.json.array_mt"]
+-- is an empty array rather than an empty object. Made once, in C
+-- (core/lua/json_lua.c); every Lua module takes it from here.
+json.array_mt = require("infrakit._json").array_mt
 
 ---@param value any
 ---@return string

@@ -12,13 +12,22 @@ local core = require "infrakit.core"
 
 local log = {}
 
---- log.debug/info/warn/error(msg, fields): one structured line.
----@alias infrakit.log.fn fun(msg: any, fields?: table<string, string|number|boolean>)
-for _, level in ipairs { "debug", "info", "warn", "error" } do
-  log[level] = function(msg, fields)
+local function at(level)
+  return function(msg, fields)
     return core.log(level, tostring(msg), fields)
   end
 end
+
+--- log.debug/info/warn/error(msg, fields): one structured line.
+---@alias infrakit.log.fn fun(msg: any, fields?: table<string, string|number|boolean>)
+---@type infrakit.log.fn
+log.debug = at("debug")
+---@type infrakit.log.fn
+log.info = at("info")
+---@type infrakit.log.fn
+log.warn = at("warn")
+---@type infrakit.log.fn
+log.error = at("error")
 
 --- True if messages at this level are written.
 ---@type fun(level: string): boolean

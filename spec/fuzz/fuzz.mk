@@ -34,9 +34,12 @@ FUZZ_LIBS     = $(shell $(PKG_CONFIG) --libs libuv jansson openssl 2>/dev/null) 
 # group_spec: the config hash is SHA-1 from OpenSSL; core/base names libuv errors.
 FUZZ_LIBS_group_spec = $(shell $(PKG_CONFIG) --libs libuv jansson libcrypto 2>/dev/null) -lpthread -lm -ldl
 # template: LuaJIT (static, from build/luajit), lua-cjson (static, as in
-# the binary) and the embedded modules.
+# the binary), the embedded modules, infrakit._json (core/lua/json_lua.c
+# over core/base/json.c: Go's JSON rules) and infrakit._codec
+# (core/lua/bind_codec.c: base64 and SHA-256 from libcrypto) and
+# infrakit._yaml (core/lua/bind_yaml.c: LibYAML).
 FUZZ_LUA_CFLAGS = $(shell $(PKG_CONFIG) --cflags luajit 2>/dev/null)
-FUZZ_LIBS_template = $(CJSON_LIB) $(LUAJIT_PREFIX)/lib/libluajit-5.1.a -lm -ldl
+FUZZ_LIBS_template = $(CJSON_LIB) $(LUAJIT_PREFIX)/lib/libluajit-5.1.a -ljansson -luv -lcrypto $(YAML_LIB) -lm -ldl
 # -timeout: one input taking 10 s is a hang. The harness's own watchdog
 # (5 s of loop time) catches a connection that never closes.
 FUZZ_FLAGS   ?= -timeout=10 -print_final_stats=1
@@ -44,14 +47,18 @@ FUZZ_FLAGS   ?= -timeout=10 -print_final_stats=1
 # core/base, core/loop, core/net and the group-spec parser of core/engine
 # (with the config hash it computes) never touch Lua (only core/lua
 # includes lua.h); they go into an archive, so each link takes only the
-# objects its target reaches (no curl, which core/net loads lazily anyway). The template target takes core/lua/embedded.c and the generated
-# table of modules, and no other part of core/lua.
+# objects its target reaches (no curl, which core/net loads lazily anyway). The template target takes core/lua/embedded.c, the generated
+# table of modules, core/lua/json_lua.c, bind_codec.c and bind_yaml.c, and no other part of core/lua.
 FUZZ_CORE_SRC := $(wildcard core/base/*.c core/loop/*.c core/net/*.c) \
-                 $(addprefix core/engine/,group_spec.c hash.c go_json.c quantity.c)
+                 $(addprefix core/engine/,group_spec.c hash.c quantity.c)
 FUZZ_CORE_OBJ := $(FUZZ_CORE_SRC:%.c=$(FUZZ_OUT)/obj/%.o)
 FUZZ_CORE_LIB := $(FUZZ_OUT)/libcore-fuzz.a
-FUZZ_EMBED_OBJ := $(FUZZ_OUT)/obj/core/lua/embedded.o $(FUZZ_OUT)/obj/gen/ik_embedded.o
-FUZZ_OBJ      := $(FUZZ_CORE_OBJ) $(FUZZ_TARGETS:%=$(FUZZ_OUT)/obj/fuzz_%.o) $(FUZZ_OUT)/obj/core/lua/embedded.o
+FUZZ_EMBED_OBJ := $(FUZZ_OUT)/obj/core/lua/embedded.o $(FUZZ_OUT)/obj/core/lua/json_lua.o \
+                  $(FUZZ_OUT)/obj/core/lua/bind_codec.o $(FUZZ_OUT)/obj/core/lua/bind_yaml.o \
+                  $(FUZZ_OUT)/obj/gen/ik_embedded.o
+FUZZ_OBJ      := $(FUZZ_CORE_OBJ) $(FUZZ_TARGETS:%=$(FUZZ_OUT)/obj/fuzz_%.o) $(FUZZ_OUT)/obj/core/lua/embedded.o \
+                 $(FUZZ_OUT)/obj/core/lua/json_lua.o $(FUZZ_OUT)/obj/core/lua/bind_codec.o \
+                 $(FUZZ_OUT)/obj/core/lua/bind_yaml.o
 
 # True when $(FUZZ_CC) can link a libFuzzer target (clang plus its
 # sanitizer runtimes: Debian's libclang-rt-14-dev). Used by `make test`.
@@ -85,7 +92,7 @@ $(FUZZ_OUT)/fuzz_http_rpc: $(FUZZ_OUT)/obj/fuzz_http_rpc.o $(FUZZ_CORE_LIB)
 $(FUZZ_OUT)/fuzz_group_spec: $(FUZZ_OUT)/obj/fuzz_group_spec.o $(FUZZ_CORE_LIB)
 	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(FUZZ_LIBS_group_spec)
 
-$(FUZZ_OUT)/fuzz_template: $(FUZZ_OUT)/obj/fuzz_template.o $(FUZZ_EMBED_OBJ)
+$(FUZZ_OUT)/fuzz_template: $(FUZZ_OUT)/obj/fuzz_template.o $(FUZZ_EMBED_OBJ) $(FUZZ_CORE_LIB)
 	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(FUZZ_LIBS_template)
 
 # The seeds of a target: spec/fuzz/corpus/TARGET/, or for http_rpc the

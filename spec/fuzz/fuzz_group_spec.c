@@ -1,6 +1,6 @@
 /* libFuzzer target: the group-spec parser (core/engine/group_spec.c,
  * ik_group_spec_parse) and what it calls: field lookup ignoring case,
- * durations and quantities, InfraKit's config hash (go_json.c, hash.c),
+ * durations and quantities, InfraKit's config hash (base/json.c, hash.c),
  * the allocation Go encodes for Flavor.Validate/Prepare.
  *
  * The first byte picks what the rest is, by its value % 32:

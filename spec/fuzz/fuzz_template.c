@@ -5,7 +5,10 @@
  * The engine is Lua: the target runs it in a LuaJIT state of its own
  * (build/luajit, the interpreter only, so runs are reproducible) with the
  * modules embedded in the binary ($(BUILD)/gen/ik_embedded.c, bytecode)
- * and lua-cjson (infrakit.json uses it), and nothing else of the runtime: no loop, no `infrakit` module. Renders
+ * lua-cjson (infrakit.json uses it), infrakit._json (Go's JSON rules,
+ * core/lua/json_lua.c), infrakit._codec (base64, SHA-256 from libcrypto,
+ * core/lua/bind_codec.c) and infrakit._yaml (LibYAML, core/lua/bind_yaml.c),
+ * and nothing else of the runtime: no loop, no `infrakit` module. Renders
  * run under an access policy that allows nothing (no environment
  * variables, no files, no network: infrakit.template.access, as in a
  * daemon with no --template-* flags), so `env`, `include "file:///..."`,
@@ -44,6 +47,9 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int luaopen_cjson(lua_State *l); /* lua-cjson, linked statically as in the binary */
+int ik__open_json(lua_State *l);  /* infrakit._json (core/lua/json_lua.c) */
+int ik__open_codec(lua_State *l); /* infrakit._codec (core/lua/bind_codec.c) */
+int ik__open_yaml(lua_State *l);  /* infrakit._yaml (core/lua/bind_yaml.c) */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MEM_BUDGET (64u << 20)    /* bytes the state may hold */
@@ -117,9 +123,12 @@ static int embedded_searcher(lua_State *l) {
 
 /* The driver: returns run(text, strict) -> "ok" | "err" | raises. */
 static const char driver[] =
-    "local searcher, cjson = ...\n"
+    "local searcher, cjson, gojson, codec, yaml = ...\n"
     "package.path, package.cpath = '', ''\n"
     "package.preload.cjson = cjson\n"
+    "package.preload['infrakit._json'] = gojson\n"
+    "package.preload['infrakit._codec'] = codec\n"
+    "package.preload['infrakit._yaml'] = yaml\n"
     "table.insert(package.loaders, 2, searcher)\n"
     "local template = require 'infrakit.template'\n"
     "local access = require 'infrakit.template.access'\n"
@@ -160,7 +169,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   if (luaL_loadbuffer(L, driver, sizeof driver - 1, "=fuzz_template") != 0) die("driver", lua_tostring(L, -1));
   lua_pushcfunction(L, embedded_searcher);
   lua_pushcfunction(L, luaopen_cjson);
-  if (lua_pcall(L, 2, 1, 0) != 0) die("driver", lua_tostring(L, -1));
+  lua_pushcfunction(L, ik__open_json);
+  lua_pushcfunction(L, ik__open_codec);
+  lua_pushcfunction(L, ik__open_yaml);
+  if (lua_pcall(L, 5, 1, 0) != 0) die("driver", lua_tostring(L, -1));
   run_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   return 0;
 }

@@ -3,7 +3,7 @@
 -- run(opts) inside a task (rendering may yield on http sources), then exits
 -- with its result: 0 rendered, 1 the template failed.
 local template = require "infrakit.template"
-local tjson = require "infrakit.template.json"
+local tjson = require "infrakit.json.go"
 
 local cli = {}
 

@@ -11,12 +11,12 @@
 -- Failures return nil, message, code: "EINVAL" for template errors (the
 -- message names the template, line and column), the file or HTTP code
 -- when a fetch fails. Misuse (arguments of the wrong type) raises.
-local lexer = require "infrakit.template.lexer"
-local parser = require "infrakit.template.parser"
-local compiler = require "infrakit.template.compiler"
-local runtime = require "infrakit.template.runtime"
+local lexer = require "infrakit.template._lexer"
+local parser = require "infrakit.template._parser"
+local compiler = require "infrakit.template._compiler"
+local runtime = require "infrakit.template._runtime"
 local sources = require "infrakit.template.sources"
-local value = require "infrakit.template.value"
+local value = require "infrakit.template._value"
 local access = require "infrakit.template.access"
 
 local template = {}
@@ -30,7 +30,7 @@ Template.__index = Template
 local static_funcs, stateful_funcs = {}, {}
 do
   for _, mod in ipairs { "builtin", "sprig", "infrakit" } do
-    local m = require("infrakit.template.funcs." .. mod)
+    local m = require("infrakit.template._funcs." .. mod)
     for name, f in pairs(m.funcs) do static_funcs[name] = f end
     for name, f in pairs(m.stateful or {}) do
       static_funcs[name] = nil

@@ -4,7 +4,7 @@
 -- The cases, with the functions a flavor would supply, are in
 -- spec/fixtures/templates/cases.lua.
 local template = require "infrakit.template"
-local tjson = require "infrakit.template.json"
+local tjson = require "infrakit.json.go"
 local helper = dofile("spec/unit/lua/spec_helper.lua")
 
 local dir = "spec/fixtures/templates/"

@@ -293,8 +293,8 @@ describe("infrakit.template q (JMESPath)", function()
 end)
 
 describe("infrakit.template YAML subset", function()
-  local yaml = require "infrakit.template.yaml"
-  local tjson = require "infrakit.template.json"
+  local yaml = require "infrakit.yaml"
+  local tjson = require "infrakit.json.go"
 
   local decode_cases = {
     { "a: 1\nb: x\n", '{"a":1,"b":"x"}' },

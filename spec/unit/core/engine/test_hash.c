@@ -1,4 +1,4 @@
-/* core/engine/hash and go_json: InfraKit's config hash, byte for byte.
+/* core/engine/hash and base/json (Go encoder): InfraKit's config hash, byte for byte.
  *
  * Expected values come from InfraKit's own algorithm (types.go
  * stableFormat + InstanceHash) run by Go 1.19, the toolchain of the
@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "engine/go_json.h"
+#include "base/json.h"
 #include "engine/hash.h"
 
 static json_t *load(const char *text) {
@@ -202,7 +202,7 @@ static void go_format_float_matches_go_encoding_json(void **state) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ik_buf_t b = {0};
-    ik_go_format_float(&b, cases[i].v);
+    ik_json_format_float(&b, cases[i].v);
     if (strcmp(ik_buf_cstr(&b), cases[i].want) != 0)
       fail_msg("%.17g: got %s want %s", cases[i].v, ik_buf_cstr(&b), cases[i].want);
     ik_buf_free(&b);
@@ -228,7 +228,7 @@ static void go_format_string_escapes_as_go_and_replaces_invalid_utf8(void **stat
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ik_buf_t b = {0};
-    ik_go_format_string(&b, cases[i].in, cases[i].len);
+    ik_json_format_string(&b, cases[i].in, cases[i].len);
     assert_string_equal(ik_buf_cstr(&b), cases[i].want);
     ik_buf_free(&b);
   }
@@ -238,10 +238,10 @@ static void go_marshal_indent_keeps_empty_containers_compact(void **state) {
   (void)state;
   json_t *v = load("{\"b\":[],\"a\":{},\"c\":[{}]}");
   ik_buf_t b = {0};
-  ik_go_marshal_indent(&b, v, "", "\t");
+  ik_json_marshal_indent(&b, v, "", "\t");
   assert_string_equal(ik_buf_cstr(&b), "{\n\t\"a\": {},\n\t\"b\": [],\n\t\"c\": [\n\t\t{}\n\t]\n}");
   ik_buf_reset(&b);
-  ik_go_marshal_indent(&b, NULL, "", "");
+  ik_json_marshal_indent(&b, NULL, "", "");
   assert_string_equal(ik_buf_cstr(&b), "null");
   ik_buf_free(&b);
   json_decref(v);
