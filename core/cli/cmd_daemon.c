@@ -612,7 +612,7 @@ static int check_listen_flags(const char *tcp, const daemon_t *d, bool insecure)
   return 0;
 }
 
-static int ik__daemon_run(int argc, char **argv) {
+static int daemon_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {
       {"listen", 0, true},
       {"instance-file-dir", 0, true},
@@ -849,5 +849,5 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "       -d '{\"jsonrpc\":\"2.0\",\"method\":\"Handshake.Hello\",\"params\":{},\"id\":1}' http://h/\n"
             "  infrakit daemon --listen 10.0.0.5:24864 --tls-cert server.pem --tls-key server.key \\\n"
             "       --tls-client-ca ca.pem &    # clients: INFRAKIT_TLS_CERT/_KEY/_CA\n",
-    .run = ik__daemon_run,
+    .run = daemon_run,
 };
