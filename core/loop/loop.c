@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "loop/internal.h"
 
 int ik_loop_init(ik_loop_t *loop, ik_err_t *err) {
   memset(loop, 0, sizeof *loop);
@@ -94,8 +95,6 @@ static void close_leaked(uv_handle_t *h, void *arg) {
   ik_log(IK_LOG_WARN, "loop", "handle still open at close (leak)", "type", uv_handle_type_name(h->type), NULL);
   uv_close(h, NULL);
 }
-
-void ik__loop_defer_close(ik_loop_t *loop); /* defer.c */
 
 int ik_loop_close(ik_loop_t *loop, int *leaked) {
   int nleaked = 0;

@@ -10,8 +10,6 @@
 #include "lua/internal.h"
 #include "loop/loop.h"
 
-void ik__bind_tasks(lua_State *L);
-
 typedef struct ik_sleep_op {
   ik_op_t op;
   uv_timer_t timer;

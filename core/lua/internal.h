@@ -173,6 +173,8 @@ void ik__task_cancel(ik_task_t *task);
 /* Push the task's recorded results (as wait() returns them) onto L. */
 int ik__task_push_results(ik_task_t *task, lua_State *L);
 void ik__tasks_init(ik_lua_t *rt);
+/* Registers the task metatable and core.spawn / core.current (task.c). */
+void ik__bind_tasks(lua_State *L);
 void ik__tasks_close(ik_lua_t *rt);
 
 /* --- refs (runtime.c) ------------------------------------------------- */

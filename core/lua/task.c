@@ -411,7 +411,6 @@ static int l_task_tostring(lua_State *L) {
 }
 
 /* Registers the task metatable and core.spawn / core.current. */
-void ik__bind_tasks(lua_State *L);
 void ik__bind_tasks(lua_State *L) {
   static const luaL_Reg methods[] = {
       {"wait", l_task_wait},
