@@ -14,7 +14,7 @@
 #include "base/json.h"
 #include "cli/cli.h"
 #include "cli/remote.h"
-#include "net/remote.h"
+#include "net/client/remote.h"
 
 typedef enum flavor_op { OP_VALIDATE, OP_PREPARE, OP_HEALTHY, OP_DRAIN } flavor_op_t;
 

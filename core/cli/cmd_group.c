@@ -17,7 +17,7 @@
 #include "cli/cli.h"
 #include "cli/remote.h"
 #include "engine/group_spec.h"
-#include "net/remote.h"
+#include "net/client/remote.h"
 
 typedef struct common {
   const char *plugin;

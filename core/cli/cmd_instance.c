@@ -1,7 +1,7 @@
 /* infrakit instance describe|validate|provision|label|destroy --plugin NAME
  *
  * Talks Instance/0.6.1 to any instance plugin in the plugins directory,
- * ours or InfraKit's, through the remote adapter (net/remote.h): the same
+ * ours or InfraKit's, through the remote adapter (net/client/remote.h): the same
  * vtable the engine uses. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 #include "base/mem.h"
 #include "cli/cli.h"
 #include "cli/remote.h"
-#include "net/remote.h"
+#include "net/client/remote.h"
 
 /* Options every subcommand takes. */
 typedef struct common {

@@ -16,7 +16,7 @@
 #include "engine/observe.h"
 #include "engine/plan.h"
 #include "loop/loop.h"
-#include "net/remote.h"
+#include "net/client/remote.h"
 
 static json_t *plan_json(const ik_plan_t *plan) {
   const ik_plan_summary_t *s = &plan->summary;

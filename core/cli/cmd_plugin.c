@@ -20,7 +20,7 @@
 #include "cli/cli.h"
 #include "cli/remote.h"
 #include "net/discovery.h"
-#include "net/rpc_client.h"
+#include "net/client/rpc_client.h"
 
 #define HELLO_TIMEOUT_MS 3000
 

@@ -10,7 +10,7 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "loop/loop.h"
-#include "net/http_server.h"
+#include "net/server/http_server.h"
 
 typedef struct serve {
   const char *text;

@@ -15,7 +15,7 @@
 
 #include "base/mem.h"
 #include "lua/internal.h"
-#include "net/http_client.h"
+#include "net/client/http_client.h"
 
 typedef struct ik_http_op {
   ik_op_t op;

@@ -18,7 +18,7 @@
 #include "base/mem.h"
 #include "lua/internal.h"
 #include "net/discovery.h"
-#include "net/rpc_client.h"
+#include "net/client/rpc_client.h"
 
 typedef struct ik_rpc_op {
   ik_op_t op;

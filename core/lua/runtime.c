@@ -15,7 +15,7 @@
 #include "base/mem.h"
 #include "lua/embedded.h"
 #include "lua/internal.h"
-#include "net/http_client.h"
+#include "net/client/http_client.h"
 #include "net/registry.h"
 
 /* lua-cjson, linked statically (Debian lua-cjson-dev). */

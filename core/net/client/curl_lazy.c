@@ -1,4 +1,4 @@
-#include "net/curl_lazy.h"
+#include "net/client/curl_lazy.h"
 
 #include <dlfcn.h>
 #include <stddef.h>
@@ -10,7 +10,8 @@ _Static_assert(sizeof(void *) == sizeof(void (*)(void)), "function pointers fit 
 const struct ik_curl_api *ik_curl;
 static struct ik_curl_api curl_api;
 
-#define IK__CURL_SYM(field) {"curl_" #field, offsetof(struct ik_curl_api, field)}
+#define IK__CURL_SYM(field) \
+  { "curl_" #field, offsetof(struct ik_curl_api, field) }
 static const struct {
   const char *name;
   size_t offset;
@@ -43,7 +44,8 @@ int ik_curl_load(ik_err_t *err) {
   if (lib == NULL)
     return ik_err_set(err, IK_ENOTFOUND,
                       "HTTP needs " IK_CURL_SONAME " (Debian package libcurl4), which could not "
-                      "be loaded: %s", dlerror());
+                      "be loaded: %s",
+                      dlerror());
 
   struct ik_curl_api api;
   for (size_t i = 0; i < sizeof curl_syms / sizeof curl_syms[0]; i++) {

@@ -1,4 +1,4 @@
-#include "net/http_client.h"
+#include "net/client/http_client.h"
 
 #include <limits.h>
 #include <stdbool.h>
@@ -8,7 +8,7 @@
 
 #include "base/log.h"
 #include "base/mem.h"
-#include "net/curl_lazy.h"
+#include "net/client/curl_lazy.h"
 
 /* Idle connections a client keeps. curl's default (4 per transfer in
  * flight) drops them as soon as calls to several plugins are sequential. */
@@ -24,9 +24,9 @@ struct ik_http_call {
   ik_http_client_t *client;
   ik_http_call_t *prev, *next; /* in client->active; next also links client->done */
   call_state_t state;
-  CURL *easy;                  /* NULL once finished */
+  CURL *easy; /* NULL once finished */
   struct curl_slist *headers;
-  char *label;                 /* "METHOD URL" or "METHOD URL (unix socket PATH)" */
+  char *label; /* "METHOD URL" or "METHOD URL (unix socket PATH)" */
   char *method, *url, *unix_path, *body;
   char *tls_cert, *tls_key, *tls_ca;
   size_t body_len, max_body;
@@ -35,8 +35,8 @@ struct ik_http_call {
   void *data;
   ik_http_resp_t resp;
   char *content_type;
-  ik_err_t err;                /* code 0: success */
-  bool too_large;              /* the write callback refused the body */
+  ik_err_t err;   /* code 0: success */
+  bool too_large; /* the write callback refused the body */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -50,17 +50,17 @@ typedef struct http_sock {
 
 struct ik_http_client {
   ik_loop_t *loop;
-  CURLM *multi;              /* NULL once freed */
-  char *noproxy;             /* CURLOPT_NOPROXY for TCP calls */
-  uv_timer_t curl_timer;     /* curl's next timeout */
-  uv_timer_t deliver_timer;  /* runs queued callbacks from the loop */
+  CURLM *multi;             /* NULL once freed */
+  char *noproxy;            /* CURLOPT_NOPROXY for TCP calls */
+  uv_timer_t curl_timer;    /* curl's next timeout */
+  uv_timer_t deliver_timer; /* runs queued callbacks from the loop */
   http_sock_t *socks;
   ik_http_call_t *active;
   ik_http_call_t *done_head, *done_tail;
   int nactive;
-  int open_handles;          /* uv handles not yet closed; freed at 0 once closing */
-  bool delivering;           /* inside client_deliver */
-  bool closing;              /* ik_http_client_free has run */
+  int open_handles; /* uv handles not yet closed; freed at 0 once closing */
+  bool delivering;  /* inside client_deliver */
+  bool closing;     /* ik_http_client_free has run */
   bool deliver_closed;
 };
 
@@ -383,7 +383,7 @@ int ik_http_client_new(ik_loop_t *loop, ik_http_client_t **out, ik_err_t *err) {
   c->loop = loop;
   c->multi = multi;
   c->noproxy = http_noproxy();
-  uv_timer_init(&loop->uv, &c->curl_timer);   /* cannot fail */
+  uv_timer_init(&loop->uv, &c->curl_timer); /* cannot fail */
   uv_timer_init(&loop->uv, &c->deliver_timer);
   c->curl_timer.data = c->deliver_timer.data = c;
   c->open_handles = 2;
@@ -531,8 +531,10 @@ int ik_http_request(ik_http_client_t *c, const ik_http_req_t *req, ik_http_cb cb
   /* Arguments go through curl's varargs: each must have the exact type the
    * option documents (long, curl_off_t, pointer). */
   CURLcode cc = CURLE_OK;
-#define IK__SETOPT(opt, val) \
-  do { if (cc == CURLE_OK) cc = ik_curl->easy_setopt(easy, opt, val); } while (0)
+#define IK__SETOPT(opt, val)                                       \
+  do {                                                             \
+    if (cc == CURLE_OK) cc = ik_curl->easy_setopt(easy, opt, val); \
+  } while (0)
   IK__SETOPT(CURLOPT_PRIVATE, (void *)call);
   IK__SETOPT(CURLOPT_ERRORBUFFER, call->errbuf);
   IK__SETOPT(CURLOPT_NOSIGNAL, 1L);
