@@ -100,13 +100,20 @@ static int l_isatty(lua_State *L) {
   return 1;
 }
 
-/* The path of this binary, for playbooks that run it as a workload. */
+/* The path of this binary, for playbooks that run it as a workload; no
+ * value when /proc/self/exe cannot be read. The buffer grows until the
+ * whole link fits: readlink() cuts silently. */
 static int l_exe(lua_State *L) {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return 0;
-  lua_pushlstring(L, buf, (size_t)n);
-  return 1;
+  size_t cap = 256;
+  char *buf = ik_malloc(cap);
+  ssize_t n;
+  while ((n = readlink("/proc/self/exe", buf, cap)) >= 0 && (size_t)n == cap) {
+    cap *= 2;
+    buf = ik_realloc(buf, cap);
+  }
+  if (n > 0) lua_pushlstring(L, buf, (size_t)n);
+  ik_free(buf);
+  return n > 0 ? 1 : 0;
 }
 
 /* core.embedded(name): the chunk of an embedded module or built-in
