@@ -62,7 +62,7 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Icore -I. -I$(BUILD)/gen \
              -DIK_LUA_MULTIARCH='"$(MULTIARCH)"' $(CFLAGS)
 # libcurl is compiled against but not linked: its ~28 transitive shared
 # libraries cost ~5 ms at every start-up, so the HTTP client loads it with
-# dlopen at its first use (core/net/curl_lazy.c), and commands that make no
+# dlopen at its first use (core/net/client/curl_lazy.c), and commands that make no
 # HTTP calls never pay for it (docs/architecture.md, "Start-up time").
 LDLIBS_ALL = $(CJSON_LIB) $(shell $(PKG_CONFIG) --libs --static luajit 2>/dev/null) \
              $(shell $(PKG_CONFIG) --libs libuv openssl jansson 2>/dev/null) \
@@ -76,8 +76,8 @@ $(error pkg-config resolves luajit outside $(LUAJIT_PREFIX); check PKG_CONFIG_PA
 endif
 endif
 
-CORE_SRC := $(wildcard core/base/*.c core/loop/*.c core/lua/*.c core/net/*.c \
-                       core/engine/*.c core/cli/*.c providers/*/*.c)
+CORE_SRC := $(wildcard core/base/*.c core/loop/*.c core/lua/*.c core/net/*.c core/net/server/*.c \
+                       core/net/client/*.c core/engine/*.c core/cli/*.c providers/*/*.c)
 MAIN_SRC := core/cli/main.c
 LIB_SRC  := $(filter-out $(MAIN_SRC),$(CORE_SRC))
 # The Lua modules and built-in playbooks, compiled into the binary as

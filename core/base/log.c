@@ -96,14 +96,14 @@ void ik_log_set_redactor(ik_log_redactor_fn fn, void *data) {
 
 bool ik_log_key_is_secret(const char *key) { return ik_redact_name_is_secret(key); }
 
-static bool ik__kv_needs_quotes(const char *s) {
+static bool kv_needs_quotes(const char *s) {
   if (*s == '\0') return true;
   for (; *s; s++)
     if (*s <= ' ' || *s == '"' || *s == '=' || *s == '\\' || (unsigned char)*s == 0x7f) return true;
   return false;
 }
 
-static void ik__put_escaped(ik_buf_t *b, const char *s, bool json) {
+static void put_escaped(ik_buf_t *b, const char *s, bool json) {
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
     switch (c) {
@@ -119,29 +119,29 @@ static void ik__put_escaped(ik_buf_t *b, const char *s, bool json) {
   }
 }
 
-static void ik__put_field(ik_buf_t *line, const char *key, const char *value, bool first) {
+static void put_field(ik_buf_t *line, const char *key, const char *value, bool first) {
   bool json = ik_log_state.format == IK_LOG_FMT_JSON;
   if (json) {
     ik_buf_puts(line, first ? "{\"" : ",\"");
-    ik__put_escaped(line, key, true);
+    put_escaped(line, key, true);
     ik_buf_puts(line, "\":\"");
-    ik__put_escaped(line, value, true);
+    put_escaped(line, value, true);
     ik_buf_putc(line, '"');
     return;
   }
   if (!first) ik_buf_putc(line, ' ');
   ik_buf_puts(line, key);
   ik_buf_putc(line, '=');
-  if (ik__kv_needs_quotes(value)) {
+  if (kv_needs_quotes(value)) {
     ik_buf_putc(line, '"');
-    ik__put_escaped(line, value, false);
+    put_escaped(line, value, false);
     ik_buf_putc(line, '"');
   } else {
     ik_buf_puts(line, value);
   }
 }
 
-static const char *ik__redact(const char *key, const char *value, ik_buf_t *scratch) {
+static const char *redact(const char *key, const char *value, ik_buf_t *scratch) {
   if (value == NULL) return "";
   if (ik_log_key_is_secret(key)) return "[REDACTED]";
   if (ik_log_state.redactor) {
@@ -164,13 +164,13 @@ void ik_log_pairs(ik_log_level_t level, const char *mod, const char *msg,
   snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
 
-  ik__put_field(&line, "ts", stamp, true);
-  ik__put_field(&line, "level", ik_log_level_name(level), false);
-  ik__put_field(&line, "mod", mod ? mod : "-", false);
-  ik__put_field(&line, "msg", ik__redact("msg", msg ? msg : "", &scratch), false);
+  put_field(&line, "ts", stamp, true);
+  put_field(&line, "level", ik_log_level_name(level), false);
+  put_field(&line, "mod", mod ? mod : "-", false);
+  put_field(&line, "msg", redact("msg", msg ? msg : "", &scratch), false);
   for (size_t i = 0; i < npairs; i++) {
     const char *key = kv[2 * i] ? kv[2 * i] : "?";
-    ik__put_field(&line, key, ik__redact(key, kv[2 * i + 1], &scratch), false);
+    put_field(&line, key, redact(key, kv[2 * i + 1], &scratch), false);
   }
   if (ik_log_state.format == IK_LOG_FMT_JSON) ik_buf_putc(&line, '}');
   ik_buf_putc(&line, '\n');

@@ -23,13 +23,13 @@
 #include "lua/plugin.h"
 #include "lua/runtime.h"
 #include "net/discovery.h"
-#include "net/http_client.h"
+#include "net/client/http_client.h"
 #include "net/registry.h"
-#include "net/rpc_client.h"
-#include "net/rpc_flavor.h"
-#include "net/rpc_group.h"
-#include "net/rpc_instance.h"
-#include "net/rpc_server.h"
+#include "net/client/rpc_client.h"
+#include "net/server/rpc_flavor.h"
+#include "net/server/rpc_group.h"
+#include "net/server/rpc_instance.h"
+#include "net/server/rpc_server.h"
 #include "providers/file/file.h"
 #include "providers/process/process.h"
 
@@ -43,7 +43,7 @@ typedef struct candidate {
   bool native_process;  /* instance-process */
   bool native_group;    /* group: the controller */
   const char *module;   /* a built-in Lua module, for require */
-  char path[4200];      /* a user's Lua file */
+  char *path;           /* a user's Lua file (owned: candidates_free); NULL for a built-in */
 } candidate_t;
 
 typedef struct daemon daemon_t;
@@ -55,7 +55,7 @@ typedef struct hosted {
   bool lua_file;        /* a user's Lua file: reloadable */
   bool is_flavor;
   void *obj;            /* the registry's ik_flavor_plugin_t / ik_instance_plugin_t */
-  char path[4200];      /* the Lua file */
+  char *path;           /* the Lua file (owned; freed by daemon_stop) */
 } hosted_t;
 
 struct daemon {
@@ -105,10 +105,12 @@ _Static_assert(sizeof ik_daemon_builtins / sizeof ik_daemon_builtins[0] == NBUIL
  * name) to list. A name taken by a built-in is skipped with a warning. */
 static void scan_user_plugins(const char *home, const char *sub, bool is_flavor, candidate_t *list, size_t *n,
                               size_t cap) {
-  char dir[4200];
-  snprintf(dir, sizeof dir, "%s/%s", home, sub);
+  char *dir = ik_sprintf("%s/%s", home, sub);
   DIR *dh = opendir(dir);
-  if (dh == NULL) return;
+  if (dh == NULL) {
+    ik_free(dir);
+    return;
+  }
   char *names[IK_DAEMON_MAX_PLUGINS];
   size_t count = 0;
   for (struct dirent *de; (de = readdir(dh)) != NULL && count < IK_DAEMON_MAX_PLUGINS;) {
@@ -125,27 +127,34 @@ static void scan_user_plugins(const char *home, const char *sub, bool is_flavor,
       ik_log(IK_LOG_WARN, "daemon", "skipping a Lua plugin whose name is taken; rename its file", "plugin", names[i],
              "dir", dir, NULL);
     } else if (*n < cap) {
-      candidate_t *c = &list[*n];
+      candidate_t *c = &list[(*n)++];
       memset(c, 0, sizeof *c);
       snprintf(c->name, sizeof c->name, "%s", names[i]);
-      int len = snprintf(c->path, sizeof c->path, "%s/%s.lua", dir, names[i]);
+      c->path = ik_sprintf("%s/%s.lua", dir, names[i]);
       c->is_flavor = is_flavor;
-      if (len > 0 && (size_t)len < sizeof c->path) (*n)++;
-      else ik_log(IK_LOG_WARN, "daemon", "skipping a Lua plugin whose path is too long", "plugin", names[i], "dir", dir,
-                  NULL);
     }
     free(names[i]);
   }
+  ik_free(dir);
 }
 
 /* Every plugin this daemon could host: built-ins, then $INFRAKIT_HOME's
- * flavors/ and providers/. Returns how many. */
+ * flavors/ and providers/. Returns how many; the caller releases the list
+ * with candidates_free(). */
 static size_t candidates(const char *home, candidate_t *list, size_t cap) {
   size_t n = 0;
   for (size_t i = 0; i < NBUILTINS && n < cap; i++) list[n++] = builtins[i];
   scan_user_plugins(home, "flavors", true, list, &n, cap);
   scan_user_plugins(home, "providers", false, list, &n, cap);
   return n;
+}
+
+/* Free the paths candidates() allocated in list[0..n). */
+static void candidates_free(candidate_t *list, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    ik_free(list[i].path);
+    list[i].path = NULL;
+  }
 }
 
 bool ik_daemon_can_host(const char *name, char *names, size_t len) {
@@ -160,6 +169,7 @@ bool ik_daemon_can_host(const char *name, char *names, size_t len) {
     if (names && strlen(names) + strlen(list[i].name) + 3 < len)
       snprintf(names + strlen(names), len - strlen(names), "%s%s", i ? ", " : "", list[i].name);
   }
+  candidates_free(list, n);
   return found;
 }
 
@@ -174,6 +184,8 @@ static void daemon_stop(daemon_t *d) {
     h->rpc = NULL;
     if (h->published) ik_plugin_unpublish(d->dir, h->name);
     h->published = false;
+    ik_free(h->path);
+    h->path = NULL;
   }
   d->nplugins = 0;
 }
@@ -309,7 +321,7 @@ static int host(daemon_t *d, const candidate_t *c, const char *tcp, ik_err_t *er
   h->is_flavor = c->is_flavor;
   h->obj = obj;
   h->lua_file = !c->native_group && !c->native_file && !c->native_process && c->module == NULL;
-  if (h->lua_file) snprintf(h->path, sizeof h->path, "%s", c->path);
+  if (h->lua_file) h->path = ik_strdup(c->path);
   h->rpc = ik_rpc_server_new(&d->loop, h->name);
   if (c->native_group) {
     rc = ik_rpc_server_add(h->rpc, &ik_rpc_group_iface, ".", obj, err);
@@ -393,6 +405,7 @@ static void on_sighup(uv_signal_t *sig, int signum) {
                err.msg, NULL);
       }
     }
+    candidates_free(list, n);
   }
   char r[16], a[16], f[16];
   snprintf(r, sizeof r, "%d", reloaded_n);
@@ -612,7 +625,7 @@ static int check_listen_flags(const char *tcp, const daemon_t *d, bool insecure)
   return 0;
 }
 
-static int ik__daemon_run(int argc, char **argv) {
+static int daemon_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {
       {"listen", 0, true},
       {"instance-file-dir", 0, true},
@@ -726,6 +739,7 @@ static int ik__daemon_run(int argc, char **argv) {
       const char *guess = ik_cli_suggest(wanted[w], names, nall);
       char known[1024];
       ik_daemon_can_host("", known, sizeof known);
+      candidates_free(all, nall); /* guess points into a name, not a path */
       if (guess) return ik_cli_usage_error(&ik_cmd_daemon, "--plugin %s: no such plugin (did you mean %s?)", wanted[w], guess);
       return ik_cli_usage_error(&ik_cmd_daemon, "--plugin %s: no such plugin (known: %s)", wanted[w], known);
     }
@@ -744,14 +758,13 @@ static int ik__daemon_run(int argc, char **argv) {
     setrlimit(RLIMIT_NOFILE, &rl);
   }
 
-  char default_file_dir[4200];
-  if (file_dir == NULL) {
-    snprintf(default_file_dir, sizeof default_file_dir, "%s/instance-file", d.home);
-    file_dir = default_file_dir;
-  }
+  char *default_file_dir = NULL;
+  if (file_dir == NULL) file_dir = default_file_dir = ik_sprintf("%s/instance-file", d.home);
   d.file_dir = file_dir;
   if (ik_loop_init(&d.loop, &err) < 0 || ik_loop_catch_signals(&d.loop, &err) < 0) {
     ik_cli_eprintf("infrakit daemon: %s\n", err.msg);
+    ik_free(default_file_dir);
+    candidates_free(all, nall);
     return IK_EXIT_FAIL;
   }
 
@@ -769,6 +782,9 @@ static int ik__daemon_run(int argc, char **argv) {
   int leaked = 0;
   if (ik_loop_close(&d.loop, &leaked) != 0 || leaked > 0)
     ik_log(IK_LOG_WARN, "daemon", "loop did not close clean", NULL);
+  d.file_dir = NULL;
+  ik_free(default_file_dir);
+  candidates_free(all, nall);
   return exit_code;
 }
 
@@ -849,5 +865,5 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "       -d '{\"jsonrpc\":\"2.0\",\"method\":\"Handshake.Hello\",\"params\":{},\"id\":1}' http://h/\n"
             "  infrakit daemon --listen 10.0.0.5:24864 --tls-cert server.pem --tls-key server.key \\\n"
             "       --tls-client-ca ca.pem &    # clients: INFRAKIT_TLS_CERT/_KEY/_CA\n",
-    .run = ik__daemon_run,
+    .run = daemon_run,
 };

@@ -14,7 +14,7 @@
 #include "base/json.h"
 #include "cli/cli.h"
 #include "cli/remote.h"
-#include "net/remote.h"
+#include "net/client/remote.h"
 
 typedef enum flavor_op { OP_VALIDATE, OP_PREPARE, OP_HEALTHY, OP_DRAIN } flavor_op_t;
 
@@ -103,13 +103,13 @@ static int run(const ik_cli_cmd_t *cmd, flavor_op_t op, int argc, char **argv) {
   "  -p, --plugin NAME   the flavor plugin (\"name\" or \"name/type\")\n"   \
   "      --json          print the result as JSON\n"
 
-extern const ik_cli_cmd_t ik_cmd_flavor_validate, ik_cmd_flavor_prepare, ik_cmd_flavor_healthy, ik_cmd_flavor_drain;
+static const ik_cli_cmd_t ik_cmd_flavor_validate, ik_cmd_flavor_prepare, ik_cmd_flavor_healthy, ik_cmd_flavor_drain;
 static int validate_run(int argc, char **argv) { return run(&ik_cmd_flavor_validate, OP_VALIDATE, argc, argv); }
 static int prepare_run(int argc, char **argv) { return run(&ik_cmd_flavor_prepare, OP_PREPARE, argc, argv); }
 static int healthy_run(int argc, char **argv) { return run(&ik_cmd_flavor_healthy, OP_HEALTHY, argc, argv); }
 static int drain_run(int argc, char **argv) { return run(&ik_cmd_flavor_drain, OP_DRAIN, argc, argv); }
 
-const ik_cli_cmd_t ik_cmd_flavor_validate = {
+static const ik_cli_cmd_t ik_cmd_flavor_validate = {
     .name = "flavor validate",
     .summary = "Check a flavor's Properties against an allocation",
     .usage = "infrakit flavor validate --plugin NAME FILE|-",
@@ -117,7 +117,7 @@ const ik_cli_cmd_t ik_cmd_flavor_validate = {
     .run = validate_run,
 };
 
-const ik_cli_cmd_t ik_cmd_flavor_prepare = {
+static const ik_cli_cmd_t ik_cmd_flavor_prepare = {
     .name = "flavor prepare",
     .summary = "Show the instance spec a flavor makes",
     .usage = "infrakit flavor prepare --plugin NAME FILE|-",
@@ -129,7 +129,7 @@ const ik_cli_cmd_t ik_cmd_flavor_prepare = {
     .run = prepare_run,
 };
 
-const ik_cli_cmd_t ik_cmd_flavor_healthy = {
+static const ik_cli_cmd_t ik_cmd_flavor_healthy = {
     .name = "flavor healthy",
     .summary = "Ask a flavor whether an instance is healthy",
     .usage = "infrakit flavor healthy --plugin NAME FILE|-",
@@ -138,7 +138,7 @@ const ik_cli_cmd_t ik_cmd_flavor_healthy = {
     .run = healthy_run,
 };
 
-const ik_cli_cmd_t ik_cmd_flavor_drain = {
+static const ik_cli_cmd_t ik_cmd_flavor_drain = {
     .name = "flavor drain",
     .summary = "Drain an instance before it is destroyed",
     .usage = "infrakit flavor drain --plugin NAME FILE|-",

@@ -17,7 +17,7 @@
 #include "cli/cli.h"
 #include "cli/remote.h"
 #include "engine/group_spec.h"
-#include "net/remote.h"
+#include "net/client/remote.h"
 
 typedef struct common {
   const char *plugin;
@@ -125,7 +125,7 @@ static const char *one_id(const ik_cli_cmd_t *cmd, ik_optparse_t *p, int argc, c
 
 /* --- commit ------------------------------------------------------------- */
 
-extern const ik_cli_cmd_t ik_cmd_group_commit;
+static const ik_cli_cmd_t ik_cmd_group_commit;
 static int commit_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {COMMON_OPTS, {"pretend", 0, false}, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_group_commit;
@@ -173,7 +173,7 @@ static int commit_run(int argc, char **argv) {
   return code;
 }
 
-const ik_cli_cmd_t ik_cmd_group_commit = {
+static const ik_cli_cmd_t ik_cmd_group_commit = {
     .name = "group commit",
     .summary = "Commit a group spec: create the group or update it",
     .usage = "infrakit group commit [--pretend] [--json] [--plugin NAME] FILE|-",
@@ -271,7 +271,7 @@ static int id_call(session_t *s, id_call_fn fn, const char *id, ik_cli_result_t 
   return finish(s, rc, res, &err);
 }
 
-extern const ik_cli_cmd_t ik_cmd_group_describe;
+static const ik_cli_cmd_t ik_cmd_group_describe;
 static int describe_run(int argc, char **argv) {
   const ik_cli_cmd_t *cmd = &ik_cmd_group_describe;
   common_t c = {0};
@@ -294,7 +294,7 @@ static int describe_run(int argc, char **argv) {
   return code;
 }
 
-const ik_cli_cmd_t ik_cmd_group_describe = {
+static const ik_cli_cmd_t ik_cmd_group_describe = {
     .name = "group describe",
     .summary = "Show a group: phase, progress, instances, actions in flight, failures",
     .usage = "infrakit group describe [--json] [--plugin NAME] ID",
@@ -312,7 +312,7 @@ const ik_cli_cmd_t ik_cmd_group_describe = {
 
 /* --- ls -------------------------------------------------------------------- */
 
-extern const ik_cli_cmd_t ik_cmd_group_ls;
+static const ik_cli_cmd_t ik_cmd_group_ls;
 static int ls_run(int argc, char **argv) {
   const ik_cli_cmd_t *cmd = &ik_cmd_group_ls;
   common_t c = {0};
@@ -361,7 +361,7 @@ static int ls_run(int argc, char **argv) {
   return code;
 }
 
-const ik_cli_cmd_t ik_cmd_group_ls = {
+static const ik_cli_cmd_t ik_cmd_group_ls = {
     .name = "group ls",
     .summary = "List the groups the controller manages",
     .usage = "infrakit group ls [--json] [--plugin NAME]",
@@ -375,7 +375,7 @@ const ik_cli_cmd_t ik_cmd_group_ls = {
 
 /* --- scale, free, destroy, promote ----------------------------------------- */
 
-extern const ik_cli_cmd_t ik_cmd_group_scale;
+static const ik_cli_cmd_t ik_cmd_group_scale;
 static int scale_run(int argc, char **argv) {
   const ik_cli_cmd_t *cmd = &ik_cmd_group_scale;
   common_t c = {0};
@@ -401,7 +401,7 @@ static int scale_run(int argc, char **argv) {
   return code;
 }
 
-const ik_cli_cmd_t ik_cmd_group_scale = {
+static const ik_cli_cmd_t ik_cmd_group_scale = {
     .name = "group scale",
     .summary = "Change a group's size (cattle); never replaces instances",
     .usage = "infrakit group scale [--json] [--plugin NAME] ID SIZE",
@@ -446,7 +446,7 @@ static int simple_run(const ik_cli_cmd_t *cmd, int argc, char **argv, int which,
   return code;
 }
 
-extern const ik_cli_cmd_t ik_cmd_group_free, ik_cmd_group_destroy, ik_cmd_group_promote;
+static const ik_cli_cmd_t ik_cmd_group_free, ik_cmd_group_destroy, ik_cmd_group_promote;
 static int free_run(int argc, char **argv) {
   return simple_run(&ik_cmd_group_free, argc, argv, OP_FREE, "no longer managed; its instances are left running");
 }
@@ -457,7 +457,7 @@ static int promote_run(int argc, char **argv) {
   return simple_run(&ik_cmd_group_promote, argc, argv, OP_PROMOTE, "promoted; the rollout goes on past the canaries");
 }
 
-const ik_cli_cmd_t ik_cmd_group_free = {
+static const ik_cli_cmd_t ik_cmd_group_free = {
     .name = "group free",
     .summary = "Stop managing a group; its instances keep running",
     .usage = "infrakit group free [--json] [--plugin NAME] ID",
@@ -466,7 +466,7 @@ const ik_cli_cmd_t ik_cmd_group_free = {
     .run = free_run,
 };
 
-const ik_cli_cmd_t ik_cmd_group_destroy = {
+static const ik_cli_cmd_t ik_cmd_group_destroy = {
     .name = "group destroy",
     .summary = "Destroy a group's instances (drained first), then forget the group",
     .usage = "infrakit group destroy [--json] [--plugin NAME] ID",
@@ -476,7 +476,7 @@ const ik_cli_cmd_t ik_cmd_group_destroy = {
     .run = destroy_run,
 };
 
-const ik_cli_cmd_t ik_cmd_group_promote = {
+static const ik_cli_cmd_t ik_cmd_group_promote = {
     .name = "group promote",
     .summary = "Let a canary rollout go on past its canaries",
     .usage = "infrakit group promote [--json] [--plugin NAME] ID",
@@ -493,7 +493,7 @@ static void sleep_ms(long ms) {
   nanosleep(&ts, NULL);
 }
 
-extern const ik_cli_cmd_t ik_cmd_group_watch;
+static const ik_cli_cmd_t ik_cmd_group_watch;
 static int watch_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {COMMON_OPTS, {"until-steady", 0, false}, {"interval", 0, true}, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_group_watch;
@@ -557,7 +557,7 @@ static int watch_run(int argc, char **argv) {
   return code;
 }
 
-const ik_cli_cmd_t ik_cmd_group_watch = {
+static const ik_cli_cmd_t ik_cmd_group_watch = {
     .name = "group watch",
     .summary = "Follow a group's progress as it changes",
     .usage = "infrakit group watch [--until-steady] [--interval MS] [--json] [--plugin NAME] ID",

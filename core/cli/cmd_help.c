@@ -12,38 +12,38 @@
  * providers/, os.getenv in lua/), one line each. */
 static const struct {
   const char *name, *text;
-} ik__env[] = {
-  {"INFRAKIT_HOME", "state directory: plugins/, configs/, playbooks/, logs/ (default ~/.infrakit)"},
-  {"INFRAKIT_PLUGINS_DIR", "where plugin sockets live (default $INFRAKIT_HOME/plugins)"},
-  {"INFRAKIT_LOG_LEVEL", "debug, info, warn, error or off (as --log-level; default info)"},
-  {"INFRAKIT_LOG_FORMAT", "kv or json (as --log-format)"},
-  {"INFRAKIT_LUA_TIMEOUT", "watchdog seconds for Lua code that does not yield (as --lua-timeout)"},
-  {"INFRAKIT_CLIENT_TIMEOUT", "timeout of a call to a plugin, a Go duration (default 15s)"},
-  {"INFRAKIT_TLS_CERT", "client certificate (PEM) for a plugin reached over TLS (https://, tcp+tls://)"},
-  {"INFRAKIT_TLS_KEY", "its private key (PEM)"},
-  {"INFRAKIT_TLS_CA", "CA file the plugin's server certificate must chain to (docs/security.md)"},
-  {"INFRAKIT_TEMPLATE_ENV", "variables a spec's template may read in the daemon (as --template-env)"},
-  {"INFRAKIT_TEMPLATE_DIR", "directories a spec's template may read, colon-separated (as --template-dir)"},
-  {"INFRAKIT_TEMPLATE_SCHEMES", "URL schemes a spec's template may fetch (as --template-schemes)"},
-  {"INFRAKIT_GROUP_SELF_LOGICAL_ID", "logical ID of the instance the daemon runs on: destroyed last"},
-  {"INFRAKIT_MAX_GROUP_SIZE", "most instances per group (default 10000; daemon --max-group-size)"},
-  {"INFRAKIT_LUA_DIR", "load Lua modules and playbooks from this source lua/ first (development)"},
-  {"LUA_PATH, LUA_CPATH", "more Lua module paths, searched after the built-in modules"},
-  {"HOME", "the default INFRAKIT_HOME is $HOME/.infrakit"},
-  {"http_proxy, https_proxy, all_proxy, no_proxy (NO_PROXY)", "proxies for HTTP(S) fetches (loopback never)"},
+} env_help[] = {
+    {"INFRAKIT_HOME", "state directory: plugins/, configs/, playbooks/, logs/ (default ~/.infrakit)"},
+    {"INFRAKIT_PLUGINS_DIR", "where plugin sockets live (default $INFRAKIT_HOME/plugins)"},
+    {"INFRAKIT_LOG_LEVEL", "debug, info, warn, error or off (as --log-level; default info)"},
+    {"INFRAKIT_LOG_FORMAT", "kv or json (as --log-format)"},
+    {"INFRAKIT_LUA_TIMEOUT", "watchdog seconds for Lua code that does not yield (as --lua-timeout)"},
+    {"INFRAKIT_CLIENT_TIMEOUT", "timeout of a call to a plugin, a Go duration (default 15s)"},
+    {"INFRAKIT_TLS_CERT", "client certificate (PEM) for a plugin reached over TLS (https://, tcp+tls://)"},
+    {"INFRAKIT_TLS_KEY", "its private key (PEM)"},
+    {"INFRAKIT_TLS_CA", "CA file the plugin's server certificate must chain to (docs/security.md)"},
+    {"INFRAKIT_TEMPLATE_ENV", "variables a spec's template may read in the daemon (as --template-env)"},
+    {"INFRAKIT_TEMPLATE_DIR", "directories a spec's template may read, colon-separated (as --template-dir)"},
+    {"INFRAKIT_TEMPLATE_SCHEMES", "URL schemes a spec's template may fetch (as --template-schemes)"},
+    {"INFRAKIT_GROUP_SELF_LOGICAL_ID", "logical ID of the instance the daemon runs on: destroyed last"},
+    {"INFRAKIT_MAX_GROUP_SIZE", "most instances per group (default 10000; daemon --max-group-size)"},
+    {"INFRAKIT_LUA_DIR", "load Lua modules and playbooks from this source lua/ first (development)"},
+    {"LUA_PATH, LUA_CPATH", "more Lua module paths, searched after the built-in modules"},
+    {"HOME", "the default INFRAKIT_HOME is $HOME/.infrakit"},
+    {"http_proxy, https_proxy, all_proxy, no_proxy (NO_PROXY)", "proxies for HTTP(S) fetches (loopback never)"},
 };
 
-static void ik__print_env(const char *indent) {
-  for (size_t i = 0; i < sizeof ik__env / sizeof ik__env[0]; i++) {
-    if (strlen(ik__env[i].name) > 20) printf("%s%s\n%s%22s%s\n", indent, ik__env[i].name, indent, "", ik__env[i].text);
-    else printf("%s%-22s%s\n", indent, ik__env[i].name, ik__env[i].text);
+static void print_env(const char *indent) {
+  for (size_t i = 0; i < sizeof env_help / sizeof env_help[0]; i++) {
+    if (strlen(env_help[i].name) > 20) printf("%s%s\n%s%22s%s\n", indent, env_help[i].name, indent, "", env_help[i].text);
+    else printf("%s%-22s%s\n", indent, env_help[i].name, env_help[i].text);
   }
 }
 
 /* The subcommands of cmd, from its usage line: "infrakit group a|b|c ..."
  * or "infrakit playbook add NAME | ls | rm NAME". Writes at most max
  * names (pointers into buf) and returns how many. */
-static size_t ik__subcommands(const ik_cli_cmd_t *cmd, char *buf, size_t len, const char **names, size_t max) {
+static size_t subcommands(const ik_cli_cmd_t *cmd, char *buf, size_t len, const char **names, size_t max) {
   snprintf(buf, len, "%s", cmd->usage);
   char *nl = strchr(buf, '\n');
   if (nl) *nl = '\0';
@@ -70,7 +70,7 @@ static size_t ik__subcommands(const ik_cli_cmd_t *cmd, char *buf, size_t len, co
 }
 
 /* Text for roff: escape backslashes, and guard a leading '.' or '\''. */
-static void ik__roff(const char *s) {
+static void roff(const char *s) {
   bool bol = true;
   for (; *s; s++) {
     if (bol && (*s == '.' || *s == '\'')) fputs("\\&", stdout);
@@ -81,7 +81,7 @@ static void ik__roff(const char *s) {
   }
 }
 
-static void ik__print_man(void) {
+static void print_man(void) {
   printf(".TH INFRAKIT 1 \"\" \"infrakit\" \"User Commands\"\n"
          ".SH NAME\ninfrakit \\- declarative, self\\-healing infrastructure (InfraKit\\-compatible)\n"
          ".SH SYNOPSIS\n.B infrakit\n[global options]\n.I command\n[options] [args]\n"
@@ -93,14 +93,14 @@ static void ik__print_man(void) {
   for (size_t k = 0; ik_cli_commands[k]; k++) {
     const ik_cli_cmd_t *c = ik_cli_commands[k];
     printf(".SS infrakit %s\n", c->name);
-    ik__roff(c->summary);
+    roff(c->summary);
     printf("\n.PP\n.nf\n");
-    ik__roff("Usage: ");
-    ik__roff(c->usage);
+    roff("Usage: ");
+    roff(c->usage);
     printf("\n");
     if (c->help && *c->help) {
       printf("\n");
-      ik__roff(c->help);
+      roff(c->help);
     }
     printf(".fi\n");
   }
@@ -114,9 +114,9 @@ static void ik__print_man(void) {
   };
   for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) printf(".TP\n.B %s\n%s\n", g[i][0], g[i][1]);
   printf(".SH ENVIRONMENT\n");
-  for (size_t i = 0; i < sizeof ik__env / sizeof ik__env[0]; i++) {
-    printf(".TP\n.B %s\n", ik__env[i].name);
-    ik__roff(ik__env[i].text);
+  for (size_t i = 0; i < sizeof env_help / sizeof env_help[0]; i++) {
+    printf(".TP\n.B %s\n", env_help[i].name);
+    roff(env_help[i].text);
     printf("\n");
   }
   printf(".SH FILES\n.TP\n.B ~/.infrakit\nthe default INFRAKIT_HOME: plugins/ (sockets), configs/ (committed specs),\n"
@@ -125,7 +125,7 @@ static void ik__print_man(void) {
          ".SH SEE ALSO\nREADME.md and docs/ in the source tree.\n");
 }
 
-static void ik__print_bash(void) {
+static void print_bash(void) {
   char buf[512];
   const char *subs[32];
   printf("# bash completion for infrakit (generated by 'infrakit help --completion bash')\n"
@@ -137,7 +137,7 @@ static void ik__print_bash(void) {
   printf(" --help --version\" -- \"$cur\"))\n    return\n  fi\n"
          "  if [ \"$COMP_CWORD\" -eq 2 ]; then\n    case $cmd in\n");
   for (size_t k = 0; ik_cli_commands[k]; k++) {
-    size_t n = ik__subcommands(ik_cli_commands[k], buf, sizeof buf, subs, 32);
+    size_t n = subcommands(ik_cli_commands[k], buf, sizeof buf, subs, 32);
     if (n == 0) continue;
     printf("      %s) COMPREPLY=($(compgen -W \"", ik_cli_commands[k]->name);
     for (size_t i = 0; i < n; i++) printf("%s%s", i ? " " : "", subs[i]);
@@ -150,7 +150,7 @@ static void ik__print_bash(void) {
          "complete -o filenames -F _infrakit infrakit\n");
 }
 
-static void ik__zsh_quote(const char *s) {
+static void zsh_quote(const char *s) {
   for (; *s; s++) {
     if (*s == '\'') fputs("'\\''", stdout);
     else if (*s == ':') fputs("\\:", stdout);
@@ -158,7 +158,7 @@ static void ik__zsh_quote(const char *s) {
   }
 }
 
-static void ik__print_zsh(void) {
+static void print_zsh(void) {
   char buf[512];
   const char *subs[32];
   printf("#compdef infrakit\n# zsh completion for infrakit (generated by 'infrakit help --completion zsh')\n"
@@ -166,13 +166,13 @@ static void ik__print_zsh(void) {
          "  local -a commands\n  commands=(\n");
   for (size_t k = 0; ik_cli_commands[k]; k++) {
     printf("    '%s:", ik_cli_commands[k]->name);
-    ik__zsh_quote(ik_cli_commands[k]->summary);
+    zsh_quote(ik_cli_commands[k]->summary);
     printf("'\n");
   }
   printf("  )\n  if (( CURRENT == 2 )); then\n    _describe -t commands 'infrakit command' commands\n    return\n  fi\n"
          "  if (( CURRENT == 3 )); then\n    case ${words[2]} in\n");
   for (size_t k = 0; ik_cli_commands[k]; k++) {
-    size_t n = ik__subcommands(ik_cli_commands[k], buf, sizeof buf, subs, 32);
+    size_t n = subcommands(ik_cli_commands[k], buf, sizeof buf, subs, 32);
     if (n == 0) continue;
     printf("      %s) compadd --", ik_cli_commands[k]->name);
     for (size_t i = 0; i < n; i++) printf(" %s", subs[i]);
@@ -182,7 +182,7 @@ static void ik__print_zsh(void) {
          "    esac\n  fi\n  _files\n}\n_infrakit \"$@\"\n");
 }
 
-static int ik__help_run(int argc, char **argv) {
+static int help_run(int argc, char **argv) {
   ik_optparse_t p;
   static const ik_opt_t opts[] = {{"man", 0, false}, {"completion", 0, true}, {NULL, 0, false}};
   ik_opt_init(&p, &ik_cmd_help, argc, argv);
@@ -191,11 +191,11 @@ static int ik__help_run(int argc, char **argv) {
     if (o == IK_OPT_HELP) return IK_EXIT_OK;
     if (o == IK_OPT_ERROR) return IK_EXIT_USAGE;
     if (o == 0) {
-      ik__print_man();
+      print_man();
       return IK_EXIT_OK;
     }
-    if (strcmp(p.arg, "bash") == 0) ik__print_bash();
-    else if (strcmp(p.arg, "zsh") == 0) ik__print_zsh();
+    if (strcmp(p.arg, "bash") == 0) print_bash();
+    else if (strcmp(p.arg, "zsh") == 0) print_zsh();
     else return ik_cli_usage_error(&ik_cmd_help, "--completion: \"%s\" is not bash or zsh", p.arg);
     return IK_EXIT_OK;
   }
@@ -226,25 +226,25 @@ static int ik__help_run(int argc, char **argv) {
          "  --sandbox-memory MIB  memory budget of Lua from a spec or template (default 256)\n"
          "  --version             same as 'infrakit version'\n"
          "\nEnvironment:\n");
-  ik__print_env("  ");
+  print_env("  ");
   printf("\nRun 'infrakit <command> --help' for the options of a command; 'man infrakit'\n"
          "when installed. Docs: README.md and docs/ in the source tree.\n");
   return IK_EXIT_OK;
 }
 
 const ik_cli_cmd_t ik_cmd_help = {
-  .name = "help",
-  .summary = "Show the commands, or the help of one command",
-  .usage = "infrakit help [COMMAND]\n"
-           "       infrakit help --man | --completion bash|zsh",
-  .help = "Lists the commands, global options and environment variables, or shows\n"
-          "the help of one command (same as 'infrakit COMMAND --help').\n\n"
-          "Options:\n"
-          "  --man               print the man page (roff), generated from the help texts\n"
-          "  --completion SHELL  print the completion script for bash or zsh\n\n"
-          "Examples:\n"
-          "  infrakit help\n"
-          "  infrakit help lua\n"
-          "  infrakit help --completion bash > /etc/bash_completion.d/infrakit\n",
-  .run = ik__help_run,
+    .name = "help",
+    .summary = "Show the commands, or the help of one command",
+    .usage = "infrakit help [COMMAND]\n"
+             "       infrakit help --man | --completion bash|zsh",
+    .help = "Lists the commands, global options and environment variables, or shows\n"
+            "the help of one command (same as 'infrakit COMMAND --help').\n\n"
+            "Options:\n"
+            "  --man               print the man page (roff), generated from the help texts\n"
+            "  --completion SHELL  print the completion script for bash or zsh\n\n"
+            "Examples:\n"
+            "  infrakit help\n"
+            "  infrakit help lua\n"
+            "  infrakit help --completion bash > /etc/bash_completion.d/infrakit\n",
+    .run = help_run,
 };

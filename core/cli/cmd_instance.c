@@ -1,7 +1,7 @@
 /* infrakit instance describe|validate|provision|label|destroy --plugin NAME
  *
  * Talks Instance/0.6.1 to any instance plugin in the plugins directory,
- * ours or InfraKit's, through the remote adapter (net/remote.h): the same
+ * ours or InfraKit's, through the remote adapter (net/client/remote.h): the same
  * vtable the engine uses. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 #include "base/mem.h"
 #include "cli/cli.h"
 #include "cli/remote.h"
-#include "net/remote.h"
+#include "net/client/remote.h"
 
 /* Options every subcommand takes. */
 typedef struct common {
@@ -136,7 +136,7 @@ static int parse_pair(const ik_cli_cmd_t *cmd, const char *what, const char *arg
   return 0;
 }
 
-extern const ik_cli_cmd_t ik_cmd_instance_describe;
+static const ik_cli_cmd_t ik_cmd_instance_describe;
 static int describe_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {COMMON_OPTS, {"tag", 't', true}, {"properties", 0, false}, {NULL, 0, false}};
   common_t c = {0};
@@ -163,7 +163,7 @@ out:
   return rc;
 }
 
-const ik_cli_cmd_t ik_cmd_instance_describe = {
+static const ik_cli_cmd_t ik_cmd_instance_describe = {
     .name = "instance describe",
     .summary = "List the instances of an instance plugin",
     .usage = "infrakit instance describe --plugin NAME [--tag KEY=VALUE]... [--properties] [--json]",
@@ -237,13 +237,13 @@ static int document_run(const ik_cli_cmd_t *cmd, op_fn op, int argc, char **argv
   return rc;
 }
 
-extern const ik_cli_cmd_t ik_cmd_instance_validate, ik_cmd_instance_provision;
+static const ik_cli_cmd_t ik_cmd_instance_validate, ik_cmd_instance_provision;
 static int validate_run(int argc, char **argv) { return document_run(&ik_cmd_instance_validate, op_validate, argc, argv); }
 static int provision_run(int argc, char **argv) {
   return document_run(&ik_cmd_instance_provision, op_provision, argc, argv);
 }
 
-const ik_cli_cmd_t ik_cmd_instance_validate = {
+static const ik_cli_cmd_t ik_cmd_instance_validate = {
     .name = "instance validate",
     .summary = "Check instance Properties with the plugin, without creating anything",
     .usage = "infrakit instance validate --plugin NAME FILE|-",
@@ -255,7 +255,7 @@ const ik_cli_cmd_t ik_cmd_instance_validate = {
     .run = validate_run,
 };
 
-const ik_cli_cmd_t ik_cmd_instance_provision = {
+static const ik_cli_cmd_t ik_cmd_instance_provision = {
     .name = "instance provision",
     .summary = "Create one instance from an instance spec",
     .usage = "infrakit instance provision --plugin NAME FILE|-",
@@ -288,7 +288,7 @@ static int op_destroy(ik_instance_plugin_t *pl, ik_cli_result_t *res, void *arg,
   return pl->vt->destroy(pl->self, a->id, a->reason, ik_cli_result_cb, res, err);
 }
 
-extern const ik_cli_cmd_t ik_cmd_instance_label;
+static const ik_cli_cmd_t ik_cmd_instance_label;
 static int label_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {COMMON_OPTS, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_instance_label;
@@ -312,7 +312,7 @@ static int label_run(int argc, char **argv) {
   return rc;
 }
 
-const ik_cli_cmd_t ik_cmd_instance_label = {
+static const ik_cli_cmd_t ik_cmd_instance_label = {
     .name = "instance label",
     .summary = "Merge labels into an instance's tags",
     .usage = "infrakit instance label --plugin NAME ID KEY=VALUE...",
@@ -323,7 +323,7 @@ const ik_cli_cmd_t ik_cmd_instance_label = {
     .run = label_run,
 };
 
-extern const ik_cli_cmd_t ik_cmd_instance_destroy;
+static const ik_cli_cmd_t ik_cmd_instance_destroy;
 static int destroy_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {COMMON_OPTS, {"reason", 0, true}, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_instance_destroy;
@@ -352,7 +352,7 @@ static int destroy_run(int argc, char **argv) {
   return status;
 }
 
-const ik_cli_cmd_t ik_cmd_instance_destroy = {
+static const ik_cli_cmd_t ik_cmd_instance_destroy = {
     .name = "instance destroy",
     .summary = "Destroy instances",
     .usage = "infrakit instance destroy --plugin NAME [--reason terminate|rolling_update] ID...",

@@ -25,7 +25,7 @@ typedef struct ik_lua_cli {
   const char *cmd;   /* for messages: "lua", "template" */
 } ik_lua_cli_t;
 
-static void ik__main_done(ik_task_t *task, ik_task_status_t status, const ik_err_t *err, void *data) {
+static void main_done(ik_task_t *task, ik_task_status_t status, const ik_err_t *err, void *data) {
   ik_lua_cli_t *c = data;
   c->finished = true;
   switch (status) {
@@ -60,7 +60,7 @@ static void ik__main_done(ik_task_t *task, ik_task_status_t status, const ik_err
   if (!c->interrupting) uv_stop(&c->loop->uv);
 }
 
-static void ik__interrupt_done(ik_task_t *task, ik_task_status_t status, const ik_err_t *err, void *data) {
+static void interrupt_done(ik_task_t *task, ik_task_status_t status, const ik_err_t *err, void *data) {
   ik_lua_cli_t *c = data;
   if (status == IK_TASK_ERROR) {
     const char *trace = ik_task_traceback(task);
@@ -75,7 +75,7 @@ static void ik__interrupt_done(ik_task_t *task, ik_task_status_t status, const i
  * handler the script set with infrakit.on_interrupt(fn), if any, so it
  * can say what was done and undo what it must not leave half-made. A
  * second Ctrl-C exits at once (loop.h). */
-static void ik__on_shutdown(ik_loop_t *loop, int signum, void *data) {
+static void on_shutdown(ik_loop_t *loop, int signum, void *data) {
   ik_lua_cli_t *c = data;
   (void)loop;
   (void)signum;
@@ -84,13 +84,13 @@ static void ik__on_shutdown(ik_loop_t *loop, int signum, void *data) {
   ik_err_t err = {0};
   static const char *const handler = "local h = require('infrakit.core').interrupt_handler\n"
                                      "if h then h() end";
-  if (ik_lua_start_string(c->rt, handler, "=(interrupt)", 0, NULL, ik__interrupt_done, c, NULL, &err) < 0) {
+  if (ik_lua_start_string(c->rt, handler, "=(interrupt)", 0, NULL, interrupt_done, c, NULL, &err) < 0) {
     c->interrupting = false;
     uv_stop(&c->loop->uv);
   }
 }
 
-static int ik__lua_run(int argc, char **argv) {
+static int lua_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {{"eval", 'e', true}, {"timeout", 0, true}, {NULL, 0, false}};
   const char *code = NULL;
   ik_optparse_t p;
@@ -128,20 +128,20 @@ int ik_cli_run_lua(const char *cmd, const char *code, const char *script, int na
   }
   ik_lua_set_args(c.rt, script ? script : "-e", nargs, args);
   int rc;
-  if (code) rc = ik_lua_start_string(c.rt, code, "=(command line)", nargs, args, ik__main_done, &c, NULL, &err);
-  else if (strcmp(script, "-") == 0) rc = ik_lua_start_file(c.rt, NULL, nargs, args, ik__main_done, &c, NULL, &err);
-  else rc = ik_lua_start_file(c.rt, script, nargs, args, ik__main_done, &c, NULL, &err);
+  if (code) rc = ik_lua_start_string(c.rt, code, "=(command line)", nargs, args, main_done, &c, NULL, &err);
+  else if (strcmp(script, "-") == 0) rc = ik_lua_start_file(c.rt, NULL, nargs, args, main_done, &c, NULL, &err);
+  else rc = ik_lua_start_file(c.rt, script, nargs, args, main_done, &c, NULL, &err);
   if (rc < 0) {
     ik_cli_eprintf("infrakit %s: %s\n", cmd, err.msg);
     c.exit_code = 1;
   } else {
-    ik_loop_on_shutdown(&loop, ik__on_shutdown, &c);
+    ik_loop_on_shutdown(&loop, on_shutdown, &c);
     ik_loop_run(&loop);
     if (!c.finished) {
       ik_cli_eprintf("infrakit %s: every task is waiting and nothing can wake them (deadlock)\n", cmd);
       c.exit_code = 1;
     }
-    ik_loop_off_shutdown(&loop, ik__on_shutdown, &c);
+    ik_loop_off_shutdown(&loop, on_shutdown, &c);
   }
   fflush(stdout);
   ik_lua_free(c.rt);
@@ -167,21 +167,21 @@ int ik_cli_run_lua_opts(const char *cmd, const char *fn, const json_t *opts, int
 }
 
 const ik_cli_cmd_t ik_cmd_lua = {
-  .name = "lua",
-  .summary = "Run a Lua script with the infrakit module and the event loop",
-  .usage = "infrakit lua [options] FILE [ARGS...]\n       infrakit lua [options] -e CODE [ARGS...]",
-  .help = "The script runs as a task on the event loop: functions that wait\n"
-          "(infrakit.sleep, infrakit.exec, task:wait) yield to the loop instead of\n"
-          "blocking. The global `arg` holds the arguments (arg[0] is the script); they\n"
-          "are also passed to the chunk as `...`. FILE \"-\" reads the script from stdin.\n\n"
-          "Exit status: the number the script returns (0..255); 0 when it returns\n"
-          "nothing or true; 1 when it returns false or nil (the second value is printed)\n"
-          "or raises (message and traceback on stderr); 130 on Ctrl-C.\n\n"
-          "Options:\n"
-          "  -e, --eval CODE      run CODE instead of a file\n"
-          "  --timeout SECS       watchdog limit (same as --lua-timeout)\n\n"
-          "Examples:\n"
-          "  infrakit lua -e 'print(require(\"infrakit\").now())'\n"
-          "  infrakit lua script.lua one two\n",
-  .run = ik__lua_run,
+    .name = "lua",
+    .summary = "Run a Lua script with the infrakit module and the event loop",
+    .usage = "infrakit lua [options] FILE [ARGS...]\n       infrakit lua [options] -e CODE [ARGS...]",
+    .help = "The script runs as a task on the event loop: functions that wait\n"
+            "(infrakit.sleep, infrakit.exec, task:wait) yield to the loop instead of\n"
+            "blocking. The global `arg` holds the arguments (arg[0] is the script); they\n"
+            "are also passed to the chunk as `...`. FILE \"-\" reads the script from stdin.\n\n"
+            "Exit status: the number the script returns (0..255); 0 when it returns\n"
+            "nothing or true; 1 when it returns false or nil (the second value is printed)\n"
+            "or raises (message and traceback on stderr); 130 on Ctrl-C.\n\n"
+            "Options:\n"
+            "  -e, --eval CODE      run CODE instead of a file\n"
+            "  --timeout SECS       watchdog limit (same as --lua-timeout)\n\n"
+            "Examples:\n"
+            "  infrakit lua -e 'print(require(\"infrakit\").now())'\n"
+            "  infrakit lua script.lua one two\n",
+    .run = lua_run,
 };

@@ -16,7 +16,7 @@
 #include "engine/observe.h"
 #include "engine/plan.h"
 #include "loop/loop.h"
-#include "net/remote.h"
+#include "net/client/remote.h"
 
 static json_t *plan_json(const ik_plan_t *plan) {
   const ik_plan_summary_t *s = &plan->summary;
@@ -47,7 +47,7 @@ static void plan_print(const ik_group_spec_t *spec, const ik_plan_t *plan) {
   }
 }
 
-static int ik__plan_run(int argc, char **argv) {
+static int plan_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {{"json", 0, false}, {NULL, 0, false}};
   bool as_json = false;
   ik_optparse_t p;
@@ -128,5 +128,5 @@ const ik_cli_cmd_t ik_cmd_plan = {
             "  --json   print {\"Summary\": {...}, \"Actions\": [{\"Kind\", \"Text\"}]}\n\n"
             "Example:\n"
             "  infrakit plan workers.json\n",
-    .run = ik__plan_run,
+    .run = plan_run,
 };

@@ -39,7 +39,7 @@ done:
   return code;
 }
 
-extern const ik_cli_cmd_t ik_cmd_playbook_add, ik_cmd_playbook_ls, ik_cmd_playbook_rm, ik_cmd_playbook_update;
+static const ik_cli_cmd_t ik_cmd_playbook_add, ik_cmd_playbook_ls, ik_cmd_playbook_rm, ik_cmd_playbook_update;
 
 static int add_run(int argc, char **argv) {
   return registry_run(&ik_cmd_playbook_add, "add", argc, argv, 2, 2, "want NAME and a URL or PATH");
@@ -50,7 +50,7 @@ static int update_run(int argc, char **argv) {
   return registry_run(&ik_cmd_playbook_update, "update", argc, argv, 0, 1, "");
 }
 
-const ik_cli_cmd_t ik_cmd_playbook_add = {
+static const ik_cli_cmd_t ik_cmd_playbook_add = {
     .name = "playbook add",
     .summary = "Fetch a playbook, check it is one, and cache it under NAME",
     .usage = "infrakit playbook add NAME URL|PATH",
@@ -60,7 +60,7 @@ const ik_cli_cmd_t ik_cmd_playbook_add = {
     .run = add_run,
 };
 
-const ik_cli_cmd_t ik_cmd_playbook_ls = {
+static const ik_cli_cmd_t ik_cmd_playbook_ls = {
     .name = "playbook ls",
     .summary = "List the registry's playbooks and the built-in ones",
     .usage = "infrakit playbook ls [--json]",
@@ -71,7 +71,7 @@ const ik_cli_cmd_t ik_cmd_playbook_ls = {
     .run = ls_run,
 };
 
-const ik_cli_cmd_t ik_cmd_playbook_rm = {
+static const ik_cli_cmd_t ik_cmd_playbook_rm = {
     .name = "playbook rm",
     .summary = "Forget a playbook of the registry (and its cached copy)",
     .usage = "infrakit playbook rm NAME",
@@ -79,7 +79,7 @@ const ik_cli_cmd_t ik_cmd_playbook_rm = {
     .run = rm_run,
 };
 
-const ik_cli_cmd_t ik_cmd_playbook_update = {
+static const ik_cli_cmd_t ik_cmd_playbook_update = {
     .name = "playbook update",
     .summary = "Fetch registered playbooks again",
     .usage = "infrakit playbook update [NAME]",

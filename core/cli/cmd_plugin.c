@@ -20,7 +20,7 @@
 #include "cli/cli.h"
 #include "cli/remote.h"
 #include "net/discovery.h"
-#include "net/rpc_client.h"
+#include "net/client/rpc_client.h"
 
 #define HELLO_TIMEOUT_MS 3000
 
@@ -97,7 +97,7 @@ static json_t *listed_json(const listed_t *l) {
   return o;
 }
 
-extern const ik_cli_cmd_t ik_cmd_plugin_ls;
+static const ik_cli_cmd_t ik_cmd_plugin_ls;
 static int ls_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {{"json", 0, false}, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_plugin_ls;
@@ -173,7 +173,7 @@ static int ls_run(int argc, char **argv) {
   return IK_EXIT_OK;
 }
 
-const ik_cli_cmd_t ik_cmd_plugin_ls = {
+static const ik_cli_cmd_t ik_cmd_plugin_ls = {
     .name = "plugin ls",
     .summary = "List the plugins in the plugins directory",
     .usage = "infrakit plugin ls [--json]",
@@ -257,7 +257,7 @@ static bool socket_alive(const char *dir, const char *name) {
   return alive;
 }
 
-extern const ik_cli_cmd_t ik_cmd_plugin_start;
+static const ik_cli_cmd_t ik_cmd_plugin_start;
 static int start_run(int argc, char **argv) {
   const ik_cli_cmd_t *cmd = &ik_cmd_plugin_start;
   double timeout = 10;
@@ -325,7 +325,7 @@ out:
   return status;
 }
 
-const ik_cli_cmd_t ik_cmd_plugin_start = {
+static const ik_cli_cmd_t ik_cmd_plugin_start = {
     .name = "plugin start",
     .summary = "Start built-in plugins in a background daemon",
     .usage = "infrakit plugin start [--timeout SECS] NAME...",
@@ -419,7 +419,7 @@ static int check_socket_names(const ik_cli_cmd_t *cmd, int argc, char **argv, in
   return -1;
 }
 
-extern const ik_cli_cmd_t ik_cmd_plugin_stop;
+static const ik_cli_cmd_t ik_cmd_plugin_stop;
 static int stop_run(int argc, char **argv) {
   const ik_cli_cmd_t *cmd = &ik_cmd_plugin_stop;
   double timeout = 10;
@@ -438,7 +438,7 @@ static int stop_run(int argc, char **argv) {
   return status;
 }
 
-const ik_cli_cmd_t ik_cmd_plugin_stop = {
+static const ik_cli_cmd_t ik_cmd_plugin_stop = {
     .name = "plugin stop",
     .summary = "Stop the process serving a plugin",
     .usage = "infrakit plugin stop [--timeout SECS] NAME...",
@@ -490,7 +490,7 @@ static int reload_one(ik_cli_remote_t *r, const char *name, double timeout) {
   return status;
 }
 
-extern const ik_cli_cmd_t ik_cmd_plugin_reload;
+static const ik_cli_cmd_t ik_cmd_plugin_reload;
 static int reload_run(int argc, char **argv) {
   const ik_cli_cmd_t *cmd = &ik_cmd_plugin_reload;
   double timeout = 30;
@@ -510,7 +510,7 @@ static int reload_run(int argc, char **argv) {
   return status;
 }
 
-const ik_cli_cmd_t ik_cmd_plugin_reload = {
+static const ik_cli_cmd_t ik_cmd_plugin_reload = {
     .name = "plugin reload",
     .summary = "Load a running Lua flavor or provider's file again",
     .usage = "infrakit plugin reload [--timeout SECS] NAME...",

@@ -10,7 +10,7 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "loop/loop.h"
-#include "net/http_server.h"
+#include "net/server/http_server.h"
 
 typedef struct serve {
   const char *text;
@@ -29,7 +29,7 @@ static void on_shutdown(ik_loop_t *loop, int signum, void *data) {
   s->http = NULL;
 }
 
-static int ik__serve_run(int argc, char **argv) {
+static int serve_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {{"listen", 0, true}, {"text", 0, true}, {NULL, 0, false}};
   const char *listen = NULL, *text = NULL;
   ik_optparse_t p;
@@ -86,5 +86,5 @@ const ik_cli_cmd_t ik_cmd_serve = {
             "  --text TEXT          the answer\n\n"
             "Example:\n"
             "  infrakit serve --listen 127.0.0.1:8080 --text 'hi' & curl 127.0.0.1:8080\n",
-    .run = ik__serve_run,
+    .run = serve_run,
 };

@@ -10,7 +10,7 @@
 #include "ik_version.h"
 #include "lua/runtime.h"
 
-static int ik__version_run(int argc, char **argv) {
+static int version_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {{"json", 0, false}, {NULL, 0, false}};
   bool json = false;
   ik_optparse_t p;
@@ -44,11 +44,11 @@ static int ik__version_run(int argc, char **argv) {
 }
 
 const ik_cli_cmd_t ik_cmd_version = {
-  .name = "version",
-  .summary = "Print the version of infrakit and of the libraries it runs on",
-  .usage = "infrakit version [--json]",
-  .help = "The version is `git describe` of the source tree the binary was built from.\n\n"
-          "Options:\n"
-          "  --json   print a JSON object (version, luajit, libuv, curl, openssl, jansson)\n",
-  .run = ik__version_run,
+    .name = "version",
+    .summary = "Print the version of infrakit and of the libraries it runs on",
+    .usage = "infrakit version [--json]",
+    .help = "The version is `git describe` of the source tree the binary was built from.\n\n"
+            "Options:\n"
+            "  --json   print a JSON object (version, luajit, libuv, curl, openssl, jansson)\n",
+    .run = version_run,
 };

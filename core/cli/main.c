@@ -5,7 +5,7 @@
 #include "base/log.h"
 #include "cli/cli.h"
 
-static char ik__help_name[] = "help", ik__version_name[] = "version";
+static char help_name[] = "help", version_name[] = "version";
 
 int main(int argc, char **argv) {
   ik_err_t err = {0};
@@ -18,8 +18,8 @@ int main(int argc, char **argv) {
   int i = 1;
   while (i < argc && argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2] != '\0') {
     const char *name = argv[i] + 2;
-    if (strcmp(name, "help") == 0) return ik_cmd_help.run(1, (char *[]){ik__help_name, NULL});
-    if (strcmp(name, "version") == 0) return ik_cmd_version.run(1, (char *[]){ik__version_name, NULL});
+    if (strcmp(name, "help") == 0) return ik_cmd_help.run(1, (char *[]){help_name, NULL});
+    if (strcmp(name, "version") == 0) return ik_cmd_version.run(1, (char *[]){version_name, NULL});
     char gname[32];
     const char *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
@@ -34,10 +34,10 @@ int main(int argc, char **argv) {
     i++;
   }
   if (i >= argc) {
-    ik_cmd_help.run(1, (char *[]){ik__help_name, NULL});
+    ik_cmd_help.run(1, (char *[]){help_name, NULL});
     return IK_EXIT_USAGE;
   }
-  if (strcmp(argv[i], "-h") == 0) return ik_cmd_help.run(1, (char *[]){ik__help_name, NULL});
+  if (strcmp(argv[i], "-h") == 0) return ik_cmd_help.run(1, (char *[]){help_name, NULL});
 
   const ik_cli_cmd_t *cmd = ik_cli_find(argv[i]);
   if (cmd == NULL) {

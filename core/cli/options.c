@@ -148,7 +148,7 @@ void ik_opt_init(ik_optparse_t *p, const ik_cli_cmd_t *cmd, int argc, char **arg
   p->cmd = cmd;
 }
 
-static int ik__unknown_flag(ik_optparse_t *p, const ik_opt_t *opts, const char *flag, size_t len) {
+static int unknown_flag(ik_optparse_t *p, const ik_opt_t *opts, const char *flag, size_t len) {
   const char *names[64];
   size_t n = 0;
   for (size_t i = 0; opts[i].name && n < 60; i++) names[n++] = opts[i].name;
@@ -219,7 +219,7 @@ int ik_opt_next(ik_optparse_t *p, const ik_opt_t *opts) {
     if (found < 0) {
       snprintf(gname, sizeof gname, "%.*s", (int)(len < 31 ? len : 31), name);
       global = len < 31 && ik_cli_is_global(gname, &has_arg);
-      if (!global) return ik__unknown_flag(p, opts, name, len);
+      if (!global) return unknown_flag(p, opts, name, len);
     }
     if (has_arg) {
       if (eq) p->arg = eq + 1;

@@ -10,7 +10,7 @@
 
 #include "base/err.h"
 #include "loop/loop.h"
-#include "net/http_client.h"
+#include "net/client/http_client.h"
 
 typedef struct ik_cli_remote {
   ik_loop_t loop;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "base/mem.h"
+#include "loop/internal.h"
 #include "loop/loop.h"
 
 struct ik_deferred {
@@ -13,8 +14,6 @@ struct ik_deferred {
   void (*fn)(void *data);
   void *data;
 };
-
-void ik__loop_defer_close(ik_loop_t *loop);
 
 static void on_defer_idle(uv_idle_t *h) {
   ik_loop_t *loop = h->data;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "loop/internal.h"
 
 int ik_loop_init(ik_loop_t *loop, ik_err_t *err) {
   memset(loop, 0, sizeof *loop);
@@ -20,7 +21,7 @@ int ik_loop_init(ik_loop_t *loop, ik_err_t *err) {
   return 0;
 }
 
-static void ik__on_signal(uv_signal_t *h, int signum) {
+static void on_signal(uv_signal_t *h, int signum) {
   ik_loop_t *loop = h->data;
   if (loop->stopping) {
     if (signum == SIGINT) {
@@ -44,8 +45,8 @@ int ik_loop_catch_signals(ik_loop_t *loop, ik_err_t *err) {
     return ik_err_uv(err, rc, "signal init");
   }
   loop->sigint.data = loop->sigterm.data = loop;
-  if ((rc = uv_signal_start(&loop->sigint, ik__on_signal, SIGINT)) < 0 ||
-      (rc = uv_signal_start(&loop->sigterm, ik__on_signal, SIGTERM)) < 0) {
+  if ((rc = uv_signal_start(&loop->sigint, on_signal, SIGINT)) < 0 ||
+      (rc = uv_signal_start(&loop->sigterm, on_signal, SIGTERM)) < 0) {
     uv_close((uv_handle_t *)&loop->sigint, NULL);
     uv_close((uv_handle_t *)&loop->sigterm, NULL);
     return ik_err_uv(err, rc, "signal start");
@@ -87,15 +88,13 @@ void ik_loop_shutdown(ik_loop_t *loop, int signum) {
 
 int ik_loop_run(ik_loop_t *loop) { return uv_run(&loop->uv, UV_RUN_DEFAULT); }
 
-static void ik__close_leaked(uv_handle_t *h, void *arg) {
+static void close_leaked(uv_handle_t *h, void *arg) {
   int *leaked = arg;
   if (uv_is_closing(h)) return;
   (*leaked)++;
   ik_log(IK_LOG_WARN, "loop", "handle still open at close (leak)", "type", uv_handle_type_name(h->type), NULL);
   uv_close(h, NULL);
 }
-
-void ik__loop_defer_close(ik_loop_t *loop); /* defer.c */
 
 int ik_loop_close(ik_loop_t *loop, int *leaked) {
   int nleaked = 0;
@@ -106,7 +105,7 @@ int ik_loop_close(ik_loop_t *loop, int *leaked) {
   }
   ik__loop_defer_close(loop);
   uv_run(&loop->uv, UV_RUN_NOWAIT);
-  uv_walk(&loop->uv, ik__close_leaked, &nleaked);
+  uv_walk(&loop->uv, close_leaked, &nleaked);
   /* Close callbacks run on the next iterations. */
   for (int i = 0; i < 16 && uv_loop_alive(&loop->uv); i++) uv_run(&loop->uv, UV_RUN_NOWAIT);
   if (leaked) *leaked = nleaked;

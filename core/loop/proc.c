@@ -29,7 +29,7 @@ struct ik_proc {
   bool has_stdin;
 };
 
-static void ik__proc_release(uv_handle_t *h) {
+static void proc_release(uv_handle_t *h) {
   ik_proc_t *p = h->data;
   if (--p->open_handles > 0) return;
   ik_buf_free(&p->res.out);
@@ -38,31 +38,31 @@ static void ik__proc_release(uv_handle_t *h) {
   ik_free(p);
 }
 
-static void ik__proc_close(ik_proc_t *p, uv_handle_t *h) {
-  if (!uv_is_closing(h)) uv_close(h, ik__proc_release);
+static void proc_close(ik_proc_t *p, uv_handle_t *h) {
+  if (!uv_is_closing(h)) uv_close(h, proc_release);
 }
 
 /* Finish once the process has exited and both pipes are drained. */
-static void ik__proc_maybe_done(ik_proc_t *p) {
+static void proc_maybe_done(ik_proc_t *p) {
   if (p->done || !p->exited || p->open_streams > 0) return;
   p->done = true;
   p->res.elapsed = (double)(uv_hrtime() - p->started_ns) / 1e9;
-  if (p->has_timer) ik__proc_close(p, (uv_handle_t *)&p->timer);
+  if (p->has_timer) proc_close(p, (uv_handle_t *)&p->timer);
   p->cb(p, &p->res, p->data);
-  ik__proc_close(p, (uv_handle_t *)&p->process);
+  proc_close(p, (uv_handle_t *)&p->process);
 }
 
-static void ik__proc_exit(uv_process_t *h, int64_t status, int term_signal) {
+static void proc_exit(uv_process_t *h, int64_t status, int term_signal) {
   ik_proc_t *p = h->data;
   p->exited = true;
   p->pid = 0;
   p->res.exit_status = status;
   p->res.term_signal = term_signal;
   if (p->has_timer) uv_timer_stop(&p->timer);
-  ik__proc_maybe_done(p);
+  proc_maybe_done(p);
 }
 
-static void ik__proc_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+static void proc_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   static char slab[65536];  /* the loop is single-threaded: one slab suffices */
   (void)h;
   (void)suggested;
@@ -70,7 +70,7 @@ static void ik__proc_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   buf->len = sizeof slab;
 }
 
-static void ik__proc_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+static void proc_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   ik_proc_t *p = s->data;
   ik_buf_t *dst = (s == (uv_stream_t *)&p->out_pipe) ? &p->res.out : &p->res.err;
   if (nread > 0) {
@@ -85,27 +85,27 @@ static void ik__proc_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (nread == 0) return;
   /* EOF or error: this stream is finished either way. */
   uv_read_stop(s);
-  ik__proc_close(p, (uv_handle_t *)s);
+  proc_close(p, (uv_handle_t *)s);
   p->open_streams--;
-  ik__proc_maybe_done(p);
+  proc_maybe_done(p);
 }
 
 /* Read the child's output from pipe; a pipe that cannot be read is
  * finished, as at a read error (its output stays empty). */
 static void proc_read_start(ik_proc_t *p, uv_pipe_t *pipe) {
-  if (uv_read_start((uv_stream_t *)pipe, ik__proc_alloc, ik__proc_read) < 0) {
-    ik__proc_close(p, (uv_handle_t *)pipe);
+  if (uv_read_start((uv_stream_t *)pipe, proc_alloc, proc_read) < 0) {
+    proc_close(p, (uv_handle_t *)pipe);
     p->open_streams--;
   }
 }
 
-static void ik__proc_stdin_written(uv_write_t *req, int status) {
+static void proc_stdin_written(uv_write_t *req, int status) {
   ik_proc_t *p = req->data;
   (void)status; /* EPIPE: the child did not read it all; not our failure */
-  ik__proc_close(p, (uv_handle_t *)&p->in_pipe);
+  proc_close(p, (uv_handle_t *)&p->in_pipe);
 }
 
-static void ik__proc_timeout(uv_timer_t *t) {
+static void proc_timeout(uv_timer_t *t) {
   ik_proc_t *p = t->data;
   p->res.timed_out = true;
   ik_proc_kill(p, SIGKILL);
@@ -148,7 +148,7 @@ int ik_proc_spawn(ik_loop_t *loop, const ik_proc_opts_t *opts, ik_proc_cb cb, vo
 
   uv_process_options_t po;
   memset(&po, 0, sizeof po);
-  po.exit_cb = ik__proc_exit;
+  po.exit_cb = proc_exit;
   po.file = opts->argv[0];
   /* libuv takes char ** but does not modify the strings. */
   union { const char *const *c; char **m; } args = {opts->argv}, env = {opts->env};
@@ -164,10 +164,10 @@ int ik_proc_spawn(ik_loop_t *loop, const ik_proc_opts_t *opts, ik_proc_cb cb, vo
     /* uv_spawn leaves an initialised process handle on failure; close all. */
     p->done = true;
     p->open_handles++;
-    ik__proc_close(p, (uv_handle_t *)&p->process);
-    ik__proc_close(p, (uv_handle_t *)&p->out_pipe);
-    ik__proc_close(p, (uv_handle_t *)&p->err_pipe);
-    if (p->has_stdin) ik__proc_close(p, (uv_handle_t *)&p->in_pipe);
+    proc_close(p, (uv_handle_t *)&p->process);
+    proc_close(p, (uv_handle_t *)&p->out_pipe);
+    proc_close(p, (uv_handle_t *)&p->err_pipe);
+    if (p->has_stdin) proc_close(p, (uv_handle_t *)&p->in_pipe);
     /* The child's chdir and execvp failures arrive as the same errno:
      * name the directory when it is the cwd that is missing. */
     struct stat st;
@@ -186,8 +186,8 @@ int ik_proc_spawn(ik_loop_t *loop, const ik_proc_opts_t *opts, ik_proc_cb cb, vo
     p->stdin_copy = ik_memdup(opts->stdin_data, opts->stdin_len);
     uv_buf_t b = uv_buf_init(p->stdin_copy, (unsigned)opts->stdin_len);
     p->in_req.data = p;
-    if (uv_write(&p->in_req, (uv_stream_t *)&p->in_pipe, &b, 1, ik__proc_stdin_written) < 0)
-      ik__proc_close(p, (uv_handle_t *)&p->in_pipe);
+    if (uv_write(&p->in_req, (uv_stream_t *)&p->in_pipe, &b, 1, proc_stdin_written) < 0)
+      proc_close(p, (uv_handle_t *)&p->in_pipe);
   }
 
   if (opts->timeout_ms > 0) {
@@ -195,7 +195,7 @@ int ik_proc_spawn(ik_loop_t *loop, const ik_proc_opts_t *opts, ik_proc_cb cb, vo
     p->timer.data = p;
     p->has_timer = true;
     p->open_handles++;
-    uv_timer_start(&p->timer, ik__proc_timeout, opts->timeout_ms, 0);
+    uv_timer_start(&p->timer, proc_timeout, opts->timeout_ms, 0);
   }
   if (out) *out = p;
   return 0;

@@ -12,9 +12,9 @@ struct ik_timer {
   bool stopped;
 };
 
-static void ik__timer_closed(uv_handle_t *h) { ik_free(h->data); }
+static void timer_closed(uv_handle_t *h) { ik_free(h->data); }
 
-static void ik__timer_fire(uv_timer_t *h) {
+static void timer_fire(uv_timer_t *h) {
   ik_timer_t *t = h->data;
   t->cb(t, t->data);
   if (!t->repeat) ik_timer_stop(t);
@@ -32,7 +32,7 @@ int ik_timer_start(ik_loop_t *loop, uint64_t timeout_ms, uint64_t repeat_ms, ik_
   t->cb = cb;
   t->data = data;
   t->repeat = repeat_ms > 0;
-  uv_timer_start(&t->h, ik__timer_fire, timeout_ms, repeat_ms);
+  uv_timer_start(&t->h, timer_fire, timeout_ms, repeat_ms);
   if (out) *out = t;
   return 0;
 }
@@ -41,7 +41,7 @@ void ik_timer_stop(ik_timer_t *t) {
   if (t == NULL || t->stopped) return;
   t->stopped = true;
   uv_timer_stop(&t->h);
-  uv_close((uv_handle_t *)&t->h, ik__timer_closed);
+  uv_close((uv_handle_t *)&t->h, timer_closed);
 }
 
 void ik_timer_ref(ik_timer_t *t, int ref) {

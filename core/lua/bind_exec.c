@@ -28,7 +28,7 @@ typedef struct ik_exec_op {
   char *prog;
 } ik_exec_op_t;
 
-static void ik__push_result(lua_State *L, ik_proc_result_t *res) {
+static void push_result(lua_State *L, ik_proc_result_t *res) {
   lua_createtable(L, 0, 6);
   if (res->term_signal) {
     lua_pushinteger(L, 128 + res->term_signal);
@@ -49,7 +49,7 @@ static void ik__push_result(lua_State *L, ik_proc_result_t *res) {
   lua_setfield(L, -2, "truncated");
 }
 
-static void ik__exec_done(ik_proc_t *proc, ik_proc_result_t *res, void *data) {
+static void exec_done(ik_proc_t *proc, ik_proc_result_t *res, void *data) {
   (void)proc;
   ik_exec_op_t *op = data;
   ik_task_t *t = op->task;
@@ -60,10 +60,10 @@ static void ik__exec_done(ik_proc_t *proc, ik_proc_result_t *res, void *data) {
       lua_pushnil(co);
       lua_pushfstring(co, "exec %s: timed out after %f s", op->prog, op->timeout);
       lua_pushstring(co, "ETIMEDOUT");
-      ik__push_result(co, res);
+      push_result(co, res);
       n = 4;
     } else {
-      ik__push_result(co, res);
+      push_result(co, res);
       n = 1;
     }
     ik__task_wake(t, n);
@@ -72,13 +72,13 @@ static void ik__exec_done(ik_proc_t *proc, ik_proc_result_t *res, void *data) {
   ik_free(op);
 }
 
-static void ik__exec_cancel(ik_op_t *base) {
+static void exec_cancel(ik_op_t *base) {
   ik_exec_op_t *op = (ik_exec_op_t *)base;
   op->task = NULL;
-  ik_proc_cancel(op->proc); /* ik__exec_done still runs and frees op */
+  ik_proc_cancel(op->proc); /* exec_done still runs and frees op */
 }
 
-static const char *ik__opt_string(lua_State *L, int opts, const char *field) {
+static const char *opt_string(lua_State *L, int opts, const char *field) {
   lua_getfield(L, opts, field);
   const char *s = NULL;
   if (!lua_isnil(L, -1)) {
@@ -91,7 +91,7 @@ static const char *ik__opt_string(lua_State *L, int opts, const char *field) {
 
 /* Build the "K=V" environment: inherited (unless clear_env) with opts.env
  * merged over it. Strings are allocated in one list freed by the caller. */
-static char **ik__build_env(lua_State *L, int opts, int *count) {
+static char **build_env(lua_State *L, int opts, int *count) {
   lua_getfield(L, opts, "env");
   lua_getfield(L, opts, "clear_env");
   bool clear = lua_toboolean(L, -1);
@@ -151,7 +151,7 @@ static char **ik__build_env(lua_State *L, int opts, int *count) {
   return env;
 }
 
-static int ik__exec(lua_State *L) {
+static int l_exec(lua_State *L) {
   const char *shv[4] = {"/bin/sh", "-c", NULL, NULL};
   const char **argv = NULL;
   int argc = 0;
@@ -180,7 +180,7 @@ static int ik__exec(lua_State *L) {
 
   ik_proc_opts_t po;
   memset(&po, 0, sizeof po);
-  po.cwd = ik__opt_string(L, 2, "cwd");
+  po.cwd = opt_string(L, 2, "cwd");
   size_t stdin_len = 0;
   lua_getfield(L, 2, "stdin");
   if (!lua_isnil(L, -1)) {
@@ -210,7 +210,7 @@ static int ik__exec(lua_State *L) {
    * raise unwinds with longjmp and would leak it. */
   ik_task_t *t = ik__task_current(L, "infrakit.exec");
   int envc = 0;
-  char **env = ik__build_env(L, 2, &envc); /* frees its own memory before raising */
+  char **env = build_env(L, 2, &envc); /* frees its own memory before raising */
 
   if (argv == NULL) {
     argv = ik_calloc((size_t)argc + 1, sizeof *argv);
@@ -224,12 +224,12 @@ static int ik__exec(lua_State *L) {
   po.env = (const char *const *)env;
 
   ik_exec_op_t *op = IK_NEW(ik_exec_op_t);
-  op->op.cancel = ik__exec_cancel;
+  op->op.cancel = exec_cancel;
   op->task = t;
   op->timeout = timeout;
   op->prog = ik_strdup(argv[0]);
   ik_err_t err = {0};
-  int rc = ik_proc_spawn(t->rt->loop, &po, ik__exec_done, op, &op->proc, &err);
+  int rc = ik_proc_spawn(t->rt->loop, &po, exec_done, op, &op->proc, &err);
   if (argv != shv) ik_free(argv);
   if (env) {
     for (int i = 0; i < envc; i++) ik_free(env[i]);
@@ -244,6 +244,6 @@ static int ik__exec(lua_State *L) {
 }
 
 void ik__bind_exec(lua_State *L) {
-  lua_pushcfunction(L, ik__exec);
+  lua_pushcfunction(L, l_exec);
   lua_setfield(L, -2, "exec");
 }

@@ -15,7 +15,7 @@
 
 #include "base/mem.h"
 #include "lua/internal.h"
-#include "net/http_client.h"
+#include "net/client/http_client.h"
 
 typedef struct ik_http_op {
   ik_op_t op;
@@ -23,7 +23,7 @@ typedef struct ik_http_op {
   ik_http_call_t *call;
 } ik_http_op_t;
 
-static void ik__http_done(ik_http_call_t *call, ik_http_resp_t *resp, const ik_err_t *err, void *data) {
+static void http_done(ik_http_call_t *call, ik_http_resp_t *resp, const ik_err_t *err, void *data) {
   (void)call;
   ik_http_op_t *op = data;
   ik_task_t *t = op->task;
@@ -44,10 +44,10 @@ static void ik__http_done(ik_http_call_t *call, ik_http_resp_t *resp, const ik_e
   ik_free(op);
 }
 
-static void ik__http_cancel(ik_op_t *base) {
+static void http_cancel(ik_op_t *base) {
   ik_http_op_t *op = (ik_http_op_t *)base;
   op->task = NULL;
-  ik_http_cancel(op->call); /* ik__http_done still runs and frees op */
+  ik_http_cancel(op->call); /* http_done still runs and frees op */
 }
 
 /* The runtime's HTTP client, created on first use (shared with rpc). */
@@ -57,7 +57,7 @@ int ik__lua_http_client(ik_lua_t *rt, struct ik_http_client **out, ik_err_t *err
   return rc;
 }
 
-static int ik__http_request(lua_State *L) {
+static int l_http_request(lua_State *L) {
   const char *method = luaL_checkstring(L, 1);
   const char *url = luaL_checkstring(L, 2);
   size_t body_len = 0;
@@ -85,13 +85,13 @@ static int ik__http_request(lua_State *L) {
   int rc = ik__lua_http_client(t->rt, &http, &err);
   if (rc < 0) return ik__push_fail(L, rc, err.msg);
   ik_http_op_t *op = IK_NEW(ik_http_op_t);
-  op->op.cancel = ik__http_cancel;
+  op->op.cancel = http_cancel;
   op->task = t;
   ik_http_req_t req = {
       .method = method, .url = url, .unix_path = unix_path, .headers = headers, .body = body,
       .body_len = body_len, .timeout_ms = (uint64_t)timeout, .max_body = (size_t)max_body,
   };
-  rc = ik_http_request(http, &req, ik__http_done, op, &op->call, &err);
+  rc = ik_http_request(http, &req, http_done, op, &op->call, &err);
   if (rc < 0) {
     ik_free(op);
     return ik__push_fail(L, rc, err.msg);
@@ -100,6 +100,6 @@ static int ik__http_request(lua_State *L) {
 }
 
 void ik__bind_http(lua_State *L) {
-  lua_pushcfunction(L, ik__http_request);
+  lua_pushcfunction(L, l_http_request);
   lua_setfield(L, -2, "http_request");
 }

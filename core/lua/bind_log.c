@@ -11,11 +11,11 @@
 
 #define IK_LOG_LUA_MAX 32
 
-static int ik__cmp_str(const void *a, const void *b) {
+static int cmp_str(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int ik__log(lua_State *L) {
+static int l_log(lua_State *L) {
   const char *lv = luaL_checkstring(L, 1);
   ik_log_level_t level;
   if (ik_log_level_parse(lv, &level) != 0 || level == IK_LOG_OFF)
@@ -32,7 +32,7 @@ static int ik__log(lua_State *L) {
       if (lua_type(L, -2) == LUA_TSTRING) keys[n++] = lua_tostring(L, -2);
       lua_pop(L, 1);
     }
-    qsort(keys, n, sizeof keys[0], ik__cmp_str);
+    qsort(keys, n, sizeof keys[0], cmp_str);
     for (size_t i = 0; i < n; i++) {
       lua_getfield(L, 3, keys[i]);
       const char *v;
@@ -63,7 +63,7 @@ static int ik__log(lua_State *L) {
   return 0;
 }
 
-static int ik__log_enabled(lua_State *L) {
+static int l_log_enabled(lua_State *L) {
   ik_log_level_t level;
   if (ik_log_level_parse(luaL_checkstring(L, 1), &level) != 0)
     return luaL_error(L, "infrakit.log: unknown level \"%s\"", lua_tostring(L, 1));
@@ -71,14 +71,14 @@ static int ik__log_enabled(lua_State *L) {
   return 1;
 }
 
-static int ik__log_secret(lua_State *L) {
+static int l_log_secret(lua_State *L) {
   ik_log_add_secret(luaL_checkstring(L, 1));
   return 0;
 }
 
 /* log_redact(text) -> text with URL credentials, secret query values and
  * registered secrets masked (base/redact.h): for what Lua prints itself. */
-static int ik__log_redact(lua_State *L) {
+static int l_log_redact(lua_State *L) {
   ik_buf_t scratch = {0};
   lua_pushstring(L, ik_redact_buf(luaL_checkstring(L, 1), &scratch));
   ik_buf_free(&scratch);
@@ -88,7 +88,7 @@ static int ik__log_redact(lua_State *L) {
 /* log_secrets_of(value): register the strings under secret-named fields of
  * a spec table (base/redact.h), as the daemon does when it receives it.
  * A value that is not JSON-shaped registers nothing. */
-static int ik__log_secrets_of(lua_State *L) {
+static int l_log_secrets_of(lua_State *L) {
   ik_err_t err = {0};
   json_t *v = ik__to_json(L, 1, "spec", &err);
   ik_redact_register_json(v);
@@ -97,14 +97,14 @@ static int ik__log_secrets_of(lua_State *L) {
 }
 
 void ik__bind_log(lua_State *L) {
-  lua_pushcfunction(L, ik__log);
+  lua_pushcfunction(L, l_log);
   lua_setfield(L, -2, "log");
-  lua_pushcfunction(L, ik__log_enabled);
+  lua_pushcfunction(L, l_log_enabled);
   lua_setfield(L, -2, "log_enabled");
-  lua_pushcfunction(L, ik__log_secret);
+  lua_pushcfunction(L, l_log_secret);
   lua_setfield(L, -2, "log_secret");
-  lua_pushcfunction(L, ik__log_redact);
+  lua_pushcfunction(L, l_log_redact);
   lua_setfield(L, -2, "log_redact");
-  lua_pushcfunction(L, ik__log_secrets_of);
+  lua_pushcfunction(L, l_log_secrets_of);
   lua_setfield(L, -2, "log_secrets_of");
 }

@@ -18,7 +18,7 @@
 #include "base/mem.h"
 #include "lua/internal.h"
 #include "net/discovery.h"
-#include "net/rpc_client.h"
+#include "net/client/rpc_client.h"
 
 typedef struct ik_rpc_op {
   ik_op_t op;
@@ -27,7 +27,7 @@ typedef struct ik_rpc_op {
   ik_rpc_pending_t *pending;
 } ik_rpc_op_t;
 
-static void ik__rpc_done(json_t *result, const ik_err_t *err, void *data) {
+static void rpc_done(json_t *result, const ik_err_t *err, void *data) {
   ik_rpc_op_t *op = data;
   ik_task_t *t = op->task;
   if (t != NULL) {
@@ -47,15 +47,15 @@ static void ik__rpc_done(json_t *result, const ik_err_t *err, void *data) {
   ik_free(op);
 }
 
-static void ik__rpc_cancel(ik_op_t *base) {
+static void rpc_cancel(ik_op_t *base) {
   ik_rpc_op_t *op = (ik_rpc_op_t *)base;
   op->task = NULL;
-  ik_rpc_cancel(op->pending); /* ik__rpc_done still runs and frees op */
+  ik_rpc_cancel(op->pending); /* rpc_done still runs and frees op */
 }
 
-static bool ik__is_address(const char *s) { return s[0] == '/' || strstr(s, "://") != NULL || strstr(s, ".listen"); }
+static bool is_address(const char *s) { return s[0] == '/' || strstr(s, "://") != NULL || strstr(s, ".listen"); }
 
-static int ik__rpc_call(lua_State *L) {
+static int l_rpc_call(lua_State *L) {
   const char *plugin = luaL_checkstring(L, 1);
   const char *method = luaL_checkstring(L, 2);
   size_t plen = 0;
@@ -74,7 +74,7 @@ static int ik__rpc_call(lua_State *L) {
   ik_http_client_t *http = NULL;
   rc = ik__lua_http_client(rt, &http, &err);
   ik_rpc_client_t *client = NULL;
-  if (rc == 0 && ik__is_address(plugin)) {
+  if (rc == 0 && is_address(plugin)) {
     rc = ik_rpc_client_new(rt->http, plugin, (uint64_t)timeout, &client, &err);
   } else if (rc == 0) {
     char dir[4096];
@@ -84,10 +84,10 @@ static int ik__rpc_call(lua_State *L) {
   ik_rpc_op_t *op = NULL;
   if (rc == 0) {
     op = IK_NEW(ik_rpc_op_t);
-    op->op.cancel = ik__rpc_cancel;
+    op->op.cancel = rpc_cancel;
     op->task = t;
     op->client = client;
-    rc = ik_rpc_call(client, NULL, NULL, method, params, ik__rpc_done, op, &op->pending, &err);
+    rc = ik_rpc_call(client, NULL, NULL, method, params, rpc_done, op, &op->pending, &err);
   }
   json_decref(params);
   if (rc < 0) {
@@ -99,6 +99,6 @@ static int ik__rpc_call(lua_State *L) {
 }
 
 void ik__bind_rpc(lua_State *L) {
-  lua_pushcfunction(L, ik__rpc_call);
+  lua_pushcfunction(L, l_rpc_call);
   lua_setfield(L, -2, "rpc_call");
 }

@@ -9,7 +9,7 @@
 
 /* The text of error object 1: a string or number as is, else its
  * __tostring, else its type. Run protected (a __tostring may raise). */
-static int ik__describe_error(lua_State *L) {
+static int l_describe_error(lua_State *L) {
   if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER) {
     lua_tostring(L, 1);
     lua_settop(L, 1);
@@ -22,10 +22,10 @@ static int ik__describe_error(lua_State *L) {
 
 /* Push the description of the value on top of from's stack onto L (from
  * may be a dead coroutine, so the work happens on L). */
-static const char *ik__push_error_text(lua_State *L, lua_State *from) {
+static const char *push_error_text(lua_State *L, lua_State *from) {
   lua_pushvalue(from, -1);
   if (from != L) lua_xmove(from, L, 1);
-  lua_pushcfunction(L, ik__describe_error);
+  lua_pushcfunction(L, l_describe_error);
   lua_insert(L, -2);
   if (lua_pcall(L, 1, 1, 0) != 0 || lua_type(L, -1) != LUA_TSTRING) {
     lua_pop(L, 1);
@@ -34,13 +34,13 @@ static const char *ik__push_error_text(lua_State *L, lua_State *from) {
   return lua_tostring(L, -1);
 }
 
-static int ik__traceback(lua_State *L) {
-  const char *msg = ik__push_error_text(L, L);
+static int l_traceback(lua_State *L) {
+  const char *msg = push_error_text(L, L);
   luaL_traceback(L, L, msg, 1);
   return 1;
 }
 
-static void ik__enter(ik_lua_t *rt, lua_State *L) {
+static void enter(ik_lua_t *rt, lua_State *L) {
   if (rt->depth++ == 0) {
     ik__watchdog_arm(L, rt->timeout, IK_KILL_TIMEOUT);
     ik__limits_resume(rt, rt->current);
@@ -48,7 +48,7 @@ static void ik__enter(ik_lua_t *rt, lua_State *L) {
 }
 
 /* Leaving the outermost slice: why it was killed, or IK_KILL_NONE. */
-static ik_kill_t ik__leave(ik_lua_t *rt, lua_State *L) {
+static ik_kill_t leave(ik_lua_t *rt, lua_State *L) {
   if (--rt->depth == 0) {
     ik__limits_pause(rt, rt->current);
     return ik__watchdog_disarm(L);
@@ -56,7 +56,7 @@ static ik_kill_t ik__leave(ik_lua_t *rt, lua_State *L) {
   return IK_KILL_NONE;
 }
 
-static int ik__kill_code(ik_kill_t why, const char *msg) {
+static int kill_code(ik_kill_t why, const char *msg) {
   switch (why) {
   case IK_KILL_NONE: return ik__watchdog_is_timeout_message(msg) ? IK_ETIMEDOUT : IK_ELUA;
   case IK_KILL_TIMEOUT:
@@ -70,7 +70,7 @@ static int ik__kill_code(ik_kill_t why, const char *msg) {
 /* A LUA_ERRMEM that ended a slice: an error of that call when a sandbox's
  * budget refused the allocation; else the daemon's own state is out of
  * memory, which is fatal (DESIGN). */
-static void ik__check_errmem(ik_lua_t *rt, int rc, bool outermost) {
+static void check_errmem(ik_lua_t *rt, int rc, bool outermost) {
   if (rc != LUA_ERRMEM) return;
   if (outermost && ik__limits_failed(rt, rt->current)) return;
   ik_log(IK_LOG_ERROR, "lua", "out of memory in Lua", NULL);
@@ -78,22 +78,22 @@ static void ik__check_errmem(ik_lua_t *rt, int rc, bool outermost) {
 }
 
 /* First line of a (possibly multi-line) message, for err->msg. */
-static int ik__set_err(ik_err_t *err, int code, const char *msg) {
+static int set_err(ik_err_t *err, int code, const char *msg) {
   size_t n = strcspn(msg, "\n");
   return ik_err_set(err, code, "%.*s", (int)n, msg);
 }
 
 int ik__lua_pcall(ik_lua_t *rt, lua_State *L, int nargs, int nresults, ik_err_t *err) {
   int base = lua_gettop(L) - nargs;
-  lua_pushcfunction(L, ik__traceback);
+  lua_pushcfunction(L, l_traceback);
   lua_insert(L, base);
-  ik__enter(rt, L);
+  enter(rt, L);
   int rc = lua_pcall(L, nargs, nresults, base);
   bool outermost = rt->depth == 1;
-  ik_kill_t why = ik__leave(rt, L);
+  ik_kill_t why = leave(rt, L);
   lua_remove(L, base);
   if (rc == 0) return 0;
-  ik__check_errmem(rt, rc, outermost);
+  check_errmem(rt, rc, outermost);
   if (outermost && rc != LUA_ERRMEM) ik__limits_failed(rt, rt->current);
   const char *msg = lua_tostring(L, -1);
   if (msg == NULL) msg = "(non-string error)";
@@ -102,15 +102,15 @@ int ik__lua_pcall(ik_lua_t *rt, lua_State *L, int nargs, int nresults, ik_err_t 
     msg = lua_pushfstring(L, "sandbox: Lua code from a spec or template ran out of its memory budget "
                           "(limit set by --sandbox-memory)");
   }
-  return ik__set_err(err, ik__kill_code(why, msg), msg);
+  return set_err(err, kill_code(why, msg), msg);
 }
 
 int ik__lua_resume(ik_lua_t *rt, lua_State *co, int nargs, ik_err_t *err) {
-  ik__enter(rt, co);
+  enter(rt, co);
   int rc = lua_resume(co, nargs);
-  ik_kill_t why = ik__leave(rt, co);
+  ik_kill_t why = leave(rt, co);
   if (rc == 0 || rc == LUA_YIELD) return rc;
-  ik__check_errmem(rt, rc, true);
+  check_errmem(rt, rc, true);
   if (rc != LUA_ERRMEM) ik__limits_failed(rt, rt->current);
   /* The dead coroutine keeps its stack: walk it for the traceback. Its
    * error object may have a __tostring: run it with the watchdog armed. */
@@ -122,12 +122,12 @@ int ik__lua_resume(ik_lua_t *rt, lua_State *co, int nargs, ik_err_t *err) {
   } else {
     ik__watchdog_arm(rt->L, rt->timeout, IK_KILL_TIMEOUT);
     rt->depth++;
-    msg = ik__push_error_text(rt->L, co);
+    msg = push_error_text(rt->L, co);
     rt->depth--;
     ik__watchdog_disarm(rt->L);
   }
-  int code = ik__kill_code(why, msg);
-  ik__set_err(err, code, msg);
+  int code = kill_code(why, msg);
+  set_err(err, code, msg);
   luaL_traceback(rt->L, co, msg, 0); /* left on rt->L for the caller to pop */
   lua_remove(rt->L, -2);             /* the text */
   return code;

@@ -170,11 +170,11 @@ int ik__task_yield(lua_State *L, ik_task_t *task, ik_op_t *op);
 /* Queue task to be resumed with the nargs values already pushed on its co. */
 void ik__task_wake(ik_task_t *task, int nargs);
 void ik__task_cancel(ik_task_t *task);
-ik_task_t *ik__task_by_id(ik_lua_t *rt, int id);
 /* Push the task's recorded results (as wait() returns them) onto L. */
 int ik__task_push_results(ik_task_t *task, lua_State *L);
-void ik__task_handle_gone(ik_task_t *task);
 void ik__tasks_init(ik_lua_t *rt);
+/* Registers the task metatable and core.spawn / core.current (task.c). */
+void ik__bind_tasks(lua_State *L);
 void ik__tasks_close(ik_lua_t *rt);
 
 /* --- refs (runtime.c) ------------------------------------------------- */

@@ -26,7 +26,7 @@
 /* Push the array metatable: the one table marking a Lua table as a JSON
  * array, created here on first use and handed to Lua as
  * infrakit._json.array_mt (public as infrakit.json.array_mt). */
-static void ik__push_array_mt(lua_State *L) {
+static void push_array_mt(lua_State *L) {
   luaL_newmetatable(L, IK_ARRAY_MT); /* returns the existing one if any */
 }
 
@@ -52,7 +52,7 @@ void ik__push_json(lua_State *L, const json_t *v) {
       ik__push_json(L, json_array_get(v, i));
       lua_rawseti(L, -2, (int)i + 1);
     }
-    ik__push_array_mt(L);
+    push_array_mt(L);
     lua_setmetatable(L, -2);
     break;
   }
@@ -108,7 +108,7 @@ static json_t *table_to_json(conv_t *c, int idx, int depth) {
   }
   bool is_array = false;
   if (lua_getmetatable(L, idx)) {
-    ik__push_array_mt(L);
+    push_array_mt(L);
     is_array = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
   }
@@ -257,7 +257,7 @@ int ik__open_json(lua_State *L) {
   static const luaL_Reg fns[] = {{"go_quote", l_go_quote}, {"go_number", l_go_number}, {NULL, NULL}};
   lua_newtable(L);
   luaL_register(L, NULL, fns);
-  ik__push_array_mt(L);
+  push_array_mt(L);
   lua_setfield(L, -2, "array_mt");
   return 1;
 }

@@ -40,10 +40,10 @@
 #define IK_SB_DEFAULT_TIMEOUT 5.0
 #define IK_SB_DEFAULT_MEMORY ((size_t)256 << 20)
 
-static char ik__pcall_key, ik__xpcall_key; /* registry keys of the raw functions */
-static ik_lua_t *ik__hook_rt;               /* the runtime whose sandbox hook is set */
+static char pcall_key, xpcall_key; /* registry keys of the raw functions */
+static ik_lua_t *hook_rt;          /* the runtime whose sandbox hook is set */
 
-static uint64_t ik__mono_ns(void) {
+static uint64_t mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -51,7 +51,7 @@ static uint64_t ik__mono_ns(void) {
 
 /* --- the allocator --------------------------------------------------- */
 
-static void *ik__alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+static void *alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   ik_lua_t *rt = ud;
   if (nsize > osize && rt->mem_limit != 0 && rt->mem_total + (nsize - osize) > rt->mem_limit) {
     char msg[200];
@@ -72,18 +72,18 @@ static void *ik__alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 
 /* --- applying and lifting the limits of a sandbox --------------------- */
 
-static bool ik__c_frame_below(lua_State *L) {
+static bool c_frame_below(lua_State *L) {
   lua_Debug ar;
   for (int level = 0; lua_getstack(L, level, &ar); level++) {
     if (lua_getinfo(L, "Sf", &ar) == 0) return true;
     bool c = strcmp(ar.what, "C") == 0;
     bool transparent = false;
     if (c) { /* pcall and xpcall are frames of the VM: yields pass them */
-      lua_pushlightuserdata(L, &ik__pcall_key);
+      lua_pushlightuserdata(L, &pcall_key);
       lua_rawget(L, LUA_REGISTRYINDEX);
       transparent = lua_rawequal(L, -1, -2);
       lua_pop(L, 1);
-      lua_pushlightuserdata(L, &ik__xpcall_key);
+      lua_pushlightuserdata(L, &xpcall_key);
       lua_rawget(L, LUA_REGISTRYINDEX);
       transparent = transparent || lua_rawequal(L, -1, -2);
       lua_pop(L, 1);
@@ -95,7 +95,7 @@ static bool ik__c_frame_below(lua_State *L) {
 }
 
 /* Kill and raise if the active sandbox is past its run time. */
-static void ik__sb_check_time(lua_State *L, ik_lua_t *rt, uint64_t ran) {
+static void sb_check_time(lua_State *L, ik_lua_t *rt, uint64_t ran) {
   if (rt->sb_active->used_ns + ran <= (uint64_t)(rt->sb_timeout * 1e9)) return;
   char msg[200];
   snprintf(msg, sizeof msg, "sandbox: Lua code from a spec or template ran for more than %g s "
@@ -106,32 +106,32 @@ static void ik__sb_check_time(lua_State *L, ik_lua_t *rt, uint64_t ran) {
 
 void ik__limits_check(lua_State *L) {
   ik__watchdog_hook(L);
-  ik_lua_t *rt = ik__hook_rt;
-  if (rt != NULL && rt->sb_active != NULL) ik__sb_check_time(L, rt, ik__mono_ns() - rt->sb_slice_ns);
+  ik_lua_t *rt = hook_rt;
+  if (rt != NULL && rt->sb_active != NULL) sb_check_time(L, rt, mono_ns() - rt->sb_slice_ns);
 }
 
-static void ik__sb_hook(lua_State *L, lua_Debug *ar) {
+static void sb_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   ik__watchdog_hook(L); /* killed: raise again */
-  ik_lua_t *rt = ik__hook_rt;
+  ik_lua_t *rt = hook_rt;
   if (rt == NULL || rt->sb_active == NULL) {
     lua_sethook(L, NULL, 0, 0);
     return;
   }
-  uint64_t now = ik__mono_ns();
+  uint64_t now = mono_ns();
   uint64_t ran = now - rt->sb_slice_ns;
-  ik__sb_check_time(L, rt, ran);
+  sb_check_time(L, rt, ran);
   if (ran < IK_SB_QUANTUM_NS || now < rt->sb_next_yield) return;
   ik_task_t *t = rt->current;
-  if (t == NULL || t->co != L || lua_status(L) != 0 || ik__c_frame_below(L)) {
+  if (t == NULL || t->co != L || lua_status(L) != 0 || c_frame_below(L)) {
     rt->sb_next_yield = now + IK_SB_QUANTUM_NS; /* not here; ask again later */
     return;
   }
   lua_yield(L, 0); /* the scheduler resumes it on the loop's next iteration */
 }
 
-static void ik__sb_apply(ik_lua_t *rt, ik_sb_t *sb) {
-  uint64_t now = ik__mono_ns();
+static void sb_apply(ik_lua_t *rt, ik_sb_t *sb) {
+  uint64_t now = mono_ns();
   rt->sb_active = sb;
   rt->sb_slice_ns = now;
   rt->sb_next_yield = 0;
@@ -143,12 +143,12 @@ static void ik__sb_apply(ik_lua_t *rt, ik_sb_t *sb) {
   snprintf(msg, sizeof msg, "sandbox: Lua code from a spec or template ran for more than %g s "
            "(limit set by --sandbox-timeout)", rt->sb_timeout);
   ik__watchdog_shorten(left > 0 ? left : 0, IK_KILL_SANDBOX_TIME, msg);
-  ik__hook_rt = rt;
-  if (!ik__watchdog_killing()) lua_sethook(rt->L, ik__sb_hook, LUA_MASKCOUNT, IK_SB_COUNT);
+  hook_rt = rt;
+  if (!ik__watchdog_killing()) lua_sethook(rt->L, sb_hook, LUA_MASKCOUNT, IK_SB_COUNT);
 }
 
-static void ik__sb_lift(ik_lua_t *rt, ik_sb_t *sb) {
-  sb->used_ns += ik__mono_ns() - rt->sb_slice_ns;
+static void sb_lift(ik_lua_t *rt, ik_sb_t *sb) {
+  sb->used_ns += mono_ns() - rt->sb_slice_ns;
   sb->mem_paused = rt->mem_total;
   rt->sb_active = NULL;
   rt->mem_limit = 0;
@@ -161,33 +161,33 @@ static void ik__sb_lift(ik_lua_t *rt, ik_sb_t *sb) {
 /* A sandbox that grew the heap a lot: give the memory back now (a 1 GiB
  * string.rep otherwise stays resident until the next cycle, which a 4x
  * pause puts far away). */
-static void ik__sb_relief(ik_lua_t *rt, size_t base) {
+static void sb_relief(ik_lua_t *rt, size_t base) {
   if (rt->mem_peak < base + IK_SB_RELIEF) return;
   rt->mem_peak = 0;
   lua_gc(rt->L, LUA_GCCOLLECT, 0);
   malloc_trim(0);
 }
 
-static ik_sb_t *ik__sb_of(ik_lua_t *rt, ik_task_t *t) { return t ? &t->sb : &rt->top_sb; }
+static ik_sb_t *sb_of(ik_lua_t *rt, ik_task_t *t) { return t ? &t->sb : &rt->top_sb; }
 
 void ik__limits_resume(ik_lua_t *rt, ik_task_t *t) {
-  ik_sb_t *sb = ik__sb_of(rt, t);
+  ik_sb_t *sb = sb_of(rt, t);
   rt->mem_tripped = false;
-  if (sb->depth > 0) ik__sb_apply(rt, sb);
+  if (sb->depth > 0) sb_apply(rt, sb);
 }
 
 void ik__limits_pause(ik_lua_t *rt, ik_task_t *t) {
-  ik_sb_t *sb = ik__sb_of(rt, t);
-  if (rt->sb_active == sb) ik__sb_lift(rt, sb);
+  ik_sb_t *sb = sb_of(rt, t);
+  if (rt->sb_active == sb) sb_lift(rt, sb);
 }
 
 bool ik__limits_failed(ik_lua_t *rt, ik_task_t *t) {
-  ik_sb_t *sb = ik__sb_of(rt, t);
+  ik_sb_t *sb = sb_of(rt, t);
   bool tripped = rt->mem_tripped;
   rt->mem_tripped = false;
   if (sb->depth > 0) {
     sb->depth = 0;
-    ik__sb_relief(rt, sb->mem_base);
+    sb_relief(rt, sb->mem_base);
   }
   return tripped;
 }
@@ -195,30 +195,30 @@ bool ik__limits_failed(ik_lua_t *rt, ik_task_t *t) {
 /* --- core.sandbox_enter(), core.sandbox_leave(...) -------------------- */
 
 /* Enter the sandbox of the running context: its limits apply from now. */
-static int ik__sandbox_enter(lua_State *L) {
+static int l_sandbox_enter(lua_State *L) {
   ik_lua_t *rt = ik__rt(L);
-  ik_sb_t *sb = ik__sb_of(rt, rt->current);
+  ik_sb_t *sb = sb_of(rt, rt->current);
   if (sb->depth++ > 0) return 0;
   sb->used_ns = 0;
   sb->mem_base = sb->mem_paused = rt->mem_total;
-  if (rt->depth > 0) ik__sb_apply(rt, sb);
+  if (rt->depth > 0) sb_apply(rt, sb);
   return 0;
 }
 
 /* Leave it (returns its arguments, so `leave(pcall(f))` passes results on). */
-static int ik__sandbox_leave(lua_State *L) {
+static int l_sandbox_leave(lua_State *L) {
   ik_lua_t *rt = ik__rt(L);
-  ik_sb_t *sb = ik__sb_of(rt, rt->current);
+  ik_sb_t *sb = sb_of(rt, rt->current);
   if (sb->depth == 0) return luaL_error(L, "infrakit.core.sandbox_leave: not in a sandbox");
   if (--sb->depth > 0) return lua_gettop(L);
-  if (rt->sb_active == sb) ik__sb_lift(rt, sb);
-  ik__sb_relief(rt, sb->mem_base);
+  if (rt->sb_active == sb) sb_lift(rt, sb);
+  sb_relief(rt, sb->mem_base);
   return lua_gettop(L);
 }
 
 /* core.sandbox_limits([seconds, mib]) -> seconds, mib (setting them first
  * when given; from the next sandbox on). */
-static int ik__sandbox_limits(lua_State *L) {
+static int l_sandbox_limits(lua_State *L) {
   ik_lua_t *rt = ik__rt(L);
   double s = luaL_optnumber(L, 1, rt->sb_timeout);
   double mib = luaL_optnumber(L, 2, (double)(rt->sb_memory >> 20));
@@ -230,27 +230,30 @@ static int ik__sandbox_limits(lua_State *L) {
   return 2;
 }
 
-static int ik__killing(lua_State *L) {
+static int l_killing(lua_State *L) {
   lua_pushboolean(L, ik__watchdog_killing());
   return 1;
 }
 
 void ik__bind_limits(lua_State *L) {
   static const luaL_Reg fns[] = {
-    {"sandbox_enter", ik__sandbox_enter}, {"sandbox_leave", ik__sandbox_leave},
-    {"sandbox_limits", ik__sandbox_limits}, {"killing", ik__killing}, {NULL, NULL},
+      {"sandbox_enter", l_sandbox_enter},
+      {"sandbox_leave", l_sandbox_leave},
+      {"sandbox_limits", l_sandbox_limits},
+      {"killing", l_killing},
+      {NULL, NULL},
   };
   luaL_register(L, NULL, fns);
 }
 
 /* --- set-up ------------------------------------------------------------ */
 
-static const char ik__xpcall_src[] =
-  "local raw, killing = ...\n"
-  "return function(f, h, ...)\n"
-  "  if type(h) ~= 'function' then return raw(f, h, ...) end\n"
-  "  return raw(f, function(e) if killing() then return e end return h(e) end, ...)\n"
-  "end\n";
+static const char xpcall_src[] =
+    "local raw, killing = ...\n"
+    "return function(f, h, ...)\n"
+    "  if type(h) ~= 'function' then return raw(f, h, ...) end\n"
+    "  return raw(f, function(e) if killing() then return e end return h(e) end, ...)\n"
+    "end\n";
 
 void ik__limits_init(ik_lua_t *rt) {
   lua_State *L = rt->L;
@@ -258,17 +261,17 @@ void ik__limits_init(ik_lua_t *rt) {
   rt->sb_memory = IK_SB_DEFAULT_MEMORY;
   rt->allocf = lua_getallocf(L, &rt->allocd);
   rt->mem_total = (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0);
-  lua_setallocf(L, ik__alloc, rt);
+  lua_setallocf(L, alloc, rt);
   /* The raw pcall and xpcall, for the yield check; xpcall wrapped. */
-  lua_pushlightuserdata(L, &ik__pcall_key);
+  lua_pushlightuserdata(L, &pcall_key);
   lua_getglobal(L, "pcall");
   lua_rawset(L, LUA_REGISTRYINDEX);
-  lua_pushlightuserdata(L, &ik__xpcall_key);
+  lua_pushlightuserdata(L, &xpcall_key);
   lua_getglobal(L, "xpcall");
   lua_rawset(L, LUA_REGISTRYINDEX);
-  if (luaL_loadbuffer(L, ik__xpcall_src, sizeof ik__xpcall_src - 1, "=infrakit.xpcall") != 0) abort();
+  if (luaL_loadbuffer(L, xpcall_src, sizeof xpcall_src - 1, "=infrakit.xpcall") != 0) abort();
   lua_getglobal(L, "xpcall");
-  lua_pushcfunction(L, ik__killing);
+  lua_pushcfunction(L, l_killing);
   lua_call(L, 2, 1);
   lua_setglobal(L, "xpcall");
 }

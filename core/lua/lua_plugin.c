@@ -558,9 +558,9 @@ static int load_module(lua_plugin_t *pl, lua_module_t **out, uint64_t *hash, ik_
     /* As luaL_loadfile: a first line starting with # (#!/usr/bin/env ...)
      * is skipped, its newline kept so line numbers stay right. */
     size_t skip = len > 0 && text[0] == '#' ? strcspn(text, "\n") : 0;
-    char chunkname[4200];
-    snprintf(chunkname, sizeof chunkname, "@%s", pl->path);
+    char *chunkname = ik_sprintf("@%s", pl->path);
     int lrc = luaL_loadbuffer(L, text + skip, len - skip, chunkname);
+    ik_free(chunkname);
     ik_free(text);
     if (lrc != 0) {
       rc = ik_err_set(err, IK_ELUA, "%s", lua_tostring(L, -1));

@@ -32,7 +32,7 @@ typedef struct {
   } capture[IK_MAXCAPTURES];
 } ms_t;
 
-static void ik__step(ms_t *ms) {
+static void step(ms_t *ms) {
   if (--ms->steps != 0) return;
   ms->steps = IK_PAT_CHECK;
   ik__limits_check(ms->L);
@@ -125,7 +125,7 @@ static const char *matchbalance(ms_t *ms, const char *s, const char *p) {
   if (*s != *p) return NULL;
   int b = *p, e = *(p + 1), cont = 1;
   while (++s < ms->src_end) {
-    ik__step(ms);
+    step(ms);
     if (*s == e) {
       if (--cont == 0) return s + 1;
     } else if (*s == b) {
@@ -138,7 +138,7 @@ static const char *matchbalance(ms_t *ms, const char *s, const char *p) {
 static const char *max_expand(ms_t *ms, const char *s, const char *p, const char *ep) {
   ptrdiff_t i = 0;
   while ((s + i) < ms->src_end && singlematch((unsigned char)*(s + i), p, ep)) {
-    ik__step(ms);
+    step(ms);
     i++;
   }
   while (i >= 0) {
@@ -186,7 +186,7 @@ static const char *match_capture(ms_t *ms, const char *s, int l) {
 
 static const char *match(ms_t *ms, const char *s, const char *p) {
   if (++ms->depth > IK_MAXDEPTH) luaL_error(ms->L, "pattern too complex");
-  ik__step(ms);
+  step(ms);
 init:
   switch (*p) {
   case '(':
@@ -340,8 +340,8 @@ static int str_find_aux(lua_State *L, int find) {
   return 1;
 }
 
-static int ik__find(lua_State *L) { return str_find_aux(L, 1); }
-static int ik__match(lua_State *L) { return str_find_aux(L, 0); }
+static int l_find(lua_State *L) { return str_find_aux(L, 1); }
+static int l_match(lua_State *L) { return str_find_aux(L, 0); }
 
 static int gmatch_aux(lua_State *L) {
   ms_t ms;
@@ -363,7 +363,7 @@ static int gmatch_aux(lua_State *L) {
   return 0;
 }
 
-static int ik__gmatch(lua_State *L) {
+static int l_gmatch(lua_State *L) {
   luaL_checkstring(L, 1);
   luaL_checkstring(L, 2);
   lua_settop(L, 2);
@@ -421,7 +421,7 @@ static void add_value(ms_t *ms, luaL_Buffer *b, const char *s, const char *e) {
   luaL_addvalue(b);
 }
 
-static int ik__gsub(lua_State *L) {
+static int l_gsub(lua_State *L) {
   size_t srcl;
   const char *src = luaL_checklstring(L, 1, &srcl);
   const char *p = luaL_checkstring(L, 2);
@@ -446,7 +446,7 @@ static int ik__gsub(lua_State *L) {
     else if (src < ms.src_end) luaL_addchar(&b, *src++);
     else break;
     if (anchor) break;
-    ik__step(&ms);
+    step(&ms);
   }
   luaL_addlstring(&b, src, (size_t)(ms.src_end - src));
   luaL_pushresult(&b);
@@ -456,7 +456,11 @@ static int ik__gsub(lua_State *L) {
 
 void ik__bind_pattern(lua_State *L) {
   static const luaL_Reg fns[] = {
-    {"find", ik__find}, {"match", ik__match}, {"gmatch", ik__gmatch}, {"gsub", ik__gsub}, {NULL, NULL},
+      {"find", l_find},
+      {"match", l_match},
+      {"gmatch", l_gmatch},
+      {"gsub", l_gsub},
+      {NULL, NULL},
   };
   lua_newtable(L);
   luaL_register(L, NULL, fns);

@@ -15,7 +15,7 @@
 #include "base/mem.h"
 #include "lua/embedded.h"
 #include "lua/internal.h"
-#include "net/http_client.h"
+#include "net/client/http_client.h"
 #include "net/registry.h"
 
 /* lua-cjson, linked statically (Debian lua-cjson-dev). */
@@ -30,10 +30,10 @@ int luaopen_cjson(lua_State *L);
 
 #define IK_DEFAULT_TIMEOUT 30.0
 
-static char ik__rt_key; /* address used as the registry key of the runtime */
+static char rt_key; /* address used as the registry key of the runtime */
 
 ik_lua_t *ik__rt(lua_State *L) {
-  lua_pushlightuserdata(L, &ik__rt_key);
+  lua_pushlightuserdata(L, &rt_key);
   lua_rawget(L, LUA_REGISTRYINDEX);
   ik_lua_t *rt = lua_touserdata(L, -1);
   lua_pop(L, 1);
@@ -97,7 +97,7 @@ int ik__random_bytes(void *buf, size_t len) {
  * with math.random do not repeat across restarts. LuaJIT seeds from a
  * double; 53 random bits keep every seed distinct. When the kernel has no
  * randomness to give, the clock and the pid still differ. */
-static void ik__seed_random(lua_State *L) {
+static void seed_random(lua_State *L) {
   uint64_t bits = 0;
   if (ik__random_bytes(&bits, sizeof bits) < 0)
     bits = (uint64_t)(ik_loop_walltime() * 1e6) ^ ((uint64_t)getpid() << 40);
@@ -121,7 +121,7 @@ static void ik__seed_random(lua_State *L) {
  *      (busted, luacheck, ...), which cannot shadow the embedded modules.
  * The embedded copy is loaded one module at a time, at require: start-up
  * does not pay for modules a command never uses. */
-static char *ik__find_lua_dir(void) {
+static char *find_lua_dir(void) {
   const char *env = getenv("INFRAKIT_LUA_DIR");
   return env && *env ? ik_strdup(env) : NULL;
 }
@@ -135,27 +135,27 @@ int ik__load_embedded(lua_State *L, const char *name) {
 
 /* package.loaders entry for the embedded modules (Lua 5.1 searcher:
  * returns the loader, or a string saying where it looked). */
-static int ik__embedded_searcher(lua_State *L) {
+static int l_embedded_searcher(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
   if (ik__load_embedded(L, name)) return 1;
   lua_pushfstring(L, "\n\tno module '%s' embedded in the binary", name);
   return 1;
 }
 
-/* table.insert(package.loaders, pos, ik__embedded_searcher); package on top. */
-static void ik__add_searcher(lua_State *L, int pos) {
+/* table.insert(package.loaders, pos, l_embedded_searcher); package on top. */
+static void add_searcher(lua_State *L, int pos) {
   lua_getfield(L, -1, "loaders");
   int n = (int)lua_objlen(L, -1);
   for (int i = n; i >= pos; i--) {
     lua_rawgeti(L, -1, i);
     lua_rawseti(L, -2, i + 1);
   }
-  lua_pushcfunction(L, ik__embedded_searcher);
+  lua_pushcfunction(L, l_embedded_searcher);
   lua_rawseti(L, -2, pos);
   lua_pop(L, 1);
 }
 
-static void ik__set_paths(lua_State *L, const char *lua_dir) {
+static void set_paths(lua_State *L, const char *lua_dir) {
   ik_buf_t path = {0}, cpath = {0};
   if (lua_dir) ik_buf_printf(&path, "%s/?.lua;%s/?/init.lua;", lua_dir, lua_dir);
   const char *user = getenv("LUA_PATH");
@@ -173,7 +173,7 @@ static void ik__set_paths(lua_State *L, const char *lua_dir) {
   lua_setfield(L, -2, "cpath");
   /* loaders: 1 preload, 2 package.path, 3 cpath, 4 all-in-one. With a
    * source directory, package.path (which starts with it) goes first. */
-  ik__add_searcher(L, lua_dir ? 3 : 2);
+  add_searcher(L, lua_dir ? 3 : 2);
   /* Built-in C modules: found even when no .so is installed. */
   static const luaL_Reg builtin[] = {
     {"cjson", luaopen_cjson},           {"infrakit.core", ik__open_core},   {"infrakit._json", ik__open_json},
@@ -217,27 +217,27 @@ int ik_lua_new(ik_loop_t *loop, const ik_lua_opts_t *opts, ik_lua_t **out, ik_er
   rt->L = L;
   rt->loop = loop;
   rt->timeout = timeout;
-  lua_pushlightuserdata(L, &ik__rt_key);
+  lua_pushlightuserdata(L, &rt_key);
   lua_pushlightuserdata(L, rt);
   lua_rawset(L, LUA_REGISTRYINDEX);
   luaL_openlibs(L);
   ik__limits_init(rt);
   if (opts) ik_lua_set_sandbox_limits(rt, opts->sandbox_timeout, opts->sandbox_memory);
-  ik__seed_random(L);
+  seed_random(L);
   /* Collect when the heap reaches 4x its size after the last collection
    * (Lua's default is 2x). Plugin calls make short-lived tables; with the
    * default, collecting took about a tenth of a flavor call. The heap of
    * a daemon is a few MiB, so the peak stays small. */
   lua_gc(L, LUA_GCSETPAUSE, 400);
-  char *dir = opts && opts->lua_dir ? ik_strdup(opts->lua_dir) : ik__find_lua_dir();
-  ik__set_paths(L, dir);
+  char *dir = opts && opts->lua_dir ? ik_strdup(opts->lua_dir) : find_lua_dir();
+  set_paths(L, dir);
   ik_free(dir);
   ik__tasks_init(rt);
   *out = rt;
   return 0;
 }
 
-static void ik__rt_closed(uv_handle_t *h) { ik_free(h->data); }
+static void rt_closed(uv_handle_t *h) { ik_free(h->data); }
 
 void ik_lua_free(ik_lua_t *rt) {
   if (rt == NULL) return;
@@ -250,7 +250,7 @@ void ik_lua_free(ik_lua_t *rt) {
   ik_http_client_free(rt->http); /* after the tasks: their calls are cancelled */
   ik__watchdog_release();
   if (rt->idle_on) uv_idle_stop(&rt->ready_idle);
-  uv_close((uv_handle_t *)&rt->ready_idle, ik__rt_closed);
+  uv_close((uv_handle_t *)&rt->ready_idle, rt_closed);
 }
 
 void ik_lua_set_args(ik_lua_t *rt, const char *script, int argc, char **argv) {
@@ -265,8 +265,8 @@ void ik_lua_set_args(ik_lua_t *rt, const char *script, int argc, char **argv) {
   lua_setglobal(L, "arg");
 }
 
-static int ik__start_loaded(ik_lua_t *rt, int argc, char **argv, ik_task_done_cb cb, void *data,
-                            ik_task_t **out) {
+static int start_loaded(ik_lua_t *rt, int argc, char **argv, ik_task_done_cb cb, void *data,
+                        ik_task_t **out) {
   lua_State *L = rt->L;
   luaL_checkstack(L, argc + 2, "too many arguments");
   for (int i = 0; i < argc; i++) lua_pushstring(L, argv[i]);
@@ -283,7 +283,7 @@ int ik_lua_start_file(ik_lua_t *rt, const char *path, int argc, char **argv, ik_
     lua_pop(L, 1);
     return IK_ELUA;
   }
-  return ik__start_loaded(rt, argc, argv, cb, data, out);
+  return start_loaded(rt, argc, argv, cb, data, out);
 }
 
 int ik_lua_start_string(ik_lua_t *rt, const char *code, const char *name, int argc, char **argv,
@@ -294,7 +294,7 @@ int ik_lua_start_string(ik_lua_t *rt, const char *code, const char *name, int ar
     lua_pop(L, 1);
     return IK_ELUA;
   }
-  return ik__start_loaded(rt, argc, argv, cb, data, out);
+  return start_loaded(rt, argc, argv, cb, data, out);
 }
 
 int ik_lua_dostring(ik_lua_t *rt, const char *code, const char *name, ik_err_t *err) {

@@ -26,12 +26,12 @@ typedef struct ik_task_ud {
   ik_task_t *task;
 } ik_task_ud_t;
 
-static void ik__task_free(ik_task_t *t);
-static void ik__task_run(ik_task_t *t);
+static void task_free(ik_task_t *t);
+static void task_run(ik_task_t *t);
 
 /* --- ready queue ------------------------------------------------------ */
 
-static void ik__on_idle(uv_idle_t *h) {
+static void on_idle(uv_idle_t *h) {
   ik_lua_t *rt = h->data;
   /* Run only what was queued before this pass: tasks that requeue
    * themselves (sleep(0)) wait for the next iteration, so I/O is polled. */
@@ -41,7 +41,7 @@ static void ik__on_idle(uv_idle_t *h) {
     ik_task_t *t = list;
     list = t->next_ready;
     t->next_ready = NULL;
-    if (t->state == IK_TS_READY) ik__task_run(t);
+    if (t->state == IK_TS_READY) task_run(t);
   }
   if (rt->ready_head == NULL && rt->idle_on) {
     uv_idle_stop(&rt->ready_idle);
@@ -49,7 +49,7 @@ static void ik__on_idle(uv_idle_t *h) {
   }
 }
 
-static void ik__enqueue(ik_task_t *t) {
+static void enqueue(ik_task_t *t) {
   ik_lua_t *rt = t->rt;
   t->state = IK_TS_READY;
   t->next_ready = NULL;
@@ -57,12 +57,12 @@ static void ik__enqueue(ik_task_t *t) {
   else rt->ready_head = t;
   rt->ready_tail = t;
   if (!rt->idle_on) {
-    uv_idle_start(&rt->ready_idle, ik__on_idle);
+    uv_idle_start(&rt->ready_idle, on_idle);
     rt->idle_on = true;
   }
 }
 
-static void ik__dequeue(ik_task_t *t) {
+static void dequeue(ik_task_t *t) {
   ik_lua_t *rt = t->rt;
   ik_task_t **pp = &rt->ready_head, *prev = NULL;
   while (*pp && *pp != t) {
@@ -106,13 +106,13 @@ ik_task_t *ik__task_spawn(ik_lua_t *rt, lua_State *L, int nargs, ik_task_done_cb
   if (rt->tasks) rt->tasks->prev = t;
   rt->tasks = t;
   rt->live++;
-  ik__enqueue(t);
+  enqueue(t);
   return t;
 }
 
 /* Record the outcome as a table {ok=, n=, ..., err=, code=} on the
  * registry, for wait() on a handle. Values are taken from co's stack. */
-static void ik__task_record(ik_task_t *t, int nres, const ik_err_t *err) {
+static void task_record(ik_task_t *t, int nres, const ik_err_t *err) {
   lua_State *L = t->rt->L;
   lua_createtable(L, nres > 0 ? nres : 0, 4);
   if (t->status == IK_TASK_OK) {
@@ -136,13 +136,13 @@ static void ik__task_record(ik_task_t *t, int nres, const ik_err_t *err) {
   t->result_ref = ik__ref(t->rt, L);
 }
 
-static void ik__task_finish(ik_task_t *t, ik_task_status_t status, int nres, const ik_err_t *err) {
+static void task_finish(ik_task_t *t, ik_task_status_t status, int nres, const ik_err_t *err) {
   ik_lua_t *rt = t->rt;
   t->state = IK_TS_DONE;
   t->status = status;
   t->op = NULL;
   rt->live--;
-  if (t->has_handle || t->waiters) ik__task_record(t, nres, err);
+  if (t->has_handle || t->waiters) task_record(t, nres, err);
   if (t->done) {
     t->resume_nargs = nres; /* read by ik_task_result() */
     t->done(t, status, err, t->done_data);
@@ -164,10 +164,10 @@ static void ik__task_finish(ik_task_t *t, ik_task_status_t status, int nres, con
   }
   t->co_ref = LUA_NOREF;
   t->co = NULL;
-  if (!t->has_handle) ik__task_free(t);
+  if (!t->has_handle) task_free(t);
 }
 
-static void ik__task_free(ik_task_t *t) {
+static void task_free(ik_task_t *t) {
   ik_lua_t *rt = t->rt;
   if (t->result_ref != LUA_NOREF) ik__unref(rt, rt->L, t->result_ref);
   if (t->prev) t->prev->next = t->next;
@@ -176,7 +176,7 @@ static void ik__task_free(ik_task_t *t) {
   ik_free(t);
 }
 
-static void ik__task_run(ik_task_t *t) {
+static void task_run(ik_task_t *t) {
   ik_lua_t *rt = t->rt;
   ik_task_t *prev = rt->current;
   int nargs = t->resume_nargs;
@@ -192,12 +192,12 @@ static void ik__task_run(ik_task_t *t) {
     if (t->state == IK_TS_RUNNING) {
       /* A bare coroutine.yield() in a task: yield to the scheduler. */
       lua_settop(t->co, 0);
-      ik__enqueue(t);
+      enqueue(t);
     }
     return;
   }
   if (rc == 0) {
-    ik__task_finish(t, IK_TASK_OK, lua_gettop(t->co), NULL);
+    task_finish(t, IK_TASK_OK, lua_gettop(t->co), NULL);
     return;
   }
   /* The message with the coroutine's traceback is on rt->L. Tasks started
@@ -210,7 +210,7 @@ static void ik__task_run(ik_task_t *t) {
     ik_log(IK_LOG_ERROR, "lua", err.code == IK_ETIMEDOUT ? "task stopped by the watchdog" : "task failed",
            "task", id, "error", err.msg, "traceback", t->trace ? t->trace : "", NULL);
   }
-  ik__task_finish(t, IK_TASK_ERROR, 0, &err);
+  task_finish(t, IK_TASK_ERROR, 0, &err);
   lua_pop(rt->L, 1); /* t may be freed: do not touch it */
 }
 
@@ -234,7 +234,7 @@ void ik__task_wake(ik_task_t *t, int nargs) {
   if (t->state == IK_TS_DONE) return;
   t->op = NULL;
   t->resume_nargs = nargs;
-  ik__enqueue(t);
+  enqueue(t);
 }
 
 void ik__task_cancel(ik_task_t *t) {
@@ -244,7 +244,7 @@ void ik__task_cancel(ik_task_t *t) {
   case IK_TS_RUNNING:
     return; /* cannot unwind a running coroutine from inside itself */
   case IK_TS_READY:
-    ik__dequeue(t);
+    dequeue(t);
     break;
   case IK_TS_WAITING:
     if (t->op) {
@@ -265,7 +265,7 @@ void ik__task_cancel(ik_task_t *t) {
   }
   ik_err_t err;
   ik_err_set(&err, IK_ECANCELED, "task %d canceled", t->id);
-  ik__task_finish(t, IK_TASK_CANCELED, 0, &err);
+  task_finish(t, IK_TASK_CANCELED, 0, &err);
 }
 
 int ik__task_push_results(ik_task_t *t, lua_State *L) {
@@ -299,7 +299,7 @@ void ik__tasks_close(ik_lua_t *rt) {
     if (t->handle) ((ik_task_ud_t *)t->handle)->task = NULL;
     t->handle = NULL;
     t->has_handle = false;
-    ik__task_free(t);
+    task_free(t);
   }
 }
 
@@ -333,13 +333,13 @@ ik_lua_value_t ik_task_result(ik_task_t *t, int i) {
 
 /* --- Lua handles: infrakit.spawn(fn, ...) -> task ------------------- */
 
-static ik_task_t *ik__check_task(lua_State *L, int idx) {
+static ik_task_t *check_task(lua_State *L, int idx) {
   ik_task_ud_t *ud = luaL_checkudata(L, idx, IK_TASK_MT);
   if (ud->task == NULL) luaL_error(L, "task handle is closed");
   return ud->task;
 }
 
-static int ik__spawn(lua_State *L) {
+static int l_spawn(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   ik_lua_t *rt = ik__rt(L);
   int nargs = lua_gettop(L) - 1;
@@ -353,7 +353,7 @@ static int ik__spawn(lua_State *L) {
   return 1;
 }
 
-static const char *ik__task_state_name(const ik_task_t *t) {
+static const char *task_state_name(const ik_task_t *t) {
   switch (t->state) {
   case IK_TS_READY: return "ready";
   case IK_TS_RUNNING: return "running";
@@ -365,8 +365,8 @@ static const char *ik__task_state_name(const ik_task_t *t) {
 }
 
 /* task:wait() -> the task's results, or nil, msg, code. Yields. */
-static int ik__task_wait(lua_State *L) {
-  ik_task_t *t = ik__check_task(L, 1);
+static int l_task_wait(lua_State *L) {
+  ik_task_t *t = check_task(L, 1);
   if (t->state == IK_TS_DONE) return ik__task_push_results(t, L);
   ik_task_t *cur = ik__task_current(L, "task:wait()");
   if (cur == t) return luaL_error(L, "task:wait(): a task cannot wait for itself");
@@ -376,56 +376,58 @@ static int ik__task_wait(lua_State *L) {
   return ik__task_yield(L, cur, NULL);
 }
 
-static int ik__task_cancel_l(lua_State *L) {
-  ik_task_t *t = ik__check_task(L, 1);
+static int l_task_cancel(lua_State *L) {
+  ik_task_t *t = check_task(L, 1);
   if (t->state == IK_TS_RUNNING)
     return luaL_error(L, "task:cancel(): a task cannot cancel itself; return instead");
   ik__task_cancel(t);
   return 0;
 }
 
-static int ik__task_status(lua_State *L) {
-  lua_pushstring(L, ik__task_state_name(ik__check_task(L, 1)));
+static int l_task_status(lua_State *L) {
+  lua_pushstring(L, task_state_name(check_task(L, 1)));
   return 1;
 }
 
-static int ik__task_id_l(lua_State *L) {
-  lua_pushinteger(L, ik__check_task(L, 1)->id);
+static int l_task_id(lua_State *L) {
+  lua_pushinteger(L, check_task(L, 1)->id);
   return 1;
 }
 
-static int ik__task_gc(lua_State *L) {
+static int l_task_gc(lua_State *L) {
   ik_task_ud_t *ud = luaL_checkudata(L, 1, IK_TASK_MT);
   if (ud->task == NULL) return 0;
   ud->task->has_handle = false;
   ud->task->handle = NULL;
-  if (ud->task->state == IK_TS_DONE) ik__task_free(ud->task);
+  if (ud->task->state == IK_TS_DONE) task_free(ud->task);
   ud->task = NULL;
   return 0;
 }
 
-static int ik__task_tostring(lua_State *L) {
-  ik_task_t *t = ik__check_task(L, 1);
-  lua_pushfstring(L, "infrakit.task: %d (%s)", t->id, ik__task_state_name(t));
+static int l_task_tostring(lua_State *L) {
+  ik_task_t *t = check_task(L, 1);
+  lua_pushfstring(L, "infrakit.task: %d (%s)", t->id, task_state_name(t));
   return 1;
 }
 
 /* Registers the task metatable and core.spawn / core.current. */
-void ik__bind_tasks(lua_State *L);
 void ik__bind_tasks(lua_State *L) {
   static const luaL_Reg methods[] = {
-    {"wait", ik__task_wait}, {"cancel", ik__task_cancel_l},
-    {"status", ik__task_status}, {"id", ik__task_id_l}, {NULL, NULL},
+      {"wait", l_task_wait},
+      {"cancel", l_task_cancel},
+      {"status", l_task_status},
+      {"id", l_task_id},
+      {NULL, NULL},
   };
   luaL_newmetatable(L, IK_TASK_MT);
   lua_newtable(L);
   luaL_register(L, NULL, methods);
   lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, ik__task_gc);
+  lua_pushcfunction(L, l_task_gc);
   lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, ik__task_tostring);
+  lua_pushcfunction(L, l_task_tostring);
   lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
-  lua_pushcfunction(L, ik__spawn);
+  lua_pushcfunction(L, l_spawn);
   lua_setfield(L, -2, "spawn");
 }

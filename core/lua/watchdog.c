@@ -71,13 +71,13 @@ static struct {
   bool chained;
 } wd = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static uint64_t ik__now_ns(void) {
+static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static const char *ik__signame(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; }
+static const char *signame(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; }
 
 bool ik__watchdog_killing(void) {
   uint64_t g = atomic_load(&wd.armed);
@@ -87,7 +87,7 @@ bool ik__watchdog_killing(void) {
 /* Raise the error of the killed slice in L. lua_error, not luaL_error:
  * the message must not depend on where the hook fired (the traceback says
  * where). */
-static int ik__raise_kill(lua_State *L) {
+static int l_raise_kill(lua_State *L) {
   switch ((ik_kill_t)atomic_load(&wd.why)) {
   case IK_KILL_TIMEOUT:
     lua_pushfstring(L, IK_WD_PREFIX "Lua code ran for more than %s s without yielding "
@@ -95,7 +95,7 @@ static int ik__raise_kill(lua_State *L) {
     break;
   case IK_KILL_TERM:
     lua_pushfstring(L, IK_WD_PREFIX "Lua code stopped: the process is shutting down (%s)",
-                    ik__signame(atomic_load(&wd.term)));
+                    signame(atomic_load(&wd.term)));
     break;
   case IK_KILL_SANDBOX_TIME:
   case IK_KILL_MEMORY:
@@ -109,28 +109,28 @@ static int ik__raise_kill(lua_State *L) {
   return lua_error(L);
 }
 
-static void ik__wd_hook(lua_State *L, lua_Debug *ar) {
+static void wd_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   if (!ik__watchdog_killing()) {
     lua_sethook(L, NULL, 0, 0); /* stale: the slice already ended */
     return;
   }
-  ik__raise_kill(L);
+  l_raise_kill(L);
 }
 
 void ik__watchdog_hook(lua_State *L) {
-  if (ik__watchdog_killing()) ik__raise_kill(L);
+  if (ik__watchdog_killing()) l_raise_kill(L);
 }
 
-static void ik__set_kill_hook(lua_State *L) {
-  lua_sethook(L, ik__wd_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+static void set_kill_hook(lua_State *L) {
+  lua_sethook(L, wd_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
-static void ik__wd_on_signal(int sig) {
+static void wd_on_signal(int sig) {
   (void)sig;
   int saved = errno;
   lua_State *L = atomic_load(&wd.L);
-  if (L != NULL && ik__watchdog_killing()) ik__set_kill_hook(L);
+  if (L != NULL && ik__watchdog_killing()) set_kill_hook(L);
   errno = saved;
 }
 
@@ -140,12 +140,12 @@ void ik__watchdog_kill(lua_State *L, ik_kill_t why, const char *msg) {
   if (msg) snprintf(wd.kill_msg, sizeof wd.kill_msg, "%s", msg);
   atomic_store(&wd.why, (int)why);
   atomic_store(&wd.fired, g);
-  ik__set_kill_hook(L);
+  set_kill_hook(L);
 }
 
 /* SIGTERM/SIGINT, in front of libuv's handler: note it for the helper
  * thread, then hand it on. Async-signal-safe: atomics only. */
-static void ik__wd_on_term(int sig, siginfo_t *si, void *uc) {
+static void wd_on_term(int sig, siginfo_t *si, void *uc) {
   int saved = errno;
   int expected = 0;
   atomic_compare_exchange_strong(&wd.term, &expected, sig);
@@ -161,10 +161,10 @@ static void ik__wd_on_term(int sig, siginfo_t *si, void *uc) {
   errno = saved;
 }
 
-static void ik__chain_term(void) {
+static void chain_term(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = ik__wd_on_term;
+  sa.sa_sigaction = wd_on_term;
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
   sigfillset(&sa.sa_mask);
   atomic_store(&wd.term, 0);
@@ -173,36 +173,36 @@ static void ik__chain_term(void) {
 
 /* Put back the handlers we chained in front of, unless someone replaced
  * ours since (libuv restores SIG_DFL when its last watcher stops). */
-static void ik__unchain_term(void) {
+static void unchain_term(void) {
   if (!wd.chained) return;
   static const int sigs[2] = {SIGTERM, SIGINT};
   for (int i = 0; i < 2; i++) {
     struct sigaction cur;
-    if (sigaction(sigs[i], NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == ik__wd_on_term)
+    if (sigaction(sigs[i], NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == wd_on_term)
       sigaction(sigs[i], &wd.prev[i], NULL);
   }
   wd.chained = false;
 }
 
 /* Past its deadline, or still running after SIGTERM: kill generation g. */
-static void ik__wd_fire(uint64_t g, ik_kill_t why) {
+static void wd_fire(uint64_t g, ik_kill_t why) {
   atomic_store(&wd.why, (int)why);
   atomic_store(&wd.fired, g);
   pthread_kill(wd.target, IK_WD_SIGNAL);
 }
 
-static void ik__wd_sleep_until(uint64_t until) {
+static void wd_sleep_until(uint64_t until) {
   struct timespec ts = {.tv_sec = (time_t)(until / 1000000000u), .tv_nsec = (long)(until % 1000000000u)};
   pthread_cond_timedwait(&wd.cv, &wd.mu, &ts);
 }
 
-static void *ik__wd_main(void *arg) {
+static void *wd_main(void *arg) {
   (void)arg;
   uint64_t term_seen = 0, term_gen = 0; /* when the thread saw SIGTERM; last gen then */
   uint64_t resent = 0;
   pthread_mutex_lock(&wd.mu);
   while (!wd.stop) {
-    uint64_t now = ik__now_ns();
+    uint64_t now = now_ns();
     uint64_t g = atomic_load(&wd.armed);
     int term = atomic_load(&wd.term);
     if (term && term_seen == 0) {
@@ -223,20 +223,20 @@ static void *ik__wd_main(void *arg) {
        * code is stuck where hooks do not run. */
       if (term && now >= term_seen + (uint64_t)(IK_WD_GRACE * IK_NS)) {
         ik_log(IK_LOG_ERROR, "lua", "Lua code does not stop after the signal; exiting now", "signal",
-               ik__signame(term), NULL);
+               signame(term), NULL);
         _exit(128 + term);
       }
       if (now >= resent + (uint64_t)(IK_WD_RESEND * IK_NS)) {
         resent = now;
         pthread_kill(wd.target, IK_WD_SIGNAL);
       }
-      ik__wd_sleep_until(now + step);
+      wd_sleep_until(now + step);
       continue;
     }
     if (term && g <= term_gen && now >= term_seen + (uint64_t)(IK_WD_TERM_AFTER * IK_NS)) {
       /* A slice that was running when the signal came, still running: the
        * loop cannot act on the signal until it ends. */
-      if (atomic_load(&wd.armed) == g) ik__wd_fire(g, IK_KILL_TERM);
+      if (atomic_load(&wd.armed) == g) wd_fire(g, IK_KILL_TERM);
       resent = now;
       continue;
     }
@@ -246,14 +246,14 @@ static void *ik__wd_main(void *arg) {
       uint64_t until = deadline < now + step ? deadline : now + step;
       atomic_store(&wd.wakes_at, until);
       /* An arm with an earlier deadline (the limit was lowered) signals. */
-      if (atomic_load(&wd.deadline) >= deadline && atomic_load(&wd.armed) == g) ik__wd_sleep_until(until);
+      if (atomic_load(&wd.deadline) >= deadline && atomic_load(&wd.armed) == g) wd_sleep_until(until);
       atomic_store(&wd.wakes_at, 0);
       continue;
     }
     /* Past the deadline: is it still the same slice? */
     if (atomic_load(&wd.armed) == g) {
       resent = now;
-      ik__wd_fire(g, (ik_kill_t)atomic_load(&wd.arm_why));
+      wd_fire(g, (ik_kill_t)atomic_load(&wd.arm_why));
     }
   }
   pthread_mutex_unlock(&wd.mu);
@@ -268,11 +268,11 @@ int ik__watchdog_acquire(ik_err_t *err) {
   }
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = ik__wd_on_signal;
+  sa.sa_handler = wd_on_signal;
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
   sigaction(IK_WD_SIGNAL, &sa, NULL);
-  ik__chain_term();
+  chain_term();
 
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -287,11 +287,11 @@ int ik__watchdog_acquire(ik_err_t *err) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
-  int rc = pthread_create(&wd.thread, NULL, ik__wd_main, NULL);
+  int rc = pthread_create(&wd.thread, NULL, wd_main, NULL);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rc != 0) {
     wd.users--;
-    ik__unchain_term();
+    unchain_term();
     pthread_cond_destroy(&wd.cv);
     pthread_mutex_unlock(&wd.mu);
     return ik_err_set(err, -rc, "watchdog thread: %s", strerror(rc));
@@ -311,7 +311,7 @@ void ik__watchdog_release(void) {
   pthread_mutex_unlock(&wd.mu);
   pthread_join(wd.thread, NULL);
   pthread_cond_destroy(&wd.cv);
-  ik__unchain_term();
+  unchain_term();
   atomic_store(&wd.L, NULL);
 }
 
@@ -324,7 +324,7 @@ void ik__watchdog_arm(lua_State *L, double seconds, ik_kill_t why) {
   atomic_store(&wd.arm_why, (int)why);
   wd.saved_deadline = 0;
   atomic_store(&wd.L, L);
-  atomic_store(&wd.deadline, ik__now_ns() + (uint64_t)(seconds * 1e9));
+  atomic_store(&wd.deadline, now_ns() + (uint64_t)(seconds * 1e9));
   atomic_store(&wd.gen_pub, g);
   atomic_store(&wd.armed, g);
   uint64_t wakes = atomic_load(&wd.wakes_at);
@@ -338,7 +338,7 @@ void ik__watchdog_arm(lua_State *L, double seconds, ik_kill_t why) {
 }
 
 void ik__watchdog_shorten(double seconds, ik_kill_t why, const char *msg) {
-  uint64_t d = ik__now_ns() + (uint64_t)(seconds * 1e9);
+  uint64_t d = now_ns() + (uint64_t)(seconds * 1e9);
   if (atomic_load(&wd.armed) == 0 || d >= atomic_load(&wd.deadline)) return;
   if (msg) snprintf(wd.kill_msg, sizeof wd.kill_msg, "%s", msg);
   if (wd.saved_deadline == 0) {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base/mem.h"
-#include "net/remote.h"
+#include "net/client/remote.h"
 
 typedef struct entry {
   char *name;

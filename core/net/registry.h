@@ -1,7 +1,7 @@
 /* The plugins a process can reach, by InfraKit name (DESIGN §2 naming):
  * "name[/type]" is a plugin hosted in this process when one was added
  * under that name, else a socket (or NAME.listen) in the plugins
- * directory, reached through the remote adapters (net/remote.h). Calls to
+ * directory, reached through the remote adapters (net/client/remote.h). Calls to
  * a hosted plugin skip the wire.
  *
  * Every lookup returns a plugin the caller frees with vt->free: for a
@@ -12,7 +12,7 @@
 
 #include "base/err.h"
 #include "loop/loop.h"
-#include "net/http_client.h"
+#include "net/client/http_client.h"
 #include "spi/flavor.h"
 #include "spi/instance.h"
 

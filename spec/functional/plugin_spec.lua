@@ -1,7 +1,7 @@
 -- infrakit plugin ls|start|stop (reload: provider_spec.lua), infrakit instance ..., and
 -- infrakit.rpc.call: our client side talking to real daemons, as a user
 -- (or a script) would. The daemons are separate processes, so every call
--- goes through the remote adapter (core/net/remote_instance.c).
+-- goes through the remote adapter (core/net/client/remote_instance.c).
 local infrakit = require "infrakit"
 local json = infrakit.json
 local support = dofile("spec/functional/support.lua")

@@ -49,7 +49,8 @@ FUZZ_FLAGS   ?= -timeout=10 -print_final_stats=1
 # includes lua.h); they go into an archive, so each link takes only the
 # objects its target reaches (no curl, which core/net loads lazily anyway). The template target takes core/lua/embedded.c, the generated
 # table of modules, core/lua/json_lua.c, bind_codec.c and bind_yaml.c, and no other part of core/lua.
-FUZZ_CORE_SRC := $(wildcard core/base/*.c core/loop/*.c core/net/*.c) \
+FUZZ_CORE_SRC := $(wildcard core/base/*.c core/loop/*.c core/net/*.c \
+                   core/net/server/*.c core/net/client/*.c) \
                  $(addprefix core/engine/,group_spec.c hash.c quantity.c)
 FUZZ_CORE_OBJ := $(FUZZ_CORE_SRC:%.c=$(FUZZ_OUT)/obj/%.o)
 FUZZ_CORE_LIB := $(FUZZ_OUT)/libcore-fuzz.a

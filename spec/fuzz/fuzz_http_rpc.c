@@ -53,9 +53,9 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "loop/loop.h"
-#include "net/http_server.h"
-#include "net/rpc_instance.h"
-#include "net/rpc_server.h"
+#include "net/server/http_server.h"
+#include "net/server/rpc_instance.h"
+#include "net/server/rpc_server.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

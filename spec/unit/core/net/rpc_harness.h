@@ -21,7 +21,7 @@
 #include "base/json.h"
 #include "base/mem.h"
 #include "loop/loop.h"
-#include "net/rpc_server.h"
+#include "net/server/rpc_server.h"
 #include "spi/spi.h"
 
 typedef struct harness {

@@ -1,4 +1,4 @@
-/* core/net/http_client: requests over unix sockets and TCP against a tiny
+/* core/net/client/http_client: requests over unix sockets and TCP against a tiny
  * libuv HTTP server in this process, keep-alive reuse, concurrency,
  * statuses, timeouts, connect failures, body limits, cancel and free.
  * Every test closes the loop clean. */
@@ -20,7 +20,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "loop/loop.h"
-#include "net/http_client.h"
+#include "net/client/http_client.h"
 
 #define BIG_LEN 3000000
 

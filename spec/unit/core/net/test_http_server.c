@@ -1,4 +1,4 @@
-/* core/net/http_server: ordered pipelining with late responses, limits,
+/* core/net/server/http_server: ordered pipelining with late responses, limits,
  * timeouts, clients that go away, closing with requests in flight. A raw
  * client on the same loop sends bytes and collects everything until EOF. */
 #include <stdarg.h>
@@ -16,8 +16,8 @@
 #include "base/mem.h"
 #include "loop/loop.h"
 #include "loop/timer.h"
-#include "net/http_client.h"
-#include "net/http_server.h"
+#include "net/client/http_client.h"
+#include "net/server/http_server.h"
 
 typedef struct fixture {
   ik_loop_t loop;

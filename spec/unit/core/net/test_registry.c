@@ -17,8 +17,8 @@
 #include "base/mem.h"
 #include "loop/loop.h"
 #include "net/registry.h"
-#include "net/rpc_flavor.h"
-#include "net/rpc_server.h"
+#include "net/server/rpc_flavor.h"
+#include "net/server/rpc_server.h"
 #include "spi_slot.h"
 
 /* A flavor double whose healthy answers its own number (a valid Health). */

@@ -1,4 +1,4 @@
-/* core/net/remote_flavor + remote_group: the flavor, group and manager
+/* core/net/client/remote_flavor + remote_group: the flavor, group and manager
  * vtables over JSON-RPC reach a plugin's objects with the arguments the
  * caller gave and hand back its results in the SPI's shapes. Doubles on a
  * real rpc_server (unix socket, same loop) record what arrives and answer
@@ -17,10 +17,10 @@
 
 #include "base/mem.h"
 #include "loop/loop.h"
-#include "net/remote.h"
-#include "net/rpc_flavor.h"
-#include "net/rpc_group.h"
-#include "net/rpc_server.h"
+#include "net/client/remote.h"
+#include "net/server/rpc_flavor.h"
+#include "net/server/rpc_group.h"
+#include "net/server/rpc_server.h"
 #include "spi_slot.h"
 
 /* --- a double for every interface --------------------------------------- */

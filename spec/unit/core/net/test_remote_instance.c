@@ -1,4 +1,4 @@
-/* core/net/remote_instance + rpc_client: a remote instance plugin behaves
+/* core/net/client/remote_instance + rpc_client: a remote instance plugin behaves
  * like the native one. The same contract runs against instance-file
  * called directly and against instance-file served by an rpc_server on a
  * unix socket and reached through the remote adapter; then the handshake,
@@ -19,9 +19,9 @@
 
 #include "base/mem.h"
 #include "loop/loop.h"
-#include "net/remote.h"
-#include "net/rpc_instance.h"
-#include "net/rpc_server.h"
+#include "net/client/remote.h"
+#include "net/server/rpc_instance.h"
+#include "net/server/rpc_server.h"
 #include "spi_slot.h"
 #include "providers/file/file.h"
 

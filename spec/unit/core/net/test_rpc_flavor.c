@@ -1,4 +1,4 @@
-/* core/net/rpc_flavor: Flavor/0.1.1 served from a flavor vtable. A real
+/* core/net/server/rpc_flavor: Flavor/0.1.1 served from a flavor vtable. A real
  * rpc_server on a unix socket, a raw HTTP client and a flavor double that
  * records its arguments and answers later from the loop: the recorded
  * InfraKit exchanges byte for byte, Go's decoding (any case, null = zero
@@ -6,7 +6,7 @@
  * Handshake.Hello and /info/api.json. */
 #include "rpc_harness.h"
 
-#include "net/rpc_flavor.h"
+#include "net/server/rpc_flavor.h"
 
 /* --- the double ------------------------------------------------------------ */
 

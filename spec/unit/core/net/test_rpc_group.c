@@ -1,4 +1,4 @@
-/* core/net/rpc_group: Group/0.1.1 and Stack/0.1.1 (Manager.*) served from
+/* core/net/server/rpc_group: Group/0.1.1 and Stack/0.1.1 (Manager.*) served from
  * the group and manager vtables. A real rpc_server on a unix socket, a raw
  * HTTP client and doubles that record their arguments and answer later
  * from the loop: the recorded InfraKit exchanges byte for byte, Go's
@@ -7,8 +7,8 @@
 #include "rpc_harness.h"
 
 #include "net/go_types.h"
-#include "net/rpc_flavor.h"
-#include "net/rpc_group.h"
+#include "net/server/rpc_flavor.h"
+#include "net/server/rpc_group.h"
 
 /* --- the doubles ------------------------------------------------------------ */
 

@@ -1,4 +1,4 @@
-/* core/net/rpc_server: JSON-RPC error responses keep their message when
+/* core/net/server/rpc_server: JSON-RPC error responses keep their message when
  * what the client sent makes it long. A raw client on the same loop sends
  * one request and collects the response until the server closes. */
 #include <stdarg.h>
@@ -16,8 +16,8 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "loop/loop.h"
-#include "net/rpc_instance.h"
-#include "net/rpc_server.h"
+#include "net/server/rpc_instance.h"
+#include "net/server/rpc_server.h"
 
 typedef struct client {
   uv_pipe_t pipe;

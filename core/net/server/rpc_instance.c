@@ -1,11 +1,11 @@
 /* Instance/0.6.1 over JSON-RPC: decode InfraKit's request structs, call the
  * instance vtable, encode its results (reference §3.1; shapes and field
  * order from wire-examples.md). */
-#include "net/rpc_instance.h"
+#include "net/server/rpc_instance.h"
 
 #include "base/json.h"
 #include "net/go_types.h"
-#include "net/rpc_util.h"
+#include "net/server/rpc_util.h"
 
 /* --- results ------------------------------------------------------------ */
 

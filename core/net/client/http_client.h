@@ -34,7 +34,7 @@
 #include "base/err.h"
 #include "loop/loop.h"
 
-#define IK_HTTP_DEFAULT_TIMEOUT_MS 15000          /* InfraKit's INFRAKIT_CLIENT_TIMEOUT */
+#define IK_HTTP_DEFAULT_TIMEOUT_MS 15000 /* InfraKit's INFRAKIT_CLIENT_TIMEOUT */
 #define IK_HTTP_DEFAULT_MAX_BODY ((size_t)64 << 20)
 
 typedef struct ik_http_client ik_http_client_t;
@@ -43,14 +43,14 @@ typedef struct ik_http_call ik_http_call_t;
 /* A request. Everything is borrowed for the duration of ik_http_request()
  * only: the client copies what it keeps. */
 typedef struct ik_http_req {
-  const char *method;          /* "GET", "POST", ... */
-  const char *url;             /* "http://h/path" with unix_path, or "http://127.0.0.1:PORT/path" */
-  const char *unix_path;       /* unix socket to connect to, or NULL for TCP */
-  const char *const *headers;  /* "Name: value" strings, NULL-terminated, may be NULL */
-  const char *body;            /* may be NULL */
+  const char *method;         /* "GET", "POST", ... */
+  const char *url;            /* "http://h/path" with unix_path, or "http://127.0.0.1:PORT/path" */
+  const char *unix_path;      /* unix socket to connect to, or NULL for TCP */
+  const char *const *headers; /* "Name: value" strings, NULL-terminated, may be NULL */
+  const char *body;           /* may be NULL */
   size_t body_len;
-  uint64_t timeout_ms;         /* whole call; 0 = IK_HTTP_DEFAULT_TIMEOUT_MS */
-  size_t max_body;             /* response body limit; 0 = IK_HTTP_DEFAULT_MAX_BODY */
+  uint64_t timeout_ms; /* whole call; 0 = IK_HTTP_DEFAULT_TIMEOUT_MS */
+  size_t max_body;     /* response body limit; 0 = IK_HTTP_DEFAULT_MAX_BODY */
   /* https:// only, each may be NULL: a client certificate and its key (PEM
    * files) to present, and the CA file that must have signed the server's
    * certificate instead of the system's. */
@@ -61,8 +61,8 @@ typedef struct ik_http_req {
 
 typedef struct ik_http_resp {
   long status;
-  ik_buf_t body;               /* owned by the call; steal it with ik_buf_steal() to keep it */
-  const char *content_type;    /* may be NULL; valid until the callback returns */
+  ik_buf_t body;            /* owned by the call; steal it with ik_buf_steal() to keep it */
+  const char *content_type; /* may be NULL; valid until the callback returns */
 } ik_http_resp_t;
 
 /* err is NULL on success (any HTTP status is success); else resp is NULL.

@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "base/err.h"
-#include "net/rpc_server.h"
+#include "net/server/rpc_server.h"
 
 /* Fill out (the result object ik_rpc_result_new() made, its Type or Name
  * already set) from the driver's result (borrowed; JSON null when the

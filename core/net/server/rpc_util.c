@@ -1,5 +1,5 @@
 /* Plumbing shared by the SPI servers (see rpc_util.h). */
-#include "net/rpc_util.h"
+#include "net/server/rpc_util.h"
 
 #include <stdio.h>
 

@@ -6,13 +6,13 @@
 
 #include "base/json.h"
 #include "base/mem.h"
-#include "net/remote.h"
-#include "net/remote_call.h"
-#include "net/rpc_server.h"
+#include "net/client/remote.h"
+#include "net/client/remote_call.h"
+#include "net/server/rpc_server.h"
 
 typedef struct remote_keyed {
   ik_rpc_client_t *client;
-  char *name;          /* the plugin name as given: "group" or "group/workers" */
+  char *name; /* the plugin name as given: "group" or "group/workers" */
 } remote_keyed_t;
 
 /* Group.<method> with {Name, ID} plus params (stolen; may be NULL). */

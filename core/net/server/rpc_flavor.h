@@ -6,7 +6,7 @@
 #ifndef IK_NET_RPC_FLAVOR_H
 #define IK_NET_RPC_FLAVOR_H
 
-#include "net/rpc_server.h"
+#include "net/server/rpc_server.h"
 #include "spi/flavor.h"
 
 extern const ik_rpc_iface_t ik_rpc_flavor_iface;

@@ -10,8 +10,8 @@
 #define IK_NET_REMOTE_H
 
 #include "base/err.h"
-#include "net/http_client.h"
-#include "net/rpc_client.h"
+#include "net/client/http_client.h"
+#include "net/client/rpc_client.h"
 #include "spi/flavor.h"
 #include "spi/group.h"
 #include "spi/instance.h"

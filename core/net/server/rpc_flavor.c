@@ -1,11 +1,11 @@
 /* Flavor/0.1.1 over JSON-RPC: decode InfraKit's request structs
  * (pkg/rpc/flavor/types.go), call the flavor vtable, encode its results
  * with Go's field order (wire-examples "Flavor.*"). */
-#include "net/rpc_flavor.h"
+#include "net/server/rpc_flavor.h"
 
 #include "base/json.h"
 #include "net/go_types.h"
-#include "net/rpc_util.h"
+#include "net/server/rpc_util.h"
 
 /* --- results ------------------------------------------------------------ */
 

@@ -1,4 +1,4 @@
-#include "net/curl_lazy.h"
+#include "net/client/curl_lazy.h"
 
 #include <dlfcn.h>
 #include <stddef.h>
@@ -8,13 +8,14 @@
 _Static_assert(sizeof(void *) == sizeof(void (*)(void)), "function pointers fit in void *");
 
 const struct ik_curl_api *ik_curl;
-static struct ik_curl_api ik__curl_api;
+static struct ik_curl_api curl_api;
 
-#define IK__CURL_SYM(field) {"curl_" #field, offsetof(struct ik_curl_api, field)}
+#define IK__CURL_SYM(field) \
+  { "curl_" #field, offsetof(struct ik_curl_api, field) }
 static const struct {
   const char *name;
   size_t offset;
-} ik__curl_syms[] = {
+} curl_syms[] = {
     IK__CURL_SYM(global_init),
     IK__CURL_SYM(easy_init),
     IK__CURL_SYM(easy_cleanup),
@@ -43,19 +44,21 @@ int ik_curl_load(ik_err_t *err) {
   if (lib == NULL)
     return ik_err_set(err, IK_ENOTFOUND,
                       "HTTP needs " IK_CURL_SONAME " (Debian package libcurl4), which could not "
-                      "be loaded: %s", dlerror());
+                      "be loaded: %s",
+                      dlerror());
 
   struct ik_curl_api api;
-  for (size_t i = 0; i < sizeof ik__curl_syms / sizeof ik__curl_syms[0]; i++) {
-    void *sym = dlsym(lib, ik__curl_syms[i].name);
+  for (size_t i = 0; i < sizeof curl_syms / sizeof curl_syms[0]; i++) {
+    void *sym = dlsym(lib, curl_syms[i].name);
     if (sym == NULL) {
       ik_err_set(err, IK_ENOTFOUND,
                  IK_CURL_SONAME " has no %s; install a current libcurl4 (Debian package "
-                 "libcurl4)", ik__curl_syms[i].name);
+                                "libcurl4)",
+                 curl_syms[i].name);
       dlclose(lib);
       return IK_ENOTFOUND;
     }
-    memcpy((char *)&api + ik__curl_syms[i].offset, &sym, sizeof sym);
+    memcpy((char *)&api + curl_syms[i].offset, &sym, sizeof sym);
   }
 
   CURLcode cc = api.global_init(CURL_GLOBAL_DEFAULT);
@@ -66,7 +69,7 @@ int ik_curl_load(ik_err_t *err) {
   }
   /* The library stays loaded for the life of the process: curl keeps
    * global state (TLS, resolver) that outlives any one client. */
-  ik__curl_api = api;
-  ik_curl = &ik__curl_api;
+  curl_api = api;
+  ik_curl = &curl_api;
   return 0;
 }

@@ -1,6 +1,6 @@
 /* JSON-RPC 2.0 over the HTTP server: routing, decoding, dispatch to
  * objects, Handshake.Hello and the /info endpoints (see rpc_server.h). */
-#include "net/rpc_server.h"
+#include "net/server/rpc_server.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,16 +26,16 @@ struct ik_rpc_server {
   size_t nobjects;
   ik_http_server_t *http[2]; /* a unix socket, and optionally TCP */
   int nhttp;
-  json_t *hello;  /* cached Handshake.Hello result; dropped by ik_rpc_server_add */
+  json_t *hello; /* cached Handshake.Hello result; dropped by ik_rpc_server_add */
 };
 
 struct ik_rpc_call {
   ik_http_request_t *req;
-  json_t *msg;      /* the decoded request; params borrow from it */
-  json_t *id;       /* NULL for a notification */
-  char *raw_id;     /* the id's text when it is an integer beyond int64 */
+  json_t *msg;  /* the decoded request; params borrow from it */
+  json_t *id;   /* NULL for a notification */
+  char *raw_id; /* the id's text when it is an integer beyond int64 */
   const ik_rpc_iface_t *iface;
-  char *selector;   /* Type or Name as sent */
+  char *selector; /* Type or Name as sent */
 };
 
 /* --- responses ---------------------------------------------------------- */

@@ -5,14 +5,14 @@
 
 #include <stdbool.h>
 
-#include "net/rpc_client.h"
+#include "net/client/rpc_client.h"
 
 /* What the SPI caller gets from the JSON-RPC result. */
 typedef enum ik_remote_pick {
-  IK_PICK_NULL,    /* nothing: null */
-  IK_PICK_FIELD,   /* result[field] (null when absent) */
-  IK_PICK_ARRAY,   /* result[field], [] when absent or null (Go's nil slice) */
-  IK_PICK_WHOLE,   /* the whole result object */
+  IK_PICK_NULL,  /* nothing: null */
+  IK_PICK_FIELD, /* result[field] (null when absent) */
+  IK_PICK_ARRAY, /* result[field], [] when absent or null (Go's nil slice) */
+  IK_PICK_WHOLE, /* the whole result object */
 } ik_remote_pick_t;
 
 /* Call method on c for interface iface/version with params (stolen),

@@ -5,7 +5,7 @@
  * once. The client is reference-counted: its owner holds one reference and
  * every pending record one more, so ik_rpc_client_free() may run inside a
  * callback and the memory goes when the last callback has returned. */
-#include "net/rpc_client.h"
+#include "net/client/rpc_client.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -16,20 +16,20 @@
 
 #include "base/json.h"
 #include "base/mem.h"
-#include "net/rpc_server.h"
+#include "net/server/rpc_server.h"
 
 struct ik_rpc_client {
   ik_http_client_t *http;
-  char *address;           /* for messages */
-  char *url;               /* POST target */
-  char *unix_path;         /* or NULL for TCP */
+  char *address;                     /* for messages */
+  char *url;                         /* POST target */
+  char *unix_path;                   /* or NULL for TCP */
   char *tls_cert, *tls_key, *tls_ca; /* https: $INFRAKIT_TLS_CERT, _KEY, _CA; may be NULL */
   uint64_t timeout_ms;
   int refs;
   bool closing;
-  json_t *hello;           /* Handshake.Hello "Objects", once known */
+  json_t *hello; /* Handshake.Hello "Objects", once known */
   ik_rpc_pending_t *hello_call;
-  ik_rpc_pending_t *head;  /* every pending call, oldest first */
+  ik_rpc_pending_t *head; /* every pending call, oldest first */
   ik_rpc_pending_t *tail;
   uint64_t next_id;
 };
@@ -37,13 +37,13 @@ struct ik_rpc_client {
 struct ik_rpc_pending {
   ik_rpc_client_t *c;
   char *iface, *version, *method;
-  json_t *params;           /* kept until sent */
+  json_t *params; /* kept until sent */
   ik_spi_cb cb;
   void *data;
-  ik_http_call_t *http;     /* while on the wire */
+  ik_http_call_t *http; /* while on the wire */
   uint64_t id;
   bool waiting_hello;
-  bool canceled;            /* finish with IK_ECANCELED at the next chance */
+  bool canceled; /* finish with IK_ECANCELED at the next chance */
   ik_rpc_pending_t *prev, *next;
 };
 
@@ -97,7 +97,8 @@ static int set_address(ik_rpc_client_t *c, const char *address, ik_err_t *err) {
   if (has_prefix(address, "tcp://") || has_prefix(address, "tcp+tls://") || has_prefix(address, "http://") ||
       has_prefix(address, "https://")) {
     bool tls = has_prefix(address, "tcp+tls://") || has_prefix(address, "https://");
-    const char *rest = has_prefix(address, "tcp://") ? address + 6 : has_prefix(address, "tcp+tls://") ? address + 10 : address;
+    const char *rest = has_prefix(address, "tcp://") ? address + 6 : has_prefix(address, "tcp+tls://") ? address + 10
+                                                                                                       : address;
     size_t n = strlen(rest);
     bool slash = n > 0 && rest[n - 1] == '/';
     c->url = ik_sprintf("%s%s%s", rest != address ? (tls ? "https://" : "http://") : "", rest, slash ? "" : "/");
@@ -124,8 +125,17 @@ static int set_address(ik_rpc_client_t *c, const char *address, ik_err_t *err) {
 /* --- durations ----------------------------------------------------------- */
 
 int ik_parse_go_duration(const char *s, uint64_t *ms) {
-  static const struct { const char *unit; double ms; } units[] = {
-      {"ns", 1e-6}, {"us", 1e-3}, {"µs", 1e-3}, {"ms", 1}, {"s", 1e3}, {"m", 60e3}, {"h", 3600e3},
+  static const struct {
+    const char *unit;
+    double ms;
+  } units[] = {
+      {"ns", 1e-6},
+      {"us", 1e-3},
+      {"µs", 1e-3},
+      {"ms", 1},
+      {"s", 1e3},
+      {"m", 60e3},
+      {"h", 3600e3},
   };
   double total = 0;
   const char *p = s;
@@ -325,9 +335,16 @@ static int send_call(ik_rpc_pending_t *p, ik_err_t *err) {
   p->params = NULL;
   static const char *const headers[] = {"Content-Type: application/json", NULL};
   ik_http_req_t hr = {
-      .method = "POST", .url = c->url, .unix_path = c->unix_path, .headers = headers,
-      .body = body, .body_len = len, .timeout_ms = c->timeout_ms,
-      .tls_cert = c->tls_cert, .tls_key = c->tls_key, .tls_ca = c->tls_ca,
+      .method = "POST",
+      .url = c->url,
+      .unix_path = c->unix_path,
+      .headers = headers,
+      .body = body,
+      .body_len = len,
+      .timeout_ms = c->timeout_ms,
+      .tls_cert = c->tls_cert,
+      .tls_key = c->tls_key,
+      .tls_ca = c->tls_ca,
   };
   int rc = ik_http_request(c->http, &hr, on_http, p, &p->http, err);
   free(body);

@@ -27,7 +27,7 @@
 #include <jansson.h>
 
 #include "base/err.h"
-#include "net/http_client.h"
+#include "net/client/http_client.h"
 #include "spi/instance.h"
 
 typedef struct ik_rpc_client ik_rpc_client_t;

@@ -3,9 +3,9 @@
 #include <stdio.h>
 
 #include "base/mem.h"
-#include "net/remote.h"
-#include "net/remote_call.h"
-#include "net/rpc_server.h"
+#include "net/client/remote.h"
+#include "net/client/remote_call.h"
+#include "net/server/rpc_server.h"
 
 typedef struct remote_instance {
   ik_rpc_client_t *client;

@@ -4,7 +4,7 @@
 #ifndef IK_NET_RPC_INSTANCE_H
 #define IK_NET_RPC_INSTANCE_H
 
-#include "net/rpc_server.h"
+#include "net/server/rpc_server.h"
 #include "spi/instance.h"
 
 extern const ik_rpc_iface_t ik_rpc_instance_iface;

@@ -1,5 +1,5 @@
 /* One SPI call over JSON-RPC, for every remote adapter (remote_call.h). */
-#include "net/remote_call.h"
+#include "net/client/remote_call.h"
 
 #include <string.h>
 
@@ -11,7 +11,7 @@ typedef struct call_ctx {
   ik_spi_cb cb;
   void *data;
   ik_remote_pick_t pick;
-  const char *field;  /* static string */
+  const char *field; /* static string */
 } call_ctx_t;
 
 static void on_result(json_t *result, const ik_err_t *err, void *data) {

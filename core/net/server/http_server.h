@@ -42,21 +42,21 @@ typedef struct ik_http_request {
 typedef void (*ik_http_handler)(ik_http_request_t *req, void *data);
 
 typedef struct ik_http_server_opts {
-  const char *unix_path;        /* listen here (created 0600), or NULL */
-  const char *tcp;              /* "127.0.0.1:PORT" ("[::1]:PORT"), or NULL; port 0 picks one */
-  size_t max_header_bytes;      /* 0 = 64 KiB */
-  size_t max_body_bytes;        /* 0 = 8 MiB */
-  uint64_t request_timeout_ms;  /* deadline from a request's first byte to its last; 0 = 10 s */
-  uint64_t idle_timeout_ms;     /* keep-alive idle; 0 = 120 s */
-  int backlog;                  /* 0 = 511 */
+  const char *unix_path;       /* listen here (created 0600), or NULL */
+  const char *tcp;             /* "127.0.0.1:PORT" ("[::1]:PORT"), or NULL; port 0 picks one */
+  size_t max_header_bytes;     /* 0 = 64 KiB */
+  size_t max_body_bytes;       /* 0 = 8 MiB */
+  uint64_t request_timeout_ms; /* deadline from a request's first byte to its last; 0 = 10 s */
+  uint64_t idle_timeout_ms;    /* keep-alive idle; 0 = 120 s */
+  int backlog;                 /* 0 = 511 */
   /* TCP only. With tls_cert, the listener speaks TLS (1.2 or later) and
    * requires a client certificate signed by a CA in tls_client_ca: a client
    * without one fails the handshake. All three are PEM file paths, read at
    * start. The handshake shares the request deadline (request_timeout_ms
    * from the accept). */
-  const char *tls_cert;         /* server certificate (chain), or NULL for plain TCP */
-  const char *tls_key;          /* its private key */
-  const char *tls_client_ca;    /* CA(s) for client certificates */
+  const char *tls_cert;      /* server certificate (chain), or NULL for plain TCP */
+  const char *tls_key;       /* its private key */
+  const char *tls_client_ca; /* CA(s) for client certificates */
   /* TCP: answer 421 to a request whose Host header names neither this
    * listener's address nor localhost (with its port, if one is given), and
    * 400 to one without Host: the guard against DNS rebinding. */
@@ -85,11 +85,11 @@ int ik_http_server_port(const ik_http_server_t *s);
 
 /* Counters, for tests and the daemon's status. */
 typedef struct ik_http_stats {
-  uint64_t accepted;      /* connections accepted so far */
-  uint64_t open;          /* connections open now */
-  uint64_t requests;      /* requests dispatched to the handler */
-  uint64_t rejected;      /* requests answered by the server itself (4xx) */
-  uint64_t timeouts;      /* connections closed for idleness or slowness */
+  uint64_t accepted; /* connections accepted so far */
+  uint64_t open;     /* connections open now */
+  uint64_t requests; /* requests dispatched to the handler */
+  uint64_t rejected; /* requests answered by the server itself (4xx) */
+  uint64_t timeouts; /* connections closed for idleness or slowness */
 } ik_http_stats_t;
 ik_http_stats_t ik_http_server_stats(const ik_http_server_t *s);
 

@@ -12,7 +12,7 @@
 #ifndef IK_NET_RPC_GROUP_H
 #define IK_NET_RPC_GROUP_H
 
-#include "net/rpc_server.h"
+#include "net/server/rpc_server.h"
 #include "spi/group.h"
 #include "spi/manager.h"
 

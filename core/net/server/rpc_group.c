@@ -2,11 +2,11 @@
  * request structs (pkg/rpc/group/types.go, pkg/rpc/manager/service.go),
  * call the group and manager vtables, encode their results with Go's field
  * order (wire-examples "Group.*", "Manager socket"). */
-#include "net/rpc_group.h"
+#include "net/server/rpc_group.h"
 
 #include "base/json.h"
 #include "net/go_types.h"
-#include "net/rpc_util.h"
+#include "net/server/rpc_util.h"
 
 /* --- Group results: {"Name", "ID", ...} ---------------------------------- */
 

@@ -4,7 +4,7 @@
  * read callbacks back to back on the loop thread, so bytes are parsed
  * straight out of it and only the unparsed tail of a pipelined batch is
  * copied (into conn->pending). That keeps an idle connection small. */
-#include "net/http_server.h"
+#include "net/server/http_server.h"
 
 #include <arpa/inet.h>
 #include <http_parser.h>
@@ -36,16 +36,16 @@ struct ik_http_server {
   bool is_tcp;
   bool closing;
   int port;
-  char host[64];                /* the TCP listen address, without brackets */
-  bool wildcard;                /* listening on 0.0.0.0 or :: */
-  SSL_CTX *tls;                 /* TLS with client certificates, or NULL */
-  int open_handles;             /* the listener, plus one per live conn */
+  char host[64];    /* the TCP listen address, without brackets */
+  bool wildcard;    /* listening on 0.0.0.0 or :: */
+  SSL_CTX *tls;     /* TLS with client certificates, or NULL */
+  int open_handles; /* the listener, plus one per live conn */
   ik_http_handler handler;
   void *data;
-  ik_http_server_opts_t opts;   /* defaults filled in; paths not kept */
-  ik_http_conn_t *conns;        /* doubly linked, for close */
+  ik_http_server_opts_t opts; /* defaults filled in; paths not kept */
+  ik_http_conn_t *conns;      /* doubly linked, for close */
   ik_http_stats_t stats;
-  time_t date_at;               /* the second date_hdr was made for */
+  time_t date_at; /* the second date_hdr was made for */
   char date_hdr[64];
   char readbuf[IK_HTTP_READ_BUF];
 };
@@ -61,27 +61,27 @@ struct ik_http_conn {
   http_parser parser;
   ik_http_server_t *s;
   ik_http_conn_t *prev, *next;
-  int handles;          /* open uv handles: stream + timer */
+  int handles; /* open uv handles: stream + timer */
 
   /* The request being assembled or served. */
   ik_buf_t url, body, hfield, hvalue, ctype, hosthdr;
   bool in_value, have_ctype, have_host, dup_host;
   size_t header_bytes;
-  int reject_status;    /* set by a parser callback to answer 413 / 431 */
-  bool in_message;      /* first byte of a request seen, not yet complete */
-  uint64_t deadline;    /* loop time by which the request in progress must be complete */
-  bool busy;            /* dispatched, not yet responded */
+  int reject_status; /* set by a parser callback to answer 413 / 431 */
+  bool in_message;   /* first byte of a request seen, not yet complete */
+  uint64_t deadline; /* loop time by which the request in progress must be complete */
+  bool busy;         /* dispatched, not yet responded */
   bool keep_alive;
   bool closing;
-  bool done;            /* answering its last request; closes once written */
+  bool done; /* answering its last request; closes once written */
   bool reading;
-  bool head;            /* serving a HEAD request: its response has no body */
-  int feeding;          /* inside conn_feed (guards re-entry from respond) */
-  ik_buf_t pending;     /* received but not yet parsed (pipelining) */
-  SSL *ssl;             /* TLS over memory BIOs, or NULL */
-  BIO *rbio, *wbio;     /* socket bytes in; bytes for the socket out (owned by ssl) */
-  bool handshaking;     /* TLS handshake not yet complete; deadline applies */
-  bool draining;        /* TLS handshake failed: alert sent, reading until EOF */
+  bool head;        /* serving a HEAD request: its response has no body */
+  int feeding;      /* inside conn_feed (guards re-entry from respond) */
+  ik_buf_t pending; /* received but not yet parsed (pipelining) */
+  SSL *ssl;         /* TLS over memory BIOs, or NULL */
+  BIO *rbio, *wbio; /* socket bytes in; bytes for the socket out (owned by ssl) */
+  bool handshaking; /* TLS handshake not yet complete; deadline applies */
+  bool draining;    /* TLS handshake failed: alert sent, reading until EOF */
   uv_shutdown_t shutdown;
   ik_http_request_t req;
   char method[16];
@@ -850,7 +850,7 @@ int ik_http_server_start(ik_loop_t *loop, const ik_http_server_opts_t *opts, ik_
     int blen = sizeof bound;
     if (uv_tcp_getsockname(&s->listener.tcp, (struct sockaddr *)&bound, &blen) == 0)
       s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                 : ((struct sockaddr_in *)&bound)->sin_port);
+                                                  : ((struct sockaddr_in *)&bound)->sin_port);
   } else {
     uv_pipe_init(&loop->uv, &s->listener.pipe, 0);
     s->listener.handle.data = s;

@@ -21,7 +21,7 @@
 
 #include "base/err.h"
 #include "loop/loop.h"
-#include "net/http_server.h"
+#include "net/server/http_server.h"
 
 #define IK_RPC_PARSE_ERROR (-32700)
 #define IK_RPC_INVALID_REQUEST (-32600)
@@ -38,25 +38,25 @@ typedef struct ik_rpc_call ik_rpc_call_t;
 typedef void (*ik_rpc_method_fn)(ik_rpc_call_t *call, json_t *params, void *obj);
 
 typedef struct ik_rpc_method {
-  const char *name;            /* "Provision" */
+  const char *name; /* "Provision" */
   ik_rpc_method_fn fn;
-  const char *example_params;  /* JSON for /info/api.json (zero-value request) */
+  const char *example_params; /* JSON for /info/api.json (zero-value request) */
   const char *example_result;
 } ik_rpc_method_t;
 
 typedef enum ik_rpc_dispatch {
-  IK_RPC_TYPED,   /* params.Type selects the object ("" = ".") */
-  IK_RPC_KEYED,   /* params.Name ("lookup/key") selects the object */
-  IK_RPC_SINGLE,  /* one object, no selector (Manager) */
+  IK_RPC_TYPED,  /* params.Type selects the object ("" = ".") */
+  IK_RPC_KEYED,  /* params.Name ("lookup/key") selects the object */
+  IK_RPC_SINGLE, /* one object, no selector (Manager) */
 } ik_rpc_dispatch_t;
 
 typedef struct ik_rpc_iface {
-  const char *name;       /* interface name in Hello: "Instance", "Stack" */
-  const char *version;    /* "0.6.1" */
-  const char *service;    /* JSON-RPC service prefix: "Instance", "Manager" */
+  const char *name;    /* interface name in Hello: "Instance", "Stack" */
+  const char *version; /* "0.6.1" */
+  const char *service; /* JSON-RPC service prefix: "Instance", "Manager" */
   ik_rpc_dispatch_t dispatch;
   const ik_rpc_method_t *methods; /* ends with {NULL} */
-  bool hidden;            /* not listed by Handshake.Hello or /info: a control
+  bool hidden;                    /* not listed by Handshake.Hello or /info: a control
                              service of this implementation (Plugin.Reload),
                              not an InfraKit interface clients look for */
 } ik_rpc_iface_t;

@@ -1,4 +1,4 @@
-#include "net/http_client.h"
+#include "net/client/http_client.h"
 
 #include <limits.h>
 #include <stdbool.h>
@@ -8,25 +8,25 @@
 
 #include "base/log.h"
 #include "base/mem.h"
-#include "net/curl_lazy.h"
+#include "net/client/curl_lazy.h"
 
 /* Idle connections a client keeps. curl's default (4 per transfer in
  * flight) drops them as soon as calls to several plugins are sequential. */
 #define IK_HTTP_MAX_IDLE_CONNS 32L
 
-typedef enum ik__call_state {
+typedef enum call_state {
   IK__CALL_ACTIVE,     /* in the multi handle */
   IK__CALL_DONE,       /* finished, waiting in client->done for its callback */
   IK__CALL_DELIVERING, /* its callback is running */
-} ik__call_state_t;
+} call_state_t;
 
 struct ik_http_call {
   ik_http_client_t *client;
   ik_http_call_t *prev, *next; /* in client->active; next also links client->done */
-  ik__call_state_t state;
-  CURL *easy;                  /* NULL once finished */
+  call_state_t state;
+  CURL *easy; /* NULL once finished */
   struct curl_slist *headers;
-  char *label;                 /* "METHOD URL" or "METHOD URL (unix socket PATH)" */
+  char *label; /* "METHOD URL" or "METHOD URL (unix socket PATH)" */
   char *method, *url, *unix_path, *body;
   char *tls_cert, *tls_key, *tls_ca;
   size_t body_len, max_body;
@@ -35,71 +35,71 @@ struct ik_http_call {
   void *data;
   ik_http_resp_t resp;
   char *content_type;
-  ik_err_t err;                /* code 0: success */
-  bool too_large;              /* the write callback refused the body */
+  ik_err_t err;   /* code 0: success */
+  bool too_large; /* the write callback refused the body */
   char errbuf[CURL_ERROR_SIZE];
 };
 
 /* A socket curl asked us to watch. */
-typedef struct ik__http_sock {
+typedef struct http_sock {
   uv_poll_t poll;
   ik_http_client_t *client;
   curl_socket_t fd;
-  struct ik__http_sock *prev, *next;
-} ik__http_sock_t;
+  struct http_sock *prev, *next;
+} http_sock_t;
 
 struct ik_http_client {
   ik_loop_t *loop;
-  CURLM *multi;              /* NULL once freed */
-  char *noproxy;             /* CURLOPT_NOPROXY for TCP calls */
-  uv_timer_t curl_timer;     /* curl's next timeout */
-  uv_timer_t deliver_timer;  /* runs queued callbacks from the loop */
-  ik__http_sock_t *socks;
+  CURLM *multi;             /* NULL once freed */
+  char *noproxy;            /* CURLOPT_NOPROXY for TCP calls */
+  uv_timer_t curl_timer;    /* curl's next timeout */
+  uv_timer_t deliver_timer; /* runs queued callbacks from the loop */
+  http_sock_t *socks;
   ik_http_call_t *active;
   ik_http_call_t *done_head, *done_tail;
   int nactive;
-  int open_handles;          /* uv handles not yet closed; freed at 0 once closing */
-  bool delivering;           /* inside ik__client_deliver */
-  bool closing;              /* ik_http_client_free has run */
+  int open_handles; /* uv handles not yet closed; freed at 0 once closing */
+  bool delivering;  /* inside client_deliver */
+  bool closing;     /* ik_http_client_free has run */
   bool deliver_closed;
 };
 
 /* ---- handle lifetime ---------------------------------------------------- */
 
-static void ik__client_handle_closed(ik_http_client_t *c) {
+static void client_handle_closed(ik_http_client_t *c) {
   if (--c->open_handles > 0 || !c->closing) return;
   ik_free(c->noproxy);
   ik_free(c);
 }
 
-static void ik__client_timer_closed(uv_handle_t *h) { ik__client_handle_closed(h->data); }
+static void client_timer_closed(uv_handle_t *h) { client_handle_closed(h->data); }
 
-static void ik__sock_closed(uv_handle_t *h) {
-  ik__http_sock_t *s = h->data;
+static void sock_closed(uv_handle_t *h) {
+  http_sock_t *s = h->data;
   ik_http_client_t *c = s->client;
   ik_free(s);
-  ik__client_handle_closed(c);
+  client_handle_closed(c);
 }
 
-static void ik__sock_close(ik__http_sock_t *s) {
+static void sock_close(http_sock_t *s) {
   ik_http_client_t *c = s->client;
   if (s->prev) s->prev->next = s->next;
   else c->socks = s->next;
   if (s->next) s->next->prev = s->prev;
-  uv_close((uv_handle_t *)&s->poll, ik__sock_closed);
+  uv_close((uv_handle_t *)&s->poll, sock_closed);
 }
 
 /* An idle client (kept-alive connections, no call in flight) must not keep
  * the loop alive: reference curl's timer and sockets only while busy. */
-static void ik__client_update_ref(ik_http_client_t *c) {
+static void client_update_ref(ik_http_client_t *c) {
   void (*set)(uv_handle_t *) = c->nactive > 0 ? uv_ref : uv_unref;
   set((uv_handle_t *)&c->curl_timer);
-  for (ik__http_sock_t *s = c->socks; s; s = s->next) set((uv_handle_t *)&s->poll);
+  for (http_sock_t *s = c->socks; s; s = s->next) set((uv_handle_t *)&s->poll);
 }
 
 /* ---- calls -------------------------------------------------------------- */
 
-static void ik__call_free(ik_http_call_t *call) {
+static void call_free(ik_http_call_t *call) {
   ik_buf_free(&call->resp.body);
   ik_free(call->content_type);
   ik_free(call->label);
@@ -116,7 +116,7 @@ static void ik__call_free(ik_http_call_t *call) {
 ik_loop_t *ik_http_client_loop(const ik_http_client_t *c) { return c->loop; }
 
 /* Take a finished or cancelled call out of curl and off the active list. */
-static void ik__call_detach(ik_http_call_t *call) {
+static void call_detach(ik_http_call_t *call) {
   ik_http_client_t *c = call->client;
   ik_curl->multi_remove_handle(c->multi, call->easy);
   ik_curl->easy_cleanup(call->easy);
@@ -128,11 +128,11 @@ static void ik__call_detach(ik_http_call_t *call) {
   if (call->next) call->next->prev = call->prev;
   call->prev = call->next = NULL;
   c->nactive--;
-  ik__client_update_ref(c);
+  client_update_ref(c);
 }
 
 /* Queue a detached call for its callback. */
-static void ik__call_queue(ik_http_call_t *call) {
+static void call_queue(ik_http_call_t *call) {
   ik_http_client_t *c = call->client;
   call->state = IK__CALL_DONE;
   call->next = NULL;
@@ -142,7 +142,7 @@ static void ik__call_queue(ik_http_call_t *call) {
 }
 
 /* Fill call->err from a failed transfer. Needs call->easy (for errno). */
-static void ik__call_fail(ik_http_call_t *call, CURLcode result) {
+static void call_fail(ik_http_call_t *call, CURLcode result) {
   ik_err_t *e = &call->err;
   const char *what = call->label;
   const char *detail = call->errbuf[0] ? call->errbuf : ik_curl->easy_strerror(result);
@@ -197,7 +197,7 @@ static void ik__call_fail(ik_http_call_t *call, CURLcode result) {
 }
 
 /* curl finished a transfer: record the outcome and queue the callback. */
-static void ik__call_finished(ik_http_call_t *call, CURLcode result) {
+static void call_finished(ik_http_call_t *call, CURLcode result) {
   if (result == CURLE_OK) {
     long status = 0;
     char *ctype = NULL;
@@ -207,24 +207,24 @@ static void ik__call_finished(ik_http_call_t *call, CURLcode result) {
     call->content_type = ik_strdup(ctype); /* curl's copy dies with the easy handle */
     call->resp.content_type = call->content_type;
   } else {
-    ik__call_fail(call, result);
+    call_fail(call, result);
     ik_buf_free(&call->resp.body);
   }
-  ik__call_detach(call);
-  ik__call_queue(call);
+  call_detach(call);
+  call_queue(call);
 }
 
 /* ---- delivering callbacks ----------------------------------------------- */
 
-static void ik__client_close_deliver(ik_http_client_t *c) {
+static void client_close_deliver(ik_http_client_t *c) {
   if (c->deliver_closed || c->delivering || c->done_head) return;
   c->deliver_closed = true;
-  uv_close((uv_handle_t *)&c->deliver_timer, ik__client_timer_closed);
+  uv_close((uv_handle_t *)&c->deliver_timer, client_timer_closed);
 }
 
 /* Run queued callbacks, oldest first. A callback may start calls, cancel
  * calls or free the client; what it queues is delivered by this same pass. */
-static void ik__client_deliver(ik_http_client_t *c) {
+static void client_deliver(ik_http_client_t *c) {
   if (c->delivering) return;
   c->delivering = true;
   ik_http_call_t *call;
@@ -235,23 +235,23 @@ static void ik__client_deliver(ik_http_client_t *c) {
     call->state = IK__CALL_DELIVERING;
     bool ok = call->err.code == 0;
     call->cb(call, ok ? &call->resp : NULL, ok ? NULL : &call->err, call->data);
-    ik__call_free(call);
+    call_free(call);
   }
   c->delivering = false;
-  if (c->closing) ik__client_close_deliver(c);
+  if (c->closing) client_close_deliver(c);
 }
 
-static void ik__on_deliver(uv_timer_t *h) { ik__client_deliver(h->data); }
+static void on_deliver(uv_timer_t *h) { client_deliver(h->data); }
 
 /* Deliver on the next loop iteration (for cancel and free, which must not
  * call back from inside the caller's call). */
-static void ik__client_schedule(ik_http_client_t *c) {
-  if (!c->deliver_closed) uv_timer_start(&c->deliver_timer, ik__on_deliver, 0, 0);
+static void client_schedule(ik_http_client_t *c) {
+  if (!c->deliver_closed) uv_timer_start(&c->deliver_timer, on_deliver, 0, 0);
 }
 
 /* ---- driving curl from the loop ----------------------------------------- */
 
-static void ik__client_collect(ik_http_client_t *c) {
+static void client_collect(ik_http_client_t *c) {
   CURLMsg *msg;
   int left;
   while ((msg = ik_curl->multi_info_read(c->multi, &left)) != NULL) {
@@ -261,24 +261,24 @@ static void ik__client_collect(ik_http_client_t *c) {
     CURLcode result = msg->data.result;
     char *priv = NULL;
     ik_curl->easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
-    ik__call_finished((ik_http_call_t *)(void *)priv, result);
+    call_finished((ik_http_call_t *)(void *)priv, result);
   }
 }
 
-static void ik__client_drive(ik_http_client_t *c, curl_socket_t fd, int flags) {
+static void client_drive(ik_http_client_t *c, curl_socket_t fd, int flags) {
   int running = 0;
   CURLMcode mc = ik_curl->multi_socket_action(c->multi, fd, flags, &running);
   if (mc != CURLM_OK)
     ik_log(IK_LOG_WARN, "http", "curl_multi_socket_action failed", "error",
            ik_curl->multi_strerror(mc), NULL);
-  ik__client_collect(c);
+  client_collect(c);
   /* Callbacks run here, after curl has returned: curl forbids calling it
    * back (add, remove, cleanup) from inside its own callbacks. */
-  ik__client_deliver(c);
+  client_deliver(c);
 }
 
-static void ik__on_poll(uv_poll_t *h, int status, int events) {
-  ik__http_sock_t *s = h->data;
+static void on_poll(uv_poll_t *h, int status, int events) {
+  http_sock_t *s = h->data;
   int flags = 0;
   if (status < 0) {
     flags = CURL_CSELECT_ERR;
@@ -286,29 +286,29 @@ static void ik__on_poll(uv_poll_t *h, int status, int events) {
     if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
     if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
   }
-  ik__client_drive(s->client, s->fd, flags);
+  client_drive(s->client, s->fd, flags);
 }
 
-static void ik__on_curl_timeout(uv_timer_t *h) {
-  ik__client_drive(h->data, CURL_SOCKET_TIMEOUT, 0);
+static void on_curl_timeout(uv_timer_t *h) {
+  client_drive(h->data, CURL_SOCKET_TIMEOUT, 0);
 }
 
 /* CURLMOPT_SOCKETFUNCTION: start, change or stop watching one socket. */
-static int ik__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
-                              void *socketp) {
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
+                          void *socketp) {
   ik_http_client_t *c = userp;
-  ik__http_sock_t *s = socketp;
+  http_sock_t *s = socketp;
   if (what == CURL_POLL_REMOVE) {
     /* curl calls this before it closes fd, so a new socket reusing the
      * number gets a fresh poll handle. */
     if (s) {
       ik_curl->multi_assign(c->multi, fd, NULL);
-      ik__sock_close(s);
+      sock_close(s);
     }
     return 0;
   }
   if (s == NULL) {
-    s = IK_NEW(ik__http_sock_t);
+    s = IK_NEW(http_sock_t);
     int rc = uv_poll_init_socket(&c->loop->uv, &s->poll, fd);
     if (rc < 0) {
       ik_free(s);
@@ -328,7 +328,7 @@ static int ik__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *user
   int events = 0;
   if (what & CURL_POLL_IN) events |= UV_READABLE;
   if (what & CURL_POLL_OUT) events |= UV_WRITABLE;
-  int rc = uv_poll_start(&s->poll, events, ik__on_poll);
+  int rc = uv_poll_start(&s->poll, events, on_poll);
   if (rc < 0) {
     ik_log(IK_LOG_ERROR, "http", "cannot watch a curl socket", "error", ik_strerror(rc), NULL);
     return -1; /* curl fails the transfers; CURL_POLL_REMOVE closes s */
@@ -338,16 +338,16 @@ static int ik__on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *user
 
 /* CURLMOPT_TIMERFUNCTION: curl wants to be called back after timeout_ms
  * (-1: never). It must not be called from here, so a timer does it. */
-static int ik__on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
   ik_http_client_t *c = userp;
   if (uv_is_closing((uv_handle_t *)&c->curl_timer)) return 0;
   if (timeout_ms < 0) uv_timer_stop(&c->curl_timer);
-  else uv_timer_start(&c->curl_timer, ik__on_curl_timeout, (uint64_t)timeout_ms, 0);
+  else uv_timer_start(&c->curl_timer, on_curl_timeout, (uint64_t)timeout_ms, 0);
   return 0;
 }
 
 /* CURLOPT_WRITEFUNCTION: append to the body, up to max_body. */
-static size_t ik__on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   ik_http_call_t *call = userdata;
   size_t n = size * nmemb;
   if (n > call->max_body - call->resp.body.len) {
@@ -363,7 +363,7 @@ static size_t ik__on_body(char *ptr, size_t size, size_t nmemb, void *userdata) 
 /* Proxies from the environment (http_proxy, https_proxy, all_proxy) apply,
  * except to loopback, as in Go's net/http: a local etcd or a provider's test
  * double is never reached through a proxy. The user's no_proxy still counts. */
-static char *ik__http_noproxy(void) {
+static char *http_noproxy(void) {
   const char *user = getenv("no_proxy");
   if (user == NULL || user[0] == '\0') user = getenv("NO_PROXY");
   if (user && strcmp(user, "*") == 0) return ik_strdup("*");
@@ -382,17 +382,17 @@ int ik_http_client_new(ik_loop_t *loop, ik_http_client_t **out, ik_err_t *err) {
   ik_http_client_t *c = IK_NEW(ik_http_client_t);
   c->loop = loop;
   c->multi = multi;
-  c->noproxy = ik__http_noproxy();
-  uv_timer_init(&loop->uv, &c->curl_timer);   /* cannot fail */
+  c->noproxy = http_noproxy();
+  uv_timer_init(&loop->uv, &c->curl_timer); /* cannot fail */
   uv_timer_init(&loop->uv, &c->deliver_timer);
   c->curl_timer.data = c->deliver_timer.data = c;
   c->open_handles = 2;
   uv_unref((uv_handle_t *)&c->curl_timer);
 
-  ik_curl->multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, (curl_socket_callback)ik__on_curl_socket);
+  ik_curl->multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, (curl_socket_callback)on_curl_socket);
   ik_curl->multi_setopt(multi, CURLMOPT_SOCKETDATA, (void *)c);
   ik_curl->multi_setopt(multi, CURLMOPT_TIMERFUNCTION,
-                        (curl_multi_timer_callback)ik__on_curl_timer);
+                        (curl_multi_timer_callback)on_curl_timer);
   ik_curl->multi_setopt(multi, CURLMOPT_TIMERDATA, (void *)c);
   ik_curl->multi_setopt(multi, CURLMOPT_MAXCONNECTS, IK_HTTP_MAX_IDLE_CONNS);
   *out = c;
@@ -409,24 +409,24 @@ void ik_http_client_free(ik_http_client_t *c) {
     ik_http_call_t *newer = call->prev;
     ik_err_set(&call->err, IK_ECANCELED, "%s: cancelled: the HTTP client was closed", call->label);
     ik_buf_free(&call->resp.body);
-    ik__call_detach(call);
-    ik__call_queue(call);
+    call_detach(call);
+    call_queue(call);
     call = newer;
   }
   /* Stop watching before curl closes the sockets, then let curl clean up
    * without calling back into handles that are closing. */
-  while (c->socks) ik__sock_close(c->socks);
-  uv_close((uv_handle_t *)&c->curl_timer, ik__client_timer_closed);
+  while (c->socks) sock_close(c->socks);
+  uv_close((uv_handle_t *)&c->curl_timer, client_timer_closed);
   ik_curl->multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, (curl_socket_callback)NULL);
   ik_curl->multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, (curl_multi_timer_callback)NULL);
   ik_curl->multi_cleanup(c->multi);
   c->multi = NULL;
-  if (c->done_head) ik__client_schedule(c);
-  ik__client_close_deliver(c);
+  if (c->done_head) client_schedule(c);
+  client_close_deliver(c);
 }
 
 /* "METHOD URL" with any user:password@ masked, plus the unix socket. */
-static char *ik__http_label(const char *method, const char *url, const char *unix_path) {
+static char *http_label(const char *method, const char *url, const char *unix_path) {
   ik_buf_t b = {0};
   ik_buf_printf(&b, "%s ", method);
   const char *sep = strstr(url, "://");
@@ -444,7 +444,7 @@ static char *ik__http_label(const char *method, const char *url, const char *uni
 }
 
 /* An HTTP token (RFC 9110 tchar): what a method may contain. */
-static bool ik__http_is_token(const char *s) {
+static bool http_is_token(const char *s) {
   if (*s == '\0') return false;
   for (; *s; s++)
     if (!strchr("!#$%&'*+-.^_`|~", *s) && !(*s >= '0' && *s <= '9') &&
@@ -453,14 +453,14 @@ static bool ik__http_is_token(const char *s) {
   return true;
 }
 
-static bool ik__http_sends_body(const ik_http_req_t *req) {
+static bool http_sends_body(const ik_http_req_t *req) {
   return req->body != NULL || strcmp(req->method, "POST") == 0 ||
          strcmp(req->method, "PUT") == 0 || strcmp(req->method, "PATCH") == 0;
 }
 
 /* Validate req; 0 or IK_EINVAL naming the problem. */
-static int ik__http_check(const ik_http_req_t *req, ik_err_t *err) {
-  if (req->method == NULL || !ik__http_is_token(req->method))
+static int http_check(const ik_http_req_t *req, ik_err_t *err) {
+  if (req->method == NULL || !http_is_token(req->method))
     return ik_err_set(err, IK_EINVAL, "http: bad method \"%s\"", req->method ? req->method : "");
   if (req->url == NULL || req->url[0] == '\0')
     return ik_err_set(err, IK_EINVAL, "http %s: no URL", req->method);
@@ -482,7 +482,7 @@ int ik_http_request(ik_http_client_t *c, const ik_http_req_t *req, ik_http_cb cb
                     ik_http_call_t **out, ik_err_t *err) {
   if (c == NULL || req == NULL || cb == NULL)
     return ik_err_set(err, IK_EINVAL, "http: client, request and callback are required");
-  int rc = ik__http_check(req, err);
+  int rc = http_check(req, err);
   if (rc < 0) return rc;
   if (c->closing)
     return ik_err_set(err, IK_ESTATE, "%s %s: the HTTP client is closed", req->method, req->url);
@@ -497,10 +497,10 @@ int ik_http_request(ik_http_client_t *c, const ik_http_req_t *req, ik_http_cb cb
   call->tls_cert = ik_strdup(req->tls_cert);
   call->tls_key = ik_strdup(req->tls_key);
   call->tls_ca = ik_strdup(req->tls_ca);
-  call->label = ik__http_label(req->method, req->url, req->unix_path);
+  call->label = http_label(req->method, req->url, req->unix_path);
   call->timeout_ms = req->timeout_ms ? req->timeout_ms : IK_HTTP_DEFAULT_TIMEOUT_MS;
   call->max_body = req->max_body ? req->max_body : IK_HTTP_DEFAULT_MAX_BODY;
-  bool sends_body = ik__http_sends_body(req);
+  bool sends_body = http_sends_body(req);
   if (sends_body) {
     call->body_len = req->body ? req->body_len : 0;
     call->body = ik_malloc(call->body_len + 1);
@@ -531,13 +531,15 @@ int ik_http_request(ik_http_client_t *c, const ik_http_req_t *req, ik_http_cb cb
   /* Arguments go through curl's varargs: each must have the exact type the
    * option documents (long, curl_off_t, pointer). */
   CURLcode cc = CURLE_OK;
-#define IK__SETOPT(opt, val) \
-  do { if (cc == CURLE_OK) cc = ik_curl->easy_setopt(easy, opt, val); } while (0)
+#define IK__SETOPT(opt, val)                                       \
+  do {                                                             \
+    if (cc == CURLE_OK) cc = ik_curl->easy_setopt(easy, opt, val); \
+  } while (0)
   IK__SETOPT(CURLOPT_PRIVATE, (void *)call);
   IK__SETOPT(CURLOPT_ERRORBUFFER, call->errbuf);
   IK__SETOPT(CURLOPT_NOSIGNAL, 1L);
   IK__SETOPT(CURLOPT_URL, call->url);
-  IK__SETOPT(CURLOPT_WRITEFUNCTION, (curl_write_callback)ik__on_body);
+  IK__SETOPT(CURLOPT_WRITEFUNCTION, (curl_write_callback)on_body);
   IK__SETOPT(CURLOPT_WRITEDATA, (void *)call);
   IK__SETOPT(CURLOPT_TIMEOUT_MS, (long)timeout);
   IK__SETOPT(CURLOPT_MAXFILESIZE_LARGE, max_body);
@@ -586,14 +588,14 @@ int ik_http_request(ik_http_client_t *c, const ik_http_req_t *req, ik_http_cb cb
   if (c->active) c->active->prev = call;
   c->active = call;
   c->nactive++;
-  ik__client_update_ref(c);
+  client_update_ref(c);
   if (out) *out = call;
   return 0;
 
 fail:
   if (call->easy) ik_curl->easy_cleanup(call->easy);
   ik_curl->slist_free_all(call->headers);
-  ik__call_free(call);
+  call_free(call);
   return rc;
 }
 
@@ -602,7 +604,7 @@ void ik_http_cancel(ik_http_call_t *call) {
   ik_http_client_t *c = call->client;
   ik_err_set(&call->err, IK_ECANCELED, "%s: cancelled", call->label);
   ik_buf_free(&call->resp.body);
-  ik__call_detach(call);
-  ik__call_queue(call);
-  ik__client_schedule(c);
+  call_detach(call);
+  call_queue(call);
+  client_schedule(c);
 }
