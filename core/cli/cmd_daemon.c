@@ -200,12 +200,12 @@ static int resolve_flavor(void *ctx, const char *name, ik_flavor_plugin_t *out, 
 }
 
 /* After a burst of plugin calls: a full Lua collection, and free memory
- * back to the system (glibc keeps it otherwise), so a daemon that just
- * created 10,000 instances does not stay at its peak. */
+ * back to the system, so a daemon that just created 10,000 instances does
+ * not stay at its peak. */
 static void memory_relief(void *ctx) {
   daemon_t *d = ctx;
   if (d->lua) ik_lua_collect(d->lua);
-  malloc_trim(0);
+  else malloc_trim(0);
 }
 
 /* The controller's store, taken for this daemon alone before anything is

@@ -27,7 +27,6 @@
  * xpcall. LuaJIT runs an error handler with hooks off when the error came
  * from a hook; a handler that loops would then run forever. The global
  * xpcall is wrapped so that the handler is not called for a killed slice. */
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -164,8 +163,7 @@ static void sb_lift(ik_lua_t *rt, ik_sb_t *sb) {
 static void sb_relief(ik_lua_t *rt, size_t base) {
   if (rt->mem_peak < base + IK_SB_RELIEF) return;
   rt->mem_peak = 0;
-  lua_gc(rt->L, LUA_GCCOLLECT, 0);
-  malloc_trim(0);
+  ik_lua_collect(rt);
 }
 
 static ik_sb_t *sb_of(ik_lua_t *rt, ik_task_t *t) { return t ? &t->sb : &rt->top_sb; }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <luajit.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,7 @@ int ik_lua_refs(const ik_lua_t *rt) { return rt->refs; }
 
 size_t ik_lua_collect(ik_lua_t *rt) {
   lua_gc(rt->L, LUA_GCCOLLECT, 0);
+  malloc_trim(0);
   return (size_t)lua_gc(rt->L, LUA_GCCOUNT, 0);
 }
 

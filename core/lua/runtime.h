@@ -91,9 +91,11 @@ int ik_lua_live_tasks(const ik_lua_t *rt);
  * assert this returns to its baseline. */
 int ik_lua_refs(const ik_lua_t *rt);
 
-/* A full garbage collection, now (after a burst of calls left a heap far
- * bigger than what is live); returns the KiB in use after it. Not from
- * inside Lua code. */
+/* A full garbage collection, now, and what it freed given back to the
+ * system (glibc keeps freed memory otherwise): after a burst of calls or a
+ * sandboxed run left a heap far bigger than what is live. Returns the KiB
+ * in use after it. From C, or from a C function Lua calls (as
+ * collectgarbage), not from a __gc metamethod. */
 size_t ik_lua_collect(ik_lua_t *rt);
 
 /* Run a chunk synchronously in a protected call (not a task: it must not
