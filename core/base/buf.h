@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 typedef struct ik_buf {
-  char *data;   /* NULL until the first append */
+  char *data; /* NULL until the first append */
   size_t len;
   size_t cap;
 } ik_buf_t;

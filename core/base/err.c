@@ -37,16 +37,16 @@ static const struct {
   const char *name;
   const char *text;
 } ik_codes[] = {
-  {IK_EINVAL,    "EINVAL",    "invalid argument"},
-  {IK_ETIMEDOUT, "ETIMEDOUT", "timed out"},
-  {IK_ECANCELED, "ECANCELED", "cancelled"},
-  {IK_ELUA,      "ELUA",      "Lua error"},
-  {IK_ENOTFOUND, "ENOTFOUND", "not found"},
-  {IK_EEXIST,    "EEXIST",    "already exists"},
-  {IK_ESTATE,    "ESTATE",    "invalid state"},
-  {IK_EIO,       "EIO",       "i/o error"},
-  {IK_EDRIVER,   "EDRIVER",   "driver error"},
-  {IK_EUSAGE,    "EUSAGE",    "usage error"},
+    {IK_EINVAL, "EINVAL", "invalid argument"},
+    {IK_ETIMEDOUT, "ETIMEDOUT", "timed out"},
+    {IK_ECANCELED, "ECANCELED", "cancelled"},
+    {IK_ELUA, "ELUA", "Lua error"},
+    {IK_ENOTFOUND, "ENOTFOUND", "not found"},
+    {IK_EEXIST, "EEXIST", "already exists"},
+    {IK_ESTATE, "ESTATE", "invalid state"},
+    {IK_EIO, "EIO", "i/o error"},
+    {IK_EDRIVER, "EDRIVER", "driver error"},
+    {IK_EUSAGE, "EUSAGE", "usage error"},
 };
 
 const char *ik_err_name(int code) {

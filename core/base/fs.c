@@ -57,7 +57,8 @@ static int replace_through(const char *path, const char *dir, const char *tmp, c
 int ik_fs_replace(const char *path, const char *data, size_t len, bool durable, ik_err_t *err) {
   const char *slash = strrchr(path, '/');
   const char *name = slash ? slash + 1 : path;
-  char *dir = slash == NULL ? ik_strdup(".") : slash == path ? ik_strdup("/") : ik_strndup(path, (size_t)(slash - path));
+  char *dir = slash == NULL ? ik_strdup(".") : slash == path ? ik_strdup("/")
+                                                             : ik_strndup(path, (size_t)(slash - path));
   char *tmp = ik_sprintf("%s/.%s.tmp", dir, name);
   int rc = replace_through(path, dir, tmp, data, len, durable, err);
   ik_free(tmp);

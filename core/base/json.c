@@ -37,8 +37,9 @@ const char *ik_json_get_string(const json_t *obj, const char *key, const char *d
   if (v == NULL) return def;
   if (!json_is_string(v)) {
     ik_err_set(err, IK_EINVAL, "%s: want a string, got %s", field ? field : key,
-               json_is_object(v) ? "an object" : json_is_array(v) ? "an array" :
-               json_is_number(v) ? "a number" : "a boolean");
+               json_is_object(v) ? "an object" : json_is_array(v) ? "an array"
+                                             : json_is_number(v)  ? "a number"
+                                                                  : "a boolean");
     return NULL;
   }
   return json_string_value(v);
@@ -74,7 +75,9 @@ static char *go_escape(char *s, size_t *len) {
   char *out = ik_malloc(n + extra + 2);
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
-    const char *rep = s[i] == '<' ? "\\u003c" : s[i] == '>' ? "\\u003e" : s[i] == '&' ? "\\u0026" : NULL;
+    const char *rep = s[i] == '<' ? "\\u003c" : s[i] == '>' ? "\\u003e"
+                                            : s[i] == '&'   ? "\\u0026"
+                                                            : NULL;
     if (rep) {
       memcpy(out + o, rep, 6);
       o += 6;
@@ -172,7 +175,7 @@ static void shortest(double x, char *digits, int *dp) {
     const char *s = buf;
     for (; *s && *s != 'e'; s++)
       if (*s >= '0' && *s <= '9') m = m * 10 + (uint64_t)(*s - '0');
-    int e10 = atoi(s + 1);  /* exponent of the leading digit */
+    int e10 = atoi(s + 1);   /* exponent of the leading digit */
     int scale = e10 - p + 1; /* x ~ m * 10^scale */
     bool ok = strtod(buf, NULL) == x;
     if (!ok && reads_back(m + 1, scale, x)) {

@@ -19,7 +19,7 @@
 static struct {
   ik_log_level_t level;
   ik_log_format_t format;
-  int fd;           /* -1 = stderr */
+  int fd; /* -1 = stderr */
   ik_log_redactor_fn redactor;
   void *redactor_data;
 } ik_log_state = {IK_LOG_INFO, IK_LOG_FMT_KV, -1, NULL, NULL};

@@ -31,7 +31,8 @@ typedef enum ik_log_level {
   IK_LOG_OFF,
 } ik_log_level_t;
 
-typedef enum ik_log_format { IK_LOG_FMT_KV = 0, IK_LOG_FMT_JSON } ik_log_format_t;
+typedef enum ik_log_format { IK_LOG_FMT_KV = 0,
+                             IK_LOG_FMT_JSON } ik_log_format_t;
 
 /* A redactor sees every (key, value) pair after the built-in rules. Return
  * NULL to keep the value, or a replacement (borrowed until the next call). */

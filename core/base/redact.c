@@ -40,8 +40,20 @@ size_t ik_redact_count(void) { return registry.n; }
 
 bool ik_redact_name_is_secret(const char *name) {
   static const char *const words[] = {
-      "password", "passwd",     "secret", "token",      "authorization", "api_key",     "apikey",
-      "private_key", "privatekey", "credential", "cookie", "access_key", "session_key", "signature",
+      "password",
+      "passwd",
+      "secret",
+      "token",
+      "authorization",
+      "api_key",
+      "apikey",
+      "private_key",
+      "privatekey",
+      "credential",
+      "cookie",
+      "access_key",
+      "session_key",
+      "signature",
   };
   static const char *const exact[] = {"sig", "auth", "pass", "pwd"};
   if (name == NULL) return false;

@@ -17,9 +17,9 @@
 
 typedef struct ik_cli_cmd {
   const char *name;
-  const char *summary; /* one line, for `infrakit help` */
-  const char *usage;   /* "infrakit lua [options] FILE [ARGS...]" */
-  const char *help;    /* the rest of `--help`: description, options, examples */
+  const char *summary;               /* one line, for `infrakit help` */
+  const char *usage;                 /* "infrakit lua [options] FILE [ARGS...]" */
+  const char *help;                  /* the rest of `--help`: description, options, examples */
   int (*run)(int argc, char **argv); /* argv[0] is the command name */
 } ik_cli_cmd_t;
 
@@ -53,23 +53,23 @@ int ik_cli_run_sub(const ik_cli_cmd_t *parent, const ik_cli_cmd_t *const *subs, 
 
 /* --- option parsing ------------------------------------------------- */
 typedef struct ik_opt {
-  const char *name;   /* long name without dashes: "timeout" */
-  char short_name;    /* 'e', or 0 */
+  const char *name; /* long name without dashes: "timeout" */
+  char short_name;  /* 'e', or 0 */
   bool has_arg;
 } ik_opt_t;
 
 typedef struct ik_optparse {
   int argc;
   char **argv;
-  int index;          /* next argv element to look at */
-  const char *arg;    /* argument of the last matched option */
+  int index;       /* next argv element to look at */
+  const char *arg; /* argument of the last matched option */
   const ik_cli_cmd_t *cmd;
 } ik_optparse_t;
 
 enum {
-  IK_OPT_END = -1,    /* no more options: argv[index] is the first positional */
-  IK_OPT_ERROR = -2,  /* usage error already printed: exit IK_EXIT_USAGE */
-  IK_OPT_HELP = -3,   /* --help / -h: help already printed: exit 0 */
+  IK_OPT_END = -1,   /* no more options: argv[index] is the first positional */
+  IK_OPT_ERROR = -2, /* usage error already printed: exit IK_EXIT_USAGE */
+  IK_OPT_HELP = -3,  /* --help / -h: help already printed: exit 0 */
 };
 
 void ik_opt_init(ik_optparse_t *p, const ik_cli_cmd_t *cmd, int argc, char **argv);

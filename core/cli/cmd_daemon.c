@@ -39,11 +39,11 @@
 typedef struct candidate {
   char name[128];
   bool is_flavor;
-  bool native_file;     /* instance-file */
-  bool native_process;  /* instance-process */
-  bool native_group;    /* group: the controller */
-  const char *module;   /* a built-in Lua module, for require */
-  char *path;           /* a user's Lua file (owned: candidates_free); NULL for a built-in */
+  bool native_file;    /* instance-file */
+  bool native_process; /* instance-process */
+  bool native_group;   /* group: the controller */
+  const char *module;  /* a built-in Lua module, for require */
+  char *path;          /* a user's Lua file (owned: candidates_free); NULL for a built-in */
 } candidate_t;
 
 typedef struct daemon daemon_t;
@@ -52,35 +52,35 @@ typedef struct hosted {
   char name[128];
   ik_rpc_server_t *rpc;
   bool published;
-  bool lua_file;        /* a user's Lua file: reloadable */
+  bool lua_file; /* a user's Lua file: reloadable */
   bool is_flavor;
-  void *obj;            /* the registry's ik_flavor_plugin_t / ik_instance_plugin_t */
-  char *path;           /* the Lua file (owned; freed by daemon_stop) */
+  void *obj;  /* the registry's ik_flavor_plugin_t / ik_instance_plugin_t */
+  char *path; /* the Lua file (owned; freed by daemon_stop) */
 } hosted_t;
 
 struct daemon {
   ik_loop_t loop;
   char dir[4096];
   char home[4096];
-  const char *file_dir;       /* --instance-file-dir */
-  const char *output_dir;     /* --process-output-dir, or NULL */
+  const char *file_dir;                           /* --instance-file-dir */
+  const char *output_dir;                         /* --process-output-dir, or NULL */
   const char *tls_cert, *tls_key, *tls_client_ca; /* --listen over TLS; NULL with --insecure */
   ik_lua_t *lua;
-  ik_registry_t *registry;    /* owns every hosted plugin */
-  ik_store_t store;           /* $INFRAKIT_HOME/configs */
+  ik_registry_t *registry; /* owns every hosted plugin */
+  ik_store_t store;        /* $INFRAKIT_HOME/configs */
   ik_controller_t *controller;
   ik_manager_plugin_t manager;
   ik_group_plugin_t group;
   uint64_t poll_ms;
-  uint64_t call_timeout_ms;   /* --call-timeout; 0 = the controller's default */
+  uint64_t call_timeout_ms;            /* --call-timeout; 0 = the controller's default */
   ik_call_timeout_t call_timeouts[16]; /* --call-timeout NAME=DURATION */
   char call_timeout_names[16][128];
   size_t n_call_timeouts;
-  uint64_t max_group_size;    /* --max-group-size, else $INFRAKIT_MAX_GROUP_SIZE, else the default */
+  uint64_t max_group_size; /* --max-group-size, else $INFRAKIT_MAX_GROUP_SIZE, else the default */
   hosted_t plugins[IK_DAEMON_MAX_PLUGINS];
   int nplugins;
-  bool serve_all;             /* no --plugin: SIGHUP also hosts new Lua files */
-  ik_buf_t template_access;   /* Lua table constructor: --template-env/-dir/-schemes */
+  bool serve_all;           /* no --plugin: SIGHUP also hosts new Lua files */
+  ik_buf_t template_access; /* Lua table constructor: --template-env/-dir/-schemes */
   uv_signal_t sighup;
   bool sighup_on;
 };
@@ -284,8 +284,7 @@ static int serve_at(daemon_t *d, hosted_t *h, const char *path, const char *tcp,
   if ((rc = ik_rpc_server_listen(h->rpc, &opts, err)) < 0) return rc;
   char url[300] = "";
   if (tcp) {
-    ik_http_server_opts_t topts = {.tcp = tcp, .tls_cert = d->tls_cert, .tls_key = d->tls_key,
-                                   .tls_client_ca = d->tls_client_ca, .check_host = true};
+    ik_http_server_opts_t topts = {.tcp = tcp, .tls_cert = d->tls_cert, .tls_key = d->tls_key, .tls_client_ca = d->tls_client_ca, .check_host = true};
     if ((rc = ik_rpc_server_listen(h->rpc, &topts, err)) < 0) return rc;
     char host[256];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(tcp, ':') - tcp), tcp);
@@ -611,17 +610,22 @@ static int check_listen_flags(const char *tcp, const daemon_t *d, bool insecure)
     if (is_loopback(tcp) == 0)
       return ik_cli_usage_error(&ik_cmd_daemon, "--insecure serves plain TCP on a loopback address only (127.0.0.1, "
                                                 "[::1]); for %s use TLS: --tls-cert, --tls-key, --tls-client-ca "
-                                                "(docs/security.md)", tcp);
+                                                "(docs/security.md)",
+                                tcp);
     return 0;
   }
   if (!any_tls)
     return ik_cli_usage_error(&ik_cmd_daemon, "--listen %s: the TCP listener needs TLS with client certificates: give "
                                               "--tls-cert FILE --tls-key FILE --tls-client-ca FILE (docs/security.md), "
-                                              "or --insecure for plain TCP on a loopback address", tcp);
-  const char *missing = !d->tls_cert ? "--tls-cert" : !d->tls_key ? "--tls-key" : !d->tls_client_ca ? "--tls-client-ca" : NULL;
+                                              "or --insecure for plain TCP on a loopback address",
+                              tcp);
+  const char *missing = !d->tls_cert ? "--tls-cert" : !d->tls_key     ? "--tls-key"
+                                                  : !d->tls_client_ca ? "--tls-client-ca"
+                                                                      : NULL;
   if (missing)
     return ik_cli_usage_error(&ik_cmd_daemon, "--listen over TLS needs --tls-cert, --tls-key and --tls-client-ca; "
-                                              "%s is missing", missing);
+                                              "%s is missing",
+                              missing);
   return 0;
 }
 

@@ -16,7 +16,10 @@
 #include "cli/remote.h"
 #include "net/client/remote.h"
 
-typedef enum flavor_op { OP_VALIDATE, OP_PREPARE, OP_HEALTHY, OP_DRAIN } flavor_op_t;
+typedef enum flavor_op { OP_VALIDATE,
+                         OP_PREPARE,
+                         OP_HEALTHY,
+                         OP_DRAIN } flavor_op_t;
 
 static int start(ik_flavor_plugin_t *pl, flavor_op_t op, json_t *doc, ik_cli_result_t *res, ik_err_t *err) {
   json_t *props = ik_json_get(doc, "Properties");
@@ -98,9 +101,9 @@ static int run(const ik_cli_cmd_t *cmd, flavor_op_t op, int argc, char **argv) {
   return rc == 0 ? IK_EXIT_OK : IK_EXIT_FAIL;
 }
 
-#define FLAVOR_OPTS                                                           \
-  "Options:\n"                                                                \
-  "  -p, --plugin NAME   the flavor plugin (\"name\" or \"name/type\")\n"   \
+#define FLAVOR_OPTS                                                       \
+  "Options:\n"                                                            \
+  "  -p, --plugin NAME   the flavor plugin (\"name\" or \"name/type\")\n" \
   "      --json          print the result as JSON\n"
 
 static const ik_cli_cmd_t ik_cmd_flavor_validate, ik_cmd_flavor_prepare, ik_cmd_flavor_healthy, ik_cmd_flavor_drain;

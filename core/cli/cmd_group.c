@@ -24,8 +24,11 @@ typedef struct common {
   bool json;
 } common_t;
 
-enum { OPT_PLUGIN, OPT_JSON, OPT_FIRST_OWN };
-#define COMMON_OPTS {"plugin", 'p', true}, {"json", 0, false}
+enum { OPT_PLUGIN,
+       OPT_JSON,
+       OPT_FIRST_OWN };
+#define COMMON_OPTS \
+  {"plugin", 'p', true}, { "json", 0, false }
 
 static int next_opt(ik_optparse_t *p, const ik_opt_t *opts, common_t *c) {
   int o = ik_opt_next(p, opts);
@@ -63,7 +66,7 @@ static int session_open(session_t *s, const ik_cli_cmd_t *cmd, const common_t *c
   }
   if (ik_remote_group_open(s->r.http, s->r.dir, c->plugin ? c->plugin : "group", &s->pl, &err) < 0) {
     ik_cli_eprintf("infrakit %s: %s%s\n", cmd->name, err.msg,
-            c->plugin ? "" : " Start one with 'infrakit daemon' (or 'infrakit plugin start group').");
+                   c->plugin ? "" : " Start one with 'infrakit daemon' (or 'infrakit plugin start group').");
     ik_cli_remote_close(&s->r);
     return IK_EXIT_FAIL;
   }
@@ -87,7 +90,8 @@ static void not_running_hint(const char *msg) {
   snprintf(name, sizeof name, "%.*s", (int)(end - at - 7), at + 7);
   if (strchr(name, ' ') || !ik_daemon_can_host(name, NULL, 0)) return;
   fprintf(stderr, "Start it with 'infrakit plugin start %s' (a running daemon serves only the plugins it was\n"
-                  "started with; 'infrakit daemon' with no --plugin serves every plugin it finds).\n", name);
+                  "started with; 'infrakit daemon' with no --plugin serves every plugin it finds).\n",
+          name);
 }
 
 /* Wait for a call started with rc; prints the error. 0 or IK_EXIT_FAIL. */
@@ -351,9 +355,9 @@ static int ls_run(int argc, char **argv) {
     printf("%-24s %-14s %8s %8s %10s\n", "ID", "PHASE", "DESIRED", "CURRENT", "AVAILABLE");
     json_t *row;
     json_array_foreach(rows, i, row)
-      printf("%-24s %-14s %8lld %8lld %10lld\n", json_string_value(json_object_get(row, "ID")),
-             json_string_value(json_object_get(row, "Phase")), json_integer_value(json_object_get(row, "Desired")),
-             json_integer_value(json_object_get(row, "Current")), json_integer_value(json_object_get(row, "Available")));
+        printf("%-24s %-14s %8lld %8lld %10lld\n", json_string_value(json_object_get(row, "ID")),
+               json_string_value(json_object_get(row, "Phase")), json_integer_value(json_object_get(row, "Desired")),
+               json_integer_value(json_object_get(row, "Current")), json_integer_value(json_object_get(row, "Available")));
   }
   json_decref(rows);
   ik_cli_result_clear(&res);
@@ -419,10 +423,13 @@ static const ik_cli_cmd_t ik_cmd_group_scale = {
   "\nOptions:\n"                                         \
   "      --json          print {\"ID\", \"OK\": true}\n" \
   "  -p, --plugin NAME   the group plugin (default: group)\n"
-enum { OP_FREE, OP_DESTROY, OP_PROMOTE };
+enum { OP_FREE,
+       OP_DESTROY,
+       OP_PROMOTE };
 
 static id_call_fn pick_op(const ik_group_vtable_t *vt, int which) {
-  return which == OP_FREE ? vt->free_group : which == OP_DESTROY ? vt->destroy : vt->promote;
+  return which == OP_FREE ? vt->free_group : which == OP_DESTROY ? vt->destroy
+                                                                 : vt->promote;
 }
 
 static int simple_run(const ik_cli_cmd_t *cmd, int argc, char **argv, int which, const char *done) {
@@ -576,8 +583,14 @@ static const ik_cli_cmd_t ik_cmd_group_watch = {
 /* --- the command ---------------------------------------------------------- */
 
 static const ik_cli_cmd_t *const group_subs[] = {
-    &ik_cmd_group_commit, &ik_cmd_group_describe, &ik_cmd_group_ls,      &ik_cmd_group_scale,
-    &ik_cmd_group_free,   &ik_cmd_group_destroy,  &ik_cmd_group_promote, &ik_cmd_group_watch,
+    &ik_cmd_group_commit,
+    &ik_cmd_group_describe,
+    &ik_cmd_group_ls,
+    &ik_cmd_group_scale,
+    &ik_cmd_group_free,
+    &ik_cmd_group_destroy,
+    &ik_cmd_group_promote,
+    &ik_cmd_group_watch,
     NULL,
 };
 

@@ -106,11 +106,11 @@ static void print_man(void) {
   }
   printf(".SH GLOBAL OPTIONS\n");
   static const char *const g[][2] = {
-    {"\\-\\-log\\-level LEVEL", "debug, info, warn, error or off (env INFRAKIT_LOG_LEVEL; default info)"},
-    {"\\-\\-log\\-file PATH", "append logs to PATH instead of stderr"},
-    {"\\-\\-log\\-format FORMAT", "kv (key=value, default) or json (env INFRAKIT_LOG_FORMAT)"},
-    {"\\-\\-lua\\-timeout SECS", "watchdog limit for Lua code that does not yield (env INFRAKIT_LUA_TIMEOUT; default 30)"},
-    {"\\-h, \\-\\-help", "show the help of a command"},
+      {"\\-\\-log\\-level LEVEL", "debug, info, warn, error or off (env INFRAKIT_LOG_LEVEL; default info)"},
+      {"\\-\\-log\\-file PATH", "append logs to PATH instead of stderr"},
+      {"\\-\\-log\\-format FORMAT", "kv (key=value, default) or json (env INFRAKIT_LOG_FORMAT)"},
+      {"\\-\\-lua\\-timeout SECS", "watchdog limit for Lua code that does not yield (env INFRAKIT_LUA_TIMEOUT; default 30)"},
+      {"\\-h, \\-\\-help", "show the help of a command"},
   };
   for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) printf(".TP\n.B %s\n%s\n", g[i][0], g[i][1]);
   printf(".SH ENVIRONMENT\n");

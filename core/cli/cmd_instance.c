@@ -20,7 +20,9 @@ typedef struct common {
   bool json;
 } common_t;
 
-enum { OPT_PLUGIN, OPT_JSON, OPT_FIRST_OWN };
+enum { OPT_PLUGIN,
+       OPT_JSON,
+       OPT_FIRST_OWN };
 
 /* Parse --plugin and --json plus the subcommand's own options (appended
  * after them in opts). Returns the option index, or IK_OPT_*. */
@@ -31,7 +33,8 @@ static int next_opt(ik_optparse_t *p, const ik_opt_t *opts, common_t *c) {
   return o;
 }
 
-#define COMMON_OPTS {"plugin", 'p', true}, {"json", 0, false}
+#define COMMON_OPTS \
+  {"plugin", 'p', true}, { "json", 0, false }
 
 /* Open the plugin and run one SPI operation; prints the error and returns
  * the exit status. op starts the call with (plugin, result slot). */
@@ -210,7 +213,7 @@ static int document_run(const ik_cli_cmd_t *cmd, op_fn op, int argc, char **argv
   }
   if (op == op_provision && !json_is_object(doc)) {
     ik_cli_eprintf("infrakit %s: %s: want an instance spec object {\"Properties\", \"Tags\", ...}\n", cmd->name,
-            argv[p.index]);
+                   argv[p.index]);
     json_decref(doc);
     return IK_EXIT_FAIL;
   }
@@ -368,8 +371,12 @@ static const ik_cli_cmd_t ik_cmd_instance_destroy = {
 /* --- the command --------------------------------------------------------- */
 
 static const ik_cli_cmd_t *const instance_subs[] = {
-    &ik_cmd_instance_describe, &ik_cmd_instance_validate, &ik_cmd_instance_provision,
-    &ik_cmd_instance_label,    &ik_cmd_instance_destroy,  NULL,
+    &ik_cmd_instance_describe,
+    &ik_cmd_instance_validate,
+    &ik_cmd_instance_provision,
+    &ik_cmd_instance_label,
+    &ik_cmd_instance_destroy,
+    NULL,
 };
 
 static int instance_run(int argc, char **argv) { return ik_cli_run_sub(&ik_cmd_instance, instance_subs, argc, argv); }

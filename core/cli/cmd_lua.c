@@ -22,7 +22,7 @@ typedef struct ik_lua_cli {
   bool finished;
   bool interrupting; /* SIGINT/SIGTERM: the script's interrupt handler runs */
   int exit_code;
-  const char *cmd;   /* for messages: "lua", "template" */
+  const char *cmd; /* for messages: "lua", "template" */
 } ik_lua_cli_t;
 
 static void main_done(ik_task_t *task, ik_task_status_t status, const ik_err_t *err, void *data) {
@@ -34,7 +34,8 @@ static void main_done(ik_task_t *task, ik_task_status_t status, const ik_err_t *
     c->exit_code = 0;
     if (v.kind == IK_LV_NUMBER) {
       double n = v.num;
-      c->exit_code = n < 0 ? 1 : n > 255 ? 255 : (int)n;
+      c->exit_code = n < 0 ? 1 : n > 255 ? 255
+                                         : (int)n;
     } else if (v.kind == IK_LV_NIL || (v.kind == IK_LV_BOOL && !v.b)) {
       c->exit_code = 1;
       ik_lua_value_t msg = ik_task_result(task, 2);

@@ -93,8 +93,7 @@ static int plan_run(int argc, char **argv) {
   if (rc == 0) rc = ik_observe_descriptions(res.result, &insts, &n, &err);
   if (rc == 0) {
     for (size_t i = 0; i < n; i++) insts[i].health = IK_HEALTH_HEALTHY; /* see the comment at the top */
-    ik_plan_input_t in = {.spec = &spec, .instances = insts, .n_instances = n, .now_ms = (int64_t)(ik_loop_walltime() * 1000),
-                          .poll_ms = 5000};
+    ik_plan_input_t in = {.spec = &spec, .instances = insts, .n_instances = n, .now_ms = (int64_t)(ik_loop_walltime() * 1000), .poll_ms = 5000};
     rc = ik_plan_compute(&in, &plan, &err);
   }
   if (rc < 0) {

@@ -65,7 +65,7 @@ static int parse_names(const ik_cli_cmd_t *cmd, int argc, char **argv, double *t
 
 typedef struct listed {
   ik_plugin_entry_t e;
-  pid_t pid;               /* from the kernel when alive, else the pid file */
+  pid_t pid; /* from the kernel when alive, else the pid file */
   ik_cli_result_t hello;
   ik_rpc_client_t *client;
 } listed_t;
@@ -304,7 +304,7 @@ static int start_run(int argc, char **argv) {
     int wstatus;
     if (waitpid(pid, &wstatus, WNOHANG) == pid) {
       ik_cli_eprintf("infrakit plugin start: %s did not start (daemon exited with status %d); its log, %s:\n",
-              todo[0], WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus), log);
+                     todo[0], WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus), log);
       print_log_tail(log);
       status = IK_EXIT_FAIL;
       goto out;
@@ -312,7 +312,7 @@ static int start_run(int argc, char **argv) {
     if (now_s() > deadline) {
       kill(pid, SIGTERM);
       ik_cli_eprintf("infrakit plugin start: %s did not come up within %g s (stopped it); see %s\n", todo[0],
-              timeout, log);
+                     timeout, log);
       status = IK_EXIT_FAIL;
       goto out;
     }
@@ -401,7 +401,7 @@ static int stop_one(const char *dir, const char *name, double timeout) {
   for (double deadline = now_s() + timeout; !process_gone(pid);) {
     if (now_s() > deadline) {
       ik_cli_eprintf("infrakit plugin stop: %s (pid %d) did not stop within %g s; kill -9 %d if it must go\n", name,
-              (int)pid, timeout, (int)pid);
+                     (int)pid, timeout, (int)pid);
       return IK_EXIT_FAIL;
     }
     nap_ms(10);
@@ -460,9 +460,9 @@ static int reload_one(ik_cli_remote_t *r, const char *name, double timeout) {
   ik_rpc_client_t *client = NULL;
   if (ik_rpc_client_open(r->http, r->dir, name, (uint64_t)(timeout * 1000), &client, &err) < 0) {
     ik_cli_eprintf(
-            "infrakit plugin reload: %s is not running (no socket in %s); see 'infrakit plugin ls'.\n"
-            "A new file, or one that did not load when the daemon started, is served after SIGHUP to the daemon.\n",
-            name, r->dir);
+        "infrakit plugin reload: %s is not running (no socket in %s); see 'infrakit plugin ls'.\n"
+        "A new file, or one that did not load when the daemon started, is served after SIGHUP to the daemon.\n",
+        name, r->dir);
     return IK_EXIT_FAIL;
   }
   ik_cli_result_t res = {0};
@@ -474,12 +474,12 @@ static int reload_one(ik_cli_remote_t *r, const char *name, double timeout) {
   int status = IK_EXIT_OK;
   if (res.err.code == IK_ENOTFOUND && strstr(res.err.msg, "Plugin.Reload")) {
     ik_cli_eprintf(
-            "infrakit plugin reload: %s cannot be reloaded: only Lua flavors and providers from $INFRAKIT_HOME/flavors\n"
-            "and $INFRAKIT_HOME/providers are (%s)\n",
-            name, res.err.msg);
+        "infrakit plugin reload: %s cannot be reloaded: only Lua flavors and providers from $INFRAKIT_HOME/flavors\n"
+        "and $INFRAKIT_HOME/providers are (%s)\n",
+        name, res.err.msg);
     status = IK_EXIT_FAIL;
   } else if (res.err.code) {
-    ik_cli_eprintf( "infrakit plugin reload: %s\n", res.err.msg);
+    ik_cli_eprintf("infrakit plugin reload: %s\n", res.err.msg);
     status = IK_EXIT_FAIL;
   } else {
     const char *file = json_string_value(json_object_get(res.result, "File"));
@@ -500,7 +500,7 @@ static int reload_run(int argc, char **argv) {
   ik_err_t err = {0};
   ik_cli_remote_t r;
   if (ik_cli_remote_open(&r, &err) < 0) {
-    ik_cli_eprintf( "infrakit plugin reload: %s\n", err.msg);
+    ik_cli_eprintf("infrakit plugin reload: %s\n", err.msg);
     return IK_EXIT_FAIL;
   }
   int status = IK_EXIT_OK;
@@ -536,7 +536,7 @@ static const ik_cli_cmd_t ik_cmd_plugin_reload = {
 /* --- the command ------------------------------------------------------------ */
 
 static const ik_cli_cmd_t *const plugin_subs[] = {&ik_cmd_plugin_ls, &ik_cmd_plugin_start, &ik_cmd_plugin_stop,
-                                                   &ik_cmd_plugin_reload, NULL};
+                                                  &ik_cmd_plugin_reload, NULL};
 
 static int plugin_run(int argc, char **argv) { return ik_cli_run_sub(&ik_cmd_plugin, plugin_subs, argc, argv); }
 

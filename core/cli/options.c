@@ -17,12 +17,12 @@ static const struct {
   const char *name;
   bool has_arg;
 } ik_global_opts[] = {
-  {"log-level", true},
-  {"log-file", true},
-  {"log-format", true},
-  {"lua-timeout", true},
-  {"sandbox-timeout", true},
-  {"sandbox-memory", true},
+    {"log-level", true},
+    {"log-file", true},
+    {"log-format", true},
+    {"lua-timeout", true},
+    {"sandbox-timeout", true},
+    {"sandbox-memory", true},
 };
 #define IK_NGLOBAL (sizeof ik_global_opts / sizeof ik_global_opts[0])
 

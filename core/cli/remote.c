@@ -43,7 +43,8 @@ void ik_cli_result_clear(ik_cli_result_t *res) {
 
 void ik_cli_remote_wait(ik_cli_remote_t *r, const int *count, int want) {
   /* Every call has a timeout (the HTTP client's), so this ends. */
-  while (*count < want && uv_run(&r->loop.uv, UV_RUN_ONCE)) {}
+  while (*count < want && uv_run(&r->loop.uv, UV_RUN_ONCE)) {
+  }
 }
 
 json_t *ik_cli_read_json(const char *path, ik_err_t *err) {

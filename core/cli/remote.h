@@ -15,13 +15,13 @@
 typedef struct ik_cli_remote {
   ik_loop_t loop;
   ik_http_client_t *http;
-  char dir[4096];      /* the plugins directory */
+  char dir[4096]; /* the plugins directory */
 } ik_cli_remote_t;
 
 /* The outcome of one asynchronous call. */
 typedef struct ik_cli_result {
   int done;
-  json_t *result;      /* owned; NULL on error */
+  json_t *result; /* owned; NULL on error */
   ik_err_t err;
 } ik_cli_result_t;
 

@@ -104,7 +104,9 @@ void ik__guarded(json_t *result, const ik_err_t *err, void *data) {
   if (gd->settled) {
     const char *id = json_string_value(result);
     ik_log(IK_LOG_WARN, "group", "a plugin answered a call already given up (deadline or shutdown); the answer is dropped, the next describe sees its effect",
-           "call", gd->what, "result", err ? "error" : id ? id : "ok", "error", err ? err->msg : "", NULL);
+           "call", gd->what, "result", err ? "error" : id ? id
+                                                          : "ok",
+           "error", err ? err->msg : "", NULL);
     guard_free_if_done(gd);
     return;
   }
@@ -469,8 +471,7 @@ static void commit_details(commit_op_t *co, json_t *descs) {
     }
   }
   ik_plan_t plan;
-  ik_plan_input_t in = {.spec = &co->spec, .instances = insts, .n_instances = n, .state = g ? &g->state : NULL,
-                        .now_ms = now, .poll_ms = co->op.c->o.poll_ms, .seed = 1};
+  ik_plan_input_t in = {.spec = &co->spec, .instances = insts, .n_instances = n, .state = g ? &g->state : NULL, .now_ms = now, .poll_ms = co->op.c->o.poll_ms, .seed = 1};
   if (ik_plan_compute(&in, &plan, &err) == 0) {
     if (g == NULL) ik_buf_printf(&co->details, "Managing %llu instances", (unsigned long long)co->spec.size);
     else ik_plan_summary_format(&co->details, &plan.summary);
@@ -806,13 +807,12 @@ static int resized(ik__group_t *g, uint64_t size, json_t **out, ik_group_spec_t 
   return 0;
 }
 
-
 /* SetSize and DestroyInstances: the group's spec at its new size. */
 typedef struct resize_op {
   op_t op;
   json_t *spec_json; /* NULL: the size does not change (pets) */
   ik_group_spec_t spec;
-  json_t *ids;       /* DestroyInstances: the members to destroy */
+  json_t *ids; /* DestroyInstances: the members to destroy */
 } resize_op_t;
 
 static void resize_free(op_t *op) {
@@ -840,8 +840,7 @@ static int set_size_apply(op_t *op, json_t *result, ik_err_t *err) {
   resize_op_t *ro = (resize_op_t *)op;
   ik__group_t *g = ik__group_find(op->c, op->id);
   if (g && !g->destroying) {
-    ik_events_emit(op->c->events, op->id, "scaled", json_pack("{s:I, s:I}", "from", (json_int_t)g->spec.size, "to",
-                                                               (json_int_t)ro->spec.size));
+    ik_events_emit(op->c->events, op->id, "scaled", json_pack("{s:I, s:I}", "from", (json_int_t)g->spec.size, "to", (json_int_t)ro->spec.size));
     resize_apply(ro, g);
   }
   op_reply(op, json_null());
@@ -1060,8 +1059,7 @@ static void on_resume_state(json_t *result, const ik_err_t *err, void *data) {
     rs->spec = NULL;
     ik_rollout_state_init(&st);
     rs->loaded++;
-    ik_events_emit(rs->c->events, g->id, "resumed", json_pack("{s:s, s:b}", "target_hash", g->state.target_hash,
-                                                              "destroying", destroying));
+    ik_events_emit(rs->c->events, g->id, "resumed", json_pack("{s:s, s:b}", "target_hash", g->state.target_hash, "destroying", destroying));
     if (destroying) {
       ik_log(IK_LOG_WARN, "group", "the group was being destroyed when the daemon stopped; run destroy again to finish",
              "group", g->id, NULL);

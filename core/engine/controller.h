@@ -56,20 +56,20 @@ typedef struct ik_call_timeout {
 } ik_call_timeout_t;
 
 typedef struct ik_controller_opts {
-  ik_resolver_t resolver;   /* instance and flavor plugins by name */
-  ik_store_t *store;        /* borrowed; outlives the controller */
-  const char *events_path;  /* the event log (events.h); NULL: none */
-  int64_t poll_ms;          /* resync interval [5000] */
-  int64_t retry_base_ms;    /* first retry delay [500] */
-  int64_t retry_max_ms;     /* longest retry delay [60000] */
-  int64_t crash_window_ms;  /* an instance lost younger than this is crash-looping [60000] */
-  const char *self_id;      /* the instance (ID or logical ID) this daemon runs on; NULL: none */
-  size_t max_calls;         /* plugin calls in flight per group, at most [256]: bounds memory, not speed */
-  int64_t call_timeout_ms;  /* a plugin call not answered within this fails with IK_ETIMEDOUT and is retried
+  ik_resolver_t resolver;                 /* instance and flavor plugins by name */
+  ik_store_t *store;                      /* borrowed; outlives the controller */
+  const char *events_path;                /* the event log (events.h); NULL: none */
+  int64_t poll_ms;                        /* resync interval [5000] */
+  int64_t retry_base_ms;                  /* first retry delay [500] */
+  int64_t retry_max_ms;                   /* longest retry delay [60000] */
+  int64_t crash_window_ms;                /* an instance lost younger than this is crash-looping [60000] */
+  const char *self_id;                    /* the instance (ID or logical ID) this daemon runs on; NULL: none */
+  size_t max_calls;                       /* plugin calls in flight per group, at most [256]: bounds memory, not speed */
+  int64_t call_timeout_ms;                /* a plugin call not answered within this fails with IK_ETIMEDOUT and is retried
                                like any failure; a late answer is dropped (logged) [300000] */
   const ik_call_timeout_t *call_timeouts; /* per plugin, over call_timeout_ms; copied */
   size_t n_call_timeouts;
-  uint64_t max_group_size;  /* the largest Allocation.Size or number of LogicalIDs accepted [10000]:
+  uint64_t max_group_size; /* the largest Allocation.Size or number of LogicalIDs accepted [10000]:
                                a commit, a resize or a stored spec above it is refused, naming the field */
   /* Called when a group has just made many plugin calls (thousands of
    * health checks or actions) and has none outstanding: the owner frees

@@ -31,10 +31,10 @@ typedef struct ik__guard {
   ik_spi_cb cb;
   void *data;
   uv_timer_t timer;
-  bool settled;                  /* cb was called */
-  bool answered;                 /* the plugin called back (or refused the call) */
-  bool closed;                   /* the timer's close callback ran */
-  char what[96];                 /* "provision (instance-x)": for the log of a late answer */
+  bool settled;  /* cb was called */
+  bool answered; /* the plugin called back (or refused the call) */
+  bool closed;   /* the timer's close callback ran */
+  char what[96]; /* "provision (instance-x)": for the log of a late answer */
 } ik__guard_t;
 
 /* An action the controller started and has not finished, or holds back
@@ -43,8 +43,8 @@ typedef struct ik__action {
   struct ik__action *next;
   ik__group_t *g;
   ik_plan_action_kind_t kind;
-  char *id;              /* DESTROY, DRAIN, LABEL: the instance */
-  char *logical_id;      /* PROVISION: the slot (pets) */
+  char *id;         /* DESTROY, DRAIN, LABEL: the instance */
+  char *logical_id; /* PROVISION: the slot (pets) */
   char config_hash[IK_HASH_LEN + 1];
   ik_destroy_reason_t reason;
   bool drain;
@@ -62,8 +62,8 @@ typedef struct ik__action {
 typedef struct ik__failure {
   struct ik__failure *next;
   char *key;
-  uint32_t attempts;     /* failures so far (shown) */
-  uint32_t streak;       /* rounds of retries: drives the backoff */
+  uint32_t attempts; /* failures so far (shown) */
+  uint32_t streak;   /* rounds of retries: drives the backoff */
   int64_t last_ms;
   char msg[IK_FAILURE_MSG_MAX];
 } ik__failure_t;
@@ -72,82 +72,82 @@ typedef struct ik__failure {
 typedef struct ik__seen {
   char *id;
   char *logical_id;
-  int64_t first_ms;           /* first seen (creation time, as far as we know) */
+  int64_t first_ms; /* first seen (creation time, as far as we know) */
   ik_health_t health;
   int64_t unhealthy_since_ms;
-  bool adopted;               /* found by the first describe after a resume, no health answer yet */
+  bool adopted; /* found by the first describe after a resume, no health answer yet */
 } ik__seen_t;
 
 struct ik__group {
   ik__group_t *next;
   ik_controller_t *c;
-  int refs;                   /* the controller's, the timer's, one per outstanding call */
-  bool freed;                 /* no longer managed: callbacks only drop their reference */
+  int refs;   /* the controller's, the timer's, one per outstanding call */
+  bool freed; /* no longer managed: callbacks only drop their reference */
   char *id;
-  json_t *spec_json;          /* as committed (group.Spec) */
+  json_t *spec_json; /* as committed (group.Spec) */
   ik_group_spec_t spec;
-  ik_rollout_state_t state;   /* as last persisted */
-  char *state_text;           /* its JSON, to tell when it changed */
-  bool destroying;            /* DestroyGroup in progress */
+  ik_rollout_state_t state; /* as last persisted */
+  char *state_text;         /* its JSON, to tell when it changed */
+  bool destroying;          /* DestroyGroup in progress */
 
-  ik_instance_plugin_t inst;  /* resolved at first use; vt NULL until then */
+  ik_instance_plugin_t inst; /* resolved at first use; vt NULL until then */
   ik_flavor_plugin_t flavor;
-  int watch_token;            /* > 0 while subscribed to the instance plugin's events */
+  int watch_token; /* > 0 while subscribed to the instance plugin's events */
 
-  uv_timer_t timer;           /* the next cycle */
-  int64_t due_ms;             /* when the timer fires (monotonic ms); 0 = not armed */
-  bool cycling;               /* a cycle is running */
-  bool again;                 /* something happened meanwhile: run one more */
+  uv_timer_t timer; /* the next cycle */
+  int64_t due_ms;   /* when the timer fires (monotonic ms); 0 = not armed */
+  bool cycling;     /* a cycle is running */
+  bool again;       /* something happened meanwhile: run one more */
   uint64_t cycles;
-  bool planned;               /* a plan was made since the group was installed */
-  uint64_t spec_gen;          /* bumped at every commit or scale of this group */
-  uint64_t summary_gen;       /* the spec_gen the summary was planned for: older = "pending" */
-  bool resumed;               /* installed from the store at start (not committed) */
-  bool observed;              /* a describe succeeded since the group was installed */
+  bool planned;         /* a plan was made since the group was installed */
+  uint64_t spec_gen;    /* bumped at every commit or scale of this group */
+  uint64_t summary_gen; /* the spec_gen the summary was planned for: older = "pending" */
+  bool resumed;         /* installed from the store at start (not committed) */
+  bool observed;        /* a describe succeeded since the group was installed */
 
-  json_t *descs;              /* the last describe: members' descriptions */
-  json_t *desc_index;         /* ID -> its position in descs (and seen), as an integer */
+  json_t *descs;      /* the last describe: members' descriptions */
+  json_t *desc_index; /* ID -> its position in descs (and seen), as an integer */
   ik__seen_t *seen;
   size_t n_seen;
-  size_t health_pending;      /* Healthy calls outstanding */
-  size_t health_next;         /* the next member to ask */
-  bool *health_skip;          /* per member: health known, not asked this cycle */
-  int64_t health_checked_ms;  /* when every member's health was last asked */
-  uint32_t unknown_streak;    /* cycles in a row with a member's health unknown: drives its re-check backoff */
-  ik_health_t *health;        /* per entry of descs, this cycle */
+  size_t health_pending;     /* Healthy calls outstanding */
+  size_t health_next;        /* the next member to ask */
+  bool *health_skip;         /* per member: health known, not asked this cycle */
+  int64_t health_checked_ms; /* when every member's health was last asked */
+  uint32_t unknown_streak;   /* cycles in a row with a member's health unknown: drives its re-check backoff */
+  ik_health_t *health;       /* per entry of descs, this cycle */
 
-  ik__action_t *actions;      /* in flight */
-  ik__action_t **queue;       /* started by the plan, waiting for room (FIFO) */
+  ik__action_t *actions; /* in flight */
+  ik__action_t **queue;  /* started by the plan, waiting for room (FIFO) */
   size_t queue_head, queue_len, queue_cap;
-  size_t n_running;           /* actions with a call outstanding */
-  size_t calls_since_relief;  /* plugin calls finished since the owner was last told (relief) */
+  size_t n_running;          /* actions with a call outstanding */
+  size_t calls_since_relief; /* plugin calls finished since the owner was last told (relief) */
   ik__failure_t *failures;
-  ik_plan_summary_t summary;  /* of the last plan */
-  json_t *last_plan;          /* the last plan's action lines */
+  ik_plan_summary_t summary;           /* of the last plan */
+  json_t *last_plan;                   /* the last plan's action lines */
   char last_error[IK_FAILURE_MSG_MAX]; /* observe / persist trouble; "" when fine */
-  uint32_t crash_streak;      /* replacements lost young, in a row */
-  json_t *replacements;       /* IDs provisioned while a streak ran: ID -> true */
-  json_t *exits;              /* member ID -> how it ended, as its plugin said (until its loss is handled) */
-  struct {                    /* the last crash-loop loss, while the loop lasts (count > 0) */
+  uint32_t crash_streak;               /* replacements lost young, in a row */
+  json_t *replacements;                /* IDs provisioned while a streak ran: ID -> true */
+  json_t *exits;                       /* member ID -> how it ended, as its plugin said (until its loss is handled) */
+  struct {                             /* the last crash-loop loss, while the loop lasts (count > 0) */
     char *instance;
-    char *exit;               /* "exited with status 3", or NULL when the plugin did not say */
-    uint32_t count;           /* losses in a row (the streak) */
-    int64_t age_ms;           /* how long it lived */
-    int64_t at_ms;            /* when it was lost */
+    char *exit;     /* "exited with status 3", or NULL when the plugin did not say */
+    uint32_t count; /* losses in a row (the streak) */
+    int64_t age_ms; /* how long it lived */
+    int64_t at_ms;  /* when it was lost */
   } crash;
 };
 
 struct ik_controller {
   ik_loop_t *loop;
-  ik__guard_t *guards;  /* calls whose deadline is armed */
+  ik__guard_t *guards;              /* calls whose deadline is armed */
   ik_call_timeout_t *call_timeouts; /* owned copies of o.call_timeouts */
   ik_controller_opts_t o;
   char *self_id;
   ik_events_t *events;
   ik__group_t *groups;
   uint64_t rng;
-  bool closing;   /* ik_controller_free was called */
-  size_t live;    /* groups and operations still referring to the controller */
+  bool closing; /* ik_controller_free was called */
+  size_t live;  /* groups and operations still referring to the controller */
 };
 
 /* --- controller.c ------------------------------------------------------ */

@@ -65,11 +65,11 @@ typedef struct ik_health_policy {
 
 typedef struct ik_group_spec {
   char *id;
-  bool pets;                  /* Allocation.LogicalIDs given */
-  uint64_t size;              /* Allocation.Size, or the number of logical IDs */
-  char **logical_ids;         /* pets only; n_logical_ids == size */
+  bool pets;          /* Allocation.LogicalIDs given */
+  uint64_t size;      /* Allocation.Size, or the number of logical IDs */
+  char **logical_ids; /* pets only; n_logical_ids == size */
   size_t n_logical_ids;
-  char *instance_plugin;      /* Instance.Plugin, never empty */
+  char *instance_plugin;       /* Instance.Plugin, never empty */
   json_t *instance_properties; /* Instance.Properties; NULL when absent */
   char *flavor_plugin;
   json_t *flavor_properties;

@@ -15,14 +15,14 @@
 /* One member of the group: an observed instance, or a provision in flight
  * (pending; it has no ID yet). */
 typedef struct member {
-  const char *id;          /* NULL when pending */
+  const char *id; /* NULL when pending */
   const char *logical_id;
-  const char *hash;        /* effective config hash */
+  const char *hash; /* effective config hash */
   int64_t created;
   int64_t unhealthy_since;
-  int64_t healthy_since;   /* when healthy */
-  int slot;                /* pets: index in LogicalIDs, -1 = not in the spec; cattle: 0 */
-  uint64_t rnd;            /* DeletePolicy Random key */
+  int64_t healthy_since; /* when healthy */
+  int slot;              /* pets: index in LogicalIDs, -1 = not in the spec; cattle: 0 */
+  uint64_t rnd;          /* DeletePolicy Random key */
   bool pending, leaving, self, bootstrap, draining, labelling, adopted;
   bool is_new, healthy, unhealthy, available;
 } member_t;
@@ -47,8 +47,8 @@ typedef struct plan_ctx {
    * exist = live + leaving). */
   int64_t live, exist, new_live, old_live, avail, new_avail, unhealthy, pending, a_slots;
   int64_t D, surge, unavail, min_avail, min_healthy;
-  int64_t cap;        /* actions that may be proposed: MaxParallel and the window, less those in flight */
-  int64_t held;       /* provisions beyond cap: counted, not built */
+  int64_t cap;  /* actions that may be proposed: MaxParallel and the window, less those in flight */
+  int64_t held; /* provisions beyond cap: counted, not built */
   char target[IK_HASH_LEN + 1];
   bool failed, short_circuit, canary_paused;
   char fail_reason[IK_PLAN_REASON_MAX];
@@ -180,7 +180,8 @@ static void destroy(plan_ctx_t *c, member_t *m, ik_destroy_reason_t reason, cons
 static void provision_n(plan_ctx_t *c, int slot, int64_t n, const char *why) {
   if (n <= 0) return;
   int64_t room_now = c->cap - (int64_t)c->n_acts;
-  int64_t build = room_now <= 0 ? 0 : n < room_now ? n : room_now;
+  int64_t build = room_now <= 0 ? 0 : n < room_now ? n
+                                                   : room_now;
   for (int64_t i = 0; i < build; i++) {
     ik_plan_action_t *a = act(c, IK_ACTION_PROVISION, "%s", why);
     a->logical_id = c->spec->pets ? ik_strdup(c->spec->logical_ids[slot]) : NULL;
@@ -371,7 +372,8 @@ static void assess_health(plan_ctx_t *c) {
     /* Adopted at the last good config: it was available before the
      * restart (healthy-since times are kept in memory only). */
     bool proven = m->adopted && c->next->good_hash[0] && strcmp(m->hash, c->next->good_hash) == 0;
-    m->healthy_since = k ? k->since_ms : proven ? c->in->now_ms - c->min_healthy : c->in->now_ms;
+    m->healthy_since = k ? k->since_ms : proven ? c->in->now_ms - c->min_healthy
+                                                : c->in->now_ms;
     m->available = c->in->now_ms - m->healthy_since >= c->min_healthy;
     ik_healthy_since_t *h = &c->next->healthy[c->next->n_healthy++];
     h->id = ik_strdup(m->id);

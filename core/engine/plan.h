@@ -104,14 +104,14 @@
 /* One instance as observed (all strings borrowed for the call). */
 typedef struct ik_plan_instance {
   const char *id;
-  const char *logical_id;  /* LogicalID, else tag infrakit.logical_id; NULL if none */
-  const char *group;       /* tag infrakit.group; NULL if absent */
-  const char *config_hash; /* tag infrakit.config.hash; NULL if absent */
-  int64_t created_ms;      /* creation time, ms since the epoch; 0 if unknown */
-  ik_health_t health;      /* the flavor's last answer */
+  const char *logical_id;     /* LogicalID, else tag infrakit.logical_id; NULL if none */
+  const char *group;          /* tag infrakit.group; NULL if absent */
+  const char *config_hash;    /* tag infrakit.config.hash; NULL if absent */
+  int64_t created_ms;         /* creation time, ms since the epoch; 0 if unknown */
+  ik_health_t health;         /* the flavor's last answer */
   int64_t unhealthy_since_ms; /* when it turned unhealthy (health UNHEALTHY) */
-  bool self;               /* this daemon runs on it: never destroyed */
-  bool adopted;            /* found by a controller that just resumed, before its first health answer: at
+  bool self;                  /* this daemon runs on it: never destroyed */
+  bool adopted;               /* found by a controller that just resumed, before its first health answer: at
                               the last good config and healthy, it proved itself before the restart and
                               is available at once (no new MinHealthySeconds) */
 } ik_plan_instance_t;
@@ -135,11 +135,11 @@ typedef struct ik_plan_inflight {
 } ik_plan_inflight_t;
 
 typedef enum ik_plan_phase {
-  IK_PHASE_STEADY = 0,   /* at the spec: nothing to do, nothing in flight */
-  IK_PHASE_SCALING,      /* adding or removing instances (scale, heal, create) */
-  IK_PHASE_ROLLING,      /* replacing instances with the target config */
-  IK_PHASE_CANARY_PAUSED,/* canaries rolled; waiting for `group promote` */
-  IK_PHASE_BLOCKED,      /* cannot make progress; reason says why */
+  IK_PHASE_STEADY = 0,    /* at the spec: nothing to do, nothing in flight */
+  IK_PHASE_SCALING,       /* adding or removing instances (scale, heal, create) */
+  IK_PHASE_ROLLING,       /* replacing instances with the target config */
+  IK_PHASE_CANARY_PAUSED, /* canaries rolled; waiting for `group promote` */
+  IK_PHASE_BLOCKED,       /* cannot make progress; reason says why */
 } ik_plan_phase_t;
 
 typedef struct ik_healthy_since {
@@ -150,30 +150,30 @@ typedef struct ik_healthy_since {
 /* What the plan remembers between calls; persisted by the store. A
  * zeroed struct (ik_rollout_state_init) is a group never planned. */
 typedef struct ik_rollout_state {
-  char spec_hash[IK_HASH_LEN + 1];   /* config hash of the spec last planned */
-  char target_hash[IK_HASH_LEN + 1]; /* config members should have (spec's, or good after a rollback) */
-  char good_hash[IK_HASH_LEN + 1];   /* last config fully rolled out and available; "" = none */
+  char spec_hash[IK_HASH_LEN + 1];         /* config hash of the spec last planned */
+  char target_hash[IK_HASH_LEN + 1];       /* config members should have (spec's, or good after a rollback) */
+  char good_hash[IK_HASH_LEN + 1];         /* last config fully rolled out and available; "" = none */
   char self_drained_hash[IK_HASH_LEN + 1]; /* target for which self was drained */
-  ik_plan_phase_t phase;             /* as of the last plan */
-  bool canary_promoted;              /* `group promote` since the rollout started */
-  bool rolled_back;                  /* the target went back to good_hash */
-  int64_t started_ms;                /* when the target was last changed */
-  char failure[IK_PLAN_REASON_MAX];  /* why the rollout was rolled back; "" if not */
-  ik_healthy_since_t *healthy;       /* members seen healthy continuously, by ID */
+  ik_plan_phase_t phase;                   /* as of the last plan */
+  bool canary_promoted;                    /* `group promote` since the rollout started */
+  bool rolled_back;                        /* the target went back to good_hash */
+  int64_t started_ms;                      /* when the target was last changed */
+  char failure[IK_PLAN_REASON_MAX];        /* why the rollout was rolled back; "" if not */
+  ik_healthy_since_t *healthy;             /* members seen healthy continuously, by ID */
   size_t n_healthy;
 } ik_rollout_state_t;
 
 typedef struct ik_plan_input {
-  const ik_group_spec_t *spec;          /* parsed and validated */
-  const ik_plan_instance_t *instances;  /* as observed, any order; may include non-members */
+  const ik_group_spec_t *spec;         /* parsed and validated */
+  const ik_plan_instance_t *instances; /* as observed, any order; may include non-members */
   size_t n_instances;
   const ik_plan_inflight_t *in_flight;
   size_t n_in_flight;
-  const ik_rollout_state_t *state;      /* NULL = never planned */
+  const ik_rollout_state_t *state; /* NULL = never planned */
   int64_t now_ms;
-  int64_t poll_ms;                      /* resync interval, for Updating.Count */
-  uint64_t seed;                        /* DeletePolicy Random */
-  uint32_t window;                      /* at most this many actions in flight and proposed at once;
+  int64_t poll_ms; /* resync interval, for Updating.Count */
+  uint64_t seed;   /* DeletePolicy Random */
+  uint32_t window; /* at most this many actions in flight and proposed at once;
                                            0 = IK_PLAN_WINDOW */
 } ik_plan_input_t;
 
@@ -186,15 +186,15 @@ typedef struct ik_plan_input {
 /* --- output ------------------------------------------------------------------ */
 
 typedef enum ik_destroy_reason {
-  IK_DESTROY_TERMINATE = 0, /* instance.Context "terminate" */
+  IK_DESTROY_TERMINATE = 0,  /* instance.Context "terminate" */
   IK_DESTROY_ROLLING_UPDATE, /* instance.Context "rolling_update" */
 } ik_destroy_reason_t;
 
 typedef enum ik_wait_for {
-  IK_WAIT_HEALTHY = 0,   /* new instances to become available */
-  IK_WAIT_PROMOTION,     /* `infrakit group promote ID` */
-  IK_WAIT_UNHEALTHY,     /* an unhealthy instance to reach UnhealthyTimeout */
-  IK_WAIT_IN_FLIGHT,     /* actions in flight (MaxParallel, a destroy before its slot is reused) */
+  IK_WAIT_HEALTHY = 0, /* new instances to become available */
+  IK_WAIT_PROMOTION,   /* `infrakit group promote ID` */
+  IK_WAIT_UNHEALTHY,   /* an unhealthy instance to reach UnhealthyTimeout */
+  IK_WAIT_IN_FLIGHT,   /* actions in flight (MaxParallel, a destroy before its slot is reused) */
 } ik_wait_for_t;
 
 typedef struct ik_plan_action {
@@ -211,13 +211,13 @@ typedef struct ik_plan_action {
 
 typedef struct ik_plan_summary {
   ik_plan_phase_t phase;
-  uint64_t desired;   /* the spec's size */
-  uint64_t current;   /* members that exist, less those being destroyed (provisions not yet done are not counted) */
-  uint64_t updated;   /* of those, at the target config */
-  uint64_t available; /* of those, available */
-  uint64_t unhealthy; /* of those, reported unhealthy */
-  uint64_t done;      /* rollout progress: available at the target (pets: slots), <= desired */
-  uint64_t total;     /* = desired */
+  uint64_t desired;                /* the spec's size */
+  uint64_t current;                /* members that exist, less those being destroyed (provisions not yet done are not counted) */
+  uint64_t updated;                /* of those, at the target config */
+  uint64_t available;              /* of those, available */
+  uint64_t unhealthy;              /* of those, reported unhealthy */
+  uint64_t done;                   /* rollout progress: available at the target (pets: slots), <= desired */
+  uint64_t total;                  /* = desired */
   char reason[IK_PLAN_REASON_MAX]; /* why blocked, paused or waiting; "" when steady */
 } ik_plan_summary_t;
 
@@ -225,7 +225,7 @@ typedef struct ik_plan {
   ik_plan_action_t *actions; /* in the order to start them; waits last */
   size_t n_actions;
   ik_plan_summary_t summary;
-  ik_rollout_state_t next;   /* persist before acting */
+  ik_rollout_state_t next; /* persist before acting */
 } ik_plan_t;
 
 /* --- functions ------------------------------------------------------------------ */
@@ -257,8 +257,8 @@ void ik_plan_action_format(ik_buf_t *out, const ik_plan_action_t *a);
 void ik_plan_summary_format(ik_buf_t *out, const ik_plan_summary_t *s);
 
 const char *ik_plan_action_kind_name(ik_plan_action_kind_t k); /* "provision", "destroy", "drain", "label", "wait" */
-const char *ik_plan_phase_name(ik_plan_phase_t p);   /* "steady", "scaling", "rolling", "canary-paused", "blocked" */
-const char *ik_destroy_reason_name(ik_destroy_reason_t r); /* "terminate", "rolling_update" */
-const char *ik_wait_for_name(ik_wait_for_t w);       /* "healthy", "promotion", "unhealthy", "in-flight" */
+const char *ik_plan_phase_name(ik_plan_phase_t p);             /* "steady", "scaling", "rolling", "canary-paused", "blocked" */
+const char *ik_destroy_reason_name(ik_destroy_reason_t r);     /* "terminate", "rolling_update" */
+const char *ik_wait_for_name(ik_wait_for_t w);                 /* "healthy", "promotion", "unhealthy", "in-flight" */
 
 #endif

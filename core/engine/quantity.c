@@ -48,14 +48,14 @@ static const struct {
   const char *name;
   uint64_t ns;
 } units[] = {
-  {"ns", 1ULL},
-  {"us", 1000ULL},
-  {"\xC2\xB5s", 1000ULL}, /* U+00B5 micro sign */
-  {"\xCE\xBCs", 1000ULL}, /* U+03BC greek mu */
-  {"ms", 1000000ULL},
-  {"s", 1000000000ULL},
-  {"m", 60000000000ULL},
-  {"h", 3600000000000ULL},
+    {"ns", 1ULL},
+    {"us", 1000ULL},
+    {"\xC2\xB5s", 1000ULL}, /* U+00B5 micro sign */
+    {"\xCE\xBCs", 1000ULL}, /* U+03BC greek mu */
+    {"ms", 1000000ULL},
+    {"s", 1000000000ULL},
+    {"m", 60000000000ULL},
+    {"h", 3600000000000ULL},
 };
 
 static int bad_duration(ik_err_t *err, const char *field, const char *s) {

@@ -582,8 +582,7 @@ static void crash_backoff(ik__group_t *g, const ik__seen_t *lost, int64_t now) {
   ik_controller_t *c = g->c;
   int64_t age = now - lost->first_ms;
   const char *why = json_string_value(json_object_get(g->exits, lost->id)); /* "exited with status 3" */
-  ik__emit(g, "instance-lost", json_pack("{s:s, s:s?, s:I, s:s?}", "instance", lost->id, "logical_id", lost->logical_id,
-                                         "age_ms", (json_int_t)age, "exit", why));
+  ik__emit(g, "instance-lost", json_pack("{s:s, s:s?, s:I, s:s?}", "instance", lost->id, "logical_id", lost->logical_id, "age_ms", (json_int_t)age, "exit", why));
   ik_log(IK_LOG_WARN, "group", "instance lost; replacing it", "group", g->id, "instance", lost->id, "exit",
          why ? why : "unknown", NULL);
   /* A crash loop is a replacement dying young, again: the streak grows
@@ -614,8 +613,7 @@ static void crash_backoff(ik__group_t *g, const ik__seen_t *lost, int64_t now) {
   g->crash.at_ms = now;
   ik_log(IK_LOG_WARN, "group", "crash loop: backing off before the next replacement", "group", g->id, "instance",
          lost->id, "exit", why ? why : "unknown", NULL);
-  ik__emit(g, "crash-loop", json_pack("{s:s, s:s?, s:i, s:I, s:s?}", "instance", lost->id, "logical_id", lid, "streak",
-                                      (int)g->crash_streak, "retry_in_ms", (json_int_t)delay, "exit", why));
+  ik__emit(g, "crash-loop", json_pack("{s:s, s:s?, s:i, s:I, s:s?}", "instance", lost->id, "logical_id", lid, "streak", (int)g->crash_streak, "retry_in_ms", (json_int_t)delay, "exit", why));
 }
 
 /* Update what is remembered of members from descs (the new observation,
@@ -634,8 +632,7 @@ static void update_seen(ik__group_t *g, json_t *descs, int64_t now) {
     } else {
       const char *lid = json_string_value(json_object_get(d, "LogicalID"));
       if (lid == NULL) lid = json_string_value(json_object_get(json_object_get(d, "Tags"), "infrakit.logical_id"));
-      next[i] = (ik__seen_t){.id = ik_strdup(id ? id : ""), .logical_id = ik_strdup(lid), .first_ms = now,
-                             .adopted = g->resumed && !g->observed};
+      next[i] = (ik__seen_t){.id = ik_strdup(id ? id : ""), .logical_id = ik_strdup(lid), .first_ms = now, .adopted = g->resumed && !g->observed};
     }
     if (id) json_object_set_new(index, id, json_integer((json_int_t)i));
   }
@@ -787,8 +784,7 @@ static void note_transitions(ik__group_t *g, const ik_plan_t *plan) {
    * after a restart: the phase is not persisted, and a zeroed one is no
    * "steady" to come from. */
   if (was->phase != now->phase || !g->planned) {
-    ik__emit(g, "phase", json_pack("{s:s, s:s, s:s}", "from", g->planned ? ik_plan_phase_name(was->phase) : "pending",
-                                   "to", ik_plan_phase_name(now->phase), "reason", plan->summary.reason));
+    ik__emit(g, "phase", json_pack("{s:s, s:s, s:s}", "from", g->planned ? ik_plan_phase_name(was->phase) : "pending", "to", ik_plan_phase_name(now->phase), "reason", plan->summary.reason));
     ik_log(IK_LOG_INFO, "group", "phase", "group", g->id, "phase", ik_plan_phase_name(now->phase), "reason",
            plan->summary.reason, NULL);
   }
@@ -851,9 +847,7 @@ static void plan_and_act(ik__group_t *g) {
   cycle_t *cy = IK_NEW(cycle_t);
   cy->g = g;
   cy->spec_gen = g->spec_gen;
-  ik_plan_input_t in = {.spec = &g->spec, .instances = insts, .n_instances = n, .in_flight = fl, .n_in_flight = n_fl,
-                        .state = g->state.target_hash[0] || g->cycles ? &g->state : NULL, .now_ms = now,
-                        .poll_ms = g->c->o.poll_ms, .seed = ik__random(g->c)};
+  ik_plan_input_t in = {.spec = &g->spec, .instances = insts, .n_instances = n, .in_flight = fl, .n_in_flight = n_fl, .state = g->state.target_hash[0] || g->cycles ? &g->state : NULL, .now_ms = now, .poll_ms = g->c->o.poll_ms, .seed = ik__random(g->c)};
   int rc = ik_plan_compute(&in, &cy->plan, &err);
   ik_free(insts);
   ik_free(fl);
@@ -1048,7 +1042,8 @@ static void end_cycle(ik__group_t *g) {
 /* --- status ------------------------------------------------------------------- */
 
 static const char *health_name(ik_health_t h) {
-  return h == IK_HEALTH_HEALTHY ? "healthy" : h == IK_HEALTH_UNHEALTHY ? "unhealthy" : "unknown";
+  return h == IK_HEALTH_HEALTHY ? "healthy" : h == IK_HEALTH_UNHEALTHY ? "unhealthy"
+                                                                       : "unknown";
 }
 
 /* The crash loop, while it lasts (a replacement held back, or the last
@@ -1084,7 +1079,9 @@ json_t *ik__group_status(ik__group_t *g) {
   for (ik__action_t *a = g->actions; a; a = a->next) {
     json_t *o = json_pack("{s:s, s:s?, s:s?, s:s?}", "Action", ik_plan_action_kind_name(a->kind), "Instance", a->created ? a->created : a->id,
                           "LogicalID", a->logical_id, "State",
-                          a->running ? "running" : a->retry_at_ms > 0 ? "backing-off" : a->created ? "awaiting-describe" : NULL);
+                          a->running ? "running" : a->retry_at_ms > 0 ? "backing-off"
+                                               : a->created           ? "awaiting-describe"
+                                                                      : NULL);
     if (a->retry_at_ms > 0) json_object_set_new(o, "RetryInMs", json_integer(a->retry_at_ms > now ? a->retry_at_ms - now : 0));
     json_array_append_new(inflight, o);
   }
@@ -1103,17 +1100,18 @@ json_t *ik__group_status(ik__group_t *g) {
   snprintf(reason, sizeof reason, "%s", stale && !g->destroying ? "the committed spec is not planned yet" : s->reason);
   json_t *crash = crash_status(g, now, failures, reason, sizeof reason);
   json_t *st = json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}, s:s, s:s, s:s, s:s, s:b, s:s, s:o?, s:o, s:o, "
-                   "s:o, s:I}",
-                   "ID", g->id, "Phase",
-                   g->destroying ? "destroying" : stale ? "pending" : ik_plan_phase_name(s->phase),
-                   "Summary",
-                   "Desired", (json_int_t)g->spec.size, "Current", (json_int_t)s->current, "Updated",
-                   (json_int_t)s->updated, "Available", (json_int_t)s->available, "Unhealthy",
-                   (json_int_t)s->unhealthy, "Done", (json_int_t)s->done, "Total", (json_int_t)s->total, "Reason",
-                   reason, "ConfigHash", g->spec.config_hash, "TargetHash", g->state.target_hash, "GoodHash",
-                   g->state.good_hash, "Failure", g->state.failure, "CanaryPromoted", g->state.canary_promoted,
-                   "Error", g->last_error, "Plan", json_deep_copy(g->last_plan), "InFlight", inflight, "Failures", failures,
-                   "Instances", insts, "Cycles", (json_int_t)g->cycles);
+                         "s:o, s:I}",
+                         "ID", g->id, "Phase",
+                         g->destroying ? "destroying" : stale ? "pending"
+                                                              : ik_plan_phase_name(s->phase),
+                         "Summary",
+                         "Desired", (json_int_t)g->spec.size, "Current", (json_int_t)s->current, "Updated",
+                         (json_int_t)s->updated, "Available", (json_int_t)s->available, "Unhealthy",
+                         (json_int_t)s->unhealthy, "Done", (json_int_t)s->done, "Total", (json_int_t)s->total, "Reason",
+                         reason, "ConfigHash", g->spec.config_hash, "TargetHash", g->state.target_hash, "GoodHash",
+                         g->state.good_hash, "Failure", g->state.failure, "CanaryPromoted", g->state.canary_promoted,
+                         "Error", g->last_error, "Plan", json_deep_copy(g->last_plan), "InFlight", inflight, "Failures", failures,
+                         "Instances", insts, "Cycles", (json_int_t)g->cycles);
   json_object_set_new(st, "CrashLoop", crash ? crash : json_null());
   return st;
 }

@@ -172,7 +172,12 @@ static void sf_free(void *self) {
 }
 
 static const ik_store_vtable_t store_file_vt = {
-    .kind = "file", .put = sf_put, .get = sf_get, .del = sf_del, .list = sf_list, .free = sf_free,
+    .kind = "file",
+    .put = sf_put,
+    .get = sf_get,
+    .del = sf_del,
+    .list = sf_list,
+    .free = sf_free,
 };
 
 int ik_store_file_new(ik_loop_t *loop, const char *dir, ik_store_t *out, ik_err_t *err) {
@@ -236,4 +241,3 @@ int ik_store_file_lock(ik_store_t *store, ik_err_t *err) {
   ik_free(path);
   return rc;
 }
-

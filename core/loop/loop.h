@@ -24,8 +24,8 @@ struct ik_loop {
   uv_loop_t uv;
   uv_signal_t sigint, sigterm;
   bool signals_on;
-  bool stopping;    /* shutdown has begun */
-  int signum;       /* the signal that began it; 0 if programmatic */
+  bool stopping; /* shutdown has begun */
+  int signum;    /* the signal that began it; 0 if programmatic */
   struct ik_loop_hook {
     ik_loop_shutdown_fn fn;
     void *data;

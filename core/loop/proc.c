@@ -21,10 +21,10 @@ struct ik_proc {
   size_t max_output;
   uint64_t started_ns;
   int pid;
-  int open_handles;   /* handles not yet closed; freed at 0 */
-  int open_streams;   /* stdout/stderr not yet at EOF */
+  int open_handles; /* handles not yet closed; freed at 0 */
+  int open_streams; /* stdout/stderr not yet at EOF */
   bool exited;
-  bool done;          /* cb has run */
+  bool done; /* cb has run */
   bool has_timer;
   bool has_stdin;
 };
@@ -63,7 +63,7 @@ static void proc_exit(uv_process_t *h, int64_t status, int term_signal) {
 }
 
 static void proc_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  static char slab[65536];  /* the loop is single-threaded: one slab suffices */
+  static char slab[65536]; /* the loop is single-threaded: one slab suffices */
   (void)h;
   (void)suggested;
   buf->base = slab;
@@ -151,7 +151,10 @@ int ik_proc_spawn(ik_loop_t *loop, const ik_proc_opts_t *opts, ik_proc_cb cb, vo
   po.exit_cb = proc_exit;
   po.file = opts->argv[0];
   /* libuv takes char ** but does not modify the strings. */
-  union { const char *const *c; char **m; } args = {opts->argv}, env = {opts->env};
+  union {
+    const char *const *c;
+    char **m;
+  } args = {opts->argv}, env = {opts->env};
   po.args = args.m;
   po.env = env.m;
   po.cwd = opts->cwd;

@@ -18,24 +18,24 @@
 typedef struct ik_proc ik_proc_t;
 
 typedef struct ik_proc_opts {
-  const char *const *argv;  /* argv[0] is looked up in PATH; NULL-terminated */
-  const char *const *env;   /* "K=V" strings, NULL-terminated; NULL = inherit */
-  const char *cwd;          /* NULL = inherit */
-  const char *stdin_data;   /* written then closed; NULL = /dev/null */
+  const char *const *argv; /* argv[0] is looked up in PATH; NULL-terminated */
+  const char *const *env;  /* "K=V" strings, NULL-terminated; NULL = inherit */
+  const char *cwd;         /* NULL = inherit */
+  const char *stdin_data;  /* written then closed; NULL = /dev/null */
   size_t stdin_len;
-  uint64_t timeout_ms;      /* 0 = none; on expiry the group gets SIGKILL */
-  size_t max_output;        /* per stream; 0 = 64 MiB. Excess is dropped and flagged */
+  uint64_t timeout_ms; /* 0 = none; on expiry the group gets SIGKILL */
+  size_t max_output;   /* per stream; 0 = 64 MiB. Excess is dropped and flagged */
 } ik_proc_opts_t;
 
 typedef struct ik_proc_result {
-  int64_t exit_status;   /* valid when term_signal == 0 */
-  int term_signal;       /* signal that ended the process, or 0 */
-  bool timed_out;        /* killed because timeout_ms passed */
-  bool canceled;         /* killed by ik_proc_cancel() */
-  bool truncated;        /* some output beyond max_output was dropped */
-  ik_buf_t out;          /* captured stdout (owned by the proc) */
-  ik_buf_t err;          /* captured stderr (owned by the proc) */
-  double elapsed;        /* seconds from spawn to completion */
+  int64_t exit_status; /* valid when term_signal == 0 */
+  int term_signal;     /* signal that ended the process, or 0 */
+  bool timed_out;      /* killed because timeout_ms passed */
+  bool canceled;       /* killed by ik_proc_cancel() */
+  bool truncated;      /* some output beyond max_output was dropped */
+  ik_buf_t out;        /* captured stdout (owned by the proc) */
+  ik_buf_t err;        /* captured stderr (owned by the proc) */
+  double elapsed;      /* seconds from spawn to completion */
 } ik_proc_result_t;
 
 /* res is borrowed: valid only during the callback (steal the buffers to keep). */

@@ -92,7 +92,10 @@ static int l_sha256_hex(lua_State *L) {
 
 int ik__open_codec(lua_State *L) {
   static const luaL_Reg fns[] = {
-    {"b64encode", l_b64encode}, {"b64decode", l_b64decode}, {"sha256_hex", l_sha256_hex}, {NULL, NULL},
+      {"b64encode", l_b64encode},
+      {"b64decode", l_b64decode},
+      {"sha256_hex", l_sha256_hex},
+      {NULL, NULL},
   };
   lua_newtable(L);
   luaL_register(L, NULL, fns);

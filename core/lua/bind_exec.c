@@ -22,7 +22,7 @@ extern char **environ;
 
 typedef struct ik_exec_op {
   ik_op_t op;
-  ik_task_t *task;   /* NULL once cancelled */
+  ik_task_t *task; /* NULL once cancelled */
   ik_proc_t *proc;
   double timeout;
   char *prog;

@@ -19,7 +19,7 @@
 
 typedef struct ik_http_op {
   ik_op_t op;
-  ik_task_t *task;      /* NULL once cancelled */
+  ik_task_t *task; /* NULL once cancelled */
   ik_http_call_t *call;
 } ik_http_op_t;
 
@@ -88,8 +88,14 @@ static int l_http_request(lua_State *L) {
   op->op.cancel = http_cancel;
   op->task = t;
   ik_http_req_t req = {
-      .method = method, .url = url, .unix_path = unix_path, .headers = headers, .body = body,
-      .body_len = body_len, .timeout_ms = (uint64_t)timeout, .max_body = (size_t)max_body,
+      .method = method,
+      .url = url,
+      .unix_path = unix_path,
+      .headers = headers,
+      .body = body,
+      .body_len = body_len,
+      .timeout_ms = (uint64_t)timeout,
+      .max_body = (size_t)max_body,
   };
   rc = ik_http_request(http, &req, http_done, op, &op->call, &err);
   if (rc < 0) {

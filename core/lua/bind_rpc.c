@@ -22,7 +22,7 @@
 
 typedef struct ik_rpc_op {
   ik_op_t op;
-  ik_task_t *task;          /* NULL once cancelled */
+  ik_task_t *task; /* NULL once cancelled */
   ik_rpc_client_t *client;
   ik_rpc_pending_t *pending;
 } ik_rpc_op_t;

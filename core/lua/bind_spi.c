@@ -34,11 +34,14 @@ typedef struct spi_handle {
 } spi_handle_t;
 
 /* How a result goes back to Lua. */
-typedef enum push_kind { PUSH_TRUE, PUSH_TABLE, PUSH_HEALTH, PUSH_STRING } push_kind_t;
+typedef enum push_kind { PUSH_TRUE,
+                         PUSH_TABLE,
+                         PUSH_HEALTH,
+                         PUSH_STRING } push_kind_t;
 
 typedef struct spi_op {
   ik_op_t op;
-  ik_task_t *task;   /* NULL once cancelled: the answer is dropped */
+  ik_task_t *task; /* NULL once cancelled: the answer is dropped */
   push_kind_t kind;
 } spi_op_t;
 
@@ -57,7 +60,8 @@ static void spi_done(json_t *result, const ik_err_t *err, void *data) {
       case PUSH_STRING: lua_pushstring(co, json_string_value(result) ? json_string_value(result) : ""); break;
       case PUSH_HEALTH: {
         json_int_t h = json_integer_value(result);
-        lua_pushstring(co, h == 1 ? "healthy" : h == 2 ? "unhealthy" : "unknown");
+        lua_pushstring(co, h == 1 ? "healthy" : h == 2 ? "unhealthy"
+                                                       : "unknown");
         break;
       }
       default: abort();
@@ -91,21 +95,21 @@ static json_t *arg_json(lua_State *L, int i, const char *what, json_t **keep, in
 }
 
 /* Start the call made by start (already given op as data); yields. */
-#define SPI_CALL(L, h, push, call_expr)                                  \
-  do {                                                                   \
-    ik_task_t *t_ = ik__task_current(L, "a plugin call");                \
-    spi_op_t *op = IK_NEW(spi_op_t);                                     \
-    op->op.cancel = spi_cancel;                                          \
-    op->task = t_;                                                       \
-    op->kind = (push);                                                   \
-    ik_err_t err = {0};                                                  \
-    int rc_ = (call_expr);                                               \
-    for (int k_ = 0; k_ < nkeep; k_++) json_decref(keep[k_]);            \
-    if (rc_ < 0) {                                                       \
-      ik_free(op);                                                       \
-      return ik__push_fail(L, rc_, err.msg);                             \
-    }                                                                    \
-    return ik__task_yield(L, t_, &op->op);                               \
+#define SPI_CALL(L, h, push, call_expr)                       \
+  do {                                                        \
+    ik_task_t *t_ = ik__task_current(L, "a plugin call");     \
+    spi_op_t *op = IK_NEW(spi_op_t);                          \
+    op->op.cancel = spi_cancel;                               \
+    op->task = t_;                                            \
+    op->kind = (push);                                        \
+    ik_err_t err = {0};                                       \
+    int rc_ = (call_expr);                                    \
+    for (int k_ = 0; k_ < nkeep; k_++) json_decref(keep[k_]); \
+    if (rc_ < 0) {                                            \
+      ik_free(op);                                            \
+      return ik__push_fail(L, rc_, err.msg);                  \
+    }                                                         \
+    return ik__task_yield(L, t_, &op->op);                    \
   } while (0)
 
 /* --- flavor methods -------------------------------------------------- */
@@ -277,11 +281,19 @@ static void new_class(lua_State *L, const char *mt, const luaL_Reg *methods) {
 
 void ik__bind_spi(lua_State *L) {
   static const luaL_Reg flavor_methods[] = {
-      {"validate", fl_validate}, {"prepare", fl_prepare}, {"healthy", fl_healthy}, {"drain", fl_drain}, {NULL, NULL},
+      {"validate", fl_validate},
+      {"prepare", fl_prepare},
+      {"healthy", fl_healthy},
+      {"drain", fl_drain},
+      {NULL, NULL},
   };
   static const luaL_Reg instance_methods[] = {
-      {"validate", in_validate}, {"provision", in_provision}, {"label", in_label},
-      {"destroy", in_destroy},   {"describe", in_describe},   {NULL, NULL},
+      {"validate", in_validate},
+      {"provision", in_provision},
+      {"label", in_label},
+      {"destroy", in_destroy},
+      {"describe", in_describe},
+      {NULL, NULL},
   };
   new_class(L, IK_FLAVOR_MT, flavor_methods);
   new_class(L, IK_INSTANCE_MT, instance_methods);

@@ -100,7 +100,7 @@ int ik__lua_pcall(ik_lua_t *rt, lua_State *L, int nargs, int nresults, ik_err_t 
   if (rc == LUA_ERRMEM) {
     lua_pop(L, 1);
     msg = lua_pushfstring(L, "sandbox: Lua code from a spec or template ran out of its memory budget "
-                          "(limit set by --sandbox-memory)");
+                             "(limit set by --sandbox-memory)");
   }
   return set_err(err, kill_code(why, msg), msg);
 }
@@ -117,7 +117,7 @@ int ik__lua_resume(ik_lua_t *rt, lua_State *co, int nargs, ik_err_t *err) {
   const char *msg;
   if (rc == LUA_ERRMEM) {
     lua_pushliteral(rt->L, "sandbox: Lua code from a spec or template ran out of its memory "
-                    "budget (limit set by --sandbox-memory)");
+                           "budget (limit set by --sandbox-memory)");
     msg = lua_tostring(rt->L, -1);
   } else {
     ik__watchdog_arm(rt->L, rt->timeout, IK_KILL_TIMEOUT);

@@ -22,41 +22,41 @@ typedef struct ik_op {
 
 /* Sandbox accounting of one context (a task, or the code outside tasks). */
 typedef struct ik_sb {
-  int depth;               /* nesting of sandbox_enter */
-  uint64_t used_ns;        /* run time spent inside the sandbox, past slices */
-  size_t mem_base;         /* heap bytes when entered (moved by others' use) */
-  size_t mem_paused;       /* heap bytes when its last slice ended */
+  int depth;         /* nesting of sandbox_enter */
+  uint64_t used_ns;  /* run time spent inside the sandbox, past slices */
+  size_t mem_base;   /* heap bytes when entered (moved by others' use) */
+  size_t mem_paused; /* heap bytes when its last slice ended */
 } ik_sb_t;
 
 typedef enum ik_task_state {
-  IK_TS_READY,    /* queued to be resumed */
-  IK_TS_RUNNING,  /* inside lua_resume */
-  IK_TS_WAITING,  /* yielded; op (if any) will wake it */
+  IK_TS_READY,   /* queued to be resumed */
+  IK_TS_RUNNING, /* inside lua_resume */
+  IK_TS_WAITING, /* yielded; op (if any) will wake it */
   IK_TS_DONE,
 } ik_task_state_t;
 
 struct ik_task {
   ik_lua_t *rt;
   lua_State *co;
-  int co_ref;              /* anchors the coroutine in the registry */
-  int result_ref;          /* table {ok=, n=, ...} once done; LUA_NOREF before */
+  int co_ref;     /* anchors the coroutine in the registry */
+  int result_ref; /* table {ok=, n=, ...} once done; LUA_NOREF before */
   int id;
   ik_task_state_t state;
   ik_task_status_t status;
-  int resume_nargs;        /* values pushed on co for the next resume */
+  int resume_nargs; /* values pushed on co for the next resume */
   bool started;
-  ik_sb_t sb;              /* sandbox accounting (limits.c) */
-  bool has_handle;         /* a Lua handle (userdata) refers to this task */
-  void *handle;            /* that handle's memory, to detach it at close */
-  const char *trace;       /* during a failed task's done callback: traceback */
-  ik_op_t *op;             /* the pending operation while WAITING */
+  ik_sb_t sb;        /* sandbox accounting (limits.c) */
+  bool has_handle;   /* a Lua handle (userdata) refers to this task */
+  void *handle;      /* that handle's memory, to detach it at close */
+  const char *trace; /* during a failed task's done callback: traceback */
+  ik_op_t *op;       /* the pending operation while WAITING */
   ik_task_done_cb done;
   void *done_data;
-  ik_task_t *waiters;      /* tasks blocked in handle:wait() on this one */
-  ik_task_t *next_waiter;  /* link in the waiters list of the awaited task */
-  ik_task_t *awaiting;     /* the task this one waits for, if any */
+  ik_task_t *waiters;     /* tasks blocked in handle:wait() on this one */
+  ik_task_t *next_waiter; /* link in the waiters list of the awaited task */
+  ik_task_t *awaiting;    /* the task this one waits for, if any */
   ik_task_t *next_ready;
-  ik_task_t *prev, *next;  /* all live tasks */
+  ik_task_t *prev, *next; /* all live tasks */
 };
 
 /* Process-wide watchdog (signals are process-wide). */
@@ -66,17 +66,17 @@ struct ik_lua {
   lua_State *L;
   ik_loop_t *loop;
   double timeout;
-  int depth;               /* nesting of C->Lua calls; the watchdog arms at 0 */
+  int depth; /* nesting of C->Lua calls; the watchdog arms at 0 */
   uv_idle_t ready_idle;
   bool idle_on;
   ik_task_t *ready_head, *ready_tail;
-  ik_task_t *tasks;        /* live (not yet freed) tasks */
-  ik_task_t *current;      /* the task being resumed, or NULL */
-  int live;                /* tasks not DONE */
+  ik_task_t *tasks;   /* live (not yet freed) tasks */
+  ik_task_t *current; /* the task being resumed, or NULL */
+  int live;           /* tasks not DONE */
   int refs;
   int next_id;
   bool closing;
-  struct ik_http_client *http; /* for infrakit.rpc; created on first use */
+  struct ik_http_client *http;  /* for infrakit.rpc; created on first use */
   struct ik_registry *registry; /* plugins by name (bind_spi.c) */
   /* Coroutines of tasks that returned normally, kept for the next task:
    * creating and collecting one per plugin call is the larger part of a
@@ -86,20 +86,20 @@ struct ik_lua {
   lua_State *pool_co[32];
   int pool_ref[32];
   int npool;
-  bool own_registry;            /* created here, not installed by the host */
+  bool own_registry; /* created here, not installed by the host */
   /* limits.c: the allocator and the sandbox (spec-supplied code). */
-  lua_Alloc allocf;             /* LuaJIT's own allocator, wrapped */
+  lua_Alloc allocf; /* LuaJIT's own allocator, wrapped */
   void *allocd;
-  size_t mem_total;             /* bytes the state holds */
-  size_t mem_limit;             /* 0, or a cap while a sandbox runs */
-  size_t mem_peak;              /* highest mem_total inside the current sandbox */
-  bool mem_tripped;             /* the budget refused an allocation this slice */
-  double sb_timeout;            /* run-time limit of a sandbox call, seconds */
-  size_t sb_memory;             /* memory budget of a sandbox call, bytes */
-  ik_sb_t top_sb;               /* sandbox accounting outside tasks */
-  ik_sb_t *sb_active;           /* the context whose limits apply now, or NULL */
-  uint64_t sb_slice_ns;         /* when the active sandbox's slice started */
-  uint64_t sb_next_yield;       /* instructions hook: when to offer a yield */
+  size_t mem_total;       /* bytes the state holds */
+  size_t mem_limit;       /* 0, or a cap while a sandbox runs */
+  size_t mem_peak;        /* highest mem_total inside the current sandbox */
+  bool mem_tripped;       /* the budget refused an allocation this slice */
+  double sb_timeout;      /* run-time limit of a sandbox call, seconds */
+  size_t sb_memory;       /* memory budget of a sandbox call, bytes */
+  ik_sb_t top_sb;         /* sandbox accounting outside tasks */
+  ik_sb_t *sb_active;     /* the context whose limits apply now, or NULL */
+  uint64_t sb_slice_ns;   /* when the active sandbox's slice started */
+  uint64_t sb_next_yield; /* instructions hook: when to offer a yield */
 };
 
 /* --- call.c: the only ways C enters Lua ------------------------------- */
@@ -117,13 +117,13 @@ int ik__lua_resume(ik_lua_t *rt, lua_State *co, int nargs, ik_err_t *err);
 /* Why a slice was killed; picks the message its code gets. */
 typedef enum ik_kill {
   IK_KILL_NONE = 0,
-  IK_KILL_TIMEOUT,       /* past --lua-timeout without yielding */
-  IK_KILL_TERM,          /* SIGTERM/SIGINT while it ran */
-  IK_KILL_MEMORY,        /* sandboxed code over its memory budget */
-  IK_KILL_SANDBOX_TIME,  /* sandboxed code over its run-time limit */
+  IK_KILL_TIMEOUT,      /* past --lua-timeout without yielding */
+  IK_KILL_TERM,         /* SIGTERM/SIGINT while it ran */
+  IK_KILL_MEMORY,       /* sandboxed code over its memory budget */
+  IK_KILL_SANDBOX_TIME, /* sandboxed code over its run-time limit */
 } ik_kill_t;
 
-int ik__watchdog_acquire(ik_err_t *err);   /* start the thread (refcounted) */
+int ik__watchdog_acquire(ik_err_t *err); /* start the thread (refcounted) */
 void ik__watchdog_release(void);
 /* Arm for a new outermost slice: past seconds, it is killed with why. */
 void ik__watchdog_arm(lua_State *L, double seconds, ik_kill_t why);
@@ -178,9 +178,9 @@ void ik__bind_tasks(lua_State *L);
 void ik__tasks_close(ik_lua_t *rt);
 
 /* --- refs (runtime.c) ------------------------------------------------- */
-int ik__ref(ik_lua_t *rt, lua_State *L);   /* pops top into the registry */
+int ik__ref(ik_lua_t *rt, lua_State *L); /* pops top into the registry */
 void ik__unref(ik_lua_t *rt, lua_State *L, int ref);
-ik_lua_t *ik__rt(lua_State *L);            /* the runtime owning L */
+ik_lua_t *ik__rt(lua_State *L); /* the runtime owning L */
 
 /* Fill buf with len bytes from the kernel's CSPRNG (getrandom, else
  * /dev/urandom). 0, or IK_EIO when neither gives them. */
@@ -198,18 +198,18 @@ void ik__push_json(lua_State *L, const json_t *v);
 json_t *ik__to_json(lua_State *L, int idx, const char *what, ik_err_t *err);
 
 /* --- module openers --------------------------------------------------- */
-int ik__open_codec(lua_State *L);  /* infrakit._codec: base64, sha256 (libcrypto) */
-int ik__open_json(lua_State *L);   /* infrakit._json: array_mt, go_quote, go_number */
-int ik__open_yaml(lua_State *L);   /* infrakit._yaml: events (LibYAML) */
-int ik__open_core(lua_State *L);   /* infrakit.core: sleep, spawn, now, ... */
+int ik__open_codec(lua_State *L); /* infrakit._codec: base64, sha256 (libcrypto) */
+int ik__open_json(lua_State *L);  /* infrakit._json: array_mt, go_quote, go_number */
+int ik__open_yaml(lua_State *L);  /* infrakit._yaml: events (LibYAML) */
+int ik__open_core(lua_State *L);  /* infrakit.core: sleep, spawn, now, ... */
 /* Push the loaded chunk of the embedded module name (embedded.h) and
  * return 1; return 0 (nothing pushed) if there is none. */
 int ik__load_embedded(lua_State *L, const char *name);
-void ik__bind_exec(lua_State *L);  /* adds core.exec */
-void ik__bind_log(lua_State *L);   /* adds core.log */
-void ik__bind_rpc(lua_State *L);   /* adds core.rpc_call */
-void ik__bind_http(lua_State *L);  /* adds core.http_request */
-void ik__bind_spi(lua_State *L);   /* adds core.flavor_get, core.instance_get */
+void ik__bind_exec(lua_State *L); /* adds core.exec */
+void ik__bind_log(lua_State *L);  /* adds core.log */
+void ik__bind_rpc(lua_State *L);  /* adds core.rpc_call */
+void ik__bind_http(lua_State *L); /* adds core.http_request */
+void ik__bind_spi(lua_State *L);  /* adds core.flavor_get, core.instance_get */
 /* The runtime's HTTP client, created on first use. */
 int ik__lua_http_client(ik_lua_t *rt, struct ik_http_client **out, ik_err_t *err);
 

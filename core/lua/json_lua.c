@@ -68,7 +68,7 @@ void ik__push_json(lua_State *L, const json_t *v) {
 typedef struct conv {
   lua_State *L;
   ik_err_t *err;
-  char path[256];   /* where we are: "result.Tags.x" */
+  char path[256]; /* where we are: "result.Tags.x" */
 } conv_t;
 
 static json_t *to_json(conv_t *c, int idx, int depth);
@@ -89,7 +89,8 @@ static size_t path_push(conv_t *c, const char *key, long index) {
   } else {
     char digits[24];
     int n = 0;
-    do digits[n++] = (char)('0' + index % 10); while ((index /= 10) > 0);
+    do digits[n++] = (char)('0' + index % 10);
+    while ((index /= 10) > 0);
     if ((size_t)n + 2 <= room) {
       *p++ = '[';
       while (n > 0) *p++ = digits[--n];

@@ -33,9 +33,9 @@
 
 #include "lua/internal.h"
 
-#define IK_SB_COUNT 1000                  /* instructions between hook calls */
-#define IK_SB_QUANTUM_NS 2000000u         /* ns of a sandboxed slice before it yields */
-#define IK_SB_RELIEF ((size_t)64 << 20)   /* a sandbox that grew the heap this much: collect */
+#define IK_SB_COUNT 1000                /* instructions between hook calls */
+#define IK_SB_QUANTUM_NS 2000000u       /* ns of a sandboxed slice before it yields */
+#define IK_SB_RELIEF ((size_t)64 << 20) /* a sandbox that grew the heap this much: collect */
 #define IK_SB_DEFAULT_TIMEOUT 5.0
 #define IK_SB_DEFAULT_MEMORY ((size_t)256 << 20)
 
@@ -55,7 +55,8 @@ static void *alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   if (nsize > osize && rt->mem_limit != 0 && rt->mem_total + (nsize - osize) > rt->mem_limit) {
     char msg[200];
     snprintf(msg, sizeof msg, "sandbox: Lua code from a spec or template used more than %zu MiB "
-             "(limit set by --sandbox-memory)", rt->sb_memory >> 20);
+                              "(limit set by --sandbox-memory)",
+             rt->sb_memory >> 20);
     rt->mem_limit = 0; /* unwinding and reporting may allocate */
     rt->mem_tripped = true;
     ik__watchdog_kill(rt->L, IK_KILL_MEMORY, msg);
@@ -98,7 +99,8 @@ static void sb_check_time(lua_State *L, ik_lua_t *rt, uint64_t ran) {
   if (rt->sb_active->used_ns + ran <= (uint64_t)(rt->sb_timeout * 1e9)) return;
   char msg[200];
   snprintf(msg, sizeof msg, "sandbox: Lua code from a spec or template ran for more than %g s "
-           "(limit set by --sandbox-timeout)", rt->sb_timeout);
+                            "(limit set by --sandbox-timeout)",
+           rt->sb_timeout);
   ik__watchdog_kill(L, IK_KILL_SANDBOX_TIME, msg);
   ik__watchdog_hook(L);
 }
@@ -140,7 +142,8 @@ static void sb_apply(ik_lua_t *rt, ik_sb_t *sb) {
   double left = rt->sb_timeout - (double)sb->used_ns / 1e9;
   char msg[200];
   snprintf(msg, sizeof msg, "sandbox: Lua code from a spec or template ran for more than %g s "
-           "(limit set by --sandbox-timeout)", rt->sb_timeout);
+                            "(limit set by --sandbox-timeout)",
+           rt->sb_timeout);
   ik__watchdog_shorten(left > 0 ? left : 0, IK_KILL_SANDBOX_TIME, msg);
   hook_rt = rt;
   if (!ik__watchdog_killing()) lua_sethook(rt->L, sb_hook, LUA_MASKCOUNT, IK_SB_COUNT);

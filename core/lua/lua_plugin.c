@@ -30,7 +30,7 @@
 #include "lua/plugin.h"
 #include "net/go_types.h"
 
-#define IK_LUA_MAX_PENDING 256   /* queued events; past it, one "describe again" */
+#define IK_LUA_MAX_PENDING 256 /* queued events; past it, one "describe again" */
 #define IK_LUA_MAX_FILE (16u << 20)
 
 typedef struct lua_plugin lua_plugin_t;
@@ -44,43 +44,43 @@ typedef struct notify_ud {
 /* One loaded version of a plugin's code. */
 typedef struct lua_module {
   ik_lua_t *rt;
-  int refs;           /* the plugin's while current, one per call in flight, one for the watch task */
-  int ref;            /* the module's table in the registry */
-  char *name;         /* for messages: "flavor-vanilla", "hostname" */
-  lua_plugin_t *pl;   /* NULL once retired */
-  ik_task_t *watch;   /* the task running watch(notify), or NULL */
+  int refs;         /* the plugin's while current, one per call in flight, one for the watch task */
+  int ref;          /* the module's table in the registry */
+  char *name;       /* for messages: "flavor-vanilla", "hostname" */
+  lua_plugin_t *pl; /* NULL once retired */
+  ik_task_t *watch; /* the task running watch(notify), or NULL */
   notify_ud_t *notify;
-  int notify_ref;     /* keeps *notify alive while the module is current */
+  int notify_ref; /* keeps *notify alive while the module is current */
 } lua_module_t;
 
 struct lua_plugin {
   ik_lua_t *rt;
   char *name;
-  char *path;         /* the Lua file, or NULL for a built-in module */
-  char *module;       /* the module name for require, or NULL */
+  char *path;   /* the Lua file, or NULL for a built-in module */
+  char *module; /* the module name for require, or NULL */
   bool is_flavor;
-  uint64_t hash;      /* of the loaded file's bytes */
-  lua_module_t *cur;  /* the version new calls run on */
-  int refs;           /* the owner's, plus one while events wait for the loop */
+  uint64_t hash;     /* of the loaded file's bytes */
+  lua_module_t *cur; /* the version new calls run on */
+  int refs;          /* the owner's, plus one while events wait for the loop */
   bool freed;
   struct lua_watcher {
     ik_instance_event_cb cb; /* NULL: a free slot */
     void *data;
     int token;
-  } *watchers;              /* one per subscriber (a group), grown as needed */
+  } * watchers; /* one per subscriber (a group), grown as needed */
   int nwatchers, capwatchers;
   int next_token;
   struct lua_event {
-    char *id;         /* NULL: "describe again" */
-    char *why;        /* what happened, for people, or NULL */
-  } *pending;         /* queued by notify, delivered from the loop */
+    char *id;  /* NULL: "describe again" */
+    char *why; /* what happened, for people, or NULL */
+  } * pending; /* queued by notify, delivered from the loop */
   size_t npending;
-  bool deferred;      /* a delivery is queued on the loop */
+  bool deferred; /* a delivery is queued on the loop */
 };
 
 /* How to turn a method's results into the SPI result. */
 typedef enum result_kind {
-  RES_NULL,           /* true → null */
+  RES_NULL,         /* true → null */
   RES_SPEC,         /* instance.Spec */
   RES_HEALTH,       /* "healthy" | "unhealthy" | "unknown" → 1 | 2 | 0 */
   RES_ID,           /* a non-empty string */
@@ -93,7 +93,7 @@ typedef struct lua_call {
   result_kind_t kind;
   ik_spi_cb cb;
   void *data;
-  json_t *result;     /* for calls answered without Lua (defaults) */
+  json_t *result; /* for calls answered without Lua (defaults) */
 } lua_call_t;
 
 /* --- results --------------------------------------------------------- */
@@ -114,7 +114,9 @@ static int convert_results(lua_call_t *c, lua_State *co, int n, json_t **out, ik
     return 0;
   case RES_HEALTH: {
     const char *h = lua_type(co, 1) == LUA_TSTRING ? lua_tostring(co, 1) : "";
-    int code = strcmp(h, "healthy") == 0 ? 1 : strcmp(h, "unhealthy") == 0 ? 2 : strcmp(h, "unknown") == 0 ? 0 : -1;
+    int code = strcmp(h, "healthy") == 0 ? 1 : strcmp(h, "unhealthy") == 0 ? 2
+                                           : strcmp(h, "unknown") == 0     ? 0
+                                                                           : -1;
     if (code < 0)
       return ik_err_set(err, IK_EDRIVER, "healthy returned %s \"%.40s\"; want \"healthy\", \"unhealthy\" or \"unknown\"",
                         luaL_typename(co, 1), h);
@@ -600,7 +602,7 @@ static int load_module(lua_plugin_t *pl, lua_module_t **out, uint64_t *hash, ik_
   }
   lua_module_t *m = IK_NEW(lua_module_t);
   m->rt = rt;
-  m->refs = 1; /* the plugin's */
+  m->refs = 1;             /* the plugin's */
   m->ref = ik__ref(rt, L); /* pops the table */
   m->name = ik_strdup(pl->name);
   m->pl = pl;

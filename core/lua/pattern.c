@@ -238,7 +238,7 @@ init:
     }
     goto dflt;
   default:
-  dflt: {
+  dflt : {
     const char *ep = classend(ms, p);
     int m = s < ms->src_end && singlematch((unsigned char)*s, p, ep);
     switch (*ep) {

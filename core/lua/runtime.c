@@ -178,8 +178,12 @@ static void set_paths(lua_State *L, const char *lua_dir) {
   add_searcher(L, lua_dir ? 3 : 2);
   /* Built-in C modules: found even when no .so is installed. */
   static const luaL_Reg builtin[] = {
-    {"cjson", luaopen_cjson},           {"infrakit.core", ik__open_core},   {"infrakit._json", ik__open_json},
-    {"infrakit._codec", ik__open_codec}, {"infrakit._yaml", ik__open_yaml}, {NULL, NULL},
+      {"cjson", luaopen_cjson},
+      {"infrakit.core", ik__open_core},
+      {"infrakit._json", ik__open_json},
+      {"infrakit._codec", ik__open_codec},
+      {"infrakit._yaml", ik__open_yaml},
+      {NULL, NULL},
   };
   lua_getfield(L, -1, "preload");
   for (const luaL_Reg *m = builtin; m->name; m++) {

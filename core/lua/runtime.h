@@ -24,17 +24,17 @@ typedef struct ik_lua ik_lua_t;
 typedef struct ik_task ik_task_t;
 
 typedef struct ik_lua_opts {
-  double timeout;        /* watchdog seconds per slice; 0 = default (30 s, or INFRAKIT_LUA_TIMEOUT) */
+  double timeout;         /* watchdog seconds per slice; 0 = default (30 s, or INFRAKIT_LUA_TIMEOUT) */
   double sandbox_timeout; /* run time of sandboxed code per call; 0 = default (5 s) */
   size_t sandbox_memory;  /* bytes sandboxed code may add to the heap; 0 = default (256 MiB) */
-  const char *lua_dir;   /* a source lua/ searched before the embedded modules; NULL = $INFRAKIT_LUA_DIR or none (runtime.c) */
+  const char *lua_dir;    /* a source lua/ searched before the embedded modules; NULL = $INFRAKIT_LUA_DIR or none (runtime.c) */
 } ik_lua_opts_t;
 
 /* How a task ended. */
 typedef enum ik_task_status {
-  IK_TASK_OK = 0,     /* returned normally; results available */
-  IK_TASK_ERROR,      /* raised; err holds the message, the log has the traceback */
-  IK_TASK_CANCELED,   /* cancelled (shutdown) */
+  IK_TASK_OK = 0,   /* returned normally; results available */
+  IK_TASK_ERROR,    /* raised; err holds the message, the log has the traceback */
+  IK_TASK_CANCELED, /* cancelled (shutdown) */
 } ik_task_status_t;
 
 /* Called once when a C-started task ends. Results may be read with
@@ -44,10 +44,15 @@ typedef void (*ik_task_done_cb)(ik_task_t *task, ik_task_status_t status, const 
 
 /* A task result converted to C, for callers that cannot see lua.h. */
 typedef struct ik_lua_value {
-  enum { IK_LV_NONE, IK_LV_NIL, IK_LV_BOOL, IK_LV_NUMBER, IK_LV_STRING, IK_LV_OTHER } kind;
+  enum { IK_LV_NONE,
+         IK_LV_NIL,
+         IK_LV_BOOL,
+         IK_LV_NUMBER,
+         IK_LV_STRING,
+         IK_LV_OTHER } kind;
   bool b;
   double num;
-  const char *str;   /* borrowed, valid during the done callback */
+  const char *str; /* borrowed, valid during the done callback */
   size_t len;
 } ik_lua_value_t;
 

@@ -89,17 +89,17 @@ ik_task_t *ik__task_spawn(ik_lua_t *rt, lua_State *L, int nargs, ik_task_done_cb
   t->result_ref = LUA_NOREF;
   t->done = cb;
   t->done_data = data;
-  if (rt->npool > 0) {                 /* a finished coroutine, reused */
+  if (rt->npool > 0) { /* a finished coroutine, reused */
     rt->npool--;
     t->co = rt->pool_co[rt->npool];
     t->co_ref = rt->pool_ref[rt->npool];
     rt->refs++;
     lua_xmove(L, t->co, nargs + 1);
   } else {
-    t->co = lua_newthread(L);          /* fn args... co */
-    lua_insert(L, -(nargs + 2));       /* co fn args... */
-    lua_xmove(L, t->co, nargs + 1);    /* co */
-    t->co_ref = ik__ref(rt, L);        /* pops co */
+    t->co = lua_newthread(L);       /* fn args... co */
+    lua_insert(L, -(nargs + 2));    /* co fn args... */
+    lua_xmove(L, t->co, nargs + 1); /* co */
+    t->co_ref = ik__ref(rt, L);     /* pops co */
   }
   t->resume_nargs = nargs;
   t->next = rt->tasks;
@@ -323,9 +323,18 @@ ik_lua_value_t ik_task_result(ik_task_t *t, int i) {
   lua_State *co = t->co;
   switch (lua_type(co, i)) {
   case LUA_TNIL: v.kind = IK_LV_NIL; break;
-  case LUA_TBOOLEAN: v.kind = IK_LV_BOOL; v.b = lua_toboolean(co, i); break;
-  case LUA_TNUMBER: v.kind = IK_LV_NUMBER; v.num = lua_tonumber(co, i); break;
-  case LUA_TSTRING: v.kind = IK_LV_STRING; v.str = lua_tolstring(co, i, &v.len); break;
+  case LUA_TBOOLEAN:
+    v.kind = IK_LV_BOOL;
+    v.b = lua_toboolean(co, i);
+    break;
+  case LUA_TNUMBER:
+    v.kind = IK_LV_NUMBER;
+    v.num = lua_tonumber(co, i);
+    break;
+  case LUA_TSTRING:
+    v.kind = IK_LV_STRING;
+    v.str = lua_tolstring(co, i, &v.len);
+    break;
   default: v.kind = IK_LV_OTHER; break;
   }
   return v;
@@ -359,7 +368,8 @@ static const char *task_state_name(const ik_task_t *t) {
   case IK_TS_RUNNING: return "running";
   case IK_TS_WAITING: return "waiting";
   case IK_TS_DONE:
-    return t->status == IK_TASK_OK ? "done" : t->status == IK_TASK_ERROR ? "failed" : "canceled";
+    return t->status == IK_TASK_OK ? "done" : t->status == IK_TASK_ERROR ? "failed"
+                                                                         : "canceled";
   default: abort();
   }
 }

@@ -48,26 +48,26 @@ static struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   pthread_t thread;
-  pthread_t target;           /* the loop thread */
+  pthread_t target; /* the loop thread */
   int users;
   bool stop;
-  _Atomic bool idle;          /* thread is waiting for an arm */
-  _Atomic uint64_t wakes_at;  /* deadline the thread sleeps towards; 0 = none */
-  _Atomic uint64_t armed;     /* generation of the running slice; 0 = none */
-  _Atomic uint64_t deadline;  /* ns, CLOCK_MONOTONIC */
-  _Atomic uint64_t fired;     /* generation that was killed */
-  _Atomic int why;            /* ik_kill_t of the kill of generation `fired` */
+  _Atomic bool idle;         /* thread is waiting for an arm */
+  _Atomic uint64_t wakes_at; /* deadline the thread sleeps towards; 0 = none */
+  _Atomic uint64_t armed;    /* generation of the running slice; 0 = none */
+  _Atomic uint64_t deadline; /* ns, CLOCK_MONOTONIC */
+  _Atomic uint64_t fired;    /* generation that was killed */
+  _Atomic int why;           /* ik_kill_t of the kill of generation `fired` */
   _Atomic(lua_State *) L;
-  _Atomic int term;           /* SIGTERM/SIGINT received (signal number), 0 = none */
-  _Atomic uint64_t gen_pub;   /* last generation handed out, for the thread */
-  char seconds_text[32];      /* limit of the armed slice, for the message */
+  _Atomic int term;         /* SIGTERM/SIGINT received (signal number), 0 = none */
+  _Atomic uint64_t gen_pub; /* last generation handed out, for the thread */
+  char seconds_text[32];    /* limit of the armed slice, for the message */
   double seconds;
-  _Atomic int arm_why;        /* ik_kill_t: what the deadline of the armed slice stands for */
-  char kill_msg[256];         /* message of a kill requested on the loop thread */
-  uint64_t gen;               /* last generation handed out (loop thread only) */
-  uint64_t saved_deadline;    /* before ik__watchdog_shorten; 0 = none (loop thread) */
+  _Atomic int arm_why;     /* ik_kill_t: what the deadline of the armed slice stands for */
+  char kill_msg[256];      /* message of a kill requested on the loop thread */
+  uint64_t gen;            /* last generation handed out (loop thread only) */
+  uint64_t saved_deadline; /* before ik__watchdog_shorten; 0 = none (loop thread) */
   int saved_why;
-  struct sigaction prev[2];   /* SIGTERM, SIGINT handlers before ours (libuv's) */
+  struct sigaction prev[2]; /* SIGTERM, SIGINT handlers before ours (libuv's) */
   bool chained;
 } wd = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -91,7 +91,8 @@ static int l_raise_kill(lua_State *L) {
   switch ((ik_kill_t)atomic_load(&wd.why)) {
   case IK_KILL_TIMEOUT:
     lua_pushfstring(L, IK_WD_PREFIX "Lua code ran for more than %s s without yielding "
-                    "(limit set by --lua-timeout / INFRAKIT_LUA_TIMEOUT)", wd.seconds_text);
+                                    "(limit set by --lua-timeout / INFRAKIT_LUA_TIMEOUT)",
+                    wd.seconds_text);
     break;
   case IK_KILL_TERM:
     lua_pushfstring(L, IK_WD_PREFIX "Lua code stopped: the process is shutting down (%s)",

@@ -36,10 +36,10 @@ void ik_plugin_unpublish(const char *dir, const char *name);
 /* A plugin found in the directory. */
 typedef struct ik_plugin_entry {
   char name[128];
-  char socket[4096];   /* DIR/NAME, or "" when only a .listen file exists */
-  char url[256];       /* from NAME.listen, or "" */
-  pid_t pid;           /* from NAME.pid, or 0 */
-  bool alive;          /* something accepts connections on the socket */
+  char socket[4096]; /* DIR/NAME, or "" when only a .listen file exists */
+  char url[256];     /* from NAME.listen, or "" */
+  pid_t pid;         /* from NAME.pid, or 0 */
+  bool alive;        /* something accepts connections on the socket */
 } ik_plugin_entry_t;
 
 /* Every plugin in dir, sorted by name. *out is freed with ik_free(). */

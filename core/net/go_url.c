@@ -9,14 +9,27 @@
 #include "base/mem.h"
 #include "net/go_types.h"
 
-typedef enum { ENC_PATH, ENC_FRAGMENT } enc_t;
+typedef enum { ENC_PATH,
+               ENC_FRAGMENT } enc_t;
 
 /* net/url's shouldEscape, for the modes used here. */
 static bool should_escape(unsigned char c, enc_t mode) {
   if (isalnum(c)) return false;
   switch (c) {
-  case '-': case '_': case '.': case '~': return false;
-  case '$': case '&': case '+': case ',': case '/': case ':': case ';': case '=': case '?': case '@':
+  case '-':
+  case '_':
+  case '.':
+  case '~': return false;
+  case '$':
+  case '&':
+  case '+':
+  case ',':
+  case '/':
+  case ':':
+  case ';':
+  case '=':
+  case '?':
+  case '@':
     return mode == ENC_PATH && c == '?';
   default: break;
   }
@@ -25,7 +38,8 @@ static bool should_escape(unsigned char c, enc_t mode) {
 }
 
 static int hexval(char c) {
-  return isdigit((unsigned char)c) ? c - '0' : isxdigit((unsigned char)c) ? (tolower((unsigned char)c) - 'a' + 10) : -1;
+  return isdigit((unsigned char)c) ? c - '0' : isxdigit((unsigned char)c) ? (tolower((unsigned char)c) - 'a' + 10)
+                                                                          : -1;
 }
 
 /* %XX-decode s[0..n) into a new string of *len bytes (it may hold NULs);

@@ -16,7 +16,7 @@ typedef struct entry {
 
 struct ik_registry {
   ik_loop_t *loop;
-  ik_http_client_t *http;   /* created on first remote lookup; owned */
+  ik_http_client_t *http; /* created on first remote lookup; owned */
   char *dir;
   entry_t *entries;
 };
@@ -99,8 +99,8 @@ static bool bf_healthy_wants_properties(void *s) {
 }
 static void borrowed_free(void *s) { (void)s; }
 
-static const ik_flavor_vtable_t borrowed_flavor_vt = {"hosted",      bf_validate, bf_prepare, bf_healthy,
-                                                      bf_drain,      borrowed_free, bf_healthy_wants_properties};
+static const ik_flavor_vtable_t borrowed_flavor_vt = {"hosted", bf_validate, bf_prepare, bf_healthy,
+                                                      bf_drain, borrowed_free, bf_healthy_wants_properties};
 
 #define INSTANCE(self) ((ik_instance_plugin_t *)(self))
 static int bi_validate(void *s, json_t *p, ik_spi_cb cb, void *d, ik_err_t *e) {

@@ -32,7 +32,7 @@
 
 /* flavor.Health, as the wire carries it. */
 typedef enum ik_health {
-  IK_HEALTH_UNKNOWN = 0,   /* not known yet (still booting): wait */
+  IK_HEALTH_UNKNOWN = 0, /* not known yet (still booting): wait */
   IK_HEALTH_HEALTHY = 1,
   IK_HEALTH_UNHEALTHY = 2,
 } ik_health_t;

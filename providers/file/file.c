@@ -38,9 +38,9 @@
 typedef struct ik_file_provider {
   ik_loop_t *loop;
   char *dir;
-  json_t *index;        /* ID -> the instance document, as on disk */
-  json_t *stamps;       /* ID -> the stamp of the file as we last wrote or read it */
-  uv_fs_event_t *fsev;  /* NULL when the platform has no events */
+  json_t *index;       /* ID -> the instance document, as on disk */
+  json_t *stamps;      /* ID -> the stamp of the file as we last wrote or read it */
+  uv_fs_event_t *fsev; /* NULL when the platform has no events */
   struct {
     ik_instance_event_cb cb;
     void *data;
@@ -96,7 +96,9 @@ static bool is_regular(const char *dir, const char *name, bool log) {
     regular = S_ISREG(st.st_mode);
     if (!regular && log)
       ik_log(IK_LOG_WARN, "instance-file", "skipping an entry that is not a regular file (not followed)", "path", path,
-             "type", S_ISLNK(st.st_mode) ? "symlink" : S_ISDIR(st.st_mode) ? "directory" : "other", NULL);
+             "type", S_ISLNK(st.st_mode) ? "symlink" : S_ISDIR(st.st_mode) ? "directory"
+                                                                           : "other",
+             NULL);
   }
   ik_free(path);
   return regular;

@@ -60,12 +60,12 @@ typedef struct instance {
   struct instance *next;
   proc_provider_t *pp;
   char *id;
-  json_t *doc;              /* the record, as on disk */
+  json_t *doc; /* the record, as on disk */
   int pid;
   unsigned long long start; /* /proc/PID/stat starttime */
   uv_poll_t *pidfd_poll;    /* its exit, through a pidfd */
   int pidfd;
-  uv_timer_t *kill_timer;   /* destroy: SIGKILL after the grace period */
+  uv_timer_t *kill_timer; /* destroy: SIGKILL after the grace period */
   waiter_t *waiters;
   bool exited;
 } instance_t;
@@ -73,7 +73,7 @@ typedef struct instance {
 struct proc_provider {
   ik_loop_t *loop;
   char *dir;
-  char *output_dir;         /* absolute Stdout/Stderr allowed under it; may be NULL */
+  char *output_dir; /* absolute Stdout/Stderr allowed under it; may be NULL */
   uint64_t grace_ms;
   instance_t *instances;
   struct {
@@ -297,7 +297,8 @@ static int check_output_path(const proc_provider_t *pp, const char *field, const
   if (*path == '\0') return ik_err_set(err, IK_EINVAL, "Properties.%s: empty file name", field);
   if (has_dotdot(path))
     return ik_err_set(err, IK_EINVAL, "Properties.%s \"%.200s\": \"..\" is not allowed; name a file inside the "
-                                      "instance's state directory", field, path);
+                                      "instance's state directory",
+                      field, path);
   if (path[0] != '/') return 0;
   size_t n = pp->output_dir ? strlen(pp->output_dir) : 0;
   while (n > 1 && pp->output_dir[n - 1] == '/') n--;
@@ -305,10 +306,12 @@ static int check_output_path(const proc_provider_t *pp, const char *field, const
     return 0;
   if (pp->output_dir)
     return ik_err_set(err, IK_EINVAL, "Properties.%s \"%.200s\": an absolute path must be under %s "
-                                      "(the daemon's --process-output-dir)", field, path, pp->output_dir);
+                                      "(the daemon's --process-output-dir)",
+                      field, path, pp->output_dir);
   return ik_err_set(err, IK_EINVAL, "Properties.%s \"%.200s\": absolute paths are not allowed; name a file "
                                     "relative to the instance's state directory (or start the daemon with "
-                                    "--process-output-dir DIR)", field, path);
+                                    "--process-output-dir DIR)",
+                    field, path);
 }
 
 /* Properties checked; every error names the field. */
@@ -398,7 +401,8 @@ static int spawn(proc_provider_t *pp, instance_t *in, json_t *spec, ik_err_t *er
   const char *out_name = json_string_value(ik_json_get(props, "Stdout"));
   const char *err_name = json_string_value(ik_json_get(props, "Stderr"));
   int out_fd = open_log(pp->dir, out_name ? out_name : logname, err);
-  int err_fd = out_fd < 0 ? -1 : err_name ? open_log(pp->dir, err_name, err) : dup(out_fd);
+  int err_fd = out_fd < 0 ? -1 : err_name ? open_log(pp->dir, err_name, err)
+                                          : dup(out_fd);
   int rc = 0;
   if (out_fd < 0 || err_fd < 0) {
     rc = IK_EIO;

@@ -34,7 +34,7 @@
 #include <http_parser.h>
 #include <uv.h>
 
-#define BODY \
+#define BODY                                                           \
   "{\"jsonrpc\":\"2.0\",\"method\":\"Handshake.Hello\",\"params\":{}," \
   "\"id\":2738014149164670554}"
 
@@ -58,7 +58,7 @@ typedef struct lconn {
 
 static uv_loop_t *g_loop;
 static http_parser_settings g_settings;
-static char g_req[8192]; /* the request bytes; not const for uv_buf_t */
+static char g_req[8192];          /* the request bytes; not const for uv_buf_t */
 static const char *g_body = BODY; /* --body: another JSON-RPC request */
 static size_t g_req_len;
 
@@ -73,8 +73,8 @@ static int g_idle_mode, g_idle_pending, g_idle_ok;
 static int g_stopping;
 
 static int g_measuring;
-static uint64_t g_t0, g_t1;   /* measuring window, uv_hrtime() */
-static uint64_t *g_lat;       /* latencies in ns, calls in the window */
+static uint64_t g_t0, g_t1; /* measuring window, uv_hrtime() */
+static uint64_t *g_lat;     /* latencies in ns, calls in the window */
 static size_t g_calls, g_lat_cap;
 static unsigned long g_errors;
 
@@ -308,15 +308,15 @@ static void on_stdin_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 static void watch_stdin(void) {
   int r;
   switch (uv_guess_handle(0)) {
-    case UV_NAMED_PIPE:
-      uv_pipe_init(g_loop, &g_stdin.pipe, 0);
-      r = uv_pipe_open(&g_stdin.pipe, 0);
-      break;
-    case UV_TTY:
-      r = uv_tty_init(g_loop, &g_stdin.tty, 0, 1);
-      break;
-    default:
-      return;
+  case UV_NAMED_PIPE:
+    uv_pipe_init(g_loop, &g_stdin.pipe, 0);
+    r = uv_pipe_open(&g_stdin.pipe, 0);
+    break;
+  case UV_TTY:
+    r = uv_tty_init(g_loop, &g_stdin.tty, 0, 1);
+    break;
+  default:
+    return;
   }
   g_stdin_open = 1;
   if (r == 0) r = uv_read_start(&g_stdin.s, on_stdin_alloc, on_stdin_read);

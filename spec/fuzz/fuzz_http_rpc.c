@@ -70,7 +70,7 @@ static struct {
   ik_rpc_server_t *rpc;
   char dir[96];
   char path[2][104]; /* default limits, small limits; fits sun_path */
-  int pending;      /* plugin double calls not yet answered */
+  int pending;       /* plugin double calls not yet answered */
 } fz;
 
 static void die(const char *what) {
@@ -223,7 +223,7 @@ typedef struct client {
   uv_pipe_t pipe;
   uv_connect_t connect;
   uv_shutdown_t shutdown;
-  uv_idle_t sender;   /* pushes the next piece each loop turn */
+  uv_idle_t sender; /* pushes the next piece each loop turn */
   const char *data;
   size_t len, off, piece;
   ik_buf_t got;

@@ -46,22 +46,22 @@
 #include "lua/embedded.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-int luaopen_cjson(lua_State *l); /* lua-cjson, linked statically as in the binary */
+int luaopen_cjson(lua_State *l);  /* lua-cjson, linked statically as in the binary */
 int ik__open_json(lua_State *l);  /* infrakit._json (core/lua/json_lua.c) */
 int ik__open_codec(lua_State *l); /* infrakit._codec (core/lua/bind_codec.c) */
 int ik__open_yaml(lua_State *l);  /* infrakit._yaml (core/lua/bind_yaml.c) */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MEM_BUDGET (64u << 20)    /* bytes the state may hold */
-#define STEP 1000                 /* instructions between hook calls */
-#define INSN_BUDGET 2000          /* hook calls per input: 2 M instructions */
+#define MEM_BUDGET (64u << 20) /* bytes the state may hold */
+#define STEP 1000              /* instructions between hook calls */
+#define INSN_BUDGET 2000       /* hook calls per input: 2 M instructions */
 #define BUDGET_MARK "fuzz budget exceeded"
 
 static lua_State *L;
-static size_t used;        /* bytes held by the state */
-static unsigned ticks;     /* hook calls in this input */
+static size_t used;    /* bytes held by the state */
+static unsigned ticks; /* hook calls in this input */
 static bool trace;
-static int run_ref;        /* the driver's function */
+static int run_ref; /* the driver's function */
 
 static void die(const char *what, const char *detail) {
   fprintf(stderr, "fuzz_template: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");

@@ -28,13 +28,13 @@ static void slot_clear(slot_t *s) {
   memset(s, 0, sizeof *s);
 }
 
-#define CALL(fx, s, expr)                  \
-  do {                                     \
-    slot_clear(s);                         \
-    ik_err_t e_ = {0};                     \
-    int rc_ = (expr);                      \
-    if (rc_ < 0) fail_msg("%s", e_.msg);   \
-    run_until(fx, &(s)->done, 1);          \
+#define CALL(fx, s, expr)                \
+  do {                                   \
+    slot_clear(s);                       \
+    ik_err_t e_ = {0};                   \
+    int rc_ = (expr);                    \
+    if (rc_ < 0) fail_msg("%s", e_.msg); \
+    run_until(fx, &(s)->done, 1);        \
   } while (0)
 
 #endif

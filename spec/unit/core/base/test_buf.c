@@ -229,18 +229,18 @@ static void buf_steal_empty_returns_empty_string(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(buf_zero_initialised_is_empty),
-    cmocka_unit_test(buf_append_puts_putc_concatenate_and_terminate),
-    cmocka_unit_test(buf_append_keeps_embedded_nul_bytes),
-    cmocka_unit_test(buf_append_empty_to_empty_buffer_allocates_terminated_string),
-    cmocka_unit_test(buf_append_grows_past_many_chunks),
-    cmocka_unit_test(buf_printf_formats_and_grows),
-    cmocka_unit_test(buf_printf_appends_after_existing_content),
-    cmocka_unit_test(buf_printf_at_exact_remaining_capacity),
-    cmocka_unit_test(buf_reset_keeps_memory_and_empties),
-    cmocka_unit_test(buf_reserve_makes_room_without_changing_content),
-    cmocka_unit_test(buf_steal_non_empty_hands_over_memory),
-    cmocka_unit_test(buf_steal_empty_returns_empty_string),
+      cmocka_unit_test(buf_zero_initialised_is_empty),
+      cmocka_unit_test(buf_append_puts_putc_concatenate_and_terminate),
+      cmocka_unit_test(buf_append_keeps_embedded_nul_bytes),
+      cmocka_unit_test(buf_append_empty_to_empty_buffer_allocates_terminated_string),
+      cmocka_unit_test(buf_append_grows_past_many_chunks),
+      cmocka_unit_test(buf_printf_formats_and_grows),
+      cmocka_unit_test(buf_printf_appends_after_existing_content),
+      cmocka_unit_test(buf_printf_at_exact_remaining_capacity),
+      cmocka_unit_test(buf_reset_keeps_memory_and_empties),
+      cmocka_unit_test(buf_reserve_makes_room_without_changing_content),
+      cmocka_unit_test(buf_steal_non_empty_hands_over_memory),
+      cmocka_unit_test(buf_steal_empty_returns_empty_string),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,11 +26,11 @@ static void err_set_flattens_newlines_to_one_line(void **state) {
   static const struct {
     const char *in, *want;
   } cases[] = {
-    {"a\nb", "a b"},
-    {"a\r\nb", "a  b"},
-    {"\nlead and trail\n", " lead and trail "},
-    {"no newline", "no newline"},
-    {"x\ry\nz", "x y z"},
+      {"a\nb", "a b"},
+      {"a\r\nb", "a  b"},
+      {"\nlead and trail\n", " lead and trail "},
+      {"no newline", "no newline"},
+      {"x\ry\nz", "x y z"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ik_err_t err;
@@ -96,24 +96,24 @@ static void err_name_and_strerror_cover_every_code(void **state) {
     int code;
     const char *name, *text;
   } cases[] = {
-    {0, "OK", "success"},
-    {IK_EINVAL, "EINVAL", "invalid argument"},
-    {IK_ETIMEDOUT, "ETIMEDOUT", "timed out"},
-    {IK_ECANCELED, "ECANCELED", "cancelled"},
-    {IK_ELUA, "ELUA", "Lua error"},
-    {IK_ENOTFOUND, "ENOTFOUND", "not found"},
-    {IK_EEXIST, "EEXIST", "already exists"},
-    {IK_ESTATE, "ESTATE", "invalid state"},
-    {IK_EIO, "EIO", "i/o error"},
-    {IK_EDRIVER, "EDRIVER", "driver error"},
-    {IK_EUSAGE, "EUSAGE", "usage error"},
-    /* libuv codes pass through unchanged */
-    {UV_ENOENT, "ENOENT", "no such file or directory"},
-    {UV_EACCES, "EACCES", "permission denied"},
-    {UV_EPIPE, "EPIPE", "broken pipe"},
-    /* neither ours nor libuv's */
-    {-6000, "EUNKNOWN", "unknown error"},
-    {7, "EUNKNOWN", "unknown error"},
+      {0, "OK", "success"},
+      {IK_EINVAL, "EINVAL", "invalid argument"},
+      {IK_ETIMEDOUT, "ETIMEDOUT", "timed out"},
+      {IK_ECANCELED, "ECANCELED", "cancelled"},
+      {IK_ELUA, "ELUA", "Lua error"},
+      {IK_ENOTFOUND, "ENOTFOUND", "not found"},
+      {IK_EEXIST, "EEXIST", "already exists"},
+      {IK_ESTATE, "ESTATE", "invalid state"},
+      {IK_EIO, "EIO", "i/o error"},
+      {IK_EDRIVER, "EDRIVER", "driver error"},
+      {IK_EUSAGE, "EUSAGE", "usage error"},
+      /* libuv codes pass through unchanged */
+      {UV_ENOENT, "ENOENT", "no such file or directory"},
+      {UV_EACCES, "EACCES", "permission denied"},
+      {UV_EPIPE, "EPIPE", "broken pipe"},
+      /* neither ours nor libuv's */
+      {-6000, "EUNKNOWN", "unknown error"},
+      {7, "EUNKNOWN", "unknown error"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     assert_string_equal(ik_err_name(cases[i].code), cases[i].name);
@@ -133,7 +133,7 @@ static void err_libuv_codes_match_uv_names(void **state) {
 static void err_project_codes_are_outside_libuv_range(void **state) {
   (void)state;
   static const int codes[] = {IK_EINVAL, IK_ETIMEDOUT, IK_ECANCELED, IK_ELUA, IK_ENOTFOUND,
-                              IK_EEXIST, IK_ESTATE,    IK_EIO,       IK_EDRIVER, IK_EUSAGE};
+                              IK_EEXIST, IK_ESTATE, IK_EIO, IK_EDRIVER, IK_EUSAGE};
   for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
     assert_true(codes[i] < -4095);
     for (size_t j = i + 1; j < sizeof codes / sizeof codes[0]; j++) assert_int_not_equal(codes[i], codes[j]);
@@ -142,16 +142,16 @@ static void err_project_codes_are_outside_libuv_range(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(err_set_records_code_and_formatted_message),
-    cmocka_unit_test(err_set_flattens_newlines_to_one_line),
-    cmocka_unit_test(err_set_with_null_err_returns_code),
-    cmocka_unit_test(err_set_truncates_long_message_and_terminates),
-    cmocka_unit_test(err_clear_resets_code_and_message),
-    cmocka_unit_test(err_uv_prefixes_strerror_and_keeps_libuv_code),
-    cmocka_unit_test(err_uv_with_project_code_uses_project_text),
-    cmocka_unit_test(err_name_and_strerror_cover_every_code),
-    cmocka_unit_test(err_libuv_codes_match_uv_names),
-    cmocka_unit_test(err_project_codes_are_outside_libuv_range),
+      cmocka_unit_test(err_set_records_code_and_formatted_message),
+      cmocka_unit_test(err_set_flattens_newlines_to_one_line),
+      cmocka_unit_test(err_set_with_null_err_returns_code),
+      cmocka_unit_test(err_set_truncates_long_message_and_terminates),
+      cmocka_unit_test(err_clear_resets_code_and_message),
+      cmocka_unit_test(err_uv_prefixes_strerror_and_keeps_libuv_code),
+      cmocka_unit_test(err_uv_with_project_code_uses_project_text),
+      cmocka_unit_test(err_name_and_strerror_cover_every_code),
+      cmocka_unit_test(err_libuv_codes_match_uv_names),
+      cmocka_unit_test(err_project_codes_are_outside_libuv_range),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

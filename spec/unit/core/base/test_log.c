@@ -113,10 +113,18 @@ static void log_level_parse_accepts_names_in_any_case(void **state) {
     const char *in;
     ik_log_level_t want;
   } cases[] = {
-    {"debug", IK_LOG_DEBUG}, {"DEBUG", IK_LOG_DEBUG}, {"info", IK_LOG_INFO},
-    {"Info", IK_LOG_INFO},   {"warn", IK_LOG_WARN},   {"WARN", IK_LOG_WARN},
-    {"warning", IK_LOG_WARN}, {"WarNing", IK_LOG_WARN}, {"error", IK_LOG_ERROR},
-    {"ERROR", IK_LOG_ERROR}, {"off", IK_LOG_OFF},     {"Off", IK_LOG_OFF},
+      {"debug", IK_LOG_DEBUG},
+      {"DEBUG", IK_LOG_DEBUG},
+      {"info", IK_LOG_INFO},
+      {"Info", IK_LOG_INFO},
+      {"warn", IK_LOG_WARN},
+      {"WARN", IK_LOG_WARN},
+      {"warning", IK_LOG_WARN},
+      {"WarNing", IK_LOG_WARN},
+      {"error", IK_LOG_ERROR},
+      {"ERROR", IK_LOG_ERROR},
+      {"off", IK_LOG_OFF},
+      {"Off", IK_LOG_OFF},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ik_log_level_t got = (ik_log_level_t)99;
@@ -153,12 +161,17 @@ static void log_enabled_follows_the_set_level(void **state) {
     ik_log_level_t set, query;
     bool want;
   } cases[] = {
-    {IK_LOG_INFO, IK_LOG_DEBUG, false}, {IK_LOG_INFO, IK_LOG_INFO, true},
-    {IK_LOG_INFO, IK_LOG_ERROR, true},  {IK_LOG_DEBUG, IK_LOG_DEBUG, true},
-    {IK_LOG_WARN, IK_LOG_INFO, false},  {IK_LOG_WARN, IK_LOG_WARN, true},
-    {IK_LOG_ERROR, IK_LOG_WARN, false}, {IK_LOG_ERROR, IK_LOG_ERROR, true},
-    {IK_LOG_OFF, IK_LOG_ERROR, false},  {IK_LOG_DEBUG, IK_LOG_OFF, false},
-    {IK_LOG_OFF, IK_LOG_OFF, false},
+      {IK_LOG_INFO, IK_LOG_DEBUG, false},
+      {IK_LOG_INFO, IK_LOG_INFO, true},
+      {IK_LOG_INFO, IK_LOG_ERROR, true},
+      {IK_LOG_DEBUG, IK_LOG_DEBUG, true},
+      {IK_LOG_WARN, IK_LOG_INFO, false},
+      {IK_LOG_WARN, IK_LOG_WARN, true},
+      {IK_LOG_ERROR, IK_LOG_WARN, false},
+      {IK_LOG_ERROR, IK_LOG_ERROR, true},
+      {IK_LOG_OFF, IK_LOG_ERROR, false},
+      {IK_LOG_DEBUG, IK_LOG_OFF, false},
+      {IK_LOG_OFF, IK_LOG_OFF, false},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ik_log_set_level(cases[i].set);
@@ -220,17 +233,17 @@ static void log_kv_quotes_and_escapes_values_that_need_it(void **state) {
   static const struct {
     const char *value, *want;
   } cases[] = {
-    {"plain", "plain"},
-    {"two words", "\"two words\""},
-    {"", "\"\""},
-    {"say \"hi\"", "\"say \\\"hi\\\"\""},
-    {"line1\nline2", "\"line1\\nline2\""},
-    {"cr\rlf", "\"cr\\rlf\""},
-    {"tab\there", "\"tab\\there\""},
-    {"k=v", "\"k=v\""},
-    {"back\\slash", "\"back\\\\slash\""},
-    {"bell\x01", "\"bell\\x01\""},
-    {"del\x7f", "\"del\\x7f\""},
+      {"plain", "plain"},
+      {"two words", "\"two words\""},
+      {"", "\"\""},
+      {"say \"hi\"", "\"say \\\"hi\\\"\""},
+      {"line1\nline2", "\"line1\\nline2\""},
+      {"cr\rlf", "\"cr\\rlf\""},
+      {"tab\there", "\"tab\\there\""},
+      {"k=v", "\"k=v\""},
+      {"back\\slash", "\"back\\\\slash\""},
+      {"bell\x01", "\"bell\\x01\""},
+      {"del\x7f", "\"del\\x7f\""},
   };
   open_log(fx);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -248,8 +261,17 @@ static void log_kv_quotes_and_escapes_values_that_need_it(void **state) {
 static void log_json_lines_parse_and_round_trip_values(void **state) {
   fixture_t *fx = *state;
   static const char *const values[] = {
-    "plain", "two words", "", "say \"hi\"", "line1\nline2", "tab\there",
-    "back\\slash", "bell\x01", "del\x7f", "caf\xc3\xa9", "{\"nested\":true}",
+      "plain",
+      "two words",
+      "",
+      "say \"hi\"",
+      "line1\nline2",
+      "tab\there",
+      "back\\slash",
+      "bell\x01",
+      "del\x7f",
+      "caf\xc3\xa9",
+      "{\"nested\":true}",
   };
   const size_t n = sizeof values / sizeof values[0];
   open_log(fx);
@@ -287,10 +309,25 @@ static void log_json_lines_parse_and_round_trip_values(void **state) {
 static void log_redacts_values_under_secret_keys(void **state) {
   fixture_t *fx = *state;
   static const char *const secret_keys[] = {
-    "password", "PASSWORD", "db_password", "passwd", "secret", "client_secret",
-    "token", "api_token", "Authorization", "api_key", "APIKEY", "private_key",
-    "privatekey", "credential", "aws_credentials", "cookie", "Set-Cookie",
-    "access_key", "session_key",
+      "password",
+      "PASSWORD",
+      "db_password",
+      "passwd",
+      "secret",
+      "client_secret",
+      "token",
+      "api_token",
+      "Authorization",
+      "api_key",
+      "APIKEY",
+      "private_key",
+      "privatekey",
+      "credential",
+      "aws_credentials",
+      "cookie",
+      "Set-Cookie",
+      "access_key",
+      "session_key",
   };
   static const ik_log_format_t formats[] = {IK_LOG_FMT_KV, IK_LOG_FMT_JSON};
   open_log(fx);
@@ -486,8 +523,12 @@ static void log_init_from_env_applies_level(void **state) {
     const char *value; /* NULL = unset */
     ik_log_level_t want;
   } cases[] = {
-    {"debug", IK_LOG_DEBUG}, {"WARNING", IK_LOG_WARN}, {"Error", IK_LOG_ERROR},
-    {"off", IK_LOG_OFF},     {NULL, IK_LOG_WARN},      {"", IK_LOG_WARN},
+      {"debug", IK_LOG_DEBUG},
+      {"WARNING", IK_LOG_WARN},
+      {"Error", IK_LOG_ERROR},
+      {"off", IK_LOG_OFF},
+      {NULL, IK_LOG_WARN},
+      {"", IK_LOG_WARN},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ik_log_set_level(IK_LOG_WARN);
@@ -546,28 +587,28 @@ static void log_init_from_env_applies_format(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    T(log_level_parse_accepts_names_in_any_case),
-    T(log_level_parse_rejects_bad_input_and_leaves_output),
-    T(log_level_name_round_trips_through_parse),
-    T(log_enabled_follows_the_set_level),
-    T(log_below_level_writes_nothing),
-    T(log_kv_line_has_ts_level_mod_msg_then_pairs),
-    T(log_pairs_array_form_matches_variadic_form),
-    T(log_null_mod_msg_and_value_print_placeholders),
-    T(log_kv_quotes_and_escapes_values_that_need_it),
-    T(log_json_lines_parse_and_round_trip_values),
-    T(log_redacts_values_under_secret_keys),
-    T(log_keeps_values_under_ordinary_keys),
-    T(log_masks_registered_secret_in_msg_and_values),
-    T(log_secret_shorter_than_four_bytes_is_not_registered),
-    T(log_clear_secrets_stops_masking),
-    T(log_custom_redactor_rewrites_values),
-    T(log_open_creates_file_with_mode_0600),
-    T(log_open_appends_to_existing_file),
-    T(log_open_failure_names_the_path),
-    T(log_init_from_env_applies_level),
-    T(log_init_from_env_rejects_bad_level_naming_variable),
-    T(log_init_from_env_applies_format),
+      T(log_level_parse_accepts_names_in_any_case),
+      T(log_level_parse_rejects_bad_input_and_leaves_output),
+      T(log_level_name_round_trips_through_parse),
+      T(log_enabled_follows_the_set_level),
+      T(log_below_level_writes_nothing),
+      T(log_kv_line_has_ts_level_mod_msg_then_pairs),
+      T(log_pairs_array_form_matches_variadic_form),
+      T(log_null_mod_msg_and_value_print_placeholders),
+      T(log_kv_quotes_and_escapes_values_that_need_it),
+      T(log_json_lines_parse_and_round_trip_values),
+      T(log_redacts_values_under_secret_keys),
+      T(log_keeps_values_under_ordinary_keys),
+      T(log_masks_registered_secret_in_msg_and_values),
+      T(log_secret_shorter_than_four_bytes_is_not_registered),
+      T(log_clear_secrets_stops_masking),
+      T(log_custom_redactor_rewrites_values),
+      T(log_open_creates_file_with_mode_0600),
+      T(log_open_appends_to_existing_file),
+      T(log_open_failure_names_the_path),
+      T(log_init_from_env_applies_level),
+      T(log_init_from_env_rejects_bad_level_naming_variable),
+      T(log_init_from_env_applies_format),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -147,7 +147,7 @@ static void bad_global_values_name_the_flag(void **state) {
 static void edit_distance_counts_edits(void **state) {
   assert_int_equal(ik_cli_edit_distance("", ""), 0);
   assert_int_equal(ik_cli_edit_distance("lua", "lua"), 0);
-  assert_int_equal(ik_cli_edit_distance("lua", "lau"), 1);     /* adjacent swap */
+  assert_int_equal(ik_cli_edit_distance("lua", "lau"), 1); /* adjacent swap */
   assert_int_equal(ik_cli_edit_distance("version", "verison"), 1);
   assert_int_equal(ik_cli_edit_distance("abc", "ca"), 3);
   assert_int_equal(ik_cli_edit_distance("help", ""), 4);

@@ -26,26 +26,26 @@
 typedef struct fixture {
   ik_loop_t loop;
   char dir[64], files[96], store_dir[96], events[96];
-  ik_instance_plugin_t file;  /* the real provider */
+  ik_instance_plugin_t file; /* the real provider */
   ik_store_t store;
   ik_controller_t *c;
   ik_group_plugin_t g;
   /* proxy instance plugin */
   int provisions, destroys, destroy_failures_left, labels;
-  int max_live;               /* most instance files seen at once */
-  int hang_provisions;        /* this many provisions never answer (until answer_hung) */
+  int max_live;        /* most instance files seen at once */
+  int hang_provisions; /* this many provisions never answer (until answer_hung) */
   struct {
     json_t *spec;
     ik_spi_cb cb;
     void *data;
   } hung[4];
   int n_hung;
-  int64_t call_timeout_ms;    /* for the next controller_start; 0 = the default */
+  int64_t call_timeout_ms; /* for the next controller_start; 0 = the default */
   /* flavor double */
-  ik_health_t health;         /* what Healthy answers */
-  json_t *health_of;          /* ID -> 0/1/2 overrides */
-  bool unknown_first;         /* answer unknown the first time an instance is asked */
-  json_t *asked;              /* IDs asked at least once */
+  ik_health_t health; /* what Healthy answers */
+  json_t *health_of;  /* ID -> 0/1/2 overrides */
+  bool unknown_first; /* answer unknown the first time an instance is asked */
+  json_t *asked;      /* IDs asked at least once */
   int drains, prepares;
   uv_timer_t tick;
 } fixture_t;
@@ -426,8 +426,8 @@ static void a_config_change_rolls_one_at_a_time(void **state) {
   }
   assert_int_equal(fx->provisions, 6);
   assert_int_equal(fx->destroys, 3);
-  assert_int_equal(fx->drains, 3);      /* drained before destroyed */
-  assert_true(fx->max_live <= 4);       /* MaxSurge 1 */
+  assert_int_equal(fx->drains, 3); /* drained before destroyed */
+  assert_true(fx->max_live <= 4);  /* MaxSurge 1 */
   free(ids), free(old_hash);
   json_decref(st);
 }

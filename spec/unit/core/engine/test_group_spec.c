@@ -50,7 +50,8 @@ static char *render(const ik_group_spec_t *s) {
 
 #define BLOCKS "\"Instance\":{\"Plugin\":\"instance-file\"},\"Flavor\":{\"Plugin\":\"flavor-vanilla\"}"
 #define CATTLE(extra) "{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":3}," BLOCKS extra "}}"
-#define LONG_ID "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 129 */
+#define LONG_ID "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 129 */
 #define PETS(extra) "{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"LogicalIDs\":[\"a\",\"b\"]}," BLOCKS extra "}}"
 
 static void group_spec_parse_fills_defaults_and_every_field(void **state) {
@@ -58,43 +59,43 @@ static void group_spec_parse_fills_defaults_and_every_field(void **state) {
   static const struct {
     const char *spec, *want;
   } cases[] = {
-    {CATTLE(""),
-     "g cattle size=3 instance=instance-file flavor=flavor-vanilla surge=1 unavailable=0 parallel=0 min_healthy=0ms "
-     "deadline=600000ms rollback=0 canary=0 delete=Oldest skip_drain=0 duration=0ms count=0 unhealthy_timeout=0ms "
-     "max_unhealthy=100%"},
-    /* Pets default to destroy-then-create, one at a time (InfraKit's quorum). */
-    {PETS(""),
-     "g pets size=2 ids=a,b instance=instance-file flavor=flavor-vanilla surge=0 unavailable=1 parallel=0 "
-     "min_healthy=0ms deadline=600000ms rollback=0 canary=0 delete=Oldest skip_drain=0 duration=0ms count=0 "
-     "unhealthy_timeout=0ms max_unhealthy=100%"},
-    {CATTLE(",\"Updating\":{\"MaxSurge\":\"25%\",\"MaxUnavailable\":2,\"MaxParallel\":4,\"MinHealthySeconds\":2.5,"
-            "\"HealthyDeadline\":\"1m30s\",\"AutoRollback\":true,\"Canary\":1,\"DeletePolicy\":\"Newest\","
-            "\"SkipBeforeInstanceDestroy\":\"drain\",\"Duration\":\"30s\"},"
-            "\"Health\":{\"UnhealthyTimeout\":300,\"MaxUnhealthy\":\"40%\"}"),
-     "g cattle size=3 instance=instance-file flavor=flavor-vanilla surge=25% unavailable=2 parallel=4 "
-     "min_healthy=2500ms deadline=90000ms rollback=1 canary=1 delete=Newest skip_drain=1 duration=30000ms count=0 "
-     "unhealthy_timeout=300000ms max_unhealthy=40%"},
-    /* Field names match ignoring case; HealthyDeadline may be seconds. */
-    {"{\"id\":\"g\",\"properties\":{\"allocation\":{\"size\":0},\"instance\":{\"plugin\":\"i\"},"
-     "\"flavor\":{\"plugin\":\"f\"},\"updating\":{\"maxsurge\":0,\"maxunavailable\":\"10%\",\"healthydeadline\":90,"
-     "\"count\":2,\"deletepolicy\":\"random\"}}}",
-     "g cattle size=0 instance=i flavor=f surge=0 unavailable=10% parallel=0 min_healthy=0ms deadline=90000ms "
-     "rollback=0 canary=0 delete=Random skip_drain=0 duration=0ms count=2 unhealthy_timeout=0ms max_unhealthy=100%"},
-    /* An empty LogicalIDs list is no list (Go's check); Size 0 beside LogicalIDs is no size. */
-    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":2,\"LogicalIDs\":[]}," BLOCKS "}}",
-     "g cattle size=2 instance=instance-file flavor=flavor-vanilla surge=1 unavailable=0 parallel=0 min_healthy=0ms "
-     "deadline=600000ms rollback=0 canary=0 delete=Oldest skip_drain=0 duration=0ms count=0 unhealthy_timeout=0ms "
-     "max_unhealthy=100%"},
-    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":0,\"LogicalIDs\":[\"x\"]}," BLOCKS
-     ",\"Updating\":{\"MaxSurge\":1,\"HealthyDeadline\":0}}}",
-     "g pets size=1 ids=x instance=instance-file flavor=flavor-vanilla surge=1 unavailable=1 parallel=0 "
-     "min_healthy=0ms deadline=0ms rollback=0 canary=0 delete=Oldest skip_drain=0 duration=0ms count=0 "
-     "unhealthy_timeout=0ms max_unhealthy=100%"},
-    /* Unknown fields and nulls are ignored, as Go does. */
-    {CATTLE(",\"Updating\":{\"MaxSurge\":null,\"Bogus\":1},\"Health\":null,\"Extra\":[1]"),
-     "g cattle size=3 instance=instance-file flavor=flavor-vanilla surge=1 unavailable=0 parallel=0 min_healthy=0ms "
-     "deadline=600000ms rollback=0 canary=0 delete=Oldest skip_drain=0 duration=0ms count=0 unhealthy_timeout=0ms "
-     "max_unhealthy=100%"},
+      {CATTLE(""),
+       "g cattle size=3 instance=instance-file flavor=flavor-vanilla surge=1 unavailable=0 parallel=0 min_healthy=0ms "
+       "deadline=600000ms rollback=0 canary=0 delete=Oldest skip_drain=0 duration=0ms count=0 unhealthy_timeout=0ms "
+       "max_unhealthy=100%"},
+      /* Pets default to destroy-then-create, one at a time (InfraKit's quorum). */
+      {PETS(""),
+       "g pets size=2 ids=a,b instance=instance-file flavor=flavor-vanilla surge=0 unavailable=1 parallel=0 "
+       "min_healthy=0ms deadline=600000ms rollback=0 canary=0 delete=Oldest skip_drain=0 duration=0ms count=0 "
+       "unhealthy_timeout=0ms max_unhealthy=100%"},
+      {CATTLE(",\"Updating\":{\"MaxSurge\":\"25%\",\"MaxUnavailable\":2,\"MaxParallel\":4,\"MinHealthySeconds\":2.5,"
+              "\"HealthyDeadline\":\"1m30s\",\"AutoRollback\":true,\"Canary\":1,\"DeletePolicy\":\"Newest\","
+              "\"SkipBeforeInstanceDestroy\":\"drain\",\"Duration\":\"30s\"},"
+              "\"Health\":{\"UnhealthyTimeout\":300,\"MaxUnhealthy\":\"40%\"}"),
+       "g cattle size=3 instance=instance-file flavor=flavor-vanilla surge=25% unavailable=2 parallel=4 "
+       "min_healthy=2500ms deadline=90000ms rollback=1 canary=1 delete=Newest skip_drain=1 duration=30000ms count=0 "
+       "unhealthy_timeout=300000ms max_unhealthy=40%"},
+      /* Field names match ignoring case; HealthyDeadline may be seconds. */
+      {"{\"id\":\"g\",\"properties\":{\"allocation\":{\"size\":0},\"instance\":{\"plugin\":\"i\"},"
+       "\"flavor\":{\"plugin\":\"f\"},\"updating\":{\"maxsurge\":0,\"maxunavailable\":\"10%\",\"healthydeadline\":90,"
+       "\"count\":2,\"deletepolicy\":\"random\"}}}",
+       "g cattle size=0 instance=i flavor=f surge=0 unavailable=10% parallel=0 min_healthy=0ms deadline=90000ms "
+       "rollback=0 canary=0 delete=Random skip_drain=0 duration=0ms count=2 unhealthy_timeout=0ms max_unhealthy=100%"},
+      /* An empty LogicalIDs list is no list (Go's check); Size 0 beside LogicalIDs is no size. */
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":2,\"LogicalIDs\":[]}," BLOCKS "}}",
+       "g cattle size=2 instance=instance-file flavor=flavor-vanilla surge=1 unavailable=0 parallel=0 min_healthy=0ms "
+       "deadline=600000ms rollback=0 canary=0 delete=Oldest skip_drain=0 duration=0ms count=0 unhealthy_timeout=0ms "
+       "max_unhealthy=100%"},
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":0,\"LogicalIDs\":[\"x\"]}," BLOCKS
+       ",\"Updating\":{\"MaxSurge\":1,\"HealthyDeadline\":0}}}",
+       "g pets size=1 ids=x instance=instance-file flavor=flavor-vanilla surge=1 unavailable=1 parallel=0 "
+       "min_healthy=0ms deadline=0ms rollback=0 canary=0 delete=Oldest skip_drain=0 duration=0ms count=0 "
+       "unhealthy_timeout=0ms max_unhealthy=100%"},
+      /* Unknown fields and nulls are ignored, as Go does. */
+      {CATTLE(",\"Updating\":{\"MaxSurge\":null,\"Bogus\":1},\"Health\":null,\"Extra\":[1]"),
+       "g cattle size=3 instance=instance-file flavor=flavor-vanilla surge=1 unavailable=0 parallel=0 min_healthy=0ms "
+       "deadline=600000ms rollback=0 canary=0 delete=Oldest skip_drain=0 duration=0ms count=0 unhealthy_timeout=0ms "
+       "max_unhealthy=100%"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     json_t *v = load(cases[i].spec);
@@ -114,93 +115,93 @@ static void group_spec_parse_refuses_bad_input_naming_the_field(void **state) {
   static const struct {
     const char *spec, *msg;
   } cases[] = {
-    {CATTLE(",\"Updating\":{\"MaxSurge\":true}"),
-     "Properties.Updating.MaxSurge: want a number or a percentage like \"25%\", got true"},
-    {CATTLE(",\"Updating\":{\"MaxSurge\":\"abc\"}"),
-     "Properties.Updating.MaxSurge: want a number or a percentage like \"25%\", got \"abc\""},
-    {CATTLE(",\"Updating\":{\"MaxSurge\":\"25\"}"),
-     "Properties.Updating.MaxSurge: want a number or a percentage like \"25%\", got \"25\""},
-    {CATTLE(",\"Updating\":{\"MaxUnavailable\":-1}"),
-     "Properties.Updating.MaxUnavailable: want a number or a percentage like \"25%\", got -1"},
-    {CATTLE(",\"Updating\":{\"MaxSurge\":1.5}"),
-     "Properties.Updating.MaxSurge: want a number or a percentage like \"25%\", got 1.5"},
-    {CATTLE(",\"Updating\":{\"MaxSurge\":\"-5%\"}"),
-     "Properties.Updating.MaxSurge: want a number or a percentage like \"25%\", got \"-5%\""},
-    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":-1}," BLOCKS "}}",
-     "Properties.Allocation.Size: want a non-negative integer, got -1"},
-    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":\"3\"}," BLOCKS "}}",
-     "Properties.Allocation.Size: want a non-negative integer, got \"3\""},
-    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":2,\"LogicalIDs\":[\"a\"]}," BLOCKS "}}",
-     "Properties.Allocation: only one of Size and LogicalIDs may be used"},
-    {"{\"ID\":\"g\",\"Properties\":{" BLOCKS "}}", "Properties.Allocation: must not be blank: give Size or LogicalIDs"},
-    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{}," BLOCKS "}}",
-     "Properties.Allocation: must not be blank: give Size or LogicalIDs"},
-    {CATTLE(",\"Updating\":{\"MaxSurge\":0,\"MaxUnavailable\":0}"),
-     "Properties.Updating: MaxSurge and MaxUnavailable cannot both be 0 (both given as 0)"},
-    {CATTLE(",\"Updating\":{\"MaxSurge\":\"0%\"}"),
-     "Properties.Updating: MaxSurge and MaxUnavailable cannot both be 0 (MaxUnavailable defaults to 0)"},
-    {PETS(",\"Updating\":{\"MaxUnavailable\":0}"),
-     "Properties.Updating: MaxSurge and MaxUnavailable cannot both be 0 (MaxSurge defaults to 0 for LogicalIDs)"},
-    {"{\"Properties\":{\"Allocation\":{\"Size\":1}," BLOCKS "}}", "ID: must not be blank"},
-    {"{\"ID\":5,\"Properties\":{}}", "ID: want a string, got 5"},
-    /* IDs name store keys and files: no path, no control bytes, bounded. */
-    {"{\"ID\":\"../x\",\"Properties\":{}}",
-     "ID: '/' is not allowed: use letters, digits, \".\", \"_\" and \"-\" (got \"../x\")"},
-    {"{\"ID\":\"..\",\"Properties\":{}}", "ID: must not start with \".\" (got \"..\")"},
-    {"{\"ID\":\"a\\tb\",\"Properties\":{}}",
-     "ID: byte 0x09 is not allowed: use letters, digits, \".\", \"_\" and \"-\""},
-    {"{\"ID\":\"" LONG_ID "\",\"Properties\":{}}", "ID: want at most 128 characters, got 129"},
-    /* The size is bounded before anything is planned or allocated. */
-    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":1000000000000}," BLOCKS "}}",
-     "Properties.Allocation.Size: 1000000000000 is above the limit of 10000 instances per group (daemon "
-     "--max-group-size, INFRAKIT_MAX_GROUP_SIZE)"},
-    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":10001}," BLOCKS "}}",
-     "Properties.Allocation.Size: 10001 is above the limit of 10000 instances per group (daemon "
-     "--max-group-size, INFRAKIT_MAX_GROUP_SIZE)"},
-    {"{\"ID\":\"g\"}", "Properties: must not be blank"},
-    {"{\"ID\":\"g\",\"Properties\":\"x\"}", "Properties: want an object, got \"x\""},
-    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":1},\"Instance\":{\"Plugin\":\"\"}}}",
-     "Properties.Instance.Plugin: must not be blank"},
-    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":1},\"Instance\":{\"Plugin\":\"i\"}}}",
-     "Properties.Flavor.Plugin: must not be blank"},
-    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":1},\"Instance\":[]}}",
-     "Properties.Instance: want an object, got an array"},
-    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":1},\"Instance\":{\"Plugin\":7}}}",
-     "Properties.Instance.Plugin: want a string, got 7"},
-    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"LogicalIDs\":[\"a\",\"a\"]}," BLOCKS "}}",
-     "Properties.Allocation.LogicalIDs[1]: duplicate logical ID \"a\""},
-    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"LogicalIDs\":[\"\"]}," BLOCKS "}}",
-     "Properties.Allocation.LogicalIDs[0]: must not be blank"},
-    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"LogicalIDs\":[3]}," BLOCKS "}}",
-     "Properties.Allocation.LogicalIDs[0]: want a string, got 3"},
-    {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"LogicalIDs\":\"a\"}," BLOCKS "}}",
-     "Properties.Allocation.LogicalIDs: want an array of strings, got \"a\""},
-    {CATTLE(",\"Updating\":{\"Count\":2,\"Duration\":\"10s\"}"),
-     "Properties.Updating: only one of Count and Duration may be used"},
-    {CATTLE(",\"Updating\":{\"Duration\":\"30\"}"), "Properties.Updating.Duration: want a duration like \"30s\", got \"30\""},
-    {CATTLE(",\"Updating\":{\"Duration\":30}"), "Properties.Updating.Duration: want a duration like \"30s\", got 30"},
-    {CATTLE(",\"Updating\":{\"Count\":-1}"), "Properties.Updating.Count: want a non-negative integer, got -1"},
-    {CATTLE(",\"Updating\":{\"SkipBeforeInstanceDestroy\":\"flavor\"}"),
-     "Properties.Updating.SkipBeforeInstanceDestroy: want \"drain\", got \"flavor\""},
-    {CATTLE(",\"Updating\":{\"DeletePolicy\":\"Largest\"}"),
-     "Properties.Updating.DeletePolicy: want \"Oldest\", \"Newest\" or \"Random\", got \"Largest\""},
-    {CATTLE(",\"Updating\":{\"HealthyDeadline\":\"-5s\"}"),
-     "Properties.Updating.HealthyDeadline: want a duration >= 0, got \"-5s\""},
-    {CATTLE(",\"Updating\":{\"HealthyDeadline\":true}"),
-     "Properties.Updating.HealthyDeadline: want a number of seconds or a duration like \"30s\", got true"},
-    {CATTLE(",\"Updating\":{\"HealthyDeadline\":-1}"),
-     "Properties.Updating.HealthyDeadline: want a number of seconds >= 0, got -1"},
-    {CATTLE(",\"Updating\":{\"MinHealthySeconds\":\"10\"}"),
-     "Properties.Updating.MinHealthySeconds: want a number of seconds >= 0, got \"10\""},
-    {CATTLE(",\"Updating\":{\"Canary\":-2}"), "Properties.Updating.Canary: want a non-negative integer, got -2"},
-    {CATTLE(",\"Updating\":{\"MaxParallel\":\"3\"}"),
-     "Properties.Updating.MaxParallel: want a non-negative integer, got \"3\""},
-    {CATTLE(",\"Updating\":{\"AutoRollback\":\"yes\"}"), "Properties.Updating.AutoRollback: want true or false, got \"yes\""},
-    {CATTLE(",\"Updating\":[1]"), "Properties.Updating: want an object, got an array"},
-    {CATTLE(",\"Health\":{\"MaxUnhealthy\":\"x%\"}"),
-     "Properties.Health.MaxUnhealthy: want a number or a percentage like \"25%\", got \"x%\""},
-    {CATTLE(",\"Health\":{\"UnhealthyTimeout\":\"5 minutes\"}"),
-     "Properties.Health.UnhealthyTimeout: want a duration like \"30s\", got \"5 minutes\""},
+      {CATTLE(",\"Updating\":{\"MaxSurge\":true}"),
+       "Properties.Updating.MaxSurge: want a number or a percentage like \"25%\", got true"},
+      {CATTLE(",\"Updating\":{\"MaxSurge\":\"abc\"}"),
+       "Properties.Updating.MaxSurge: want a number or a percentage like \"25%\", got \"abc\""},
+      {CATTLE(",\"Updating\":{\"MaxSurge\":\"25\"}"),
+       "Properties.Updating.MaxSurge: want a number or a percentage like \"25%\", got \"25\""},
+      {CATTLE(",\"Updating\":{\"MaxUnavailable\":-1}"),
+       "Properties.Updating.MaxUnavailable: want a number or a percentage like \"25%\", got -1"},
+      {CATTLE(",\"Updating\":{\"MaxSurge\":1.5}"),
+       "Properties.Updating.MaxSurge: want a number or a percentage like \"25%\", got 1.5"},
+      {CATTLE(",\"Updating\":{\"MaxSurge\":\"-5%\"}"),
+       "Properties.Updating.MaxSurge: want a number or a percentage like \"25%\", got \"-5%\""},
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":-1}," BLOCKS "}}",
+       "Properties.Allocation.Size: want a non-negative integer, got -1"},
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":\"3\"}," BLOCKS "}}",
+       "Properties.Allocation.Size: want a non-negative integer, got \"3\""},
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":2,\"LogicalIDs\":[\"a\"]}," BLOCKS "}}",
+       "Properties.Allocation: only one of Size and LogicalIDs may be used"},
+      {"{\"ID\":\"g\",\"Properties\":{" BLOCKS "}}", "Properties.Allocation: must not be blank: give Size or LogicalIDs"},
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{}," BLOCKS "}}",
+       "Properties.Allocation: must not be blank: give Size or LogicalIDs"},
+      {CATTLE(",\"Updating\":{\"MaxSurge\":0,\"MaxUnavailable\":0}"),
+       "Properties.Updating: MaxSurge and MaxUnavailable cannot both be 0 (both given as 0)"},
+      {CATTLE(",\"Updating\":{\"MaxSurge\":\"0%\"}"),
+       "Properties.Updating: MaxSurge and MaxUnavailable cannot both be 0 (MaxUnavailable defaults to 0)"},
+      {PETS(",\"Updating\":{\"MaxUnavailable\":0}"),
+       "Properties.Updating: MaxSurge and MaxUnavailable cannot both be 0 (MaxSurge defaults to 0 for LogicalIDs)"},
+      {"{\"Properties\":{\"Allocation\":{\"Size\":1}," BLOCKS "}}", "ID: must not be blank"},
+      {"{\"ID\":5,\"Properties\":{}}", "ID: want a string, got 5"},
+      /* IDs name store keys and files: no path, no control bytes, bounded. */
+      {"{\"ID\":\"../x\",\"Properties\":{}}",
+       "ID: '/' is not allowed: use letters, digits, \".\", \"_\" and \"-\" (got \"../x\")"},
+      {"{\"ID\":\"..\",\"Properties\":{}}", "ID: must not start with \".\" (got \"..\")"},
+      {"{\"ID\":\"a\\tb\",\"Properties\":{}}",
+       "ID: byte 0x09 is not allowed: use letters, digits, \".\", \"_\" and \"-\""},
+      {"{\"ID\":\"" LONG_ID "\",\"Properties\":{}}", "ID: want at most 128 characters, got 129"},
+      /* The size is bounded before anything is planned or allocated. */
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":1000000000000}," BLOCKS "}}",
+       "Properties.Allocation.Size: 1000000000000 is above the limit of 10000 instances per group (daemon "
+       "--max-group-size, INFRAKIT_MAX_GROUP_SIZE)"},
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":10001}," BLOCKS "}}",
+       "Properties.Allocation.Size: 10001 is above the limit of 10000 instances per group (daemon "
+       "--max-group-size, INFRAKIT_MAX_GROUP_SIZE)"},
+      {"{\"ID\":\"g\"}", "Properties: must not be blank"},
+      {"{\"ID\":\"g\",\"Properties\":\"x\"}", "Properties: want an object, got \"x\""},
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":1},\"Instance\":{\"Plugin\":\"\"}}}",
+       "Properties.Instance.Plugin: must not be blank"},
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":1},\"Instance\":{\"Plugin\":\"i\"}}}",
+       "Properties.Flavor.Plugin: must not be blank"},
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":1},\"Instance\":[]}}",
+       "Properties.Instance: want an object, got an array"},
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":1},\"Instance\":{\"Plugin\":7}}}",
+       "Properties.Instance.Plugin: want a string, got 7"},
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"LogicalIDs\":[\"a\",\"a\"]}," BLOCKS "}}",
+       "Properties.Allocation.LogicalIDs[1]: duplicate logical ID \"a\""},
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"LogicalIDs\":[\"\"]}," BLOCKS "}}",
+       "Properties.Allocation.LogicalIDs[0]: must not be blank"},
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"LogicalIDs\":[3]}," BLOCKS "}}",
+       "Properties.Allocation.LogicalIDs[0]: want a string, got 3"},
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"LogicalIDs\":\"a\"}," BLOCKS "}}",
+       "Properties.Allocation.LogicalIDs: want an array of strings, got \"a\""},
+      {CATTLE(",\"Updating\":{\"Count\":2,\"Duration\":\"10s\"}"),
+       "Properties.Updating: only one of Count and Duration may be used"},
+      {CATTLE(",\"Updating\":{\"Duration\":\"30\"}"), "Properties.Updating.Duration: want a duration like \"30s\", got \"30\""},
+      {CATTLE(",\"Updating\":{\"Duration\":30}"), "Properties.Updating.Duration: want a duration like \"30s\", got 30"},
+      {CATTLE(",\"Updating\":{\"Count\":-1}"), "Properties.Updating.Count: want a non-negative integer, got -1"},
+      {CATTLE(",\"Updating\":{\"SkipBeforeInstanceDestroy\":\"flavor\"}"),
+       "Properties.Updating.SkipBeforeInstanceDestroy: want \"drain\", got \"flavor\""},
+      {CATTLE(",\"Updating\":{\"DeletePolicy\":\"Largest\"}"),
+       "Properties.Updating.DeletePolicy: want \"Oldest\", \"Newest\" or \"Random\", got \"Largest\""},
+      {CATTLE(",\"Updating\":{\"HealthyDeadline\":\"-5s\"}"),
+       "Properties.Updating.HealthyDeadline: want a duration >= 0, got \"-5s\""},
+      {CATTLE(",\"Updating\":{\"HealthyDeadline\":true}"),
+       "Properties.Updating.HealthyDeadline: want a number of seconds or a duration like \"30s\", got true"},
+      {CATTLE(",\"Updating\":{\"HealthyDeadline\":-1}"),
+       "Properties.Updating.HealthyDeadline: want a number of seconds >= 0, got -1"},
+      {CATTLE(",\"Updating\":{\"MinHealthySeconds\":\"10\"}"),
+       "Properties.Updating.MinHealthySeconds: want a number of seconds >= 0, got \"10\""},
+      {CATTLE(",\"Updating\":{\"Canary\":-2}"), "Properties.Updating.Canary: want a non-negative integer, got -2"},
+      {CATTLE(",\"Updating\":{\"MaxParallel\":\"3\"}"),
+       "Properties.Updating.MaxParallel: want a non-negative integer, got \"3\""},
+      {CATTLE(",\"Updating\":{\"AutoRollback\":\"yes\"}"), "Properties.Updating.AutoRollback: want true or false, got \"yes\""},
+      {CATTLE(",\"Updating\":[1]"), "Properties.Updating: want an object, got an array"},
+      {CATTLE(",\"Health\":{\"MaxUnhealthy\":\"x%\"}"),
+       "Properties.Health.MaxUnhealthy: want a number or a percentage like \"25%\", got \"x%\""},
+      {CATTLE(",\"Health\":{\"UnhealthyTimeout\":\"5 minutes\"}"),
+       "Properties.Health.UnhealthyTimeout: want a duration like \"30s\", got \"5 minutes\""},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     json_t *v = load(cases[i].spec);
@@ -265,10 +266,22 @@ static void intstr_scaled_rounds_surge_up_and_unavailable_down(void **state) {
     bool up;
     int64_t want;
   } cases[] = {
-    {25, true, 10, true, 3},   {25, true, 10, false, 2}, {1, false, 10, true, 1},  {1, false, 10, false, 1},
-    {0, true, 10, true, 0},    {100, true, 3, false, 3}, {150, true, 4, true, 6},  {33, true, 3, true, 1},
-    {33, true, 3, false, 0},   {50, true, 0, true, 0},   {1, true, 1, true, 1},    {1, true, 1, false, 0},
-    {5, false, 2, false, 5},   {20, true, 5, true, 1},   {20, true, 5, false, 1},  {10, true, 1000, true, 100},
+      {25, true, 10, true, 3},
+      {25, true, 10, false, 2},
+      {1, false, 10, true, 1},
+      {1, false, 10, false, 1},
+      {0, true, 10, true, 0},
+      {100, true, 3, false, 3},
+      {150, true, 4, true, 6},
+      {33, true, 3, true, 1},
+      {33, true, 3, false, 0},
+      {50, true, 0, true, 0},
+      {1, true, 1, true, 1},
+      {1, true, 1, false, 0},
+      {5, false, 2, false, 5},
+      {20, true, 5, true, 1},
+      {20, true, 5, false, 1},
+      {10, true, 1000, true, 100},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ik_intstr_t q = {cases[i].value, cases[i].percent};
@@ -287,33 +300,33 @@ static void go_duration_parse_matches_go(void **state) {
     int rc;
     int64_t ns;
   } cases[] = {
-    {"0", 0, INT64_C(0)},
-    {"+0", 0, INT64_C(0)},
-    {"-0", 0, INT64_C(0)},
-    {"1s", 0, INT64_C(1000000000)},
-    {"1.5h", 0, INT64_C(5400000000000)},
-    {"2h45m", 0, INT64_C(9900000000000)},
-    {"300ms", 0, INT64_C(300000000)},
-    {"-1.5s", 0, INT64_C(-1500000000)},
-    {"1us", 0, INT64_C(1000)},
-    {"1\xC2\xB5s", 0, INT64_C(1000)},
-    {"1\xCE\xBCs", 0, INT64_C(1000)},
-    {".5s", 0, INT64_C(500000000)},
-    {"1.s", 0, INT64_C(1000000000)},
-    {"", -1, 0},
-    {"1", -1, 0},
-    {"s", -1, 0},
-    {"1x", -1, 0},
-    {"1.2.3s", -1, 0},
-    {"9223372036854775807ns", 0, INT64_C(9223372036854775807)},
-    {"9223372036854775808ns", -1, 0},
-    {"-9223372036854775808ns", 0, INT64_MIN},
-    {"1h1m1s1ms1us1ns", 0, INT64_C(3661001001001)},
-    {"0.333333333333333333333s", 0, INT64_C(333333333)},
-    {"2562047h", 0, INT64_C(9223369200000000000)},
-    {"2562048h", -1, 0},
-    {"1.0000000001s", 0, INT64_C(1000000000)},
-    {"10m", 0, INT64_C(600000000000)},
+      {"0", 0, INT64_C(0)},
+      {"+0", 0, INT64_C(0)},
+      {"-0", 0, INT64_C(0)},
+      {"1s", 0, INT64_C(1000000000)},
+      {"1.5h", 0, INT64_C(5400000000000)},
+      {"2h45m", 0, INT64_C(9900000000000)},
+      {"300ms", 0, INT64_C(300000000)},
+      {"-1.5s", 0, INT64_C(-1500000000)},
+      {"1us", 0, INT64_C(1000)},
+      {"1\xC2\xB5s", 0, INT64_C(1000)},
+      {"1\xCE\xBCs", 0, INT64_C(1000)},
+      {".5s", 0, INT64_C(500000000)},
+      {"1.s", 0, INT64_C(1000000000)},
+      {"", -1, 0},
+      {"1", -1, 0},
+      {"s", -1, 0},
+      {"1x", -1, 0},
+      {"1.2.3s", -1, 0},
+      {"9223372036854775807ns", 0, INT64_C(9223372036854775807)},
+      {"9223372036854775808ns", -1, 0},
+      {"-9223372036854775808ns", 0, INT64_MIN},
+      {"1h1m1s1ms1us1ns", 0, INT64_C(3661001001001)},
+      {"0.333333333333333333333s", 0, INT64_C(333333333)},
+      {"2562047h", 0, INT64_C(9223369200000000000)},
+      {"2562048h", -1, 0},
+      {"1.0000000001s", 0, INT64_C(1000000000)},
+      {"10m", 0, INT64_C(600000000000)},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     int64_t ns = 42;
@@ -333,12 +346,12 @@ static void go_duration_parse_matches_go(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(group_spec_parse_fills_defaults_and_every_field),
-    cmocka_unit_test(group_spec_parse_refuses_bad_input_naming_the_field),
-    cmocka_unit_test(group_spec_parse_computes_infrakit_config_hash),
-    cmocka_unit_test(group_spec_parse_limited_bounds_size_and_logical_ids),
-    cmocka_unit_test(intstr_scaled_rounds_surge_up_and_unavailable_down),
-    cmocka_unit_test(go_duration_parse_matches_go),
+      cmocka_unit_test(group_spec_parse_fills_defaults_and_every_field),
+      cmocka_unit_test(group_spec_parse_refuses_bad_input_naming_the_field),
+      cmocka_unit_test(group_spec_parse_computes_infrakit_config_hash),
+      cmocka_unit_test(group_spec_parse_limited_bounds_size_and_logical_ids),
+      cmocka_unit_test(intstr_scaled_rounds_surge_up_and_unavailable_down),
+      cmocka_unit_test(go_duration_parse_matches_go),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,11 +140,11 @@ static void hash_ignores_allocation_and_updating(void **state) {
 static void hash_changes_with_any_instance_or_flavor_property(void **state) {
   (void)state;
   static const char *variants[] = {
-    "{\"Instance\":{\"Plugin\":\"i\",\"Properties\":{\"x\":1}},\"Flavor\":{\"Plugin\":\"f\"}}",
-    "{\"Instance\":{\"Plugin\":\"i\",\"Properties\":{\"x\":2}},\"Flavor\":{\"Plugin\":\"f\"}}",
-    "{\"Instance\":{\"Plugin\":\"i2\",\"Properties\":{\"x\":1}},\"Flavor\":{\"Plugin\":\"f\"}}",
-    "{\"Instance\":{\"Plugin\":\"i\",\"Properties\":{\"x\":1}},\"Flavor\":{\"Plugin\":\"f\",\"Properties\":{}}}",
-    "{\"Instance\":{\"Plugin\":\"i\",\"Properties\":{\"x\":\"1\"}},\"Flavor\":{\"Plugin\":\"f\"}}",
+      "{\"Instance\":{\"Plugin\":\"i\",\"Properties\":{\"x\":1}},\"Flavor\":{\"Plugin\":\"f\"}}",
+      "{\"Instance\":{\"Plugin\":\"i\",\"Properties\":{\"x\":2}},\"Flavor\":{\"Plugin\":\"f\"}}",
+      "{\"Instance\":{\"Plugin\":\"i2\",\"Properties\":{\"x\":1}},\"Flavor\":{\"Plugin\":\"f\"}}",
+      "{\"Instance\":{\"Plugin\":\"i\",\"Properties\":{\"x\":1}},\"Flavor\":{\"Plugin\":\"f\",\"Properties\":{}}}",
+      "{\"Instance\":{\"Plugin\":\"i\",\"Properties\":{\"x\":\"1\"}},\"Flavor\":{\"Plugin\":\"f\"}}",
   };
   char h[5][IK_HASH_LEN + 1];
   for (size_t i = 0; i < 5; i++) {
@@ -161,10 +161,10 @@ static void hash_of_mistyped_blocks_names_the_field(void **state) {
   static const struct {
     const char *props, *msg;
   } cases[] = {
-    {"{\"Instance\":[1]}", "Properties.Instance: want an object"},
-    {"{\"Instance\":{\"Plugin\":3}}", "Properties.Instance.Plugin: want a string"},
-    {"{\"Instance\":{\"Plugin\":\"i\"},\"Flavor\":{\"Plugin\":true}}", "Properties.Flavor.Plugin: want a string"},
-    {"[]", "Properties: want an object"},
+      {"{\"Instance\":[1]}", "Properties.Instance: want an object"},
+      {"{\"Instance\":{\"Plugin\":3}}", "Properties.Instance.Plugin: want a string"},
+      {"{\"Instance\":{\"Plugin\":\"i\"},\"Flavor\":{\"Plugin\":true}}", "Properties.Flavor.Plugin: want a string"},
+      {"[]", "Properties: want an object"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     json_t *p = load(cases[i].props);
@@ -185,20 +185,41 @@ static void go_format_float_matches_go_encoding_json(void **state) {
     double v;
     const char *want;
   } cases[] = {
-    {0, "0"}, {1, "1"}, {-1, "-1"}, {1.5, "1.5"}, {0.10000000000000001, "0.1"},
-    {0.29999999999999999, "0.3"}, {1e+20, "100000000000000000000"}, {1e+21, "1e+21"},
-    {123456789, "123456789"}, {9.9999999999999995e-07, "0.000001"}, {9.9999999999999995e-08, "1e-7"},
-    {1.234e-06, "0.000001234"}, {1.7976931348623157e+308, "1.7976931348623157e+308"},
-    {4.9406564584124654e-324, "5e-324"}, {2.2250738585072014e-308, "2.2250738585072014e-308"},
-    {9007199254740992, "9007199254740992"}, {1e+100, "1e+100"}, {1.23e-18, "1.23e-18"},
-    {3.1415899999999999, "3.14159"}, {1000000000000000, "1000000000000000"},
-    {12345678912345678, "12345678912345678"}, {-9.9999999999999995e-08, "-1e-7"},
-    {2.5000000000000001e-05, "0.000025"}, {0.33333333333333331, "0.3333333333333333"},
-    {0.66666666666666663, "0.6666666666666666"}, {4.3499999999999996, "4.35"},
-    {8.4099999999999995e+21, "8.41e+21"}, {4.9999999999999998e-07, "5e-7"},
-    {1.152921504606847e+18, "1152921504606847000"}, {9.3132257461547852e-10, "9.313225746154785e-10"},
-    {1.1805916207174113e+21, "1.1805916207174113e+21"}, {9.9999999999999992e+22, "1e+23"},
-    {1.2345e-300, "1.2345e-300"}, {65536.5, "65536.5"}, {-0.0, "-0"},
+      {0, "0"},
+      {1, "1"},
+      {-1, "-1"},
+      {1.5, "1.5"},
+      {0.10000000000000001, "0.1"},
+      {0.29999999999999999, "0.3"},
+      {1e+20, "100000000000000000000"},
+      {1e+21, "1e+21"},
+      {123456789, "123456789"},
+      {9.9999999999999995e-07, "0.000001"},
+      {9.9999999999999995e-08, "1e-7"},
+      {1.234e-06, "0.000001234"},
+      {1.7976931348623157e+308, "1.7976931348623157e+308"},
+      {4.9406564584124654e-324, "5e-324"},
+      {2.2250738585072014e-308, "2.2250738585072014e-308"},
+      {9007199254740992, "9007199254740992"},
+      {1e+100, "1e+100"},
+      {1.23e-18, "1.23e-18"},
+      {3.1415899999999999, "3.14159"},
+      {1000000000000000, "1000000000000000"},
+      {12345678912345678, "12345678912345678"},
+      {-9.9999999999999995e-08, "-1e-7"},
+      {2.5000000000000001e-05, "0.000025"},
+      {0.33333333333333331, "0.3333333333333333"},
+      {0.66666666666666663, "0.6666666666666666"},
+      {4.3499999999999996, "4.35"},
+      {8.4099999999999995e+21, "8.41e+21"},
+      {4.9999999999999998e-07, "5e-7"},
+      {1.152921504606847e+18, "1152921504606847000"},
+      {9.3132257461547852e-10, "9.313225746154785e-10"},
+      {1.1805916207174113e+21, "1.1805916207174113e+21"},
+      {9.9999999999999992e+22, "1e+23"},
+      {1.2345e-300, "1.2345e-300"},
+      {65536.5, "65536.5"},
+      {-0.0, "-0"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ik_buf_t b = {0};
@@ -216,15 +237,15 @@ static void go_format_string_escapes_as_go_and_replaces_invalid_utf8(void **stat
     size_t len;
     const char *want;
   } cases[] = {
-    {"plain", 5, "\"plain\""},
-    {"<&>", 3, "\"\\u003c\\u0026\\u003e\""},
-    {"\x7f", 1, "\"\x7f\""},
-    {"a\0b", 3, "\"a\\u0000b\""},
-    {"\xff", 1, "\"\xEF\xBF\xBD\""},
-    {"\xC0\xAF", 2, "\"\xEF\xBF\xBD\xEF\xBF\xBD\""},     /* overlong '/' */
-    {"\xED\xA0\x80", 3, "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""}, /* a surrogate */
-    {"\xE2\x80\xA8", 3, "\"\\u2028\""},
-    {"\xF0\x9F\x98\x80", 4, "\"\xF0\x9F\x98\x80\""},
+      {"plain", 5, "\"plain\""},
+      {"<&>", 3, "\"\\u003c\\u0026\\u003e\""},
+      {"\x7f", 1, "\"\x7f\""},
+      {"a\0b", 3, "\"a\\u0000b\""},
+      {"\xff", 1, "\"\xEF\xBF\xBD\""},
+      {"\xC0\xAF", 2, "\"\xEF\xBF\xBD\xEF\xBF\xBD\""},                 /* overlong '/' */
+      {"\xED\xA0\x80", 3, "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""}, /* a surrogate */
+      {"\xE2\x80\xA8", 3, "\"\\u2028\""},
+      {"\xF0\x9F\x98\x80", 4, "\"\xF0\x9F\x98\x80\""},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ik_buf_t b = {0};
@@ -249,15 +270,15 @@ static void go_marshal_indent_keeps_empty_containers_compact(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(hash_matches_infrakit_for_each_recorded_and_go_computed_spec),
-    cmocka_unit_test(hash_of_recorded_cattle_commit_is_the_tag_on_its_instances),
-    cmocka_unit_test(hash_block_bytes_are_go_marshal_indent_with_two_space_prefix),
-    cmocka_unit_test(hash_ignores_allocation_and_updating),
-    cmocka_unit_test(hash_changes_with_any_instance_or_flavor_property),
-    cmocka_unit_test(hash_of_mistyped_blocks_names_the_field),
-    cmocka_unit_test(go_format_float_matches_go_encoding_json),
-    cmocka_unit_test(go_format_string_escapes_as_go_and_replaces_invalid_utf8),
-    cmocka_unit_test(go_marshal_indent_keeps_empty_containers_compact),
+      cmocka_unit_test(hash_matches_infrakit_for_each_recorded_and_go_computed_spec),
+      cmocka_unit_test(hash_of_recorded_cattle_commit_is_the_tag_on_its_instances),
+      cmocka_unit_test(hash_block_bytes_are_go_marshal_indent_with_two_space_prefix),
+      cmocka_unit_test(hash_ignores_allocation_and_updating),
+      cmocka_unit_test(hash_changes_with_any_instance_or_flavor_property),
+      cmocka_unit_test(hash_of_mistyped_blocks_names_the_field),
+      cmocka_unit_test(go_format_float_matches_go_encoding_json),
+      cmocka_unit_test(go_format_string_escapes_as_go_and_replaces_invalid_utf8),
+      cmocka_unit_test(go_marshal_indent_keeps_empty_containers_compact),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

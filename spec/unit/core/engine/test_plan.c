@@ -44,8 +44,8 @@ typedef struct plan_case {
   uint32_t window; /* ik_plan_input_t.window; 0 = the default */
 } plan_case_t;
 
-#define SPEC(alloc, extra)                                                                                    \
-  "{\"ID\":\"web\",\"Properties\":{\"Allocation\":" alloc ",\"Instance\":{\"Plugin\":\"instance-file\","      \
+#define SPEC(alloc, extra)                                                                               \
+  "{\"ID\":\"web\",\"Properties\":{\"Allocation\":" alloc ",\"Instance\":{\"Plugin\":\"instance-file\"," \
   "\"Properties\":{\"v\":2}},\"Flavor\":{\"Plugin\":\"flavor-vanilla\"}" extra "}}"
 #define SIZE(n) "{\"Size\":" #n "}"
 #define IDS(...) "{\"LogicalIDs\":[" __VA_ARGS__ "]}"
@@ -56,422 +56,426 @@ typedef struct plan_case {
 #define ROLLING "spec=NEW target=NEW good=old started=1000"
 
 static const plan_case_t cases[] = {
-  /* --- cattle: create, steady, scale ------------------------------------------------ */
-  {"plan_creates_a_new_group", SPEC(SIZE(3), ""), "", "", NULL, 1000, 0,
-   "provision hash=NEW (0 of 3 instances)\n"
-   "provision hash=NEW (0 of 3 instances)\n"
-   "provision hash=NEW (0 of 3 instances)\n"
-   "= scaling 0/3\n"
-   "state target=NEW good="},
-  {"plan_is_steady_at_the_spec", SPEC(SIZE(3), ""), "a; b; c", "", STEADY, 1000, 0,
-   "= steady 3/3\n"
-   "state target=NEW good=NEW"},
-  {"plan_records_good_hash_when_a_new_group_converges", SPEC(SIZE(2), ""), "a; b", "", NULL, 1000, 0,
-   "= steady 2/2\n"
-   "state target=NEW good=NEW"},
-  {"plan_scale_up_provisions_missing_with_target_hash", SPEC(SIZE(5), ""), "a; b; c", "", STEADY, 1000, 0,
-   "provision hash=NEW (3 of 5 instances)\n"
-   "provision hash=NEW (3 of 5 instances)\n"
-   "= scaling 3/5\n"
-   "state target=NEW good=NEW"},
-  {"plan_scale_only_change_never_replaces", SPEC(SIZE(4), UPD("\"MaxSurge\":\"50%\"")), "a; b; c", "", STEADY, 1000, 0,
-   "provision hash=NEW (3 of 4 instances)\n"
-   "= scaling 3/4\n"
-   "state target=NEW good=NEW"},
-  {"plan_scale_down_prefers_oldest", SPEC(SIZE(2), ""), "a c=300; b c=100; c c=400; d c=200", "", STEADY, 1000, 0,
-   "destroy b terminate drain (scale down to 2)\n"
-   "destroy d terminate drain (scale down to 2)\n"
-   "= scaling 2/2\n"
-   "state target=NEW good=NEW"},
-  {"plan_scale_down_newest_with_delete_policy_newest", SPEC(SIZE(2), UPD("\"DeletePolicy\":\"Newest\"")),
-   "a c=300; b c=100; c c=400; d c=200", "", STEADY, 1000, 0,
-   "destroy c terminate drain (scale down to 2)\n"
-   "destroy a terminate drain (scale down to 2)\n"
-   "= scaling 2/2\n"
-   "state target=NEW good=NEW"},
-  {"plan_scale_down_random_follows_the_seed", SPEC(SIZE(2), UPD("\"DeletePolicy\":\"Random\"")), "a; b; c; d; e; f",
-   "", STEADY, 1000, 1,
-   "destroy c terminate drain (scale down to 2)\n"
-   "destroy d terminate drain (scale down to 2)\n"
-   "destroy e terminate drain (scale down to 2)\n"
-   "destroy f terminate drain (scale down to 2)\n"
-   "= scaling 2/2\n"
-   "state target=NEW good=NEW"},
-  {"plan_scale_down_random_differs_with_another_seed", SPEC(SIZE(2), UPD("\"DeletePolicy\":\"Random\"")),
-   "a; b; c; d; e; f", "", STEADY, 1000, 2,
-   "destroy c terminate drain (scale down to 2)\n"
-   "destroy a terminate drain (scale down to 2)\n"
-   "destroy e terminate drain (scale down to 2)\n"
-   "destroy d terminate drain (scale down to 2)\n"
-   "= scaling 2/2\n"
-   "state target=NEW good=NEW"},
-  {"plan_scale_down_prefers_unhealthy_then_old_config_then_unavailable",
-   SPEC(SIZE(0), UPD("\"MaxSurge\":0,\"MaxUnavailable\":1")),
-   "a c=100; b c=500 unknown; c c=300 h=old; d c=600 unhealthy@0", "", STEADY, 1000, 0,
-   "destroy d terminate drain (scale down to 0)\n"
-   "destroy c terminate drain (scale down to 0)\n"
-   "destroy b terminate drain (scale down to 0)\n"
-   "destroy a terminate drain (scale down to 0)\n"
-   "= scaling 0/0\n"
-   "state target=NEW good=NEW"},
-  {"plan_scale_down_never_destroys_self", SPEC(SIZE(1), ""), "s c=100 self; b c=200", "", STEADY, 1000, 0,
-   "destroy b terminate drain (scale down to 1)\n"
-   "= scaling 1/1\n"
-   "state target=NEW good=NEW"},
-  {"plan_never_touches_instances_without_the_group_tag", SPEC(SIZE(1), ""), "x g=db h=old; y nogroup h=old; z", "",
-   STEADY, 1000, 0,
-   "= steady 1/1\n"
-   "state target=NEW good=NEW"},
-  {"plan_counts_only_its_own_instances", SPEC(SIZE(2), ""), "x g=db; y nogroup; z", "", STEADY, 1000, 0,
-   "provision hash=NEW (1 of 2 instances)\n"
-   "= scaling 1/2\n"
-   "state target=NEW good=NEW"},
-  {"plan_adopts_a_bootstrap_instance_with_a_label", SPEC(SIZE(2), ""), "b1 h=bootstrap; n1", "", STEADY, 1000, 0,
-   "label b1 hash=NEW (adopt a bootstrap instance)\n"
-   "= scaling 2/2\n"
-   "state target=NEW good=NEW"},
+    /* --- cattle: create, steady, scale ------------------------------------------------ */
+    {"plan_creates_a_new_group", SPEC(SIZE(3), ""), "", "", NULL, 1000, 0,
+     "provision hash=NEW (0 of 3 instances)\n"
+     "provision hash=NEW (0 of 3 instances)\n"
+     "provision hash=NEW (0 of 3 instances)\n"
+     "= scaling 0/3\n"
+     "state target=NEW good="},
+    {"plan_is_steady_at_the_spec", SPEC(SIZE(3), ""), "a; b; c", "", STEADY, 1000, 0,
+     "= steady 3/3\n"
+     "state target=NEW good=NEW"},
+    {"plan_records_good_hash_when_a_new_group_converges", SPEC(SIZE(2), ""), "a; b", "", NULL, 1000, 0,
+     "= steady 2/2\n"
+     "state target=NEW good=NEW"},
+    {"plan_scale_up_provisions_missing_with_target_hash", SPEC(SIZE(5), ""), "a; b; c", "", STEADY, 1000, 0,
+     "provision hash=NEW (3 of 5 instances)\n"
+     "provision hash=NEW (3 of 5 instances)\n"
+     "= scaling 3/5\n"
+     "state target=NEW good=NEW"},
+    {"plan_scale_only_change_never_replaces", SPEC(SIZE(4), UPD("\"MaxSurge\":\"50%\"")), "a; b; c", "", STEADY, 1000, 0,
+     "provision hash=NEW (3 of 4 instances)\n"
+     "= scaling 3/4\n"
+     "state target=NEW good=NEW"},
+    {"plan_scale_down_prefers_oldest", SPEC(SIZE(2), ""), "a c=300; b c=100; c c=400; d c=200", "", STEADY, 1000, 0,
+     "destroy b terminate drain (scale down to 2)\n"
+     "destroy d terminate drain (scale down to 2)\n"
+     "= scaling 2/2\n"
+     "state target=NEW good=NEW"},
+    {"plan_scale_down_newest_with_delete_policy_newest", SPEC(SIZE(2), UPD("\"DeletePolicy\":\"Newest\"")),
+     "a c=300; b c=100; c c=400; d c=200", "", STEADY, 1000, 0,
+     "destroy c terminate drain (scale down to 2)\n"
+     "destroy a terminate drain (scale down to 2)\n"
+     "= scaling 2/2\n"
+     "state target=NEW good=NEW"},
+    {"plan_scale_down_random_follows_the_seed", SPEC(SIZE(2), UPD("\"DeletePolicy\":\"Random\"")), "a; b; c; d; e; f",
+     "", STEADY, 1000, 1,
+     "destroy c terminate drain (scale down to 2)\n"
+     "destroy d terminate drain (scale down to 2)\n"
+     "destroy e terminate drain (scale down to 2)\n"
+     "destroy f terminate drain (scale down to 2)\n"
+     "= scaling 2/2\n"
+     "state target=NEW good=NEW"},
+    {"plan_scale_down_random_differs_with_another_seed", SPEC(SIZE(2), UPD("\"DeletePolicy\":\"Random\"")),
+     "a; b; c; d; e; f", "", STEADY, 1000, 2,
+     "destroy c terminate drain (scale down to 2)\n"
+     "destroy a terminate drain (scale down to 2)\n"
+     "destroy e terminate drain (scale down to 2)\n"
+     "destroy d terminate drain (scale down to 2)\n"
+     "= scaling 2/2\n"
+     "state target=NEW good=NEW"},
+    {"plan_scale_down_prefers_unhealthy_then_old_config_then_unavailable",
+     SPEC(SIZE(0), UPD("\"MaxSurge\":0,\"MaxUnavailable\":1")),
+     "a c=100; b c=500 unknown; c c=300 h=old; d c=600 unhealthy@0", "", STEADY, 1000, 0,
+     "destroy d terminate drain (scale down to 0)\n"
+     "destroy c terminate drain (scale down to 0)\n"
+     "destroy b terminate drain (scale down to 0)\n"
+     "destroy a terminate drain (scale down to 0)\n"
+     "= scaling 0/0\n"
+     "state target=NEW good=NEW"},
+    {"plan_scale_down_never_destroys_self", SPEC(SIZE(1), ""), "s c=100 self; b c=200", "", STEADY, 1000, 0,
+     "destroy b terminate drain (scale down to 1)\n"
+     "= scaling 1/1\n"
+     "state target=NEW good=NEW"},
+    {"plan_never_touches_instances_without_the_group_tag", SPEC(SIZE(1), ""), "x g=db h=old; y nogroup h=old; z", "",
+     STEADY, 1000, 0,
+     "= steady 1/1\n"
+     "state target=NEW good=NEW"},
+    {"plan_counts_only_its_own_instances", SPEC(SIZE(2), ""), "x g=db; y nogroup; z", "", STEADY, 1000, 0,
+     "provision hash=NEW (1 of 2 instances)\n"
+     "= scaling 1/2\n"
+     "state target=NEW good=NEW"},
+    {"plan_adopts_a_bootstrap_instance_with_a_label", SPEC(SIZE(2), ""), "b1 h=bootstrap; n1", "", STEADY, 1000, 0,
+     "label b1 hash=NEW (adopt a bootstrap instance)\n"
+     "= scaling 2/2\n"
+     "state target=NEW good=NEW"},
 
-  /* Found on resume: proven before the restart when at the last good
+    /* Found on resume: proven before the restart when at the last good
    * config; a new config's member proves itself again. */
-  {"plan_adopted_members_at_the_good_config_are_available", SPEC(SIZE(3), UPD("\"MinHealthySeconds\":30")),
-   "a adopted; b adopted; c adopted", "", STEADY, 1000, 0,
-   "= steady 3/3\n"
-   "state target=NEW good=NEW"},
-  {"plan_adopted_members_at_a_new_config_prove_themselves_again", SPEC(SIZE(1), UPD("\"MinHealthySeconds\":30")),
-   "o h=old adopted; n adopted c=500", "", ROLLING, 1000, 0,
-   "wait healthy until=31000 (waiting for 1 new instance to be healthy for MinHealthySeconds)\n"
-   "= rolling 0/1: waiting for 1 new instance to be healthy for MinHealthySeconds\n"
-   "state target=NEW good=old"},
+    {"plan_adopted_members_at_the_good_config_are_available", SPEC(SIZE(3), UPD("\"MinHealthySeconds\":30")),
+     "a adopted; b adopted; c adopted", "", STEADY, 1000, 0,
+     "= steady 3/3\n"
+     "state target=NEW good=NEW"},
+    {"plan_adopted_members_at_a_new_config_prove_themselves_again", SPEC(SIZE(1), UPD("\"MinHealthySeconds\":30")),
+     "o h=old adopted; n adopted c=500", "", ROLLING, 1000, 0,
+     "wait healthy until=31000 (waiting for 1 new instance to be healthy for MinHealthySeconds)\n"
+     "= rolling 0/1: waiting for 1 new instance to be healthy for MinHealthySeconds\n"
+     "state target=NEW good=old"},
 
-  /* --- in flight, MaxParallel ---------------------------------------------------------- */
-  {"plan_does_not_propose_a_provision_in_flight_twice", SPEC(SIZE(2), ""), "a", "provision h=NEW", STEADY, 1000, 0,
-   "= scaling 1/2\n"
-   "state target=NEW good=NEW"},
-  {"plan_does_not_count_an_instance_being_destroyed", SPEC(SIZE(2), ""), "a; b; c", "destroy c", STEADY, 1000, 0,
-   "= scaling 2/2\n"
-   "state target=NEW good=NEW"},
-  {"plan_max_parallel_limits_new_actions_given_in_flight", SPEC(SIZE(5), UPD("\"MaxParallel\":2")), "",
-   "provision h=NEW", STEADY, 1000, 0,
-   "provision hash=NEW (1 of 5 instances)\n"
-   "wait in-flight (3 more actions wait for MaxParallel (2 of 2 in flight))\n"
-   "= scaling 0/5: 3 more actions wait for MaxParallel (2 of 2 in flight)\n"
-   "state target=NEW good=NEW"},
-  /* The count in flight includes what this plan starts: it is what an
+    /* --- in flight, MaxParallel ---------------------------------------------------------- */
+    {"plan_does_not_propose_a_provision_in_flight_twice", SPEC(SIZE(2), ""), "a", "provision h=NEW", STEADY, 1000, 0,
+     "= scaling 1/2\n"
+     "state target=NEW good=NEW"},
+    {"plan_does_not_count_an_instance_being_destroyed", SPEC(SIZE(2), ""), "a; b; c", "destroy c", STEADY, 1000, 0,
+     "= scaling 2/2\n"
+     "state target=NEW good=NEW"},
+    {"plan_max_parallel_limits_new_actions_given_in_flight", SPEC(SIZE(5), UPD("\"MaxParallel\":2")), "",
+     "provision h=NEW", STEADY, 1000, 0,
+     "provision hash=NEW (1 of 5 instances)\n"
+     "wait in-flight (3 more actions wait for MaxParallel (2 of 2 in flight))\n"
+     "= scaling 0/5: 3 more actions wait for MaxParallel (2 of 2 in flight)\n"
+     "state target=NEW good=NEW"},
+    /* The count in flight includes what this plan starts: it is what an
    * operator sees while the batch runs. */
-  {"plan_max_parallel_counts_the_actions_it_starts", SPEC(SIZE(6), UPD("\"MaxParallel\":2")), "", "", NULL, 1000, 0,
-   "provision hash=NEW (0 of 6 instances)\n"
-   "provision hash=NEW (0 of 6 instances)\n"
-   "wait in-flight (4 more actions wait for MaxParallel (2 of 2 in flight))\n"
-   "= scaling 0/6: 4 more actions wait for MaxParallel (2 of 2 in flight)\n"
-   "state target=NEW good="},
-  {"plan_max_parallel_reached_proposes_nothing", SPEC(SIZE(3), UPD("\"MaxParallel\":1")), "a", "provision h=NEW",
-   STEADY, 1000, 0,
-   "wait in-flight (1 more action wait for MaxParallel (1 of 1 in flight))\n"
-   "= scaling 1/3: 1 more action wait for MaxParallel (1 of 1 in flight)\n"
-   "state target=NEW good=NEW"},
+    {"plan_max_parallel_counts_the_actions_it_starts", SPEC(SIZE(6), UPD("\"MaxParallel\":2")), "", "", NULL, 1000, 0,
+     "provision hash=NEW (0 of 6 instances)\n"
+     "provision hash=NEW (0 of 6 instances)\n"
+     "wait in-flight (4 more actions wait for MaxParallel (2 of 2 in flight))\n"
+     "= scaling 0/6: 4 more actions wait for MaxParallel (2 of 2 in flight)\n"
+     "state target=NEW good="},
+    {"plan_max_parallel_reached_proposes_nothing", SPEC(SIZE(3), UPD("\"MaxParallel\":1")), "a", "provision h=NEW",
+     STEADY, 1000, 0,
+     "wait in-flight (1 more action wait for MaxParallel (1 of 1 in flight))\n"
+     "= scaling 1/3: 1 more action wait for MaxParallel (1 of 1 in flight)\n"
+     "state target=NEW good=NEW"},
 
-  /* --- the window: the plan's memory is bounded whatever the size ----------------------- */
-  /* At most `window` actions in flight and proposed; the rest is one
+    /* --- the window: the plan's memory is bounded whatever the size ----------------------- */
+    /* At most `window` actions in flight and proposed; the rest is one
    * aggregated wait, not an action each (10^12 must not mean 10^12). */
-  {"plan_aggregates_provisions_beyond_the_window", SPEC(SIZE(1000000000000), ""), "", "", NULL, 1000, 0,
-   "provision hash=NEW (0 of 1000000000000 instances)\n"
-   "provision hash=NEW (0 of 1000000000000 instances)\n"
-   "provision hash=NEW (0 of 1000000000000 instances)\n"
-   "wait in-flight (999999999997 more actions wait for room: at most 3 in flight per group (3 in flight))\n"
-   "= scaling 0/1000000000000: 999999999997 more actions wait for room: at most 3 in flight per group (3 in flight)\n"
-   "state target=NEW good=", 3},
-  {"plan_window_counts_the_actions_in_flight", SPEC(SIZE(10), ""), "a", "provision h=NEW", STEADY, 1000, 0,
-   "provision hash=NEW (2 of 10 instances)\n"
-   "provision hash=NEW (2 of 10 instances)\n"
-   "wait in-flight (6 more actions wait for room: at most 3 in flight per group (3 in flight))\n"
-   "= scaling 1/10: 6 more actions wait for room: at most 3 in flight per group (3 in flight)\n"
-   "state target=NEW good=NEW", 3},
-  {"plan_window_full_proposes_nothing", SPEC(SIZE(5), ""), "", "provision h=NEW; provision h=NEW", STEADY, 1000, 0,
-   "wait in-flight (3 more actions wait for room: at most 2 in flight per group (2 in flight))\n"
-   "= scaling 0/5: 3 more actions wait for room: at most 2 in flight per group (2 in flight)\n"
-   "state target=NEW good=NEW", 2},
-  /* MaxParallel below the window is what the wait names. */
-  {"plan_max_parallel_aggregates_a_huge_size", SPEC(SIZE(1000000000000), UPD("\"MaxParallel\":2")), "", "", NULL,
-   1000, 0,
-   "provision hash=NEW (0 of 1000000000000 instances)\n"
-   "provision hash=NEW (0 of 1000000000000 instances)\n"
-   "wait in-flight (999999999998 more actions wait for MaxParallel (2 of 2 in flight))\n"
-   "= scaling 0/1000000000000: 999999999998 more actions wait for MaxParallel (2 of 2 in flight)\n"
-   "state target=NEW good="},
-  /* A rollout of a huge group: the missing and the surge provisions are
+    {"plan_aggregates_provisions_beyond_the_window", SPEC(SIZE(1000000000000), ""), "", "", NULL, 1000, 0,
+     "provision hash=NEW (0 of 1000000000000 instances)\n"
+     "provision hash=NEW (0 of 1000000000000 instances)\n"
+     "provision hash=NEW (0 of 1000000000000 instances)\n"
+     "wait in-flight (999999999997 more actions wait for room: at most 3 in flight per group (3 in flight))\n"
+     "= scaling 0/1000000000000: 999999999997 more actions wait for room: at most 3 in flight per group (3 in flight)\n"
+     "state target=NEW good=",
+     3},
+    {"plan_window_counts_the_actions_in_flight", SPEC(SIZE(10), ""), "a", "provision h=NEW", STEADY, 1000, 0,
+     "provision hash=NEW (2 of 10 instances)\n"
+     "provision hash=NEW (2 of 10 instances)\n"
+     "wait in-flight (6 more actions wait for room: at most 3 in flight per group (3 in flight))\n"
+     "= scaling 1/10: 6 more actions wait for room: at most 3 in flight per group (3 in flight)\n"
+     "state target=NEW good=NEW",
+     3},
+    {"plan_window_full_proposes_nothing", SPEC(SIZE(5), ""), "", "provision h=NEW; provision h=NEW", STEADY, 1000, 0,
+     "wait in-flight (3 more actions wait for room: at most 2 in flight per group (2 in flight))\n"
+     "= scaling 0/5: 3 more actions wait for room: at most 2 in flight per group (2 in flight)\n"
+     "state target=NEW good=NEW",
+     2},
+    /* MaxParallel below the window is what the wait names. */
+    {"plan_max_parallel_aggregates_a_huge_size", SPEC(SIZE(1000000000000), UPD("\"MaxParallel\":2")), "", "", NULL,
+     1000, 0,
+     "provision hash=NEW (0 of 1000000000000 instances)\n"
+     "provision hash=NEW (0 of 1000000000000 instances)\n"
+     "wait in-flight (999999999998 more actions wait for MaxParallel (2 of 2 in flight))\n"
+     "= scaling 0/1000000000000: 999999999998 more actions wait for MaxParallel (2 of 2 in flight)\n"
+     "state target=NEW good="},
+    /* A rollout of a huge group: the missing and the surge provisions are
    * counted, not built. */
-  {"plan_rollout_surge_is_bounded_by_the_window",
-   SPEC(SIZE(1000000), UPD("\"MaxSurge\":\"100%\"")), "o1 h=old", "", FROM_OLD, 1000, 0,
-   "provision hash=NEW (1 of 1000000 instances)\n"
-   "provision hash=NEW (1 of 1000000 instances)\n"
-   "wait in-flight (999998 more actions wait for room: at most 2 in flight per group (2 in flight))\n"
-   "= rolling 0/1000000: 999998 more actions wait for room: at most 2 in flight per group (2 in flight)\n"
-   "state target=NEW good=old", 2},
+    {"plan_rollout_surge_is_bounded_by_the_window",
+     SPEC(SIZE(1000000), UPD("\"MaxSurge\":\"100%\"")), "o1 h=old", "", FROM_OLD, 1000, 0,
+     "provision hash=NEW (1 of 1000000 instances)\n"
+     "provision hash=NEW (1 of 1000000 instances)\n"
+     "wait in-flight (999998 more actions wait for room: at most 2 in flight per group (2 in flight))\n"
+     "= rolling 0/1000000: 999998 more actions wait for room: at most 2 in flight per group (2 in flight)\n"
+     "state target=NEW good=old",
+     2},
 
-  /* --- rollout (cattle) ------------------------------------------------------------------ */
-  {"plan_config_change_starts_a_rollout_with_one_surge", SPEC(SIZE(3), ""),
-   "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300", "", FROM_OLD, 1000, 0,
-   "provision hash=NEW (rolling update: surge)\n"
-   "= rolling 0/3\n"
-   "state target=NEW good=old"},
-  {"plan_rollout_destroys_old_once_the_new_one_is_available", SPEC(SIZE(3), ""),
-   "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000", "", ROLLING " since=n1:1000", 2000, 0,
-   "destroy o1 rolling_update drain (rolling update: replace)\n"
-   "= rolling 1/3\n"
-   "state target=NEW good=old"},
-  {"plan_rollout_waits_for_min_healthy_seconds", SPEC(SIZE(3), UPD("\"MinHealthySeconds\":30")),
-   "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000", "", ROLLING " since=n1:1000", 2000, 0,
-   "wait healthy until=31000 (waiting for 1 new instance to be healthy for MinHealthySeconds)\n"
-   "= rolling 0/3: waiting for 1 new instance to be healthy for MinHealthySeconds\n"
-   "state target=NEW good=old"},
-  /* After a restart members prove MinHealthySeconds again (when each turned
+    /* --- rollout (cattle) ------------------------------------------------------------------ */
+    {"plan_config_change_starts_a_rollout_with_one_surge", SPEC(SIZE(3), ""),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300", "", FROM_OLD, 1000, 0,
+     "provision hash=NEW (rolling update: surge)\n"
+     "= rolling 0/3\n"
+     "state target=NEW good=old"},
+    {"plan_rollout_destroys_old_once_the_new_one_is_available", SPEC(SIZE(3), ""),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000", "", ROLLING " since=n1:1000", 2000, 0,
+     "destroy o1 rolling_update drain (rolling update: replace)\n"
+     "= rolling 1/3\n"
+     "state target=NEW good=old"},
+    {"plan_rollout_waits_for_min_healthy_seconds", SPEC(SIZE(3), UPD("\"MinHealthySeconds\":30")),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000", "", ROLLING " since=n1:1000", 2000, 0,
+     "wait healthy until=31000 (waiting for 1 new instance to be healthy for MinHealthySeconds)\n"
+     "= rolling 0/3: waiting for 1 new instance to be healthy for MinHealthySeconds\n"
+     "state target=NEW good=old"},
+    /* After a restart members prove MinHealthySeconds again (when each turned
    * healthy is not stored): the plan asks to be run again when they can be
    * available, not at the next poll. */
-  {"plan_waits_for_healthy_members_to_become_available_outside_a_rollout", SPEC(SIZE(2), UPD("\"MinHealthySeconds\":30")),
-   "a c=100; b c=200", "", STEADY, 5000, 0,
-   "wait healthy until=35000 (waiting for 2 new instances to be healthy for MinHealthySeconds)\n"
-   "= scaling 0/2: waiting for 2 new instances to be healthy for MinHealthySeconds\n"
-   "state target=NEW good=NEW"},
-  {"plan_rollout_counts_updating_duration_as_min_healthy_time", SPEC(SIZE(3), UPD("\"Duration\":\"10s\"")),
-   "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000", "", ROLLING " since=n1:1000", 5000, 0,
-   "wait healthy until=11000 (waiting for 1 new instance to be healthy for MinHealthySeconds)\n"
-   "= rolling 0/3: waiting for 1 new instance to be healthy for MinHealthySeconds\n"
-   "state target=NEW good=old"},
-  {"plan_rollout_does_not_count_unknown_health_as_healthy", SPEC(SIZE(3), ""),
-   "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000 unknown", "", ROLLING, 2000, 0,
-   "wait healthy until=601000 (waiting for 1 new instance to be healthy)\n"
-   "= rolling 0/3: waiting for 1 new instance to be healthy\n"
-   "state target=NEW good=old"},
-  {"plan_rollout_completes_and_records_the_good_hash", SPEC(SIZE(3), ""), "n1; n2; n3", "", ROLLING, 9000, 0,
-   "= steady 3/3\n"
-   "state target=NEW good=NEW"},
-  {"plan_rollout_treats_an_untagged_instance_as_old", SPEC(SIZE(1), ""), "a h=none", "", STEADY, 1000, 0,
-   "provision hash=NEW (rolling update: surge)\n"
-   "= rolling 0/1\n"
-   "state target=NEW good=NEW"},
-  {"plan_max_surge_percent_rounds_up", SPEC(SIZE(10), UPD("\"MaxSurge\":\"25%\"")),
-   "o0 h=old; o1 h=old; o2 h=old; o3 h=old; o4 h=old; o5 h=old; o6 h=old; o7 h=old; o8 h=old; o9 h=old", "",
-   FROM_OLD, 1000, 0,
-   "provision hash=NEW (rolling update: surge)\n"
-   "provision hash=NEW (rolling update: surge)\n"
-   "provision hash=NEW (rolling update: surge)\n"
-   "= rolling 0/10\n"
-   "state target=NEW good=old"},
-  {"plan_max_unavailable_percent_rounds_down", SPEC(SIZE(10), UPD("\"MaxSurge\":0,\"MaxUnavailable\":\"25%\"")),
-   "o0 h=old c=0; o1 h=old c=1; o2 h=old c=2; o3 h=old c=3; o4 h=old c=4; o5 h=old c=5; o6 h=old c=6; o7 h=old c=7; "
-   "o8 h=old c=8; o9 h=old c=9",
-   "", FROM_OLD, 1000, 0,
-   "destroy o0 rolling_update drain (rolling update: replace)\n"
-   "destroy o1 rolling_update drain (rolling update: replace)\n"
-   "wait in-flight (waiting for 2 destroys to finish before provisioning 2 more (MaxSurge 0))\n"
-   "= rolling 0/10: waiting for 2 destroys to finish before provisioning 2 more (MaxSurge 0)\n"
-   "state target=NEW good=old"},
-  {"plan_max_surge_and_max_unavailable_together", SPEC(SIZE(4), UPD("\"MaxSurge\":1,\"MaxUnavailable\":1")),
-   "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; o4 h=old c=400", "", FROM_OLD, 1000, 0,
-   "provision hash=NEW (rolling update: surge)\n"
-   "destroy o1 rolling_update drain (rolling update: replace)\n"
-   "= rolling 0/4\n"
-   "state target=NEW good=old"},
-  {"plan_percentages_rounding_to_zero_allow_one_unavailable",
-   SPEC(SIZE(3), UPD("\"MaxSurge\":\"0%\",\"MaxUnavailable\":\"10%\"")), "o1 h=old c=1; o2 h=old c=2; o3 h=old c=3", "",
-   FROM_OLD, 1000, 0,
-   "destroy o1 rolling_update drain (rolling update: replace)\n"
-   "wait in-flight (waiting for 1 destroy to finish before provisioning 1 more (MaxSurge 0))\n"
-   "= rolling 0/3: waiting for 1 destroy to finish before provisioning 1 more (MaxSurge 0)\n"
-   "state target=NEW good=old"},
-  {"plan_max_surge_zero_reprovisions_after_the_destroy", SPEC(SIZE(3), UPD("\"MaxSurge\":0,\"MaxUnavailable\":1")),
-   "o2 h=old c=2; o3 h=old c=3", "", ROLLING, 2000, 0,
-   "provision hash=NEW (2 of 3 instances)\n"
-   "= rolling 0/3\n"
-   "state target=NEW good=old"},
-  {"plan_rollout_replaces_unavailable_old_instances_first", SPEC(SIZE(3), ""),
-   "o1 h=old c=100; o2 h=old c=200 unhealthy@500; o3 h=old c=300; n1 c=1000", "", ROLLING " since=n1:1000", 2000, 0,
-   "destroy o2 rolling_update drain (rolling update: replace unavailable)\n"
-   "= rolling 1/3\n"
-   "state target=NEW good=old"},
-  {"plan_skip_before_instance_destroy_skips_drain_for_rolling_update_only",
-   SPEC(SIZE(2), UPD("\"SkipBeforeInstanceDestroy\":\"drain\"")),
-   "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000", "", ROLLING " since=n1:1000", 2000, 0,
-   "destroy o1 terminate drain (scale down to 2)\n"
-   "destroy o2 rolling_update (rolling update: replace)\n"
-   "= rolling 1/2\n"
-   "state target=NEW good=old"},
-  {"plan_scale_up_during_rollout_gives_new_instances_the_target_hash", SPEC(SIZE(5), ""),
-   "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000 unknown", "", ROLLING, 2000, 0,
-   "provision hash=NEW (4 of 5 instances)\n"
-   "provision hash=NEW (rolling update: surge)\n"
-   "wait healthy until=601000 (waiting for 1 new instance to be healthy)\n"
-   "= rolling 0/5: waiting for 1 new instance to be healthy\n"
-   "state target=NEW good=old"},
-  {"plan_scale_down_during_rollout_removes_old_config_first", SPEC(SIZE(2), ""),
-   "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000", "", ROLLING " since=n1:1000", 2000, 0,
-   "destroy o1 terminate drain (scale down to 2)\n"
-   "destroy o2 rolling_update drain (rolling update: replace)\n"
-   "= rolling 1/2\n"
-   "state target=NEW good=old"},
+    {"plan_waits_for_healthy_members_to_become_available_outside_a_rollout", SPEC(SIZE(2), UPD("\"MinHealthySeconds\":30")),
+     "a c=100; b c=200", "", STEADY, 5000, 0,
+     "wait healthy until=35000 (waiting for 2 new instances to be healthy for MinHealthySeconds)\n"
+     "= scaling 0/2: waiting for 2 new instances to be healthy for MinHealthySeconds\n"
+     "state target=NEW good=NEW"},
+    {"plan_rollout_counts_updating_duration_as_min_healthy_time", SPEC(SIZE(3), UPD("\"Duration\":\"10s\"")),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000", "", ROLLING " since=n1:1000", 5000, 0,
+     "wait healthy until=11000 (waiting for 1 new instance to be healthy for MinHealthySeconds)\n"
+     "= rolling 0/3: waiting for 1 new instance to be healthy for MinHealthySeconds\n"
+     "state target=NEW good=old"},
+    {"plan_rollout_does_not_count_unknown_health_as_healthy", SPEC(SIZE(3), ""),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000 unknown", "", ROLLING, 2000, 0,
+     "wait healthy until=601000 (waiting for 1 new instance to be healthy)\n"
+     "= rolling 0/3: waiting for 1 new instance to be healthy\n"
+     "state target=NEW good=old"},
+    {"plan_rollout_completes_and_records_the_good_hash", SPEC(SIZE(3), ""), "n1; n2; n3", "", ROLLING, 9000, 0,
+     "= steady 3/3\n"
+     "state target=NEW good=NEW"},
+    {"plan_rollout_treats_an_untagged_instance_as_old", SPEC(SIZE(1), ""), "a h=none", "", STEADY, 1000, 0,
+     "provision hash=NEW (rolling update: surge)\n"
+     "= rolling 0/1\n"
+     "state target=NEW good=NEW"},
+    {"plan_max_surge_percent_rounds_up", SPEC(SIZE(10), UPD("\"MaxSurge\":\"25%\"")),
+     "o0 h=old; o1 h=old; o2 h=old; o3 h=old; o4 h=old; o5 h=old; o6 h=old; o7 h=old; o8 h=old; o9 h=old", "",
+     FROM_OLD, 1000, 0,
+     "provision hash=NEW (rolling update: surge)\n"
+     "provision hash=NEW (rolling update: surge)\n"
+     "provision hash=NEW (rolling update: surge)\n"
+     "= rolling 0/10\n"
+     "state target=NEW good=old"},
+    {"plan_max_unavailable_percent_rounds_down", SPEC(SIZE(10), UPD("\"MaxSurge\":0,\"MaxUnavailable\":\"25%\"")),
+     "o0 h=old c=0; o1 h=old c=1; o2 h=old c=2; o3 h=old c=3; o4 h=old c=4; o5 h=old c=5; o6 h=old c=6; o7 h=old c=7; "
+     "o8 h=old c=8; o9 h=old c=9",
+     "", FROM_OLD, 1000, 0,
+     "destroy o0 rolling_update drain (rolling update: replace)\n"
+     "destroy o1 rolling_update drain (rolling update: replace)\n"
+     "wait in-flight (waiting for 2 destroys to finish before provisioning 2 more (MaxSurge 0))\n"
+     "= rolling 0/10: waiting for 2 destroys to finish before provisioning 2 more (MaxSurge 0)\n"
+     "state target=NEW good=old"},
+    {"plan_max_surge_and_max_unavailable_together", SPEC(SIZE(4), UPD("\"MaxSurge\":1,\"MaxUnavailable\":1")),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; o4 h=old c=400", "", FROM_OLD, 1000, 0,
+     "provision hash=NEW (rolling update: surge)\n"
+     "destroy o1 rolling_update drain (rolling update: replace)\n"
+     "= rolling 0/4\n"
+     "state target=NEW good=old"},
+    {"plan_percentages_rounding_to_zero_allow_one_unavailable",
+     SPEC(SIZE(3), UPD("\"MaxSurge\":\"0%\",\"MaxUnavailable\":\"10%\"")), "o1 h=old c=1; o2 h=old c=2; o3 h=old c=3", "",
+     FROM_OLD, 1000, 0,
+     "destroy o1 rolling_update drain (rolling update: replace)\n"
+     "wait in-flight (waiting for 1 destroy to finish before provisioning 1 more (MaxSurge 0))\n"
+     "= rolling 0/3: waiting for 1 destroy to finish before provisioning 1 more (MaxSurge 0)\n"
+     "state target=NEW good=old"},
+    {"plan_max_surge_zero_reprovisions_after_the_destroy", SPEC(SIZE(3), UPD("\"MaxSurge\":0,\"MaxUnavailable\":1")),
+     "o2 h=old c=2; o3 h=old c=3", "", ROLLING, 2000, 0,
+     "provision hash=NEW (2 of 3 instances)\n"
+     "= rolling 0/3\n"
+     "state target=NEW good=old"},
+    {"plan_rollout_replaces_unavailable_old_instances_first", SPEC(SIZE(3), ""),
+     "o1 h=old c=100; o2 h=old c=200 unhealthy@500; o3 h=old c=300; n1 c=1000", "", ROLLING " since=n1:1000", 2000, 0,
+     "destroy o2 rolling_update drain (rolling update: replace unavailable)\n"
+     "= rolling 1/3\n"
+     "state target=NEW good=old"},
+    {"plan_skip_before_instance_destroy_skips_drain_for_rolling_update_only",
+     SPEC(SIZE(2), UPD("\"SkipBeforeInstanceDestroy\":\"drain\"")),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000", "", ROLLING " since=n1:1000", 2000, 0,
+     "destroy o1 terminate drain (scale down to 2)\n"
+     "destroy o2 rolling_update (rolling update: replace)\n"
+     "= rolling 1/2\n"
+     "state target=NEW good=old"},
+    {"plan_scale_up_during_rollout_gives_new_instances_the_target_hash", SPEC(SIZE(5), ""),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000 unknown", "", ROLLING, 2000, 0,
+     "provision hash=NEW (4 of 5 instances)\n"
+     "provision hash=NEW (rolling update: surge)\n"
+     "wait healthy until=601000 (waiting for 1 new instance to be healthy)\n"
+     "= rolling 0/5: waiting for 1 new instance to be healthy\n"
+     "state target=NEW good=old"},
+    {"plan_scale_down_during_rollout_removes_old_config_first", SPEC(SIZE(2), ""),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000", "", ROLLING " since=n1:1000", 2000, 0,
+     "destroy o1 terminate drain (scale down to 2)\n"
+     "destroy o2 rolling_update drain (rolling update: replace)\n"
+     "= rolling 1/2\n"
+     "state target=NEW good=old"},
 
-  /* --- canary ---------------------------------------------------------------------------- */
-  {"plan_canary_rolls_n_then_pauses", SPEC(SIZE(4), UPD("\"Canary\":1")),
-   "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; o4 h=old c=400", "", FROM_OLD, 1000, 0,
-   "provision hash=NEW (rolling update: surge)\n"
-   "wait promotion (waiting for promotion: 1 of 4 at the new config (infrakit group promote web))\n"
-   "= canary-paused 0/4: waiting for promotion: 1 of 4 at the new config (infrakit group promote web)\n"
-   "state target=NEW good=old"},
-  {"plan_canary_paused_completes_its_surge", SPEC(SIZE(4), UPD("\"Canary\":1")),
-   "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; o4 h=old c=400; n1 c=1000", "", ROLLING " since=n1:1000", 2000, 0,
-   "destroy o1 rolling_update drain (rolling update: replace)\n"
-   "wait promotion (waiting for promotion: 1 of 4 at the new config (infrakit group promote web))\n"
-   "= canary-paused 1/4: waiting for promotion: 1 of 4 at the new config (infrakit group promote web)\n"
-   "state target=NEW good=old"},
-  {"plan_canary_promoted_continues_the_rollout", SPEC(SIZE(4), UPD("\"Canary\":1")),
-   "o2 h=old c=200; o3 h=old c=300; o4 h=old c=400; n1 c=1000", "", ROLLING " promoted since=n1:1000", 3000, 0,
-   "provision hash=NEW (rolling update: surge)\n"
-   "= rolling 1/4\n"
-   "state target=NEW good=old promoted"},
-  {"plan_canary_with_max_unavailable_destroys_first", SPEC(SIZE(3), UPD("\"Canary\":1,\"MaxSurge\":0,\"MaxUnavailable\":2")),
-   "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300", "", FROM_OLD, 1000, 0,
-   "destroy o1 rolling_update drain (rolling update: replace)\n"
-   "wait in-flight (waiting for 1 destroy to finish before provisioning 1 more (MaxSurge 0))\n"
-   "wait promotion (waiting for promotion: 0 of 3 at the new config (infrakit group promote web))\n"
-   "= canary-paused 0/3: waiting for promotion: 0 of 3 at the new config (infrakit group promote web)\n"
-   "state target=NEW good=old"},
+    /* --- canary ---------------------------------------------------------------------------- */
+    {"plan_canary_rolls_n_then_pauses", SPEC(SIZE(4), UPD("\"Canary\":1")),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; o4 h=old c=400", "", FROM_OLD, 1000, 0,
+     "provision hash=NEW (rolling update: surge)\n"
+     "wait promotion (waiting for promotion: 1 of 4 at the new config (infrakit group promote web))\n"
+     "= canary-paused 0/4: waiting for promotion: 1 of 4 at the new config (infrakit group promote web)\n"
+     "state target=NEW good=old"},
+    {"plan_canary_paused_completes_its_surge", SPEC(SIZE(4), UPD("\"Canary\":1")),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; o4 h=old c=400; n1 c=1000", "", ROLLING " since=n1:1000", 2000, 0,
+     "destroy o1 rolling_update drain (rolling update: replace)\n"
+     "wait promotion (waiting for promotion: 1 of 4 at the new config (infrakit group promote web))\n"
+     "= canary-paused 1/4: waiting for promotion: 1 of 4 at the new config (infrakit group promote web)\n"
+     "state target=NEW good=old"},
+    {"plan_canary_promoted_continues_the_rollout", SPEC(SIZE(4), UPD("\"Canary\":1")),
+     "o2 h=old c=200; o3 h=old c=300; o4 h=old c=400; n1 c=1000", "", ROLLING " promoted since=n1:1000", 3000, 0,
+     "provision hash=NEW (rolling update: surge)\n"
+     "= rolling 1/4\n"
+     "state target=NEW good=old promoted"},
+    {"plan_canary_with_max_unavailable_destroys_first", SPEC(SIZE(3), UPD("\"Canary\":1,\"MaxSurge\":0,\"MaxUnavailable\":2")),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300", "", FROM_OLD, 1000, 0,
+     "destroy o1 rolling_update drain (rolling update: replace)\n"
+     "wait in-flight (waiting for 1 destroy to finish before provisioning 1 more (MaxSurge 0))\n"
+     "wait promotion (waiting for promotion: 0 of 3 at the new config (infrakit group promote web))\n"
+     "= canary-paused 0/3: waiting for promotion: 0 of 3 at the new config (infrakit group promote web)\n"
+     "state target=NEW good=old"},
 
-  /* --- failure, deadline, rollback ----------------------------------------------------------- */
-  {"plan_healthy_deadline_exceeded_blocks_the_rollout", SPEC(SIZE(3), UPD("\"HealthyDeadline\":60")),
-   "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000 unknown", "", ROLLING, 61000, 0,
-   "= blocked 0/3: rollout stopped: instance n1 at the new config was not healthy within HealthyDeadline (1m)\n"
-   "state target=NEW good=old"},
-  {"plan_unhealthy_new_instance_fails_the_rollout", SPEC(SIZE(3), ""),
-   "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000 unhealthy@1500", "", ROLLING, 2000, 0,
-   "= blocked 0/3: rollout stopped: instance n1 at the new config is unhealthy\n"
-   "state target=NEW good=old"},
-  {"plan_blocked_rollout_still_heals_missing_instances", SPEC(SIZE(3), UPD("\"HealthyDeadline\":\"1m\"")),
-   "o1 h=old c=100; n1 c=1000 unknown", "", ROLLING, 61000, 0,
-   "provision hash=NEW (2 of 3 instances)\n"
-   "= blocked 0/3: rollout stopped: instance n1 at the new config was not healthy within HealthyDeadline (1m)\n"
-   "state target=NEW good=old"},
-  {"plan_auto_rollback_targets_the_previous_good_hash", SPEC(SIZE(3), UPD("\"HealthyDeadline\":60,\"AutoRollback\":true")),
-   "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000 unknown", "", ROLLING, 61000, 0,
-   "destroy n1 rolling_update drain (rolling update: replace unavailable)\n"
-   "= rolling 3/3: rolling back to old: instance n1 at the new config was not healthy within HealthyDeadline (1m)\n"
-   "state target=old good=old rolled_back"},
-  {"plan_rolled_back_group_reports_blocked_when_back", SPEC(SIZE(2), UPD("\"AutoRollback\":true")),
-   "o1 h=old c=100; o2 h=old c=200", "", "spec=NEW target=old good=old rolled_back failure=instance n1 failed", 90000, 0,
-   "= blocked 2/2: rolled back to old: instance n1 failed\n"
-   "state target=old good=old rolled_back"},
-  {"plan_auto_rollback_without_a_good_hash_blocks", SPEC(SIZE(2), UPD("\"AutoRollback\":true")), "n1 unhealthy@500", "",
-   NULL, 1000, 0,
-   "provision hash=NEW (1 of 2 instances)\n"
-   "= blocked 0/2: rollout stopped: instance n1 at the new config is unhealthy; no earlier good config to roll back to\n"
-   "state target=NEW good="},
-  {"plan_new_commit_during_a_rollback_starts_over", SPEC(SIZE(1), ""), "o1 h=old c=100",
-   "", "spec=bad target=old good=old rolled_back failure=x", 5000, 0,
-   "provision hash=NEW (rolling update: surge)\n"
-   "= rolling 0/1\n"
-   "state target=NEW good=old"},
+    /* --- failure, deadline, rollback ----------------------------------------------------------- */
+    {"plan_healthy_deadline_exceeded_blocks_the_rollout", SPEC(SIZE(3), UPD("\"HealthyDeadline\":60")),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000 unknown", "", ROLLING, 61000, 0,
+     "= blocked 0/3: rollout stopped: instance n1 at the new config was not healthy within HealthyDeadline (1m)\n"
+     "state target=NEW good=old"},
+    {"plan_unhealthy_new_instance_fails_the_rollout", SPEC(SIZE(3), ""),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000 unhealthy@1500", "", ROLLING, 2000, 0,
+     "= blocked 0/3: rollout stopped: instance n1 at the new config is unhealthy\n"
+     "state target=NEW good=old"},
+    {"plan_blocked_rollout_still_heals_missing_instances", SPEC(SIZE(3), UPD("\"HealthyDeadline\":\"1m\"")),
+     "o1 h=old c=100; n1 c=1000 unknown", "", ROLLING, 61000, 0,
+     "provision hash=NEW (2 of 3 instances)\n"
+     "= blocked 0/3: rollout stopped: instance n1 at the new config was not healthy within HealthyDeadline (1m)\n"
+     "state target=NEW good=old"},
+    {"plan_auto_rollback_targets_the_previous_good_hash", SPEC(SIZE(3), UPD("\"HealthyDeadline\":60,\"AutoRollback\":true")),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000 unknown", "", ROLLING, 61000, 0,
+     "destroy n1 rolling_update drain (rolling update: replace unavailable)\n"
+     "= rolling 3/3: rolling back to old: instance n1 at the new config was not healthy within HealthyDeadline (1m)\n"
+     "state target=old good=old rolled_back"},
+    {"plan_rolled_back_group_reports_blocked_when_back", SPEC(SIZE(2), UPD("\"AutoRollback\":true")),
+     "o1 h=old c=100; o2 h=old c=200", "", "spec=NEW target=old good=old rolled_back failure=instance n1 failed", 90000, 0,
+     "= blocked 2/2: rolled back to old: instance n1 failed\n"
+     "state target=old good=old rolled_back"},
+    {"plan_auto_rollback_without_a_good_hash_blocks", SPEC(SIZE(2), UPD("\"AutoRollback\":true")), "n1 unhealthy@500", "",
+     NULL, 1000, 0,
+     "provision hash=NEW (1 of 2 instances)\n"
+     "= blocked 0/2: rollout stopped: instance n1 at the new config is unhealthy; no earlier good config to roll back to\n"
+     "state target=NEW good="},
+    {"plan_new_commit_during_a_rollback_starts_over", SPEC(SIZE(1), ""), "o1 h=old c=100",
+     "", "spec=bad target=old good=old rolled_back failure=x", 5000, 0,
+     "provision hash=NEW (rolling update: surge)\n"
+     "= rolling 0/1\n"
+     "state target=NEW good=old"},
 
-  /* --- health remediation ------------------------------------------------------------------------- */
-  {"plan_replaces_an_instance_unhealthy_past_the_timeout", SPEC(SIZE(3), HEALTH("\"UnhealthyTimeout\":60")),
-   "a; b; u unhealthy@0", "", STEADY, 120000, 0,
-   "destroy u terminate drain (unhealthy for 2m (UnhealthyTimeout 1m))\n"
-   "provision hash=NEW (2 of 3 instances)\n"
-   "= scaling 2/3\n"
-   "state target=NEW good=NEW"},
-  {"plan_waits_for_the_unhealthy_timeout", SPEC(SIZE(3), HEALTH("\"UnhealthyTimeout\":\"1m\"")),
-   "a; b; u unhealthy@100000", "", STEADY, 120000, 0,
-   "wait unhealthy until=160000 (waiting for u to stay unhealthy for UnhealthyTimeout (1m) before replacing it)\n"
-   "= scaling 2/3: waiting for u to stay unhealthy for UnhealthyTimeout (1m) before replacing it\n"
-   "state target=NEW good=NEW"},
-  {"plan_does_not_remediate_without_a_health_policy", SPEC(SIZE(2), ""), "a; u unhealthy@0", "", STEADY, 999999, 0,
-   "= scaling 1/2\n"
-   "state target=NEW good=NEW"},
-  {"plan_max_unhealthy_short_circuits_remediation",
-   SPEC(SIZE(3), HEALTH("\"UnhealthyTimeout\":60,\"MaxUnhealthy\":1")), "a; u1 unhealthy@0; u2 unhealthy@0", "",
-   STEADY, 120000, 0,
-   "= blocked 1/3: remediation paused: 2 of 3 instances are unhealthy, more than MaxUnhealthy (1)\n"
-   "state target=NEW good=NEW"},
-  {"plan_max_unhealthy_percent_allows_up_to_its_share",
-   SPEC(SIZE(5), HEALTH("\"UnhealthyTimeout\":60,\"MaxUnhealthy\":\"40%\"")),
-   "a; b; c; u1 unhealthy@0; u2 unhealthy@0", "", STEADY, 120000, 0,
-   "destroy u1 terminate drain (unhealthy for 2m (UnhealthyTimeout 1m))\n"
-   "destroy u2 terminate drain (unhealthy for 2m (UnhealthyTimeout 1m))\n"
-   "provision hash=NEW (3 of 5 instances)\n"
-   "wait in-flight (waiting for 2 destroys to finish before provisioning 1 more (MaxSurge 1))\n"
-   "= scaling 3/5: waiting for 2 destroys to finish before provisioning 1 more (MaxSurge 1)\n"
-   "state target=NEW good=NEW"},
-  {"plan_remediation_in_flight_is_held_by_max_parallel",
-   SPEC(SIZE(2), UPD("\"MaxParallel\":1") HEALTH("\"UnhealthyTimeout\":60")), "a; u unhealthy@0", "", STEADY, 120000,
-   0,
-   "destroy u terminate drain (unhealthy for 2m (UnhealthyTimeout 1m))\n"
-   "wait in-flight (1 more action wait for MaxParallel (1 of 1 in flight))\n"
-   "= scaling 1/2: 1 more action wait for MaxParallel (1 of 1 in flight)\n"
-   "state target=NEW good=NEW"},
+    /* --- health remediation ------------------------------------------------------------------------- */
+    {"plan_replaces_an_instance_unhealthy_past_the_timeout", SPEC(SIZE(3), HEALTH("\"UnhealthyTimeout\":60")),
+     "a; b; u unhealthy@0", "", STEADY, 120000, 0,
+     "destroy u terminate drain (unhealthy for 2m (UnhealthyTimeout 1m))\n"
+     "provision hash=NEW (2 of 3 instances)\n"
+     "= scaling 2/3\n"
+     "state target=NEW good=NEW"},
+    {"plan_waits_for_the_unhealthy_timeout", SPEC(SIZE(3), HEALTH("\"UnhealthyTimeout\":\"1m\"")),
+     "a; b; u unhealthy@100000", "", STEADY, 120000, 0,
+     "wait unhealthy until=160000 (waiting for u to stay unhealthy for UnhealthyTimeout (1m) before replacing it)\n"
+     "= scaling 2/3: waiting for u to stay unhealthy for UnhealthyTimeout (1m) before replacing it\n"
+     "state target=NEW good=NEW"},
+    {"plan_does_not_remediate_without_a_health_policy", SPEC(SIZE(2), ""), "a; u unhealthy@0", "", STEADY, 999999, 0,
+     "= scaling 1/2\n"
+     "state target=NEW good=NEW"},
+    {"plan_max_unhealthy_short_circuits_remediation",
+     SPEC(SIZE(3), HEALTH("\"UnhealthyTimeout\":60,\"MaxUnhealthy\":1")), "a; u1 unhealthy@0; u2 unhealthy@0", "",
+     STEADY, 120000, 0,
+     "= blocked 1/3: remediation paused: 2 of 3 instances are unhealthy, more than MaxUnhealthy (1)\n"
+     "state target=NEW good=NEW"},
+    {"plan_max_unhealthy_percent_allows_up_to_its_share",
+     SPEC(SIZE(5), HEALTH("\"UnhealthyTimeout\":60,\"MaxUnhealthy\":\"40%\"")),
+     "a; b; c; u1 unhealthy@0; u2 unhealthy@0", "", STEADY, 120000, 0,
+     "destroy u1 terminate drain (unhealthy for 2m (UnhealthyTimeout 1m))\n"
+     "destroy u2 terminate drain (unhealthy for 2m (UnhealthyTimeout 1m))\n"
+     "provision hash=NEW (3 of 5 instances)\n"
+     "wait in-flight (waiting for 2 destroys to finish before provisioning 1 more (MaxSurge 1))\n"
+     "= scaling 3/5: waiting for 2 destroys to finish before provisioning 1 more (MaxSurge 1)\n"
+     "state target=NEW good=NEW"},
+    {"plan_remediation_in_flight_is_held_by_max_parallel",
+     SPEC(SIZE(2), UPD("\"MaxParallel\":1") HEALTH("\"UnhealthyTimeout\":60")), "a; u unhealthy@0", "", STEADY, 120000,
+     0,
+     "destroy u terminate drain (unhealthy for 2m (UnhealthyTimeout 1m))\n"
+     "wait in-flight (1 more action wait for MaxParallel (1 of 1 in flight))\n"
+     "= scaling 1/2: 1 more action wait for MaxParallel (1 of 1 in flight)\n"
+     "state target=NEW good=NEW"},
 
-  /* --- pets ---------------------------------------------------------------------------------------- */
-  {"plan_pets_provisions_missing_logical_ids", SPEC(IDS("\"a\",\"b\",\"c\""), ""), "b1 lid=b", "", STEADY, 1000, 0,
-   "provision logical_id=a hash=NEW (missing logical ID a)\n"
-   "provision logical_id=c hash=NEW (missing logical ID c)\n"
-   "= scaling 1/3\n"
-   "state target=NEW good=NEW"},
-  {"plan_pets_destroys_extra_logical_ids", SPEC(IDS("\"a\",\"b\""), ""), "a1 lid=a; b1 lid=b; z1 lid=z", "", STEADY,
-   1000, 0,
-   "destroy z1 terminate drain (logical ID z is not in Allocation.LogicalIDs)\n"
-   "= scaling 2/2\n"
-   "state target=NEW good=NEW"},
-  {"plan_pets_duplicates_keep_target_config_then_available_then_oldest", SPEC(IDS("\"a\""), ""),
-   "a1 lid=a c=300; a2 lid=a c=100 unknown; a3 lid=a c=200", "", STEADY, 1000, 0,
-   "destroy a1 terminate drain (duplicate of logical ID a, keeping a3)\n"
-   "destroy a2 terminate drain (duplicate of logical ID a, keeping a3)\n"
-   "= scaling 1/1\n"
-   "state target=NEW good=NEW"},
-  {"plan_pets_old_duplicate_beside_an_available_new_one_is_replaced", SPEC(IDS("\"a\""), ""),
-   "a0 lid=a c=50 h=old; a1 lid=a c=300", "", ROLLING " since=a1:0", 5000, 0,
-   "destroy a0 rolling_update drain (rolling update: logical ID a has an available new instance)\n"
-   "= rolling 1/1\n"
-   "state target=NEW good=old"},
-  {"plan_pets_ignore_members_without_a_logical_id", SPEC(IDS("\"a\""), ""), "a1 lid=a; x h=old", "", STEADY, 1000, 0,
-   "= steady 1/1\n"
-   "state target=NEW good=NEW"},
-  {"plan_pets_roll_destroy_first_one_at_a_time_by_default", SPEC(IDS("\"a\",\"b\""), ""),
-   "a1 lid=a h=old c=100; b1 lid=b h=old c=200", "", FROM_OLD, 1000, 0,
-   "destroy a1 rolling_update drain (rolling update: replace; logical ID a is provisioned after)\n"
-   "= rolling 0/2\n"
-   "state target=NEW good=old"},
-  {"plan_pets_reprovision_a_slot_once_its_destroy_is_done", SPEC(IDS("\"a\",\"b\""), ""), "b1 lid=b h=old c=200", "",
-   ROLLING, 2000, 0,
-   "provision logical_id=a hash=NEW (missing logical ID a)\n"
-   "= rolling 0/2\n"
-   "state target=NEW good=old"},
-  {"plan_pets_wait_for_a_destroy_in_flight_before_reusing_the_slot", SPEC(IDS("\"a\",\"b\""), ""),
-   "a1 lid=a h=old c=100; b1 lid=b h=old c=200", "destroy a1", ROLLING, 2000, 0,
-   "wait in-flight (waiting for 1 destroy to finish before provisioning 1 more (MaxSurge 0))\n"
-   "= rolling 0/2: waiting for 1 destroy to finish before provisioning 1 more (MaxSurge 0)\n"
-   "state target=NEW good=old"},
-  {"plan_pets_surge_beside_the_old_instance_when_max_surge_allows",
-   SPEC(IDS("\"a\",\"b\""), UPD("\"MaxSurge\":1,\"MaxUnavailable\":0")), "a1 lid=a h=old c=100; b1 lid=b h=old c=200",
-   "", FROM_OLD, 1000, 0,
-   "provision logical_id=a hash=NEW (rolling update: surge for logical ID a)\n"
-   "= rolling 0/2\n"
-   "state target=NEW good=old"},
-  {"plan_pets_remediation_waits_for_the_destroy_before_reprovisioning",
-   SPEC(IDS("\"a\",\"b\""), HEALTH("\"UnhealthyTimeout\":60")), "a1 lid=a unhealthy@0; b1 lid=b", "", STEADY, 120000, 0,
-   "destroy a1 terminate drain (unhealthy for 2m (UnhealthyTimeout 1m))\n"
-   "wait in-flight (waiting for 1 destroy to finish before provisioning 1 more (MaxSurge 0))\n"
-   "= scaling 1/2: waiting for 1 destroy to finish before provisioning 1 more (MaxSurge 0)\n"
-   "state target=NEW good=NEW"},
+    /* --- pets ---------------------------------------------------------------------------------------- */
+    {"plan_pets_provisions_missing_logical_ids", SPEC(IDS("\"a\",\"b\",\"c\""), ""), "b1 lid=b", "", STEADY, 1000, 0,
+     "provision logical_id=a hash=NEW (missing logical ID a)\n"
+     "provision logical_id=c hash=NEW (missing logical ID c)\n"
+     "= scaling 1/3\n"
+     "state target=NEW good=NEW"},
+    {"plan_pets_destroys_extra_logical_ids", SPEC(IDS("\"a\",\"b\""), ""), "a1 lid=a; b1 lid=b; z1 lid=z", "", STEADY,
+     1000, 0,
+     "destroy z1 terminate drain (logical ID z is not in Allocation.LogicalIDs)\n"
+     "= scaling 2/2\n"
+     "state target=NEW good=NEW"},
+    {"plan_pets_duplicates_keep_target_config_then_available_then_oldest", SPEC(IDS("\"a\""), ""),
+     "a1 lid=a c=300; a2 lid=a c=100 unknown; a3 lid=a c=200", "", STEADY, 1000, 0,
+     "destroy a1 terminate drain (duplicate of logical ID a, keeping a3)\n"
+     "destroy a2 terminate drain (duplicate of logical ID a, keeping a3)\n"
+     "= scaling 1/1\n"
+     "state target=NEW good=NEW"},
+    {"plan_pets_old_duplicate_beside_an_available_new_one_is_replaced", SPEC(IDS("\"a\""), ""),
+     "a0 lid=a c=50 h=old; a1 lid=a c=300", "", ROLLING " since=a1:0", 5000, 0,
+     "destroy a0 rolling_update drain (rolling update: logical ID a has an available new instance)\n"
+     "= rolling 1/1\n"
+     "state target=NEW good=old"},
+    {"plan_pets_ignore_members_without_a_logical_id", SPEC(IDS("\"a\""), ""), "a1 lid=a; x h=old", "", STEADY, 1000, 0,
+     "= steady 1/1\n"
+     "state target=NEW good=NEW"},
+    {"plan_pets_roll_destroy_first_one_at_a_time_by_default", SPEC(IDS("\"a\",\"b\""), ""),
+     "a1 lid=a h=old c=100; b1 lid=b h=old c=200", "", FROM_OLD, 1000, 0,
+     "destroy a1 rolling_update drain (rolling update: replace; logical ID a is provisioned after)\n"
+     "= rolling 0/2\n"
+     "state target=NEW good=old"},
+    {"plan_pets_reprovision_a_slot_once_its_destroy_is_done", SPEC(IDS("\"a\",\"b\""), ""), "b1 lid=b h=old c=200", "",
+     ROLLING, 2000, 0,
+     "provision logical_id=a hash=NEW (missing logical ID a)\n"
+     "= rolling 0/2\n"
+     "state target=NEW good=old"},
+    {"plan_pets_wait_for_a_destroy_in_flight_before_reusing_the_slot", SPEC(IDS("\"a\",\"b\""), ""),
+     "a1 lid=a h=old c=100; b1 lid=b h=old c=200", "destroy a1", ROLLING, 2000, 0,
+     "wait in-flight (waiting for 1 destroy to finish before provisioning 1 more (MaxSurge 0))\n"
+     "= rolling 0/2: waiting for 1 destroy to finish before provisioning 1 more (MaxSurge 0)\n"
+     "state target=NEW good=old"},
+    {"plan_pets_surge_beside_the_old_instance_when_max_surge_allows",
+     SPEC(IDS("\"a\",\"b\""), UPD("\"MaxSurge\":1,\"MaxUnavailable\":0")), "a1 lid=a h=old c=100; b1 lid=b h=old c=200",
+     "", FROM_OLD, 1000, 0,
+     "provision logical_id=a hash=NEW (rolling update: surge for logical ID a)\n"
+     "= rolling 0/2\n"
+     "state target=NEW good=old"},
+    {"plan_pets_remediation_waits_for_the_destroy_before_reprovisioning",
+     SPEC(IDS("\"a\",\"b\""), HEALTH("\"UnhealthyTimeout\":60")), "a1 lid=a unhealthy@0; b1 lid=b", "", STEADY, 120000, 0,
+     "destroy a1 terminate drain (unhealthy for 2m (UnhealthyTimeout 1m))\n"
+     "wait in-flight (waiting for 1 destroy to finish before provisioning 1 more (MaxSurge 0))\n"
+     "= scaling 1/2: waiting for 1 destroy to finish before provisioning 1 more (MaxSurge 0)\n"
+     "state target=NEW good=NEW"},
 
-  /* --- self ------------------------------------------------------------------------------------------ */
-  {"plan_drains_self_when_it_is_the_last_old_instance", SPEC(SIZE(2), ""), "s h=old c=100 self; n1; n2", "", ROLLING,
-   5000, 0,
-   "drain s (runs this daemon and is the last instance with the old config)\n"
-   "= blocked 2/2: instance s runs this daemon and is the last with the old config: drained and left for another "
-   "manager to replace\n"
-   "state target=NEW good=old"},
-  {"plan_drains_self_only_once", SPEC(SIZE(2), ""), "s h=old c=100 self; n1; n2", "", ROLLING " self_drained=NEW", 6000,
-   0,
-   "= blocked 2/2: instance s runs this daemon and is the last with the old config: drained and left for another "
-   "manager to replace\n"
-   "state target=NEW good=old"},
+    /* --- self ------------------------------------------------------------------------------------------ */
+    {"plan_drains_self_when_it_is_the_last_old_instance", SPEC(SIZE(2), ""), "s h=old c=100 self; n1; n2", "", ROLLING,
+     5000, 0,
+     "drain s (runs this daemon and is the last instance with the old config)\n"
+     "= blocked 2/2: instance s runs this daemon and is the last with the old config: drained and left for another "
+     "manager to replace\n"
+     "state target=NEW good=old"},
+    {"plan_drains_self_only_once", SPEC(SIZE(2), ""), "s h=old c=100 self; n1; n2", "", ROLLING " self_drained=NEW", 6000,
+     0,
+     "= blocked 2/2: instance s runs this daemon and is the last with the old config: drained and left for another "
+     "manager to replace\n"
+     "state target=NEW good=old"},
 };
 
 /* --- harness -------------------------------------------------------------------------------------------- */
@@ -631,16 +635,16 @@ static void fixture_free(fixture_t *f) {
 
 static char *run(fixture_t *f, const plan_case_t *c, ik_plan_t *p) {
   ik_plan_input_t in = {
-    .spec = &f->spec,
-    .instances = f->inst,
-    .n_instances = f->n_inst,
-    .in_flight = f->flight,
-    .n_in_flight = f->n_flight,
-    .state = f->has_state ? &f->state : NULL,
-    .now_ms = c->now,
-    .poll_ms = 5000,
-    .seed = c->seed,
-    .window = c->window,
+      .spec = &f->spec,
+      .instances = f->inst,
+      .n_instances = f->n_inst,
+      .in_flight = f->flight,
+      .n_in_flight = f->n_flight,
+      .state = f->has_state ? &f->state : NULL,
+      .now_ms = c->now,
+      .poll_ms = 5000,
+      .seed = c->seed,
+      .window = c->window,
   };
   ik_err_t err = {0};
   if (ik_plan_compute(&in, p, &err) != 0) fail_msg("%s: %s", c->name, err.msg);
@@ -728,23 +732,23 @@ static void plan_rollouts_converge_within_their_budgets(void **state) {
   (void)state;
   static const struct {
     const char *spec;
-    int n_old;           /* old instances at the start (pets: one per logical ID) */
-    int64_t max, min;    /* bounds on the group's instance count at every step */
-    bool pets, promote;  /* promote when canary-paused */
-    bool bad_new;        /* instances at the new config report unhealthy: expect a rollback */
+    int n_old;          /* old instances at the start (pets: one per logical ID) */
+    int64_t max, min;   /* bounds on the group's instance count at every step */
+    bool pets, promote; /* promote when canary-paused */
+    bool bad_new;       /* instances at the new config report unhealthy: expect a rollback */
   } sims[] = {
-    {SPEC(SIZE(6), ""), 6, 7, 6, false, false, false},
-    {SPEC(SIZE(6), UPD("\"MaxSurge\":0,\"MaxUnavailable\":2")), 6, 6, 4, false, false, false},
-    {SPEC(SIZE(6), UPD("\"MaxSurge\":\"50%\",\"MaxUnavailable\":\"50%\"")), 6, 9, 3, false, false, false},
-    {SPEC(SIZE(5), UPD("\"Canary\":2")), 5, 6, 5, false, true, false},
-    {SPEC(SIZE(8), ""), 3, 9, 3, false, false, false},  /* scale up during the rollout */
-    {SPEC(SIZE(2), ""), 6, 7, 2, false, false, false},  /* scale down during the rollout */
-    {SPEC(IDS("\"a\",\"b\",\"c\""), ""), 3, 3, 2, true, false, false},
-    {SPEC(IDS("\"a\",\"b\",\"c\""), UPD("\"MaxSurge\":1,\"MaxUnavailable\":0")), 3, 4, 3, true, false, false},
-    {SPEC(IDS("\"a\",\"b\",\"c\",\"d\""), UPD("\"Canary\":1")), 4, 4, 3, true, true, false},
-    {SPEC(SIZE(4), UPD("\"MinHealthySeconds\":2.5")), 4, 5, 4, false, false, false},
-    {SPEC(SIZE(4), UPD("\"MaxSurge\":2,\"AutoRollback\":true")), 4, 6, 4, false, false, true},
-    {SPEC(IDS("\"a\",\"b\",\"c\""), UPD("\"AutoRollback\":true")), 3, 3, 2, true, false, true},
+      {SPEC(SIZE(6), ""), 6, 7, 6, false, false, false},
+      {SPEC(SIZE(6), UPD("\"MaxSurge\":0,\"MaxUnavailable\":2")), 6, 6, 4, false, false, false},
+      {SPEC(SIZE(6), UPD("\"MaxSurge\":\"50%\",\"MaxUnavailable\":\"50%\"")), 6, 9, 3, false, false, false},
+      {SPEC(SIZE(5), UPD("\"Canary\":2")), 5, 6, 5, false, true, false},
+      {SPEC(SIZE(8), ""), 3, 9, 3, false, false, false}, /* scale up during the rollout */
+      {SPEC(SIZE(2), ""), 6, 7, 2, false, false, false}, /* scale down during the rollout */
+      {SPEC(IDS("\"a\",\"b\",\"c\""), ""), 3, 3, 2, true, false, false},
+      {SPEC(IDS("\"a\",\"b\",\"c\""), UPD("\"MaxSurge\":1,\"MaxUnavailable\":0")), 3, 4, 3, true, false, false},
+      {SPEC(IDS("\"a\",\"b\",\"c\",\"d\""), UPD("\"Canary\":1")), 4, 4, 3, true, true, false},
+      {SPEC(SIZE(4), UPD("\"MinHealthySeconds\":2.5")), 4, 5, 4, false, false, false},
+      {SPEC(SIZE(4), UPD("\"MaxSurge\":2,\"AutoRollback\":true")), 4, 6, 4, false, false, true},
+      {SPEC(IDS("\"a\",\"b\",\"c\""), UPD("\"AutoRollback\":true")), 3, 3, 2, true, false, true},
   };
   for (size_t s = 0; s < sizeof sims / sizeof sims[0]; s++) {
     ik_group_spec_t spec;
@@ -773,14 +777,10 @@ static void plan_rollouts_converge_within_their_budgets(void **state) {
     for (step = 0; step < 60; step++, now += 1000) {
       ik_plan_instance_t obs[64];
       for (size_t i = 0; i < n; i++)
-        obs[i] = (ik_plan_instance_t){.id = world[i].id, .logical_id = world[i].lid[0] ? world[i].lid : NULL,
-                                      .group = strcmp(world[i].id, "foreign") ? "web" : "db",
-                                      .config_hash = world[i].hash, .created_ms = world[i].created,
-                                      .health = IK_HEALTH_HEALTHY, .unhealthy_since_ms = world[i].created};
+        obs[i] = (ik_plan_instance_t){.id = world[i].id, .logical_id = world[i].lid[0] ? world[i].lid : NULL, .group = strcmp(world[i].id, "foreign") ? "web" : "db", .config_hash = world[i].hash, .created_ms = world[i].created, .health = IK_HEALTH_HEALTHY, .unhealthy_since_ms = world[i].created};
       for (size_t i = 0; i < n; i++)
         if (sims[s].bad_new && strcmp(world[i].hash, spec.config_hash) == 0) obs[i].health = IK_HEALTH_UNHEALTHY;
-      ik_plan_input_t in = {.spec = &spec, .instances = obs, .n_instances = n, .state = &st, .now_ms = now,
-                            .poll_ms = 1000};
+      ik_plan_input_t in = {.spec = &spec, .instances = obs, .n_instances = n, .state = &st, .now_ms = now, .poll_ms = 1000};
       ik_plan_t p;
       assert_int_equal(ik_plan_compute(&in, &p, NULL), 0);
       ik_rollout_state_free(&st);
@@ -879,8 +879,7 @@ int main(void) {
   enum { N = sizeof cases / sizeof cases[0] };
   struct CMUnitTest tests[N + 5];
   for (size_t i = 0; i < N; i++)
-    tests[i] = (struct CMUnitTest){.name = cases[i].name, .test_func = plan_case,
-                                   .initial_state = (void *)(uintptr_t)&cases[i]};
+    tests[i] = (struct CMUnitTest){.name = cases[i].name, .test_func = plan_case, .initial_state = (void *)(uintptr_t)&cases[i]};
   tests[N] = (struct CMUnitTest)cmocka_unit_test(plan_next_state_keeps_first_seen_healthy_times);
   tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(plan_new_target_resets_canary_and_starts_the_clock);
   tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(plan_rollouts_converge_within_their_budgets);

@@ -23,7 +23,6 @@ typedef struct fixture {
   ik_store_t store;
 } fixture_t;
 
-
 static void wait_done(fixture_t *fx, slot_t *s) {
   assert_int_equal(s->done, 0); /* never before the call returned */
   for (int i = 0; s->done == 0 && i < 1000; i++) uv_run(&fx->loop.uv, UV_RUN_ONCE);
@@ -55,12 +54,12 @@ static int teardown(void **state) {
   return 0;
 }
 
-#define DO(fx, s, expr)                 \
-  do {                                  \
-    slot_clear(s);                      \
-    ik_err_t e_ = {0};                  \
-    assert_int_equal((expr), 0);        \
-    wait_done(fx, s);                   \
+#define DO(fx, s, expr)          \
+  do {                           \
+    slot_clear(s);               \
+    ik_err_t e_ = {0};           \
+    assert_int_equal((expr), 0); \
+    wait_done(fx, s);            \
   } while (0)
 
 static void put_get_list_del_round_trip(void **state) {
@@ -103,7 +102,10 @@ static void put_get_list_del_round_trip(void **state) {
 
 static void bad_keys_are_refused_naming_the_problem(void **state) {
   fixture_t *fx = *state;
-  static const struct { const char *key; const char *says; } cases[] = {
+  static const struct {
+    const char *key;
+    const char *says;
+  } cases[] = {
       {"", "want 1 to 200 bytes"},
       {"groups//spec", "empty"},
       {"groups/../etc", "\"..\""},

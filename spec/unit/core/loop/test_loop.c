@@ -144,7 +144,10 @@ static void loop_shutdown_runs_hooks_once_in_registration_order(void **state) {
   assert_int_equal(ik_loop_init(&loop, NULL), 0);
   hook_log_t log = {0};
   hook_ctx_t hooks[4] = {
-    {&log, 1, false}, {&log, 2, true}, {&log, 3, false}, {&log, 4, true},
+      {&log, 1, false},
+      {&log, 2, true},
+      {&log, 3, false},
+      {&log, 4, true},
   };
   for (int i = 0; i < 4; i++) assert_int_equal(ik_loop_on_shutdown(&loop, record_hook, &hooks[i]), 0);
 
@@ -284,16 +287,16 @@ static void loop_walltime_is_seconds_since_epoch(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(loop_with_no_handles_runs_and_closes_clean),
-    cmocka_unit_test(loop_close_accepts_null_leaked),
-    cmocka_unit_test(loop_close_with_caught_signals_closes_clean),
-    cmocka_unit_test_setup_teardown(loop_close_reports_and_closes_a_leaked_handle, setup_tmp_log, teardown_tmp_log),
-    cmocka_unit_test(loop_shutdown_runs_hooks_once_in_registration_order),
-    cmocka_unit_test(loop_off_shutdown_removes_only_the_matching_hook),
-    cmocka_unit_test(loop_on_shutdown_fails_when_table_is_full),
-    cmocka_unit_test_setup_teardown(loop_sigterm_runs_hooks_and_loop_runs_dry, reset_log, reset_log),
-    cmocka_unit_test(loop_monotime_increases),
-    cmocka_unit_test(loop_walltime_is_seconds_since_epoch),
+      cmocka_unit_test(loop_with_no_handles_runs_and_closes_clean),
+      cmocka_unit_test(loop_close_accepts_null_leaked),
+      cmocka_unit_test(loop_close_with_caught_signals_closes_clean),
+      cmocka_unit_test_setup_teardown(loop_close_reports_and_closes_a_leaked_handle, setup_tmp_log, teardown_tmp_log),
+      cmocka_unit_test(loop_shutdown_runs_hooks_once_in_registration_order),
+      cmocka_unit_test(loop_off_shutdown_removes_only_the_matching_hook),
+      cmocka_unit_test(loop_on_shutdown_fails_when_table_is_full),
+      cmocka_unit_test_setup_teardown(loop_sigterm_runs_hooks_and_loop_runs_dry, reset_log, reset_log),
+      cmocka_unit_test(loop_monotime_increases),
+      cmocka_unit_test(loop_walltime_is_seconds_since_epoch),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,8 +18,8 @@ static void close_clean(ik_loop_t *loop) {
 
 typedef struct counter {
   int calls;
-  int stop_after;      /* stop from inside the callback after this many; 0 = never */
-  ik_timer_t *self;    /* the timer the callback was given */
+  int stop_after;   /* stop from inside the callback after this many; 0 = never */
+  ik_timer_t *self; /* the timer the callback was given */
   int order[8];
   int norder;
   int id;
@@ -147,8 +147,10 @@ static void timer_fires_in_deadline_then_start_order(void **state) {
   counter_t shared = {0};
   /* Same-deadline timers fire in start order; a later deadline fires last. */
   counter_t c[4] = {
-    {.id = 1, .shared = &shared}, {.id = 2, .shared = &shared},
-    {.id = 3, .shared = &shared}, {.id = 4, .shared = &shared},
+      {.id = 1, .shared = &shared},
+      {.id = 2, .shared = &shared},
+      {.id = 3, .shared = &shared},
+      {.id = 4, .shared = &shared},
   };
   assert_int_equal(ik_timer_start(&loop, 20, 0, count_cb, &c[3], NULL, NULL), 0);
   assert_int_equal(ik_timer_start(&loop, 1, 0, count_cb, &c[0], NULL, NULL), 0);
@@ -162,14 +164,14 @@ static void timer_fires_in_deadline_then_start_order(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(timer_one_shot_fires_once_and_frees_itself),
-    cmocka_unit_test(timer_one_shot_may_stop_itself_in_its_callback),
-    cmocka_unit_test(timer_zero_timeout_fires_on_next_iteration),
-    cmocka_unit_test(timer_repeating_fires_n_times_then_stops_itself),
-    cmocka_unit_test(timer_stop_before_fire_never_calls_cb),
-    cmocka_unit_test(timer_stopped_by_another_timer_never_fires),
-    cmocka_unit_test(timer_unref_does_not_keep_loop_alive),
-    cmocka_unit_test(timer_fires_in_deadline_then_start_order),
+      cmocka_unit_test(timer_one_shot_fires_once_and_frees_itself),
+      cmocka_unit_test(timer_one_shot_may_stop_itself_in_its_callback),
+      cmocka_unit_test(timer_zero_timeout_fires_on_next_iteration),
+      cmocka_unit_test(timer_repeating_fires_n_times_then_stops_itself),
+      cmocka_unit_test(timer_stop_before_fire_never_calls_cb),
+      cmocka_unit_test(timer_stopped_by_another_timer_never_fires),
+      cmocka_unit_test(timer_unref_does_not_keep_loop_alive),
+      cmocka_unit_test(timer_fires_in_deadline_then_start_order),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

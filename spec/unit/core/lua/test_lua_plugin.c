@@ -27,7 +27,6 @@ typedef struct fixture {
   int refs0;
 } fixture_t;
 
-
 static void run_until(fixture_t *f, const int *count, int want) {
   for (int i = 0; *count < want && i < 100000; i++) uv_run(&f->loop.uv, UV_RUN_ONCE);
   assert_int_equal(*count, want);
@@ -152,7 +151,12 @@ static void health_errors_and_the_watchdog(void **state) {
   fixture_t *f = *state;
   ik_flavor_plugin_t pl;
   load_flavor(f, &pl);
-  static const struct { const char *id; int code; json_int_t health; const char *msg; } cases[] = {
+  static const struct {
+    const char *id;
+    int code;
+    json_int_t health;
+    const char *msg;
+  } cases[] = {
       {"ok", 0, 1, NULL},
       {"bad", 0, 2, NULL},
       {"boom", IK_EDRIVER, 0, "exploded"},
@@ -198,7 +202,10 @@ static void missing_optional_functions_get_infrakits_defaults(void **state) {
 
 static void load_errors_name_the_file_and_line(void **state) {
   fixture_t *f = *state;
-  static const struct { const char *code; const char *want; } cases[] = {
+  static const struct {
+    const char *code;
+    const char *want;
+  } cases[] = {
       {"return {\n  validate = function(\n", "syntax.lua:3:"},
       {"error('no config')", "no config"},
       {"return 42", "returned a number; a flavor returns a table of functions"},
@@ -308,7 +315,7 @@ static void a_result_of_the_wrong_shape_is_named_in_the_error(void **state) {
 
 typedef struct events {
   int n;
-  char ids[64][32]; /* "" for notify() without an ID */
+  char ids[64][32];  /* "" for notify() without an ID */
   char whys[64][32]; /* "" when notify gave no reason */
 } events_t;
 
@@ -424,7 +431,8 @@ static const char *versioned_flavor(const char *v) {
            "  validate = function(props) if props and props.slow then ik.sleep(0.05) end\n"
            "    return nil, '%s' end,\n"
            "  prepare = function(p, spec) return spec end,\n"
-           "}\n", v);
+           "}\n",
+           v);
   return code;
 }
 
@@ -463,7 +471,10 @@ static void reload_serves_the_new_version_and_calls_in_flight_finish_on_the_old(
   assert_true(reloaded);
 
   /* broken: the error names the file and line, v2 keeps serving */
-  static const struct { const char *code; const char *want; } broken[] = {
+  static const struct {
+    const char *code;
+    const char *want;
+  } broken[] = {
       {"return {\n  validate = function(\n", "v.lua:3:"},
       {"error('no config')", "v.lua:1: no config"},
       {"return { validate = function() end }", "the flavor has no function prepare"},
@@ -497,7 +508,8 @@ static const char *ticking_provider(const char *v) {
            "  destroy = function() return true end,\n"
            "  describe = function() return {} end,\n"
            "  watch = function(notify) while notify('%s') do ik.sleep(0.005) end end,\n"
-           "}\n", v);
+           "}\n",
+           v);
   return code;
 }
 

@@ -174,7 +174,9 @@ static void watchdog_cannot_be_escaped_by_an_xpcall_handler(void **state) {
   assert_non_null(strstr(err.msg, "watchdog"));
   /* xpcall still works for ordinary errors. */
   assert_int_equal(ik_lua_dostring(f->rt, "local ok, e = xpcall(error, function(m) return 'h:' .. m end, 'x')\n"
-                                          "assert(not ok and e == 'h:x')", "=t", &err), 0);
+                                          "assert(not ok and e == 'h:x')",
+                                   "=t", &err),
+                   0);
 }
 
 /* Sandboxed code over its memory budget fails that call, with a message;
@@ -187,7 +189,8 @@ static void sandbox_memory_budget_fails_the_call_not_the_process(void **state) {
   assert_int_equal(rc, IK_ELUA);
   assert_non_null(strstr(err.msg, "more than 16 MiB"));
   rc = ik_lua_dostring(f->rt, "local ok, e = pcall(require('infrakit.sandbox').load('local t = {} "
-                              "for i = 1, 1e9 do t[i] = {} end'))", "=t", &err);
+                              "for i = 1, 1e9 do t[i] = {} end'))",
+                       "=t", &err);
   assert_int_equal(rc, IK_ELUA);
   assert_non_null(strstr(err.msg, "more than 16 MiB"));
   assert_int_equal(ik_lua_dostring(f->rt, "assert(#string.rep('y', 2^20) == 2^20)", "=t", &err), 0);

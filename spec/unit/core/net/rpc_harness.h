@@ -171,11 +171,11 @@ static char *error_body(int code, const char *message) {
 
 typedef struct spi_double {
   ik_loop_t *loop;
-  json_t *result;   /* the canned answer (owned); NULL answers null */
-  ik_err_t fail;    /* fail.code != 0: answer this error instead, later */
-  int refuse;       /* != 0: return this code at once, with fail's message */
+  json_t *result; /* the canned answer (owned); NULL answers null */
+  ik_err_t fail;  /* fail.code != 0: answer this error instead, later */
+  int refuse;     /* != 0: return this code at once, with fail's message */
   int calls;
-  char last[8192];  /* the last call: "op [args as compact JSON]" */
+  char last[8192]; /* the last call: "op [args as compact JSON]" */
 } spi_double_t;
 
 /* Set the canned answer from JSON text (NULL: null) and forget past calls. */

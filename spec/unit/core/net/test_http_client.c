@@ -131,7 +131,8 @@ static void respond(conn_t *c, const char *method, const char *path, const char 
   ik_buf_t r = {0};
   if (strcmp(path, "/echo") == 0) {
     ik_buf_printf(&r, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Method: %s\r\n"
-                  "Content-Length: %zu\r\n\r\n", method, body_len);
+                      "Content-Length: %zu\r\n\r\n",
+                  method, body_len);
     ik_buf_append(&r, body, body_len);
   } else if (strcmp(path, "/status/503") == 0) {
     ik_buf_puts(&r, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 11\r\n\r\nunavailable");
@@ -271,13 +272,13 @@ static void server_stop(server_t *srv) {
 typedef struct outcome {
   int calls;
   long status;
-  int code;               /* err->code, 0 on success */
+  int code; /* err->code, 0 on success */
   char msg[IK_ERR_MSG_MAX];
   char content_type[64];
-  char *body;             /* stolen from the response */
+  char *body; /* stolen from the response */
   size_t body_len;
-  bool had_resp_and_err;  /* both or neither given: a contract breach */
-  int order;              /* when the callback ran, counting all outcomes */
+  bool had_resp_and_err; /* both or neither given: a contract breach */
+  int order;             /* when the callback ran, counting all outcomes */
 } outcome_t;
 
 static int callbacks_run;
@@ -309,9 +310,9 @@ typedef struct fixture {
   ik_loop_t loop;
   server_t srv;
   ik_http_client_t *client;
-  uv_timer_t guard;     /* fails a test that would otherwise hang */
+  uv_timer_t guard; /* fails a test that would otherwise hang */
   bool expired;
-  char tcp_base[64];    /* "http://127.0.0.1:PORT" */
+  char tcp_base[64]; /* "http://127.0.0.1:PORT" */
 } fixture_t;
 
 static void guard_expired(uv_timer_t *t) {
@@ -360,8 +361,7 @@ static ik_http_req_t req_to(fixture_t *fx, bool unix_sock, const char *method, c
                             char *url) {
   if (unix_sock) snprintf(url, 128, "http://plugin%s", path);
   else snprintf(url, 128, "%s%s", fx->tcp_base, path);
-  return (ik_http_req_t){.method = method, .url = url,
-                         .unix_path = unix_sock ? fx->srv.sock_path : NULL};
+  return (ik_http_req_t){.method = method, .url = url, .unix_path = unix_sock ? fx->srv.sock_path : NULL};
 }
 
 static void start(fixture_t *fx, const ik_http_req_t *req, outcome_t *o, ik_http_call_t **call) {
@@ -604,8 +604,7 @@ static void http_connect_failures_name_the_socket_and_errno(void **state) {
     int code;
   } cases[] = {{stale, UV_ECONNREFUSED}, {missing, UV_ENOENT}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    ik_http_req_t req = {.method = "GET", .url = "http://plugin/info/api.json",
-                         .unix_path = cases[i].path};
+    ik_http_req_t req = {.method = "GET", .url = "http://plugin/info/api.json", .unix_path = cases[i].path};
     outcome_t o = call_once(&fx, &req);
     assert_int_equal(o.code, cases[i].code);
     assert_non_null(strstr(o.msg, "GET http://plugin/info/api.json"));

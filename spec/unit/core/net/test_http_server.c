@@ -25,7 +25,7 @@ typedef struct fixture {
   ik_http_server_t *server;
   ik_http_request_t *held[8]; /* requests answered later */
   int nheld;
-  bool hold;                  /* handler keeps requests instead of answering */
+  bool hold; /* handler keeps requests instead of answering */
   int handled;
 } fixture_t;
 
@@ -432,8 +432,7 @@ static void tls_files_that_do_not_load_are_named(void **state) {
   ik_err_t err = {0};
   ik_http_server_t *s = NULL;
   assert_int_equal(ik_loop_init(&loop, &err), 0);
-  ik_http_server_opts_t o = {.tcp = "127.0.0.1:0", .tls_cert = "/nonexistent/cert.pem", .tls_key = "/nonexistent/key.pem",
-                             .tls_client_ca = "/nonexistent/ca.pem"};
+  ik_http_server_opts_t o = {.tcp = "127.0.0.1:0", .tls_cert = "/nonexistent/cert.pem", .tls_key = "/nonexistent/key.pem", .tls_client_ca = "/nonexistent/ca.pem"};
   assert_int_equal(ik_http_server_start(&loop, &o, handler, NULL, &s, &err), IK_EINVAL);
   assert_non_null(strstr(err.msg, "--tls-cert /nonexistent/cert.pem"));
   o.tls_key = NULL;
@@ -499,8 +498,7 @@ static void tls_request(fixture_t *f, ik_http_client_t *http, const char *dir, c
   snprintf(ca, sizeof ca, "%s/ca.pem", dir);
   snprintf(cert, sizeof cert, "%s/%s.pem", dir, who ? who : "");
   snprintf(key, sizeof key, "%s/%s.key", dir, who ? who : "");
-  ik_http_req_t r = {.method = "GET", .url = url, .tls_ca = ca, .tls_cert = who ? cert : NULL, .tls_key = who ? key : NULL,
-                     .timeout_ms = 10000};
+  ik_http_req_t r = {.method = "GET", .url = url, .tls_ca = ca, .tls_cert = who ? cert : NULL, .tls_key = who ? key : NULL, .timeout_ms = 10000};
   memset(t, 0, sizeof *t);
   t->f = f;
   ik_err_t err = {0};
@@ -524,8 +522,7 @@ static void a_tls_listener_serves_only_clients_with_a_certificate_from_its_ca(vo
   snprintf(key, sizeof key, "%s/server.key", f.dir);
   snprintf(ca, sizeof ca, "%s/ca.pem", f.dir);
   assert_int_equal(ik_loop_init(&f.loop, &err), 0);
-  ik_http_server_opts_t o = {.tcp = "127.0.0.1:0", .tls_cert = cert, .tls_key = key, .tls_client_ca = ca,
-                             .check_host = true, .request_timeout_ms = 300};
+  ik_http_server_opts_t o = {.tcp = "127.0.0.1:0", .tls_cert = cert, .tls_key = key, .tls_client_ca = ca, .check_host = true, .request_timeout_ms = 300};
   if (ik_http_server_start(&f.loop, &o, handler, &f, &f.server, &err) < 0) fail_msg("%s", err.msg);
   ik_http_client_t *http = NULL;
   assert_int_equal(ik_http_client_new(&f.loop, &http, &err), 0);

@@ -30,8 +30,8 @@ typedef struct double_s {
   ik_loop_t *loop;
   char op[32];
   char id[64];
-  json_t *args;       /* the JSON arguments of the last call, as an array */
-  json_t *answer;     /* result to give; NULL = fail with "double says no" */
+  json_t *args;   /* the JSON arguments of the last call, as an array */
+  json_t *answer; /* result to give; NULL = fail with "double says no" */
 } double_t;
 
 typedef struct reply {
@@ -111,7 +111,7 @@ static int g_set_size(void *s, const char *id, uint64_t n, ik_spi_cb cb, void *d
 
 static const ik_group_vtable_t group_double_vt = {
     "double", g_commit, g_free, g_describe, g_destroy, g_inspect, g_destroy_instances, g_size, g_set_size, no_free,
-    NULL,     NULL, /* promote, status: InfraKit's Group/0.1.1 has neither */
+    NULL, NULL, /* promote, status: InfraKit's Group/0.1.1 has neither */
 };
 
 static int m_is_leader(void *s, ik_spi_cb cb, void *d, ik_err_t *e) { return record(s, "is-leader", NULL, cb, d, END); }
@@ -133,7 +133,6 @@ typedef struct fixture {
   uv_timer_t guard;
   bool expired;
 } fixture_t;
-
 
 static void guard_expired(uv_timer_t *t) { ((fixture_t *)t->data)->expired = true; }
 
@@ -191,7 +190,6 @@ static void run_until(fixture_t *fx, const int *count, int want) {
   while (*count < want && !fx->expired) uv_run(&fx->loop.uv, UV_RUN_ONCE);
   assert_false(fx->expired);
 }
-
 
 static void answer(double_t *d, json_t *v) {
   json_decref(d->answer);

@@ -30,10 +30,10 @@ typedef struct fixture {
   char dir[64];
   char plugins[96];
   char sock[128];
-  ik_instance_plugin_t native;  /* instance-file, in process */
-  ik_rpc_server_t *server;      /* serving native on plugins/instance-file */
+  ik_instance_plugin_t native; /* instance-file, in process */
+  ik_rpc_server_t *server;     /* serving native on plugins/instance-file */
   ik_http_client_t *http;
-  ik_instance_plugin_t remote;  /* the adapter, through the socket */
+  ik_instance_plugin_t remote; /* the adapter, through the socket */
   uv_timer_t guard;
   bool expired;
 } fixture_t;
@@ -99,7 +99,6 @@ static void open_remote(fixture_t *fx, const char *name) {
 }
 
 /* --- the contract ---------------------------------------------------------- */
-
 
 /* Provision, describe by tags, label, describe with properties, destroy,
  * and the error for an unknown ID: the same answers from any plugin. */
@@ -347,7 +346,10 @@ static void raw_calls_map_json_rpc_errors(void **state) {
 
 static void address_forms_are_infrakits(void **state) {
   fixture_t *fx = *state;
-  static const struct { const char *in, *out; int rc; } cases[] = {
+  static const struct {
+    const char *in, *out;
+    int rc;
+  } cases[] = {
       {"/tmp/x/plugins/a", "unix:///tmp/x/plugins/a", 0},
       {"unix:///tmp/a", "unix:///tmp/a", 0},
       {"file:///tmp/a", "unix:///tmp/a", 0},
@@ -371,9 +373,21 @@ static void address_forms_are_infrakits(void **state) {
 
 static void go_durations_parse(void **state) {
   (void)state;
-  static const struct { const char *in; uint64_t ms; int rc; } cases[] = {
-      {"15s", 15000, 0}, {"1m30s", 90000, 0}, {"500ms", 500, 0}, {"1.5s", 1500, 0}, {"2h", 7200000, 0},
-      {"0", 0, 0},       {"", 0, IK_EINVAL},  {"10", 0, IK_EINVAL}, {"-1s", 0, IK_EINVAL}, {"5x", 0, IK_EINVAL},
+  static const struct {
+    const char *in;
+    uint64_t ms;
+    int rc;
+  } cases[] = {
+      {"15s", 15000, 0},
+      {"1m30s", 90000, 0},
+      {"500ms", 500, 0},
+      {"1.5s", 1500, 0},
+      {"2h", 7200000, 0},
+      {"0", 0, 0},
+      {"", 0, IK_EINVAL},
+      {"10", 0, IK_EINVAL},
+      {"-1s", 0, IK_EINVAL},
+      {"5x", 0, IK_EINVAL},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     uint64_t ms = 12345;

@@ -313,20 +313,20 @@ static const exchange_t bad_params[] = {
  * request structs (the recording shows its shape and its length, 1227). */
 static const char flavor_api_json[] =
     "{\"Vendor\":null,\"Implements\":[{\"Name\":\"Flavor\",\"Version\":\"0.1.1\",\"Sub\":\"\"}],\"Interfa"
-     "ces\":[{\"Name\":\"Flavor\",\"Version\":\"0.1.1\",\"Sub\":\"\",\"Methods\":[{\"Request\":{\"jsonrpc\""
-     ":\"2.0\",\"method\":\"Flavor.Drain\",\"params\":{\"Type\":\"\",\"Properties\":null,\"Instance\":{\"I"
-     "D\":\"\",\"LogicalID\":null,\"Tags\":null}},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Type\""
-     ":\"\",\"OK\":false},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Flavor.He"
-     "althy\",\"params\":{\"Type\":\"\",\"Properties\":null,\"Instance\":{\"ID\":\"\",\"LogicalID\":null,\""
-     "Tags\":null}},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Type\":\"\",\"Health\":0},\"id\":\""
-     "1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Flavor.Prepare\",\"params\":{\"Type\":"
-     "\"\",\"Properties\":null,\"Spec\":{\"Properties\":null,\"Tags\":null,\"Init\":\"\",\"LogicalID\":nul"
-     "l,\"Attachments\":null},\"Allocation\":{\"Size\":0,\"LogicalIDs\":null},\"Index\":{\"Group\":\"\",\""
-     "Sequence\":0}},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Type\":\"\",\"Spec\":{\"Properties"
-     "\":null,\"Tags\":null,\"Init\":\"\",\"LogicalID\":null,\"Attachments\":null}},\"id\":\"1795571590\"}"
-     "},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Flavor.Validate\",\"params\":{\"Type\":\"\",\"Prope"
-     "rties\":null,\"Allocation\":{\"Size\":0,\"LogicalIDs\":null}},\"id\":\"1795571590\"},\"Response\":{\""
-     "result\":{\"Type\":\"\",\"OK\":false},\"id\":\"1795571590\"}}]}]}";
+    "ces\":[{\"Name\":\"Flavor\",\"Version\":\"0.1.1\",\"Sub\":\"\",\"Methods\":[{\"Request\":{\"jsonrpc\""
+    ":\"2.0\",\"method\":\"Flavor.Drain\",\"params\":{\"Type\":\"\",\"Properties\":null,\"Instance\":{\"I"
+    "D\":\"\",\"LogicalID\":null,\"Tags\":null}},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Type\""
+    ":\"\",\"OK\":false},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Flavor.He"
+    "althy\",\"params\":{\"Type\":\"\",\"Properties\":null,\"Instance\":{\"ID\":\"\",\"LogicalID\":null,\""
+    "Tags\":null}},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Type\":\"\",\"Health\":0},\"id\":\""
+    "1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Flavor.Prepare\",\"params\":{\"Type\":"
+    "\"\",\"Properties\":null,\"Spec\":{\"Properties\":null,\"Tags\":null,\"Init\":\"\",\"LogicalID\":nul"
+    "l,\"Attachments\":null},\"Allocation\":{\"Size\":0,\"LogicalIDs\":null},\"Index\":{\"Group\":\"\",\""
+    "Sequence\":0}},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Type\":\"\",\"Spec\":{\"Properties"
+    "\":null,\"Tags\":null,\"Init\":\"\",\"LogicalID\":null,\"Attachments\":null}},\"id\":\"1795571590\"}"
+    "},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Flavor.Validate\",\"params\":{\"Type\":\"\",\"Prope"
+    "rties\":null,\"Allocation\":{\"Size\":0,\"LogicalIDs\":null}},\"id\":\"1795571590\"},\"Response\":{\""
+    "result\":{\"Type\":\"\",\"OK\":false},\"id\":\"1795571590\"}}]}]}";
 
 /* Each exchange on a fresh double: the response byte for byte, and the
  * call the double saw (or that it saw none). */

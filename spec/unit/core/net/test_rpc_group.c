@@ -222,10 +222,10 @@ static const exchange_t wire_exchanges[] = {
 /* Group.DescribeGroup (error): request, the driver's error, response. */
 static const char *const wire_error[3] = {
     "{\"jsonrpc\":\"2.0\",\"method\":\"Group.DescribeGroup\",\"params\":{\"Name\":\"group-stateless\",\"I"
-     "D\":\"nosuchgroup\"},\"id\":8251816834916639984}",
+    "D\":\"nosuchgroup\"},\"id\":8251816834916639984}",
     "Group 'nosuchgroup' is not being watched",
     "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32000,\"message\":\"Group 'nosuchgroup' is not being watch"
-     "ed\",\"data\":null},\"id\":8251816834916639984}\n"};
+    "ed\",\"data\":null},\"id\":8251816834916639984}\n"};
 
 static const exchange_t decoding[] = {
     {"lower-case field names",
