@@ -22,11 +22,16 @@ build=${IK_BUILD_DIR:-$top/build}
 # Debian 12: with --no-install-recommends it must be named.
 # openssl (the CLI) makes the throwaway CA and certificates of the TLS
 # tests (spec/functional/security_spec.lua, test_http_server).
+# docker.io (dockerd 20.10) and busybox-static: the Docker driver's and the
+# swarm flavor's tests start their own engines (never the system's) and
+# import a busybox image into each (no registry is reachable); see
+# docs/docker.md. Installing docker.io starts no service here.
 packages=(
   build-essential pkg-config dpkg-dev xz-utils ca-certificates git
   libuv1-dev libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev
   libhttp-parser-dev libcmocka-dev lua-cjson-dev lua-busted lua-check
   curl openssl clang libclang-rt-14-dev
+  docker.io busybox-static
 )
 
 sudo=""
