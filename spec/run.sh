@@ -23,14 +23,22 @@ trap 'rm -rf "$out"' EXIT
 
 passed=0
 failed=0
+pending=0
+: >"$out/pending.log"
 
 # count FILE SUITE EXIT_STATUS: add TAP ok / not ok lines; a suite that
-# exited non-zero without reporting a failure counts as one failure.
+# exited non-zero without reporting a failure counts as one failure. A test
+# marked "# SKIP" (busted's pending(), e.g. no dockerd can start here) is
+# pending, neither passed nor failed: counted apart and listed, with its
+# reason, before the summary.
 count() {
   local file=$1 name=$2 status=$3
-  local ok nok
-  ok=$(grep -cE '^ok [0-9]+' "$file")
+  local ok nok skip
+  skip=$(grep -cE '^ok [0-9]+ .*# SKIP' "$file")
+  ok=$(($(grep -cE '^ok [0-9]+' "$file") - skip))
   nok=$(grep -cE '^not ok [0-9]+' "$file")
+  pending=$((pending + skip))
+  grep -E '^ok [0-9]+ .*# SKIP' "$file" | sed 's/^ok [0-9]* - *# SKIP */  /' >>"$out/pending.log"
   if [ "$status" -ne 0 ] && [ "$nok" -eq 0 ]; then
     nok=1
     echo "  ! $name exited with status $status without a failing test:"
@@ -41,7 +49,11 @@ count() {
   if [ "$nok" -gt 0 ]; then
     grep -E '^not ok' -A8 "$file" | sed 's/^/    /'
   fi
-  printf '  %-40s %4d passed, %d failed\n' "$name" "$ok" "$nok"
+  if [ "$skip" -gt 0 ]; then
+    printf '  %-40s %4d passed, %d failed, %d pending\n' "$name" "$ok" "$nok" "$skip"
+  else
+    printf '  %-40s %4d passed, %d failed\n' "$name" "$ok" "$nok"
+  fi
 }
 
 if [[ " $only " == *" c "* ]]; then
@@ -141,5 +153,9 @@ if [[ " $only " == *" lint "* ]]; then
 fi
 
 echo
+if [ "$pending" -gt 0 ]; then
+  echo "$pending pending (not run, not counted as passed):"
+  cat "$out/pending.log"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
