@@ -17,65 +17,12 @@
 #include "cli/cli.h"
 #include "cli/remote.h"
 #include "engine/group_spec.h"
-#include "net/client/remote.h"
 
-typedef struct common {
-  const char *plugin;
-  bool json;
-} common_t;
-
-enum { OPT_PLUGIN,
-       OPT_JSON,
-       OPT_FIRST_OWN };
-#define COMMON_OPTS \
-  {"plugin", 'p', true}, { "json", 0, false }
-
-static int next_opt(ik_optparse_t *p, const ik_opt_t *opts, common_t *c) {
-  int o = ik_opt_next(p, opts);
-  if (o == OPT_PLUGIN) c->plugin = p->arg;
-  if (o == OPT_JSON) c->json = true;
-  return o;
-}
-
-/* Parse a command that takes only --plugin and --json. Returns -1 to go
- * on (p->index at the first positional), else the exit status. */
-static int parse_common(const ik_cli_cmd_t *cmd, int argc, char **argv, common_t *c, ik_optparse_t *p) {
-  static const ik_opt_t opts[] = {COMMON_OPTS, {NULL, 0, false}};
-  ik_opt_init(p, cmd, argc, argv);
-  for (int o; (o = next_opt(p, opts, c)) != IK_OPT_END;) {
-    if (o == IK_OPT_HELP) return IK_EXIT_OK;
-    if (o < 0) return IK_EXIT_USAGE;
-  }
-  return -1;
-}
-
-/* One connection to the group plugin for a command's calls. */
-typedef struct session {
-  ik_cli_remote_t r;
-  ik_group_plugin_t pl;
-  const ik_cli_cmd_t *cmd;
-} session_t;
-
-static int session_open(session_t *s, const ik_cli_cmd_t *cmd, const common_t *c) {
-  ik_err_t err = {0};
-  memset(s, 0, sizeof *s);
-  s->cmd = cmd;
-  if (ik_cli_remote_open(&s->r, &err) < 0) {
-    ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
-    return IK_EXIT_FAIL;
-  }
-  if (ik_remote_group_open(s->r.http, s->r.dir, c->plugin ? c->plugin : "group", &s->pl, &err) < 0) {
-    ik_cli_eprintf("infrakit %s: %s%s\n", cmd->name, err.msg,
-                   c->plugin ? "" : " Start one with 'infrakit daemon' (or 'infrakit plugin start group').");
-    ik_cli_remote_close(&s->r);
-    return IK_EXIT_FAIL;
-  }
-  return IK_EXIT_OK;
-}
-
-static void session_close(session_t *s) {
-  if (s->pl.vt) s->pl.vt->free(s->pl.self);
-  ik_cli_remote_close(&s->r);
+/* One connection to the group plugin (--plugin, else the daemon's "group")
+ * for a command's calls. */
+static int session_open(ik_cli_client_t *s, const ik_cli_cmd_t *cmd, const ik_cli_common_t *c) {
+  return ik_cli_client_open(s, cmd, IK_CLI_GROUP, c->plugin ? c->plugin : "group",
+                            c->plugin ? "" : " Start one with 'infrakit daemon' (or 'infrakit plugin start group').");
 }
 
 /* The spec names a plugin that is not running ("plugin NAME: not found in
@@ -94,74 +41,48 @@ static void not_running_hint(const char *msg) {
           name);
 }
 
-/* Wait for a call started with rc; prints the error. 0 or IK_EXIT_FAIL. */
-static int finish(session_t *s, int rc, ik_cli_result_t *res, ik_err_t *err) {
-  if (rc == 0) {
-    ik_cli_remote_wait(&s->r, &res->done, 1);
-    if (res->err.code) *err = res->err, rc = res->err.code;
-  }
-  if (rc < 0) {
-    ik_cli_eprintf("infrakit %s: %s\n", s->cmd->name, err->msg);
-    not_running_hint(err->msg);
-    if (strcmp(s->cmd->name, "group destroy") == 0 && strstr(err->msg, "is not being watched"))
-      fprintf(stderr, "A freed group's instances are left running: commit its spec again (the instances\n"
-                      "are adopted, nothing is provisioned), then destroy it.\n");
-    return IK_EXIT_FAIL;
-  }
-  return IK_EXIT_OK;
+/* Wait for a call started with rc; prints the error and what to do about
+ * it. 0 or IK_EXIT_FAIL. */
+static int finish(ik_cli_client_t *s, int rc, ik_cli_result_t *res, ik_err_t *err) {
+  if (ik_cli_client_finish(s, rc, res, err) == IK_EXIT_OK) return IK_EXIT_OK;
+  not_running_hint(err->msg);
+  if (strcmp(s->cmd->name, "group destroy") == 0 && strstr(err->msg, "is not being watched"))
+    fprintf(stderr, "A freed group's instances are left running: commit its spec again (the instances\n"
+                    "are adopted, nothing is provisioned), then destroy it.\n");
+  return IK_EXIT_FAIL;
 }
 
-/* A command taking exactly one ID. Returns the ID, or NULL after a usage
- * error (*exit set). */
-static const char *one_id(const ik_cli_cmd_t *cmd, ik_optparse_t *p, int argc, char **argv, int *exit_code) {
-  *exit_code = IK_EXIT_USAGE;
-  if (p->index >= argc) {
-    ik_cli_usage_error(cmd, "missing the group ID");
-    return NULL;
-  }
-  if (p->index + 1 < argc) {
-    ik_cli_usage_error(cmd, "unexpected argument \"%s\"", argv[p->index + 1]);
-    return NULL;
-  }
-  *exit_code = IK_EXIT_OK;
-  return argv[p->index];
-}
+/* A command taking exactly one group ID. NULL after a usage error. */
+static const char *one_id(const ik_optparse_t *p) { return ik_cli_one_arg(p, "missing the group ID"); }
 
 /* --- commit ------------------------------------------------------------- */
 
 static const ik_cli_cmd_t ik_cmd_group_commit;
 static int commit_run(int argc, char **argv) {
-  static const ik_opt_t opts[] = {COMMON_OPTS, {"pretend", 0, false}, {NULL, 0, false}};
+  static const ik_opt_t opts[] = {IK_CLI_COMMON_OPTS, {"pretend", 0, false}, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_group_commit;
-  common_t c = {0};
+  ik_cli_common_t c = {0};
   bool pretend = false;
   ik_optparse_t p;
   ik_opt_init(&p, cmd, argc, argv);
-  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
+  for (int o; (o = ik_cli_common_next(&p, opts, &c)) != IK_OPT_END;) {
     if (o == IK_OPT_HELP) return IK_EXIT_OK;
     if (o < 0) return IK_EXIT_USAGE;
-    if (o == OPT_FIRST_OWN) pretend = true;
+    if (o == IK_CLI_OPT_FIRST_OWN) pretend = true;
   }
-  if (p.index >= argc) return ik_cli_usage_error(cmd, "missing FILE (or - to read standard input)");
-  if (p.index + 1 < argc) return ik_cli_usage_error(cmd, "unexpected argument \"%s\"", argv[p.index + 1]);
+  const char *file = ik_cli_one_arg(&p, "missing FILE (or - to read standard input)");
+  if (file == NULL) return IK_EXIT_USAGE;
   ik_err_t err = {0};
   /* Checked here first, so a bad field is named even with no daemon up. */
-  json_t *spec = ik_cli_read_json(argv[p.index], &err);
-  ik_group_spec_t parsed = {0};
-  uint64_t max_size;
-  if (spec == NULL || ik_cli_max_group_size(&max_size, &err) < 0 ||
-      ik_group_spec_parse_limited(spec, max_size, &parsed, &err) < 0) {
-    ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
-    json_decref(spec);
-    ik_group_spec_free(&parsed);
-    return IK_EXIT_FAIL;
-  }
+  ik_group_spec_t parsed;
+  json_t *spec = ik_cli_read_group_spec(file, &parsed, &err);
+  if (spec == NULL) return ik_cli_fail(cmd, "%s", err.msg);
   ik_group_spec_free(&parsed);
-  session_t s;
+  ik_cli_client_t s;
   int code = session_open(&s, cmd, &c);
   if (code == IK_EXIT_OK) {
     ik_cli_result_t res = {0};
-    int rc = s.pl.vt->commit(s.pl.self, spec, pretend, ik_cli_result_cb, &res, &err);
+    int rc = s.pl.group.vt->commit(s.pl.group.self, spec, pretend, ik_cli_result_cb, &res, &err);
     code = finish(&s, rc, &res, &err);
     if (code == IK_EXIT_OK && c.json) {
       ik_cli_print_json(res.result);
@@ -171,7 +92,7 @@ static int commit_run(int argc, char **argv) {
       printf("%s %s: %s\n", pretend ? "would commit" : "committed", id ? id : "?", details ? details : "");
     }
     ik_cli_result_clear(&res);
-    session_close(&s);
+    ik_cli_client_close(&s);
   }
   json_decref(spec);
   return code;
@@ -265,36 +186,33 @@ static void print_status(const json_t *st) {
 /* Run a call that takes only the group ID. */
 typedef int (*id_call_fn)(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err);
 
-static int id_call(session_t *s, id_call_fn fn, const char *id, ik_cli_result_t *res) {
+static int id_call(ik_cli_client_t *s, id_call_fn fn, const char *id, ik_cli_result_t *res) {
   ik_err_t err = {0};
-  if (fn == NULL) {
-    ik_cli_eprintf("infrakit %s: this group plugin does not support it\n", s->cmd->name);
-    return IK_EXIT_FAIL;
-  }
-  int rc = fn(s->pl.self, id, ik_cli_result_cb, res, &err);
+  if (fn == NULL) return ik_cli_fail(s->cmd, "this group plugin does not support it");
+  int rc = fn(s->pl.group.self, id, ik_cli_result_cb, res, &err);
   return finish(s, rc, res, &err);
 }
 
 static const ik_cli_cmd_t ik_cmd_group_describe;
 static int describe_run(int argc, char **argv) {
   const ik_cli_cmd_t *cmd = &ik_cmd_group_describe;
-  common_t c = {0};
+  ik_cli_common_t c = {0};
   ik_optparse_t p;
-  int parsed = parse_common(cmd, argc, argv, &c, &p);
+  int parsed = ik_cli_common_parse(cmd, argc, argv, &c, &p);
   if (parsed >= 0) return parsed;
-  int code;
-  const char *id = one_id(cmd, &p, argc, argv, &code);
-  if (id == NULL) return code;
-  session_t s;
-  if ((code = session_open(&s, cmd, &c)) != IK_EXIT_OK) return code;
+  const char *id = one_id(&p);
+  if (id == NULL) return IK_EXIT_USAGE;
+  ik_cli_client_t s;
+  int code = session_open(&s, cmd, &c);
+  if (code != IK_EXIT_OK) return code;
   ik_cli_result_t res = {0};
-  code = id_call(&s, s.pl.vt->status, id, &res);
+  code = id_call(&s, s.pl.group.vt->status, id, &res);
   if (code == IK_EXIT_OK) {
     if (c.json) ik_cli_print_json(res.result);
     else print_status(res.result);
   }
   ik_cli_result_clear(&res);
-  session_close(&s);
+  ik_cli_client_close(&s);
   return code;
 }
 
@@ -319,17 +237,17 @@ static const ik_cli_cmd_t ik_cmd_group_describe = {
 static const ik_cli_cmd_t ik_cmd_group_ls;
 static int ls_run(int argc, char **argv) {
   const ik_cli_cmd_t *cmd = &ik_cmd_group_ls;
-  common_t c = {0};
+  ik_cli_common_t c = {0};
   ik_optparse_t p;
-  int parsed = parse_common(cmd, argc, argv, &c, &p);
+  int parsed = ik_cli_common_parse(cmd, argc, argv, &c, &p);
   if (parsed >= 0) return parsed;
   if (p.index < argc) return ik_cli_usage_error(cmd, "unexpected argument \"%s\"", argv[p.index]);
-  session_t s;
+  ik_cli_client_t s;
   int code = session_open(&s, cmd, &c);
   if (code != IK_EXIT_OK) return code;
   ik_cli_result_t res = {0};
   ik_err_t err = {0};
-  int rc = s.pl.vt->inspect(s.pl.self, ik_cli_result_cb, &res, &err);
+  int rc = s.pl.group.vt->inspect(s.pl.group.self, ik_cli_result_cb, &res, &err);
   code = finish(&s, rc, &res, &err);
   json_t *rows = json_array();
   size_t i;
@@ -338,7 +256,7 @@ static int ls_run(int argc, char **argv) {
     if (code != IK_EXIT_OK) break;
     const char *id = json_string_value(json_object_get(spec, "ID"));
     ik_cli_result_t st = {0};
-    if (id && s.pl.vt->status) code = id_call(&s, s.pl.vt->status, id, &st);
+    if (id && s.pl.group.vt->status) code = id_call(&s, s.pl.group.vt->status, id, &st);
     if (code == IK_EXIT_OK) {
       json_t *sum = json_object_get(st.result, "Summary");
       json_array_append_new(rows, json_pack("{s:s, s:s, s:O?, s:O?, s:O?}", "ID", id ? id : "", "Phase",
@@ -361,7 +279,7 @@ static int ls_run(int argc, char **argv) {
   }
   json_decref(rows);
   ik_cli_result_clear(&res);
-  session_close(&s);
+  ik_cli_client_close(&s);
   return code;
 }
 
@@ -382,26 +300,26 @@ static const ik_cli_cmd_t ik_cmd_group_ls = {
 static const ik_cli_cmd_t ik_cmd_group_scale;
 static int scale_run(int argc, char **argv) {
   const ik_cli_cmd_t *cmd = &ik_cmd_group_scale;
-  common_t c = {0};
+  ik_cli_common_t c = {0};
   ik_optparse_t p;
-  int parsed = parse_common(cmd, argc, argv, &c, &p);
+  int parsed = ik_cli_common_parse(cmd, argc, argv, &c, &p);
   if (parsed >= 0) return parsed;
   if (argc - p.index != 2) return ik_cli_usage_error(cmd, "want the group ID and the new size");
   const char *id = argv[p.index], *n = argv[p.index + 1];
   char *end;
   unsigned long long size = strtoull(n, &end, 10);
   if (*n == '\0' || *n == '-' || *end != '\0') return ik_cli_usage_error(cmd, "SIZE \"%s\": want a whole number >= 0", n);
-  session_t s;
+  ik_cli_client_t s;
   int code = session_open(&s, cmd, &c);
   if (code != IK_EXIT_OK) return code;
   ik_cli_result_t res = {0};
   ik_err_t err = {0};
-  int rc = s.pl.vt->set_size(s.pl.self, id, size, ik_cli_result_cb, &res, &err);
+  int rc = s.pl.group.vt->set_size(s.pl.group.self, id, size, ik_cli_result_cb, &res, &err);
   code = finish(&s, rc, &res, &err);
   if (code == IK_EXIT_OK && !c.json) printf("group %s: size set to %llu\n", id, size);
   if (code == IK_EXIT_OK && c.json) printf("{\"ID\": \"%s\", \"Size\": %llu}\n", id, size);
   ik_cli_result_clear(&res);
-  session_close(&s);
+  ik_cli_client_close(&s);
   return code;
 }
 
@@ -433,23 +351,23 @@ static id_call_fn pick_op(const ik_group_vtable_t *vt, int which) {
 }
 
 static int simple_run(const ik_cli_cmd_t *cmd, int argc, char **argv, int which, const char *done) {
-  common_t c = {0};
+  ik_cli_common_t c = {0};
   ik_optparse_t p;
-  int parsed = parse_common(cmd, argc, argv, &c, &p);
+  int parsed = ik_cli_common_parse(cmd, argc, argv, &c, &p);
   if (parsed >= 0) return parsed;
-  int code;
-  const char *id = one_id(cmd, &p, argc, argv, &code);
-  if (id == NULL) return code;
-  session_t s;
-  if ((code = session_open(&s, cmd, &c)) != IK_EXIT_OK) return code;
+  const char *id = one_id(&p);
+  if (id == NULL) return IK_EXIT_USAGE;
+  ik_cli_client_t s;
+  int code = session_open(&s, cmd, &c);
+  if (code != IK_EXIT_OK) return code;
   ik_cli_result_t res = {0};
-  code = id_call(&s, pick_op(s.pl.vt, which), id, &res);
+  code = id_call(&s, pick_op(s.pl.group.vt, which), id, &res);
   if (code == IK_EXIT_OK) {
     if (c.json) printf("{\"ID\": \"%s\", \"OK\": true}\n", id);
     else printf("group %s: %s\n", id, done);
   }
   ik_cli_result_clear(&res);
-  session_close(&s);
+  ik_cli_client_close(&s);
   return code;
 }
 
@@ -502,33 +420,33 @@ static void sleep_ms(long ms) {
 
 static const ik_cli_cmd_t ik_cmd_group_watch;
 static int watch_run(int argc, char **argv) {
-  static const ik_opt_t opts[] = {COMMON_OPTS, {"until-steady", 0, false}, {"interval", 0, true}, {NULL, 0, false}};
+  static const ik_opt_t opts[] = {IK_CLI_COMMON_OPTS, {"until-steady", 0, false}, {"interval", 0, true}, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_group_watch;
-  common_t c = {0};
+  ik_cli_common_t c = {0};
   bool until_steady = false;
   long interval = 500;
   ik_optparse_t p;
   ik_opt_init(&p, cmd, argc, argv);
-  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
+  for (int o; (o = ik_cli_common_next(&p, opts, &c)) != IK_OPT_END;) {
     if (o == IK_OPT_HELP) return IK_EXIT_OK;
     if (o < 0) return IK_EXIT_USAGE;
-    if (o == OPT_FIRST_OWN) until_steady = true;
-    if (o == OPT_FIRST_OWN + 1) {
+    if (o == IK_CLI_OPT_FIRST_OWN) until_steady = true;
+    if (o == IK_CLI_OPT_FIRST_OWN + 1) {
       char *end;
       interval = strtol(p.arg, &end, 10);
       if (*end != '\0' || interval < 50 || interval > 60000)
         return ik_cli_usage_error(cmd, "--interval %s: want milliseconds from 50 to 60000", p.arg);
     }
   }
-  int code;
-  const char *id = one_id(cmd, &p, argc, argv, &code);
-  if (id == NULL) return code;
-  session_t s;
-  if ((code = session_open(&s, cmd, &c)) != IK_EXIT_OK) return code;
+  const char *id = one_id(&p);
+  if (id == NULL) return IK_EXIT_USAGE;
+  ik_cli_client_t s;
+  int code = session_open(&s, cmd, &c);
+  if (code != IK_EXIT_OK) return code;
   char last[1024] = "";
   for (;;) {
     ik_cli_result_t res = {0};
-    code = id_call(&s, s.pl.vt->status, id, &res);
+    code = id_call(&s, s.pl.group.vt->status, id, &res);
     if (code != IK_EXIT_OK) break;
     const json_t *st = res.result, *sum = json_object_get(st, "Summary");
     const char *phase = json_string_value(json_object_get(st, "Phase"));
@@ -560,7 +478,7 @@ static int watch_run(int argc, char **argv) {
     if (until_steady && steady) break;
     sleep_ms(interval);
   }
-  session_close(&s);
+  ik_cli_client_close(&s);
   return code;
 }
 
