@@ -79,7 +79,7 @@ static int run(const ik_cli_cmd_t *cmd, flavor_op_t op, int argc, char **argv) {
   if (doc == NULL) return ik_cli_fail(cmd, "%s", err.msg);
   request_t rq = {.op = op, .doc = doc};
   ik_cli_result_t res = {0};
-  int code = ik_cli_client_call(cmd, IK_CLI_FLAVOR, c.plugin, start, &rq, &res);
+  int code = ik_cli_client_call(cmd, &(ik_cli_target_t){.kind = IK_CLI_FLAVOR, .name = c.plugin}, start, &rq, &res);
   if (code == IK_EXIT_OK) print_result(op, res.result, c.json);
   ik_cli_result_clear(&res);
   json_decref(doc);

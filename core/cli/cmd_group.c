@@ -18,13 +18,6 @@
 #include "cli/remote.h"
 #include "engine/group_spec.h"
 
-/* One connection to the group plugin (--plugin, else the daemon's "group")
- * for a command's calls. */
-static int session_open(ik_cli_client_t *s, const ik_cli_cmd_t *cmd, const ik_cli_common_t *c) {
-  return ik_cli_client_open(s, cmd, IK_CLI_GROUP, c->plugin ? c->plugin : "group",
-                            c->plugin ? "" : " Start one with 'infrakit daemon' (or 'infrakit plugin start group').");
-}
-
 /* The spec names a plugin that is not running ("plugin NAME: not found in
  * DIR ..."), but this machine can serve it (a built-in, or a Lua flavor or
  * provider in $INFRAKIT_HOME): say how to start it. A running daemon
@@ -41,21 +34,70 @@ static void not_running_hint(const char *msg) {
           name);
 }
 
-/* Wait for a call started with rc; prints the error and what to do about
- * it. 0 or IK_EXIT_FAIL. */
-static int finish(ik_cli_client_t *s, int rc, ik_cli_result_t *res, ik_err_t *err) {
-  if (ik_cli_client_finish(s, rc, res, err) == IK_EXIT_OK) return IK_EXIT_OK;
-  not_running_hint(err->msg);
-  if (strcmp(s->cmd->name, "group destroy") == 0 && strstr(err->msg, "is not being watched"))
+/* After a failed call's error: what to do about it. */
+static void explain(const ik_cli_cmd_t *cmd, const char *msg) {
+  not_running_hint(msg);
+  if (strcmp(cmd->name, "group destroy") == 0 && strstr(msg, "is not being watched"))
     fprintf(stderr, "A freed group's instances are left running: commit its spec again (the instances\n"
                     "are adopted, nothing is provisioned), then destroy it.\n");
-  return IK_EXIT_FAIL;
+}
+
+/* The group plugin --plugin names, else the daemon's "group". */
+static ik_cli_target_t group_plugin(const ik_cli_common_t *c) {
+  return (ik_cli_target_t){
+      .kind = IK_CLI_GROUP,
+      .name = c->plugin ? c->plugin : "group",
+      .open_hint = c->plugin ? "" : " Start one with 'infrakit daemon' (or 'infrakit plugin start group').",
+      .explain = explain,
+  };
+}
+
+/* Calls that take only the group ID, as the commands name them. */
+typedef enum id_op { OP_STATUS,
+                     OP_FREE,
+                     OP_DESTROY,
+                     OP_PROMOTE } id_op_t;
+
+typedef struct id_arg {
+  id_op_t op;
+  const char *id;
+} id_arg_t;
+
+static int start_id_op(ik_cli_client_t *s, void *arg, ik_cli_result_t *res, ik_err_t *err) {
+  const id_arg_t *a = arg;
+  const ik_group_vtable_t *vt = s->pl.group.vt;
+  int (*fn)(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err);
+  switch (a->op) {
+  case OP_STATUS: fn = vt->status; break;
+  case OP_FREE: fn = vt->free_group; break;
+  case OP_DESTROY: fn = vt->destroy; break;
+  case OP_PROMOTE: fn = vt->promote; break;
+  default: abort();
+  }
+  if (fn == NULL) return ik_err_set(err, IK_ENOTFOUND, "this group plugin does not support it");
+  return fn(s->pl.group.self, a->id, ik_cli_result_cb, res, err);
+}
+
+/* Group.Status of id on the open session s. */
+static int status_call(ik_cli_client_t *s, const char *id, ik_cli_result_t *res) {
+  ik_err_t err = {0};
+  return ik_cli_client_finish(s, start_id_op(s, &(id_arg_t){.op = OP_STATUS, .id = id}, res, &err), res, &err);
 }
 
 /* A command taking exactly one group ID. NULL after a usage error. */
 static const char *one_id(const ik_optparse_t *p) { return ik_cli_one_arg(p, "missing the group ID"); }
 
 /* --- commit ------------------------------------------------------------- */
+
+typedef struct commit_arg {
+  json_t *spec;
+  bool pretend;
+} commit_arg_t;
+
+static int start_commit(ik_cli_client_t *s, void *arg, ik_cli_result_t *res, ik_err_t *err) {
+  const commit_arg_t *a = arg;
+  return s->pl.group.vt->commit(s->pl.group.self, a->spec, a->pretend, ik_cli_result_cb, res, err);
+}
 
 static const ik_cli_cmd_t ik_cmd_group_commit;
 static int commit_run(int argc, char **argv) {
@@ -78,22 +120,18 @@ static int commit_run(int argc, char **argv) {
   json_t *spec = ik_cli_read_group_spec(file, &parsed, &err);
   if (spec == NULL) return ik_cli_fail(cmd, "%s", err.msg);
   ik_group_spec_free(&parsed);
-  ik_cli_client_t s;
-  int code = session_open(&s, cmd, &c);
-  if (code == IK_EXIT_OK) {
-    ik_cli_result_t res = {0};
-    int rc = s.pl.group.vt->commit(s.pl.group.self, spec, pretend, ik_cli_result_cb, &res, &err);
-    code = finish(&s, rc, &res, &err);
-    if (code == IK_EXIT_OK && c.json) {
-      ik_cli_print_json(res.result);
-    } else if (code == IK_EXIT_OK) {
-      const char *id = json_string_value(json_object_get(res.result, "ID"));
-      const char *details = json_string_value(json_object_get(res.result, "Details"));
-      printf("%s %s: %s\n", pretend ? "would commit" : "committed", id ? id : "?", details ? details : "");
-    }
-    ik_cli_result_clear(&res);
-    ik_cli_client_close(&s);
+  commit_arg_t a = {.spec = spec, .pretend = pretend};
+  ik_cli_result_t res = {0};
+  const ik_cli_target_t t = group_plugin(&c);
+  int code = ik_cli_client_call(cmd, &t, start_commit, &a, &res);
+  if (code == IK_EXIT_OK && c.json) {
+    ik_cli_print_json(res.result);
+  } else if (code == IK_EXIT_OK) {
+    const char *id = json_string_value(json_object_get(res.result, "ID"));
+    const char *details = json_string_value(json_object_get(res.result, "Details"));
+    printf("%s %s: %s\n", pretend ? "would commit" : "committed", id ? id : "?", details ? details : "");
   }
+  ik_cli_result_clear(&res);
   json_decref(spec);
   return code;
 }
@@ -183,38 +221,31 @@ static void print_status(const json_t *st) {
   }
 }
 
-/* Run a call that takes only the group ID. */
-typedef int (*id_call_fn)(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err);
-
-static int id_call(ik_cli_client_t *s, id_call_fn fn, const char *id, ik_cli_result_t *res) {
-  ik_err_t err = {0};
-  if (fn == NULL) return ik_cli_fail(s->cmd, "this group plugin does not support it");
-  int rc = fn(s->pl.group.self, id, ik_cli_result_cb, res, &err);
-  return finish(s, rc, res, &err);
-}
-
-static const ik_cli_cmd_t ik_cmd_group_describe;
-static int describe_run(int argc, char **argv) {
-  const ik_cli_cmd_t *cmd = &ik_cmd_group_describe;
+/* describe, free, destroy and promote: the call op on the one group ID
+ * given; done is what a success prints (NULL: the status). */
+static int id_command(const ik_cli_cmd_t *cmd, int argc, char **argv, id_op_t op, const char *done) {
   ik_cli_common_t c = {0};
   ik_optparse_t p;
   int parsed = ik_cli_common_parse(cmd, argc, argv, &c, &p);
   if (parsed >= 0) return parsed;
   const char *id = one_id(&p);
   if (id == NULL) return IK_EXIT_USAGE;
-  ik_cli_client_t s;
-  int code = session_open(&s, cmd, &c);
-  if (code != IK_EXIT_OK) return code;
+  const ik_cli_target_t t = group_plugin(&c);
   ik_cli_result_t res = {0};
-  code = id_call(&s, s.pl.group.vt->status, id, &res);
-  if (code == IK_EXIT_OK) {
+  int code = ik_cli_client_call(cmd, &t, start_id_op, &(id_arg_t){.op = op, .id = id}, &res);
+  if (code == IK_EXIT_OK && done == NULL) {
     if (c.json) ik_cli_print_json(res.result);
     else print_status(res.result);
+  } else if (code == IK_EXIT_OK) {
+    if (c.json) printf("{\"ID\": \"%s\", \"OK\": true}\n", id);
+    else printf("group %s: %s\n", id, done);
   }
   ik_cli_result_clear(&res);
-  ik_cli_client_close(&s);
   return code;
 }
+
+static const ik_cli_cmd_t ik_cmd_group_describe;
+static int describe_run(int argc, char **argv) { return id_command(&ik_cmd_group_describe, argc, argv, OP_STATUS, NULL); }
 
 static const ik_cli_cmd_t ik_cmd_group_describe = {
     .name = "group describe",
@@ -242,13 +273,14 @@ static int ls_run(int argc, char **argv) {
   int parsed = ik_cli_common_parse(cmd, argc, argv, &c, &p);
   if (parsed >= 0) return parsed;
   if (p.index < argc) return ik_cli_usage_error(cmd, "unexpected argument \"%s\"", argv[p.index]);
+  const ik_cli_target_t t = group_plugin(&c);
   ik_cli_client_t s;
-  int code = session_open(&s, cmd, &c);
+  int code = ik_cli_client_open(&s, cmd, &t);
   if (code != IK_EXIT_OK) return code;
   ik_cli_result_t res = {0};
   ik_err_t err = {0};
   int rc = s.pl.group.vt->inspect(s.pl.group.self, ik_cli_result_cb, &res, &err);
-  code = finish(&s, rc, &res, &err);
+  code = ik_cli_client_finish(&s, rc, &res, &err);
   json_t *rows = json_array();
   size_t i;
   json_t *spec;
@@ -256,7 +288,7 @@ static int ls_run(int argc, char **argv) {
     if (code != IK_EXIT_OK) break;
     const char *id = json_string_value(json_object_get(spec, "ID"));
     ik_cli_result_t st = {0};
-    if (id && s.pl.group.vt->status) code = id_call(&s, s.pl.group.vt->status, id, &st);
+    if (id && s.pl.group.vt->status) code = status_call(&s, id, &st);
     if (code == IK_EXIT_OK) {
       json_t *sum = json_object_get(st.result, "Summary");
       json_array_append_new(rows, json_pack("{s:s, s:s, s:O?, s:O?, s:O?}", "ID", id ? id : "", "Phase",
@@ -297,6 +329,16 @@ static const ik_cli_cmd_t ik_cmd_group_ls = {
 
 /* --- scale, free, destroy, promote ----------------------------------------- */
 
+typedef struct scale_arg {
+  const char *id;
+  unsigned long long size;
+} scale_arg_t;
+
+static int start_scale(ik_cli_client_t *s, void *arg, ik_cli_result_t *res, ik_err_t *err) {
+  const scale_arg_t *a = arg;
+  return s->pl.group.vt->set_size(s->pl.group.self, a->id, a->size, ik_cli_result_cb, res, err);
+}
+
 static const ik_cli_cmd_t ik_cmd_group_scale;
 static int scale_run(int argc, char **argv) {
   const ik_cli_cmd_t *cmd = &ik_cmd_group_scale;
@@ -309,17 +351,12 @@ static int scale_run(int argc, char **argv) {
   char *end;
   unsigned long long size = strtoull(n, &end, 10);
   if (*n == '\0' || *n == '-' || *end != '\0') return ik_cli_usage_error(cmd, "SIZE \"%s\": want a whole number >= 0", n);
-  ik_cli_client_t s;
-  int code = session_open(&s, cmd, &c);
-  if (code != IK_EXIT_OK) return code;
+  const ik_cli_target_t t = group_plugin(&c);
   ik_cli_result_t res = {0};
-  ik_err_t err = {0};
-  int rc = s.pl.group.vt->set_size(s.pl.group.self, id, size, ik_cli_result_cb, &res, &err);
-  code = finish(&s, rc, &res, &err);
+  int code = ik_cli_client_call(cmd, &t, start_scale, &(scale_arg_t){.id = id, .size = size}, &res);
   if (code == IK_EXIT_OK && !c.json) printf("group %s: size set to %llu\n", id, size);
   if (code == IK_EXIT_OK && c.json) printf("{\"ID\": \"%s\", \"Size\": %llu}\n", id, size);
   ik_cli_result_clear(&res);
-  ik_cli_client_close(&s);
   return code;
 }
 
@@ -336,50 +373,20 @@ static const ik_cli_cmd_t ik_cmd_group_scale = {
     .run = scale_run,
 };
 
-/* ID-only commands share this runner, and these options. */
+/* free, destroy and promote share these options. */
 #define SIMPLE_OPTS_HELP                                 \
   "\nOptions:\n"                                         \
   "      --json          print {\"ID\", \"OK\": true}\n" \
   "  -p, --plugin NAME   the group plugin (default: group)\n"
-enum { OP_FREE,
-       OP_DESTROY,
-       OP_PROMOTE };
-
-static id_call_fn pick_op(const ik_group_vtable_t *vt, int which) {
-  return which == OP_FREE ? vt->free_group : which == OP_DESTROY ? vt->destroy
-                                                                 : vt->promote;
-}
-
-static int simple_run(const ik_cli_cmd_t *cmd, int argc, char **argv, int which, const char *done) {
-  ik_cli_common_t c = {0};
-  ik_optparse_t p;
-  int parsed = ik_cli_common_parse(cmd, argc, argv, &c, &p);
-  if (parsed >= 0) return parsed;
-  const char *id = one_id(&p);
-  if (id == NULL) return IK_EXIT_USAGE;
-  ik_cli_client_t s;
-  int code = session_open(&s, cmd, &c);
-  if (code != IK_EXIT_OK) return code;
-  ik_cli_result_t res = {0};
-  code = id_call(&s, pick_op(s.pl.group.vt, which), id, &res);
-  if (code == IK_EXIT_OK) {
-    if (c.json) printf("{\"ID\": \"%s\", \"OK\": true}\n", id);
-    else printf("group %s: %s\n", id, done);
-  }
-  ik_cli_result_clear(&res);
-  ik_cli_client_close(&s);
-  return code;
-}
-
 static const ik_cli_cmd_t ik_cmd_group_free, ik_cmd_group_destroy, ik_cmd_group_promote;
 static int free_run(int argc, char **argv) {
-  return simple_run(&ik_cmd_group_free, argc, argv, OP_FREE, "no longer managed; its instances are left running");
+  return id_command(&ik_cmd_group_free, argc, argv, OP_FREE, "no longer managed; its instances are left running");
 }
 static int destroy_run(int argc, char **argv) {
-  return simple_run(&ik_cmd_group_destroy, argc, argv, OP_DESTROY, "destroyed, with its instances");
+  return id_command(&ik_cmd_group_destroy, argc, argv, OP_DESTROY, "destroyed, with its instances");
 }
 static int promote_run(int argc, char **argv) {
-  return simple_run(&ik_cmd_group_promote, argc, argv, OP_PROMOTE, "promoted; the rollout goes on past the canaries");
+  return id_command(&ik_cmd_group_promote, argc, argv, OP_PROMOTE, "promoted; the rollout goes on past the canaries");
 }
 
 static const ik_cli_cmd_t ik_cmd_group_free = {
@@ -440,13 +447,14 @@ static int watch_run(int argc, char **argv) {
   }
   const char *id = one_id(&p);
   if (id == NULL) return IK_EXIT_USAGE;
+  const ik_cli_target_t t = group_plugin(&c);
   ik_cli_client_t s;
-  int code = session_open(&s, cmd, &c);
+  int code = ik_cli_client_open(&s, cmd, &t);
   if (code != IK_EXIT_OK) return code;
   char last[1024] = "";
   for (;;) {
     ik_cli_result_t res = {0};
-    code = id_call(&s, s.pl.group.vt->status, id, &res);
+    code = status_call(&s, id, &res);
     if (code != IK_EXIT_OK) break;
     const json_t *st = res.result, *sum = json_object_get(st, "Summary");
     const char *phase = json_string_value(json_object_get(st, "Phase"));

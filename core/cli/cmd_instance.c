@@ -13,6 +13,13 @@
 #include "cli/cli.h"
 #include "cli/remote.h"
 
+/* One call to the instance plugin --plugin names (ik_cli_client_call). */
+static int call(const ik_cli_cmd_t *cmd, const ik_cli_common_t *c, ik_cli_start_fn start, void *arg,
+                ik_cli_result_t *res) {
+  const ik_cli_target_t t = {.kind = IK_CLI_INSTANCE, .name = c->plugin};
+  return ik_cli_client_call(cmd, &t, start, arg, res);
+}
+
 /* --- describe ------------------------------------------------------------ */
 
 typedef struct describe_arg {
@@ -106,7 +113,7 @@ static int describe_run(int argc, char **argv) {
     rc = ik_cli_usage_error(&ik_cmd_instance_describe, "unexpected argument \"%s\"", argv[p.index]);
   if (rc != IK_EXIT_OK) goto out;
   ik_cli_result_t res = {0};
-  rc = ik_cli_client_call(&ik_cmd_instance_describe, IK_CLI_INSTANCE, c.plugin, op_describe, &a, &res);
+  rc = call(&ik_cmd_instance_describe, &c, op_describe, &a, &res);
   if (rc == IK_EXIT_OK && c.json) ik_cli_print_json(res.result);
   else if (rc == IK_EXIT_OK) print_descriptions(res.result, a.properties);
   ik_cli_result_clear(&res);
@@ -159,7 +166,7 @@ static int document_run(const ik_cli_cmd_t *cmd, ik_cli_start_fn op, int argc, c
     return code;
   }
   ik_cli_result_t res = {0};
-  int rc = ik_cli_client_call(cmd, IK_CLI_INSTANCE, c.plugin, op, doc, &res);
+  int rc = call(cmd, &c, op, doc, &res);
   json_decref(doc);
   if (rc == IK_EXIT_OK) {
     if (op == op_provision) {
@@ -245,7 +252,7 @@ static int label_run(int argc, char **argv) {
   int rc = IK_EXIT_OK;
   for (int i = p.index + 1; rc == IK_EXIT_OK && i < argc; i++) rc = parse_pair(cmd, "label", argv[i], a.labels);
   ik_cli_result_t res = {0};
-  if (rc == IK_EXIT_OK) rc = ik_cli_client_call(cmd, IK_CLI_INSTANCE, c.plugin, op_label, &a, &res);
+  if (rc == IK_EXIT_OK) rc = call(cmd, &c, op_label, &a, &res);
   if (rc == IK_EXIT_OK) printf(c.json ? "{\"OK\": true}\n" : "labelled %s\n", a.id);
   ik_cli_result_clear(&res);
   json_decref(a.labels);
@@ -286,7 +293,7 @@ static int destroy_run(int argc, char **argv) {
   for (int i = p.index; i < argc; i++) {
     id_arg_t a = {.id = argv[i], .reason = reason};
     ik_cli_result_t res = {0};
-    int rc = ik_cli_client_call(cmd, IK_CLI_INSTANCE, c.plugin, op_destroy, &a, &res);
+    int rc = call(cmd, &c, op_destroy, &a, &res);
     if (rc == IK_EXIT_OK) printf(c.json ? "{\"ID\": \"%s\", \"OK\": true}\n" : "destroyed %s\n", a.id);
     else status = rc;
     ik_cli_result_clear(&res);

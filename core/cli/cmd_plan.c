@@ -70,7 +70,7 @@ static int plan_run(int argc, char **argv) {
   if (doc == NULL) return ik_cli_fail(&ik_cmd_plan, "%s", err.msg);
   ik_cli_result_t res = {0};
   json_t *tags = json_pack("{s:s}", IK_TAG_GROUP, spec.id);
-  int code = ik_cli_client_call(&ik_cmd_plan, IK_CLI_INSTANCE, spec.instance_plugin, describe_group, tags, &res);
+  int code = ik_cli_client_call(&ik_cmd_plan, &(ik_cli_target_t){.kind = IK_CLI_INSTANCE, .name = spec.instance_plugin}, describe_group, tags, &res);
   json_decref(tags);
   ik_plan_instance_t *insts = NULL;
   size_t n = 0;

@@ -71,8 +71,9 @@ bool ik_cli_has_plugin(const ik_cli_cmd_t *cmd, const char *plugin) {
   return false;
 }
 
-static int open_plugin(ik_cli_client_t *c, const char *name, ik_err_t *err) {
-  switch (c->kind) {
+static int open_plugin(ik_cli_client_t *c, ik_err_t *err) {
+  const char *name = c->target.name;
+  switch (c->target.kind) {
   case IK_CLI_INSTANCE: return ik_remote_instance_open(c->r.http, c->r.dir, name, &c->pl.instance, err);
   case IK_CLI_FLAVOR: return ik_remote_flavor_open(c->r.http, c->r.dir, name, &c->pl.flavor, err);
   case IK_CLI_GROUP: return ik_remote_group_open(c->r.http, c->r.dir, name, &c->pl.group, err);
@@ -80,22 +81,21 @@ static int open_plugin(ik_cli_client_t *c, const char *name, ik_err_t *err) {
   }
 }
 
-int ik_cli_client_open(ik_cli_client_t *c, const ik_cli_cmd_t *cmd, ik_cli_kind_t kind, const char *name,
-                       const char *hint) {
+int ik_cli_client_open(ik_cli_client_t *c, const ik_cli_cmd_t *cmd, const ik_cli_target_t *t) {
   ik_err_t err = {0};
   memset(c, 0, sizeof *c);
   c->cmd = cmd;
-  c->kind = kind;
+  c->target = *t;
   if (ik_cli_remote_open(&c->r, &err) < 0) return ik_cli_fail(cmd, "%s", err.msg);
-  if (open_plugin(c, name, &err) < 0) {
+  if (open_plugin(c, &err) < 0) {
     ik_cli_remote_close(&c->r);
-    return ik_cli_fail(cmd, "%s%s", err.msg, hint ? hint : "");
+    return ik_cli_fail(cmd, "%s%s", err.msg, t->open_hint ? t->open_hint : "");
   }
   return IK_EXIT_OK;
 }
 
 void ik_cli_client_close(ik_cli_client_t *c) {
-  switch (c->kind) {
+  switch (c->target.kind) {
   case IK_CLI_INSTANCE: c->pl.instance.vt->free(c->pl.instance.self); break;
   case IK_CLI_FLAVOR: c->pl.flavor.vt->free(c->pl.flavor.self); break;
   case IK_CLI_GROUP: c->pl.group.vt->free(c->pl.group.self); break;
@@ -109,14 +109,17 @@ int ik_cli_client_finish(ik_cli_client_t *c, int rc, ik_cli_result_t *res, ik_er
     ik_cli_remote_wait(&c->r, &res->done, 1);
     if (res->err.code) *err = res->err, rc = res->err.code;
   }
-  return rc < 0 ? ik_cli_fail(c->cmd, "%s", err->msg) : IK_EXIT_OK;
+  if (rc == 0) return IK_EXIT_OK;
+  ik_cli_fail(c->cmd, "%s", err->msg);
+  if (c->target.explain) c->target.explain(c->cmd, err->msg);
+  return IK_EXIT_FAIL;
 }
 
-int ik_cli_client_call(const ik_cli_cmd_t *cmd, ik_cli_kind_t kind, const char *name, ik_cli_start_fn start,
-                       void *arg, ik_cli_result_t *res) {
-  if (!ik_cli_has_plugin(cmd, name)) return IK_EXIT_USAGE;
+int ik_cli_client_call(const ik_cli_cmd_t *cmd, const ik_cli_target_t *t, ik_cli_start_fn start, void *arg,
+                       ik_cli_result_t *res) {
+  if (!ik_cli_has_plugin(cmd, t->name)) return IK_EXIT_USAGE;
   ik_cli_client_t c;
-  int code = ik_cli_client_open(&c, cmd, kind, name, NULL);
+  int code = ik_cli_client_open(&c, cmd, t);
   if (code != IK_EXIT_OK) return code;
   ik_err_t err = {0};
   code = ik_cli_client_finish(&c, start(&c, arg, res, &err), res, &err);

@@ -75,29 +75,38 @@ typedef enum ik_cli_kind { IK_CLI_INSTANCE,
                            IK_CLI_FLAVOR,
                            IK_CLI_GROUP } ik_cli_kind_t;
 
+/* Which plugin a command talks to, and what it says when that fails. */
+typedef struct ik_cli_target {
+  ik_cli_kind_t kind;
+  const char *name;      /* "lookup[/type]"; NULL: --plugin was not given */
+  const char *open_hint; /* appended to the error when the plugin cannot be opened; may be NULL */
+  /* Called after a failed call's error is printed, to say what to do about
+   * it (msg is the error); may be NULL. */
+  void (*explain)(const ik_cli_cmd_t *cmd, const char *msg);
+} ik_cli_target_t;
+
 typedef struct ik_cli_client {
   ik_cli_remote_t r;
   const ik_cli_cmd_t *cmd; /* names the command in messages */
-  ik_cli_kind_t kind;
+  ik_cli_target_t target;
   union {
     ik_instance_plugin_t instance;
     ik_flavor_plugin_t flavor;
     ik_group_plugin_t group;
-  } pl; /* the member kind says */
+  } pl; /* the member target.kind says */
 } ik_cli_client_t;
 
-/* Open the loop and the plugin name ("lookup[/type]") of kind. On failure
- * prints "infrakit CMD: <error><hint>" (hint may be NULL) and returns
- * IK_EXIT_FAIL with nothing to close; else IK_EXIT_OK. */
-int ik_cli_client_open(ik_cli_client_t *c, const ik_cli_cmd_t *cmd, ik_cli_kind_t kind, const char *name,
-                       const char *hint);
+/* Open the loop and the plugin t names (t->name not NULL). On failure
+ * prints "infrakit CMD: <error><open hint>" and returns IK_EXIT_FAIL with
+ * nothing to close; else IK_EXIT_OK. */
+int ik_cli_client_open(ik_cli_client_t *c, const ik_cli_cmd_t *cmd, const ik_cli_target_t *t);
 void ik_cli_client_close(ik_cli_client_t *c);
 
 /* Finish a call that returned rc: 0 (started; its answer comes to res,
  * whose callback is ik_cli_result_cb) or a negative code (err says why).
- * Waits for the answer. On failure prints "infrakit CMD: <error>", leaves
- * the error in err and returns IK_EXIT_FAIL; else IK_EXIT_OK with the
- * result in res->result. */
+ * Waits for the answer. On failure prints "infrakit CMD: <error>" and the
+ * target's explanation, leaves the error in err and returns IK_EXIT_FAIL;
+ * else IK_EXIT_OK with the result in res->result. */
 int ik_cli_client_finish(ik_cli_client_t *c, int rc, ik_cli_result_t *res, ik_err_t *err);
 
 /* Starts one call on c's plugin with arg (what the command parsed),
@@ -105,12 +114,12 @@ int ik_cli_client_finish(ik_cli_client_t *c, int rc, ik_cli_result_t *res, ik_er
  * with err filled, as the SPI functions do. */
 typedef int (*ik_cli_start_fn)(ik_cli_client_t *c, void *arg, ik_cli_result_t *res, ik_err_t *err);
 
-/* A one-shot command's whole conversation: the usage error when name is
- * NULL, else open the plugin, start the call, wait, close. Returns the
+/* A one-shot command's whole conversation: the usage error when t->name
+ * is NULL, else open the plugin, start the call, wait, close. Returns the
  * exit status, the error printed; on IK_EXIT_OK res holds the result
  * (the caller clears res either way). */
-int ik_cli_client_call(const ik_cli_cmd_t *cmd, ik_cli_kind_t kind, const char *name, ik_cli_start_fn start,
-                       void *arg, ik_cli_result_t *res);
+int ik_cli_client_call(const ik_cli_cmd_t *cmd, const ik_cli_target_t *t, ik_cli_start_fn start, void *arg,
+                       ik_cli_result_t *res);
 
 /* --- reading what commands are given ------------------------------------ */
 
