@@ -38,6 +38,10 @@ size_t ik_cli_edit_distance(const char *a, const char *b);
 int ik_cli_usage_error(const ik_cli_cmd_t *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Print "infrakit CMD: <message>" and a newline to stderr (through
+ * ik_cli_eprintf); returns IK_EXIT_FAIL. How a command reports a failure. */
+int ik_cli_fail(const ik_cli_cmd_t *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Print the command's full help to stdout: "Usage: ...", the summary, the
  * help text, then the global options. */
 void ik_cli_print_help(const ik_cli_cmd_t *cmd);
@@ -82,6 +86,12 @@ void ik_opt_init(ik_optparse_t *p, const ik_cli_cmd_t *cmd, int argc, char **arg
  * --plugin"), and returns IK_OPT_HELP: the functional spec checks with it
  * that every command's --help lists every option it takes. */
 int ik_opt_next(ik_optparse_t *p, const ik_opt_t *opts);
+
+/* The one positional argument a command takes, at p->index after its
+ * options. None: the usage error missing (e.g. "missing the group ID");
+ * more than one: the usage error naming the first extra. Both return NULL
+ * (exit IK_EXIT_USAGE). */
+const char *ik_cli_one_arg(const ik_optparse_t *p, const char *missing);
 
 /* Apply a global option by long name; returns 0, or IK_EXIT_USAGE after
  * printing the error. Used by main for options before the command. */

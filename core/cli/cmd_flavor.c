@@ -14,16 +14,23 @@
 #include "base/json.h"
 #include "cli/cli.h"
 #include "cli/remote.h"
-#include "net/client/remote.h"
 
 typedef enum flavor_op { OP_VALIDATE,
                          OP_PREPARE,
                          OP_HEALTHY,
                          OP_DRAIN } flavor_op_t;
 
-static int start(ik_flavor_plugin_t *pl, flavor_op_t op, json_t *doc, ik_cli_result_t *res, ik_err_t *err) {
-  json_t *props = ik_json_get(doc, "Properties");
-  switch (op) {
+/* What one subcommand sends: the operation and the request's fields. */
+typedef struct request {
+  flavor_op_t op;
+  json_t *doc;
+} request_t;
+
+static int start(ik_cli_client_t *c, void *arg, ik_cli_result_t *res, ik_err_t *err) {
+  const request_t *rq = arg;
+  const ik_flavor_plugin_t *pl = &c->pl.flavor;
+  json_t *doc = rq->doc, *props = ik_json_get(doc, "Properties");
+  switch (rq->op) {
   case OP_VALIDATE:
     return pl->vt->validate(pl->self, props, ik_json_get(doc, "Allocation"), ik_cli_result_cb, res, err);
   case OP_PREPARE:
@@ -55,50 +62,28 @@ static void print_result(flavor_op_t op, const json_t *result, bool as_json) {
 }
 
 static int run(const ik_cli_cmd_t *cmd, flavor_op_t op, int argc, char **argv) {
-  static const ik_opt_t opts[] = {{"plugin", 'p', true}, {"json", 0, false}, {NULL, 0, false}};
-  const char *plugin = NULL;
-  bool as_json = false;
+  ik_cli_common_t c = {0};
   ik_optparse_t p;
-  ik_opt_init(&p, cmd, argc, argv);
-  for (int o; (o = ik_opt_next(&p, opts)) != IK_OPT_END;) {
-    if (o == IK_OPT_HELP) return IK_EXIT_OK;
-    if (o < 0) return IK_EXIT_USAGE;
-    if (o == 0) plugin = p.arg;
-    if (o == 1) as_json = true;
-  }
-  if (plugin == NULL) return ik_cli_usage_error(cmd, "--plugin NAME is required (see 'infrakit plugin ls')");
-  if (p.index >= argc) return ik_cli_usage_error(cmd, "missing FILE (or - to read standard input)");
-  if (p.index + 1 < argc) return ik_cli_usage_error(cmd, "unexpected argument \"%s\"", argv[p.index + 1]);
+  int parsed = ik_cli_common_parse(cmd, argc, argv, &c, &p);
+  if (parsed >= 0) return parsed;
+  if (!ik_cli_has_plugin(cmd, c.plugin)) return IK_EXIT_USAGE;
+  const char *file = ik_cli_one_arg(&p, "missing FILE (or - to read standard input)");
+  if (file == NULL) return IK_EXIT_USAGE;
   ik_err_t err = {0};
-  json_t *doc = ik_cli_read_json(argv[p.index], &err);
+  json_t *doc = ik_cli_read_json(file, &err);
   if (doc && !json_is_object(doc)) {
-    ik_err_set(&err, IK_EINVAL, "%s: want an object of the request's fields (Properties, ...)", argv[p.index]);
+    ik_err_set(&err, IK_EINVAL, "%s: want an object of the request's fields (Properties, ...)", file);
     json_decref(doc);
     doc = NULL;
   }
-  if (doc == NULL) {
-    ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
-    return IK_EXIT_FAIL;
-  }
-  ik_cli_remote_t r;
+  if (doc == NULL) return ik_cli_fail(cmd, "%s", err.msg);
+  request_t rq = {.op = op, .doc = doc};
   ik_cli_result_t res = {0};
-  int rc = ik_cli_remote_open(&r, &err);
-  if (rc == 0) {
-    ik_flavor_plugin_t pl = {0};
-    rc = ik_remote_flavor_open(r.http, r.dir, plugin, &pl, &err);
-    if (rc == 0) rc = start(&pl, op, doc, &res, &err);
-    if (rc == 0) {
-      ik_cli_remote_wait(&r, &res.done, 1);
-      if (res.err.code) err = res.err, rc = res.err.code;
-    }
-    if (pl.vt) pl.vt->free(pl.self);
-    ik_cli_remote_close(&r);
-  }
-  json_decref(doc);
-  if (rc == 0) print_result(op, res.result, as_json);
-  else ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
+  int code = ik_cli_client_call(cmd, &(ik_cli_target_t){.kind = IK_CLI_FLAVOR, .name = c.plugin}, start, &rq, &res);
+  if (code == IK_EXIT_OK) print_result(op, res.result, c.json);
   ik_cli_result_clear(&res);
-  return rc == 0 ? IK_EXIT_OK : IK_EXIT_FAIL;
+  json_decref(doc);
+  return code;
 }
 
 #define FLAVOR_OPTS                                                       \

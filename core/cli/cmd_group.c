@@ -17,66 +17,6 @@
 #include "cli/cli.h"
 #include "cli/remote.h"
 #include "engine/group_spec.h"
-#include "net/client/remote.h"
-
-typedef struct common {
-  const char *plugin;
-  bool json;
-} common_t;
-
-enum { OPT_PLUGIN,
-       OPT_JSON,
-       OPT_FIRST_OWN };
-#define COMMON_OPTS \
-  {"plugin", 'p', true}, { "json", 0, false }
-
-static int next_opt(ik_optparse_t *p, const ik_opt_t *opts, common_t *c) {
-  int o = ik_opt_next(p, opts);
-  if (o == OPT_PLUGIN) c->plugin = p->arg;
-  if (o == OPT_JSON) c->json = true;
-  return o;
-}
-
-/* Parse a command that takes only --plugin and --json. Returns -1 to go
- * on (p->index at the first positional), else the exit status. */
-static int parse_common(const ik_cli_cmd_t *cmd, int argc, char **argv, common_t *c, ik_optparse_t *p) {
-  static const ik_opt_t opts[] = {COMMON_OPTS, {NULL, 0, false}};
-  ik_opt_init(p, cmd, argc, argv);
-  for (int o; (o = next_opt(p, opts, c)) != IK_OPT_END;) {
-    if (o == IK_OPT_HELP) return IK_EXIT_OK;
-    if (o < 0) return IK_EXIT_USAGE;
-  }
-  return -1;
-}
-
-/* One connection to the group plugin for a command's calls. */
-typedef struct session {
-  ik_cli_remote_t r;
-  ik_group_plugin_t pl;
-  const ik_cli_cmd_t *cmd;
-} session_t;
-
-static int session_open(session_t *s, const ik_cli_cmd_t *cmd, const common_t *c) {
-  ik_err_t err = {0};
-  memset(s, 0, sizeof *s);
-  s->cmd = cmd;
-  if (ik_cli_remote_open(&s->r, &err) < 0) {
-    ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
-    return IK_EXIT_FAIL;
-  }
-  if (ik_remote_group_open(s->r.http, s->r.dir, c->plugin ? c->plugin : "group", &s->pl, &err) < 0) {
-    ik_cli_eprintf("infrakit %s: %s%s\n", cmd->name, err.msg,
-                   c->plugin ? "" : " Start one with 'infrakit daemon' (or 'infrakit plugin start group').");
-    ik_cli_remote_close(&s->r);
-    return IK_EXIT_FAIL;
-  }
-  return IK_EXIT_OK;
-}
-
-static void session_close(session_t *s) {
-  if (s->pl.vt) s->pl.vt->free(s->pl.self);
-  ik_cli_remote_close(&s->r);
-}
 
 /* The spec names a plugin that is not running ("plugin NAME: not found in
  * DIR ..."), but this machine can serve it (a built-in, or a Lua flavor or
@@ -94,85 +34,104 @@ static void not_running_hint(const char *msg) {
           name);
 }
 
-/* Wait for a call started with rc; prints the error. 0 or IK_EXIT_FAIL. */
-static int finish(session_t *s, int rc, ik_cli_result_t *res, ik_err_t *err) {
-  if (rc == 0) {
-    ik_cli_remote_wait(&s->r, &res->done, 1);
-    if (res->err.code) *err = res->err, rc = res->err.code;
-  }
-  if (rc < 0) {
-    ik_cli_eprintf("infrakit %s: %s\n", s->cmd->name, err->msg);
-    not_running_hint(err->msg);
-    if (strcmp(s->cmd->name, "group destroy") == 0 && strstr(err->msg, "is not being watched"))
-      fprintf(stderr, "A freed group's instances are left running: commit its spec again (the instances\n"
-                      "are adopted, nothing is provisioned), then destroy it.\n");
-    return IK_EXIT_FAIL;
-  }
-  return IK_EXIT_OK;
+/* After a failed call's error: what to do about it. */
+static void explain(const ik_cli_cmd_t *cmd, const char *msg) {
+  not_running_hint(msg);
+  if (strcmp(cmd->name, "group destroy") == 0 && strstr(msg, "is not being watched"))
+    fprintf(stderr, "A freed group's instances are left running: commit its spec again (the instances\n"
+                    "are adopted, nothing is provisioned), then destroy it.\n");
 }
 
-/* A command taking exactly one ID. Returns the ID, or NULL after a usage
- * error (*exit set). */
-static const char *one_id(const ik_cli_cmd_t *cmd, ik_optparse_t *p, int argc, char **argv, int *exit_code) {
-  *exit_code = IK_EXIT_USAGE;
-  if (p->index >= argc) {
-    ik_cli_usage_error(cmd, "missing the group ID");
-    return NULL;
-  }
-  if (p->index + 1 < argc) {
-    ik_cli_usage_error(cmd, "unexpected argument \"%s\"", argv[p->index + 1]);
-    return NULL;
-  }
-  *exit_code = IK_EXIT_OK;
-  return argv[p->index];
+/* The group plugin --plugin names, else the daemon's "group". */
+static ik_cli_target_t group_plugin(const ik_cli_common_t *c) {
+  return (ik_cli_target_t){
+      .kind = IK_CLI_GROUP,
+      .name = c->plugin ? c->plugin : "group",
+      .open_hint = c->plugin ? "" : " Start one with 'infrakit daemon' (or 'infrakit plugin start group').",
+      .explain = explain,
+  };
 }
+
+/* Calls that take only the group ID, as the commands name them. */
+typedef enum id_op { OP_STATUS,
+                     OP_FREE,
+                     OP_DESTROY,
+                     OP_PROMOTE } id_op_t;
+
+typedef struct id_arg {
+  id_op_t op;
+  const char *id;
+} id_arg_t;
+
+static int start_id_op(ik_cli_client_t *s, void *arg, ik_cli_result_t *res, ik_err_t *err) {
+  const id_arg_t *a = arg;
+  const ik_group_vtable_t *vt = s->pl.group.vt;
+  int (*fn)(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err);
+  switch (a->op) {
+  case OP_STATUS: fn = vt->status; break;
+  case OP_FREE: fn = vt->free_group; break;
+  case OP_DESTROY: fn = vt->destroy; break;
+  case OP_PROMOTE: fn = vt->promote; break;
+  default: abort();
+  }
+  if (fn == NULL) return ik_err_set(err, IK_ENOTFOUND, "this group plugin does not support it");
+  return fn(s->pl.group.self, a->id, ik_cli_result_cb, res, err);
+}
+
+/* Group.Status of id on the open session s. */
+static int status_call(ik_cli_client_t *s, const char *id, ik_cli_result_t *res) {
+  ik_err_t err = {0};
+  return ik_cli_client_finish(s, start_id_op(s, &(id_arg_t){.op = OP_STATUS, .id = id}, res, &err), res, &err);
+}
+
+/* A command taking exactly one group ID. NULL after a usage error. */
+static const char *one_id(const ik_optparse_t *p) { return ik_cli_one_arg(p, "missing the group ID"); }
 
 /* --- commit ------------------------------------------------------------- */
 
+typedef struct commit_arg {
+  json_t *spec;
+  bool pretend;
+} commit_arg_t;
+
+static int start_commit(ik_cli_client_t *s, void *arg, ik_cli_result_t *res, ik_err_t *err) {
+  const commit_arg_t *a = arg;
+  return s->pl.group.vt->commit(s->pl.group.self, a->spec, a->pretend, ik_cli_result_cb, res, err);
+}
+
 static const ik_cli_cmd_t ik_cmd_group_commit;
 static int commit_run(int argc, char **argv) {
-  static const ik_opt_t opts[] = {COMMON_OPTS, {"pretend", 0, false}, {NULL, 0, false}};
+  static const ik_opt_t opts[] = {IK_CLI_COMMON_OPTS, {"pretend", 0, false}, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_group_commit;
-  common_t c = {0};
+  ik_cli_common_t c = {0};
   bool pretend = false;
   ik_optparse_t p;
   ik_opt_init(&p, cmd, argc, argv);
-  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
+  for (int o; (o = ik_cli_common_next(&p, opts, &c)) != IK_OPT_END;) {
     if (o == IK_OPT_HELP) return IK_EXIT_OK;
     if (o < 0) return IK_EXIT_USAGE;
-    if (o == OPT_FIRST_OWN) pretend = true;
+    if (o == IK_CLI_OPT_FIRST_OWN) pretend = true;
   }
-  if (p.index >= argc) return ik_cli_usage_error(cmd, "missing FILE (or - to read standard input)");
-  if (p.index + 1 < argc) return ik_cli_usage_error(cmd, "unexpected argument \"%s\"", argv[p.index + 1]);
+  const char *file = ik_cli_one_arg(&p, "missing FILE (or - to read standard input)");
+  if (file == NULL) return IK_EXIT_USAGE;
   ik_err_t err = {0};
   /* Checked here first, so a bad field is named even with no daemon up. */
-  json_t *spec = ik_cli_read_json(argv[p.index], &err);
-  ik_group_spec_t parsed = {0};
-  uint64_t max_size;
-  if (spec == NULL || ik_cli_max_group_size(&max_size, &err) < 0 ||
-      ik_group_spec_parse_limited(spec, max_size, &parsed, &err) < 0) {
-    ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
-    json_decref(spec);
-    ik_group_spec_free(&parsed);
-    return IK_EXIT_FAIL;
-  }
+  ik_group_spec_t parsed;
+  json_t *spec = ik_cli_read_group_spec(file, &parsed, &err);
+  if (spec == NULL) return ik_cli_fail(cmd, "%s", err.msg);
   ik_group_spec_free(&parsed);
-  session_t s;
-  int code = session_open(&s, cmd, &c);
-  if (code == IK_EXIT_OK) {
-    ik_cli_result_t res = {0};
-    int rc = s.pl.vt->commit(s.pl.self, spec, pretend, ik_cli_result_cb, &res, &err);
-    code = finish(&s, rc, &res, &err);
-    if (code == IK_EXIT_OK && c.json) {
-      ik_cli_print_json(res.result);
-    } else if (code == IK_EXIT_OK) {
-      const char *id = json_string_value(json_object_get(res.result, "ID"));
-      const char *details = json_string_value(json_object_get(res.result, "Details"));
-      printf("%s %s: %s\n", pretend ? "would commit" : "committed", id ? id : "?", details ? details : "");
-    }
-    ik_cli_result_clear(&res);
-    session_close(&s);
+  commit_arg_t a = {.spec = spec, .pretend = pretend};
+  ik_cli_result_t res = {0};
+  const ik_cli_target_t t = group_plugin(&c);
+  int code = ik_cli_client_call(cmd, &t, start_commit, &a, &res);
+  if (code == IK_EXIT_OK && c.json) {
+    ik_cli_print_json(res.result);
+  } else if (code == IK_EXIT_OK) {
+    const char *id = json_string_value(json_object_get(res.result, "ID"));
+    const char *details = json_string_value(json_object_get(res.result, "Details"));
+    printf("%s %s: %s\n", pretend ? "would commit" : "committed", id ? id : "?", details ? details : "");
   }
+  ik_cli_result_clear(&res);
   json_decref(spec);
   return code;
 }
@@ -262,41 +221,31 @@ static void print_status(const json_t *st) {
   }
 }
 
-/* Run a call that takes only the group ID. */
-typedef int (*id_call_fn)(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err);
-
-static int id_call(session_t *s, id_call_fn fn, const char *id, ik_cli_result_t *res) {
-  ik_err_t err = {0};
-  if (fn == NULL) {
-    ik_cli_eprintf("infrakit %s: this group plugin does not support it\n", s->cmd->name);
-    return IK_EXIT_FAIL;
+/* describe, free, destroy and promote: the call op on the one group ID
+ * given; done is what a success prints (NULL: the status). */
+static int id_command(const ik_cli_cmd_t *cmd, int argc, char **argv, id_op_t op, const char *done) {
+  ik_cli_common_t c = {0};
+  ik_optparse_t p;
+  int parsed = ik_cli_common_parse(cmd, argc, argv, &c, &p);
+  if (parsed >= 0) return parsed;
+  const char *id = one_id(&p);
+  if (id == NULL) return IK_EXIT_USAGE;
+  const ik_cli_target_t t = group_plugin(&c);
+  ik_cli_result_t res = {0};
+  int code = ik_cli_client_call(cmd, &t, start_id_op, &(id_arg_t){.op = op, .id = id}, &res);
+  if (code == IK_EXIT_OK && done == NULL) {
+    if (c.json) ik_cli_print_json(res.result);
+    else print_status(res.result);
+  } else if (code == IK_EXIT_OK) {
+    if (c.json) printf("{\"ID\": \"%s\", \"OK\": true}\n", id);
+    else printf("group %s: %s\n", id, done);
   }
-  int rc = fn(s->pl.self, id, ik_cli_result_cb, res, &err);
-  return finish(s, rc, res, &err);
+  ik_cli_result_clear(&res);
+  return code;
 }
 
 static const ik_cli_cmd_t ik_cmd_group_describe;
-static int describe_run(int argc, char **argv) {
-  const ik_cli_cmd_t *cmd = &ik_cmd_group_describe;
-  common_t c = {0};
-  ik_optparse_t p;
-  int parsed = parse_common(cmd, argc, argv, &c, &p);
-  if (parsed >= 0) return parsed;
-  int code;
-  const char *id = one_id(cmd, &p, argc, argv, &code);
-  if (id == NULL) return code;
-  session_t s;
-  if ((code = session_open(&s, cmd, &c)) != IK_EXIT_OK) return code;
-  ik_cli_result_t res = {0};
-  code = id_call(&s, s.pl.vt->status, id, &res);
-  if (code == IK_EXIT_OK) {
-    if (c.json) ik_cli_print_json(res.result);
-    else print_status(res.result);
-  }
-  ik_cli_result_clear(&res);
-  session_close(&s);
-  return code;
-}
+static int describe_run(int argc, char **argv) { return id_command(&ik_cmd_group_describe, argc, argv, OP_STATUS, NULL); }
 
 static const ik_cli_cmd_t ik_cmd_group_describe = {
     .name = "group describe",
@@ -319,18 +268,19 @@ static const ik_cli_cmd_t ik_cmd_group_describe = {
 static const ik_cli_cmd_t ik_cmd_group_ls;
 static int ls_run(int argc, char **argv) {
   const ik_cli_cmd_t *cmd = &ik_cmd_group_ls;
-  common_t c = {0};
+  ik_cli_common_t c = {0};
   ik_optparse_t p;
-  int parsed = parse_common(cmd, argc, argv, &c, &p);
+  int parsed = ik_cli_common_parse(cmd, argc, argv, &c, &p);
   if (parsed >= 0) return parsed;
   if (p.index < argc) return ik_cli_usage_error(cmd, "unexpected argument \"%s\"", argv[p.index]);
-  session_t s;
-  int code = session_open(&s, cmd, &c);
+  const ik_cli_target_t t = group_plugin(&c);
+  ik_cli_client_t s;
+  int code = ik_cli_client_open(&s, cmd, &t);
   if (code != IK_EXIT_OK) return code;
   ik_cli_result_t res = {0};
   ik_err_t err = {0};
-  int rc = s.pl.vt->inspect(s.pl.self, ik_cli_result_cb, &res, &err);
-  code = finish(&s, rc, &res, &err);
+  int rc = s.pl.group.vt->inspect(s.pl.group.self, ik_cli_result_cb, &res, &err);
+  code = ik_cli_client_finish(&s, rc, &res, &err);
   json_t *rows = json_array();
   size_t i;
   json_t *spec;
@@ -338,7 +288,7 @@ static int ls_run(int argc, char **argv) {
     if (code != IK_EXIT_OK) break;
     const char *id = json_string_value(json_object_get(spec, "ID"));
     ik_cli_result_t st = {0};
-    if (id && s.pl.vt->status) code = id_call(&s, s.pl.vt->status, id, &st);
+    if (id && s.pl.group.vt->status) code = status_call(&s, id, &st);
     if (code == IK_EXIT_OK) {
       json_t *sum = json_object_get(st.result, "Summary");
       json_array_append_new(rows, json_pack("{s:s, s:s, s:O?, s:O?, s:O?}", "ID", id ? id : "", "Phase",
@@ -361,7 +311,7 @@ static int ls_run(int argc, char **argv) {
   }
   json_decref(rows);
   ik_cli_result_clear(&res);
-  session_close(&s);
+  ik_cli_client_close(&s);
   return code;
 }
 
@@ -379,29 +329,34 @@ static const ik_cli_cmd_t ik_cmd_group_ls = {
 
 /* --- scale, free, destroy, promote ----------------------------------------- */
 
+typedef struct scale_arg {
+  const char *id;
+  unsigned long long size;
+} scale_arg_t;
+
+static int start_scale(ik_cli_client_t *s, void *arg, ik_cli_result_t *res, ik_err_t *err) {
+  const scale_arg_t *a = arg;
+  return s->pl.group.vt->set_size(s->pl.group.self, a->id, a->size, ik_cli_result_cb, res, err);
+}
+
 static const ik_cli_cmd_t ik_cmd_group_scale;
 static int scale_run(int argc, char **argv) {
   const ik_cli_cmd_t *cmd = &ik_cmd_group_scale;
-  common_t c = {0};
+  ik_cli_common_t c = {0};
   ik_optparse_t p;
-  int parsed = parse_common(cmd, argc, argv, &c, &p);
+  int parsed = ik_cli_common_parse(cmd, argc, argv, &c, &p);
   if (parsed >= 0) return parsed;
   if (argc - p.index != 2) return ik_cli_usage_error(cmd, "want the group ID and the new size");
   const char *id = argv[p.index], *n = argv[p.index + 1];
   char *end;
   unsigned long long size = strtoull(n, &end, 10);
   if (*n == '\0' || *n == '-' || *end != '\0') return ik_cli_usage_error(cmd, "SIZE \"%s\": want a whole number >= 0", n);
-  session_t s;
-  int code = session_open(&s, cmd, &c);
-  if (code != IK_EXIT_OK) return code;
+  const ik_cli_target_t t = group_plugin(&c);
   ik_cli_result_t res = {0};
-  ik_err_t err = {0};
-  int rc = s.pl.vt->set_size(s.pl.self, id, size, ik_cli_result_cb, &res, &err);
-  code = finish(&s, rc, &res, &err);
+  int code = ik_cli_client_call(cmd, &t, start_scale, &(scale_arg_t){.id = id, .size = size}, &res);
   if (code == IK_EXIT_OK && !c.json) printf("group %s: size set to %llu\n", id, size);
   if (code == IK_EXIT_OK && c.json) printf("{\"ID\": \"%s\", \"Size\": %llu}\n", id, size);
   ik_cli_result_clear(&res);
-  session_close(&s);
   return code;
 }
 
@@ -418,50 +373,20 @@ static const ik_cli_cmd_t ik_cmd_group_scale = {
     .run = scale_run,
 };
 
-/* ID-only commands share this runner, and these options. */
+/* free, destroy and promote share these options. */
 #define SIMPLE_OPTS_HELP                                 \
   "\nOptions:\n"                                         \
   "      --json          print {\"ID\", \"OK\": true}\n" \
   "  -p, --plugin NAME   the group plugin (default: group)\n"
-enum { OP_FREE,
-       OP_DESTROY,
-       OP_PROMOTE };
-
-static id_call_fn pick_op(const ik_group_vtable_t *vt, int which) {
-  return which == OP_FREE ? vt->free_group : which == OP_DESTROY ? vt->destroy
-                                                                 : vt->promote;
-}
-
-static int simple_run(const ik_cli_cmd_t *cmd, int argc, char **argv, int which, const char *done) {
-  common_t c = {0};
-  ik_optparse_t p;
-  int parsed = parse_common(cmd, argc, argv, &c, &p);
-  if (parsed >= 0) return parsed;
-  int code;
-  const char *id = one_id(cmd, &p, argc, argv, &code);
-  if (id == NULL) return code;
-  session_t s;
-  if ((code = session_open(&s, cmd, &c)) != IK_EXIT_OK) return code;
-  ik_cli_result_t res = {0};
-  code = id_call(&s, pick_op(s.pl.vt, which), id, &res);
-  if (code == IK_EXIT_OK) {
-    if (c.json) printf("{\"ID\": \"%s\", \"OK\": true}\n", id);
-    else printf("group %s: %s\n", id, done);
-  }
-  ik_cli_result_clear(&res);
-  session_close(&s);
-  return code;
-}
-
 static const ik_cli_cmd_t ik_cmd_group_free, ik_cmd_group_destroy, ik_cmd_group_promote;
 static int free_run(int argc, char **argv) {
-  return simple_run(&ik_cmd_group_free, argc, argv, OP_FREE, "no longer managed; its instances are left running");
+  return id_command(&ik_cmd_group_free, argc, argv, OP_FREE, "no longer managed; its instances are left running");
 }
 static int destroy_run(int argc, char **argv) {
-  return simple_run(&ik_cmd_group_destroy, argc, argv, OP_DESTROY, "destroyed, with its instances");
+  return id_command(&ik_cmd_group_destroy, argc, argv, OP_DESTROY, "destroyed, with its instances");
 }
 static int promote_run(int argc, char **argv) {
-  return simple_run(&ik_cmd_group_promote, argc, argv, OP_PROMOTE, "promoted; the rollout goes on past the canaries");
+  return id_command(&ik_cmd_group_promote, argc, argv, OP_PROMOTE, "promoted; the rollout goes on past the canaries");
 }
 
 static const ik_cli_cmd_t ik_cmd_group_free = {
@@ -502,33 +427,34 @@ static void sleep_ms(long ms) {
 
 static const ik_cli_cmd_t ik_cmd_group_watch;
 static int watch_run(int argc, char **argv) {
-  static const ik_opt_t opts[] = {COMMON_OPTS, {"until-steady", 0, false}, {"interval", 0, true}, {NULL, 0, false}};
+  static const ik_opt_t opts[] = {IK_CLI_COMMON_OPTS, {"until-steady", 0, false}, {"interval", 0, true}, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_group_watch;
-  common_t c = {0};
+  ik_cli_common_t c = {0};
   bool until_steady = false;
   long interval = 500;
   ik_optparse_t p;
   ik_opt_init(&p, cmd, argc, argv);
-  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
+  for (int o; (o = ik_cli_common_next(&p, opts, &c)) != IK_OPT_END;) {
     if (o == IK_OPT_HELP) return IK_EXIT_OK;
     if (o < 0) return IK_EXIT_USAGE;
-    if (o == OPT_FIRST_OWN) until_steady = true;
-    if (o == OPT_FIRST_OWN + 1) {
+    if (o == IK_CLI_OPT_FIRST_OWN) until_steady = true;
+    if (o == IK_CLI_OPT_FIRST_OWN + 1) {
       char *end;
       interval = strtol(p.arg, &end, 10);
       if (*end != '\0' || interval < 50 || interval > 60000)
         return ik_cli_usage_error(cmd, "--interval %s: want milliseconds from 50 to 60000", p.arg);
     }
   }
-  int code;
-  const char *id = one_id(cmd, &p, argc, argv, &code);
-  if (id == NULL) return code;
-  session_t s;
-  if ((code = session_open(&s, cmd, &c)) != IK_EXIT_OK) return code;
+  const char *id = one_id(&p);
+  if (id == NULL) return IK_EXIT_USAGE;
+  const ik_cli_target_t t = group_plugin(&c);
+  ik_cli_client_t s;
+  int code = ik_cli_client_open(&s, cmd, &t);
+  if (code != IK_EXIT_OK) return code;
   char last[1024] = "";
   for (;;) {
     ik_cli_result_t res = {0};
-    code = id_call(&s, s.pl.vt->status, id, &res);
+    code = status_call(&s, id, &res);
     if (code != IK_EXIT_OK) break;
     const json_t *st = res.result, *sum = json_object_get(st, "Summary");
     const char *phase = json_string_value(json_object_get(st, "Phase"));
@@ -560,7 +486,7 @@ static int watch_run(int argc, char **argv) {
     if (until_steady && steady) break;
     sleep_ms(interval);
   }
-  session_close(&s);
+  ik_cli_client_close(&s);
   return code;
 }
 

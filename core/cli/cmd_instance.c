@@ -12,57 +12,12 @@
 #include "base/mem.h"
 #include "cli/cli.h"
 #include "cli/remote.h"
-#include "net/client/remote.h"
 
-/* Options every subcommand takes. */
-typedef struct common {
-  const char *plugin;
-  bool json;
-} common_t;
-
-enum { OPT_PLUGIN,
-       OPT_JSON,
-       OPT_FIRST_OWN };
-
-/* Parse --plugin and --json plus the subcommand's own options (appended
- * after them in opts). Returns the option index, or IK_OPT_*. */
-static int next_opt(ik_optparse_t *p, const ik_opt_t *opts, common_t *c) {
-  int o = ik_opt_next(p, opts);
-  if (o == OPT_PLUGIN) c->plugin = p->arg;
-  if (o == OPT_JSON) c->json = true;
-  return o;
-}
-
-#define COMMON_OPTS \
-  {"plugin", 'p', true}, { "json", 0, false }
-
-/* Open the plugin and run one SPI operation; prints the error and returns
- * the exit status. op starts the call with (plugin, result slot). */
-typedef int (*op_fn)(ik_instance_plugin_t *pl, ik_cli_result_t *res, void *arg, ik_err_t *err);
-
-static int run_op(const ik_cli_cmd_t *cmd, const common_t *c, op_fn op, void *arg, ik_cli_result_t *res) {
-  if (c->plugin == NULL) return ik_cli_usage_error(cmd, "--plugin NAME is required (see 'infrakit plugin ls')");
-  ik_cli_remote_t r;
-  ik_err_t err = {0};
-  int rc = ik_cli_remote_open(&r, &err);
-  if (rc < 0) {
-    ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
-    return IK_EXIT_FAIL;
-  }
-  ik_instance_plugin_t pl = {0};
-  rc = ik_remote_instance_open(r.http, r.dir, c->plugin, &pl, &err);
-  if (rc == 0) rc = op(&pl, res, arg, &err);
-  if (rc == 0) {
-    ik_cli_remote_wait(&r, &res->done, 1);
-    if (res->err.code) err = res->err, rc = res->err.code;
-  }
-  if (pl.vt) pl.vt->free(pl.self);
-  ik_cli_remote_close(&r);
-  if (rc < 0) {
-    ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
-    return IK_EXIT_FAIL;
-  }
-  return IK_EXIT_OK;
+/* One call to the instance plugin --plugin names (ik_cli_client_call). */
+static int call(const ik_cli_cmd_t *cmd, const ik_cli_common_t *c, ik_cli_start_fn start, void *arg,
+                ik_cli_result_t *res) {
+  const ik_cli_target_t t = {.kind = IK_CLI_INSTANCE, .name = c->plugin};
+  return ik_cli_client_call(cmd, &t, start, arg, res);
 }
 
 /* --- describe ------------------------------------------------------------ */
@@ -72,8 +27,9 @@ typedef struct describe_arg {
   bool properties;
 } describe_arg_t;
 
-static int op_describe(ik_instance_plugin_t *pl, ik_cli_result_t *res, void *arg, ik_err_t *err) {
+static int op_describe(ik_cli_client_t *c, void *arg, ik_cli_result_t *res, ik_err_t *err) {
   describe_arg_t *a = arg;
+  const ik_instance_plugin_t *pl = &c->pl.instance;
   return pl->vt->describe(pl->self, a->tags, a->properties, ik_cli_result_cb, res, err);
 }
 
@@ -141,23 +97,23 @@ static int parse_pair(const ik_cli_cmd_t *cmd, const char *what, const char *arg
 
 static const ik_cli_cmd_t ik_cmd_instance_describe;
 static int describe_run(int argc, char **argv) {
-  static const ik_opt_t opts[] = {COMMON_OPTS, {"tag", 't', true}, {"properties", 0, false}, {NULL, 0, false}};
-  common_t c = {0};
+  static const ik_opt_t opts[] = {IK_CLI_COMMON_OPTS, {"tag", 't', true}, {"properties", 0, false}, {NULL, 0, false}};
+  ik_cli_common_t c = {0};
   describe_arg_t a = {.tags = json_object()};
   ik_optparse_t p;
   int rc = IK_EXIT_OK;
   ik_opt_init(&p, &ik_cmd_instance_describe, argc, argv);
-  for (int o; rc == IK_EXIT_OK && (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
+  for (int o; rc == IK_EXIT_OK && (o = ik_cli_common_next(&p, opts, &c)) != IK_OPT_END;) {
     if (o == IK_OPT_HELP) goto out;
     if (o < 0) rc = IK_EXIT_USAGE;
-    else if (o == OPT_FIRST_OWN) rc = parse_pair(&ik_cmd_instance_describe, "--tag", p.arg, a.tags);
-    else if (o == OPT_FIRST_OWN + 1) a.properties = true;
+    else if (o == IK_CLI_OPT_FIRST_OWN) rc = parse_pair(&ik_cmd_instance_describe, "--tag", p.arg, a.tags);
+    else if (o == IK_CLI_OPT_FIRST_OWN + 1) a.properties = true;
   }
   if (rc == IK_EXIT_OK && p.index < argc)
     rc = ik_cli_usage_error(&ik_cmd_instance_describe, "unexpected argument \"%s\"", argv[p.index]);
   if (rc != IK_EXIT_OK) goto out;
   ik_cli_result_t res = {0};
-  rc = run_op(&ik_cmd_instance_describe, &c, op_describe, &a, &res);
+  rc = call(&ik_cmd_instance_describe, &c, op_describe, &a, &res);
   if (rc == IK_EXIT_OK && c.json) ik_cli_print_json(res.result);
   else if (rc == IK_EXIT_OK) print_descriptions(res.result, a.properties);
   ik_cli_result_clear(&res);
@@ -184,41 +140,33 @@ static const ik_cli_cmd_t ik_cmd_instance_describe = {
 
 /* --- validate, provision ------------------------------------------------- */
 
-static int op_validate(ik_instance_plugin_t *pl, ik_cli_result_t *res, void *arg, ik_err_t *err) {
-  return pl->vt->validate(pl->self, arg, ik_cli_result_cb, res, err);
+static int op_validate(ik_cli_client_t *c, void *arg, ik_cli_result_t *res, ik_err_t *err) {
+  return c->pl.instance.vt->validate(c->pl.instance.self, arg, ik_cli_result_cb, res, err);
 }
 
-static int op_provision(ik_instance_plugin_t *pl, ik_cli_result_t *res, void *arg, ik_err_t *err) {
-  return pl->vt->provision(pl->self, arg, ik_cli_result_cb, res, err);
+static int op_provision(ik_cli_client_t *c, void *arg, ik_cli_result_t *res, ik_err_t *err) {
+  return c->pl.instance.vt->provision(c->pl.instance.self, arg, ik_cli_result_cb, res, err);
 }
 
 /* validate and provision: one JSON document from FILE or stdin. */
-static int document_run(const ik_cli_cmd_t *cmd, op_fn op, int argc, char **argv) {
-  static const ik_opt_t opts[] = {COMMON_OPTS, {NULL, 0, false}};
-  common_t c = {0};
+static int document_run(const ik_cli_cmd_t *cmd, ik_cli_start_fn op, int argc, char **argv) {
+  ik_cli_common_t c = {0};
   ik_optparse_t p;
-  ik_opt_init(&p, cmd, argc, argv);
-  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
-    if (o == IK_OPT_HELP) return IK_EXIT_OK;
-    if (o < 0) return IK_EXIT_USAGE;
-  }
-  if (p.index >= argc) return ik_cli_usage_error(cmd, "missing FILE (or - to read standard input)");
-  if (p.index + 1 < argc) return ik_cli_usage_error(cmd, "unexpected argument \"%s\"", argv[p.index + 1]);
-  if (c.plugin == NULL) return ik_cli_usage_error(cmd, "--plugin NAME is required (see 'infrakit plugin ls')");
+  int parsed = ik_cli_common_parse(cmd, argc, argv, &c, &p);
+  if (parsed >= 0) return parsed;
+  const char *file = ik_cli_one_arg(&p, "missing FILE (or - to read standard input)");
+  if (file == NULL) return IK_EXIT_USAGE;
+  if (!ik_cli_has_plugin(cmd, c.plugin)) return IK_EXIT_USAGE;
   ik_err_t err = {0};
-  json_t *doc = ik_cli_read_json(argv[p.index], &err);
-  if (doc == NULL) {
-    ik_cli_eprintf("infrakit %s: %s\n", cmd->name, err.msg);
-    return IK_EXIT_FAIL;
-  }
+  json_t *doc = ik_cli_read_json(file, &err);
+  if (doc == NULL) return ik_cli_fail(cmd, "%s", err.msg);
   if (op == op_provision && !json_is_object(doc)) {
-    ik_cli_eprintf("infrakit %s: %s: want an instance spec object {\"Properties\", \"Tags\", ...}\n", cmd->name,
-                   argv[p.index]);
+    int code = ik_cli_fail(cmd, "%s: want an instance spec object {\"Properties\", \"Tags\", ...}", file);
     json_decref(doc);
-    return IK_EXIT_FAIL;
+    return code;
   }
   ik_cli_result_t res = {0};
-  int rc = run_op(cmd, &c, op, doc, &res);
+  int rc = call(cmd, &c, op, doc, &res);
   json_decref(doc);
   if (rc == IK_EXIT_OK) {
     if (op == op_provision) {
@@ -281,34 +229,30 @@ typedef struct id_arg {
   json_t *labels;
 } id_arg_t;
 
-static int op_label(ik_instance_plugin_t *pl, ik_cli_result_t *res, void *arg, ik_err_t *err) {
+static int op_label(ik_cli_client_t *c, void *arg, ik_cli_result_t *res, ik_err_t *err) {
   id_arg_t *a = arg;
-  return pl->vt->label(pl->self, a->id, a->labels, ik_cli_result_cb, res, err);
+  return c->pl.instance.vt->label(c->pl.instance.self, a->id, a->labels, ik_cli_result_cb, res, err);
 }
 
-static int op_destroy(ik_instance_plugin_t *pl, ik_cli_result_t *res, void *arg, ik_err_t *err) {
+static int op_destroy(ik_cli_client_t *c, void *arg, ik_cli_result_t *res, ik_err_t *err) {
   id_arg_t *a = arg;
-  return pl->vt->destroy(pl->self, a->id, a->reason, ik_cli_result_cb, res, err);
+  return c->pl.instance.vt->destroy(c->pl.instance.self, a->id, a->reason, ik_cli_result_cb, res, err);
 }
 
 static const ik_cli_cmd_t ik_cmd_instance_label;
 static int label_run(int argc, char **argv) {
-  static const ik_opt_t opts[] = {COMMON_OPTS, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_instance_label;
-  common_t c = {0};
+  ik_cli_common_t c = {0};
   ik_optparse_t p;
-  ik_opt_init(&p, cmd, argc, argv);
-  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
-    if (o == IK_OPT_HELP) return IK_EXIT_OK;
-    if (o < 0) return IK_EXIT_USAGE;
-  }
+  int parsed = ik_cli_common_parse(cmd, argc, argv, &c, &p);
+  if (parsed >= 0) return parsed;
   if (p.index >= argc) return ik_cli_usage_error(cmd, "missing instance ID");
   if (p.index + 1 >= argc) return ik_cli_usage_error(cmd, "missing KEY=VALUE labels");
   id_arg_t a = {.id = argv[p.index], .labels = json_object()};
   int rc = IK_EXIT_OK;
   for (int i = p.index + 1; rc == IK_EXIT_OK && i < argc; i++) rc = parse_pair(cmd, "label", argv[i], a.labels);
   ik_cli_result_t res = {0};
-  if (rc == IK_EXIT_OK) rc = run_op(cmd, &c, op_label, &a, &res);
+  if (rc == IK_EXIT_OK) rc = call(cmd, &c, op_label, &a, &res);
   if (rc == IK_EXIT_OK) printf(c.json ? "{\"OK\": true}\n" : "labelled %s\n", a.id);
   ik_cli_result_clear(&res);
   json_decref(a.labels);
@@ -328,26 +272,28 @@ static const ik_cli_cmd_t ik_cmd_instance_label = {
 
 static const ik_cli_cmd_t ik_cmd_instance_destroy;
 static int destroy_run(int argc, char **argv) {
-  static const ik_opt_t opts[] = {COMMON_OPTS, {"reason", 0, true}, {NULL, 0, false}};
+  static const ik_opt_t opts[] = {IK_CLI_COMMON_OPTS, {"reason", 0, true}, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_instance_destroy;
-  common_t c = {0};
+  ik_cli_common_t c = {0};
   const char *reason = "terminate";
   ik_optparse_t p;
   ik_opt_init(&p, cmd, argc, argv);
-  for (int o; (o = next_opt(&p, opts, &c)) != IK_OPT_END;) {
+  for (int o; (o = ik_cli_common_next(&p, opts, &c)) != IK_OPT_END;) {
     if (o == IK_OPT_HELP) return IK_EXIT_OK;
     if (o < 0) return IK_EXIT_USAGE;
-    if (o == OPT_FIRST_OWN) reason = p.arg;
+    if (o == IK_CLI_OPT_FIRST_OWN) reason = p.arg;
   }
   if (strcmp(reason, "terminate") != 0 && strcmp(reason, "rolling_update") != 0)
     return ik_cli_usage_error(cmd, "--reason \"%s\": want terminate or rolling_update", reason);
   if (p.index >= argc) return ik_cli_usage_error(cmd, "missing instance ID");
+  /* Once, not once per ID. */
+  if (!ik_cli_has_plugin(cmd, c.plugin)) return IK_EXIT_USAGE;
   int status = IK_EXIT_OK;
   /* One call per ID, in order; an error is reported and the rest go on. */
   for (int i = p.index; i < argc; i++) {
     id_arg_t a = {.id = argv[i], .reason = reason};
     ik_cli_result_t res = {0};
-    int rc = run_op(cmd, &c, op_destroy, &a, &res);
+    int rc = call(cmd, &c, op_destroy, &a, &res);
     if (rc == IK_EXIT_OK) printf(c.json ? "{\"ID\": \"%s\", \"OK\": true}\n" : "destroyed %s\n", a.id);
     else status = rc;
     ik_cli_result_clear(&res);

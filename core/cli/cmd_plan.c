@@ -16,7 +16,6 @@
 #include "engine/observe.h"
 #include "engine/plan.h"
 #include "loop/loop.h"
-#include "net/client/remote.h"
 
 static json_t *plan_json(const ik_plan_t *plan) {
   const ik_plan_summary_t *s = &plan->summary;
@@ -47,6 +46,11 @@ static void plan_print(const ik_group_spec_t *spec, const ik_plan_t *plan) {
   }
 }
 
+/* The instances of the group whose tags (infrakit.group=ID) arg holds. */
+static int describe_group(ik_cli_client_t *c, void *arg, ik_cli_result_t *res, ik_err_t *err) {
+  return c->pl.instance.vt->describe(c->pl.instance.self, arg, false, ik_cli_result_cb, res, err);
+}
+
 static int plan_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {{"json", 0, false}, {NULL, 0, false}};
   bool as_json = false;
@@ -57,60 +61,41 @@ static int plan_run(int argc, char **argv) {
     if (o < 0) return IK_EXIT_USAGE;
     as_json = true;
   }
-  if (p.index >= argc) return ik_cli_usage_error(&ik_cmd_plan, "missing FILE (or - to read standard input)");
-  if (p.index + 1 < argc) return ik_cli_usage_error(&ik_cmd_plan, "unexpected argument \"%s\"", argv[p.index + 1]);
+  const char *file = ik_cli_one_arg(&p, "missing FILE (or - to read standard input)");
+  if (file == NULL) return IK_EXIT_USAGE;
 
   ik_err_t err = {0};
-  ik_group_spec_t spec = {0};
-  json_t *doc = ik_cli_read_json(argv[p.index], &err);
-  uint64_t max_size;
-  if (doc == NULL || ik_cli_max_group_size(&max_size, &err) < 0 ||
-      ik_group_spec_parse_limited(doc, max_size, &spec, &err) < 0) {
-    ik_cli_eprintf("infrakit plan: %s\n", err.msg);
-    json_decref(doc);
-    ik_group_spec_free(&spec);
-    return IK_EXIT_FAIL;
-  }
-  ik_cli_remote_t r;
+  ik_group_spec_t spec;
+  json_t *doc = ik_cli_read_group_spec(file, &spec, &err);
+  if (doc == NULL) return ik_cli_fail(&ik_cmd_plan, "%s", err.msg);
   ik_cli_result_t res = {0};
-  int rc = ik_cli_remote_open(&r, &err);
-  if (rc == 0) {
-    ik_instance_plugin_t pl = {0};
-    json_t *tags = json_pack("{s:s}", IK_TAG_GROUP, spec.id);
-    rc = ik_remote_instance_open(r.http, r.dir, spec.instance_plugin, &pl, &err);
-    if (rc == 0) rc = pl.vt->describe(pl.self, tags, false, ik_cli_result_cb, &res, &err);
-    if (rc == 0) {
-      ik_cli_remote_wait(&r, &res.done, 1);
-      if (res.err.code) err = res.err, rc = res.err.code;
-    }
-    json_decref(tags);
-    if (pl.vt) pl.vt->free(pl.self);
-    ik_cli_remote_close(&r);
-  }
+  json_t *tags = json_pack("{s:s}", IK_TAG_GROUP, spec.id);
+  int code = ik_cli_client_call(&ik_cmd_plan, &(ik_cli_target_t){.kind = IK_CLI_INSTANCE, .name = spec.instance_plugin}, describe_group, tags, &res);
+  json_decref(tags);
   ik_plan_instance_t *insts = NULL;
   size_t n = 0;
   ik_plan_t plan = {0};
-  if (rc == 0) rc = ik_observe_descriptions(res.result, &insts, &n, &err);
-  if (rc == 0) {
+  bool planned = false;
+  if (code == IK_EXIT_OK && ik_observe_descriptions(res.result, &insts, &n, &err) == 0) {
     for (size_t i = 0; i < n; i++) insts[i].health = IK_HEALTH_HEALTHY; /* see the comment at the top */
     ik_plan_input_t in = {.spec = &spec, .instances = insts, .n_instances = n, .now_ms = (int64_t)(ik_loop_walltime() * 1000), .poll_ms = 5000};
-    rc = ik_plan_compute(&in, &plan, &err);
+    planned = ik_plan_compute(&in, &plan, &err) == 0;
   }
-  if (rc < 0) {
-    ik_cli_eprintf("infrakit plan: %s\n", err.msg);
-  } else if (as_json) {
+  if (code == IK_EXIT_OK && !planned) {
+    code = ik_cli_fail(&ik_cmd_plan, "%s", err.msg);
+  } else if (planned && as_json) {
     json_t *o = plan_json(&plan);
     ik_cli_print_json(o);
     json_decref(o);
-  } else {
+  } else if (planned) {
     plan_print(&spec, &plan);
   }
-  if (rc == 0) ik_plan_free(&plan);
+  if (planned) ik_plan_free(&plan);
   ik_free(insts);
   ik_cli_result_clear(&res);
   ik_group_spec_free(&spec);
   json_decref(doc);
-  return rc < 0 ? IK_EXIT_FAIL : IK_EXIT_OK;
+  return code;
 }
 
 const ik_cli_cmd_t ik_cmd_plan = {

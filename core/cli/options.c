@@ -255,3 +255,15 @@ int ik_cli_run_sub(const ik_cli_cmd_t *parent, const ik_cli_cmd_t *const *subs, 
 }
 
 int ik_cli_cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+const char *ik_cli_one_arg(const ik_optparse_t *p, const char *missing) {
+  if (p->index >= p->argc) {
+    ik_cli_usage_error(p->cmd, "%s", missing);
+    return NULL;
+  }
+  if (p->index + 1 < p->argc) {
+    ik_cli_usage_error(p->cmd, "unexpected argument \"%s\"", p->argv[p->index + 1]);
+    return NULL;
+  }
+  return p->argv[p->index];
+}

@@ -27,3 +27,15 @@ void ik_cli_eprintf(const char *fmt, ...) {
   ik_cli_veprintf(fmt, ap);
   va_end(ap);
 }
+
+int ik_cli_fail(const ik_cli_cmd_t *cmd, const char *fmt, ...) {
+  ik_buf_t msg = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  ik_buf_vprintf(&msg, fmt, ap);
+  va_end(ap);
+  /* One call, so the redactor sees the whole line. */
+  ik_cli_eprintf("infrakit %s: %s\n", cmd->name, ik_buf_cstr(&msg));
+  ik_buf_free(&msg);
+  return IK_EXIT_FAIL;
+}

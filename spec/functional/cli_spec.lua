@@ -375,3 +375,56 @@ describe("infrakit template", function()
     end)
   end
 end)
+
+-- instance, flavor, group and plan share one way to parse --plugin/--json,
+-- take their argument, reach a plugin and report a failure: each says the
+-- same thing, in its own name, with no plugin running.
+describe("plugin client commands with no plugin running", function()
+  local home
+  before_each(function() home = assert(infrakit.exec({ "mktemp", "-d" })).stdout:gsub("\n", "") end)
+  after_each(function() infrakit.exec({ "rm", "-rf", home }) end)
+
+  local function usage(cmd, says)
+    return "infrakit " .. cmd .. ": " .. says .. "\nRun 'infrakit " .. cmd .. " --help' for usage.\n"
+  end
+  local function not_found(cmd, plugin, hint)
+    return function(h)
+      return "infrakit " .. cmd .. ": plugin " .. plugin .. ": not found in " .. h .. "/plugins (no socket " .. plugin
+        .. ", no " .. plugin .. ".listen); is it running?" .. (hint or "") .. "\n"
+    end
+  end
+  local spec = '{"ID": "w", "Properties": {"Allocation": {"Size": 1}, "Instance": {"Plugin": "nope"},'
+    .. ' "Flavor": {"Plugin": "f"}}}'
+  local start_group = " Start one with 'infrakit daemon' (or 'infrakit plugin start group')."
+  local cases = {
+    { { "flavor", "validate", "x" }, 2, usage("flavor validate", "--plugin NAME is required (see 'infrakit plugin ls')") },
+    { { "flavor", "drain", "-p", "f" }, 2, usage("flavor drain", "missing FILE (or - to read standard input)") },
+    { { "flavor", "healthy", "-p", "f", "a", "b" }, 2, usage("flavor healthy", 'unexpected argument "b"') },
+    { { "flavor", "prepare", "-p", "f", "-" }, 1, not_found("flavor prepare", "f"), stdin = "{}" },
+    { { "flavor", "validate", "-p", "f", "-" }, 1,
+      "infrakit flavor validate: -: want an object of the request's fields (Properties, ...)\n", stdin = "[1]" },
+    { { "instance", "describe", "x" }, 2, usage("instance describe", 'unexpected argument "x"') },
+    { { "instance", "describe" }, 2, usage("instance describe", "--plugin NAME is required (see 'infrakit plugin ls')") },
+    { { "instance", "validate", "-p", "i" }, 2, usage("instance validate", "missing FILE (or - to read standard input)") },
+    { { "instance", "provision", "-p", "i", "-" }, 1, not_found("instance provision", "i"), stdin = "{}" },
+    { { "instance", "label", "-p", "i", "id", "a=b" }, 1, not_found("instance label", "i") },
+    -- Without --plugin, destroy says so once, not once per ID.
+    { { "instance", "destroy", "a", "b" }, 2,
+      usage("instance destroy", "--plugin NAME is required (see 'infrakit plugin ls')") },
+    { { "group", "describe" }, 2, usage("group describe", "missing the group ID") },
+    { { "group", "free", "a", "b" }, 2, usage("group free", 'unexpected argument "b"') },
+    { { "group", "commit", "-" }, 1, not_found("group commit", "group", start_group), stdin = spec },
+    { { "group", "scale", "w", "3" }, 1, not_found("group scale", "group", start_group) },
+    { { "group", "destroy", "-p", "g", "w" }, 1, not_found("group destroy", "g") },
+    { { "group", "ls" }, 1, not_found("group ls", "group", start_group) },
+    { { "plan", "-" }, 1, not_found("plan", "nope"), stdin = spec },
+    { { "plan", "-" }, 1, "infrakit plan: stdin:1:1: invalid JSON: unexpected token near end of file\n", stdin = "" },
+  }
+  for _, c in ipairs(cases) do
+    it(table.concat(c[1], " ") .. " exits " .. c[2], function()
+      local r = run(c[1], { env = { INFRAKIT_HOME = home }, stdin = c.stdin })
+      local want = type(c[3]) == "function" and c[3](home) or c[3]
+      assert.are.same({ c[2], "", want }, { r.status, r.stdout, r.stderr })
+    end)
+  end
+end)

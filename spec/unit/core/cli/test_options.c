@@ -1,5 +1,7 @@
 /* core/cli/options and commands: option parsing, global options, usage
- * errors that name the culprit, typo suggestions, the command table. */
+ * errors that name the culprit, typo suggestions, the command table, and
+ * what the client commands share (the one positional argument, --plugin
+ * and --json, the failure line). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +15,7 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/remote.h"
 
 static const ik_cli_cmd_t fake_cmd = {.name = "fake", .summary = "s", .usage = "infrakit fake", .help = "h"};
 
@@ -23,15 +26,37 @@ static const ik_opt_t opts[] = {
     {NULL, 0, false},
 };
 
-/* Run fn with stderr (and stdout) sent to a file; return what was written. */
 static char captured[4096];
-static int parse_all(int argc, char **argv, int *last_index, const char **last_arg) {
+/* Send stderr and stdout to a file until end_capture(), which leaves what
+ * was written in captured. */
+static FILE *capture_file;
+static int saved_fds[2];
+static void begin_capture(void) {
   fflush(stderr);
   fflush(stdout);
-  FILE *tmp = tmpfile();
-  int saved_err = dup(2), saved_out = dup(1);
-  dup2(fileno(tmp), 2);
-  dup2(fileno(tmp), 1);
+  capture_file = tmpfile();
+  saved_fds[0] = dup(2);
+  saved_fds[1] = dup(1);
+  dup2(fileno(capture_file), 2);
+  dup2(fileno(capture_file), 1);
+}
+static void end_capture(void) {
+  fflush(stderr);
+  fflush(stdout);
+  dup2(saved_fds[0], 2);
+  dup2(saved_fds[1], 1);
+  close(saved_fds[0]);
+  close(saved_fds[1]);
+  rewind(capture_file);
+  size_t n = fread(captured, 1, sizeof captured - 1, capture_file);
+  captured[n] = '\0';
+  fclose(capture_file);
+}
+
+/* Parse argv with opts, its output captured. Returns the index of the
+ * first positional, or the IK_OPT_* that stopped parsing. */
+static int parse_all(int argc, char **argv, int *last_index, const char **last_arg) {
+  begin_capture();
   ik_optparse_t p;
   ik_opt_init(&p, &fake_cmd, argc, argv);
   int rc;
@@ -39,18 +64,79 @@ static int parse_all(int argc, char **argv, int *last_index, const char **last_a
     if (last_index) *last_index = rc;
     if (last_arg) *last_arg = p.arg;
   }
-  fflush(stderr);
-  fflush(stdout);
-  dup2(saved_err, 2);
-  dup2(saved_out, 1);
-  close(saved_err);
-  close(saved_out);
-  rewind(tmp);
-  size_t n = fread(captured, 1, sizeof captured - 1, tmp);
-  captured[n] = '\0';
-  fclose(tmp);
+  end_capture();
   if (rc == IK_OPT_END && last_index && *last_index < 0) *last_index = -1;
   return rc == IK_OPT_END ? p.index : rc;
+}
+
+static void one_arg_wants_exactly_one_positional(void **state) {
+  static const struct {
+    int argc;
+    const char *want;   /* the argument, or NULL */
+    const char *stderr; /* a line the usage error holds, or "" */
+  } cases[] = {
+      {1, NULL, "infrakit fake: missing the thing\nRun 'infrakit fake --help' for usage.\n"},
+      {2, "one", ""},
+      {3, NULL, "infrakit fake: unexpected argument \"two\"\nRun 'infrakit fake --help' for usage.\n"},
+  };
+  char a0[] = "fake", a1[] = "one", a2[] = "two";
+  char *argv[] = {a0, a1, a2, NULL};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ik_optparse_t p;
+    ik_opt_init(&p, &fake_cmd, cases[i].argc, argv);
+    begin_capture();
+    const char *got = ik_cli_one_arg(&p, "missing the thing");
+    end_capture();
+    if (cases[i].want) assert_string_equal(got, cases[i].want);
+    else assert_null(got);
+    assert_string_equal(captured, cases[i].stderr);
+  }
+}
+
+static void common_options_fill_plugin_and_json_and_stop_at_the_argument(void **state) {
+  char a0[] = "fake", a1[] = "-p", a2[] = "instance-file", a3[] = "--json", a4[] = "ID", a5[] = "--json";
+  char *argv[] = {a0, a1, a2, a3, a4, a5, NULL};
+  ik_cli_common_t c = {0};
+  ik_optparse_t p;
+  assert_int_equal(ik_cli_common_parse(&fake_cmd, 6, argv, &c, &p), -1);
+  assert_string_equal(c.plugin, "instance-file");
+  assert_true(c.json);
+  assert_int_equal(p.index, 4);
+}
+
+static void common_options_report_usage_errors_and_help(void **state) {
+  char a0[] = "fake", a1[] = "--plugn", a2[] = "x", h1[] = "--help";
+  char *bad[] = {a0, a1, a2, NULL}, *help[] = {a0, h1, NULL};
+  ik_cli_common_t c = {0};
+  ik_optparse_t p;
+  begin_capture();
+  int rc = ik_cli_common_parse(&fake_cmd, 3, bad, &c, &p);
+  end_capture();
+  assert_int_equal(rc, IK_EXIT_USAGE);
+  assert_non_null(strstr(captured, "unknown flag --plugn (did you mean --plugin?)"));
+  begin_capture();
+  rc = ik_cli_common_parse(&fake_cmd, 2, help, &c, &p);
+  end_capture();
+  assert_int_equal(rc, IK_EXIT_OK);
+  assert_non_null(strstr(captured, "Usage: infrakit fake"));
+}
+
+static void missing_plugin_is_a_usage_error(void **state) {
+  begin_capture();
+  bool has = ik_cli_has_plugin(&fake_cmd, NULL);
+  end_capture();
+  assert_false(has);
+  assert_string_equal(captured, "infrakit fake: --plugin NAME is required (see 'infrakit plugin ls')\n"
+                                "Run 'infrakit fake --help' for usage.\n");
+  assert_true(ik_cli_has_plugin(&fake_cmd, "group"));
+}
+
+static void fail_prints_one_line_naming_the_command(void **state) {
+  begin_capture();
+  int rc = ik_cli_fail(&fake_cmd, "%s: %d", "spec.json", 3);
+  end_capture();
+  assert_int_equal(rc, IK_EXIT_FAIL);
+  assert_string_equal(captured, "infrakit fake: spec.json: 3\n");
 }
 
 static void long_option_with_separate_and_inline_value(void **state) {
@@ -197,6 +283,11 @@ int main(void) {
       cmocka_unit_test(global_options_are_accepted_and_applied),
       cmocka_unit_test(bad_global_values_name_the_flag),
       cmocka_unit_test(edit_distance_counts_edits),
+      cmocka_unit_test(one_arg_wants_exactly_one_positional),
+      cmocka_unit_test(common_options_fill_plugin_and_json_and_stop_at_the_argument),
+      cmocka_unit_test(common_options_report_usage_errors_and_help),
+      cmocka_unit_test(missing_plugin_is_a_usage_error),
+      cmocka_unit_test(fail_prints_one_line_naming_the_command),
       cmocka_unit_test(suggest_only_plausible_typos),
       cmocka_unit_test(command_table_is_complete_and_documented),
   };
