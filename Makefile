@@ -77,7 +77,7 @@ endif
 endif
 
 CORE_SRC := $(wildcard core/base/*.c core/loop/*.c core/lua/*.c core/net/*.c core/net/server/*.c \
-                       core/net/client/*.c core/engine/*.c core/cli/*.c providers/*/*.c)
+                       core/net/client/*.c core/engine/*.c core/cli/*.c core/spi/*.c providers/*/*.c)
 MAIN_SRC := core/cli/main.c
 LIB_SRC  := $(filter-out $(MAIN_SRC),$(CORE_SRC))
 # The Lua modules and built-in playbooks, compiled into the binary as

@@ -235,12 +235,8 @@ static int l_exec(lua_State *L) {
     for (int i = 0; i < envc; i++) ik_free(env[i]);
     ik_free(env);
   }
-  if (rc < 0) {
-    ik_free(op->prog);
-    ik_free(op);
-    return ik__push_fail(L, rc, err.msg);
-  }
-  return ik__task_yield(L, t, &op->op);
+  if (rc < 0) ik_free(op->prog);
+  return ik__task_await(L, t, &op->op, rc, &err);
 }
 
 void ik__bind_exec(lua_State *L) {

@@ -23,24 +23,20 @@ typedef struct ik_http_op {
   ik_http_call_t *call;
 } ik_http_op_t;
 
+/* status, body, content_type (nil when absent). */
+static int push_response(lua_State *co, void *data) {
+  ik_http_resp_t *resp = data;
+  lua_pushinteger(co, (lua_Integer)resp->status);
+  lua_pushlstring(co, ik_buf_cstr(&resp->body), resp->body.len);
+  if (resp->content_type) lua_pushstring(co, resp->content_type);
+  else lua_pushnil(co);
+  return 3;
+}
+
 static void http_done(ik_http_call_t *call, ik_http_resp_t *resp, const ik_err_t *err, void *data) {
   (void)call;
   ik_http_op_t *op = data;
-  ik_task_t *t = op->task;
-  if (t != NULL) {
-    lua_State *co = t->co;
-    int n;
-    if (err) {
-      n = ik__push_fail(co, err->code, err->msg);
-    } else {
-      lua_pushinteger(co, (lua_Integer)resp->status);
-      lua_pushlstring(co, ik_buf_cstr(&resp->body), resp->body.len);
-      if (resp->content_type) lua_pushstring(co, resp->content_type);
-      else lua_pushnil(co);
-      n = 3;
-    }
-    ik__task_wake(t, n);
-  }
+  ik__task_answer(op->task, err, push_response, resp);
   ik_free(op);
 }
 
@@ -98,11 +94,7 @@ static int l_http_request(lua_State *L) {
       .max_body = (size_t)max_body,
   };
   rc = ik_http_request(http, &req, http_done, op, &op->call, &err);
-  if (rc < 0) {
-    ik_free(op);
-    return ik__push_fail(L, rc, err.msg);
-  }
-  return ik__task_yield(L, t, &op->op);
+  return ik__task_await(L, t, &op->op, rc, &err);
 }
 
 void ik__bind_http(lua_State *L) {

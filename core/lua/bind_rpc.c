@@ -27,22 +27,18 @@ typedef struct ik_rpc_op {
   ik_rpc_pending_t *pending;
 } ik_rpc_op_t;
 
+/* The result as JSON text, the way Go would write it. */
+static int push_result_text(lua_State *co, void *data) {
+  size_t len;
+  char *text = ik_json_dump_go(data, false, &len);
+  lua_pushlstring(co, text, len);
+  free(text);
+  return 1;
+}
+
 static void rpc_done(json_t *result, const ik_err_t *err, void *data) {
   ik_rpc_op_t *op = data;
-  ik_task_t *t = op->task;
-  if (t != NULL) {
-    lua_State *co = t->co;
-    int n = 1;
-    if (err) {
-      n = ik__push_fail(co, err->code, err->msg);
-    } else {
-      size_t len;
-      char *text = ik_json_dump_go(result, false, &len);
-      lua_pushlstring(co, text, len);
-      free(text);
-    }
-    ik__task_wake(t, n);
-  }
+  ik__task_answer(op->task, err, push_result_text, result);
   ik_rpc_client_free(op->client); /* allowed inside its own callback */
   ik_free(op);
 }
@@ -90,12 +86,8 @@ static int l_rpc_call(lua_State *L) {
     rc = ik_rpc_call(client, NULL, NULL, method, params, rpc_done, op, &op->pending, &err);
   }
   json_decref(params);
-  if (rc < 0) {
-    ik_rpc_client_free(client);
-    ik_free(op);
-    return ik__push_fail(L, rc, err.msg);
-  }
-  return ik__task_yield(L, t, &op->op);
+  if (rc < 0) ik_rpc_client_free(client);
+  return ik__task_await(L, t, op ? &op->op : NULL, rc, &err);
 }
 
 void ik__bind_rpc(lua_State *L) {

@@ -43,32 +43,32 @@ typedef struct spi_op {
   ik_op_t op;
   ik_task_t *task; /* NULL once cancelled: the answer is dropped */
   push_kind_t kind;
+  json_t *result; /* borrowed, while spi_done runs */
 } spi_op_t;
+
+/* The result, as op->kind says. */
+static int push_spi_result(lua_State *co, void *data) {
+  spi_op_t *op = data;
+  json_t *result = op->result;
+  switch (op->kind) {
+  case PUSH_TRUE: lua_pushboolean(co, 1); break;
+  case PUSH_TABLE: ik__push_json(co, result); break;
+  case PUSH_STRING: lua_pushstring(co, json_string_value(result) ? json_string_value(result) : ""); break;
+  case PUSH_HEALTH: {
+    json_int_t h = json_integer_value(result);
+    lua_pushstring(co, h == 1 ? "healthy" : h == 2 ? "unhealthy"
+                                                   : "unknown");
+    break;
+  }
+  default: abort();
+  }
+  return 1;
+}
 
 static void spi_done(json_t *result, const ik_err_t *err, void *data) {
   spi_op_t *op = data;
-  ik_task_t *t = op->task;
-  if (t != NULL) {
-    lua_State *co = t->co;
-    int n = 1;
-    if (err) {
-      n = ik__push_fail(co, err->code, err->msg);
-    } else {
-      switch (op->kind) {
-      case PUSH_TRUE: lua_pushboolean(co, 1); break;
-      case PUSH_TABLE: ik__push_json(co, result); break;
-      case PUSH_STRING: lua_pushstring(co, json_string_value(result) ? json_string_value(result) : ""); break;
-      case PUSH_HEALTH: {
-        json_int_t h = json_integer_value(result);
-        lua_pushstring(co, h == 1 ? "healthy" : h == 2 ? "unhealthy"
-                                                       : "unknown");
-        break;
-      }
-      default: abort();
-      }
-    }
-    ik__task_wake(t, n);
-  }
+  op->result = result;
+  ik__task_answer(op->task, err, push_spi_result, op);
   ik_free(op);
 }
 
@@ -105,11 +105,7 @@ static json_t *arg_json(lua_State *L, int i, const char *what, json_t **keep, in
     ik_err_t err = {0};                                       \
     int rc_ = (call_expr);                                    \
     for (int k_ = 0; k_ < nkeep; k_++) json_decref(keep[k_]); \
-    if (rc_ < 0) {                                            \
-      ik_free(op);                                            \
-      return ik__push_fail(L, rc_, err.msg);                  \
-    }                                                         \
-    return ik__task_yield(L, t_, &op->op);                    \
+    return ik__task_await(L, t_, &op->op, rc_, &err);         \
   } while (0)
 
 /* --- flavor methods -------------------------------------------------- */
@@ -265,26 +261,13 @@ static int get_handle(lua_State *L, bool flavor) {
 static int flavor_get(lua_State *L) { return get_handle(L, true); }
 static int instance_get(lua_State *L) { return get_handle(L, false); }
 
-static void new_class(lua_State *L, const char *mt, const luaL_Reg *methods) {
-  luaL_newmetatable(L, mt);
-  lua_newtable(L);
-  luaL_register(L, NULL, methods);
-  lua_pushcfunction(L, h_close);
-  lua_setfield(L, -2, "close");
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, h_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, h_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
-}
-
 void ik__bind_spi(lua_State *L) {
   static const luaL_Reg flavor_methods[] = {
       {"validate", fl_validate},
       {"prepare", fl_prepare},
       {"healthy", fl_healthy},
       {"drain", fl_drain},
+      {"close", h_close},
       {NULL, NULL},
   };
   static const luaL_Reg instance_methods[] = {
@@ -293,10 +276,11 @@ void ik__bind_spi(lua_State *L) {
       {"label", in_label},
       {"destroy", in_destroy},
       {"describe", in_describe},
+      {"close", h_close},
       {NULL, NULL},
   };
-  new_class(L, IK_FLAVOR_MT, flavor_methods);
-  new_class(L, IK_INSTANCE_MT, instance_methods);
+  ik__new_class(L, IK_FLAVOR_MT, flavor_methods, h_gc, h_tostring);
+  ik__new_class(L, IK_INSTANCE_MT, instance_methods, h_gc, h_tostring);
   lua_pushcfunction(L, flavor_get);
   lua_setfield(L, -2, "flavor_get");
   lua_pushcfunction(L, instance_get);

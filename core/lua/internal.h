@@ -169,6 +169,19 @@ ik_task_t *ik__task_current(lua_State *L, const char *what);
 int ik__task_yield(lua_State *L, ik_task_t *task, ik_op_t *op);
 /* Queue task to be resumed with the nargs values already pushed on its co. */
 void ik__task_wake(ik_task_t *task, int nargs);
+/* What a binding's operation answers with: push the values on co, return
+ * how many. */
+typedef int (*ik_push_fn)(lua_State *co, void *data);
+/* An operation a binding started has ended: wake task (NULL: the operation
+ * was cancelled, nothing happens) with nil, msg, code when err is set, else
+ * with what push(co, data) pushes. The one ending of every binding's done
+ * callback. */
+void ik__task_answer(ik_task_t *task, const ik_err_t *err, ik_push_fn push, void *data);
+/* The last step of a binding that starts an operation: rc is what starting
+ * it returned. rc == 0: the task waits on op (see ik__task_yield). rc < 0:
+ * the operation never started, so op (allocated with ik_malloc, its
+ * ik_op_t first) is freed and nil, err->msg, code are returned. */
+int ik__task_await(lua_State *L, ik_task_t *task, ik_op_t *op, int rc, const ik_err_t *err);
 void ik__task_cancel(ik_task_t *task);
 /* Push the task's recorded results (as wait() returns them) onto L. */
 int ik__task_push_results(ik_task_t *task, lua_State *L);
@@ -188,6 +201,11 @@ int ik__random_bytes(void *buf, size_t len);
 
 /* Push nil, "CODE: message"-style failure triple: nil, msg, name. Returns 3. */
 int ik__push_fail(lua_State *L, int code, const char *msg);
+
+/* Register the metatable mt for a userdata type: methods as its __index,
+ * and its __gc and __tostring (either may be NULL). The one shape of every
+ * bound type (luv's "a metatable per type"). */
+void ik__new_class(lua_State *L, const char *mt, const luaL_Reg *methods, lua_CFunction gc, lua_CFunction tostring);
 
 /* --- json_lua.c: JSON values across the boundary (cjson's conventions) - */
 /* Push v as a Lua value (null → infrakit.json.null, arrays carry

@@ -1,7 +1,7 @@
 /* Limits of Lua code that arrives from outside (a spec, a fetched template):
  * a memory budget, a run-time limit, and slices short enough that the loop
  * keeps serving while such code runs. The Lua half is
- * lua/infrakit/sandbox.lua, which brackets every call into sandboxed code
+ * lua/infrakit/_sandbox.lua, which brackets every call into sandboxed code
  * with core.sandbox_enter() / core.sandbox_leave().
  *
  * Memory. The state's allocator (LuaJIT's own) is wrapped, counting the

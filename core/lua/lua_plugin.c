@@ -29,6 +29,7 @@
 #include "lua/internal.h"
 #include "lua/plugin.h"
 #include "net/go_types.h"
+#include "spi/watchers.h"
 
 #define IK_LUA_MAX_PENDING 256 /* queued events; past it, one "describe again" */
 #define IK_LUA_MAX_FILE (16u << 20)
@@ -63,13 +64,7 @@ struct lua_plugin {
   lua_module_t *cur; /* the version new calls run on */
   int refs;          /* the owner's, plus one while events wait for the loop */
   bool freed;
-  struct lua_watcher {
-    ik_instance_event_cb cb; /* NULL: a free slot */
-    void *data;
-    int token;
-  } * watchers; /* one per subscriber (a group), grown as needed */
-  int nwatchers, capwatchers;
-  int next_token;
+  ik_watchers_t watchers; /* one per subscriber (a group) */
   struct lua_event {
     char *id;  /* NULL: "describe again" */
     char *why; /* what happened, for people, or NULL */
@@ -252,7 +247,7 @@ static void plugin_unref(lua_plugin_t *pl) {
     ik_free(pl->pending[i].why);
   }
   ik_free(pl->pending);
-  ik_free(pl->watchers);
+  ik_watchers_free(&pl->watchers);
   ik_free(pl->name);
   ik_free(pl->path);
   ik_free(pl->module);
@@ -269,9 +264,8 @@ static void deliver_events(void *data) {
   pl->npending = 0;
   pl->deferred = false;
   for (size_t i = 0; i < n; i++) {
-    /* Indexes, not pointers: a callback may watch (growing the array). */
-    for (int w = 0; w < pl->nwatchers && !pl->freed; w++)
-      if (pl->watchers[w].cb) pl->watchers[w].cb(evs[i].id, evs[i].why, pl->watchers[w].data);
+    /* plugin_free (maybe from a callback) empties the list: no more calls. */
+    ik_watchers_notify(&pl->watchers, evs[i].id, evs[i].why);
     ik_free(evs[i].id);
     ik_free(evs[i].why);
   }
@@ -373,7 +367,7 @@ static void module_retire(lua_module_t *m) {
 static void plugin_free(void *self) {
   lua_plugin_t *pl = self;
   pl->freed = true;
-  pl->nwatchers = 0;
+  ik_watchers_free(&pl->watchers);
   module_retire(pl->cur);
   pl->cur = NULL;
   plugin_unref(pl);
@@ -477,25 +471,11 @@ static int i_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, v
  * version loaded (one with watch(notify) sends them), and that can change
  * with a reload. */
 static int i_watch(void *self, ik_instance_event_cb cb, void *data, ik_err_t *err) {
-  lua_plugin_t *pl = self;
-  int i = 0;
-  while (i < pl->nwatchers && pl->watchers[i].cb) i++;
-  if (i == pl->nwatchers) {
-    if (pl->nwatchers == pl->capwatchers) {
-      pl->capwatchers = pl->capwatchers ? 2 * pl->capwatchers : 4;
-      pl->watchers = ik_realloc(pl->watchers, (size_t)pl->capwatchers * sizeof *pl->watchers);
-    }
-    pl->nwatchers++;
-  }
-  pl->watchers[i] = (struct lua_watcher){.cb = cb, .data = data, .token = ++pl->next_token};
-  return pl->watchers[i].token;
+  (void)err;
+  return ik_watchers_add(&((lua_plugin_t *)self)->watchers, cb, data);
 }
 
-static void i_unwatch(void *self, int token) {
-  lua_plugin_t *pl = self;
-  for (int i = 0; i < pl->nwatchers; i++)
-    if (pl->watchers[i].token == token && pl->watchers[i].cb) memset(&pl->watchers[i], 0, sizeof pl->watchers[i]);
-}
+static void i_unwatch(void *self, int token) { ik_watchers_remove(&((lua_plugin_t *)self)->watchers, token); }
 
 static const ik_instance_vtable_t lua_instance_vt = {
     .kind = "lua",

@@ -67,6 +67,22 @@ int ik__push_fail(lua_State *L, int code, const char *msg) {
   return 3;
 }
 
+void ik__new_class(lua_State *L, const char *mt, const luaL_Reg *methods, lua_CFunction gc, lua_CFunction tostring) {
+  luaL_newmetatable(L, mt);
+  lua_newtable(L);
+  luaL_register(L, NULL, methods);
+  lua_setfield(L, -2, "__index");
+  if (gc) {
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  if (tostring) {
+    lua_pushcfunction(L, tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_pop(L, 1);
+}
+
 int ik_lua_parse_timeout(const char *s, double *out, ik_err_t *err) {
   char *end = NULL;
   errno = 0;

@@ -114,7 +114,7 @@ double ik_lua_timeout(const ik_lua_t *rt);
 void ik_lua_set_timeout(ik_lua_t *rt, double seconds);
 
 /* Limits of sandboxed Lua (code from a spec or a fetched template, run
- * through infrakit.sandbox): run time summed over its slices (default 5 s)
+ * through infrakit._sandbox): run time summed over its slices (default 5 s)
  * and memory (default 256 MiB). 0 leaves a value as it is. */
 void ik_lua_set_sandbox_limits(ik_lua_t *rt, double seconds, size_t bytes);
 

@@ -237,6 +237,19 @@ void ik__task_wake(ik_task_t *t, int nargs) {
   enqueue(t);
 }
 
+void ik__task_answer(ik_task_t *t, const ik_err_t *err, ik_push_fn push, void *data) {
+  if (t == NULL) return;
+  ik__task_wake(t, err ? ik__push_fail(t->co, err->code, err->msg) : push(t->co, data));
+}
+
+int ik__task_await(lua_State *L, ik_task_t *t, ik_op_t *op, int rc, const ik_err_t *err) {
+  if (rc < 0) {
+    ik_free(op);
+    return ik__push_fail(L, rc, err->msg);
+  }
+  return ik__task_yield(L, t, op);
+}
+
 void ik__task_cancel(ik_task_t *t) {
   switch (t->state) {
   case IK_TS_DONE:
@@ -429,15 +442,7 @@ void ik__bind_tasks(lua_State *L) {
       {"id", l_task_id},
       {NULL, NULL},
   };
-  luaL_newmetatable(L, IK_TASK_MT);
-  lua_newtable(L);
-  luaL_register(L, NULL, methods);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, l_task_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, l_task_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
+  ik__new_class(L, IK_TASK_MT, methods, l_task_gc, l_task_tostring);
   lua_pushcfunction(L, l_spawn);
   lua_setfield(L, -2, "spawn");
 }

@@ -138,7 +138,7 @@ end
 ---@return table|nil status, string? message, string? code
 function group.wait(id, opts)
   opts = opts or {}
-  local progress = require "infrakit.progress"
+  local progress = require "infrakit._progress"
   local timeout = opts.timeout or 60
   local st, err, code = group.watch(id, function(s)
     local sum = s.Summary

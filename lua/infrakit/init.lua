@@ -90,7 +90,7 @@ infrakit.group = require "infrakit.group"
 ---@module "infrakit.daemon"
 infrakit.daemon = require "infrakit.daemon"
 
-local progress = require "infrakit.progress"
+local progress = require "infrakit._progress"
 
 --- What a playbook tells its user: infrakit.print(fmt, ...) prints a
 --- timestamped line (string.format's fmt).

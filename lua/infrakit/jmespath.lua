@@ -387,6 +387,19 @@ local function compare(op, a, b)
   return a >= b
 end
 
+-- A projection: rhs evaluated on each of items (those for which filter,
+-- when given, is true), the null results dropped.
+local function project(items, rhs, filter)
+  local out = {}
+  for _, e in ipairs(items) do
+    if not filter or not is_false(eval(filter, e)) then
+      local r = eval(rhs, e)
+      if not is_null(r) then out[#out + 1] = r end
+    end
+  end
+  return list(out)
+end
+
 local functions = {}
 
 local function call_function(name, argv, nargs)
@@ -439,32 +452,17 @@ function eval(n, v)
   elseif t == "projection" then
     local base = eval(n.c[1], v)
     if not is_array(base) then return nil end
-    local out = {}
-    for _, e in ipairs(base) do
-      local r = eval(n.c[2], e)
-      if not is_null(r) then out[#out + 1] = r end
-    end
-    return list(out)
+    return project(base, n.c[2])
   elseif t == "value_projection" then
     local base = eval(n.c[1], v)
     if not is_object(base) then return nil end
-    local out = {}
-    for _, k in ipairs(value.sorted_keys(base)) do
-      local r = eval(n.c[2], base[k])
-      if not is_null(r) then out[#out + 1] = r end
-    end
-    return list(out)
+    local values = {}
+    for i, k in ipairs(value.sorted_keys(base)) do values[i] = base[k] end
+    return project(values, n.c[2])
   elseif t == "filter_projection" then
     local base = eval(n.c[1], v)
     if not is_array(base) then return nil end
-    local out = {}
-    for _, e in ipairs(base) do
-      if not is_false(eval(n.c[3], e)) then
-        local r = eval(n.c[2], e)
-        if not is_null(r) then out[#out + 1] = r end
-      end
-    end
-    return list(out)
+    return project(base, n.c[2], n.c[3])
   elseif t == "flatten" then
     local base = eval(n.c[1], v)
     if not is_array(base) then return nil end

@@ -54,7 +54,7 @@ local BUILTIN = "builtin:"
 --- cached copy") | nil, message.
 function playbook.resolve(target, opts)
   opts = opts or {}
-  local registry = require "infrakit.registry"
+  local registry = require "infrakit._registry"
   if target:match("^https?://") then return registry.for_url(target, opts.refresh) end
   if target:sub(-4) == ".lua" and exists(target) then return target end
   if exists(target .. "/playbook.lua") then return target .. "/playbook.lua" end
@@ -257,7 +257,7 @@ function playbook.main(o, ...)
   end
   local target = o.target
   local runner = { refresh = o.refresh, json = o.json }
-  if runner.json then require("infrakit.progress").set_json(true) end
+  if runner.json then require("infrakit._progress").set_json(true) end
   local path, err = playbook.resolve(target, runner)
   if not path then return usage(err) end
   if err then eprint("infrakit play: ", err, "\n") end
@@ -277,16 +277,16 @@ function playbook.main(o, ...)
   infrakit.params = params
   -- Where the playbook came from (a URL, or its path), to find the
   -- templates it ships with: sources.resolve(infrakit.playbook_source, "x.tmpl").
-  local entry = not target:find("/", 1, true) and require("infrakit.registry").get(target)
+  local entry = not target:find("/", 1, true) and require("infrakit._registry").get(target)
   infrakit.playbook_source = target:match("^https?://") and target or (entry and entry.source) or path
-  require("infrakit.template.sources").offline = require("infrakit.registry").dir() .. "/.cache"
-  require("infrakit.progress").reset()
+  require("infrakit.template._sources").offline = require("infrakit._registry").dir() .. "/.cache"
+  require("infrakit._progress").reset()
   -- Ctrl-C: say so, then the playbook's own handler (infrakit.on_interrupt).
   local user_handler
   local on_interrupt = infrakit.on_interrupt
   infrakit.on_interrupt = function(fn) user_handler = fn end
   on_interrupt(function()
-    local progress = require "infrakit.progress"
+    local progress = require "infrakit._progress"
     progress.done()
     progress.print("interrupted: %s stopped here%s", target, user_handler and "; cleaning up" or "")
     if user_handler then user_handler() end
@@ -295,7 +295,7 @@ function playbook.main(o, ...)
     e = tostring(e)
     return e:find("stack traceback:", 1, true) and e or debug.traceback(e, 2)
   end)
-  require("infrakit.progress").done()
+  require("infrakit._progress").done()
   if not ok then
     eprint("infrakit play: ", target, " failed: ", tostring(res), "\n")
     return 1
@@ -307,7 +307,7 @@ end
 --- built-in ones (in the binary) unless a registry entry has their name.
 --- Each is {Name, CachedAt, Source, Description, Builtin}.
 function playbook.listing()
-  local registry = require "infrakit.registry"
+  local registry = require "infrakit._registry"
   local rows, named = {}, {}
   for _, e in ipairs(registry.list()) do
     named[e.name] = true
@@ -328,7 +328,7 @@ end
 --- errors): { sub = "add"|"ls"|"rm"|"update", args = { ... }, json = bool }.
 --- Returns the exit status.
 function playbook.registry_main(o)
-  local registry = require "infrakit.registry"
+  local registry = require "infrakit._registry"
   local sub, argv = o.sub, o.args or {}
   local function fail(msg)
     eprint("infrakit playbook ", sub, ": ", msg, "\n")

@@ -44,8 +44,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "loop/complete.h"
-
-#define IK_PROCESS_MAX_WATCHERS 16
+#include "spi/watchers.h"
 
 typedef struct proc_provider proc_provider_t;
 
@@ -76,12 +75,7 @@ struct proc_provider {
   char *output_dir; /* absolute Stdout/Stderr allowed under it; may be NULL */
   uint64_t grace_ms;
   instance_t *instances;
-  struct {
-    ik_instance_event_cb cb;
-    void *data;
-    int token;
-  } watchers[IK_PROCESS_MAX_WATCHERS];
-  int next_token;
+  ik_watchers_t watchers;
   bool freed;
   int handles; /* libuv handles still closing: free the provider after them */
 };
@@ -166,10 +160,7 @@ static void remove_record(proc_provider_t *pp, const char *id) {
   ik_free(path);
 }
 
-static void notify(proc_provider_t *pp, const char *id, const char *why) {
-  for (int i = 0; i < IK_PROCESS_MAX_WATCHERS; i++)
-    if (pp->watchers[i].cb) pp->watchers[i].cb(id, why, pp->watchers[i].data);
-}
+static void notify(proc_provider_t *pp, const char *id, const char *why) { ik_watchers_notify(&pp->watchers, id, why); }
 
 static instance_t *find(proc_provider_t *pp, const char *id) {
   for (instance_t *in = pp->instances; in; in = in->next)
@@ -583,28 +574,17 @@ static int pp_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, 
 }
 
 static int pp_watch(void *self, ik_instance_event_cb cb, void *data, ik_err_t *err) {
-  proc_provider_t *pp = self;
-  for (int i = 0; i < IK_PROCESS_MAX_WATCHERS; i++) {
-    if (pp->watchers[i].cb == NULL) {
-      pp->watchers[i].cb = cb;
-      pp->watchers[i].data = data;
-      pp->watchers[i].token = ++pp->next_token;
-      return pp->watchers[i].token;
-    }
-  }
-  return ik_err_set(err, IK_ESTATE, "instance-process: at most %d watchers", IK_PROCESS_MAX_WATCHERS);
+  (void)err;
+  return ik_watchers_add(&((proc_provider_t *)self)->watchers, cb, data);
 }
 
-static void pp_unwatch(void *self, int token) {
-  proc_provider_t *pp = self;
-  for (int i = 0; i < IK_PROCESS_MAX_WATCHERS; i++)
-    if (pp->watchers[i].token == token && pp->watchers[i].cb) memset(&pp->watchers[i], 0, sizeof pp->watchers[i]);
-}
+static void pp_unwatch(void *self, int token) { ik_watchers_remove(&((proc_provider_t *)self)->watchers, token); }
 
 static void maybe_free_provider(proc_provider_t *pp) {
   if (!pp->freed || pp->handles > 0) return;
   ik_free(pp->dir);
   ik_free(pp->output_dir);
+  ik_watchers_free(&pp->watchers);
   ik_free(pp);
 }
 

@@ -227,10 +227,9 @@ end }
     local pport, tport = "28393", "28394"
     local remote = [[
 local infrakit = require "infrakit"
-local sources = require "infrakit.template.sources"
 return { run = function()
   -- The template ships beside the playbook: resolved against its source.
-  local url = sources.resolve(infrakit.playbook_source, "greeting.tmpl")
+  local url = infrakit.template.resolve(infrakit.playbook_source, "greeting.tmpl")
   url = url:gsub("]] .. pport .. [[", "]] .. tport .. [[")
   print(assert(require("infrakit.template").render_url(url, { name = "offline" })))
 end }

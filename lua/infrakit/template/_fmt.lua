@@ -264,6 +264,15 @@ local function format_one(verb, flags, prec, v)
   return bad_verb(verb, v)
 end
 
+-- A width or precision at f[i]: "*" takes the next operand as it is,
+-- digits give their number, neither gives default. Returns it, the next i
+-- and the next operand's index.
+local function read_count(f, i, args, argi, default)
+  if f:sub(i, i) == "*" then return args[argi], i + 1, argi + 1 end
+  local digits = f:match("^%d*", i)
+  return tonumber(digits) or default, i + #digits, argi
+end
+
 --- fmt.Sprintf with the verbs v s q d t f F e E g G x X o b c U T and %%,
 --- flags "+- #0", width and precision (digits or *). Missing operands
 --- print "%!d(MISSING)", extra ones "%!(EXTRA type=value)" as in Go.
@@ -283,25 +292,8 @@ function M.sprintf(f, ...)
     local flags = f:match("^[-+# 0]*", i)
     i = i + #flags
     local width, prec
-    if f:sub(i, i) == "*" then
-      width = args[argi]
-      argi = argi + 1
-      i = i + 1
-    else
-      local w = f:match("^%d+", i)
-      if w then width, i = tonumber(w), i + #w end
-    end
-    if f:sub(i, i) == "." then
-      i = i + 1
-      if f:sub(i, i) == "*" then
-        prec = args[argi]
-        argi = argi + 1
-        i = i + 1
-      else
-        local p = f:match("^%d*", i)
-        prec, i = tonumber(p) or 0, i + #p
-      end
-    end
+    width, i, argi = read_count(f, i, args, argi, nil)
+    if f:sub(i, i) == "." then prec, i, argi = read_count(f, i + 1, args, argi, 0) end
     local verb = f:sub(i, i)
     i = i + 1
     if verb == "%" then

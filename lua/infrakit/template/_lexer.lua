@@ -69,19 +69,30 @@ local function unescape(s, quote, pos)
   return table.concat(out)
 end
 
+-- The position of the quote q (a byte) that closes the literal opened at
+-- i, skipping backslash escapes; fails naming what when the line or the
+-- text ends first.
+local function closing_quote(text, i, q, what)
+  local j = i + 1
+  while true do
+    local d = byte(text, j)
+    if not d or d == 10 then fail("unterminated " .. what, i) end
+    if d == 92 then j = j + 2 elseif d == q then return j else j = j + 1 end
+  end
+end
+
+-- The bases of Go's prefixed integer literals (0x1F, 0o17, 0b101).
+local PREFIX_BASE = { ["0x"] = 16, ["0o"] = 8, ["0b"] = 2 }
+
 -- Go number literal text to a Lua number, or nil.
 local function parse_number(text)
   local s = text:gsub("_", "")
   local sign = 1
   if s:sub(1, 1) == "-" then sign, s = -1, s:sub(2) elseif s:sub(1, 1) == "+" then s = s:sub(2) end
   local v
-  local prefix = s:sub(1, 2):lower()
-  if prefix == "0x" and not s:find("[pP.]") then
-    v = tonumber(s:sub(3), 16)
-  elseif prefix == "0o" then
-    v = tonumber(s:sub(3), 8)
-  elseif prefix == "0b" then
-    v = tonumber(s:sub(3), 2)
+  local base = PREFIX_BASE[s:sub(1, 2):lower()]
+  if base and not (base == 16 and s:find("[pP.]")) then
+    v = tonumber(s:sub(3), base)
   elseif s:match("^0[0-7]+$") then
     v = tonumber(s, 8)
   elseif s:match("^%d*%.?%d*[eE]?[-+]?%d*$") then
@@ -160,12 +171,7 @@ function M.lex(text, ldelim, rdelim)
         emit("comma", nil, i)
         i = i + 1
       elseif c == 34 then -- "
-        local j = i + 1
-        while true do
-          local d = byte(text, j)
-          if not d or d == 10 then fail("unterminated quoted string", i) end
-          if d == 92 then j = j + 2 elseif d == 34 then break else j = j + 1 end
-        end
+        local j = closing_quote(text, i, 34, "quoted string")
         emit("string", unescape(sub(text, i + 1, j - 1), '"', i), i)
         i = j + 1
       elseif c == 96 then -- `
@@ -174,12 +180,7 @@ function M.lex(text, ldelim, rdelim)
         emit("string", (sub(text, i + 1, j - 1):gsub("\r", "")), i)
         i = j + 1
       elseif c == 39 then -- '
-        local j = i + 1
-        while true do
-          local d = byte(text, j)
-          if not d or d == 10 then fail("unterminated character constant", i) end
-          if d == 92 then j = j + 2 elseif d == 39 then break else j = j + 1 end
-        end
+        local j = closing_quote(text, i, 39, "character constant")
         local s = unescape(sub(text, i + 1, j - 1), "'", i)
         local b1 = byte(s, 1)
         if not b1 then fail("empty character constant", i) end

@@ -123,7 +123,7 @@ function M.env_allowed(policy, fname, name)
 end
 
 local function clean(path)
-  return require("infrakit.template.sources").clean(path)
+  return require("infrakit.template._sources").clean(path)
 end
 
 local function inside(path, dirs)
@@ -145,7 +145,7 @@ end
 --- or nil, message, "EACCES".
 function M.url_allowed(policy, url)
   if policy == nil then return true end
-  local sources = require "infrakit.template.sources"
+  local sources = require "infrakit.template._sources"
   local scheme, _, path = sources.split(url)
   if scheme == "str" then return true end
   if scheme == nil or scheme == "file" then

@@ -15,7 +15,7 @@ local lexer = require "infrakit.template._lexer"
 local parser = require "infrakit.template._parser"
 local compiler = require "infrakit.template._compiler"
 local runtime = require "infrakit.template._runtime"
-local sources = require "infrakit.template.sources"
+local sources = require "infrakit.template._sources"
 local value = require "infrakit.template._value"
 local access = require "infrakit.template.access"
 
@@ -277,7 +277,7 @@ local function is_lua_url(url)
 end
 
 local function load_lua(text, url)
-  local sandbox = require "infrakit.sandbox"
+  local sandbox = require "infrakit._sandbox"
   local chunk, err = sandbox.load(text, "=" .. url)
   if not chunk then return nil, ("template %s: %s"):format(url, err), "EINVAL" end
   local ok, fn = pcall(chunk) -- errors come out of the sandbox as plain values
@@ -295,7 +295,7 @@ end
 -- limits and hands back its error as a plain string or { msg =, code = }
 -- of strings, so nothing here reaches into an object the template made.
 function LuaTemplate:run(S, ctx)
-  local ok, out = require("infrakit.sandbox").call(self.fn, ctx, S.F)
+  local ok, out = require("infrakit._sandbox").call(self.fn, ctx, S.F)
   if not ok then
     if type(out) == "table" and type(out.msg) == "string" then
       return nil, ("template %s: %s"):format(self.name, out.msg), type(out.code) == "string" and out.code or "EINVAL"
@@ -380,6 +380,16 @@ function template.render_url(url, context, opts)
   ropts.cache = cache
   return execute(tpl, new_state(tpl, context, ropts), context)
 end
+
+--- ref resolved against base, the URL or path of the template naming it
+--- (nil: ref as it is, cleaned), the way render_url, include and template
+--- resolve theirs: a URL with a scheme stays as it is, a relative path
+--- goes beside base. A playbook finds the templates it ships with by
+--- template.resolve(infrakit.playbook_source, "init.tmpl").
+---@param base string|nil
+---@param ref string
+---@return string
+template.resolve = sources.resolve
 
 template.access = access
 template.null = value.null

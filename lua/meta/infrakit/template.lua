@@ -34,4 +34,14 @@ function template.render(text, context, opts) end
 ---@return string|nil text, string? message, string? code
 function template.render_url(url, context, opts) end
 
+--- ref resolved against base, the URL or path of the template naming it
+--- (nil: ref as it is, cleaned), the way render_url, include and template
+--- resolve theirs: a URL with a scheme stays as it is, a relative path
+--- goes beside base. A playbook finds the templates it ships with by
+--- template.resolve(infrakit.playbook_source, "init.tmpl").
+---@param base string|nil
+---@param ref string
+---@return string
+template.resolve = nil
+
 return template

@@ -4,7 +4,7 @@
 local infrakit = require "infrakit"
 local core = require "infrakit.core"
 local helper = dofile("spec/unit/lua/spec_helper.lua")
-local sandbox = require "infrakit.sandbox"
+local sandbox = require "infrakit._sandbox"
 local template = require "infrakit.template"
 
 local function write(path, text)

@@ -1,7 +1,7 @@
 local infrakit = require "infrakit"
 local helper = dofile("spec/unit/lua/spec_helper.lua")
 
-local sandbox = require "infrakit.sandbox"
+local sandbox = require "infrakit._sandbox"
 local bin = os.getenv("IK_BIN") or "./infrakit"
 
 -- Runs code in a fresh sandbox; returns what sandbox.run returns, packed.
@@ -22,7 +22,7 @@ local function refused(code, extra)
   return r[2]
 end
 
-describe("infrakit.sandbox", function()
+describe("infrakit._sandbox", function()
   helper.track_refs()
 
   describe("keeps out", function()
@@ -124,7 +124,7 @@ describe("infrakit.sandbox", function()
       -- Called directly (not through sandbox.run) in a task of a child
       -- process: the task fails with a message; the process does not abort.
       local script = [[
-        local sandbox = require "infrakit.sandbox"
+        local sandbox = require "infrakit._sandbox"
         local fn = assert(sandbox.load("return ('xx'):rep(2^30)", "=big"))
         local t = require("infrakit").spawn(fn)
         local r, err, code = t:wait()
@@ -222,7 +222,7 @@ describe("infrakit.sandbox", function()
 
     it("a runaway loop inside a sandbox coroutine: the watchdog still stops it", function()
       local script = [[
-        local sandbox = require "infrakit.sandbox"
+        local sandbox = require "infrakit._sandbox"
         return sandbox.run("coroutine.wrap(function() local i = 0 while true do i = i + 1 end end)()")
       ]]
       local r = assert(infrakit.exec({ bin, "--lua-timeout", "0.2", "lua", "-e", script }, { timeout = 60 }))
@@ -315,8 +315,8 @@ describe("infrakit.sandbox", function()
   end)
 
   it("raises on misuse", function()
-    assert.has_error(function() sandbox.load(42) end, "infrakit.sandbox.load: code must be a string, got number")
-    assert.has_error(function() sandbox.load("x", nil, "env") end, "infrakit.sandbox.load: env must be a table, got string")
-    assert.has_error(function() sandbox.env("x") end, "infrakit.sandbox.env: extra must be a table, got string")
+    assert.has_error(function() sandbox.load(42) end, "infrakit._sandbox.load: code must be a string, got number")
+    assert.has_error(function() sandbox.load("x", nil, "env") end, "infrakit._sandbox.load: env must be a table, got string")
+    assert.has_error(function() sandbox.env("x") end, "infrakit._sandbox.env: extra must be a table, got string")
   end)
 end)

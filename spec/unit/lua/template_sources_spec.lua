@@ -44,6 +44,17 @@ describe("infrakit.template sources", function()
     assert.are.equal("b", template.render_url("deep/b.tpl", nil, { base = dir .. "/lib/x" }))
   end)
 
+  it("template.resolve resolves a reference as render_url does", function()
+    local cases = {
+      { "https://h:8/p/playbook.lua", "init.tmpl", "https://h:8/p/init.tmpl" },
+      { "https://h/p/a.tmpl", "../b/c.tmpl", "https://h/b/c.tmpl" },
+      { "/srv/p/playbook.lua", "t/init.tmpl", "/srv/p/t/init.tmpl" },
+      { "/srv/p/playbook.lua", "https://x/y.tmpl", "https://x/y.tmpl" },
+      { nil, "./a/../b.tmpl", "b.tmpl" },
+    }
+    for _, c in ipairs(cases) do assert.are.equal(c[3], template.resolve(c[1], c[2])) end
+  end)
+
   it("str:// is the template text itself", function()
     assert.are.equal("hi 3", template.render_url("str://hi {{ . }}", 3))
     assert.are.equal("[in]", template.render("[{{ include `str://{{ . }}` `in` }}]"))

@@ -17,7 +17,7 @@ local args = require "infrakit.template._funcs.args"
 local tjson = require "infrakit.json.go"
 local yaml = require "infrakit.yaml"
 local jmespath = require "infrakit.jmespath"
-local sources = require "infrakit.template.sources"
+local sources = require "infrakit.template._sources"
 local runtime = require "infrakit.template._runtime"
 
 local null, list = value.null, value.list

@@ -185,10 +185,10 @@ static void sandbox_memory_budget_fails_the_call_not_the_process(void **state) {
   fixture_t *f = *state;
   ik_err_t err = {0};
   ik_lua_set_sandbox_limits(f->rt, 0, (size_t)16 << 20);
-  int rc = ik_lua_dostring(f->rt, "require('infrakit.sandbox').run('return string.rep(\"y\", 2^28)')", "=t", &err);
+  int rc = ik_lua_dostring(f->rt, "require('infrakit._sandbox').run('return string.rep(\"y\", 2^28)')", "=t", &err);
   assert_int_equal(rc, IK_ELUA);
   assert_non_null(strstr(err.msg, "more than 16 MiB"));
-  rc = ik_lua_dostring(f->rt, "local ok, e = pcall(require('infrakit.sandbox').load('local t = {} "
+  rc = ik_lua_dostring(f->rt, "local ok, e = pcall(require('infrakit._sandbox').load('local t = {} "
                               "for i = 1, 1e9 do t[i] = {} end'))",
                        "=t", &err);
   assert_int_equal(rc, IK_ELUA);
@@ -202,7 +202,7 @@ static void sandbox_time_limit_reaches_pattern_matching(void **state) {
   fixture_t *f = *state;
   ik_err_t err = {0};
   ik_lua_set_sandbox_limits(f->rt, 0.1, 0);
-  int rc = ik_lua_dostring(f->rt, "require('infrakit.sandbox').run('return (\"a\"):rep(3000):find(\".-.-.-b\")')",
+  int rc = ik_lua_dostring(f->rt, "require('infrakit._sandbox').run('return (\"a\"):rep(3000):find(\".-.-.-b\")')",
                            "=t", &err);
   assert_int_equal(rc, IK_ETIMEDOUT);
   assert_non_null(strstr(err.msg, "sandbox: "));

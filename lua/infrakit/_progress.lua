@@ -1,4 +1,5 @@
---- infrakit.print and infrakit.progress: what a playbook tells its user.
+--- infrakit._progress: infrakit.print and infrakit.progress, what a
+--- playbook tells its user.
 -- On a terminal a progress line is redrawn in place; elsewhere (CI, pipes)
 -- each change is a plain line. Every line starts with the seconds since
 -- the playbook started, so a log reads as a timeline.

@@ -1,4 +1,4 @@
--- infrakit.template.sources: where template text comes from.
+-- infrakit.template._sources: where template text comes from.
 --
 -- URLs (InfraKit's, reference §6.2):
 --   str://TEXT           the rest is the text itself

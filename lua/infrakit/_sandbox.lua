@@ -1,9 +1,9 @@
--- infrakit.sandbox: run Lua that arrives from outside — inside a spec, in a
+-- infrakit._sandbox: run Lua that arrives from outside — inside a spec, in a
 -- fetched template — with an allow-list of functions, as redis does for
 -- its scripts. Flavor files on disk and playbooks are the user's own
 -- programs and are not sandboxed.
 --
---   local sandbox = require "infrakit.sandbox"
+--   local sandbox = require "infrakit._sandbox"
 --   local env = sandbox.env({ name = "web" })            -- fresh globals
 --   local fn, err = sandbox.load(code, "=template", env) -- text only
 --   local ok, a, b = pcall(fn, ...)
@@ -183,7 +183,7 @@ end
 ---@return table env
 function sandbox.env(extra)
   if extra ~= nil and type(extra) ~= "table" then
-    error("infrakit.sandbox.env: extra must be a table, got " .. type(extra), 2)
+    error("infrakit._sandbox.env: extra must be a table, got " .. type(extra), 2)
   end
   local env = {}
   for name, value in pairs(BASE) do env[name] = value end
@@ -260,16 +260,16 @@ end
 ---@return string|nil code
 function sandbox.load(code, chunkname, env)
   if type(code) ~= "string" then
-    error("infrakit.sandbox.load: code must be a string, got " .. type(code), 2)
+    error("infrakit._sandbox.load: code must be a string, got " .. type(code), 2)
   end
   if chunkname ~= nil and type(chunkname) ~= "string" then
-    error("infrakit.sandbox.load: chunkname must be a string", 2)
+    error("infrakit._sandbox.load: chunkname must be a string", 2)
   end
   if env ~= nil and type(env) ~= "table" then
-    error("infrakit.sandbox.load: env must be a table, got " .. type(env), 2)
+    error("infrakit._sandbox.load: env must be a table, got " .. type(env), 2)
   end
   if code:byte(1) == 27 or code:find("^\239\187\191\27") then
-    return nil, "infrakit.sandbox.load: refusing a binary (bytecode) chunk", "EINVAL"
+    return nil, "infrakit._sandbox.load: refusing a binary (bytecode) chunk", "EINVAL"
   end
   local chunk, err = load(code, chunkname or "=sandbox", "t", env or sandbox.env())
   if not chunk then return nil, err, "EINVAL" end

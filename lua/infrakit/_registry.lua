@@ -1,6 +1,6 @@
---- The playbook registry: named playbooks from a URL or a path, cached
---- under $INFRAKIT_HOME/playbooks/NAME/ so `infrakit play NAME` works
---- offline (docs/playbooks.md, "The registry").
+--- infrakit._registry: the playbook registry - named playbooks from a URL
+--- or a path, cached under $INFRAKIT_HOME/playbooks/NAME/ so `infrakit play
+--- NAME` works offline (docs/playbooks.md, "The registry").
 ---
 ---   playbooks/NAME/playbook.lua   the cached copy
 ---   playbooks/NAME/meta.json      {"Source", "CachedAt", "Description"}
