@@ -83,7 +83,7 @@ static void on_shutdown(ik_loop_t *loop, int signum, void *data) {
   c->interrupting = true;
   ik_lua_cancel_all(c->rt);
   ik_err_t err = {0};
-  static const char *const handler = "local h = require('infrakit.core').interrupt_handler\n"
+  static const char *const handler = "local h = require('infrakit._core').interrupt_handler\n"
                                      "if h then h() end";
   if (ik_lua_start_string(c->rt, handler, "=(interrupt)", 0, NULL, interrupt_done, c, NULL, &err) < 0) {
     c->interrupting = false;

@@ -1,7 +1,7 @@
 /* infrakit play [--refresh] [--json] FILE|DIR|URL|NAME [--PARAM VALUE ...]
  * [-- ARGS]: run a playbook. The runner's options are parsed here with
  * ik_optparse like every command's; the rest is Lua's (playbook.main in
- * lua/infrakit/playbook.lua): finding the playbook, checking the
+ * lua/infrakit/_playbook.lua): finding the playbook, checking the
  * parameters it declares (known only once it is loaded), running it as a
  * task on the loop. `play NAME --help` prints the playbook's parameters in
  * the help format of every command (ik_cli_print_help's). */
@@ -30,7 +30,7 @@ static int play_run(int argc, char **argv) {
   for (int i = p.index + 1; i < argc && strcmp(argv[i], "--") != 0; i++)
     help = help || strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
   json_t *o = json_pack("{s:s, s:b, s:b, s:b}", "target", argv[p.index], "refresh", refresh, "json", json, "help", help);
-  int code = ik_cli_run_lua_opts("play", "require('infrakit.playbook').main", o, argc - p.index - 1, argv + p.index + 1);
+  int code = ik_cli_run_lua_opts("play", "require('infrakit._playbook').main", o, argc - p.index - 1, argv + p.index + 1);
   json_decref(o);
   if (help && code == IK_EXIT_OK) ik_cli_print_global_options();
   return code;

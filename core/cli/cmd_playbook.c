@@ -1,7 +1,7 @@
 /* infrakit playbook add|ls|rm|update: the playbook registry. Each
  * subcommand parses its command line here with ik_optparse and hands the
- * parsed options to Lua (playbook.registry_main in lua/infrakit/playbook.lua,
- * over lua/infrakit/registry.lua), which does the work. */
+ * parsed options to Lua (playbook.registry_main in lua/infrakit/_playbook.lua,
+ * over lua/infrakit/_registry.lua), which does the work. */
 #include <jansson.h>
 
 #include "cli/cli.h"
@@ -33,7 +33,7 @@ static int registry_run(const ik_cli_cmd_t *sub, const char *verb, int argc, cha
   json_t *args = json_array();
   for (int i = p.index; i < argc; i++) json_array_append_new(args, json_string(argv[i]));
   json_object_set_new(o, "args", args);
-  code = ik_cli_run_lua_opts("playbook", "require('infrakit.playbook').registry_main", o, 0, NULL);
+  code = ik_cli_run_lua_opts("playbook", "require('infrakit._playbook').registry_main", o, 0, NULL);
 done:
   json_decref(o);
   return code;

@@ -1,7 +1,7 @@
 /* infrakit template FILE|URL [--var K=V]... [--json-context FILE]: render
  * one of InfraKit's templates to stdout. The command line is parsed here,
  * with ik_optparse like every command; the rendering is Lua's
- * (lua/infrakit/template/cli.lua run(opts)), handed the parsed options. */
+ * (lua/infrakit/template/_cli.lua run(opts)), handed the parsed options. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,7 +82,7 @@ static int template_run(int argc, char **argv) {
   }
   json_object_set_new(o, "source", json_string(source));
   if (context) json_object_set_new(o, "json_context", json_string(context));
-  code = ik_cli_run_lua_opts("template", "require('infrakit.template.cli').run", o, 0, NULL);
+  code = ik_cli_run_lua_opts("template", "require('infrakit.template._cli').run", o, 0, NULL);
 done:
   json_decref(o);
   return code;

@@ -1,4 +1,4 @@
-/* infrakit.core: the C half of `require "infrakit"`. Clocks, sleep,
+/* infrakit._core: the C half of `require "infrakit"`. Clocks, sleep,
  * tasks, and debugging counters; exec and log add themselves. */
 #include <math.h>
 #include <string.h>

@@ -219,7 +219,7 @@ json_t *ik__to_json(lua_State *L, int idx, const char *what, ik_err_t *err);
 int ik__open_codec(lua_State *L); /* infrakit._codec: base64, sha256 (libcrypto) */
 int ik__open_json(lua_State *L);  /* infrakit._json: array_mt, go_quote, go_number */
 int ik__open_yaml(lua_State *L);  /* infrakit._yaml: events (LibYAML) */
-int ik__open_core(lua_State *L);  /* infrakit.core: sleep, spawn, now, ... */
+int ik__open_core(lua_State *L);  /* infrakit._core: sleep, spawn, now, ... */
 /* Push the loaded chunk of the embedded module name (embedded.h) and
  * return 1; return 0 (nothing pushed) if there is none. */
 int ik__load_embedded(lua_State *L, const char *name);

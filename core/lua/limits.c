@@ -210,7 +210,7 @@ static int l_sandbox_enter(lua_State *L) {
 static int l_sandbox_leave(lua_State *L) {
   ik_lua_t *rt = ik__rt(L);
   ik_sb_t *sb = sb_of(rt, rt->current);
-  if (sb->depth == 0) return luaL_error(L, "infrakit.core.sandbox_leave: not in a sandbox");
+  if (sb->depth == 0) return luaL_error(L, "infrakit._core.sandbox_leave: not in a sandbox");
   if (--sb->depth > 0) return lua_gettop(L);
   if (rt->sb_active == sb) sb_lift(rt, sb);
   sb_relief(rt, sb->mem_base);
@@ -223,7 +223,7 @@ static int l_sandbox_limits(lua_State *L) {
   ik_lua_t *rt = ik__rt(L);
   double s = luaL_optnumber(L, 1, rt->sb_timeout);
   double mib = luaL_optnumber(L, 2, (double)(rt->sb_memory >> 20));
-  if (!(s > 0) || !(mib >= 1)) return luaL_error(L, "infrakit.core.sandbox_limits: want seconds > 0 and MiB >= 1");
+  if (!(s > 0) || !(mib >= 1)) return luaL_error(L, "infrakit._core.sandbox_limits: want seconds > 0 and MiB >= 1");
   rt->sb_timeout = s;
   rt->sb_memory = (size_t)mib << 20;
   lua_pushnumber(L, rt->sb_timeout);

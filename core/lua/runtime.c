@@ -129,7 +129,7 @@ static void seed_random(lua_State *L) {
 /* The Lua half of infrakit (every file under lua/infrakit/) and the built-in playbooks
  * are compiled into the binary (embedded.h), so a copied binary needs
  * nothing on disk. Module lookup, first match wins:
- *   1. package.preload (infrakit.core, cjson);
+ *   1. package.preload (infrakit._core, cjson);
  *   2. only when a source directory is given (INFRAKIT_LUA_DIR or
  *      opts->lua_dir: a checkout's lua/, to try edits without rebuilding):
  *      package.path, that directory first, then LUA_PATH and the system
@@ -195,7 +195,7 @@ static void set_paths(lua_State *L, const char *lua_dir) {
   /* Built-in C modules: found even when no .so is installed. */
   static const luaL_Reg builtin[] = {
       {"cjson", luaopen_cjson},
-      {"infrakit.core", ik__open_core},
+      {"infrakit._core", ik__open_core},
       {"infrakit._json", ik__open_json},
       {"infrakit._codec", ik__open_codec},
       {"infrakit._yaml", ik__open_yaml},

@@ -3,7 +3,7 @@
 -- On a terminal a progress line is redrawn in place; elsewhere (CI, pipes)
 -- each change is a plain line. Every line starts with the seconds since
 -- the playbook started, so a log reads as a timeline.
-local core = require "infrakit.core"
+local core = require "infrakit._core"
 
 local progress = {}
 

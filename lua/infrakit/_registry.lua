@@ -5,7 +5,7 @@
 ---   playbooks/NAME/playbook.lua   the cached copy
 ---   playbooks/NAME/meta.json      {"Source", "CachedAt", "Description"}
 ---   playbooks/.urls/KEY.lua       copies of playbooks played by URL
-local core = require "infrakit.core"
+local core = require "infrakit._core"
 local json = require "infrakit.json"
 local http = require "infrakit.http"
 

@@ -52,7 +52,7 @@ local sandbox = {}
 -- stop (core/lua/pattern.c; same semantics): LuaJIT's own matcher is one C
 -- call that nothing interrupts. Sandboxed code gets these in `string`, and
 -- method calls (s:find(...)) reach them through the string metatable.
-local PATTERN = require("infrakit.core").pattern
+local PATTERN = require("infrakit._core").pattern
 
 do
   local string_mt = getmetatable("")
@@ -202,7 +202,7 @@ function sandbox.env(extra)
   return env
 end
 
-local core = require "infrakit.core"
+local core = require "infrakit._core"
 local sandbox_enter, sandbox_leave = core.sandbox_enter, core.sandbox_leave
 local raw_pcall, rawget, tostring, type = pcall, rawget, tostring, type
 

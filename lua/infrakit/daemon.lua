@@ -1,5 +1,5 @@
 --- infrakit.daemon: make sure a daemon serves this $INFRAKIT_HOME.
-local core = require "infrakit.core"
+local core = require "infrakit._core"
 local rpc = require "infrakit.rpc"
 
 local daemon = {}

@@ -4,7 +4,7 @@
 -- group.use(address) - and yields until it answers. Failures are
 -- `nil, message, code`, like every call of the infrakit module.
 local rpc = require "infrakit.rpc"
-local core = require "infrakit.core"
+local core = require "infrakit._core"
 
 local group = {}
 

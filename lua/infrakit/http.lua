@@ -1,7 +1,7 @@
 -- infrakit.http: HTTP calls through the project's client (libcurl's multi
 -- interface on the event loop). The C half is core.http_request
 -- (core/lua/bind_http.c).
-local core = require "infrakit.core"
+local core = require "infrakit._core"
 
 local http = {}
 

@@ -4,7 +4,7 @@
 -- marked "Yields." below and must be called from a task (a script run by
 -- `infrakit lua`, a playbook, or a function started with infrakit.spawn).
 -- Expected failures return nil, message, code; misuse raises.
-local core = require "infrakit.core"
+local core = require "infrakit._core"
 
 --- The module; infrakit.template and infrakit.gotypes load on first use.
 ---@class infrakit

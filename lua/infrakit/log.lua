@@ -8,7 +8,7 @@
 -- log.secret(value) masks a value wherever it would appear, and URL
 -- passwords and secret query values (?token=...) are masked too.
 -- log.redact(text) applies the same masking to text a script prints itself.
-local core = require "infrakit.core"
+local core = require "infrakit._core"
 
 local log = {}
 

@@ -1,6 +1,6 @@
 -- infrakit.rpc: JSON-RPC calls to any plugin on InfraKit's wire
 -- (docs/plugins.md). The C half is core.rpc_call (core/lua/bind_rpc.c).
-local core = require "infrakit.core"
+local core = require "infrakit._core"
 local json = require "infrakit.json"
 
 local rpc = {}

@@ -57,9 +57,9 @@ describe("a copied infrakit binary", function()
 
   it("keeps file and line in errors from embedded modules", function()
     local r = assert(infrakit.exec({ dir .. "/infrakit", "lua", "-e",
-      'require("infrakit.playbook").load(nil)' }, { cwd = work }))
+      'require("infrakit._playbook").load(nil)' }, { cwd = work }))
     assert.are.equal(1, r.status)
-    assert.matches("lua/infrakit/playbook.lua:%d+:", r.stderr)
+    assert.matches("lua/infrakit/_playbook.lua:%d+:", r.stderr)
   end)
 
   it("INFRAKIT_LUA_DIR puts a source directory first, the embedded copy still behind it", function()

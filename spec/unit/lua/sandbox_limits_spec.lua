@@ -2,7 +2,7 @@
 -- errors are read inside the sandbox, it has a memory budget and a
 -- run-time limit, and while it runs the other tasks keep running.
 local infrakit = require "infrakit"
-local core = require "infrakit.core"
+local core = require "infrakit._core"
 local helper = dofile("spec/unit/lua/spec_helper.lua")
 local sandbox = require "infrakit._sandbox"
 local template = require "infrakit.template"

@@ -1,8 +1,8 @@
--- infrakit.template.cli: what `infrakit template` runs with the options
+-- infrakit.template._cli: what `infrakit template` runs with the options
 -- the C command parsed, driven through run(opts, io) with captured stdout
 -- and stderr. The command line itself (its --help, its usage errors) is
 -- tested against the binary in spec/functional/cli_spec.lua.
-local template_cli = require "infrakit.template.cli"
+local template_cli = require "infrakit.template._cli"
 local helper = dofile("spec/unit/lua/spec_helper.lua")
 
 local function run(opts, stdin)

@@ -1,4 +1,4 @@
---- infrakit.playbook: what `infrakit play` runs (docs/playbooks.md).
+--- infrakit._playbook: what `infrakit play` runs (docs/playbooks.md).
 --
 -- A playbook is a Lua file returning a table:
 --
@@ -15,7 +15,7 @@
 -- Types: string, int, number, bool, list (comma-separated, or the flag
 -- repeated). Parameters are checked - unknown, missing, mistyped, not
 -- allowed - before anything runs, and every error names the parameter.
-local core = require "infrakit.core"
+local core = require "infrakit._core"
 
 -- Write to stderr through the redactor: an error may name a URL with its
 -- credentials, or repeat a secret.
@@ -376,7 +376,7 @@ function playbook.registry_main(o)
     end
     return failed > 0 and 1 or 0
   end
-  error("infrakit.playbook.registry_main: unknown subcommand " .. tostring(sub), 2)
+  error("infrakit._playbook.registry_main: unknown subcommand " .. tostring(sub), 2)
 end
 
 return playbook

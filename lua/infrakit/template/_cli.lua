@@ -1,4 +1,4 @@
--- infrakit.template.cli: `infrakit template FILE|URL [--var k=v]...
+-- infrakit.template._cli: `infrakit template FILE|URL [--var k=v]...
 -- [--json-context FILE]`. The C command parses the command line and calls
 -- run(opts) inside a task (rendering may yield on http sources), then exits
 -- with its result: 0 rendered, 1 the template failed.
@@ -37,12 +37,12 @@ end
 function cli.run(o, io_)
   io_ = io_ or {}
   local stdout = io_.stdout or function(s) io.stdout:write(s) end
-  local has_core, core = pcall(require, "infrakit.core")
+  local has_core, core = pcall(require, "infrakit._core")
   local redact = has_core and core.log_redact or tostring -- errors may name a URL with its credentials
   local stderr = io_.stderr or function(s) io.stderr:write(redact(s)) end
   local read_stdin = io_.stdin or function() return io.stdin:read("*a") end
   if type(o) ~= "table" or type(o.source) ~= "string" then
-    error("infrakit.template.cli.run: want a table with a source", 2)
+    error("infrakit.template._cli.run: want a table with a source", 2)
   end
   local source, context_file = o.source, o.json_context
   local vars, opts = {}, { missing_key = o.missing_key, delims = o.delims }
