@@ -68,6 +68,42 @@ local VALUE = "abcdefgh01234567"
 
 local function copy(t) return json.decode(json.encode(t)) end
 
+describe("infrakit.docker", function()
+  after_each(function() docker.transport = real_transport end)
+
+  it("maps unix:// to the socket and tcp:// to http, or https with the TLS files", function()
+    local sent
+    docker.transport = function(req)
+      sent = req
+      return { status = 200, body = "{}" }
+    end
+    local cases = {
+      { "unix:///run/d.sock", nil, "http://docker/v1.41/info", "/run/d.sock", nil },
+      { "tcp://10.0.0.1:2375", nil, "http://10.0.0.1:2375/v1.41/info", nil, nil },
+      { "tcp://10.0.0.1:2376", { CAFile = "ca.pem", CertFile = "c.pem", KeyFile = "k.pem" },
+        "https://10.0.0.1:2376/v1.41/info", nil, { ca = "ca.pem", cert = "c.pem", key = "k.pem" } },
+      { "tcp://10.0.0.1:2376", { InsecureSkipVerify = true }, "https://10.0.0.1:2376/v1.41/info", nil, { insecure = true } },
+      { nil, nil, "http://docker/v1.41/info", "/var/run/docker.sock", nil },
+    }
+    for _, c in ipairs(cases) do
+      local client = assert(docker.client(c[1], c[2]))
+      assert.are.same({}, client:info())
+      assert.are.equal(c[3], sent.url)
+      assert.are.equal(c[4], sent.unix_socket)
+      assert.are.same(c[5], sent.tls)
+    end
+  end)
+
+  it("refuses a host that is not unix:// or tcp://, naming it", function()
+    for _, h in ipairs { "http://x:1", "unix://relative", "/run/d.sock", "tcp://" } do
+      local c, err, code = docker.client(h)
+      assert.is_nil(c)
+      assert.are.equal("EINVAL", code)
+      assert.matches(("Docker.Host %q"):format(h), err, 1, true)
+    end
+  end)
+end)
+
 describe("flavor-swarm", function()
   helper.track_refs()
   before_each(function()
