@@ -363,6 +363,10 @@ local function node_ids(nodes)
   return table.concat(ids, ", ")
 end
 
+local function hostname_of(node)
+  return type(node.Description) == "table" and node.Description.Hostname or ""
+end
+
 local function healthy(properties, instance)
   local c, value, code = node_client(properties, instance)
   if c == false then
@@ -381,7 +385,7 @@ local function healthy(properties, instance)
   end
   local n = nodes[1]
   local state = type(n.Status) == "table" and n.Status.State or ""
-  local hostname = type(n.Description) == "table" and n.Description.Hostname or ""
+  local hostname = hostname_of(n)
   if state ~= "ready" then
     log.warn("swarm flavor: node is not ready", { mod = "flavor/swarm", id = n.ID, hostname = hostname, state = state })
     return "unhealthy"
@@ -421,66 +425,61 @@ local function drain_node(properties, instance)
   return nodes[1], c
 end
 
-swarm.manager = {
-  --- Validate: the common rules, then an odd number of LogicalIDs.
-  validate = function(properties, allocation)
-    local s, ids, code = validate_base(properties, allocation)
-    if not s then return nil, ids, code end
-    if #ids % 2 == 0 then
-      return nil, ("must have odd number for quorum: Allocation.LogicalIDs has %d"):format(#ids), "EINVAL"
-    end
-    local attachments = s.Attachments or {}
-    for _, id in ipairs(ids) do
-      if attachments[id] == nil or #attachments[id] == 0 then
-        log.warn("swarm flavor: no attachments, which is needed for durability", { mod = "flavor/swarm", id = id })
-      end
-    end
-    return true
-  end,
-  prepare = function(properties, spec, allocation, index)
-    return prepare("manager", properties, spec, allocation, index)
-  end,
-  healthy = healthy,
-  --- Drain: demote the node to worker (a node already a worker is left).
-  drain = function(properties, instance)
-    local node, c, code = drain_node(properties, instance)
-    if node == false then return true end
-    if not node then return nil, c, code end
-    local inspected, err
-    inspected, err, code = c:node_inspect(node.ID)
-    if not inspected then return nil, err, code end
-    local hostname = type(inspected.Description) == "table" and inspected.Description.Hostname or ""
-    if inspected.Spec.Role ~= "manager" then
-      log.warn("swarm flavor: node is not a manager, nothing to demote", { mod = "flavor/swarm", id = node.ID,
-        hostname = hostname })
+-- One type of the flavor: role's Prepare; Validate = the common rules,
+-- then check(spec, ids) when given; Drain = drain_one(client, node) on the
+-- instance's node, when there is one.
+local function flavor_of(role, check, drain_one)
+  return {
+    validate = function(properties, allocation)
+      local s, ids, code = validate_base(properties, allocation)
+      if not s then return nil, ids, code end
+      if check then return check(s, ids) end
       return true
-    end
-    local spec = inspected.Spec
-    spec.Role = "worker"
-    log.info("swarm flavor: demoting a manager", { mod = "flavor/swarm", id = node.ID, hostname = hostname })
-    return c:node_update(node.ID, inspected.Version.Index, spec)
-  end,
-}
+    end,
+    prepare = function(properties, spec, allocation, index)
+      return prepare(role, properties, spec, allocation, index)
+    end,
+    healthy = healthy,
+    drain = function(properties, instance)
+      local node, c, code = drain_node(properties, instance)
+      if node == false then return true end
+      if not node then return nil, c, code end
+      return drain_one(c, node)
+    end,
+  }
+end
 
-swarm.worker = {
-  validate = function(properties, allocation)
-    local s, ids, code = validate_base(properties, allocation)
-    if not s then return nil, ids, code end
+-- Managers: an odd number of LogicalIDs. Drain demotes the node to worker
+-- (a node that is a worker already is left alone).
+swarm.manager = flavor_of("manager", function(s, ids)
+  if #ids % 2 == 0 then
+    return nil, ("must have odd number for quorum: Allocation.LogicalIDs has %d"):format(#ids), "EINVAL"
+  end
+  local attachments = s.Attachments or {}
+  for _, id in ipairs(ids) do
+    if attachments[id] == nil or #attachments[id] == 0 then
+      log.warn("swarm flavor: no attachments, which is needed for durability", { mod = "flavor/swarm", id = id })
+    end
+  end
+  return true
+end, function(c, node)
+  local inspected, err, code = c:node_inspect(node.ID)
+  if not inspected then return nil, err, code end
+  local fields = { mod = "flavor/swarm", id = node.ID, hostname = hostname_of(inspected) }
+  if inspected.Spec.Role ~= "manager" then
+    log.warn("swarm flavor: node is not a manager, nothing to demote", fields)
     return true
-  end,
-  prepare = function(properties, spec, allocation, index)
-    return prepare("worker", properties, spec, allocation, index)
-  end,
-  healthy = healthy,
-  --- Drain: remove the node from the swarm (force).
-  drain = function(properties, instance)
-    local node, c, code = drain_node(properties, instance)
-    if node == false then return true end
-    if not node then return nil, c, code end
-    local hostname = type(node.Description) == "table" and node.Description.Hostname or ""
-    log.info("swarm flavor: removing a worker node", { mod = "flavor/swarm", id = node.ID, hostname = hostname })
-    return c:node_remove(node.ID, true)
-  end,
-}
+  end
+  local spec = inspected.Spec
+  spec.Role = "worker"
+  log.info("swarm flavor: demoting a manager", fields)
+  return c:node_update(node.ID, inspected.Version.Index, spec)
+end)
+
+-- Workers: Drain removes the node from the swarm (force).
+swarm.worker = flavor_of("worker", nil, function(c, node)
+  log.info("swarm flavor: removing a worker node", { mod = "flavor/swarm", id = node.ID, hostname = hostname_of(node) })
+  return c:node_remove(node.ID, true)
+end)
 
 return swarm
