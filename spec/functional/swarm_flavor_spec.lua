@@ -49,6 +49,15 @@ describe("flavor-swarm in the daemon", function()
     end
   end)
 
+  it("reads an InitScriptTemplateURL only as the daemon's --template-* flags allow", function()
+    local r = flavor(d, "validate", "flavor-swarm/worker", {
+      Properties = { Docker = P.Docker, InitScriptTemplateURL = "file:///etc/hostname" }, Allocation = { Size = 1 },
+    })
+    assert.are.equal(1, r.status)
+    assert.matches("InitScriptTemplateURL file:///etc/hostname: ", r.stderr, 1, true)
+    assert.matches("--template-dir", r.stderr, 1, true)
+  end)
+
   it("is found by a group spec's Flavor.Plugin flavor-swarm/manager", function()
     local spec = {
       ID = "managers",
