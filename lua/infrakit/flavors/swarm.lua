@@ -265,6 +265,13 @@ end
 local function read_state(s, spec)
   local c, state, code = docker.find_manager(s.hosts, s.Docker.TLS)
   if c then
+    -- The join tokens end up in Init scripts; never in the logs.
+    local tokens = state.swarm and state.swarm.JoinTokens
+    if type(tokens) == "table" then
+      for _, t in ipairs { tokens.Manager, tokens.Worker } do
+        if type(t) == "string" and t ~= "" then log.secret(t) end
+      end
+    end
     if state.swarm == nil then
       log.info("swarm flavor: the engine is not a swarm manager, or not in a swarm",
         { mod = "flavor/swarm", host = c.host })

@@ -221,6 +221,13 @@ describe("flavor-swarm", function()
       assert.are.same(STATE_CALLS, keys_called())
     end)
 
+    it("keeps the join tokens out of the logs", function()
+      serve({ [SOCK] = INIT })
+      assert(swarm.worker.prepare(props(), { LogicalID = null }, { Size = 1 }, { Group = "w", Sequence = 1 }))
+      local text = "tokens " .. TOKENS.Worker .. " " .. TOKENS.Manager
+      assert.are.equal("tokens [REDACTED] [REDACTED]", infrakit.log.redact(text))
+    end)
+
     it("joins the manager at SwarmJoinIP when the swarm exists (a replacement)", function()
       serve({ [SOCK] = INIT })
       local out = assert(swarm.manager.prepare(props(), pet("127.0.0.11"), MANAGERS, { Group = "managers", Sequence = 0 }))
