@@ -355,7 +355,14 @@ local function node_client(properties, instance)
   local value = tags[LINK_LABEL]
   if type(value) ~= "string" or value == "" then return false end
   if #s.hosts == 0 then return nil, "no docker connect info: Properties.Docker needs Host (or TLS)", "EINVAL" end
-  local c, state, code = docker.find_manager(s.hosts, s.Docker.TLS)
+  -- One host: asked directly, as InfraKit does (one call per check); a
+  -- list: the first manager among them.
+  local c, state, code
+  if #s.hosts == 1 then
+    c, state, code = docker.client(s.hosts[1], s.Docker.TLS)
+  else
+    c, state, code = docker.find_manager(s.hosts, s.Docker.TLS)
+  end
   if not c then return nil, state, code end
   return c, value
 end

@@ -361,6 +361,20 @@ describe("flavor-swarm", function()
       end)
     end
 
+    it("asks one host directly: a single call per check", function()
+      serve({ [SOCK] = INIT })
+      assert.are.equal("healthy", swarm.worker.healthy(P, INSTANCE))
+      assert.are.same({ LIST_KEY }, keys_called())
+    end)
+
+    it("asks the first manager of a list of hosts", function()
+      serve({ ["/run/fresh.sock"] = UNINIT, [SOCK] = INIT })
+      local p = { Docker = { Host = { "unix:///run/down.sock", "unix:///run/fresh.sock", HOST } } }
+      assert.are.equal("healthy", swarm.worker.healthy(p, INSTANCE))
+      assert.are.equal(SOCK, calls[#calls].sock)
+      assert.are.equal(LIST_KEY, calls[#calls].key)
+    end)
+
     it("filters the nodes on the infrakit_link label", function()
       serve({ [SOCK] = INIT })
       swarm.worker.healthy(P, INSTANCE)
