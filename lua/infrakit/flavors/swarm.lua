@@ -78,6 +78,10 @@ local TLS_FIELDS = {
   { "CAFile", "string" }, { "CertFile", "string" }, { "KeyFile", "string" }, { "InsecureSkipVerify", "bool" },
 }
 
+-- Each Engine API call of the flavor: an engine that does not answer
+-- within this is skipped (a list of hosts) or an error.
+local CALL_TIMEOUT = { timeout = 10 }
+
 local ALL_INSTANCES = "*"
 local CLUSTER_ID_TAG = "infrakit.cluster.id"
 local LINK_LABEL, LINK_CONTEXT, LINK_CREATED = "infrakit_link", "infrakit_link_context", "infrakit_link_created"
@@ -263,7 +267,7 @@ end
 -- The swarm state Prepare renders with: { info =, node =, swarm = } (parts
 -- missing when unknown), or nil, message, code.
 local function read_state(s, spec)
-  local c, state, code = docker.find_manager(s.hosts, s.Docker.TLS)
+  local c, state, code = docker.find_manager(s.hosts, s.Docker.TLS, CALL_TIMEOUT)
   if c then
     -- The join tokens end up in Init scripts; never in the logs.
     local tokens = state.swarm and state.swarm.JoinTokens
@@ -359,9 +363,9 @@ local function node_client(properties, instance)
   -- list: the first manager among them.
   local c, state, code
   if #s.hosts == 1 then
-    c, state, code = docker.client(s.hosts[1], s.Docker.TLS)
+    c, state, code = docker.client(s.hosts[1], s.Docker.TLS, CALL_TIMEOUT)
   else
-    c, state, code = docker.find_manager(s.hosts, s.Docker.TLS)
+    c, state, code = docker.find_manager(s.hosts, s.Docker.TLS, CALL_TIMEOUT)
   end
   if not c then return nil, state, code end
   return c, value

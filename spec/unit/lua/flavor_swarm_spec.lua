@@ -94,6 +94,18 @@ describe("infrakit.docker", function()
     end
   end)
 
+  it("bounds each call: 30 s by default, opts.timeout when given; the flavor's 10 s", function()
+    local timeouts = {}
+    docker.transport = function(req)
+      timeouts[#timeouts + 1] = req.timeout
+      return { status = 200, body = "[]" }
+    end
+    assert(docker.client("unix:///run/d.sock"):info())
+    assert(docker.client("unix:///run/d.sock", nil, { timeout = 2 }):info())
+    swarm.worker.healthy({ Docker = { Host = "unix:///run/d.sock" } }, { ID = "i", Tags = { infrakit_link = "x" } })
+    assert.are.same({ 30, 2, 10 }, timeouts)
+  end)
+
   it("refuses a host that is not unix:// or tcp://, naming it", function()
     for _, h in ipairs { "http://x:1", "unix://relative", "/run/d.sock", "tcp://" } do
       local c, err, code = docker.client(h)
