@@ -97,8 +97,10 @@ function swarm.random_value()
   return table.concat(out)
 end
 
--- Decodes Properties into the Spec, Docker into { Host = {hosts...},
--- TLS = {...} | nil }. Returns spec or nil, message.
+-- Decodes Properties into the Spec: Docker becomes { Host = the host or
+-- the list as given, TLS = {...} | nil }, and s.hosts the list of hosts to
+-- try (the default socket when only TLS is given). Returns the spec, or
+-- nil and a message naming the field.
 local function decode(properties)
   local s, err = go.decode_struct(properties, "swarm.Spec", FIELDS)
   if not s then return nil, err end
