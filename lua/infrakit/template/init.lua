@@ -20,7 +20,6 @@ local runtime = require "infrakit.template._runtime"
 local sources = require "infrakit.template._sources"
 local value = require "infrakit.template._value"
 local access = require "infrakit.template.access"
-local core = require "infrakit._core"
 
 local template = {}
 
@@ -416,7 +415,9 @@ end
 ---@return string|nil text, string? message, string? code
 function template.builtin(name)
   if type(name) ~= "string" then error("infrakit.template.builtin: name must be a string, got " .. type(name), 2) end
-  local chunk = name:sub(1, 10) == "templates/" and core.embedded(name) or nil
+  -- Required here, not at load: the engine itself runs without the host's
+  -- bindings (the template fuzzer, spec/fuzz/fuzz_template.c).
+  local chunk = name:sub(1, 10) == "templates/" and require("infrakit._core").embedded(name) or nil
   if not chunk then return nil, name .. ": no such template built into this binary", "ENOENT" end
   return chunk()
 end
