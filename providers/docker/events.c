@@ -5,6 +5,13 @@
  * once, with the instance ID and what happened ("exited with status 137"),
  * so a `docker kill`ed member is replaced without waiting for the poll.
  *
+ * The engine tells of a death before its list of containers shows it
+ * (the "die" event is sent before the container's new state is
+ * committed), so a describe at once could still see the dead container
+ * running and heal nothing until the poll. A die is therefore told once
+ * an inspect of the container has answered: the engine answers it under
+ * the container's lock, after the new state is committed.
+ *
  * The stream ends when the engine stops or restarts: it is opened again
  * after a backoff (base/backoff.h: 100 ms doubling to 5 s, with jitter),
  * and when it is up again every watcher is told "describe again" (id
@@ -23,6 +30,35 @@
 void ik__docker_notify(ik_docker_t *dp, const char *id, const char *why) {
   for (int i = 0; i < IK_DOCKER_MAX_WATCHERS; i++)
     if (dp->watchers[i].cb) dp->watchers[i].cb(id, why, dp->watchers[i].data);
+}
+
+typedef struct death {
+  ik_docker_t *dp;
+  char id[IK_DOCKER_ID_LEN + 1];
+  char why[96];
+} death_t;
+
+/* The inspect after a die answered (whatever it said): now describe sees
+ * the container stopped. */
+static void on_death_settled(long status, json_t *body, const ik_buf_t *raw, const ik_err_t *err, void *data) {
+  death_t *d = data;
+  if (!d->dp->freed) ik__docker_notify(d->dp, d->id, d->why);
+  ik_free(d);
+}
+
+static void tell_death(ik_docker_t *dp, const char *cid, const char *id, const char *why) {
+  death_t *d = IK_NEW(death_t);
+  d->dp = dp;
+  snprintf(d->id, sizeof d->id, "%s", id);
+  snprintf(d->why, sizeof d->why, "%s", why);
+  char *path = ik_sprintf("/containers/%s/json", cid);
+  ik_err_t e = {0};
+  int rc = ik__docker_call(dp, "GET", path, NULL, 0, on_death_settled, d, &e);
+  ik_free(path);
+  if (rc < 0) {
+    ik__docker_notify(dp, id, why);
+    ik_free(d);
+  }
 }
 
 void ik__docker_event_line(ik_docker_t *dp, const char *line, size_t len) {
@@ -49,7 +85,8 @@ void ik__docker_event_line(ik_docker_t *dp, const char *line, size_t len) {
     if (why[0]) {
       if (strcmp(action, "destroy") == 0) ik__docker_labels_forget(dp, id);
       ik_log(IK_LOG_DEBUG, "instance-docker", "container event", "id", id, "action", action, NULL);
-      ik__docker_notify(dp, id, why);
+      if (strcmp(action, "die") == 0) tell_death(dp, cid, id, why);
+      else ik__docker_notify(dp, id, why);
     }
   }
   json_decref(ev);
