@@ -116,7 +116,7 @@ static void engine_handler(ik_http_request_t *req, void *data) {
 static fixture_t *fx_start(const route_t *routes) {
   fixture_t *fx = IK_NEW(fixture_t);
   ik_err_t err = {0};
-  snprintf(fx->dir, sizeof fx->dir, "/tmp/ik-docker-XXXXXX");
+  snprintf(fx->dir, sizeof fx->dir, "/tmp/ik-dockerunit-XXXXXX");
   assert_non_null(mkdtemp(fx->dir));
   snprintf(fx->sock, sizeof fx->sock, "%s/engine.sock", fx->dir);
   snprintf(fx->host, sizeof fx->host, "unix://%s", fx->sock);
