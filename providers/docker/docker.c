@@ -636,27 +636,14 @@ static int dk_label(void *self, const char *id, json_t *labels, ik_spi_cb cb, vo
 
 static int dk_watch(void *self, ik_instance_event_cb cb, void *data, ik_err_t *err) {
   ik_docker_t *dp = self;
-  for (int i = 0; i < IK_DOCKER_MAX_WATCHERS; i++) {
-    if (dp->watchers[i].cb == NULL) {
-      dp->watchers[i].cb = cb;
-      dp->watchers[i].data = data;
-      dp->watchers[i].token = ++dp->next_token;
-      dp->nwatchers++;
-      ik__docker_events_update(dp);
-      return dp->watchers[i].token;
-    }
-  }
-  return ik_err_set(err, IK_ESTATE, "instance-docker: at most %d watchers", IK_DOCKER_MAX_WATCHERS);
+  int token = ik_watchers_add(&dp->watchers, cb, data, "instance-docker", err);
+  if (token > 0) ik__docker_events_update(dp);
+  return token;
 }
 
 static void dk_unwatch(void *self, int token) {
   ik_docker_t *dp = self;
-  for (int i = 0; i < IK_DOCKER_MAX_WATCHERS; i++) {
-    if (dp->watchers[i].token == token && dp->watchers[i].cb) {
-      memset(&dp->watchers[i], 0, sizeof dp->watchers[i]);
-      dp->nwatchers--;
-    }
-  }
+  ik_watchers_remove(&dp->watchers, token);
   ik__docker_events_update(dp);
 }
 
@@ -664,8 +651,7 @@ static void dk_free(void *self) {
   ik_docker_t *dp = self;
   if (dp == NULL) return;
   dp->freed = true;
-  memset(dp->watchers, 0, sizeof dp->watchers);
-  dp->nwatchers = 0;
+  ik_watchers_clear(&dp->watchers);
   ik__docker_events_update(dp);
   ik_http_client_free(dp->http); /* calls in flight end with IK_ECANCELED */
   ik__docker_unref(dp);

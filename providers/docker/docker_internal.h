@@ -9,9 +9,9 @@
 
 #include "base/buf.h"
 #include "net/client/http_client.h"
+#include "providers/common/watchers.h"
 #include "providers/docker/docker.h"
 
-#define IK_DOCKER_MAX_WATCHERS 16
 #define IK_DOCKER_ID_LEN 12 /* an instance ID: the container ID's first 12 hex digits, as InfraKit */
 
 typedef struct ik_docker {
@@ -27,13 +27,7 @@ typedef struct ik_docker {
   char *events_label;
   int refs; /* the driver itself, each call in flight, the reconnect timer */
   bool freed;
-  struct {
-    ik_instance_event_cb cb;
-    void *data;
-    int token;
-  } watchers[IK_DOCKER_MAX_WATCHERS];
-  int next_token;
-  int nwatchers;
+  ik_watchers_t watchers;
   /* The event stream (events.c). */
   ik_http_call_t *events_call;
   ik_buf_t events_line; /* a message cut across pieces */

@@ -28,8 +28,7 @@
 #define IK_DOCKER_RECONNECT_MAX_MS 5000
 
 void ik__docker_notify(ik_docker_t *dp, const char *id, const char *why) {
-  for (int i = 0; i < IK_DOCKER_MAX_WATCHERS; i++)
-    if (dp->watchers[i].cb) dp->watchers[i].cb(id, why, dp->watchers[i].data);
+  ik_watchers_notify(&dp->watchers, id, why);
 }
 
 typedef struct death {
@@ -102,11 +101,11 @@ static void on_reconnect_closed(uv_handle_t *h) {
 
 static void on_reconnect(uv_timer_t *t) {
   ik_docker_t *dp = t->data;
-  if (!dp->freed && dp->nwatchers > 0 && dp->events_call == NULL) connect_stream(dp);
+  if (!dp->freed && dp->watchers.count > 0 && dp->events_call == NULL) connect_stream(dp);
 }
 
 static void schedule_reconnect(ik_docker_t *dp) {
-  if (dp->freed || dp->nwatchers == 0) return;
+  if (dp->freed || dp->watchers.count == 0) return;
   if (dp->reconnect == NULL) {
     dp->reconnect = IK_NEW(uv_timer_t);
     uv_timer_init(&dp->loop->uv, dp->reconnect);
@@ -149,7 +148,7 @@ static void on_stream_end(ik_http_call_t *call, ik_http_resp_t *resp, const ik_e
   ik_docker_t *dp = data;
   dp->events_call = NULL;
   ik_buf_reset(&dp->events_line);
-  if (!dp->freed && dp->nwatchers > 0) {
+  if (!dp->freed && dp->watchers.count > 0) {
     ik_err_t e = {0};
     if (err) {
       ik__docker_fail(dp, &e, "GET /events", 0, NULL, NULL, err);
@@ -189,7 +188,7 @@ static void connect_stream(ik_docker_t *dp) {
 }
 
 void ik__docker_events_update(ik_docker_t *dp) {
-  bool want = !dp->freed && dp->nwatchers > 0;
+  bool want = !dp->freed && dp->watchers.count > 0;
   if (want && dp->events_call == NULL && (dp->reconnect == NULL || !uv_is_active((uv_handle_t *)dp->reconnect))) {
     connect_stream(dp);
   } else if (!want) {

@@ -30,8 +30,8 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "loop/complete.h"
+#include "providers/common/watchers.h"
 
-#define IK_FILE_MAX_WATCHERS 16
 /* The stamp of an instance fp_destroy removed, until its event comes back. */
 #define IK_FILE_DESTROYED ((json_int_t)-1)
 
@@ -41,12 +41,7 @@ typedef struct ik_file_provider {
   json_t *index;       /* ID -> the instance document, as on disk */
   json_t *stamps;      /* ID -> the stamp of the file as we last wrote or read it */
   uv_fs_event_t *fsev; /* NULL when the platform has no events */
-  struct {
-    ik_instance_event_cb cb;
-    void *data;
-    int token;
-  } watchers[IK_FILE_MAX_WATCHERS];
-  int next_token;
+  ik_watchers_t watchers;
 } ik_file_provider_t;
 
 /* --- completion on the next loop turn ----------------------------------- */
@@ -145,10 +140,7 @@ static int save(ik_file_provider_t *fp, json_t *inst, ik_err_t *err) {
 
 /* --- the index and its events ------------------------------------------- */
 
-static void notify(ik_file_provider_t *fp, const char *id) {
-  for (int i = 0; i < IK_FILE_MAX_WATCHERS; i++)
-    if (fp->watchers[i].cb) fp->watchers[i].cb(id, NULL, fp->watchers[i].data);
-}
+static void notify(ik_file_provider_t *fp, const char *id) { ik_watchers_notify(&fp->watchers, id, NULL); }
 
 /* Bring the index entry for name in line with the disk; tell watchers
  * when that changed it. */
@@ -355,21 +347,12 @@ static int fp_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, 
 static int fp_watch(void *self, ik_instance_event_cb cb, void *data, ik_err_t *err) {
   ik_file_provider_t *fp = self;
   if (fp->fsev == NULL) return ik_err_set(err, IK_ESTATE, "instance-file: no file-system events here");
-  for (int i = 0; i < IK_FILE_MAX_WATCHERS; i++) {
-    if (fp->watchers[i].cb == NULL) {
-      fp->watchers[i].cb = cb;
-      fp->watchers[i].data = data;
-      fp->watchers[i].token = ++fp->next_token;
-      return fp->watchers[i].token;
-    }
-  }
-  return ik_err_set(err, IK_ESTATE, "instance-file: at most %d watchers", IK_FILE_MAX_WATCHERS);
+  return ik_watchers_add(&fp->watchers, cb, data, "instance-file", err);
 }
 
 static void fp_unwatch(void *self, int token) {
   ik_file_provider_t *fp = self;
-  for (int i = 0; i < IK_FILE_MAX_WATCHERS; i++)
-    if (fp->watchers[i].token == token && fp->watchers[i].cb) memset(&fp->watchers[i], 0, sizeof fp->watchers[i]);
+  ik_watchers_remove(&fp->watchers, token);
 }
 
 static void on_fsev_closed(uv_handle_t *h) { ik_free(h); }

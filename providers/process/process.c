@@ -44,8 +44,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "loop/complete.h"
-
-#define IK_PROCESS_MAX_WATCHERS 16
+#include "providers/common/watchers.h"
 
 typedef struct proc_provider proc_provider_t;
 
@@ -76,12 +75,7 @@ struct proc_provider {
   char *output_dir; /* absolute Stdout/Stderr allowed under it; may be NULL */
   uint64_t grace_ms;
   instance_t *instances;
-  struct {
-    ik_instance_event_cb cb;
-    void *data;
-    int token;
-  } watchers[IK_PROCESS_MAX_WATCHERS];
-  int next_token;
+  ik_watchers_t watchers;
   bool freed;
   int handles; /* libuv handles still closing: free the provider after them */
 };
@@ -167,8 +161,7 @@ static void remove_record(proc_provider_t *pp, const char *id) {
 }
 
 static void notify(proc_provider_t *pp, const char *id, const char *why) {
-  for (int i = 0; i < IK_PROCESS_MAX_WATCHERS; i++)
-    if (pp->watchers[i].cb) pp->watchers[i].cb(id, why, pp->watchers[i].data);
+  ik_watchers_notify(&pp->watchers, id, why);
 }
 
 static instance_t *find(proc_provider_t *pp, const char *id) {
@@ -584,21 +577,12 @@ static int pp_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, 
 
 static int pp_watch(void *self, ik_instance_event_cb cb, void *data, ik_err_t *err) {
   proc_provider_t *pp = self;
-  for (int i = 0; i < IK_PROCESS_MAX_WATCHERS; i++) {
-    if (pp->watchers[i].cb == NULL) {
-      pp->watchers[i].cb = cb;
-      pp->watchers[i].data = data;
-      pp->watchers[i].token = ++pp->next_token;
-      return pp->watchers[i].token;
-    }
-  }
-  return ik_err_set(err, IK_ESTATE, "instance-process: at most %d watchers", IK_PROCESS_MAX_WATCHERS);
+  return ik_watchers_add(&pp->watchers, cb, data, "instance-process", err);
 }
 
 static void pp_unwatch(void *self, int token) {
   proc_provider_t *pp = self;
-  for (int i = 0; i < IK_PROCESS_MAX_WATCHERS; i++)
-    if (pp->watchers[i].token == token && pp->watchers[i].cb) memset(&pp->watchers[i], 0, sizeof pp->watchers[i]);
+  ik_watchers_remove(&pp->watchers, token);
 }
 
 static void maybe_free_provider(proc_provider_t *pp) {
