@@ -9,7 +9,6 @@
 -- Without an engine (not root, no dockerd) it says why and prints nothing
 -- else. Containers: bb:1 (busybox imported), `sleep 3600`, no network.
 local infrakit = require "infrakit"
-local json = infrakit.json
 local docker = dofile("spec/functional/docker_support.lua")
 
 local bin = os.getenv("IK_BIN") or "./infrakit"
@@ -22,6 +21,7 @@ if not ok then
   return
 end
 
+local bench_daemon = dofile("spec/bench/bench_daemon.lua")
 local report = dofile("spec/bench/report.lua")("instance-docker (dockerd " ..
   sh("dockerd --version").stdout:match("version ([%d.]+)") .. ", " .. N .. " containers, " .. PARALLEL ..
   " at a time)")
@@ -35,10 +35,9 @@ end
 
 local e = docker.start_engine()
 local home = sh("mktemp -d /tmp/ik-dbench-XXXXXX").stdout:gsub("%s+$", "")
-local daemon, pid
+local daemon
 local function finish()
-  if pid then sh("kill -TERM " .. pid) end
-  if daemon then daemon:wait() end
+  if daemon then daemon.stop() end
   e.cleanup()
   sh("rm -rf " .. home)
 end
@@ -98,35 +97,9 @@ local okrun, err = pcall(function()
   remove_all(warm)
 
   -- Ours: a group of N through the daemon (poll 60 s: heals come from events).
-  daemon = infrakit.spawn(function()
-    return infrakit.exec({ bin, "daemon", "--poll", "60s", "--docker-host", e.host, "--docker-stop-grace", "1s" },
-      { env = { INFRAKIT_HOME = home, INFRAKIT_LOG_LEVEL = "warn" } })
-  end)
-  local sock = home .. "/plugins/group"
-  for _ = 1, 500 do
-    if infrakit.rpc.call(sock, "Handshake.Hello", nil, { timeout = 1 }) then break end
-    infrakit.sleep(0.01)
-  end
-  pid = sh("cat " .. home .. "/plugins/group.pid").stdout:match("%d+")
-  local log = { pos = 0 }
-  function log.wait(pred, timeout)
-    local deadline = infrakit.clock() + (timeout or 120)
-    while infrakit.clock() < deadline do
-      local f = io.open(home .. "/events.jsonl")
-      if f then
-        f:seek("set", log.pos)
-        local chunk = f:read("*a") or ""
-        f:close()
-        for line in chunk:gmatch("([^\n]*)\n") do
-          log.pos = log.pos + #line + 1
-          local ev = json.decode(line)
-          if ev and pred(ev) then return ev end
-        end
-      end
-      infrakit.sleep(0.001)
-    end
-    error("benchmark: timed out waiting for an event")
-  end
+  daemon = bench_daemon.start(bin, home, { "--poll", "60s", "--docker-host", e.host, "--docker-stop-grace", "1s" })
+  local sock = daemon.sock
+  local log = bench_daemon.event_log(home)
   local function converged(ev) return ev.group == "dk" and ev.event == "phase" and ev.to == "steady" end
 
   local spec = { ID = "dk", Properties = {
@@ -138,7 +111,7 @@ local okrun, err = pcall(function()
   } }
   t0 = infrakit.clock()
   assert(infrakit.rpc.call(sock, "Group.CommitGroup", { Name = "group", Spec = spec, Pretend = false }))
-  log.wait(converged)
+  log.wait(converged, 120)
   local ours_s = infrakit.clock() - t0
   row("provision " .. N .. " containers in one group / direct create+start", ours_s / direct_s, "x", 1.25, "lower")
   info("  group: commit -> " .. N .. " running", ours_s, "s")
@@ -151,9 +124,9 @@ local okrun, err = pcall(function()
     local victim = members[k].ID
     local t = infrakit.clock()
     assert(docker.api(e, "POST", "/containers/" .. victim .. "/kill") == 204)
-    log.wait(function(ev) return ev.group == "dk" and ev.event == "provisioned" end)
+    log.wait(function(ev) return ev.group == "dk" and ev.event == "provisioned" end, 120)
     times[#times + 1] = (infrakit.clock() - t) * 1000
-    log.wait(converged)
+    log.wait(converged, 120)
   end
   row("heal: docker kill -> replacement running, p50 (target: direct create+start + 50 ms)",
     percentile(times, 0.5), "ms", single_ms + 50, "lower")

@@ -39,11 +39,7 @@ local function running(e, id)
   return out, n
 end
 
-local function steady_at(n)
-  return function(st)
-    return st.Phase == "steady" and #st.InFlight == 0 and st.Summary.Current == n and #st.Instances == n
-  end
-end
+local steady_at = support.steady_at
 
 describe("instance-docker against a real dockerd", function()
   local e, d, skip
