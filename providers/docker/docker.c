@@ -130,6 +130,7 @@ typedef struct op {
   json_t *create, *attachments;
   size_t att_i;
   bool pulled;
+  bool cleared; /* a dead member's name was freed once */
   ik_buf_t output;
   ik_err_t fail; /* the error to report once the container is removed */
   /* describe */
@@ -408,10 +409,45 @@ static void prov_pull(op_t *op) {
   ik_buf_free(&path);
 }
 
+/* A pet's name is taken: by its own dead predecessor (same group, not
+ * running: a member that died stays on the engine, stopped), whose name
+ * is freed so the pet can come back; by anything else, a conflict. */
+static void on_name_freed(long status, json_t *body, const ik_buf_t *raw, const ik_err_t *err, void *data) {
+  op_t *op = data;
+  if (err || (status != 204 && status != 404)) return op_fail(op, "free the name of a dead member", status, body, raw, err);
+  ik_log(IK_LOG_INFO, "instance-docker", "removed a dead member to reuse its name", "name", op->name, NULL);
+  prov_create(op);
+}
+
+static void on_name_holder(long status, json_t *body, const ik_buf_t *raw, const ik_err_t *err, void *data) {
+  op_t *op = data;
+  const char *group = json_string_value(json_object_get(json_object_get(op->create, "Labels"), "infrakit.group"));
+  json_t *labels = json_object_get(json_object_get(body, "Config"), "Labels");
+  const char *holder_group = json_string_value(json_object_get(labels, "infrakit.group"));
+  json_t *running = json_object_get(json_object_get(body, "State"), "Running");
+  const char *cid = json_string_value(json_object_get(body, "Id"));
+  if (err || status != 200 || cid == NULL || group == NULL || holder_group == NULL || strcmp(group, holder_group) != 0 ||
+      !json_is_false(running)) {
+    ik_err_t f = op->fail;
+    return op_finish(op, NULL, &f);
+  }
+  char *path = ik_sprintf("/containers/%s?force=1&v=1", cid);
+  op_call(op, "DELETE", path, NULL, 0, on_name_freed);
+  ik_free(path);
+}
+
 static void on_created(long status, json_t *body, const ik_buf_t *raw, const ik_err_t *err, void *data) {
   op_t *op = data;
   const char *cid = json_string_value(json_object_get(body, "Id"));
   if (!err && status == 404 && !op->pulled) return prov_pull(op);
+  if (!err && status == 409 && op->name && !op->cleared) {
+    op->cleared = true;
+    ik__docker_fail(op->dp, &op->fail, op->what, status, body, raw, NULL);
+    char *path = ik_sprintf("/containers/%s/json", op->name);
+    op_call(op, "GET", path, NULL, 0, on_name_holder);
+    ik_free(path);
+    return;
+  }
   if (err || status != 201 || cid == NULL || strlen(cid) < IK_DOCKER_ID_LEN)
     return op_fail(op, op->what, status, body, raw, err);
   op->cid = ik_strdup(cid);

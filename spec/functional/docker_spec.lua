@@ -13,11 +13,11 @@ local run = support.run
 local CONFIG = { Image = "bb:1", Cmd = { "sleep", "3600" } }
 local HOST_CONFIG = { NetworkMode = "none" }
 
-local function group_spec(id, size)
+local function group_spec(id, size, logical_ids)
   return json.encode({
     ID = id,
     Properties = {
-      Allocation = { Size = size },
+      Allocation = { Size = size, LogicalIDs = logical_ids },
       Instance = { Plugin = "instance-docker", Properties = { Config = CONFIG, HostConfig = HOST_CONFIG } },
       Flavor = { Plugin = "flavor-vanilla", Properties = {} },
     },
@@ -157,6 +157,29 @@ describe("instance-docker against a real dockerd", function()
     assert.is_nil(after[victim])
     assert.is_true(infrakit.now() - t0 < 10, "healed by events, well before the 60 s poll")
     support.wait_group(home, "dk", steady_at(3), 10)
+  end)
+
+  it("brings a killed pet back under its name (its dead predecessor is removed to free it)", function()
+    if skip then return pending(skip) end
+    local home = start_daemon()
+    local r = run(home, { "group", "commit", "-" }, { stdin = group_spec("pets", nil, { "pet-a", "pet-b" }) })
+    assert.are.equal(0, r.status, r.stderr)
+    support.wait_group(home, "pets", steady_at(2), 30)
+    local before = running(e, "pets")
+    local victim
+    for id, name in pairs(before) do if name == "pet-a" then victim = id end end
+    assert.is_not_nil(victim)
+    assert.are.equal(204, (docker.api(e, "POST", "/containers/" .. victim .. "/kill")))
+    local after, n
+    for _ = 1, 200 do
+      after, n = running(e, "pets")
+      if n == 2 and not after[victim] then break end
+      infrakit.sleep(0.05)
+    end
+    assert.are.equal(2, n)
+    local names = {}
+    for _, name in pairs(after) do names[name] = true end
+    assert.are.same({ ["pet-a"] = true, ["pet-b"] = true }, names)
   end)
 
   it("follows the engine through a crash and restart: re-adopts the running containers, events again", function()

@@ -28,10 +28,12 @@
 #define FIXTURES "spec/fixtures/docker/"
 #define MAX_REQS 32
 
-/* "METHOD /v1.41/path" (fnmatch pattern) -> the recorded answer. */
+/* "METHOD /v1.41/path" (fnmatch pattern) -> the recorded answer, for
+ * the first `times` requests that match (0: every one). */
 typedef struct route {
   const char *pattern;
   const char *fixture;
+  int times;
 } route_t;
 
 typedef struct seen_req {
@@ -48,6 +50,7 @@ typedef struct fixture {
   char host[128];
   ik_http_server_t *engine;
   const route_t *routes;
+  int used[16]; /* per route: requests answered */
   seen_req_t reqs[MAX_REQS];
   int nreqs;
   ik_instance_plugin_t pl;
@@ -101,6 +104,9 @@ static void engine_handler(ik_http_request_t *req, void *data) {
   snprintf(line, sizeof line, "%s %s", req->method, req->path);
   for (const route_t *rt = fx->routes; rt && rt->pattern; rt++) {
     if (fnmatch(rt->pattern, line, 0) != 0) continue;
+    int *used = &fx->used[rt - fx->routes];
+    if (rt->times > 0 && *used >= rt->times) continue;
+    (*used)++;
     int status = 0;
     ik_buf_t body = {0};
     char ctype[128];
@@ -183,9 +189,9 @@ static json_t *spec_of(const char *json_text) {
 
 static void provision_creates_with_merged_labels_and_the_logical_id_as_name(void **state) {
   static const route_t routes[] = {
-      {"POST /v1.41/containers/create", "create.http"},
-      {"POST /v1.41/containers/" CID1 "/start", "start.http"},
-      {NULL, NULL},
+      {"POST /v1.41/containers/create", "create.http", 0},
+      {"POST /v1.41/containers/" CID1 "/start", "start.http", 0},
+      {NULL, NULL, 0},
   };
   fixture_t *fx = fx_start(routes);
   json_t *spec = spec_of("{\"Properties\": {\"Config\": {\"Image\": \"bb:1\", \"Cmd\": [\"sleep\", \"3600\"],"
@@ -214,9 +220,9 @@ static void provision_creates_with_merged_labels_and_the_logical_id_as_name(void
 
 static void provision_pulls_a_missing_image_and_says_when_no_registry_answers(void **state) {
   static const route_t routes[] = {
-      {"POST /v1.41/containers/create", "create_no_image.http"},
-      {"POST /v1.41/images/create", "pull_no_registry.http"},
-      {NULL, NULL},
+      {"POST /v1.41/containers/create", "create_no_image.http", 0},
+      {"POST /v1.41/images/create", "pull_no_registry.http", 0},
+      {NULL, NULL, 0},
   };
   fixture_t *fx = fx_start(routes);
   json_t *spec = spec_of("{\"Properties\": {\"Config\": {\"Image\": \"bb:2\"}}}");
@@ -236,13 +242,13 @@ static void provision_pulls_a_missing_image_and_says_when_no_registry_answers(vo
 
 static void provision_init_failing_removes_the_container_and_reports_its_output(void **state) {
   static const route_t routes[] = {
-      {"POST /v1.41/containers/create", "create.http"},
-      {"POST /v1.41/containers/*/start", "start.http"},
-      {"POST /v1.41/containers/*/exec", "exec_create.http"},
-      {"POST /v1.41/exec/*/start", "exec_start.http"},
-      {"GET /v1.41/exec/*/json", "exec_inspect.http"},
-      {"DELETE /v1.41/containers/*", "remove.http"},
-      {NULL, NULL},
+      {"POST /v1.41/containers/create", "create.http", 0},
+      {"POST /v1.41/containers/*/start", "start.http", 0},
+      {"POST /v1.41/containers/*/exec", "exec_create.http", 0},
+      {"POST /v1.41/exec/*/start", "exec_start.http", 0},
+      {"GET /v1.41/exec/*/json", "exec_inspect.http", 0},
+      {"DELETE /v1.41/containers/*", "remove.http", 0},
+      {NULL, NULL, 0},
   };
   fixture_t *fx = fx_start(routes);
   json_t *spec = spec_of("{\"Properties\": {\"Config\": {\"Image\": \"bb:1\"}}, \"LogicalID\": \"web-1\","
@@ -267,12 +273,12 @@ static void provision_init_failing_removes_the_container_and_reports_its_output(
 
 static void provision_init_succeeding_gives_the_id(void **state) {
   static const route_t routes[] = {
-      {"POST /v1.41/containers/create", "create.http"},
-      {"POST /v1.41/containers/*/start", "start.http"},
-      {"POST /v1.41/containers/*/exec", "exec_create_ok.http"},
-      {"POST /v1.41/exec/*/start", "exec_start_ok.http"},
-      {"GET /v1.41/exec/*/json", "exec_inspect_ok.http"},
-      {NULL, NULL},
+      {"POST /v1.41/containers/create", "create.http", 0},
+      {"POST /v1.41/containers/*/start", "start.http", 0},
+      {"POST /v1.41/containers/*/exec", "exec_create_ok.http", 0},
+      {"POST /v1.41/exec/*/start", "exec_start_ok.http", 0},
+      {"GET /v1.41/exec/*/json", "exec_inspect_ok.http", 0},
+      {NULL, NULL, 0},
   };
   fixture_t *fx = fx_start(routes);
   json_t *spec = spec_of("{\"Properties\": {\"Config\": {\"Image\": \"bb:1\"}}, \"Init\": \"echo ready\"}");
@@ -287,7 +293,7 @@ static void provision_init_succeeding_gives_the_id(void **state) {
 }
 
 static void provision_passes_the_engines_conflict_message_on(void **state) {
-  static const route_t routes[] = {{"POST /v1.41/containers/create", "create_conflict.http"}, {NULL, NULL}};
+  static const route_t routes[] = {{"POST /v1.41/containers/create", "create_conflict.http", 0}, {NULL, NULL, 0}};
   fixture_t *fx = fx_start(routes);
   json_t *spec = spec_of("{\"Properties\": {\"Config\": {\"Image\": \"bb:1\"}}, \"LogicalID\": \"web-1\"}");
   slot_t s = {0};
@@ -296,6 +302,42 @@ static void provision_passes_the_engines_conflict_message_on(void **state) {
   assert_int_equal(s.err.code, IK_EEXIST);
   assert_non_null(strstr(s.err.msg, "create container web-1: Conflict. The container name \"/web-1\" is already in use"));
   assert_non_null(strstr(s.err.msg, "(HTTP 409)"));
+  slot_clear(&s);
+  fx_finish(fx);
+}
+
+static void provision_of_a_pet_frees_its_name_from_its_dead_predecessor(void **state) {
+  static const route_t routes[] = {
+      {"POST /v1.41/containers/create", "create_conflict.http", 1},
+      {"GET /v1.41/containers/web-2/json", "inspect_dead.http", 0},
+      {"DELETE /v1.41/containers/9c201001771a*", "remove.http", 0},
+      {"POST /v1.41/containers/create", "create.http", 0},
+      {"POST /v1.41/containers/*/start", "start.http", 0},
+      {NULL, NULL, 0},
+  };
+  fixture_t *fx = fx_start(routes);
+  json_t *spec = spec_of("{\"Properties\": {\"Config\": {\"Image\": \"bb:1\"}}, \"LogicalID\": \"web-2\","
+                         " \"Tags\": {\"infrakit.group\": \"web\"}}");
+  slot_t s = {0};
+  CALL(fx, &s, fx->pl.vt->provision(fx->pl.self, spec, on_slot, &s, &e_));
+  if (s.err.code) fail_msg("%s", s.err.msg);
+  assert_string_equal(json_string_value(s.result), ID1);
+  assert_int_equal(fx->nreqs, 5);
+  assert_string_equal(fx->reqs[2].method, "DELETE");
+  assert_string_equal(fx->reqs[3].query, "name=web-2");
+  slot_clear(&s);
+  /* Held by a member of another group (or a running one): a conflict, as the engine says. */
+  json_decref(spec);
+  spec = spec_of("{\"Properties\": {\"Config\": {\"Image\": \"bb:1\"}}, \"LogicalID\": \"web-2\","
+                 " \"Tags\": {\"infrakit.group\": \"db\"}}");
+  memset(fx->used, 0, sizeof fx->used);
+  fx->nreqs = 0;
+  for (int i = 0; i < 5; i++) json_decref(fx->reqs[i].body), fx->reqs[i].body = NULL;
+  CALL(fx, &s, fx->pl.vt->provision(fx->pl.self, spec, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, IK_EEXIST);
+  assert_non_null(strstr(s.err.msg, "Conflict. The container name"));
+  assert_int_equal(fx->nreqs, 2); /* create, inspect: nothing removed */
+  json_decref(spec);
   slot_clear(&s);
   fx_finish(fx);
 }
@@ -352,8 +394,8 @@ static void validate_checks_properties_without_the_engine(void **state) {
 
 static void describe_maps_containers_and_merges_the_label_store(void **state) {
   static const route_t routes[] = {
-      {"GET /v1.41/containers/json", "list.http"},
-      {NULL, NULL},
+      {"GET /v1.41/containers/json", "list.http", 0},
+      {NULL, NULL, 0},
   };
   fixture_t *fx = fx_start(routes);
   json_t *tags = json_pack("{s:s}", "infrakit.group", "web");
@@ -384,10 +426,10 @@ static void describe_maps_containers_and_merges_the_label_store(void **state) {
 
 static void label_is_kept_by_the_driver_and_merged_on_describe(void **state) {
   static const route_t routes[] = {
-      {"GET /v1.41/containers/json", "list.http"},
-      {"GET /v1.41/containers/web-1/json", "inspect.http"}, /* the engine's answer names another ID */
-      {"GET /v1.41/containers/nosuch/json", "remove_missing.http"},
-      {NULL, NULL},
+      {"GET /v1.41/containers/json", "list.http", 0},
+      {"GET /v1.41/containers/web-1/json", "inspect.http", 0}, /* the engine's answer names another ID */
+      {"GET /v1.41/containers/nosuch/json", "remove_missing.http", 0},
+      {NULL, NULL, 0},
   };
   fixture_t *fx = fx_start(routes);
   /* Label an ID the list shows: the store is written, describe merges it. */
@@ -434,10 +476,10 @@ static void label_is_kept_by_the_driver_and_merged_on_describe(void **state) {
 
 static void destroy_stops_with_the_grace_period_then_removes(void **state) {
   static const route_t routes[] = {
-      {"POST /v1.41/containers/" ID1 "/stop", "stop.http"},
-      {"DELETE /v1.41/containers/" ID1, "remove.http"},
-      {"POST /v1.41/containers/gone1/stop", "stop_missing.http"},
-      {NULL, NULL},
+      {"POST /v1.41/containers/" ID1 "/stop", "stop.http", 0},
+      {"DELETE /v1.41/containers/" ID1, "remove.http", 0},
+      {"POST /v1.41/containers/gone1/stop", "stop_missing.http", 0},
+      {NULL, NULL, 0},
   };
   fixture_t *fx = fx_start(routes);
   slot_t s = {0};
@@ -488,9 +530,9 @@ static void on_event(const char *id, const char *why, void *data) {
 
 static void events_tell_watchers_of_kills_deaths_and_removals_and_reconnect(void **state) {
   static const route_t routes[] = {
-      {"GET /v1.41/events", "events.http"},
-      {"GET /v1.41/containers/*/json", "inspect.http"},
-      {NULL, NULL},
+      {"GET /v1.41/events", "events.http", 0},
+      {"GET /v1.41/containers/*/json", "inspect.http", 0},
+      {NULL, NULL, 0},
   };
   fixture_t *fx = fx_start(routes);
   ik_err_t err = {0};
@@ -540,7 +582,7 @@ static void events_tell_watchers_of_kills_deaths_and_removals_and_reconnect(void
 }
 
 static void events_refused_by_the_engine_are_retried(void **state) {
-  static const route_t routes[] = {{"GET /v1.41/events", "create_no_image.http"}, {NULL, NULL}};
+  static const route_t routes[] = {{"GET /v1.41/events", "create_no_image.http", 0}, {NULL, NULL, 0}};
   fixture_t *fx = fx_start(routes);
   ik_err_t err = {0};
   int token = fx->pl.vt->watch(fx->pl.self, on_event, fx, &err);
@@ -573,6 +615,7 @@ int main(void) {
       cmocka_unit_test(provision_init_failing_removes_the_container_and_reports_its_output),
       cmocka_unit_test(provision_init_succeeding_gives_the_id),
       cmocka_unit_test(provision_passes_the_engines_conflict_message_on),
+      cmocka_unit_test(provision_of_a_pet_frees_its_name_from_its_dead_predecessor),
       cmocka_unit_test(provision_refuses_bad_specs_naming_the_field),
       cmocka_unit_test(validate_checks_properties_without_the_engine),
       cmocka_unit_test(describe_maps_containers_and_merges_the_label_store),
