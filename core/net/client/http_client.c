@@ -635,7 +635,9 @@ int ik_http_request(ik_http_client_t *c, const ik_http_req_t *req, ik_http_cb cb
   } else {
     IK__SETOPT(CURLOPT_TIMEOUT_MS, (long)timeout);
   }
-  IK__SETOPT(CURLOPT_MAXFILESIZE_LARGE, max_body);
+  /* A stream is not bounded as a whole (curl 8 counts bytes without a
+   * Content-Length too): what is buffered, a non-2xx body, still is (on_body). */
+  if (call->on_data == NULL) IK__SETOPT(CURLOPT_MAXFILESIZE_LARGE, max_body);
   IK__SETOPT(CURLOPT_HTTPHEADER, call->headers);
   if (call->unix_path) {
     IK__SETOPT(CURLOPT_UNIX_SOCKET_PATH, call->unix_path);
