@@ -497,6 +497,15 @@ static json_t *create_body(const json_t *spec, const json_t *props) {
 
 /* --- the vtable ----------------------------------------------------------- */
 
+/* 0, or why no call can be made: the plugin is closing, or $DOCKER_HOST
+ * names an engine the driver cannot reach (kept from the start, so a
+ * daemon with such a variable still serves its other plugins). */
+static int check_usable(const ik_docker_t *dp, ik_err_t *err) {
+  if (dp->freed) return ik_err_set(err, IK_ESTATE, "instance-docker: the plugin is closing");
+  if (dp->base_url == NULL) return ik_err_set(err, dp->host_err.code, "%s", dp->host_err.msg);
+  return 0;
+}
+
 static int dk_validate(void *self, json_t *properties, ik_spi_cb cb, void *data, ik_err_t *err) {
   ik_docker_t *dp = self;
   int rc = check_properties(properties, err);
@@ -518,7 +527,7 @@ static int dk_provision(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_e
                         "a container name: 2 to 128 of [a-zA-Z0-9_.-], starting with a letter or digit", lid, true);
   json_t *init = ik_json_get(spec, "Init");
   if (init && !json_is_string(init)) return ik_json_want(err, "Spec.Init", "a string (a shell script)", init, false);
-  if (dp->freed) return ik_err_set(err, IK_ESTATE, "instance-docker: the plugin is closing");
+  if ((rc = check_usable(dp, err)) < 0) return rc;
 
   op_t *op = op_new(dp, cb, data);
   op->name = lid ? ik_strdup(json_string_value(lid)) : NULL;
@@ -554,7 +563,7 @@ static int dk_destroy(void *self, const char *id, const char *reason, ik_spi_cb 
   ik_docker_t *dp = self;
   int rc = check_id(id, err);
   if (rc < 0) return rc;
-  if (dp->freed) return ik_err_set(err, IK_ESTATE, "instance-docker: the plugin is closing");
+  if ((rc = check_usable(dp, err)) < 0) return rc;
   op_t *op = op_new(dp, cb, data);
   op->cid = ik_strdup(id);
   snprintf(op->id, sizeof op->id, "%.12s", id);
@@ -613,7 +622,8 @@ static int dk_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, 
   json_object_foreach(tags, k, v) {
     if (!json_is_string(v)) return ik_err_set(err, IK_EINVAL, "Tags.%s: want a string", k);
   }
-  if (dp->freed) return ik_err_set(err, IK_ESTATE, "instance-docker: the plugin is closing");
+  int rc = check_usable(dp, err);
+  if (rc < 0) return rc;
   /* The engine filters on the labels it has; a tag Label added (kept by
    * the driver) is checked here, after merging. Created and running:
    * InfraKit's filter, so instances still starting count. */
@@ -657,9 +667,9 @@ static int dk_label(void *self, const char *id, json_t *labels, ik_spi_cb cb, vo
   if (rc < 0) return rc;
   json_t *checked = NULL;
   if ((rc = ik_go_string_map(labels, "Labels", &checked, err)) < 0) return rc;
-  if (dp->freed) {
+  if ((rc = check_usable(dp, err)) < 0) {
     json_decref(checked);
-    return ik_err_set(err, IK_ESTATE, "instance-docker: the plugin is closing");
+    return rc;
   }
   op_t *op = op_new(dp, cb, data);
   op->labels = checked ? checked : json_object();
@@ -707,8 +717,9 @@ static const ik_instance_vtable_t docker_vtable = {
 
 int ik_docker_provider_new(ik_loop_t *loop, const ik_docker_opts_t *opts, ik_instance_plugin_t *out, ik_err_t *err) {
   const char *host = opts->host;
-  if (host == NULL || host[0] == '\0') host = getenv("DOCKER_HOST");
-  if (host == NULL || host[0] == '\0') host = IK_DOCKER_DEFAULT_HOST;
+  bool from_env = false;
+  if (host == NULL || host[0] == '\0') host = getenv("DOCKER_HOST"), from_env = true;
+  if (host == NULL || host[0] == '\0') host = IK_DOCKER_DEFAULT_HOST, from_env = false;
   if (opts->dir == NULL) return ik_err_set(err, IK_EINVAL, "instance-docker: no state directory");
   if (mkdir(opts->dir, 0700) < 0 && errno != EEXIST)
     return ik_err_set(err, IK_EIO, "instance-docker: create %s: %s", opts->dir, strerror(errno));
@@ -720,7 +731,13 @@ int ik_docker_provider_new(ik_loop_t *loop, const ik_docker_opts_t *opts, ik_ins
   uint64_t grace_ms = opts->stop_grace_ms ? opts->stop_grace_ms : 5000;
   dp->stop_grace_s = (grace_ms + 999) / 1000;
   dp->events_label = ik_strdup(opts->events_label ? opts->events_label : "infrakit.group");
-  int rc = ik__docker_set_host(dp, host, err);
+  int rc = ik__docker_set_host(dp, host, from_env ? &dp->host_err : err);
+  if (rc < 0 && from_env) { /* every call says so; the daemon still starts */
+    size_t n = strlen(dp->host_err.msg);
+    snprintf(dp->host_err.msg + n, sizeof dp->host_err.msg - n, " (from $DOCKER_HOST; or give --docker-host)");
+    ik_log(IK_LOG_WARN, "instance-docker", "cannot use $DOCKER_HOST", "error", dp->host_err.msg, NULL);
+    rc = 0;
+  }
   if (rc == 0) rc = ik__docker_labels_load(dp, err);
   if (rc == 0) rc = ik_http_client_new(loop, &dp->http, err);
   if (rc < 0) {

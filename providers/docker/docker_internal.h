@@ -17,9 +17,10 @@
 typedef struct ik_docker {
   ik_loop_t *loop;
   ik_http_client_t *http;
-  char *host;      /* as given, for messages */
-  char *base_url;  /* "http://docker/v1.41" or "http://HOST:PORT/v1.41" */
-  char *unix_path; /* the engine's socket, or NULL over TCP */
+  char *host;        /* as given, for messages */
+  char *base_url;    /* "http://docker/v1.41" or "http://HOST:PORT/v1.41"; NULL: unusable, see host_err */
+  ik_err_t host_err; /* why $DOCKER_HOST cannot be used */
+  char *unix_path;   /* the engine's socket, or NULL over TCP */
   char *dir;
   char *labels_path; /* dir/labels.json */
   json_t *labels;    /* instance ID -> {tag: value} added by Label */

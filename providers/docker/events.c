@@ -188,7 +188,7 @@ static void connect_stream(ik_docker_t *dp) {
 }
 
 void ik__docker_events_update(ik_docker_t *dp) {
-  bool want = !dp->freed && dp->watchers.count > 0;
+  bool want = !dp->freed && dp->base_url && dp->watchers.count > 0;
   if (want && dp->events_call == NULL && (dp->reconnect == NULL || !uv_is_active((uv_handle_t *)dp->reconnect))) {
     connect_stream(dp);
   } else if (!want) {

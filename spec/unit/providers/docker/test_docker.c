@@ -608,6 +608,35 @@ static void a_bad_host_is_refused_at_start(void **state) {
   }
 }
 
+static void ignore_event(const char *id, const char *why, void *data) {}
+
+static void a_docker_host_the_driver_cannot_use_fails_each_call_not_the_start(void **state) {
+  ik_loop_t loop;
+  ik_err_t err = {0};
+  assert_int_equal(ik_loop_init(&loop, &err), 0);
+  char dir[] = "/tmp/ik-dockerunit-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  setenv("DOCKER_HOST", "ssh://me@far", 1);
+  ik_instance_plugin_t pl;
+  ik_docker_opts_t o = {.dir = dir};
+  int rc = ik_docker_provider_new(&loop, &o, &pl, &err);
+  unsetenv("DOCKER_HOST");
+  assert_int_equal(rc, 0); /* a daemon serving it still starts */
+  slot_t s = {0};
+  assert_int_equal(pl.vt->describe(pl.self, NULL, false, on_slot, &s, &err), IK_EINVAL);
+  assert_non_null(strstr(err.msg, "host \"ssh://me@far\": want unix:///path/to/docker.sock or tcp://HOST:PORT"));
+  assert_non_null(strstr(err.msg, "from $DOCKER_HOST"));
+  assert_true(pl.vt->watch(pl.self, ignore_event, NULL, &err) > 0); /* no stream to follow: nothing asked */
+  pl.vt->free(pl.self);
+  uv_run(&loop.uv, UV_RUN_DEFAULT);
+  int leaked = -1;
+  ik_loop_close(&loop, &leaked);
+  assert_int_equal(leaked, 0);
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(provision_creates_with_merged_labels_and_the_logical_id_as_name),
@@ -625,6 +654,7 @@ int main(void) {
       cmocka_unit_test(events_tell_watchers_of_kills_deaths_and_removals_and_reconnect),
       cmocka_unit_test(events_refused_by_the_engine_are_retried),
       cmocka_unit_test(a_bad_host_is_refused_at_start),
+      cmocka_unit_test(a_docker_host_the_driver_cannot_use_fails_each_call_not_the_start),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
