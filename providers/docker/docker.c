@@ -138,6 +138,8 @@ typedef struct op {
   bool properties;
   /* label */
   json_t *labels;
+  bool started;     /* its first engine call went out */
+  ik_err_t refused; /* why its first call could not (op_begun returns it) */
 } op_t;
 
 static op_t *op_new(ik_docker_t *dp, ik_spi_cb cb, void *data) {
@@ -149,10 +151,7 @@ static op_t *op_new(ik_docker_t *dp, ik_spi_cb cb, void *data) {
   return op;
 }
 
-/* Complete op with result (stolen) or err, and free it. */
-static void op_finish(op_t *op, json_t *result, const ik_err_t *err) {
-  op->cb(err ? NULL : result, err, op->data);
-  json_decref(result);
+static void op_free(op_t *op) {
   ik_docker_t *dp = op->dp;
   ik_free(op->what);
   ik_free(op->cid);
@@ -169,15 +168,37 @@ static void op_finish(op_t *op, json_t *result, const ik_err_t *err) {
   ik__docker_unref(dp);
 }
 
-/* Start an engine call for op; when it cannot start, op ends with why. */
+/* Complete op with result (stolen) or err, and free it. */
+static void op_finish(op_t *op, json_t *result, const ik_err_t *err) {
+  op->cb(err ? NULL : result, err, op->data);
+  json_decref(result);
+  op_free(op);
+}
+
+/* Start an engine call for op; when it cannot start, op ends with why -
+ * or, for its first call, op_begun tells the SPI caller (libuv's rule: a
+ * call refused at once never calls back). */
 static void op_call(op_t *op, const char *method, const char *path, json_t *body, uint64_t timeout_ms,
                     ik__docker_resp_cb next) {
   ik_err_t e = {0};
-  if (ik__docker_call(op->dp, method, path, body, timeout_ms, next, op, &e) < 0) {
-    ik_err_t w = {0};
-    ik_err_set(&w, e.code, "instance-docker: %s: %s", op->what ? op->what : method, e.msg);
-    op_finish(op, NULL, &w);
+  if (ik__docker_call(op->dp, method, path, body, timeout_ms, next, op, &e) == 0) {
+    op->started = true;
+    return;
   }
+  ik_err_t w = {0};
+  ik_err_set(&w, e.code, "instance-docker: %s: %s", op->what ? op->what : method, e.msg);
+  if (!op->started) op->refused = w;
+  else op_finish(op, NULL, &w);
+}
+
+/* After an operation's first op_call: 0, or the call was refused: err
+ * filled, op freed without a callback, the code returned. */
+static int op_begun(op_t *op, ik_err_t *err) {
+  if (op->started) return 0;
+  int code = op->refused.code;
+  if (err) *err = op->refused;
+  op_free(op);
+  return code;
 }
 
 /* op failed with err (an engine answer or a transport error). */
@@ -538,7 +559,7 @@ static int dk_provision(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_e
   op->attachments = atts ? json_incref(atts) : json_array();
   op->what = op->name ? ik_sprintf("create container %s", op->name) : ik_sprintf("create a container of %s", op->image);
   prov_create(op);
-  return 0;
+  return op_begun(op, err);
 }
 
 static void on_removed(long status, json_t *body, const ik_buf_t *raw, const ik_err_t *err, void *data) {
@@ -572,7 +593,7 @@ static int dk_destroy(void *self, const char *id, const char *reason, ik_spi_cb 
   /* The engine answers once the container stopped: up to the grace period. */
   op_call(op, "POST", path, NULL, dp->stop_grace_s * 1000 + 30000, on_stopped);
   ik_free(path);
-  return 0;
+  return op_begun(op, err);
 }
 
 static bool has_tags(json_t *tags, json_t *want) {
@@ -646,7 +667,7 @@ static int dk_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, 
   op->properties = properties;
   op_call(op, "GET", path.data, NULL, 0, on_listed);
   ik_buf_free(&path);
-  return 0;
+  return op_begun(op, err);
 }
 
 static void on_inspected_for_label(long status, json_t *body, const ik_buf_t *raw, const ik_err_t *err, void *data) {
@@ -677,7 +698,7 @@ static int dk_label(void *self, const char *id, json_t *labels, ik_spi_cb cb, vo
   char *path = ik_sprintf("/containers/%s/json", id);
   op_call(op, "GET", path, NULL, 0, on_inspected_for_label);
   ik_free(path);
-  return 0;
+  return op_begun(op, err);
 }
 
 static int dk_watch(void *self, ik_instance_event_cb cb, void *data, ik_err_t *err) {
