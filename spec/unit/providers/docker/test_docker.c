@@ -342,6 +342,59 @@ static void provision_of_a_pet_frees_its_name_from_its_dead_predecessor(void **s
   fx_finish(fx);
 }
 
+#define NET "a48ae1390bb804efb0d551a45bef4313501d0a2a84c7021084c37f3a45f71d05"
+
+static void provision_attaches_networks_creating_a_missing_one(void **state) {
+  static const route_t routes[] = {
+      {"POST /v1.41/containers/create", "create.http", 0},
+      {"GET /v1.41/networks", "networks_none.http", 1},
+      {"POST /v1.41/networks/create", "network_create.http", 0},
+      {"GET /v1.41/networks", "networks_one.http", 0},
+      {"POST /v1.41/networks/" NET "/connect", "network_connect.http", 0},
+      {"POST /v1.41/containers/*/start", "start.http", 0},
+      {NULL, NULL, 0},
+  };
+  fixture_t *fx = fx_start(routes);
+  json_t *spec = spec_of("{\"Properties\": {\"Config\": {\"Image\": \"bb:1\"},"
+                         " \"NetworkAttachments\": [{\"Name\": \"backend\", \"Driver\": \"bridge\"},"
+                         " {\"Name\": \"backend\"}]}}");
+  slot_t s = {0};
+  CALL(fx, &s, fx->pl.vt->provision(fx->pl.self, spec, on_slot, &s, &e_));
+  json_decref(spec);
+  if (s.err.code) fail_msg("%s", s.err.msg);
+  /* create; list (none), create the network, connect; list (found), connect; start */
+  static const char *const want[] = {
+      "POST /v1.41/containers/create",
+      "GET /v1.41/networks",
+      "POST /v1.41/networks/create",
+      "POST /v1.41/networks/" NET "/connect",
+      "GET /v1.41/networks",
+      "POST /v1.41/networks/" NET "/connect",
+      "POST /v1.41/containers/" CID1 "/start",
+  };
+  assert_int_equal(fx->nreqs, 7);
+  for (int i = 0; i < 7; i++) {
+    char line[300];
+    snprintf(line, sizeof line, "%s %s", fx->reqs[i].method, fx->reqs[i].path);
+    assert_string_equal(line, want[i]);
+  }
+  char filters[256];
+  query_param(fx->reqs[1].query, "filters", filters, sizeof filters);
+  json_t *got = json_loads(filters, 0, NULL);
+  json_t *wantj = spec_of("{\"name\": [\"backend\"], \"driver\": [\"bridge\"]}");
+  assert_true(json_equal(got, wantj));
+  json_decref(got);
+  json_decref(wantj);
+  wantj = spec_of("{\"Name\": \"backend\", \"Attachable\": true, \"CheckDuplicate\": true, \"Driver\": \"bridge\"}");
+  assert_true(json_equal(fx->reqs[2].body, wantj));
+  json_decref(wantj);
+  wantj = json_pack("{s:s}", "Container", CID1);
+  assert_true(json_equal(fx->reqs[3].body, wantj));
+  json_decref(wantj);
+  slot_clear(&s);
+  fx_finish(fx);
+}
+
 static void provision_refuses_bad_specs_naming_the_field(void **state) {
   static const struct {
     const char *spec;
@@ -645,6 +698,7 @@ int main(void) {
       cmocka_unit_test(provision_init_succeeding_gives_the_id),
       cmocka_unit_test(provision_passes_the_engines_conflict_message_on),
       cmocka_unit_test(provision_of_a_pet_frees_its_name_from_its_dead_predecessor),
+      cmocka_unit_test(provision_attaches_networks_creating_a_missing_one),
       cmocka_unit_test(provision_refuses_bad_specs_naming_the_field),
       cmocka_unit_test(validate_checks_properties_without_the_engine),
       cmocka_unit_test(describe_maps_containers_and_merges_the_label_store),
