@@ -2,7 +2,8 @@
  * maps the answers, against answers recorded from a real dockerd 20.10
  * (spec/fixtures/docker/NAME.http: status line, headers and body as the
  * engine sent them), served by a fake engine on a unix socket (the
- * project's HTTP server). Covers provision (labels, name, pull, Init),
+ * project's HTTP server). Covers provision (labels, name, networks, pull,
+ * Init, a pet's name),
  * describe, label, destroy, engine errors passed on, and the event stream
  * with its reconnection. */
 #include <stdarg.h>
