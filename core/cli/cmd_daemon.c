@@ -30,6 +30,7 @@
 #include "net/server/rpc_group.h"
 #include "net/server/rpc_instance.h"
 #include "net/server/rpc_server.h"
+#include "providers/docker/docker.h"
 #include "providers/file/file.h"
 #include "providers/process/process.h"
 
@@ -41,6 +42,7 @@ typedef struct candidate {
   bool is_flavor;
   bool native_file;    /* instance-file */
   bool native_process; /* instance-process */
+  bool native_docker;  /* instance-docker */
   bool native_group;   /* group: the controller */
   const char *module;  /* a built-in Lua module, for require */
   /* A typed flavor (InfraKit's objects, "NAME/TYPE" in a spec): each TYPE
@@ -68,6 +70,8 @@ struct daemon {
   char home[4096];
   const char *file_dir;                           /* --instance-file-dir */
   const char *output_dir;                         /* --process-output-dir, or NULL */
+  const char *docker_host;                        /* --docker-host, or NULL ($DOCKER_HOST) */
+  uint64_t docker_stop_grace_ms;                  /* --docker-stop-grace; 0 = the driver's default */
   const char *tls_cert, *tls_key, *tls_client_ca; /* --listen over TLS; NULL with --insecure */
   ik_lua_t *lua;
   ik_registry_t *registry; /* owns every hosted plugin */
@@ -95,6 +99,7 @@ static const char *const swarm_types[] = {"manager", "worker", NULL};
 static const candidate_t builtins[] = {
     {.name = "instance-file", .native_file = true},
     {.name = "instance-process", .native_process = true},
+    {.name = "instance-docker", .native_docker = true},
     {.name = "flavor-vanilla", .is_flavor = true, .module = "infrakit.flavors.vanilla"},
     {.name = "flavor-combo", .is_flavor = true, .module = "infrakit.flavors.combo"},
     {.name = "flavor-zookeeper", .is_flavor = true, .module = "infrakit.flavors.zookeeper"},
@@ -103,8 +108,8 @@ static const candidate_t builtins[] = {
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
-const char *const ik_daemon_builtins[] = {"instance-file", "instance-process", "flavor-vanilla", "flavor-combo", "flavor-zookeeper",
-                                          "flavor-swarm", "group", NULL};
+const char *const ik_daemon_builtins[] = {"instance-file", "instance-process", "instance-docker", "flavor-vanilla", "flavor-combo",
+                                          "flavor-zookeeper", "flavor-swarm", "group", NULL};
 _Static_assert(sizeof ik_daemon_builtins / sizeof ik_daemon_builtins[0] == NBUILTINS + 1,
                "ik_daemon_builtins lists every builtin");
 
@@ -289,6 +294,11 @@ static int make_plugin(daemon_t *d, const candidate_t *c, void **obj, ik_err_t *
     ik_process_opts_t popts = {.dir = pdir, .output_dir = d->output_dir};
     rc = ik_process_provider_new(&d->loop, &popts, &pl, err);
     ik_free(pdir);
+  } else if (c->native_docker) {
+    char *ddir = ik_sprintf("%s/instance-docker", d->home);
+    ik_docker_opts_t dopts = {.host = d->docker_host, .dir = ddir, .stop_grace_ms = d->docker_stop_grace_ms};
+    rc = ik_docker_provider_new(&d->loop, &dopts, &pl, err);
+    ik_free(ddir);
   } else {
     rc = ik_lua_instance_load(d->lua, c->name, c->path, NULL, &pl, err);
   }
@@ -340,7 +350,7 @@ static int host(daemon_t *d, const candidate_t *c, const char *tcp, ik_err_t *er
   snprintf(h->name, sizeof h->name, "%s", c->name);
   h->is_flavor = c->is_flavor;
   h->obj = obj;
-  h->lua_file = !c->native_group && !c->native_file && !c->native_process && c->module == NULL;
+  h->lua_file = !c->native_group && !c->native_file && !c->native_process && !c->native_docker && c->module == NULL;
   if (h->lua_file) h->path = ik_strdup(c->path);
   h->rpc = ik_rpc_server_new(&d->loop, h->name);
   if (c->native_group) {
@@ -668,6 +678,8 @@ static int daemon_run(int argc, char **argv) {
       {"template-env", 0, true},
       {"template-dir", 0, true},
       {"template-schemes", 0, true},
+      {"docker-host", 0, true},
+      {"docker-stop-grace", 0, true},
       {NULL, 0, false},
   };
   template_access_t ta = {0};
@@ -726,6 +738,12 @@ static int daemon_run(int argc, char **argv) {
     if (o == 11 && (env_set = true) && add_env_names(&ta, p.arg) != 0) return drop_access(&ta, IK_EXIT_USAGE);
     if (o == 12 && (dirs_set = true) && add_dir(&ta, p.arg) != 0) return drop_access(&ta, IK_EXIT_USAGE);
     if (o == 13 && add_schemes(&ta, p.arg) != 0) return drop_access(&ta, IK_EXIT_USAGE);
+    if (o == 14 && strncmp(p.arg, "unix:///", 8) != 0 && strncmp(p.arg, "tcp://", 6) != 0)
+      return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--docker-host %s: want unix:///path/to/docker.sock or tcp://HOST:PORT", p.arg));
+    if (o == 14) d.docker_host = p.arg;
+    if (o == 15 && (ik_parse_go_duration(p.arg, &d.docker_stop_grace_ms) < 0 || d.docker_stop_grace_ms < 1000 ||
+                    d.docker_stop_grace_ms > 3600000))
+      return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--docker-stop-grace %s: want a duration from 1s to 1h, like 10s", p.arg));
   }
   if (d.max_group_size == 0) {
     ik_err_t env_err = {0};
@@ -841,6 +859,12 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                     Cmd, Env, Dir, Stdout, Stderr); state and logs in\n"
             "                     $INFRAKIT_HOME/instance-process; processes outlive the\n"
             "                     daemon and are adopted again when it restarts\n"
+            "  instance-docker    Instance/0.6.1: each instance a container on a Docker\n"
+            "                     Engine (Properties Tags, Config, HostConfig,\n"
+            "                     NetworkAttachments; docs/docker.md), over its API at\n"
+            "                     --docker-host, else $DOCKER_HOST, else\n"
+            "                     unix:///var/run/docker.sock; follows the engine's events;\n"
+            "                     tags added by Label kept in $INFRAKIT_HOME/instance-docker\n"
             "  flavor-vanilla     Flavor/0.1.1: Init lines or template, Tags, Attachments\n"
             "  flavor-combo       Flavor/0.1.1: several flavors composed\n"
             "  flavor-zookeeper   Flavor/0.1.1: a ZooKeeper ensemble from LogicalIDs\n"
@@ -869,6 +893,12 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                            paths under DIR (default: only names inside its\n"
             "                            state directory, no \"..\")\n"
             "  --instance-file-dir DIR   where instance-file keeps its instances\n"
+            "  --docker-host URL         the engine instance-docker drives: unix:///PATH or\n"
+            "                            tcp://HOST:PORT (default $DOCKER_HOST, else\n"
+            "                            unix:///var/run/docker.sock)\n"
+            "  --docker-stop-grace DURATION\n"
+            "                            instance-docker's destroy: stop, then SIGKILL after\n"
+            "                            this (whole seconds; default 5s)\n"
             "  --poll DURATION           the group controller's resync interval (default 5s);\n"
             "                            events from instance plugins act at once\n"
             "  --max-group-size N        refuse groups larger than N instances (Allocation.Size\n"

@@ -27,6 +27,7 @@ static const struct {
     {"INFRAKIT_TEMPLATE_SCHEMES", "URL schemes a spec's template may fetch (as --template-schemes)"},
     {"INFRAKIT_GROUP_SELF_LOGICAL_ID", "logical ID of the instance the daemon runs on: destroyed last"},
     {"INFRAKIT_MAX_GROUP_SIZE", "most instances per group (default 10000; daemon --max-group-size)"},
+    {"DOCKER_HOST", "engine of instance-docker (as daemon --docker-host; docs/docker.md)"},
     {"INFRAKIT_LUA_DIR", "load Lua modules and playbooks from this source lua/ first (development)"},
     {"LUA_PATH, LUA_CPATH", "more Lua module paths, searched after the built-in modules"},
     {"HOME", "the default INFRAKIT_HOME is $HOME/.infrakit"},

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 
 /* --- fields of a request object (obj may be NULL: every field absent) --- */
@@ -65,5 +66,9 @@ int ik_go_group_description(const json_t *v, const char *path, json_t **out, ik_
  * Go would refuse text (control characters, a bad %-escape, a bad port,
  * a missing scheme before ':'). */
 int ik_go_url(const char *text, json_t **out, ik_err_t *err);
+
+/* Append s escaped as Go's url.QueryEscape does (a query parameter's name
+ * or value: space as '+', everything but [A-Za-z0-9-_.~] %-escaped). */
+void ik_go_query_escape(ik_buf_t *out, const char *s);
 
 #endif

@@ -10,7 +10,8 @@
 #include "net/go_types.h"
 
 typedef enum { ENC_PATH,
-               ENC_FRAGMENT } enc_t;
+               ENC_FRAGMENT,
+               ENC_QUERY_COMPONENT } enc_t;
 
 /* net/url's shouldEscape, for the modes used here. */
 static bool should_escape(unsigned char c, enc_t mode) {
@@ -30,6 +31,7 @@ static bool should_escape(unsigned char c, enc_t mode) {
   case '=':
   case '?':
   case '@':
+    if (mode == ENC_QUERY_COMPONENT) return true;
     return mode == ENC_PATH && c == '?';
   default: break;
   }
@@ -218,4 +220,13 @@ int ik_go_url(const char *text, json_t **out, ik_err_t *err) {
   }
   *out = u;
   return 0;
+}
+
+void ik_go_query_escape(ik_buf_t *out, const char *s) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == ' ') ik_buf_putc(out, '+');
+    else if (should_escape(*p, ENC_QUERY_COMPONENT)) ik_buf_printf(out, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+    else ik_buf_putc(out, (char)*p);
+  }
 }

@@ -28,6 +28,13 @@ void ik_watchers_notify(ik_watchers_t *w, const char *id, const char *why) {
     if (w->slots[i].cb) w->slots[i].cb(id, why, w->slots[i].data);
 }
 
+int ik_watchers_count(const ik_watchers_t *w) {
+  int live = 0;
+  for (int i = 0; i < w->n; i++)
+    if (w->slots[i].cb) live++;
+  return live;
+}
+
 void ik_watchers_free(ik_watchers_t *w) {
   ik_free(w->slots);
   w->slots = NULL;

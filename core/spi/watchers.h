@@ -38,6 +38,9 @@ void ik_watchers_remove(ik_watchers_t *w, int token);
 /* Tell every watcher: id (NULL: "describe again") and why (may be NULL)
  * are passed through, borrowed. */
 void ik_watchers_notify(ik_watchers_t *w, const char *id, const char *why);
+/* How many watchers are registered (free slots not counted): a driver
+ * follows its backend's events only while someone watches. */
+int ik_watchers_count(const ik_watchers_t *w);
 /* Drop every watcher and the memory; the list is empty (and usable). */
 void ik_watchers_free(ik_watchers_t *w);
 

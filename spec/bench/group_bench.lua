@@ -4,7 +4,6 @@
 -- taken from the controller's own event log (events.jsonl), read as it
 -- grows, so the probe costs the daemon nothing. Prints a table.
 local infrakit = require "infrakit"
-local json = infrakit.json
 
 local bin = os.getenv("IK_BIN") or "./infrakit"
 local function sh(cmd) return assert(infrakit.exec({ "sh", "-c", cmd })) end
@@ -22,41 +21,12 @@ local fs = sh("df --output=fstype " .. base .. " | tail -1").stdout:gsub("%s+$",
 local home = sh("mktemp -d " .. base .. "/ik-gbench-XXXXXX").stdout:gsub("%s+$", "")
 local report = dofile("spec/bench/report.lua")("group controller (home on " .. base .. ", " .. fs .. ")")
 local row, info = report.row, report.info
-local daemon = infrakit.spawn(function()
-  return infrakit.exec({ bin, "daemon" }, { env = { INFRAKIT_HOME = home, INFRAKIT_LOG_LEVEL = "warn" } })
-end)
-local sock = home .. "/plugins/group"
-for _ = 1, 500 do
-  if infrakit.rpc.call(sock, "Handshake.Hello", nil, { timeout = 1 }) then break end
-  infrakit.sleep(0.01)
-end
-local pid = sh("cat " .. home .. "/plugins/group.pid").stdout:match("%d+")
+local bench_daemon = dofile("spec/bench/bench_daemon.lua")
+local daemon = bench_daemon.start(bin, home)
+local sock, pid = daemon.sock, daemon.pid
 
 -- The event log, followed as it grows.
-local log = { pos = 0 }
-function log.wait(pred, timeout)
-  local deadline = infrakit.clock() + (timeout or 60)
-  while infrakit.clock() < deadline do
-    local f = io.open(home .. "/events.jsonl")
-    if f then
-      f:seek("set", log.pos)
-      local chunk = f:read("*a") or ""
-      f:close()
-      -- Whole lines only: a line being appended is read next time.
-      for line in chunk:gmatch("([^\n]*)\n") do
-        log.pos = log.pos + #line + 1
-        local ev = json.decode(line)
-        if ev and pred(ev) then return ev end
-      end
-    end
-    infrakit.sleep(0.0005)
-  end
-  error("benchmark: timed out waiting for an event")
-end
-function log.skip()
-  local f = io.open(home .. "/events.jsonl")
-  if f then log.pos = f:seek("end"); f:close() end
-end
+local log = bench_daemon.event_log(home)
 
 local function commit(spec)
   local r, err = infrakit.rpc.call(sock, "Group.CommitGroup", { Name = "group", Spec = spec, Pretend = false })
@@ -179,8 +149,7 @@ do
   row("daemon RSS, 11,000 instances (10,000 in one group)", rss_mib(), "MiB", 30, "lower")
 end
 
-sh("kill -TERM " .. pid)
-daemon:wait()
+daemon.stop()
 sh("rm -rf " .. home)
 
 report.print()

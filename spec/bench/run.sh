@@ -7,6 +7,10 @@ bin=${IK_BIN:-$top/infrakit}
 echo "infrakit benchmarks on $(uname -m), $(nproc) cores, $("$bin" version | head -1)"
 echo
 cd "$top"
-IK_BIN=$bin "$bin" lua spec/bench/bench.lua
-echo
-IK_BIN=$bin "$bin" lua spec/bench/group_bench.lua
+# IK_BENCH_ONLY=NAME runs only spec/bench/NAME.lua (e.g. docker_bench).
+only=${IK_BENCH_ONLY:-}
+for script in bench group_bench docker_bench; do
+  [ -z "$only" ] || [ "$only" = "$script" ] || continue
+  IK_BIN=$bin "$bin" lua "spec/bench/$script.lua"
+  echo
+done

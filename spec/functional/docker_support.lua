@@ -154,6 +154,14 @@ function docker.start_engine(opts)
     e.cleaned = true
     if read_pid(e) and docker.api(e, "GET", "/_ping", nil, { timeout = 2 }) == 200 then
       docker.api(e, "POST", "/swarm/leave?force=true", nil, { timeout = 10 })
+      -- Remove the containers through the engine: one started with
+      -- --live-restore leaves them running when it stops.
+      local status, list = docker.api(e, "GET", "/containers/json?all=1", nil, { timeout = 10 })
+      if status == 200 and type(list) == "table" then
+        for _, c in ipairs(list) do
+          docker.api(e, "DELETE", "/containers/" .. c.Id .. "?force=1&v=1", nil, { timeout = 20 })
+        end
+      end
     end
     e.stop()
     docker.reap(e.dir)

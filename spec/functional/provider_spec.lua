@@ -17,11 +17,7 @@ local function group(size)
   } })
 end
 
-local function steady_at(n)
-  return function(st)
-    return st.Phase == "steady" and #st.InFlight == 0 and st.Summary.Current == n and #st.Instances == n
-  end
-end
+local steady_at = support.steady_at
 
 describe("a Lua instance provider", function()
   local d, home

@@ -84,6 +84,13 @@ function support.start_group_daemon(home, extra)
   return d
 end
 
+-- A wait_group predicate: the group is steady at n instances, nothing in flight.
+function support.steady_at(n)
+  return function(st)
+    return st.Phase == "steady" and #st.InFlight == 0 and st.Summary.Current == n and #st.Instances == n
+  end
+end
+
 -- `infrakit group describe --json ID` as a table, or nil.
 function support.group_status(home, id)
   local r = support.run(home, { "group", "describe", "--json", id })

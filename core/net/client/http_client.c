@@ -39,6 +39,14 @@ struct ik_http_call {
   ik_err_t err;   /* code 0: success */
   bool too_large; /* the write callback refused the body */
   char errbuf[CURL_ERROR_SIZE];
+  /* Streaming (on_data set): a 2xx body goes to `stream` and is handed to
+   * on_data from client_flush_streams, after curl has returned. */
+  ik_http_data_cb on_data;
+  ik_buf_t stream;
+  long stream_status;            /* the 2xx status, once its headers arrived */
+  bool stream_headers_delivered; /* on_data(len 0) has run */
+  bool stream_pending;           /* on client->stream_head */
+  ik_http_call_t *stream_next;
 };
 
 /* A socket curl asked us to watch. */
@@ -58,6 +66,7 @@ struct ik_http_client {
   http_sock_t *socks;
   ik_http_call_t *active;
   ik_http_call_t *done_head, *done_tail;
+  ik_http_call_t *stream_head; /* streaming calls with something for on_data */
   int nactive;
   int open_handles; /* uv handles not yet closed; freed at 0 once closing */
   bool delivering;  /* inside client_deliver */
@@ -102,6 +111,7 @@ static void client_update_ref(ik_http_client_t *c) {
 
 static void call_free(ik_http_call_t *call) {
   ik_buf_free(&call->resp.body);
+  ik_buf_free(&call->stream);
   ik_free(call->content_type);
   ik_free(call->label);
   ik_free(call->method);
@@ -116,9 +126,54 @@ static void call_free(ik_http_call_t *call) {
 
 ik_loop_t *ik_http_client_loop(const ik_http_client_t *c) { return c->loop; }
 
+/* Take call off the list of streams with something to deliver. */
+static void stream_unlist(ik_http_call_t *call) {
+  if (!call->stream_pending) return;
+  ik_http_call_t **pp = &call->client->stream_head;
+  while (*pp != call) pp = &(*pp)->stream_next;
+  *pp = call->stream_next;
+  call->stream_next = NULL;
+  call->stream_pending = false;
+}
+
+/* Put call on the list of streams with something to deliver. */
+static void stream_list(ik_http_call_t *call) {
+  if (call->stream_pending) return;
+  call->stream_pending = true;
+  call->stream_next = call->client->stream_head;
+  call->client->stream_head = call;
+}
+
+/* Hand what call's stream holds to on_data: the headers' len-0 call
+ * first, then the body received since the last time. Stops as soon as a
+ * callback cancelled the call (unless final: it completed). */
+static void stream_deliver(ik_http_call_t *call, bool final) {
+  if (call->stream_status == 0) return; /* not a 2xx stream */
+  if (!call->stream_headers_delivered) {
+    call->stream_headers_delivered = true;
+    call->on_data(call, call->stream_status, "", 0, call->data);
+  }
+  if (call->stream.len == 0 || (!final && call->state != IK__CALL_ACTIVE)) return;
+  size_t len;
+  char *chunk = ik_buf_steal(&call->stream, &len);
+  call->on_data(call, call->stream_status, chunk, len, call->data);
+  ik_free(chunk);
+}
+
+/* Run on_data for every stream with something new (from the loop, after
+ * curl has returned: a callback may start or cancel calls). */
+static void client_flush_streams(ik_http_client_t *c) {
+  ik_http_call_t *call;
+  while ((call = c->stream_head) != NULL) {
+    stream_unlist(call);
+    stream_deliver(call, false);
+  }
+}
+
 /* Take a finished or cancelled call out of curl and off the active list. */
 static void call_detach(ik_http_call_t *call) {
   ik_http_client_t *c = call->client;
+  stream_unlist(call);
   ik_curl->multi_remove_handle(c->multi, call->easy);
   ik_curl->easy_cleanup(call->easy);
   call->easy = NULL;
@@ -234,6 +289,8 @@ static void client_deliver(ik_http_client_t *c) {
     if (c->done_head == NULL) c->done_tail = NULL;
     call->next = NULL;
     call->state = IK__CALL_DELIVERING;
+    /* A stream's last pieces come before its end (not after a cancel). */
+    if (call->on_data && call->err.code != IK_ECANCELED) stream_deliver(call, true);
     bool ok = call->err.code == 0;
     call->cb(call, ok ? &call->resp : NULL, ok ? NULL : &call->err, call->data);
     call_free(call);
@@ -272,6 +329,7 @@ static void client_drive(ik_http_client_t *c, curl_socket_t fd, int flags) {
   if (mc != CURLM_OK)
     ik_log(IK_LOG_WARN, "http", "curl_multi_socket_action failed", "error",
            ik_curl->multi_strerror(mc), NULL);
+  client_flush_streams(c);
   client_collect(c);
   /* Callbacks run here, after curl has returned: curl forbids calling it
    * back (add, remove, cleanup) from inside its own callbacks. */
@@ -347,10 +405,38 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
   return 0;
 }
 
-/* CURLOPT_WRITEFUNCTION: append to the body, up to max_body. */
+/* The status of call's response so far (0 before its headers). */
+static long call_status(ik_http_call_t *call) {
+  long status = 0;
+  ik_curl->easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+  return status;
+}
+
+/* CURLOPT_HEADERFUNCTION (streaming calls): the blank line ending a 2xx
+ * response's headers puts the stream up for its len-0 on_data. */
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata) {
+  ik_http_call_t *call = userdata;
+  size_t n = size * nmemb;
+  if ((n == 2 && ptr[0] == '\r') || (n == 1 && ptr[0] == '\n')) {
+    long status = call_status(call);
+    if (status >= 200 && status < 300 && call->stream_status == 0) {
+      call->stream_status = status;
+      stream_list(call);
+    }
+  }
+  return n;
+}
+
+/* CURLOPT_WRITEFUNCTION: append to the body, up to max_body; a 2xx
+ * stream's body to the stream, unbounded (on_data drains it). */
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   ik_http_call_t *call = userdata;
   size_t n = size * nmemb;
+  if (call->stream_status != 0) {
+    ik_buf_append(&call->stream, ptr, n);
+    stream_list(call);
+    return n;
+  }
   if (n > call->max_body - call->resp.body.len) {
     call->too_large = true;
     return 0; /* fails the transfer with CURLE_WRITE_ERROR */
@@ -501,6 +587,7 @@ int ik_http_request(ik_http_client_t *c, const ik_http_req_t *req, ik_http_cb cb
   call->tls_insecure = req->tls_insecure;
   call->label = http_label(req->method, req->url, req->unix_path);
   call->timeout_ms = req->timeout_ms ? req->timeout_ms : IK_HTTP_DEFAULT_TIMEOUT_MS;
+  call->on_data = req->on_data;
   call->max_body = req->max_body ? req->max_body : IK_HTTP_DEFAULT_MAX_BODY;
   bool sends_body = http_sends_body(req);
   if (sends_body) {
@@ -543,8 +630,16 @@ int ik_http_request(ik_http_client_t *c, const ik_http_req_t *req, ik_http_cb cb
   IK__SETOPT(CURLOPT_URL, call->url);
   IK__SETOPT(CURLOPT_WRITEFUNCTION, (curl_write_callback)on_body);
   IK__SETOPT(CURLOPT_WRITEDATA, (void *)call);
-  IK__SETOPT(CURLOPT_TIMEOUT_MS, (long)timeout);
-  IK__SETOPT(CURLOPT_MAXFILESIZE_LARGE, max_body);
+  if (call->on_data) { /* a stream lasts as long as it lasts: only connecting is bounded */
+    IK__SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)timeout);
+    IK__SETOPT(CURLOPT_HEADERFUNCTION, (curl_write_callback)on_header);
+    IK__SETOPT(CURLOPT_HEADERDATA, (void *)call);
+  } else {
+    IK__SETOPT(CURLOPT_TIMEOUT_MS, (long)timeout);
+  }
+  /* A stream is not bounded as a whole (curl 8 counts bytes without a
+   * Content-Length too): what is buffered, a non-2xx body, still is (on_body). */
+  if (call->on_data == NULL) IK__SETOPT(CURLOPT_MAXFILESIZE_LARGE, max_body);
   IK__SETOPT(CURLOPT_HTTPHEADER, call->headers);
   if (call->unix_path) {
     IK__SETOPT(CURLOPT_UNIX_SOCKET_PATH, call->unix_path);

@@ -23,7 +23,18 @@
  *   IK_EIO              any other transport failure (the server closed the
  *                       connection without a response, TLS, ...)
  * Every message names the method and URL (and the unix socket, if any) and
- * says what happened. An HTTP status of any value is a success. */
+ * says what happened. An HTTP status of any value is a success.
+ *
+ * Streaming (req.on_data set): for a long-lived answer read as it comes,
+ * such as the Docker Engine's /events. A 2xx response's body is not
+ * buffered: on_data is called once with len 0 when its headers have
+ * arrived (the stream is up), then with each piece of the body as it
+ * arrives, from the loop, never from inside curl. Pieces are not aligned
+ * to lines or messages. Any other status is buffered into resp.body as
+ * usual (the server's error message). timeout_ms then bounds only the
+ * connection, not the whole call; cb runs once when the stream ends (an
+ * error IK_EIO when the server went away, IK_ECANCELED after
+ * ik_http_cancel), after the last on_data. */
 #ifndef IK_NET_HTTP_CLIENT_H
 #define IK_NET_HTTP_CLIENT_H
 
@@ -40,6 +51,12 @@
 
 typedef struct ik_http_client ik_http_client_t;
 typedef struct ik_http_call ik_http_call_t;
+
+/* A piece of a streamed body (see Streaming above): status is the
+ * response's (2xx); data is borrowed for the call; len 0 means the headers
+ * have just arrived. data is the request's callback data. The callback may
+ * start, cancel or free calls, including this one. */
+typedef void (*ik_http_data_cb)(ik_http_call_t *call, long status, const char *chunk, size_t len, void *data);
 
 /* A request. Everything is borrowed for the duration of ik_http_request()
  * only: the client copies what it keeps. */
@@ -61,6 +78,7 @@ typedef struct ik_http_req {
   /* https:// only: accept any server certificate (Docker's and InfraKit's
    * InsecureSkipVerify). The connection is encrypted but not authenticated. */
   bool tls_insecure;
+  ik_http_data_cb on_data; /* NULL: the whole body in resp.body (the default) */
 } ik_http_req_t;
 
 typedef struct ik_http_resp {

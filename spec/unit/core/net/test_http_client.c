@@ -138,6 +138,14 @@ static void respond(conn_t *c, const char *method, const char *path, const char 
     ik_buf_puts(&r, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 11\r\n\r\nunavailable");
   } else if (strcmp(path, "/slow") == 0) {
     return;
+  } else if (strcmp(path, "/stream") == 0 || strcmp(path, "/stream-open") == 0) {
+    /* Chunked, like the Docker Engine's /events: /stream ends after two
+     * messages, /stream-open sends one and stays open. */
+    ik_buf_puts(&r, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "4\r\none\n\r\n");
+    if (strcmp(path, "/stream") == 0) ik_buf_puts(&r, "4\r\ntwo\n\r\n0\r\n\r\n");
+  } else if (strcmp(path, "/stream-refused") == 0) {
+    ik_buf_puts(&r, "HTTP/1.1 400 Bad Request\r\nContent-Length: 24\r\n\r\n{\"message\":\"bad filter\"}");
   } else if (strcmp(path, "/close") == 0) {
     conn_close(c);
     return;
@@ -380,7 +388,118 @@ static outcome_t call_once(fixture_t *fx, const ik_http_req_t *req) {
   return o;
 }
 
+/* What a streaming call handed to on_data, in order. */
+typedef struct streamed {
+  int calls;            /* on_data calls */
+  int empty;            /* of which len 0 (headers arrived) */
+  ik_buf_t data;        /* every piece, concatenated */
+  long status;          /* as given to on_data */
+  outcome_t done;       /* the final callback */
+  int done_before_data; /* on_data ran after the final callback: a contract breach */
+  bool cancel_on_data;
+} streamed_t;
+
+static void stream_piece(ik_http_call_t *call, long status, const char *chunk, size_t len, void *data) {
+  streamed_t *s = data;
+  s->calls++;
+  if (s->done.calls) s->done_before_data++;
+  if (len == 0) s->empty++;
+  s->status = status;
+  ik_buf_append(&s->data, chunk, len);
+  wake();
+  if (s->cancel_on_data && len > 0) ik_http_cancel(call);
+}
+
+static void stream_done(ik_http_call_t *call, ik_http_resp_t *resp, const ik_err_t *err, void *data) {
+  record(call, resp, err, &((streamed_t *)data)->done);
+}
+
+static void count_tick(uv_timer_t *t) {
+  (*(int *)t->data)++;
+  wake();
+}
+
+static void stream_start(fixture_t *fx, const char *path, streamed_t *s, ik_http_call_t **call) {
+  char url[128];
+  ik_http_req_t req = req_to(fx, true, "GET", path, url);
+  req.on_data = stream_piece;
+  req.timeout_ms = 100; /* bounds connecting only */
+  ik_err_t err = {0};
+  if (ik_http_request(fx->client, &req, stream_done, s, call, &err) != 0) fail_msg("ik_http_request: %s", err.msg);
+}
+
 /* ---- tests ----------------------------------------------------------------- */
+
+static void http_stream_hands_each_piece_to_on_data_then_ends(void **state) {
+  fixture_t fx;
+  fx_start(&fx);
+  streamed_t s = {0};
+  stream_start(&fx, "/stream", &s, NULL);
+  run_until(&fx, &s.done.calls, 1);
+  assert_int_equal(s.done.code, 0);
+  assert_int_equal(s.done.status, 200);
+  assert_int_equal(s.done.body_len, 0); /* not buffered */
+  assert_int_equal(s.status, 200);
+  assert_int_equal(s.empty, 1); /* the headers, once, first */
+  assert_true(s.calls >= 2);
+  assert_int_equal(s.done_before_data, 0);
+  assert_int_equal(s.data.len, 8);
+  assert_memory_equal(s.data.data, "one\ntwo\n", 8);
+  ik_buf_free(&s.data);
+  outcome_free(&s.done);
+  fx_finish(&fx);
+}
+
+static void http_stream_outlives_its_timeout_until_cancelled(void **state) {
+  fixture_t fx;
+  fx_start(&fx);
+  streamed_t s = {0};
+  ik_http_call_t *call = NULL;
+  stream_start(&fx, "/stream-open", &s, &call);
+  while (s.data.len < 4 && !fx.expired) uv_run(&fx.loop.uv, UV_RUN_ONCE);
+  assert_memory_equal(s.data.data, "one\n", 4);
+  /* Three times the connect timeout later, the stream is still open. */
+  int waited = 0;
+  uv_timer_t t;
+  uv_timer_init(&fx.loop.uv, &t);
+  t.data = &waited;
+  uv_timer_start(&t, count_tick, 300, 0);
+  run_until(&fx, &waited, 1);
+  uv_close((uv_handle_t *)&t, NULL);
+  assert_int_equal(s.done.calls, 0);
+  ik_http_cancel(call);
+  run_until(&fx, &s.done.calls, 1);
+  assert_int_equal(s.done.code, IK_ECANCELED);
+  ik_buf_free(&s.data);
+  fx_finish(&fx);
+}
+
+static void http_stream_cancelled_from_on_data_ends_once(void **state) {
+  fixture_t fx;
+  fx_start(&fx);
+  streamed_t s = {.cancel_on_data = true};
+  stream_start(&fx, "/stream-open", &s, NULL);
+  run_until(&fx, &s.done.calls, 1);
+  assert_int_equal(s.done.code, IK_ECANCELED);
+  assert_int_equal(s.done_before_data, 0);
+  assert_memory_equal(s.data.data, "one\n", 4);
+  ik_buf_free(&s.data);
+  fx_finish(&fx);
+}
+
+static void http_stream_refused_buffers_the_error_body(void **state) {
+  fixture_t fx;
+  fx_start(&fx);
+  streamed_t s = {0};
+  stream_start(&fx, "/stream-refused", &s, NULL);
+  run_until(&fx, &s.done.calls, 1);
+  assert_int_equal(s.calls, 0); /* no stream: nothing for on_data */
+  assert_int_equal(s.done.code, 0);
+  assert_int_equal(s.done.status, 400);
+  assert_string_equal(s.done.body, "{\"message\":\"bad filter\"}");
+  outcome_free(&s.done);
+  fx_finish(&fx);
+}
 
 static void http_methods_and_bodies_reach_the_server_over_unix_and_tcp(void **state) {
   static const char big_body_seed[] = "0123456789abcdef";
@@ -858,6 +977,10 @@ int main(void) {
       cmocka_unit_test(http_non_2xx_status_is_a_success),
       cmocka_unit_test(http_large_response_is_received_whole),
       cmocka_unit_test(http_timeout_fails_with_etimedout_naming_the_call),
+      cmocka_unit_test(http_stream_hands_each_piece_to_on_data_then_ends),
+      cmocka_unit_test(http_stream_outlives_its_timeout_until_cancelled),
+      cmocka_unit_test(http_stream_cancelled_from_on_data_ends_once),
+      cmocka_unit_test(http_stream_refused_buffers_the_error_body),
       cmocka_unit_test(http_connect_failures_name_the_socket_and_errno),
       cmocka_unit_test(http_max_body_exceeded_fails_with_emsgsize),
       cmocka_unit_test(http_connection_closed_without_response_fails_with_eio),

@@ -723,8 +723,27 @@ static void urls_parse_as_go_parses_them(void **state) {
   assert_non_null(strstr(err.msg, "net/url: invalid control character in URL"));
 }
 
+/* Go's url.QueryEscape, for query values the drivers build (Docker's filters). */
+static void query_values_escape_as_go_escapes_them(void **state) {
+  static const char *const cases[][2] = {
+      {"web-1", "web-1"},
+      {"a b+c", "a+b%2Bc"},
+      {"{\"label\":[\"k=v\"]}", "%7B%22label%22%3A%5B%22k%3Dv%22%5D%7D"},
+      {"a/b?c&d@e:f;g$h,i~j_k.l", "a%2Fb%3Fc%26d%40e%3Af%3Bg%24h%2Ci~j_k.l"},
+      {"\xc3\xa9", "%C3%A9"},
+      {"", ""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ik_buf_t b = {0};
+    ik_go_query_escape(&b, cases[i][0]);
+    assert_string_equal(b.data ? b.data : "", cases[i][1]);
+    ik_buf_free(&b);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(query_values_escape_as_go_escapes_them),
       cmocka_unit_test(recorded_exchanges_are_byte_exact),
       cmocka_unit_test(requests_decode_as_go_decodes_them),
       cmocka_unit_test(bad_params_are_32602_naming_the_field),

@@ -59,8 +59,10 @@ static void a_removed_watcher_is_not_called_and_its_slot_is_reused(void **state)
   seen_t a = {0}, b = {0}, c = {0};
   int ta = ik_watchers_add(&w, record, &a);
   int tb = ik_watchers_add(&w, record, &b);
+  assert_int_equal(ik_watchers_count(&w), 2);
   ik_watchers_remove(&w, ta);
-  ik_watchers_remove(&w, 999); /* unknown: ignored */
+  ik_watchers_remove(&w, 999);                /* unknown: ignored */
+  assert_int_equal(ik_watchers_count(&w), 1); /* a's free slot is not counted */
   ik_watchers_notify(&w, "x", NULL);
   assert_int_equal(a.calls, 0);
   assert_int_equal(b.calls, 1);
@@ -71,6 +73,7 @@ static void a_removed_watcher_is_not_called_and_its_slot_is_reused(void **state)
   ik_watchers_notify(&w, "y", NULL);
   assert_int_equal(c.calls, 1);
   ik_watchers_free(&w);
+  assert_int_equal(ik_watchers_count(&w), 0);
 }
 
 /* More than the 16 the providers once allowed: the list grows. */
