@@ -163,10 +163,10 @@ function docker.start_engine(opts)
   return e
 end
 
--- The machine-mode library (templates/swarm/machine.sh): the reaping and
+-- The machine-mode library (templates/swarm/machine.sh.tmpl): the reaping and
 -- the busybox import are shell functions shared with the swarm flavor's
 -- init scripts, so they are written once.
-docker.machine_lib = "templates/swarm/machine.sh"
+docker.machine_lib = "templates/swarm/machine.sh.tmpl"
 
 local function machine(fn, ...)
   local args = {}

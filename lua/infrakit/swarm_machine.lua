@@ -1,0 +1,327 @@
+-- infrakit.swarm_machine: a real Docker swarm on this one machine, in
+-- flavor-swarm's machine mode (docs/swarm.md "Machine mode"). What the
+-- swarm playbook and its specs share: the two group specs, reading the
+-- swarm's nodes, waiting on them, and a clean-up that leaves nothing.
+--
+--   local sm = require "infrakit.swarm_machine"
+--   local ok, why = sm.available()            -- false + reason: cannot run here
+--   local c = sm.new({ managers = 3 })         -- a root directory, templates in it
+--   infrakit.daemon.ensure({ home = h, plugins = sm.plugins, env = c:daemon_env() })
+--   infrakit.group.commit(c:managers_spec({ rev = "1" }))
+--   infrakit.group.commit(c:workers_spec(3, { rev = "1" }))
+--   c:wait_nodes(function(nodes) return sm.count(nodes, "ready") == 6 end, 120)
+--   c:cleanup()                                -- after the groups are destroyed
+--
+-- A node is an instance-process instance whose Init (rendered by
+-- flavor-swarm from templates/swarm/machine-{manager,worker}.sh.tmpl)
+-- runs its own dockerd under ROOT/ADDR on the loopback address ADDR:
+-- managers are pets whose logical IDs are their addresses 127.0.0.11,
+-- .12, ...; workers are cattle that claim a free 127.0.0.21-254. Every
+-- function that talks to an engine yields.
+local core = require "infrakit.core"
+local json = require "infrakit.json"
+
+local M = {}
+
+-- The daemon's plugins for a machine-mode swarm.
+M.plugins = { "group", "instance-process", "flavor-swarm" }
+
+-- The group IDs.
+M.managers_group, M.workers_group = "swarm-managers", "swarm-workers"
+
+-- The templates of machine mode (built into the binary with the flavor's).
+M.templates = { "machine-manager.sh.tmpl", "machine-worker.sh.tmpl", "machine.sh.tmpl" }
+
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local function sh(cmd, timeout)
+  local r, err = core.exec({ "sh", "-c", cmd }, { timeout = timeout or 60 })
+  if not r then return { status = -1, stdout = "", stderr = tostring(err) } end
+  return r
+end
+
+--- Whether a swarm can run here: true, or false and the reason (root,
+--- dockerd, the docker CLI, busybox, cgroups). Yields.
+---@return boolean ok, string? reason
+function M.available()
+  local uid = sh("id -u").stdout:gsub("%s", "")
+  if uid ~= "0" then return false, "dockerd needs root (running as uid " .. uid .. ")" end
+  for _, need in ipairs({ { "dockerd", "docker.io" }, { "docker", "docker.io" }, { "busybox", "busybox-static" } }) do
+    if sh("command -v " .. need[1]).status ~= 0 then
+      return false, "no " .. need[1] .. " (make deps installs " .. need[2] .. ")"
+    end
+  end
+  if sh("test -d /sys/fs/cgroup/memory || test -f /sys/fs/cgroup/cgroup.controllers").status ~= 0 then
+    return false, "no cgroups mounted under /sys/fs/cgroup"
+  end
+  return true
+end
+
+-- The text of a machine-mode template: built into the binary (with the
+-- flavor's templates), else from the source tree beside the binary.
+local function template_text(name)
+  local ok, template = pcall(require, "infrakit.template")
+  if ok and type(template.builtin) == "function" then
+    local text = template.builtin("templates/swarm/" .. name)
+    if text then return text end
+  end
+  local dir = (core.exe() or ""):match("^(.*)/[^/]*$") or "."
+  local f = io.open(dir .. "/templates/swarm/" .. name, "rb")
+  if not f then return nil, "templates/swarm/" .. name .. " is neither built in nor beside " .. tostring(core.exe()) end
+  local text = f:read("*a")
+  f:close()
+  return text
+end
+
+local Cluster = {}
+Cluster.__index = Cluster
+
+--- A cluster's directory and addresses. opts: root (a directory; default
+--- a new /tmp/ik-swarm-XXXXXX: short, the engines' unix sockets live
+--- there), managers (default 3, odd), worker_range ("21-254"). Writes the
+--- machine-mode templates into ROOT/templates (the directory the daemon
+--- must be allowed to read: daemon_env). Returns the cluster, or nil,
+--- message.
+function M.new(opts)
+  opts = opts or {}
+  local n = opts.managers or 3
+  if n < 1 or n % 2 == 0 or n > 9 then return nil, "managers: want an odd number from 1 to 9, not " .. n end
+  local root = opts.root
+  if not root then
+    local r = sh("mktemp -d /tmp/ik-swarm-XXXXXX")
+    if r.status ~= 0 then return nil, "mktemp: " .. r.stderr end
+    root = r.stdout:gsub("%s+$", "")
+  end
+  local c = setmetatable({ root = root, addrs = {}, hosts = {}, worker_range = opts.worker_range or "21-254" }, Cluster)
+  for i = 1, n do
+    c.addrs[i] = "127.0.0." .. (10 + i)
+    c.hosts[i] = "unix://" .. root .. "/" .. c.addrs[i] .. "/docker.sock"
+  end
+  c.templates = root .. "/templates"
+  sh("mkdir -p " .. q(c.templates))
+  -- Whether /run/docker was there before (dockerd creates /run/docker/plugins
+  -- outside its roots; cleanup removes it only if this run made it).
+  c.run_docker_existed = sh("test -e /run/docker").status == 0
+  for _, name in ipairs(M.templates) do
+    local text, err = template_text(name)
+    if not text then return nil, err end
+    local f = assert(io.open(c.templates .. "/" .. name, "wb"))
+    f:write(text)
+    f:close()
+  end
+  return c
+end
+
+--- The environment of a daemon that renders this cluster's templates.
+function Cluster:daemon_env()
+  return { INFRAKIT_TEMPLATE_DIR = self.templates }
+end
+
+local function flavor_properties(c, role, labels)
+  return {
+    InitScriptTemplateURL = "file://" .. c.templates .. "/machine-" .. role .. ".sh.tmpl",
+    SwarmJoinIP = c.addrs[1],
+    EngineLabels = labels or {},
+    Docker = { Host = c.hosts },
+  }
+end
+
+local function instance(c)
+  return {
+    Plugin = "instance-process",
+    Properties = {
+      Env = { IK_SWARM_ROOT = c.root, IK_SWARM_WORKER_RANGE = c.worker_range },
+      -- dockerd stops its containers (shutdown-timeout 2 s) and the script
+      -- reaps before the instance is gone.
+      StopTimeout = "30s",
+    },
+  }
+end
+
+--- The managers' group: pets whose logical IDs are their addresses;
+--- labels are the engines' EngineLabels. Replaced one at a time (destroy,
+--- then the same address again: an address is held by one engine).
+function Cluster:managers_spec(labels)
+  return {
+    ID = M.managers_group,
+    Properties = {
+      Allocation = { LogicalIDs = self.addrs },
+      Instance = instance(self),
+      Flavor = { Plugin = "flavor-swarm/manager", Properties = flavor_properties(self, "manager", labels) },
+      Updating = { MaxSurge = 0, MaxUnavailable = 1 },
+    },
+  }
+end
+
+--- The workers' group: size cattle, each claiming a free address. A
+--- rollout adds a new worker, waits until the swarm reports it Ready (the
+--- flavor's Healthy), then drains (node rm) and destroys an old one.
+function Cluster:workers_spec(size, labels)
+  return {
+    ID = M.workers_group,
+    Properties = {
+      Allocation = { Size = size },
+      Instance = instance(self),
+      Flavor = { Plugin = "flavor-swarm/worker", Properties = flavor_properties(self, "worker", labels) },
+      Updating = { MaxSurge = 1, MaxUnavailable = 0 },
+    },
+  }
+end
+
+--- The first manager engine that answers as a manager: a client of
+--- infrakit.docker, or nil, message.
+function Cluster:manager()
+  local docker = require "infrakit.docker"
+  local client, state_or_err = docker.find_manager(self.hosts)
+  if not client then return nil, state_or_err end
+  if not docker.is_manager(state_or_err.info) then return nil, client.host .. " is not a swarm manager (yet)" end
+  return client
+end
+
+-- The engine labels of a node, a table.
+local function labels_of(n)
+  local d = n.Description or {}
+  return (d.Engine or {}).Labels or {}
+end
+
+--- The swarm's nodes as plain rows, sorted by address: { id, addr (the
+--- engine's infrakit_machine label), role, state ("ready", "down", ...),
+--- availability, leader (bool), reachability, labels }. Or nil, message.
+function Cluster:nodes()
+  local client, err = self:manager()
+  if not client then return nil, err end
+  local list
+  list, err = client:node_list()
+  if not list then return nil, err end
+  local rows = {}
+  for _, n in ipairs(list) do
+    local labels = labels_of(n)
+    local ms = n.ManagerStatus
+    rows[#rows + 1] = {
+      id = n.ID, addr = labels.infrakit_machine or "?", role = (n.Spec or {}).Role or "?",
+      state = (n.Status or {}).State or "?", availability = (n.Spec or {}).Availability or "?",
+      leader = type(ms) == "table" and ms.Leader == true, reachability = type(ms) == "table" and ms.Reachability or "",
+      labels = labels,
+    }
+  end
+  local function key(r)
+    local a, b, c4, d = r.addr:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+    return a and (tonumber(d) + 256 * (tonumber(c4) + 256 * (tonumber(b) + 256 * tonumber(a)))) or math.huge
+  end
+  table.sort(rows, function(x, y)
+    if key(x) ~= key(y) then return key(x) < key(y) end
+    return x.id < y.id
+  end)
+  return rows
+end
+
+--- How many rows match: what = "ready", or a function(row).
+function M.count(rows, what)
+  local n = 0
+  for _, r in ipairs(rows or {}) do
+    if (type(what) == "function" and what(r)) or r.state == what then n = n + 1 end
+  end
+  return n
+end
+
+--- A one-line summary of nodes: "3 managers (leader 127.0.0.11), 3/3 workers ready".
+function M.summary(rows)
+  local managers, ready_m, workers, ready_w, leader = 0, 0, 0, 0, "none"
+  for _, r in ipairs(rows or {}) do
+    if r.role == "manager" then
+      managers = managers + 1
+      if r.state == "ready" and r.reachability == "reachable" then ready_m = ready_m + 1 end
+      if r.leader then leader = r.addr end
+    else
+      workers = workers + 1
+      if r.state == "ready" then ready_w = ready_w + 1 end
+    end
+  end
+  return ("%d/%d managers reachable (leader %s), %d/%d workers ready"):format(ready_m, managers, leader, ready_w, workers)
+end
+
+--- The nodes as a table to print: one line each (address, role, state,
+--- manager status, the given labels).
+function M.table(rows, label_keys)
+  label_keys = label_keys or {}
+  local lines = { ("%-12s %-26s %-8s %-6s %-10s %s"):format("ADDRESS", "NODE ID", "ROLE", "STATE", "MANAGER",
+    table.concat(label_keys, " ")) }
+  for _, r in ipairs(rows or {}) do
+    local vals = {}
+    for i, k in ipairs(label_keys) do vals[i] = k .. "=" .. tostring(r.labels[k] or "-") end
+    local mgr = r.role == "manager" and (r.leader and "leader" or r.reachability) or ""
+    lines[#lines + 1] = ("%-12s %-26s %-8s %-6s %-10s %s"):format(r.addr, r.id, r.role, r.state, mgr,
+      table.concat(vals, " "))
+  end
+  return lines
+end
+
+--- Polls the nodes (every 0.2 s) until done(rows) is true; on_change(rows)
+--- is called when the summary changes. Returns the rows, or nil, message
+--- (with the last summary) after timeout seconds. Yields.
+function Cluster:wait_nodes(done, timeout, on_change)
+  local deadline, last, rows, err = core.clock() + (timeout or 120), nil, nil, nil
+  repeat
+    rows, err = self:nodes()
+    local s = rows and M.summary(rows) or ("no manager answers: " .. tostring(err))
+    if s ~= last and on_change then on_change(rows, s) end
+    last = s
+    if rows and done(rows) then return rows end
+    core.sleep(0.2)
+  until core.clock() > deadline
+  return nil, ("timed out after %ds (%s)"):format(timeout or 120, last)
+end
+
+--- `docker -H <a live manager> ARGS` (a shell string): its output, or
+--- nil, message.
+function Cluster:docker(args, timeout)
+  local client, err = self:manager()
+  if not client then return nil, err end
+  local r = sh("docker -H " .. q(client.host) .. " " .. args .. " 2>&1", timeout or 60)
+  if r.status ~= 0 then return nil, "docker " .. args .. ": " .. r.stdout:gsub("%s+$", "") end
+  return r.stdout
+end
+
+--- The pid of the dockerd of the node at addr, or nil.
+function Cluster:dockerd_pid(addr)
+  local f = io.open(self.root .. "/" .. addr .. "/docker.pid")
+  if not f then return nil end
+  local pid = tonumber((f:read("*a") or ""):match("%d+"))
+  f:close()
+  return pid
+end
+
+--- What is left of this cluster on the machine: a list of lines (empty
+--- when nothing): processes naming ROOT (dockerd, containerd, shims, the
+--- node scripts), container processes of its engines, mounts below ROOT,
+--- node directories (address locks).
+function Cluster:leftovers()
+  local out = {}
+  local r = sh("pgrep -af " .. q(self.root .. "/") .. " | grep -v -e pgrep -e ' sh -c ' || true")
+  for line in r.stdout:gmatch("[^\n]+") do out[#out + 1] = "process: " .. line end
+  r = sh("grep -F " .. q(" " .. self.root .. "/") .. " /proc/self/mountinfo | awk '{print $5}' || true")
+  for line in r.stdout:gmatch("[^\n]+") do out[#out + 1] = "mount: " .. line end
+  r = sh("ls -d " .. q(self.root) .. "/127.* 2>/dev/null || true")
+  for line in r.stdout:gmatch("[^\n]+") do out[#out + 1] = "node directory (address lock): " .. line end
+  return out
+end
+
+--- Reap every node left under ROOT (machine_reap: dockerd, containers,
+--- shims, cgroups, mounts), remove ROOT, and /run/docker if this run made
+--- it (dockerd writes /run/docker/plugins outside its roots) and overlay
+--- load-balancer files (/var/lib/docker/network/files/lb_*) if any. Call
+--- after the groups are destroyed (their scripts clean up on their own; this
+--- catches what a crash left). Returns the leftovers found before (a list).
+function Cluster:cleanup()
+  local before = self:leftovers()
+  local lib = self.templates .. "/machine.sh.tmpl"
+  sh("for d in " .. q(self.root) .. "/127.*; do [ -d \"$d\" ] && . " .. q(lib)
+    .. " && machine_reap \"$d\"; done; true", 120)
+  sh("rm -rf " .. q(self.root))
+  if not self.run_docker_existed then sh("rm -rf /run/docker") end
+  sh("rm -f /var/lib/docker/network/files/lb_* 2>/dev/null; true")
+  return before
+end
+
+
+return M
