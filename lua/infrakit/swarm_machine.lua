@@ -306,6 +306,23 @@ function Cluster:leftovers()
   return out
 end
 
+--- Destroy both groups through the daemon infrakit.group talks to (each
+--- node's script stops its dockerd, has its node removed, unmounts and
+--- frees its address), then cleanup(). Returns what cleanup still found
+--- (a list: empty when the scripts left nothing), and the destroy errors
+--- (a list). Yields.
+function Cluster:teardown()
+  local group = require "infrakit.group"
+  local errors = {}
+  for _, g in ipairs({ M.workers_group, M.managers_group }) do
+    local ok, err = group.destroy(g)
+    if not ok and not tostring(err):find("not being watched", 1, true) then
+      errors[#errors + 1] = g .. ": " .. tostring(err)
+    end
+  end
+  return self:cleanup(), errors
+end
+
 --- Reap every node left under ROOT (machine_reap: dockerd, containers,
 --- shims, cgroups, mounts), remove ROOT, and /run/docker if this run made
 --- it (dockerd writes /run/docker/plugins outside its roots) and overlay

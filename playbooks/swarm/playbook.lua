@@ -59,16 +59,13 @@ return {
         return
       end
       say("tearing down: destroying the groups (each node stops its dockerd, leaves the swarm, cleans up)")
-      for _, g in ipairs({ sm.workers_group, sm.managers_group }) do
-        local ok, err = infrakit.group.destroy(g)
-        if not ok and not tostring(err):find("not being watched", 1, true) then say("destroy %s: %s", g, err) end
-      end
-      if d.started then infrakit.daemon.stop({ home = home }) end
-      local left = c:cleanup()
+      local left, errors = c:teardown()
+      for _, e in ipairs(errors) do say("destroy %s", e) end
       if #left > 0 then
-        say("reaped what was left:")
+        say("reaped what the nodes left:")
         show(left, "  ")
       end
+      if d.started then infrakit.daemon.stop({ home = home }) end
       if temp_home then infrakit.exec({ "rm", "-rf", home }) end
       say("torn down: no dockerd, containerd, shim, container, mount or address lock left%s",
         d.started and "; daemon stopped" or "")

@@ -10,3 +10,5 @@ cd "$top"
 IK_BIN=$bin "$bin" lua spec/bench/bench.lua
 echo
 IK_BIN=$bin "$bin" lua spec/bench/group_bench.lua
+echo
+IK_BIN=$bin "$bin" lua spec/bench/swarm_bench.lua
