@@ -42,7 +42,10 @@ return {
     say("infrakit %s swarm: %d managers, %d workers; INFRAKIT_HOME=%s, nodes under %s", infrakit.version,
       p.managers, p.workers, home, c.root)
 
-    local d = check(infrakit.daemon.ensure({ home = home, plugins = sm.plugins, env = c:daemon_env() }))
+    -- A 1 s poll: a new node is seen Ready (flavor Healthy) within a second.
+    local env = c:daemon_env()
+    env.INFRAKIT_GROUP_POLL_INTERVAL = "1s"
+    local d = check(infrakit.daemon.ensure({ home = home, plugins = sm.plugins, env = env }))
     say(d.started and "started a daemon (group controller, instance-process, flavor-swarm)" or
       "using the running daemon (it must serve flavor-swarm and allow --template-dir %s)", c.templates)
 
@@ -80,14 +83,17 @@ return {
     end
 
     local ok, err = xpcall(function()
-      -- 1. Form: two groups, committed together. The bootstrap manager
-      -- (127.0.0.11) initialises the swarm; the others' Prepare fails
-      -- until it answers, and the controller retries them.
+      -- 1. Form. The managers first: the bootstrap manager (127.0.0.11,
+      -- SwarmJoinIP) finds no engine and initialises the swarm; the others
+      -- join it (their Prepare fails until it answers; the controller
+      -- retries). The workers once the swarm has a manager to join.
       local total = p.managers + p.workers
       local t0 = infrakit.clock()
-      say("committing %s (pets %s) and %s (%d cattle)", sm.managers_group, table.concat(c.addrs, ", "),
-        sm.workers_group, p.workers)
+      say("committing %s: pets %s", sm.managers_group, table.concat(c.addrs, ", "))
       check(infrakit.group.commit(c:managers_spec({ role = "manager", rev = "1" })))
+      wait_nodes(function(r) return sm.count(r, "ready") >= 1 end)
+      say("swarm initialised by %s after %.1f s; committing %s: %d cattle", c.addrs[1], infrakit.clock() - t0,
+        sm.workers_group, p.workers)
       check(infrakit.group.commit(c:workers_spec(p.workers, { role = "worker", rev = "1" })))
       local rows = wait_nodes(function(r)
         return sm.count(r, "ready") == total and #r == total

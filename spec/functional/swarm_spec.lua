@@ -48,7 +48,7 @@ describe("swarm machine mode #slow", function()
   it("forms 1 manager + 2 workers through two groups, heals a SIGKILLed worker and rolls engine labels", function()
     if not available() then return end
     c = assert(sm.new({ managers = 1 }))
-    d = support.start_daemon(nil, { "--template-dir", c.templates, "--poll", "2s" })
+    d = support.start_daemon(nil, { "--template-dir", c.templates, "--poll", "1s" })
     infrakit.group.use(d.home .. "/plugins/group")
 
     assert(infrakit.group.commit(c:managers_spec({ rev = "1" })))
