@@ -80,9 +80,10 @@ CORE_SRC := $(wildcard core/base/*.c core/loop/*.c core/lua/*.c core/net/*.c cor
                        core/net/client/*.c core/engine/*.c core/cli/*.c providers/*/*.c)
 MAIN_SRC := core/cli/main.c
 LIB_SRC  := $(filter-out $(MAIN_SRC),$(CORE_SRC))
-# The Lua modules and built-in playbooks, compiled into the binary as
+# The Lua modules, built-in playbooks and flavor templates, compiled into the binary as
 # LuaJIT bytecode (scripts/embed-lua.lua; lookup order in core/lua/runtime.c).
-EMBED_SRC := $(sort $(shell find lua/infrakit -name '*.lua') $(wildcard playbooks/*/playbook.lua))
+EMBED_SRC := $(sort $(shell find lua/infrakit -name '*.lua') $(wildcard playbooks/*/playbook.lua) \
+                   $(shell find templates -name '*.tmpl' 2>/dev/null))
 EMBED_C   := $(BUILD)/gen/ik_embedded.c
 EMBED_OBJ := $(BUILD)/obj/gen/ik_embedded.o
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(EMBED_OBJ)

@@ -6,7 +6,9 @@
 --   luajit scripts/embed-lua.lua OUT.c FILE...
 --
 -- lua/infrakit/a/b.lua is the module "infrakit.a.b" (init.lua names its
--- directory); playbooks/NAME/playbook.lua is "playbooks/NAME".
+-- directory); playbooks/NAME/playbook.lua is "playbooks/NAME";
+-- templates/X.tmpl (init-script templates of the built-in flavors) is
+-- "templates/X.tmpl", a chunk returning the file's text.
 local out, files = arg[1], { select(2, ...) }
 assert(out and #files > 0, "usage: embed-lua.lua OUT.c FILE...")
 
@@ -15,7 +17,8 @@ local function name_of(path)
   if m then return (m:gsub("/init$", ""):gsub("/", ".")) end
   m = path:match("^playbooks/([^/]+)/playbook%.lua$")
   if m then return "playbooks/" .. m end
-  error(path .. ": not under lua/ or playbooks/NAME/playbook.lua")
+  if path:match("^templates/.+%.tmpl$") then return path end
+  error(path .. ": not under lua/, playbooks/NAME/playbook.lua or templates/")
 end
 
 local entries = {}
@@ -23,6 +26,8 @@ for _, path in ipairs(files) do
   local f = assert(io.open(path, "rb"))
   local src = f:read("*a")
   f:close()
+  -- A template is kept as text: its chunk returns the file's bytes.
+  if path:match("^templates/") then src = "return " .. ("%q"):format(src) end
   local fn = assert(loadstring(src, "@" .. path))
   entries[#entries + 1] = { name = name_of(path), code = string.dump(fn) }
 end

@@ -29,6 +29,7 @@ local PUBLIC = {
   { "infrakit.daemon", "lua/infrakit/daemon.lua" },
   { "infrakit.template", "lua/infrakit/template/init.lua" },
   { "infrakit.gotypes", "lua/infrakit/gotypes.lua" },
+  { "infrakit.docker", "lua/infrakit/docker.lua" },
 }
 
 local function read(path)

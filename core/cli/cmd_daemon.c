@@ -43,7 +43,11 @@ typedef struct candidate {
   bool native_process; /* instance-process */
   bool native_group;   /* group: the controller */
   const char *module;  /* a built-in Lua module, for require */
-  char *path;          /* a user's Lua file (owned: candidates_free); NULL for a built-in */
+  /* A typed flavor (InfraKit's objects, "NAME/TYPE" in a spec): each TYPE
+   * is served from the module "<module>.<TYPE>" on NAME's one socket, and
+   * picked by the request's Type; NULL-terminated, or NULL for one object. */
+  const char *const *types;
+  char *path; /* a user's Lua file (owned: candidates_free); NULL for a built-in */
 } candidate_t;
 
 typedef struct daemon daemon_t;
@@ -85,6 +89,8 @@ struct daemon {
   bool sighup_on;
 };
 
+static const char *const swarm_types[] = {"manager", "worker", NULL};
+
 /* The first is the one --listen serves on TCP. */
 static const candidate_t builtins[] = {
     {.name = "instance-file", .native_file = true},
@@ -92,12 +98,13 @@ static const candidate_t builtins[] = {
     {.name = "flavor-vanilla", .is_flavor = true, .module = "infrakit.flavors.vanilla"},
     {.name = "flavor-combo", .is_flavor = true, .module = "infrakit.flavors.combo"},
     {.name = "flavor-zookeeper", .is_flavor = true, .module = "infrakit.flavors.zookeeper"},
+    {.name = "flavor-swarm", .is_flavor = true, .module = "infrakit.flavors.swarm", .types = swarm_types},
     {.name = "group", .native_group = true},
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
 const char *const ik_daemon_builtins[] = {"instance-file", "instance-process", "flavor-vanilla", "flavor-combo", "flavor-zookeeper",
-                                          "group", NULL};
+                                          "flavor-swarm", "group", NULL};
 _Static_assert(sizeof ik_daemon_builtins / sizeof ik_daemon_builtins[0] == NBUILTINS + 1,
                "ik_daemon_builtins lists every builtin");
 
@@ -246,6 +253,20 @@ static int make_controller(daemon_t *d, ik_err_t *err) {
   return 0;
 }
 
+/* Load one type of the typed built-in flavor c (module "<module>.<type>"),
+ * add it to the registry as "NAME/TYPE" and to h's server under type. */
+static int host_flavor_type(daemon_t *d, const candidate_t *c, const char *type, hosted_t *h, ik_err_t *err) {
+  char *name = ik_sprintf("%s/%s", c->name, type);
+  char *module = ik_sprintf("%s.%s", c->module, type);
+  ik_flavor_plugin_t pl;
+  int rc = ik_lua_flavor_load(d->lua, name, NULL, module, &pl, err);
+  if (rc == 0 && (rc = ik_registry_add_flavor(d->registry, name, pl, err)) < 0) pl.vt->free(pl.self);
+  if (rc == 0) rc = ik_rpc_server_add(h->rpc, &ik_rpc_flavor_iface, type, ik_registry_hosted_flavor(d->registry, name), err);
+  ik_free(module);
+  ik_free(name);
+  return rc;
+}
+
 /* Make c's plugin and add it to the registry; *obj is where it lives. */
 static int make_plugin(daemon_t *d, const candidate_t *c, void **obj, ik_err_t *err) {
   int rc;
@@ -312,7 +333,7 @@ static int host(daemon_t *d, const candidate_t *c, const char *tcp, ik_err_t *er
   if (d->nplugins >= IK_DAEMON_MAX_PLUGINS)
     return ik_err_set(err, IK_ESTATE, "plugin %s: this daemon hosts %d plugins already", c->name, IK_DAEMON_MAX_PLUGINS);
   void *obj = NULL;
-  int rc = make_plugin(d, c, &obj, err);
+  int rc = c->types ? 0 : make_plugin(d, c, &obj, err);
   if (rc < 0) return rc;
   hosted_t *h = &d->plugins[d->nplugins++];
   memset(h, 0, sizeof *h);
@@ -325,6 +346,8 @@ static int host(daemon_t *d, const candidate_t *c, const char *tcp, ik_err_t *er
   if (c->native_group) {
     rc = ik_rpc_server_add(h->rpc, &ik_rpc_group_iface, ".", obj, err);
     if (rc == 0) rc = ik_rpc_server_add(h->rpc, &ik_rpc_manager_iface, ".", &d->manager, err);
+  } else if (c->types) {
+    for (const char *const *t = c->types; rc == 0 && *t; t++) rc = host_flavor_type(d, c, *t, h, err);
   } else {
     rc = ik_rpc_server_add(h->rpc, c->is_flavor ? &ik_rpc_flavor_iface : &ik_rpc_instance_iface, ".", obj, err);
   }
@@ -826,6 +849,10 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "  flavor-vanilla     Flavor/0.1.1: Init lines or template, Tags, Attachments\n"
             "  flavor-combo       Flavor/0.1.1: several flavors composed\n"
             "  flavor-zookeeper   Flavor/0.1.1: a ZooKeeper ensemble from LogicalIDs\n"
+            "  flavor-swarm       Flavor/0.1.1, types manager and worker (\"flavor-swarm/manager\"\n"
+            "                     in a spec): Docker swarm nodes; Init joins the swarm read\n"
+            "                     from Properties.Docker.Host, health from the swarm's nodes\n"
+            "                     (docs/swarm.md)\n"
             "  NAME               each $INFRAKIT_HOME/flavors/NAME.lua (a Lua flavor) and\n"
             "                     $INFRAKIT_HOME/providers/NAME.lua (a Lua instance provider);\n"
             "                     one that fails to load is logged (file and line) and skipped\n\n"

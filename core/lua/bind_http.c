@@ -1,5 +1,5 @@
 /* core.http_request(method, url, headers, body, timeout_ms, unix_socket,
- * max_body): one HTTP call through the project's client, yielding the
+ * max_body, tls_cert, tls_key, tls_ca, tls_insecure): one HTTP call through the project's client, yielding the
  * task until the response is in.
  *
  *   headers      array of "Name: value" strings, or nil
@@ -7,6 +7,8 @@
  *   timeout_ms   0 for the client's default (15 s)
  *   unix_socket  path, or nil for TCP
  *   max_body     bytes, 0 for the default (64 MiB)
+ *   tls_*        https:// only: client certificate and key files, the CA
+ *                file, and true to skip verifying the server (all optional)
  *
  * Returns status, body, content_type (nil when absent), or nil, msg, code
  * ("ECONNREFUSED", "ETIMEDOUT", "EMSGSIZE", "EINVAL", "EIO", ...): any HTTP
@@ -65,6 +67,11 @@ static int l_http_request(lua_State *L) {
   lua_Number timeout = luaL_optnumber(L, 5, 0);
   const char *unix_path = luaL_optstring(L, 6, NULL);
   lua_Number max_body = luaL_optnumber(L, 7, 0);
+  /* https:// only: client certificate, its key, the CA, skip verification. */
+  const char *tls_cert = luaL_optstring(L, 8, NULL);
+  const char *tls_key = luaL_optstring(L, 9, NULL);
+  const char *tls_ca = luaL_optstring(L, 10, NULL);
+  bool tls_insecure = lua_toboolean(L, 11);
   ik_task_t *t = ik__task_current(L, "infrakit.http.request");
   /* Headers: a NULL-terminated copy of the array's strings, kept alive by
    * the table (the client copies what it keeps). */
@@ -96,6 +103,10 @@ static int l_http_request(lua_State *L) {
       .body_len = body_len,
       .timeout_ms = (uint64_t)timeout,
       .max_body = (size_t)max_body,
+      .tls_cert = tls_cert,
+      .tls_key = tls_key,
+      .tls_ca = tls_ca,
+      .tls_insecure = tls_insecure,
   };
   rc = ik_http_request(http, &req, http_done, op, &op->call, &err);
   if (rc < 0) {

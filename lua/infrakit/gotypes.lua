@@ -158,6 +158,19 @@ decoders["[]instance.Attachment"] = function(v, where)
   return out
 end
 
+decoders["map[string][]instance.Attachment"] = function(v, where)
+  local k = M.kind(v)
+  if k == "null" then return nil end
+  if k ~= "object" and k ~= "empty" then return nil, mismatch(k, where, "map[string][]instance.Attachment") end
+  local out = {}
+  for key, list in pairs(v) do
+    local atts, err = decoders["[]instance.Attachment"](list, where)
+    if atts == nil and err then return nil, err end
+    out[key] = atts
+  end
+  return out
+end
+
 -- "Go struct field Spec.Init" for each typename and field, built once.
 local where_of = setmetatable({}, {
   __index = function(t, typename)
@@ -197,7 +210,8 @@ end
 
 --- Decodes v into a Go struct described by fields, a list of
 --- { "Name", "gotype" } with gotype one of "string", "bool", "any",
---- "[]string", "map[string]string", "[]instance.Attachment". typename is
+--- "[]string", "map[string]string", "[]instance.Attachment",
+--- "map[string][]instance.Attachment". typename is
 --- the Go type for messages ("vanilla.Spec"). Returns a table with every
 --- field at its decoded or zero value (nil for slices and maps), or nil and
 --- Go's message. null decodes to the zero struct, as in Go.

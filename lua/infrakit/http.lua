@@ -7,7 +7,11 @@ local http = {}
 
 --- Sends one HTTP request and yields until the response is in.
 --- req: { method = "GET", url = "http://...", headers = { ["Name"] = "value" },
----        body = "...", timeout = seconds, unix_socket = "/path", max_body = bytes }
+---        body = "...", timeout = seconds, unix_socket = "/path", max_body = bytes,
+---        tls = { cert = "file.pem", key = "key.pem", ca = "ca.pem", insecure = false } }
+--- (tls: https:// only, every field optional: a client certificate and its
+--- key, the CA that must have signed the server's certificate, and
+--- insecure = true to accept any server certificate.)
 --- Returns { status = 200, body = "...", content_type = "..." | nil } for any
 --- HTTP status, or nil, message, code when no answer came ("ECONNREFUSED",
 --- "ETIMEDOUT", "EMSGSIZE", "EAI_NONAME", "EINVAL", "EIO").
@@ -35,8 +39,15 @@ function http.request(req)
   if type(timeout) ~= "number" or timeout < 0 then
     error("infrakit.http.request: timeout must be a number of seconds >= 0", 2)
   end
+  local tls = req.tls or {}
+  if type(tls) ~= "table" then error("infrakit.http.request: tls must be a table", 2) end
+  for _, k in ipairs { "cert", "key", "ca" } do
+    if tls[k] ~= nil and type(tls[k]) ~= "string" then
+      error("infrakit.http.request: tls." .. k .. " must be a file name", 2)
+    end
+  end
   local status, body, ctype = core.http_request(method, req.url, headers, req.body, math.ceil(timeout * 1000),
-    req.unix_socket, req.max_body or 0)
+    req.unix_socket, req.max_body or 0, tls.cert, tls.key, tls.ca, tls.insecure == true)
   if not status then return nil, body, ctype end
   return { status = status, body = body, content_type = ctype }
 end

@@ -127,6 +127,32 @@ describe("a TLS listener", function()
     assert.matches("set INFRAKIT_TLS_CERT", r.stdout, 1, true)
   end)
 
+  it("infrakit.http.request presents a client certificate and checks the server's with tls = {}", function()
+    local url = io.open(d.plugins .. "/instance-file.listen"):read("*a") .. "/"
+    local body = '{"jsonrpc":"2.0","method":"Handshake.Hello","params":{},"id":1}'
+    local function post(tls)
+      return infrakit.http.request({ method = "POST", url = url, body = body, tls = tls, timeout = 10,
+        headers = { ["Content-Type"] = "application/json" } })
+    end
+    local cert, key, ca = certs .. "/client.pem", certs .. "/client.key", certs .. "/ca.pem"
+    local r, err = post({ cert = cert, key = key, ca = ca })
+    assert.are.equal(nil, err)
+    assert.are.equal(200, r.status)
+    assert.matches("Instance/0.6.1", r.body, 1, true)
+    -- no client certificate: the listener refuses at the handshake
+    r, err = post({ ca = ca })
+    assert.is_nil(r)
+    assert.is_string(err)
+    -- the server's certificate is not from a CA the system trusts ...
+    r, err = post({ cert = cert, key = key })
+    assert.is_nil(r)
+    assert.is_string(err)
+    -- ... unless verification is off (Docker's InsecureSkipVerify)
+    r, err = post({ cert = cert, key = key, insecure = true })
+    assert.are.equal(nil, err)
+    assert.are.equal(200, r.status)
+  end)
+
   it("refuses a Host header that names another server, even with a certificate", function()
     local url = io.open(d.plugins .. "/instance-file.listen"):read("*a")
     local curl = "curl -sS -o - -w '%{http_code}' --cacert " .. certs .. "/ca.pem --cert " .. certs .. "/client.pem --key "

@@ -29,6 +29,7 @@ struct ik_http_call {
   char *label; /* "METHOD URL" or "METHOD URL (unix socket PATH)" */
   char *method, *url, *unix_path, *body;
   char *tls_cert, *tls_key, *tls_ca;
+  bool tls_insecure;
   size_t body_len, max_body;
   uint64_t timeout_ms;
   ik_http_cb cb;
@@ -497,6 +498,7 @@ int ik_http_request(ik_http_client_t *c, const ik_http_req_t *req, ik_http_cb cb
   call->tls_cert = ik_strdup(req->tls_cert);
   call->tls_key = ik_strdup(req->tls_key);
   call->tls_ca = ik_strdup(req->tls_ca);
+  call->tls_insecure = req->tls_insecure;
   call->label = http_label(req->method, req->url, req->unix_path);
   call->timeout_ms = req->timeout_ms ? req->timeout_ms : IK_HTTP_DEFAULT_TIMEOUT_MS;
   call->max_body = req->max_body ? req->max_body : IK_HTTP_DEFAULT_MAX_BODY;
@@ -558,6 +560,10 @@ int ik_http_request(ik_http_client_t *c, const ik_http_req_t *req, ik_http_cb cb
   if (call->tls_cert) IK__SETOPT(CURLOPT_SSLCERT, call->tls_cert);
   if (call->tls_key) IK__SETOPT(CURLOPT_SSLKEY, call->tls_key);
   if (call->tls_ca) IK__SETOPT(CURLOPT_CAINFO, call->tls_ca);
+  if (call->tls_insecure) {
+    IK__SETOPT(CURLOPT_SSL_VERIFYPEER, 0L);
+    IK__SETOPT(CURLOPT_SSL_VERIFYHOST, 0L);
+  }
   if (strcmp(call->method, "HEAD") == 0) {
     IK__SETOPT(CURLOPT_NOBODY, 1L);
   } else if (sends_body) {

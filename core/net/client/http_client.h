@@ -27,6 +27,7 @@
 #ifndef IK_NET_HTTP_CLIENT_H
 #define IK_NET_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,9 @@ typedef struct ik_http_req {
   const char *tls_cert;
   const char *tls_key;
   const char *tls_ca;
+  /* https:// only: accept any server certificate (Docker's and InfraKit's
+   * InsecureSkipVerify). The connection is encrypted but not authenticated. */
+  bool tls_insecure;
 } ik_http_req_t;
 
 typedef struct ik_http_resp {

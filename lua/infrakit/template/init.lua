@@ -7,6 +7,8 @@
 --   local out, err, code = t:render(context, { vars =, funcs = })       -- may yield
 --   local out, err, code = template.render(text, context, opts)        -- parse + render
 --   local out, err, code = template.render_url(url, context, opts)     -- fetch (yields) + parse + render
+--   local t, err, code = template.load_url(url, opts)                  -- fetch (yields) + parse
+--   local text, err, code = template.builtin("templates/swarm/manager.sh.tmpl") -- shipped in the binary
 --
 -- Failures return nil, message, code: "EINVAL" for template errors (the
 -- message names the template, line and column), the file or HTTP code
@@ -18,6 +20,7 @@ local runtime = require "infrakit.template._runtime"
 local sources = require "infrakit.template.sources"
 local value = require "infrakit.template._value"
 local access = require "infrakit.template.access"
+local core = require "infrakit.core"
 
 local template = {}
 
@@ -379,6 +382,33 @@ function template.render_url(url, context, opts)
   local ropts = copy(opts)
   ropts.cache = cache
   return execute(tpl, new_state(tpl, context, ropts), context)
+end
+
+--- Fetches and parses the template at url (resolved against opts.base,
+--- else the current directory; yields for http) without rendering it, to
+--- check it or to render it later with t:render. opts: base, delims,
+--- missing_key, access. Returns the template, or nil, message, code.
+---@param url string
+---@param opts table|nil
+---@return table|nil template, string? message, string? code
+function template.load_url(url, opts)
+  if type(url) ~= "string" then error("infrakit.template.load_url: url must be a string, got " .. type(url), 2) end
+  local popts = check_parse_opts(opts, "infrakit.template.load_url")
+  opts = check_render_opts(opts, "infrakit.template.load_url")
+  local cache = sources.new_cache(access.resolve(opts.access))
+  return load_url(sources.resolve(opts.base, url), cache, { delims = popts.delims, missing_key = popts.missing_key })
+end
+
+--- The text of a template built into the binary from the source tree's
+--- templates/ directory ("templates/swarm/manager.sh.tmpl"), or nil,
+--- message, "ENOENT".
+---@param name string
+---@return string|nil text, string? message, string? code
+function template.builtin(name)
+  if type(name) ~= "string" then error("infrakit.template.builtin: name must be a string, got " .. type(name), 2) end
+  local chunk = name:sub(1, 10) == "templates/" and core.embedded(name) or nil
+  if not chunk then return nil, name .. ": no such template built into this binary", "ENOENT" end
+  return chunk()
 end
 
 template.access = access

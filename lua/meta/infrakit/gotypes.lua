@@ -34,7 +34,8 @@ function M.types() end
 
 --- Decodes v into a Go struct described by fields, a list of
 --- { "Name", "gotype" } with gotype one of "string", "bool", "any",
---- "[]string", "map[string]string", "[]instance.Attachment". typename is
+--- "[]string", "map[string]string", "[]instance.Attachment",
+--- "map[string][]instance.Attachment". typename is
 --- the Go type for messages ("vanilla.Spec"). Returns a table with every
 --- field at its decoded or zero value (nil for slices and maps), or nil and
 --- Go's message. null decodes to the zero struct, as in Go.

@@ -6,7 +6,11 @@ local http = {}
 
 --- Sends one HTTP request and yields until the response is in.
 --- req: { method = "GET", url = "http://...", headers = { ["Name"] = "value" },
----        body = "...", timeout = seconds, unix_socket = "/path", max_body = bytes }
+---        body = "...", timeout = seconds, unix_socket = "/path", max_body = bytes,
+---        tls = { cert = "file.pem", key = "key.pem", ca = "ca.pem", insecure = false } }
+--- (tls: https:// only, every field optional: a client certificate and its
+--- key, the CA that must have signed the server's certificate, and
+--- insecure = true to accept any server certificate.)
 --- Returns { status = 200, body = "...", content_type = "..." | nil } for any
 --- HTTP status, or nil, message, code when no answer came ("ECONNREFUSED",
 --- "ETIMEDOUT", "EMSGSIZE", "EAI_NONAME", "EINVAL", "EIO").

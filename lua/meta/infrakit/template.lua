@@ -34,4 +34,20 @@ function template.render(text, context, opts) end
 ---@return string|nil text, string? message, string? code
 function template.render_url(url, context, opts) end
 
+--- Fetches and parses the template at url (resolved against opts.base,
+--- else the current directory; yields for http) without rendering it, to
+--- check it or to render it later with t:render. opts: base, delims,
+--- missing_key, access. Returns the template, or nil, message, code.
+---@param url string
+---@param opts table|nil
+---@return table|nil template, string? message, string? code
+function template.load_url(url, opts) end
+
+--- The text of a template built into the binary from the source tree's
+--- templates/ directory ("templates/swarm/manager.sh.tmpl"), or nil,
+--- message, "ENOENT".
+---@param name string
+---@return string|nil text, string? message, string? code
+function template.builtin(name) end
+
 return template

@@ -17,7 +17,8 @@ describe("infrakit.gotypes.decode_struct", function()
     end)
     assert.is_false(ok)
     assert.matches('field Delay of x.Spec has type "int", which infrakit.gotypes does not support', err, 1, true)
-    assert.matches("supported: %[%]instance%.Attachment, %[%]string, any, bool, map%[string%]string, string", err)
+    assert.matches("supported: %[%]instance%.Attachment, %[%]string, any, bool, "
+      .. "map%[string%]%[%]instance%.Attachment, map%[string%]string, string", err)
     -- the caller's line, not gotypes.lua's
     assert.matches("gotypes_spec.lua", err, 1, true)
   end)
@@ -32,7 +33,19 @@ describe("infrakit.gotypes.decode_struct", function()
   end)
 
   it("lists the supported type names", function()
-    assert.are.same({ "[]instance.Attachment", "[]string", "any", "bool", "map[string]string", "string" },
-      go.types())
+    assert.are.same({ "[]instance.Attachment", "[]string", "any", "bool", "map[string][]instance.Attachment",
+      "map[string]string", "string" }, go.types())
+  end)
+
+  it("decodes a map of attachment lists (the swarm flavor's Attachments)", function()
+    local F = { { "Attachments", "map[string][]instance.Attachment" } }
+    local s = assert(go.decode_struct({ attachments = { a = { { id = "v1", type = "ebs" } }, ["*"] = {} } }, "swarm.Spec", F))
+    assert.are.same({ a = { { ID = "v1", Type = "ebs" } }, ["*"] = {} }, s.Attachments)
+    assert.is_nil(assert(go.decode_struct({ Attachments = go.null }, "swarm.Spec", F)).Attachments)
+    local _, err = go.decode_struct({ Attachments = { "x" } }, "swarm.Spec", F)
+    assert.are.equal("json: cannot unmarshal array into Go struct field Spec.Attachments of type "
+      .. "map[string][]instance.Attachment", err)
+    _, err = go.decode_struct({ Attachments = { a = { { ID = 5 } } } }, "swarm.Spec", F)
+    assert.are.equal("json: cannot unmarshal number into Go struct field Attachment.ID of type string", err)
   end)
 end)
