@@ -148,7 +148,10 @@ function Cluster:managers_spec(labels)
       Allocation = { LogicalIDs = self.addrs },
       Instance = instance(self),
       Flavor = { Plugin = "flavor-swarm/manager", Properties = flavor_properties(self, "manager", labels) },
-      Updating = { MaxSurge = 0, MaxUnavailable = 1 },
+      -- MaxParallel 1: one drain, destroy or provision at a time, so the
+      -- swarm never loses two managers at once, even when the health of the
+      -- others is unknown for a moment (then they count as unavailable).
+      Updating = { MaxSurge = 0, MaxUnavailable = 1, MaxParallel = 1 },
     },
   }
 end
@@ -168,14 +171,26 @@ function Cluster:workers_spec(size, labels)
   }
 end
 
---- The first manager engine that answers as a manager: a client of
---- infrakit.docker, or nil, message.
+-- A client of infrakit.docker for host, with a short timeout: an engine
+-- that is shutting down must not hold up a poll.
+local function client(host)
+  local c = assert(require("infrakit.docker").client(host))
+  c.timeout = 5
+  return c
+end
+
+--- The first manager engine (in address order) that answers as a swarm
+--- manager: a client of infrakit.docker, or nil, message.
 function Cluster:manager()
   local docker = require "infrakit.docker"
-  local client, state_or_err = docker.find_manager(self.hosts)
-  if not client then return nil, state_or_err end
-  if not docker.is_manager(state_or_err.info) then return nil, client.host .. " is not a swarm manager (yet)" end
-  return client
+  local last = "no manager engine"
+  for _, host in ipairs(self.hosts) do
+    local c = client(host)
+    local info, err = c:info()
+    if info and docker.is_manager(info) then return c end
+    last = err or (host .. " is not a swarm manager (yet)")
+  end
+  return nil, last
 end
 
 -- The engine labels of a node, a table.
@@ -188,10 +203,13 @@ end
 --- engine's infrakit_machine label), role, state ("ready", "down", ...),
 --- availability, leader (bool), reachability, labels }. Or nil, message.
 function Cluster:nodes()
-  local client, err = self:manager()
-  if not client then return nil, err end
-  local list
-  list, err = client:node_list()
+  -- Every manager engine in turn, until one lists the nodes (one may be
+  -- joining, leaving or without a leader for a moment).
+  local list, err
+  for _, host in ipairs(self.hosts) do
+    list, err = client(host):node_list()
+    if list then break end
+  end
   if not list then return nil, err end
   local rows = {}
   for _, n in ipairs(list) do
@@ -275,9 +293,9 @@ end
 --- `docker -H <a live manager> ARGS` (a shell string): its output, or
 --- nil, message.
 function Cluster:docker(args, timeout)
-  local client, err = self:manager()
-  if not client then return nil, err end
-  local r = sh("docker -H " .. q(client.host) .. " " .. args .. " 2>&1", timeout or 60)
+  local m, err = self:manager()
+  if not m then return nil, err end
+  local r = sh("docker -H " .. q(m.host) .. " " .. args .. " 2>&1", timeout or 60)
   if r.status ~= 0 then return nil, "docker " .. args .. ": " .. r.stdout:gsub("%s+$", "") end
   return r.stdout
 end
