@@ -309,13 +309,14 @@ function Cluster:dockerd_pid(addr)
   return pid
 end
 
---- What is left of this cluster on the machine: a list of lines (empty
---- when nothing): processes naming ROOT (dockerd, containerd, shims, the
---- node scripts), container processes of its engines, mounts below ROOT,
---- node directories (address locks).
+--- What is left of this cluster's nodes on the machine: a list of lines
+--- (empty when nothing): processes naming a node directory (dockerd,
+--- containerd, shims), mounts below ROOT, node directories (address locks).
 function Cluster:leftovers()
   local out = {}
-  local r = sh("pgrep -af " .. q(self.root .. "/") .. " | grep -v -e pgrep -e ' sh -c ' || true")
+  -- A node's processes name its directory ROOT/127.x.y.z/ (the daemon
+  -- that renders the templates names ROOT/templates: not a leftover).
+  local r = sh("pgrep -af " .. q(self.root .. "/127\\.") .. " | grep -v -e pgrep -e ' sh -c ' || true")
   for line in r.stdout:gmatch("[^\n]+") do out[#out + 1] = "process: " .. line end
   r = sh("grep -F " .. q(" " .. self.root .. "/") .. " /proc/self/mountinfo | awk '{print $5}' || true")
   for line in r.stdout:gmatch("[^\n]+") do out[#out + 1] = "mount: " .. line end

@@ -1,7 +1,8 @@
 -- make bench: a real swarm on this machine (flavor-swarm's machine mode on
 -- instance-process). Reports, no target yet:
---   form      from the two group commits to every node Ready (3 managers +
---             3 workers), as `infrakit play swarm` does it
+--   form      from the managers' commit (then the workers', once the swarm
+--             exists) to every node Ready (3 managers + 3 workers), as
+--             `infrakit play swarm` does it
 --   heal      from SIGKILL of a worker's dockerd to the replacement node
 --             Ready (and the dead one removed)
 -- Skipped, saying why, where dockerd cannot run.
@@ -23,6 +24,7 @@ infrakit.group.use(d.home .. "/plugins/group")
 local result, err = pcall(function()
   local t0 = infrakit.clock()
   assert(infrakit.group.commit(c:managers_spec({ rev = "1" })))
+  assert(c:wait_nodes(function(r) return sm.count(r, "ready") >= 1 end, 120))
   assert(infrakit.group.commit(c:workers_spec(3, { rev = "1" })))
   local rows = assert(c:wait_nodes(function(r)
     return #r == 6 and sm.count(r, "ready") == 6

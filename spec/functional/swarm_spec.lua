@@ -51,7 +51,9 @@ describe("swarm machine mode #slow", function()
     d = support.start_daemon(nil, { "--template-dir", c.templates, "--poll", "1s" })
     infrakit.group.use(d.home .. "/plugins/group")
 
+    -- The manager first (its own engine creates the swarm), then the workers.
     assert(infrakit.group.commit(c:managers_spec({ rev = "1" })))
+    assert(c:wait_nodes(function(r) return sm.count(r, "ready") == 1 end, 60))
     assert(infrakit.group.commit(c:workers_spec(2, { rev = "1" })))
     local rows = assert(c:wait_nodes(function(r) return #r == 3 and sm.count(r, "ready") == 3 end, 60))
     assert(infrakit.group.wait(sm.managers_group, { timeout = 30 }))
