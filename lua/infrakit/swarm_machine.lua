@@ -242,13 +242,14 @@ function M.count(rows, what)
   return n
 end
 
---- A one-line summary of nodes: "3 managers (leader 127.0.0.11), 3/3 workers ready".
+--- A one-line summary of nodes: "3/3 managers reachable (leader
+--- 127.0.0.11), 3/3 workers ready" (reachable: the raft member answers).
 function M.summary(rows)
   local managers, ready_m, workers, ready_w, leader = 0, 0, 0, 0, "none"
   for _, r in ipairs(rows or {}) do
     if r.role == "manager" then
       managers = managers + 1
-      if r.state == "ready" and r.reachability == "reachable" then ready_m = ready_m + 1 end
+      if r.reachability == "reachable" then ready_m = ready_m + 1 end
       if r.leader then leader = r.addr end
     else
       workers = workers + 1
