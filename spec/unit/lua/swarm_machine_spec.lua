@@ -19,11 +19,9 @@ local function tmpdir()
   return (sh("mktemp -d /tmp/ik-sm-spec-XXXXXX").stdout:gsub("%s+$", ""))
 end
 
+-- A recorded Engine API conversation: "METHOD /path" -> { status, body }.
 local function fixture(name)
-  local f = assert(io.open("spec/fixtures/swarm/" .. name .. ".json"))
-  local t = json.decode(f:read("*a"))
-  f:close()
-  return t
+  return json.decode(assert(sh("cat spec/fixtures/swarm/" .. name .. ".json").stdout))
 end
 
 describe("machine templates rendered by flavor-swarm", function()
@@ -179,7 +177,7 @@ describe("machine.sh.tmpl address claim", function()
 
   it("reclaims a stale address: the owner is gone, or its pid was reused (another start time)", function()
     local dead = sh("sh -c 'echo $$'").stdout:gsub("%s+$", "")
-    for _, owner in ipairs({ dead .. " 12345", "1 1" }) do
+    for _, owner in ipairs({ dead .. " 12345", "1 999999999999" }) do
       own("127.0.0.11", owner)
       sh("touch " .. root .. "/127.0.0.11/leftover")
       local r = lib("machine_claim 127.0.0.11 " .. root .. " && cat " .. root .. "/127.0.0.11/owner && echo $$")
