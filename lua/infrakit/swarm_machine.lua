@@ -331,13 +331,24 @@ end
 --- frees its address), then cleanup(). Returns what cleanup still found
 --- (a list: empty when the scripts left nothing), and the destroy errors
 --- (a list). Yields.
-function Cluster:teardown()
+--- With home (the daemon's INFRAKIT_HOME), an instance of the groups that
+--- outlived the destroy (its provision was in flight: an interrupt during a
+--- heal or a rollout) is destroyed through instance-process too.
+function Cluster:teardown(home)
   local group = require "infrakit.group"
+  local rpc = require "infrakit.rpc"
   local errors = {}
   for _, g in ipairs({ M.workers_group, M.managers_group }) do
     local ok, err = group.destroy(g)
     if not ok and not tostring(err):find("not being watched", 1, true) then
       errors[#errors + 1] = g .. ": " .. tostring(err)
+    end
+    local plugin = home and (home .. "/plugins/instance-process")
+    local r = plugin and rpc.call(plugin, "Instance.DescribeInstances", { Tags = { ["infrakit.group"] = g } })
+    for _, d in ipairs(r and r.Descriptions or {}) do
+      ok, err = rpc.call(plugin, "Instance.Destroy", { Instance = d.ID, Context = { Reason = "terminate" } },
+        { timeout = 60 })
+      if not ok then errors[#errors + 1] = g .. ": destroying a stray " .. d.ID .. ": " .. tostring(err) end
     end
   end
   return self:cleanup(), errors

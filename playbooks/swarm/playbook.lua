@@ -62,7 +62,7 @@ return {
         return
       end
       say("tearing down: destroying the groups (each node stops its dockerd, leaves the swarm, cleans up)")
-      local left, errors = c:teardown()
+      local left, errors = c:teardown(home)
       for _, e in ipairs(errors) do say("destroy %s", e) end
       if #left > 0 then
         say("reaped what the nodes left:")

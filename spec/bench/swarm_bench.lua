@@ -46,7 +46,7 @@ local result, err = pcall(function()
   end, 120))
   report.info("heal: worker dockerd SIGKILL -> new node Ready", infrakit.clock() - killed, "s")
 end)
-local left = c:teardown()
+local left = c:teardown(d.home)
 d.stop()
 d.cleanup()
 if not result then print("swarm bench failed: " .. tostring(err)) end

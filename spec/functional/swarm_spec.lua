@@ -36,7 +36,7 @@ describe("swarm machine mode #slow", function()
     if not c then return end
     -- The node scripts clean up after themselves: nothing is left for
     -- cleanup() to reap, and nothing after it.
-    local left, errors = c:teardown()
+    local left, errors = c:teardown(d and d.home)
     if d then d.stop(); d.cleanup() end
     local after = c:leftovers()
     c, d = nil, nil
