@@ -3,7 +3,7 @@
 -- Version-pinned paths (/v1.41/...). Every call yields.
 --
 --   local docker = require "infrakit.docker"
---   local c, err = docker.client("unix:///var/run/docker.sock")   -- or "tcp://10.0.0.1:2376", tls
+--   local c, err = docker.client("unix:///var/run/docker.sock")   -- or "tcp://10.0.0.1:2376", tls, { timeout = 10 }
 --   local info, err, code = c:info()                 -- GET /info
 --   local nodes = c:node_list({ label = { "infrakit_link=abc" } })  -- GET /nodes?filters=
 --   local node = c:node_inspect(id)                  -- GET /nodes/{id}
@@ -11,7 +11,7 @@
 --   c:node_remove(id, force)                         -- DELETE /nodes/{id}?force=true
 --   local sw = c:swarm_inspect()                     -- GET /swarm
 --   local state = c:swarm_state()                    -- info -> node inspect -> swarm inspect
---   local c, state = docker.find_manager(hosts, tls) -- the first host that answers as a manager
+--   local c, state = docker.find_manager(hosts, tls, opts) -- the first host that answers as a manager
 --
 -- host: "unix:///path/docker.sock", or "tcp://HOST:PORT" (plain HTTP, or
 -- HTTPS when tls names files). tls (optional): InfraKit's
@@ -51,13 +51,15 @@ end
 --- A client for the engine at host (nothing is sent yet). Returns the
 --- client, or nil, message, "EINVAL" for a host that is not a unix:// or
 --- tcp:// URL.
+--- opts: { timeout = seconds } for each call (default 30).
 ---@param host string|nil default docker.default_host
 ---@param tls table|nil { CAFile =, CertFile =, KeyFile =, InsecureSkipVerify = }
+---@param opts table|nil { timeout = seconds }
 ---@return table|nil client, string? message, string? code
-function docker.client(host, tls)
+function docker.client(host, tls, opts)
   if host == nil or host == "" then host = docker.default_host end
   if type(host) ~= "string" then return nil, "Docker.Host must be a string", "EINVAL" end
-  local c = { host = host, timeout = 30 }
+  local c = { host = host, timeout = opts and opts.timeout or 30 }
   local sock = host:match("^unix://(/.+)$")
   local hostport = host:match("^tcp://([^/]+)/?$")
   if sock then
@@ -191,15 +193,17 @@ end
 --- answers as a swarm manager; when none does, the first that answered at
 --- all. Returns client, state (as swarm_state, read from that engine), or
 --- nil, message, code when no host answered (the message names every
---- host; code is the last transport error) or a host is malformed.
+--- host; code is the last transport error) or a host is malformed. opts
+--- as for client: a short timeout skips a hung engine sooner.
 ---@param hosts string|table
 ---@param tls table|nil
+---@param opts table|nil { timeout = seconds }
 ---@return table|nil client, table|string state_or_message, string? code
-function docker.find_manager(hosts, tls)
+function docker.find_manager(hosts, tls, opts)
   if type(hosts) ~= "table" then hosts = { hosts } end
   local first, first_state, failures, last_code = nil, nil, {}, nil
   for _, host in ipairs(hosts) do
-    local c, err, code = docker.client(host, tls)
+    local c, err, code = docker.client(host, tls, opts)
     if not c then return nil, err, code end
     local state
     state, err, code = c:swarm_state()

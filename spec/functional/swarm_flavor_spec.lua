@@ -32,6 +32,9 @@ describe("flavor-swarm in the daemon", function()
 
   it("serves manager and worker on one socket, picked by Type", function()
     local sock = d.plugins .. "/flavor-swarm"
+    local hello = assert(infrakit.rpc.call(sock, "Handshake.Hello", {}))
+    assert.are.same({ ["Flavor/0.1.1"] = { { Name = "manager", ProxyFor = "" }, { Name = "worker", ProxyFor = "" } } },
+      hello.Objects)
     local two = { Properties = P, Allocation = { LogicalIDs = { "10.0.0.1", "10.0.0.2" } } }
     two.Type = "manager"
     local r, err = infrakit.rpc.call(sock, "Flavor.Validate", two)

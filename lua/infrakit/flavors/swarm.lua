@@ -78,6 +78,10 @@ local TLS_FIELDS = {
   { "CAFile", "string" }, { "CertFile", "string" }, { "KeyFile", "string" }, { "InsecureSkipVerify", "bool" },
 }
 
+-- Each Engine API call of the flavor: an engine that does not answer
+-- within this is skipped (a list of hosts) or an error.
+local CALL_TIMEOUT = { timeout = 10 }
+
 local ALL_INSTANCES = "*"
 local CLUSTER_ID_TAG = "infrakit.cluster.id"
 local LINK_LABEL, LINK_CONTEXT, LINK_CREATED = "infrakit_link", "infrakit_link_context", "infrakit_link_created"
@@ -93,8 +97,10 @@ function swarm.random_value()
   return table.concat(out)
 end
 
--- Decodes Properties into the Spec, Docker into { Host = {hosts...},
--- TLS = {...} | nil }. Returns spec or nil, message.
+-- Decodes Properties into the Spec: Docker becomes { Host = the host or
+-- the list as given, TLS = {...} | nil }, and s.hosts the list of hosts to
+-- try (the default socket when only TLS is given). Returns the spec, or
+-- nil and a message naming the field.
 local function decode(properties)
   local s, err = go.decode_struct(properties, "swarm.Spec", FIELDS)
   if not s then return nil, err end
@@ -263,8 +269,15 @@ end
 -- The swarm state Prepare renders with: { info =, node =, swarm = } (parts
 -- missing when unknown), or nil, message, code.
 local function read_state(s, spec)
-  local c, state, code = docker.find_manager(s.hosts, s.Docker.TLS)
+  local c, state, code = docker.find_manager(s.hosts, s.Docker.TLS, CALL_TIMEOUT)
   if c then
+    -- The join tokens end up in Init scripts; never in the logs.
+    local tokens = state.swarm and state.swarm.JoinTokens
+    if type(tokens) == "table" then
+      for _, t in ipairs { tokens.Manager, tokens.Worker } do
+        if type(t) == "string" and t ~= "" then log.secret(t) end
+      end
+    end
     if state.swarm == nil then
       log.info("swarm flavor: the engine is not a swarm manager, or not in a swarm",
         { mod = "flavor/swarm", host = c.host })
@@ -348,7 +361,14 @@ local function node_client(properties, instance)
   local value = tags[LINK_LABEL]
   if type(value) ~= "string" or value == "" then return false end
   if #s.hosts == 0 then return nil, "no docker connect info: Properties.Docker needs Host (or TLS)", "EINVAL" end
-  local c, state, code = docker.find_manager(s.hosts, s.Docker.TLS)
+  -- One host: asked directly, as InfraKit does (one call per check); a
+  -- list: the first manager among them.
+  local c, state, code
+  if #s.hosts == 1 then
+    c, state, code = docker.client(s.hosts[1], s.Docker.TLS, CALL_TIMEOUT)
+  else
+    c, state, code = docker.find_manager(s.hosts, s.Docker.TLS, CALL_TIMEOUT)
+  end
   if not c then return nil, state, code end
   return c, value
 end

@@ -17,10 +17,12 @@ function docker.unreachable(code) end
 --- A client for the engine at host (nothing is sent yet). Returns the
 --- client, or nil, message, "EINVAL" for a host that is not a unix:// or
 --- tcp:// URL.
+--- opts: { timeout = seconds } for each call (default 30).
 ---@param host string|nil default docker.default_host
 ---@param tls table|nil { CAFile =, CertFile =, KeyFile =, InsecureSkipVerify = }
+---@param opts table|nil { timeout = seconds }
 ---@return table|nil client, string? message, string? code
-function docker.client(host, tls) end
+function docker.client(host, tls, opts) end
 
 --- Whether an engine's info says it is a swarm manager.
 ---@param info table|nil
@@ -31,10 +33,12 @@ function docker.is_manager(info) end
 --- answers as a swarm manager; when none does, the first that answered at
 --- all. Returns client, state (as swarm_state, read from that engine), or
 --- nil, message, code when no host answered (the message names every
---- host; code is the last transport error) or a host is malformed.
+--- host; code is the last transport error) or a host is malformed. opts
+--- as for client: a short timeout skips a hung engine sooner.
 ---@param hosts string|table
 ---@param tls table|nil
+---@param opts table|nil { timeout = seconds }
 ---@return table|nil client, table|string state_or_message, string? code
-function docker.find_manager(hosts, tls) end
+function docker.find_manager(hosts, tls, opts) end
 
 return docker

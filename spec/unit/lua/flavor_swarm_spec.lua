@@ -94,6 +94,18 @@ describe("infrakit.docker", function()
     end
   end)
 
+  it("bounds each call: 30 s by default, opts.timeout when given; the flavor's 10 s", function()
+    local timeouts = {}
+    docker.transport = function(req)
+      timeouts[#timeouts + 1] = req.timeout
+      return { status = 200, body = "[]" }
+    end
+    assert(docker.client("unix:///run/d.sock"):info())
+    assert(docker.client("unix:///run/d.sock", nil, { timeout = 2 }):info())
+    swarm.worker.healthy({ Docker = { Host = "unix:///run/d.sock" } }, { ID = "i", Tags = { infrakit_link = "x" } })
+    assert.are.same({ 30, 2, 10 }, timeouts)
+  end)
+
   it("refuses a host that is not unix:// or tcp://, naming it", function()
     for _, h in ipairs { "http://x:1", "unix://relative", "/run/d.sock", "tcp://" } do
       local c, err, code = docker.client(h)
@@ -219,6 +231,13 @@ describe("flavor-swarm", function()
       assert.are.equal(SWARM.ID, out.Tags["infrakit.cluster.id"])
       assert.are.equal(ctx, out.Tags.infrakit_link_context)
       assert.are.same(STATE_CALLS, keys_called())
+    end)
+
+    it("keeps the join tokens out of the logs", function()
+      serve({ [SOCK] = INIT })
+      assert(swarm.worker.prepare(props(), { LogicalID = null }, { Size = 1 }, { Group = "w", Sequence = 1 }))
+      local text = "tokens " .. TOKENS.Worker .. " " .. TOKENS.Manager
+      assert.are.equal("tokens [REDACTED] [REDACTED]", infrakit.log.redact(text))
     end)
 
     it("joins the manager at SwarmJoinIP when the swarm exists (a replacement)", function()
@@ -353,6 +372,20 @@ describe("flavor-swarm", function()
         assert.are.equal(LIST_KEY, calls[#calls].key)
       end)
     end
+
+    it("asks one host directly: a single call per check", function()
+      serve({ [SOCK] = INIT })
+      assert.are.equal("healthy", swarm.worker.healthy(P, INSTANCE))
+      assert.are.same({ LIST_KEY }, keys_called())
+    end)
+
+    it("asks the first manager of a list of hosts", function()
+      serve({ ["/run/fresh.sock"] = UNINIT, [SOCK] = INIT })
+      local p = { Docker = { Host = { "unix:///run/down.sock", "unix:///run/fresh.sock", HOST } } }
+      assert.are.equal("healthy", swarm.worker.healthy(p, INSTANCE))
+      assert.are.equal(SOCK, calls[#calls].sock)
+      assert.are.equal(LIST_KEY, calls[#calls].key)
+    end)
 
     it("filters the nodes on the infrakit_link label", function()
       serve({ [SOCK] = INIT })
