@@ -174,9 +174,7 @@ end
 -- A client of infrakit.docker for host, with a short timeout: an engine
 -- that is shutting down must not hold up a poll.
 local function client(host)
-  local c = assert(require("infrakit.docker").client(host))
-  c.timeout = 5
-  return c
+  return assert(require("infrakit.docker").client(host, nil, { timeout = 5 }))
 end
 
 --- The first manager engine (in address order) that answers as a swarm
