@@ -102,6 +102,7 @@ function M.new(opts)
   -- Whether /run/docker was there before (dockerd creates /run/docker/plugins
   -- outside its roots; cleanup removes it only if this run made it).
   c.run_docker_existed = sh("test -e /run/docker").status == 0
+  c.var_lib_docker_existed = sh("test -e /var/lib/docker").status == 0
   for _, name in ipairs(M.templates) do
     local text, err = template_text(name)
     if not text then return nil, err end
@@ -353,9 +354,9 @@ function Cluster:teardown(home)
 end
 
 --- Reap every node left under ROOT (machine_reap: dockerd, containers,
---- shims, cgroups, mounts), remove ROOT, and /run/docker if this run made
---- it (dockerd writes /run/docker/plugins outside its roots) and overlay
---- load-balancer files (/var/lib/docker/network/files/lb_*) if any. Call
+--- shims, cgroups, mounts), remove ROOT, and what dockerd writes outside
+--- its roots when this run made it: /run/docker/plugins (when empty) and
+--- overlay load-balancer files (/var/lib/docker/network/files/lb_*). Call
 --- after the groups are destroyed (their scripts clean up on their own; this
 --- catches what a crash left). Returns the leftovers found before (a list).
 function Cluster:cleanup()
@@ -364,8 +365,12 @@ function Cluster:cleanup()
   sh("for d in " .. q(self.root) .. "/127.*; do [ -d \"$d\" ] && . " .. q(lib)
     .. " && machine_reap \"$d\"; done; true", 120)
   sh("rm -rf " .. q(self.root))
-  if not self.run_docker_existed then sh("rm -rf /run/docker") end
-  sh("rm -f /var/lib/docker/network/files/lb_* 2>/dev/null; true")
+  -- Only what this run made, and only if empty (other engines may run).
+  if not self.run_docker_existed then sh("rmdir /run/docker/plugins /run/docker 2>/dev/null; true") end
+  if not self.var_lib_docker_existed then
+    sh("rm -f /var/lib/docker/network/files/lb_*; rmdir /var/lib/docker/network/files /var/lib/docker/network "
+      .. "/var/lib/docker 2>/dev/null; true")
+  end
   return before
 end
 
