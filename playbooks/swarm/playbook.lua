@@ -30,22 +30,35 @@ return {
     { name = "keep", type = "bool", default = false, help = "leave the swarm, its groups and the daemon running" },
   },
   run = function(p)
+    -- Refusals before anything starts: a message and exit status 2.
     local ok_here, why = sm.available()
-    check(ok_here, "cannot run a swarm here: " .. tostring(why))
-    check(p.workers >= 1, "--workers: want at least 1")
+    if not ok_here or p.workers < 1 then
+      io.stderr:write("infrakit play swarm: ", ok_here and "--workers: want at least 1" or
+        ("cannot run a swarm here: " .. why), "\n")
+      return 2
+    end
+    local c, cerr = sm.new({ managers = p.managers })
+    if not c then
+      io.stderr:write("infrakit play swarm: --", cerr, "\n")
+      return 2
+    end
     local home, temp_home = p.home, false
     if not home or home == "" then
       home = check(infrakit.exec({ "mktemp", "-d", "/tmp/infrakit-swarm-XXXXXX" })).stdout:gsub("%s+$", "")
       temp_home = true
     end
-    local c = check(sm.new({ managers = p.managers }))
     say("infrakit %s swarm: %d managers, %d workers; INFRAKIT_HOME=%s, nodes under %s", infrakit.version,
       p.managers, p.workers, home, c.root)
 
     -- A 1 s poll: a new node is seen Ready (flavor Healthy) within a second.
     local env = c:daemon_env()
     env.INFRAKIT_GROUP_POLL_INTERVAL = "1s"
-    local d = check(infrakit.daemon.ensure({ home = home, plugins = sm.plugins, env = env }))
+    local d, derr = infrakit.daemon.ensure({ home = home, plugins = sm.plugins, env = env })
+    if not d then
+      c:cleanup()
+      if temp_home then infrakit.exec({ "rm", "-rf", home }) end
+      error(derr, 0)
+    end
     say(d.started and "started a daemon (group controller, instance-process, flavor-swarm)" or
       "using the running daemon (it must serve flavor-swarm and allow --template-dir %s)", c.templates)
 
