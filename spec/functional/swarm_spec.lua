@@ -121,3 +121,27 @@ describe("swarm machine mode #slow", function()
     assert.is_false(support.exists(root))
   end)
 end)
+
+describe("infrakit play swarm refusals", function()
+  it("refuses, on one line and with exit 2, what cannot work, before anything is made", function()
+    local home = support.mktemp()
+    local before = support.sh("ls -d /tmp/ik-swarm-* 2>/dev/null | sort").stdout
+    local ok = sm.available()
+    for _, case in ipairs({
+      { { "--managers", "2" }, "--managers: want an odd number from 1 to 9, not 2" },
+      { { "--workers", "0" }, "--workers: want at least 1" },
+    }) do
+      local argv = { support.bin, "play", "swarm", "--home", home }
+      for _, a in ipairs(case[1]) do argv[#argv + 1] = a end
+      local r = assert(infrakit.exec(argv, { env = support.env(home), timeout = 60 }))
+      assert.are.equal(2, r.status, r.stderr)
+      -- Where no engine can run, that is said first.
+      local want = ok and case[2] or "cannot run a swarm here: "
+      assert.are.equal(1, select(2, r.stderr:gsub("\n", "")), r.stderr)
+      assert.matches("infrakit play swarm: " .. want, r.stderr, 1, true)
+    end
+    assert.are.equal(before, support.sh("ls -d /tmp/ik-swarm-* 2>/dev/null | sort").stdout)
+    assert.are.equal("", support.sh("ls -A " .. home).stdout)
+    support.sh("rm -rf " .. home)
+  end)
+end)
