@@ -19,23 +19,12 @@ end
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 -- Whether an engine can start here: true, or false and the reason (for
--- `pending`). Asked once per process.
+-- `pending`): root, dockerd, the docker CLI, busybox, cgroups (the checks
+-- the swarm playbook makes too: infrakit.swarm_machine.available). Asked
+-- once per process.
 local verdict, reason
 function docker.available()
-  if verdict ~= nil then return verdict, reason end
-  if sh("id -u").stdout:gsub("%s", "") ~= "0" then
-    verdict, reason = false, "dockerd needs root (tests run as uid " .. sh("id -u").stdout:gsub("%s", "") .. ")"
-  elseif sh("command -v dockerd").status ~= 0 then
-    verdict, reason = false, "no dockerd (make deps installs docker.io)"
-  elseif sh("command -v docker").status ~= 0 then
-    verdict, reason = false, "no docker CLI (make deps installs docker.io)"
-  elseif sh("test -d /sys/fs/cgroup/memory || test -f /sys/fs/cgroup/cgroup.controllers").status ~= 0 then
-    verdict, reason = false, "no cgroups mounted under /sys/fs/cgroup"
-  elseif sh("command -v busybox").status ~= 0 then
-    verdict, reason = false, "no busybox (make deps installs busybox-static)"
-  else
-    verdict = true
-  end
+  if verdict == nil then verdict, reason = require("infrakit.swarm_machine").available() end
   return verdict, reason
 end
 

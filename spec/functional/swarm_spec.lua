@@ -11,9 +11,10 @@
 local infrakit = require "infrakit"
 local support = dofile("spec/functional/support.lua")
 local sm = require "infrakit.swarm_machine"
+local docker = dofile("spec/functional/docker_support.lua")
 
 local function available()
-  local ok, why = sm.available()
+  local ok, why = docker.available()
   if not ok then pending(why) end
   return ok
 end
