@@ -338,7 +338,8 @@ function Cluster:teardown(home)
   local rpc = require "infrakit.rpc"
   local errors = {}
   for _, g in ipairs({ M.workers_group, M.managers_group }) do
-    local ok, err = group.destroy(g)
+    -- Each node takes a few seconds to stop and clean up.
+    local ok, err = group.destroy(g, { timeout = 180 })
     if not ok and not tostring(err):find("not being watched", 1, true) then
       errors[#errors + 1] = g .. ": " .. tostring(err)
     end
