@@ -78,7 +78,10 @@ Cluster.__index = Cluster
 
 --- A cluster's directory and addresses. opts: root (a directory; default
 --- a new /tmp/ik-swarm-XXXXXX: short, the engines' unix sockets live
---- there), managers (default 3, odd), worker_range ("21-254"). Writes the
+--- there), managers (default 3, odd), prefix ("127.0.0": managers are
+--- PREFIX.11, .12, ..., workers PREFIX.N; addresses are claimed per root,
+--- so two clusters on one machine need different prefixes), worker_range
+--- ("21-254"). Writes the
 --- machine-mode templates into ROOT/templates (the directory the daemon
 --- must be allowed to read: daemon_env). Returns the cluster, or nil,
 --- message.
@@ -86,15 +89,19 @@ function M.new(opts)
   opts = opts or {}
   local n = opts.managers or 3
   if n < 1 or n % 2 == 0 or n > 9 then return nil, "managers: want an odd number from 1 to 9, not " .. n end
+  if opts.prefix and not opts.prefix:match("^127%.%d+%.%d+$") then
+    return nil, "prefix: want the first three parts of a loopback address (127.X.Y), not " .. opts.prefix
+  end
   local root = opts.root
   if not root then
     local r = sh("mktemp -d /tmp/ik-swarm-XXXXXX")
     if r.status ~= 0 then return nil, "mktemp: " .. r.stderr end
     root = r.stdout:gsub("%s+$", "")
   end
-  local c = setmetatable({ root = root, addrs = {}, hosts = {}, worker_range = opts.worker_range or "21-254" }, Cluster)
+  local c = setmetatable({ root = root, addrs = {}, hosts = {}, worker_range = opts.worker_range or "21-254",
+    prefix = opts.prefix or "127.0.0" }, Cluster)
   for i = 1, n do
-    c.addrs[i] = "127.0.0." .. (10 + i)
+    c.addrs[i] = c.prefix .. "." .. (10 + i)
     c.hosts[i] = "unix://" .. root .. "/" .. c.addrs[i] .. "/docker.sock"
   end
   c.templates = root .. "/templates"
@@ -131,7 +138,7 @@ local function instance(c)
   return {
     Plugin = "instance-process",
     Properties = {
-      Env = { IK_SWARM_ROOT = c.root, IK_SWARM_WORKER_RANGE = c.worker_range },
+      Env = { IK_SWARM_ROOT = c.root, IK_SWARM_WORKER_RANGE = c.worker_range, IK_SWARM_PREFIX = c.prefix },
       -- dockerd stops its containers (shutdown-timeout 2 s) and the script
       -- reaps before the instance is gone.
       StopTimeout = "30s",

@@ -25,6 +25,8 @@ return {
   params = {
     { name = "managers", type = "int", default = 3, help = "manager nodes (odd; their addresses 127.0.0.11, .12, ...)" },
     { name = "workers", type = "int", default = 3, help = "worker nodes (each claims a free 127.0.0.21-254)" },
+    { name = "prefix", type = "string", default = "127.0.0",
+      help = "the nodes' loopback addresses are PREFIX.N (another swarm on this machine needs another)" },
     { name = "home", type = "string", help = "INFRAKIT_HOME for the daemon (default: a new temporary one)" },
     { name = "timeout", type = "int", default = 120, help = "seconds each step may take" },
     { name = "keep", type = "bool", default = false, help = "leave the swarm, its groups and the daemon running" },
@@ -37,7 +39,7 @@ return {
         ("cannot run a swarm here: " .. why), "\n")
       return 2
     end
-    local c, cerr = sm.new({ managers = p.managers })
+    local c, cerr = sm.new({ managers = p.managers, prefix = p.prefix })
     if not c then
       io.stderr:write("infrakit play swarm: --", cerr, "\n")
       return 2

@@ -17,7 +17,7 @@ if not ok then
   return
 end
 
-local c = assert(sm.new({ managers = 3 }))
+local c = assert(sm.new({ managers = 3, prefix = "127.0.3" }))
 local d = support.start_daemon(nil, { "--template-dir", c.templates, "--poll", "1s" })
 infrakit.group.use(d.home .. "/plugins/group")
 

@@ -48,7 +48,8 @@ describe("swarm machine mode #slow", function()
 
   it("forms 1 manager + 2 workers through two groups, heals a SIGKILLed worker and rolls engine labels", function()
     if not available() then return end
-    c = assert(sm.new({ managers = 1 }))
+    -- Addresses of its own (127.0.2.x): a swarm played on this machine meanwhile keeps 127.0.0.x.
+    c = assert(sm.new({ managers = 1, prefix = "127.0.2" }))
     d = support.start_daemon(nil, { "--template-dir", c.templates, "--poll", "1s" })
     infrakit.group.use(d.home .. "/plugins/group")
 
@@ -61,11 +62,11 @@ describe("swarm machine mode #slow", function()
     assert(infrakit.group.wait(sm.workers_group, { timeout = 30 }))
     -- One manager (the leader, on its logical ID's address), two workers on
     -- claimed addresses, every engine labelled by the flavor.
-    assert.are.equal("127.0.0.11", rows[1].addr)
+    assert.are.equal("127.0.2.11", rows[1].addr)
     assert.is_true(rows[1].leader)
     local addrs = { rows[2].addr, rows[3].addr }
     table.sort(addrs)
-    assert.are.same({ "127.0.0.21", "127.0.0.22" }, addrs)
+    assert.are.same({ "127.0.2.21", "127.0.2.22" }, addrs)
     for _, r in ipairs(rows) do
       assert.are.equal("1", r.labels.rev)
       assert.is_truthy(r.labels.infrakit_link)
@@ -106,7 +107,7 @@ describe("swarm machine mode #slow", function()
     if not available() then return end
     local home = support.mktemp()
     local r = assert(infrakit.exec({ support.bin, "play", "swarm", "--managers", "1", "--workers", "1", "--home", home,
-      "--timeout", "60" }, { env = support.env(home), timeout = 170 }))
+      "--timeout", "60", "--prefix", "127.0.2" }, { env = support.env(home), timeout = 170 }))
     support.sh("rm -rf " .. home)
     local out = r.stdout .. r.stderr
     assert.are.equal(0, r.status, out)
@@ -131,6 +132,7 @@ describe("infrakit play swarm refusals", function()
     for _, case in ipairs({
       { { "--managers", "2" }, "--managers: want an odd number from 1 to 9, not 2" },
       { { "--workers", "0" }, "--workers: want at least 1" },
+      { { "--prefix", "10.1.1" }, "--prefix: want the first three parts of a loopback address (127.X.Y), not 10.1.1" },
     }) do
       local argv = { support.bin, "play", "swarm", "--home", home }
       for _, a in ipairs(case[1]) do argv[#argv + 1] = a end
