@@ -19,7 +19,6 @@
 -- .12, ...; workers are cattle that claim a free 127.0.0.21-254. Every
 -- function that talks to an engine yields.
 local core = require "infrakit.core"
-local json = require "infrakit.json"
 
 local M = {}
 
@@ -262,7 +261,8 @@ function M.summary(rows)
       if r.state == "ready" then ready_w = ready_w + 1 end
     end
   end
-  return ("%d/%d managers reachable (leader %s), %d/%d workers ready"):format(ready_m, managers, leader, ready_w, workers)
+  return ("%d/%d managers reachable (leader %s), %d/%d workers ready"):format(ready_m, managers, leader, ready_w,
+    workers)
 end
 
 --- The nodes as a table to print: one line each (address, role, state,
@@ -285,9 +285,9 @@ end
 --- is called when the summary changes. Returns the rows, or nil, message
 --- (with the last summary) after timeout seconds. Yields.
 function Cluster:wait_nodes(done, timeout, on_change)
-  local deadline, last, rows, err = core.clock() + (timeout or 120), nil, nil, nil
+  local deadline, last = core.clock() + (timeout or 120), nil
   repeat
-    rows, err = self:nodes()
+    local rows, err = self:nodes()
     local s = rows and M.summary(rows) or ("no manager answers: " .. tostring(err))
     if s ~= last and on_change then on_change(rows, s) end
     last = s

@@ -21,9 +21,11 @@ end
 local SERVICE = "sleepers"
 
 return {
-  description = "A real Docker swarm on this machine (machine mode): form, deploy, heal, roll labels, replace managers.",
+  description = "A real Docker swarm on this machine (machine mode): form, deploy, heal, roll labels, "
+    .. "replace managers.",
   params = {
-    { name = "managers", type = "int", default = 3, help = "manager nodes (odd; their addresses 127.0.0.11, .12, ...)" },
+    { name = "managers", type = "int", default = 3,
+      help = "manager nodes (odd; their addresses 127.0.0.11, .12, ...)" },
     { name = "workers", type = "int", default = 3, help = "worker nodes (each claims a free 127.0.0.21-254)" },
     { name = "prefix", type = "string", default = "127.0.0",
       help = "the nodes' loopback addresses are PREFIX.N (another swarm on this machine needs another)" },
@@ -129,7 +131,8 @@ return {
       local deadline = infrakit.clock() + p.timeout
       repeat
         infrakit.sleep(0.3)
-        local ps = c:docker(("service ps %s --filter desired-state=running --format '{{.CurrentState}}'"):format(SERVICE))
+        local ps = c:docker(("service ps %s --filter desired-state=running --format '{{.CurrentState}}'")
+          :format(SERVICE))
         local running = 0
         for line in (ps or ""):gmatch("[^\n]+") do
           if line:match("^Running") then running = running + 1 end
@@ -199,7 +202,7 @@ return {
           if leaderless_since then longest = math.max(longest, now - leaderless_since) end
           leaderless_since = yes and (leaderless_since or now) or nil
         end
-        rows = check(c:wait_nodes(function(r)
+        check(c:wait_nodes(function(r)
           local reachable = sm.count(r, function(x) return x.role == "manager" and x.reachability == "reachable" end)
           if reachable < lowest then lowest = reachable end
           leaderless(sm.count(r, function(x) return x.leader end) == 0)
