@@ -216,7 +216,8 @@ return {
           end) == p.managers
         end, p.timeout, function(r) if not r then leaderless(true) end end))
         check(infrakit.group.wait(sm.managers_group, { timeout = p.timeout }))
-        check(lowest >= quorum, ("quorum lost: only %d managers reachable at one point"):format(lowest))
+        check(lowest >= quorum, ("quorum lost: only %d of %d managers reachable at one point (docs/swarm.md, "
+          .. "Known limits)"):format(lowest, p.managers))
         say("managers replaced: never fewer than %d of %d reachable (quorum %d); longest without a leader %.1f s",
           lowest, p.managers, quorum, longest)
         node_ls()
