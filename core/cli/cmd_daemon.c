@@ -752,6 +752,11 @@ static int daemon_run(int argc, char **argv) {
   }
   /* The flags' environment variables, for daemons started by `plugin start`. */
   const char *ev;
+  /* InfraKit's INFRAKIT_GROUP_POLL_INTERVAL (reference §4.7), when --poll is not given. */
+  if (d.poll_ms == 0 && (ev = getenv("INFRAKIT_GROUP_POLL_INTERVAL")) && *ev &&
+      (ik_parse_go_duration(ev, &d.poll_ms) < 0 || d.poll_ms < 10 || d.poll_ms > 86400000))
+    return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon,
+                                               "INFRAKIT_GROUP_POLL_INTERVAL %s: want a duration from 10ms to 24h, like 5s or 500ms", ev));
   if (!env_set && (ev = getenv("INFRAKIT_TEMPLATE_ENV")) && add_env_names(&ta, ev) != 0) return drop_access(&ta, IK_EXIT_USAGE);
   if (!dirs_set && (ev = getenv("INFRAKIT_TEMPLATE_DIR")) && *ev) {
     char copy[8192];
@@ -899,8 +904,9 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "  --docker-stop-grace DURATION\n"
             "                            instance-docker's destroy: stop, then SIGKILL after\n"
             "                            this (whole seconds; default 5s)\n"
-            "  --poll DURATION           the group controller's resync interval (default 5s);\n"
-            "                            events from instance plugins act at once\n"
+            "  --poll DURATION           the group controller's resync interval (default 5s;\n"
+            "                            $INFRAKIT_GROUP_POLL_INTERVAL); events from instance\n"
+            "                            plugins act at once\n"
             "  --max-group-size N        refuse groups larger than N instances (Allocation.Size\n"
             "                            or LogicalIDs; default $INFRAKIT_MAX_GROUP_SIZE, else 10000)\n"
             "  --call-timeout DURATION   a plugin call the group controller makes (provision,\n"

@@ -26,6 +26,7 @@ static const struct {
     {"INFRAKIT_TEMPLATE_DIR", "directories a spec's template may read, colon-separated (as --template-dir)"},
     {"INFRAKIT_TEMPLATE_SCHEMES", "URL schemes a spec's template may fetch (as --template-schemes)"},
     {"INFRAKIT_GROUP_SELF_LOGICAL_ID", "logical ID of the instance the daemon runs on: destroyed last"},
+    {"INFRAKIT_GROUP_POLL_INTERVAL", "the group controller's resync interval (as daemon --poll; default 5s)"},
     {"INFRAKIT_MAX_GROUP_SIZE", "most instances per group (default 10000; daemon --max-group-size)"},
     {"DOCKER_HOST", "engine of instance-docker (as daemon --docker-host; docs/docker.md)"},
     {"INFRAKIT_LUA_DIR", "load Lua modules and playbooks from this source lua/ first (development)"},

@@ -17,9 +17,11 @@ end
 --- ~/.infrakit), or start one in the background (its log in
 --- HOME/logs/group.log). Returns {started = bool}, or nil, message.
 --- With opts.home, infrakit.group talks to that daemon from now on.
+--- opts.env: more environment for a daemon started here (e.g.
+--- INFRAKIT_TEMPLATE_DIR); a daemon already running keeps its own.
 --- A daemon started here outlives the caller (its own session): nothing
 --- stops it but daemon.stop (or `infrakit plugin stop group`). Yields.
----@param opts? {home?: string, timeout?: number, plugins?: string[]}
+---@param opts? {home?: string, timeout?: number, plugins?: string[], env?: table<string, string>}
 ---@return {started: boolean}|nil result, string? message
 function daemon.ensure(opts)
   opts = opts or {}
@@ -29,7 +31,9 @@ function daemon.ensure(opts)
   if rpc.call(sock, "Handshake.Hello", nil, { timeout = 1 }) then return { started = false } end
   local argv = { "/proc/self/exe", "plugin", "start", "--timeout", tostring(opts.timeout or 15) }
   for _, p in ipairs(opts.plugins or daemon.plugins) do argv[#argv + 1] = p end
-  local env = home and { INFRAKIT_HOME = home } or nil
+  local env = {}
+  for k, v in pairs(opts.env or {}) do env[k] = v end
+  if home then env.INFRAKIT_HOME = home end
   local r, err = core.exec(argv, { env = env, timeout = (opts.timeout or 15) + 5 })
   if not r then return nil, "starting the daemon: " .. tostring(err) end
   if r.status ~= 0 then

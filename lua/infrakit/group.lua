@@ -15,9 +15,9 @@ local address = "group"
 ---@param where string
 function group.use(where) address = where end
 
-local function call(method, params)
+local function call(method, params, opts)
   params.Name = params.Name or "group"
-  return rpc.call(address, "Group." .. method, params)
+  return rpc.call(address, "Group." .. method, params, opts and opts.timeout and { timeout = opts.timeout } or nil)
 end
 
 --- Commit a group spec (a table in InfraKit's shape: {ID = ..., Properties
@@ -64,21 +64,23 @@ function group.scale(id, size)
 end
 
 local function simple(method)
-  return function(id)
-    local r, err, code = call(method, { ID = id })
+  return function(id, opts)
+    local r, err, code = call(method, { ID = id }, opts)
     if not r then return nil, err, code end
     return true
   end
 end
 
---- Destroy the group's instances and forget it. Yields.
----@type fun(id: string): true|nil, string?, string?
+--- Destroy the group's instances and forget it. Yields. opts.timeout:
+--- seconds to wait for the answer (default: the client's, 15 s), for
+--- instances that take a while to stop.
+---@type fun(id: string, opts?: {timeout?: number}): true|nil, string?, string?
 group.destroy = simple("DestroyGroup")
 --- Forget the group, leaving its instances. Yields.
----@type fun(id: string): true|nil, string?, string?
+---@type fun(id: string, opts?: {timeout?: number}): true|nil, string?, string?
 group.free = simple("FreeGroup")
 --- Let a canary rollout go on. Yields.
----@type fun(id: string): true|nil, string?, string?
+---@type fun(id: string, opts?: {timeout?: number}): true|nil, string?, string?
 group.promote = simple("Promote")
 
 --- Every group the controller manages, as their specs. Yields.

@@ -266,4 +266,17 @@ describe("infrakit daemon sockets", function()
     assert.matches('listen address "nowhere"', r.stderr, 1, true)
     sh("rm -rf /tmp/ik-never")
   end)
+
+  it("reads InfraKit's INFRAKIT_GROUP_POLL_INTERVAL when --poll is not given; a bad one is a usage error", function()
+    local r = assert(infrakit.exec({ support.bin, "daemon", "--plugin", "group" },
+      { env = { INFRAKIT_HOME = "/tmp/ik-never", INFRAKIT_GROUP_POLL_INTERVAL = "soon" } }))
+    assert.are.equal(2, r.status)
+    assert.matches("INFRAKIT_GROUP_POLL_INTERVAL soon: want a duration", r.stderr, 1, true)
+    -- --poll wins: the variable is not even read.
+    r = assert(infrakit.exec({ support.bin, "daemon", "--plugin", "group", "--poll", "1s", "--bogus" },
+      { env = { INFRAKIT_HOME = "/tmp/ik-never", INFRAKIT_GROUP_POLL_INTERVAL = "soon" } }))
+    assert.are.equal(2, r.status)
+    assert.is_falsy(r.stderr:find("INFRAKIT_GROUP_POLL_INTERVAL", 1, true))
+    sh("rm -rf /tmp/ik-never")
+  end)
 end)

@@ -19,23 +19,12 @@ end
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 -- Whether an engine can start here: true, or false and the reason (for
--- `pending`). Asked once per process.
+-- `pending`): root, dockerd, the docker CLI, busybox, cgroups (the checks
+-- the swarm playbook makes too: infrakit.swarm_machine.available). Asked
+-- once per process.
 local verdict, reason
 function docker.available()
-  if verdict ~= nil then return verdict, reason end
-  if sh("id -u").stdout:gsub("%s", "") ~= "0" then
-    verdict, reason = false, "dockerd needs root (tests run as uid " .. sh("id -u").stdout:gsub("%s", "") .. ")"
-  elseif sh("command -v dockerd").status ~= 0 then
-    verdict, reason = false, "no dockerd (make deps installs docker.io)"
-  elseif sh("command -v docker").status ~= 0 then
-    verdict, reason = false, "no docker CLI (make deps installs docker.io)"
-  elseif sh("test -d /sys/fs/cgroup/memory || test -f /sys/fs/cgroup/cgroup.controllers").status ~= 0 then
-    verdict, reason = false, "no cgroups mounted under /sys/fs/cgroup"
-  elseif sh("command -v busybox").status ~= 0 then
-    verdict, reason = false, "no busybox (make deps installs busybox-static)"
-  else
-    verdict = true
-  end
+  if verdict == nil then verdict, reason = require("infrakit.swarm_machine").available() end
   return verdict, reason
 end
 
@@ -171,28 +160,32 @@ function docker.start_engine(opts)
   return e
 end
 
--- Kill every process whose command line or cwd names dir (containerd
--- shims, container processes), unmount what is mounted below it, deepest
--- first, and remove it.
+-- The machine-mode library (templates/swarm/machine.sh.tmpl): the reaping and
+-- the busybox import are shell functions shared with the swarm flavor's
+-- init scripts, so they are written once.
+docker.machine_lib = "templates/swarm/machine.sh.tmpl"
+
+local function machine(fn, ...)
+  local args = {}
+  for i, a in ipairs({ ... }) do args[i] = q(a) end
+  return sh(". " .. q(docker.machine_lib) .. " && " .. fn .. " " .. table.concat(args, " ") .. " 2>&1")
+end
+
+-- Kill what dir still runs (dockerd, container processes by their cgroup,
+-- containerd and shims), remove the containers' cgroups, unmount what is
+-- mounted below it, deepest first, and remove it (machine_reap).
 function docker.reap(dir)
-  sh("for p in $(pgrep -f " .. q(dir) .. "); do kill -KILL $p 2>/dev/null; done; true")
-  sh("grep -F " .. q(dir) .. " /proc/self/mountinfo | awk '{print $5}' | sort -r"
-    .. " | while read -r m; do umount -l \"$m\" 2>/dev/null; done; true")
-  sh("rm -rf " .. q(dir))
+  machine("machine_reap", dir)
 end
 
 -- A rootfs of busybox-static's binary and its applet links, imported as
 -- `tag` (default "bb:1") with PATH=/bin: an image without a registry. Each
 -- engine has its own image store, so import on every engine that runs it
--- (before it joins a swarm). Returns the tag.
+-- (before it joins a swarm). Returns the tag. (machine_import_busybox)
 function docker.import_busybox(e, tag)
   tag = tag or "bb:1"
-  local root = e.dir .. "/bb-rootfs"
-  sh("rm -rf " .. q(root) .. " && mkdir -p " .. q(root .. "/bin") .. " && cp $(command -v busybox) " .. q(root .. "/bin/busybox")
-    .. " && for a in $(" .. q(root .. "/bin/busybox") .. " --list); do [ \"$a\" = busybox ] || ln -s busybox " .. q(root .. "/bin/") .. "$a; done")
-  local r = sh("tar -C " .. q(root) .. " -c . | docker -H " .. q(e.host) .. " import -c 'ENV PATH=/bin' - " .. q(tag) .. " 2>&1")
+  local r = machine("machine_import_busybox", e.host, tag, e.dir)
   if r.status ~= 0 then error("import of busybox as " .. tag .. " failed: " .. r.stdout, 2) end
-  sh("rm -rf " .. q(root))
   return tag
 end
 

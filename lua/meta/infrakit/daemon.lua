@@ -8,9 +8,11 @@ local daemon = {}
 --- ~/.infrakit), or start one in the background (its log in
 --- HOME/logs/group.log). Returns {started = bool}, or nil, message.
 --- With opts.home, infrakit.group talks to that daemon from now on.
+--- opts.env: more environment for a daemon started here (e.g.
+--- INFRAKIT_TEMPLATE_DIR); a daemon already running keeps its own.
 --- A daemon started here outlives the caller (its own session): nothing
 --- stops it but daemon.stop (or `infrakit plugin stop group`). Yields.
----@param opts? {home?: string, timeout?: number, plugins?: string[]}
+---@param opts? {home?: string, timeout?: number, plugins?: string[], env?: table<string, string>}
 ---@return {started: boolean}|nil result, string? message
 function daemon.ensure(opts) end
 

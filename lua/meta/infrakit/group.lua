@@ -34,16 +34,18 @@ function group.instances(id) end
 ---@return true|nil ok, string? message, string? code
 function group.scale(id, size) end
 
---- Destroy the group's instances and forget it. Yields.
----@type fun(id: string): true|nil, string?, string?
+--- Destroy the group's instances and forget it. Yields. opts.timeout:
+--- seconds to wait for the answer (default: the client's, 15 s), for
+--- instances that take a while to stop.
+---@type fun(id: string, opts?: {timeout?: number}): true|nil, string?, string?
 group.destroy = nil
 
 --- Forget the group, leaving its instances. Yields.
----@type fun(id: string): true|nil, string?, string?
+---@type fun(id: string, opts?: {timeout?: number}): true|nil, string?, string?
 group.free = nil
 
 --- Let a canary rollout go on. Yields.
----@type fun(id: string): true|nil, string?, string?
+---@type fun(id: string, opts?: {timeout?: number}): true|nil, string?, string?
 group.promote = nil
 
 --- Every group the controller manages, as their specs. Yields.
