@@ -18,7 +18,7 @@
 -- managers are pets whose logical IDs are their addresses 127.0.0.11,
 -- .12, ...; workers are cattle that claim a free 127.0.0.21-254. Every
 -- function that talks to an engine yields.
-local core = require "infrakit.core"
+local core = require "infrakit._core"
 
 local M = {}
 
