@@ -692,8 +692,15 @@ static void rollout_pets(plan_ctx_t *c, int64_t *allowance) {
       (*allowance)--;
       continue;
     }
+    /* Pets hold quorums: as a StatefulSet does, replace one only while
+     * the slots available without it stay at min_avail or more. An old
+     * member that is not available is not free to take while others are
+     * short too: its health may only be unknown (a check that timed out
+     * under load, as a demoted swarm manager's peers' do), and two
+     * managers gone at once lose the quorum. One unhealthy for long is
+     * remediation's to replace. */
     bool costs = m->available && c->slots[m->slot].avail == 1;
-    if (costs && c->a_slots - 1 < c->min_avail) break;
+    if (c->a_slots - (costs ? 1 : 0) < c->min_avail) break;
     (*allowance)--;
     destroy(c, m, IK_DESTROY_ROLLING_UPDATE, "rolling update: replace; logical ID %s is provisioned after",
             m->logical_id);

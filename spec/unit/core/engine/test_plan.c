@@ -451,6 +451,22 @@ static const plan_case_t cases[] = {
      "wait in-flight (waiting for 1 destroy to finish before provisioning 1 more (MaxSurge 0))\n"
      "= rolling 0/2: waiting for 1 destroy to finish before provisioning 1 more (MaxSurge 0)\n"
      "state target=NEW good=old"},
+    /* A quorum's peers: while a's new member boots and b's health is unknown
+     * (a check that timed out), b is not taken too: one available slot is
+     * fewer than the two MaxUnavailable 1 keeps. */
+    {"plan_pets_roll_takes_no_unavailable_peer_while_the_group_is_short",
+     SPEC(IDS("\"a\",\"b\",\"c\""), ""), "a2 lid=a c=300 unknown; b1 lid=b h=old c=100 unknown; c1 lid=c h=old c=200",
+     "", ROLLING, 5000, 0,
+     "wait healthy until=601000 (waiting for 1 new instance to be healthy)\n"
+     "= rolling 0/3: waiting for 1 new instance to be healthy\n"
+     "state target=NEW good=old"},
+    /* With the others available, an unavailable old member goes first. */
+    {"plan_pets_roll_replaces_an_unavailable_member_first_when_the_others_are_available",
+     SPEC(IDS("\"a\",\"b\",\"c\""), ""), "a1 lid=a h=old c=100; b1 lid=b h=old c=200 unknown; c1 lid=c h=old c=300",
+     "", FROM_OLD, 1000, 0,
+     "destroy b1 rolling_update drain (rolling update: replace; logical ID b is provisioned after)\n"
+     "= rolling 0/3\n"
+     "state target=NEW good=old"},
     {"plan_pets_surge_beside_the_old_instance_when_max_surge_allows",
      SPEC(IDS("\"a\",\"b\""), UPD("\"MaxSurge\":1,\"MaxUnavailable\":0")), "a1 lid=a h=old c=100; b1 lid=b h=old c=200",
      "", FROM_OLD, 1000, 0,
