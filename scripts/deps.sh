@@ -28,6 +28,8 @@ build=${IK_BUILD_DIR:-$top/build}
 # docs/docker.md. Installing docker.io starts no service here.
 # qemu-system-x86 and cpio: the qemu driver's VMs (TCG where there is no
 # KVM) and the initramfs the image step packs (docs/qemu.md).
+# etcd-server and etcd-client: the etcd store's and the HA managers' tests
+# start their own members on 127.0.0.1, never a system etcd.
 packages=(
   build-essential pkg-config dpkg-dev xz-utils ca-certificates git
   libuv1-dev libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev
@@ -35,6 +37,7 @@ packages=(
   curl openssl clang libclang-rt-14-dev
   docker.io busybox-static
   qemu-system-x86 cpio
+  etcd-server etcd-client
 )
 
 sudo=""
