@@ -26,7 +26,7 @@ build=${IK_BUILD_DIR:-$top/build}
 # swarm flavor's tests start their own engines (never the system's) and
 # import a busybox image into each (no registry is reachable); see
 # docs/docker.md. Installing docker.io starts no service here.
-# qemu-system-x86 and cpio: the qemu driver's VMs (TCG where there is no
+# qemu-system-x86, qemu-utils (qemu-img: disk overlays) and cpio: the qemu driver's VMs (TCG where there is no
 # KVM) and the initramfs the image step packs (docs/qemu.md).
 packages=(
   build-essential pkg-config dpkg-dev xz-utils ca-certificates git
@@ -34,7 +34,7 @@ packages=(
   libhttp-parser-dev libcmocka-dev lua-cjson-dev lua-busted lua-check
   curl openssl clang libclang-rt-14-dev
   docker.io busybox-static
-  qemu-system-x86 cpio
+  qemu-system-x86 qemu-utils cpio
 )
 
 sudo=""
