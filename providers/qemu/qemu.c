@@ -93,6 +93,7 @@ typedef struct vm {
   uv_poll_t *pidfd_poll;
   int pidfd;
   uv_timer_t *stop_timer;
+  uv_timer_t *closed_timer; /* QMP closed, qemu still there: does it exit? */
   stop_stage_t stage;
   waiter_t *waiters;
   /* Provisioning: on qp->booting until QMP answers. */
@@ -210,6 +211,7 @@ static void vm_release(vm_t *vm) {
   ik_qmp_close(vm->qmp);
   if (vm->pidfd_poll) close_handle(qp, (uv_handle_t *)vm->pidfd_poll);
   if (vm->stop_timer) close_handle(qp, (uv_handle_t *)vm->stop_timer);
+  if (vm->closed_timer) close_handle(qp, (uv_handle_t *)vm->closed_timer);
   if (vm->pidfd >= 0) close(vm->pidfd);
   for (waiter_t *w = vm->waiters, *next; w; w = next) {
     next = w->next;
@@ -391,6 +393,13 @@ static void on_qmp_event(ik_qmp_t *q, const char *name, json_t *payload, void *d
   if (!vm->booting) notify(vm->qp, vm->id, why);
 }
 
+static void on_closed_grace(uv_timer_t *t) {
+  vm_t *vm = t->data;
+  if (vm == NULL) return;
+  if (!alive(vm)) vm_gone(vm, "qemu exited");
+  else notify(vm->qp, vm->id, "QMP connection closed");
+}
+
 static void on_qmp_closed(ik_qmp_t *q, const char *why, void *data) {
   vm_t *vm = data;
   vm->qmp = NULL;
@@ -406,7 +415,14 @@ static void on_qmp_closed(ik_qmp_t *q, const char *why, void *data) {
     return;
   }
   snprintf(vm->state, sizeof vm->state, "qmp-closed");
-  if (vm->stage == STOP_NONE) notify(vm->qp, vm->id, "QMP connection closed");
+  if (vm->stage != STOP_NONE) return; /* a destroy's quit: the exit follows */
+  /* qemu closes QMP as it exits, a moment before its process is gone:
+   * give the exit that moment, so watchers hear the cause ("qemu
+   * exited"); a qemu that stays is reported then. */
+  vm->closed_timer = ik_calloc(1, sizeof *vm->closed_timer);
+  uv_timer_init(&vm->qp->loop->uv, vm->closed_timer);
+  vm->closed_timer->data = vm;
+  uv_timer_start(vm->closed_timer, on_closed_grace, 200, 0);
 }
 
 static void vm_connect_qmp(vm_t *vm) {
@@ -812,7 +828,6 @@ static void qp_free(void *self) {
       finish(qp, w->cb, w->data, NULL, &e);
     }
     if (vm->pidfd_poll) vm->pidfd_poll->data = NULL;
-    if (vm->stop_timer) vm->stop_timer->data = NULL;
     vm_release(vm);
   }
   for (vm_t *vm = qp->booting; vm; vm = vm->next) {
@@ -874,7 +889,11 @@ static void adopt_dir(qemu_provider_t *qp, const char *name) {
     ik_free(qmp);
   }
   if (!alive(vm)) {
-    ik_log(IK_LOG_INFO, MOD, "the VM's qemu is gone; removing its state directory", "instance", vm->id, NULL);
+    unsigned long long now = vm->pid > 0 ? ik_proc_start_time(vm->pid) : 0;
+    ik_log(IK_LOG_INFO, MOD,
+           now ? "the VM's pid now names another process: its qemu is gone; removing its state directory"
+               : "the VM's qemu is gone; removing its state directory",
+           "instance", vm->id, NULL);
     remove_state_dir(vm);
     vm_release(vm);
     return;
