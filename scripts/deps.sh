@@ -26,16 +26,17 @@ build=${IK_BUILD_DIR:-$top/build}
 # swarm flavor's tests start their own engines (never the system's) and
 # import a busybox image into each (no registry is reachable); see
 # docs/docker.md. Installing docker.io starts no service here.
-# qemu-system-x86 and cpio: the qemu driver's VMs (TCG where there is no
-# KVM) and the initramfs the image step packs (docs/qemu.md); the kernel
-# those VMs boot is fetched below, not installed.
+# qemu-system-x86, qemu-utils (qemu-img: disk overlays) and cpio: the qemu
+# driver's VMs (TCG where there is no KVM) and the initramfs the image step
+# packs (docs/qemu.md); the kernel those VMs boot is fetched below, not
+# installed.
 packages=(
   build-essential pkg-config dpkg-dev xz-utils ca-certificates git
   libuv1-dev libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev
   libhttp-parser-dev libcmocka-dev lua-cjson-dev lua-busted lua-check
   curl openssl clang libclang-rt-14-dev
   docker.io busybox-static
-  qemu-system-x86 cpio
+  qemu-system-x86 qemu-utils cpio
 )
 
 sudo=""

@@ -32,6 +32,7 @@
 #include "net/server/rpc_server.h"
 #include "providers/file/file.h"
 #include "providers/process/process.h"
+#include "providers/qemu/qemu.h"
 
 #define IK_DAEMON_MAX_PLUGINS 64
 
@@ -41,6 +42,7 @@ typedef struct candidate {
   bool is_flavor;
   bool native_file;    /* instance-file */
   bool native_process; /* instance-process */
+  bool native_qemu;    /* instance-qemu */
   bool native_group;   /* group: the controller */
   const char *module;  /* a built-in Lua module, for require */
   /* A typed flavor (InfraKit's objects, "NAME/TYPE" in a spec): each TYPE
@@ -68,6 +70,7 @@ struct daemon {
   char home[4096];
   const char *file_dir;                           /* --instance-file-dir */
   const char *output_dir;                         /* --process-output-dir, or NULL */
+  const char *qemu_dir;                           /* --qemu-dir, else $INFRAKIT_QEMU_DIR, or NULL */
   const char *tls_cert, *tls_key, *tls_client_ca; /* --listen over TLS; NULL with --insecure */
   ik_lua_t *lua;
   ik_registry_t *registry; /* owns every hosted plugin */
@@ -95,6 +98,7 @@ static const char *const swarm_types[] = {"manager", "worker", NULL};
 static const candidate_t builtins[] = {
     {.name = "instance-file", .native_file = true},
     {.name = "instance-process", .native_process = true},
+    {.name = "instance-qemu", .native_qemu = true},
     {.name = "flavor-vanilla", .is_flavor = true, .module = "infrakit.flavors.vanilla"},
     {.name = "flavor-combo", .is_flavor = true, .module = "infrakit.flavors.combo"},
     {.name = "flavor-zookeeper", .is_flavor = true, .module = "infrakit.flavors.zookeeper"},
@@ -103,7 +107,7 @@ static const candidate_t builtins[] = {
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
-const char *const ik_daemon_builtins[] = {"instance-file", "instance-process", "flavor-vanilla", "flavor-combo", "flavor-zookeeper",
+const char *const ik_daemon_builtins[] = {"instance-file", "instance-process", "instance-qemu", "flavor-vanilla", "flavor-combo", "flavor-zookeeper",
                                           "flavor-swarm", "group", NULL};
 _Static_assert(sizeof ik_daemon_builtins / sizeof ik_daemon_builtins[0] == NBUILTINS + 1,
                "ik_daemon_builtins lists every builtin");
@@ -289,6 +293,11 @@ static int make_plugin(daemon_t *d, const candidate_t *c, void **obj, ik_err_t *
     ik_process_opts_t popts = {.dir = pdir, .output_dir = d->output_dir};
     rc = ik_process_provider_new(&d->loop, &popts, &pl, err);
     ik_free(pdir);
+  } else if (c->native_qemu) {
+    char *qdir = d->qemu_dir ? ik_strdup(d->qemu_dir) : ik_sprintf("%s/instance-qemu", d->home);
+    ik_qemu_opts_t qopts = {.dir = qdir};
+    rc = ik_qemu_provider_new(&d->loop, &qopts, &pl, err);
+    ik_free(qdir);
   } else {
     rc = ik_lua_instance_load(d->lua, c->name, c->path, NULL, &pl, err);
   }
@@ -340,7 +349,7 @@ static int host(daemon_t *d, const candidate_t *c, const char *tcp, ik_err_t *er
   snprintf(h->name, sizeof h->name, "%s", c->name);
   h->is_flavor = c->is_flavor;
   h->obj = obj;
-  h->lua_file = !c->native_group && !c->native_file && !c->native_process && c->module == NULL;
+  h->lua_file = !c->native_group && !c->native_file && !c->native_process && !c->native_qemu && c->module == NULL;
   if (h->lua_file) h->path = ik_strdup(c->path);
   h->rpc = ik_rpc_server_new(&d->loop, h->name);
   if (c->native_group) {
@@ -668,6 +677,7 @@ static int daemon_run(int argc, char **argv) {
       {"template-env", 0, true},
       {"template-dir", 0, true},
       {"template-schemes", 0, true},
+      {"qemu-dir", 0, true},
       {NULL, 0, false},
   };
   template_access_t ta = {0};
@@ -726,6 +736,9 @@ static int daemon_run(int argc, char **argv) {
     if (o == 11 && (env_set = true) && add_env_names(&ta, p.arg) != 0) return drop_access(&ta, IK_EXIT_USAGE);
     if (o == 12 && (dirs_set = true) && add_dir(&ta, p.arg) != 0) return drop_access(&ta, IK_EXIT_USAGE);
     if (o == 13 && add_schemes(&ta, p.arg) != 0) return drop_access(&ta, IK_EXIT_USAGE);
+    if (o == 14 && p.arg[0] != '/')
+      return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--qemu-dir %s: want an absolute path", p.arg));
+    if (o == 14) d.qemu_dir = p.arg;
   }
   if (d.max_group_size == 0) {
     ik_err_t env_err = {0};
@@ -740,6 +753,10 @@ static int daemon_run(int argc, char **argv) {
     snprintf(copy, sizeof copy, "%s", ev);
     for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save))
       if (add_dir(&ta, dir) != 0) return drop_access(&ta, IK_EXIT_USAGE);
+  }
+  if (d.qemu_dir == NULL && (ev = getenv("INFRAKIT_QEMU_DIR")) && *ev) {
+    if (ev[0] != '/') return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "INFRAKIT_QEMU_DIR %s: want an absolute path", ev));
+    d.qemu_dir = ev;
   }
   if (!ta.schemes_set && (ev = getenv("INFRAKIT_TEMPLATE_SCHEMES")) && *ev && add_schemes(&ta, ev) != 0)
     return drop_access(&ta, IK_EXIT_USAGE);
@@ -841,6 +858,11 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                     Cmd, Env, Dir, Stdout, Stderr); state and logs in\n"
             "                     $INFRAKIT_HOME/instance-process; processes outlive the\n"
             "                     daemon and are adopted again when it restarts\n"
+            "  instance-qemu      Instance/0.6.1: each instance a qemu VM (Properties Kernel,\n"
+            "                     Initrd, Cmdline, Disk, Memory, CPUs, Accel, Ports,\n"
+            "                     Checksum; docs/qemu.md); Init reaches the guest through\n"
+            "                     fw_cfg; state in $INFRAKIT_HOME/instance-qemu (see\n"
+            "                     --qemu-dir); VMs outlive the daemon and are adopted again\n"
             "  flavor-vanilla     Flavor/0.1.1: Init lines or template, Tags, Attachments\n"
             "  flavor-combo       Flavor/0.1.1: several flavors composed\n"
             "  flavor-zookeeper   Flavor/0.1.1: a ZooKeeper ensemble from LogicalIDs\n"
@@ -869,6 +891,10 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                            paths under DIR (default: only names inside its\n"
             "                            state directory, no \"..\")\n"
             "  --instance-file-dir DIR   where instance-file keeps its instances\n"
+            "  --qemu-dir DIR            where instance-qemu keeps its VMs' state directories\n"
+            "                            (default $INFRAKIT_QEMU_DIR, else\n"
+            "                            $INFRAKIT_HOME/instance-qemu; at most 84 bytes: the\n"
+            "                            QMP sockets live there)\n"
             "  --poll DURATION           the group controller's resync interval (default 5s);\n"
             "                            events from instance plugins act at once\n"
             "  --max-group-size N        refuse groups larger than N instances (Allocation.Size\n"

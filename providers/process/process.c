@@ -44,6 +44,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "loop/complete.h"
+#include "loop/proc.h"
 #include "spi/watchers.h"
 
 typedef struct proc_provider proc_provider_t;
@@ -87,26 +88,6 @@ static int finish(proc_provider_t *pp, ik_spi_cb cb, void *data, json_t *result,
 }
 
 /* --- /proc --------------------------------------------------------------------- */
-
-/* The start time of pid (clock ticks since boot), or 0 when it is gone
- * or a zombie (it has exited). */
-static unsigned long long proc_start_time(int pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = '\0';
-  char *p = strrchr(buf, ')'); /* the command name may hold spaces and parens */
-  if (p == NULL || p[1] != ' ') return 0;
-  /* Fields from 3 (state) on, one space apart; starttime is field 22. */
-  char *save = NULL, *tok = strtok_r(p + 2, " ", &save);
-  if (tok == NULL || *tok == 'Z' || *tok == 'X') return 0;
-  for (int field = 3; tok && field < 22; field++) tok = strtok_r(NULL, " ", &save);
-  return tok ? strtoull(tok, NULL, 10) : 0;
-}
 
 /* A process whose environment holds INFRAKIT_INSTANCE_ID=id, or 0. */
 static int find_by_env(const char *id) {
@@ -427,7 +408,7 @@ static int spawn(proc_provider_t *pp, instance_t *in, json_t *spec, ik_err_t *er
                       cwd ? cwd : "", cwd ? ")" : "");
     } else {
       in->pid = pid;
-      in->start = proc_start_time(pid);
+      in->start = ik_proc_start_time(pid);
       watch_exit(pp, in);
     }
   }
@@ -548,7 +529,7 @@ static int pp_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, 
   json_t *out = json_array();
   for (instance_t *in = pp->instances, *next; in; in = next) {
     next = in->next;
-    if (!in->pidfd_poll && proc_start_time(in->pid) != in->start) { /* no exit event: check */
+    if (!in->pidfd_poll && ik_proc_start_time(in->pid) != in->start) { /* no exit event: check */
       exited(in, -1, 0);
       continue;
     }
@@ -636,8 +617,8 @@ static void adopt_record(proc_provider_t *pp, const char *path) {
   }
   int pid = (int)json_integer_value(json_object_get(doc, "Pid"));
   unsigned long long start = (unsigned long long)json_integer_value(json_object_get(doc, "StartTime"));
-  if (pid == 0 && (pid = find_by_env(id)) > 0) start = proc_start_time(pid); /* crashed between the two writes */
-  if (pid <= 0 || start == 0 || proc_start_time(pid) != start) {
+  if (pid == 0 && (pid = find_by_env(id)) > 0) start = ik_proc_start_time(pid); /* crashed between the two writes */
+  if (pid <= 0 || start == 0 || ik_proc_start_time(pid) != start) {
     ik_log(IK_LOG_INFO, "instance-process", "recorded process is gone; forgetting the instance", "instance", id, NULL);
     unlink(path);
     json_decref(doc);
