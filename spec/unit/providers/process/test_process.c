@@ -31,10 +31,7 @@ typedef struct fixture {
   uv_timer_t tick;
 } fixture_t;
 
-static void run_until(fixture_t *fx, const int *count, int want) {
-  for (int i = 0; *count < want && i < 100000; i++) uv_run(&fx->loop.uv, UV_RUN_ONCE);
-  assert_int_equal(*count, want);
-}
+#include "driver_fixture.h"
 
 static void on_tick(uv_timer_t *t) { (void)t; }
 
@@ -55,8 +52,6 @@ static int setup(void **state) {
   *state = fx;
   return 0;
 }
-
-static json_t *describe(fixture_t *fx, json_t *tags, bool props);
 
 static int teardown(void **state) {
   fixture_t *fx = *state;
@@ -79,44 +74,6 @@ static int teardown(void **state) {
   if (system(cmd) != 0) return -1;
   ik_free(fx);
   return leaked == 0 ? 0 : -1;
-}
-
-static json_t *describe(fixture_t *fx, json_t *tags, bool props) {
-  slot_t s = {0};
-  CALL(fx, &s, fx->pl.vt->describe(fx->pl.self, tags, props, on_slot, &s, &e_));
-  assert_int_equal(s.err.code, 0);
-  return s.result;
-}
-
-static char *provision(fixture_t *fx, const char *spec_text) {
-  json_error_t je;
-  json_t *spec = json_loads(spec_text, 0, &je);
-  if (spec == NULL) fail_msg("bad spec in test: %s", je.text);
-  slot_t s = {0};
-  CALL(fx, &s, fx->pl.vt->provision(fx->pl.self, spec, on_slot, &s, &e_));
-  json_decref(spec);
-  if (s.err.code) fail_msg("provision: %s", s.err.msg);
-  char *id = ik_strdup(json_string_value(s.result));
-  slot_clear(&s);
-  return id;
-}
-
-static int pid_of(fixture_t *fx, const char *id) {
-  json_t *all = describe(fx, NULL, true);
-  int pid = 0;
-  size_t i;
-  json_t *d;
-  json_array_foreach(all, i, d) if (strcmp(json_string_value(json_object_get(d, "ID")), id) == 0) pid =
-      (int)json_integer_value(json_object_get(json_object_get(d, "Properties"), "Pid"));
-  json_decref(all);
-  return pid;
-}
-
-static void on_event(const char *id, const char *why, void *data) {
-  fixture_t *fx = data;
-  fx->events++;
-  snprintf(fx->last_event, sizeof fx->last_event, "%s", id ? id : "");
-  snprintf(fx->last_why, sizeof fx->last_why, "%s", why ? why : "");
 }
 
 static bool file_has(const char *path, const char *want) {
