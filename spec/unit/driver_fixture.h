@@ -1,10 +1,11 @@
 /* Shared by the C unit tests of the instance drivers (providers/): the SPI
  * calls made synchronous, and what the driver's watchers heard. Include it
  * after spi_slot.h and after defining fixture_t, which must have:
- *   ik_loop_t loop; ik_instance_plugin_t pl;
+ *   ik_loop_t loop; ik_instance_plugin_t pl; char dir[64]; uv_timer_t tick;
  *   int events; char last_event[256]; char last_why[256];
- * A test keeps a repeating timer on the loop while it waits on processes,
- * so run_until wakes up to look. */
+ * fixture_open makes the temp dir and the loop, with a repeating timer
+ * that wakes run_until while it waits on processes; fixture_close undoes
+ * both (the driver already freed) and frees fx. */
 #ifndef IK_SPEC_DRIVER_FIXTURE_H
 #define IK_SPEC_DRIVER_FIXTURE_H
 
@@ -13,6 +14,37 @@
 #include <string.h>
 
 #include "base/mem.h"
+
+static void on_tick(uv_timer_t *t) { (void)t; }
+
+/* A new fixture: its temp dir made from template ("/tmp/ik-x-XXXXXX"),
+ * its loop running a tick. NULL when either cannot be made. */
+static fixture_t *fixture_open(const char *template) {
+  fixture_t *fx = IK_NEW(fixture_t);
+  ik_err_t err = {0};
+  snprintf(fx->dir, sizeof fx->dir, "%s", template);
+  if (mkdtemp(fx->dir) == NULL || ik_loop_init(&fx->loop, &err) < 0) {
+    ik_free(fx);
+    return NULL;
+  }
+  uv_timer_init(&fx->loop.uv, &fx->tick);
+  uv_timer_start(&fx->tick, on_tick, 5, 5);
+  return fx;
+}
+
+/* Close the loop (asserting nothing leaked), remove the dir, free fx.
+ * Returns 0, or -1 for a cmocka teardown to fail. */
+static int fixture_close(fixture_t *fx) {
+  uv_close((uv_handle_t *)&fx->tick, NULL);
+  uv_run(&fx->loop.uv, UV_RUN_DEFAULT);
+  int leaked = 0;
+  ik_loop_close(&fx->loop, &leaked);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", fx->dir);
+  int rc = system(cmd);
+  ik_free(fx);
+  return leaked == 0 && rc == 0 ? 0 : -1;
+}
 
 /* Run the loop until *count reaches want (or fail). */
 static void run_until(fixture_t *fx, const int *count, int want) {

@@ -33,8 +33,6 @@ typedef struct fixture {
 
 #include "driver_fixture.h"
 
-static void on_tick(uv_timer_t *t) { (void)t; }
-
 static void open_provider(fixture_t *fx) {
   ik_err_t err = {0};
   ik_process_opts_t o = {.dir = fx->dir, .grace_ms = 2000};
@@ -42,12 +40,8 @@ static void open_provider(fixture_t *fx) {
 }
 
 static int setup(void **state) {
-  fixture_t *fx = IK_NEW(fixture_t);
-  ik_err_t err = {0};
-  snprintf(fx->dir, sizeof fx->dir, "/tmp/ik-proc-XXXXXX");
-  if (mkdtemp(fx->dir) == NULL || ik_loop_init(&fx->loop, &err) < 0) return -1;
-  uv_timer_init(&fx->loop.uv, &fx->tick);
-  uv_timer_start(&fx->tick, on_tick, 5, 5); /* wakes the loop while waiting on processes */
+  fixture_t *fx = fixture_open("/tmp/ik-proc-XXXXXX");
+  if (fx == NULL) return -1;
   open_provider(fx);
   *state = fx;
   return 0;
@@ -65,15 +59,7 @@ static int teardown(void **state) {
   }
   json_decref(all);
   fx->pl.vt->free(fx->pl.self);
-  uv_close((uv_handle_t *)&fx->tick, NULL);
-  uv_run(&fx->loop.uv, UV_RUN_DEFAULT);
-  int leaked = 0;
-  ik_loop_close(&fx->loop, &leaked);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", fx->dir);
-  if (system(cmd) != 0) return -1;
-  ik_free(fx);
-  return leaked == 0 ? 0 : -1;
+  return fixture_close(fx);
 }
 
 static bool file_has(const char *path, const char *want) {

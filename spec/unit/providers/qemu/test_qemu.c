@@ -173,8 +173,6 @@ typedef struct fixture {
 
 #include "driver_fixture.h"
 
-static void on_tick(uv_timer_t *t) { (void)t; }
-
 static void open_provider(fixture_t *fx) {
   ik_err_t err = {0};
   char state[128];
@@ -199,15 +197,12 @@ static void close_provider(fixture_t *fx) {
 }
 
 static int setup(void **state) {
-  fixture_t *fx = IK_NEW(fixture_t);
-  ik_err_t err = {0};
-  snprintf(fx->dir, sizeof fx->dir, "/tmp/ikq-XXXXXX");
+  fixture_t *fx = fixture_open("/tmp/ikq-XXXXXX");
+  if (fx == NULL) return -1;
   ssize_t n = readlink("/proc/self/exe", fx->self, sizeof fx->self - 1);
-  if (n <= 0 || mkdtemp(fx->dir) == NULL || ik_loop_init(&fx->loop, &err) < 0) return -1;
+  if (n <= 0) return -1;
   fx->self[n] = '\0';
   setenv("IK_FAKE_QEMU", "ok", 1);
-  uv_timer_init(&fx->loop.uv, &fx->tick);
-  uv_timer_start(&fx->tick, on_tick, 5, 5);
   *state = fx;
   return 0;
 }
@@ -237,15 +232,7 @@ static int teardown(void **state) {
   fixture_t *fx = *state;
   kill_fakes(fx->dir);
   close_provider(fx);
-  uv_close((uv_handle_t *)&fx->tick, NULL);
-  uv_run(&fx->loop.uv, UV_RUN_DEFAULT);
-  int leaked = 0;
-  ik_loop_close(&fx->loop, &leaked);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", fx->dir);
-  if (system(cmd) != 0) return -1;
-  ik_free(fx);
-  return leaked == 0 ? 0 : -1;
+  return fixture_close(fx);
 }
 
 static const char *kernel_spec(fixture_t *fx, char *buf, size_t n, const char *extra) {
