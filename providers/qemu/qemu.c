@@ -100,6 +100,7 @@ typedef struct vm {
   ik_spi_cb prov_cb; /* NULL once answered (or the provider was freed) */
   void *prov_data;
   ik_qemu_config_t cfg;
+  char *kernel, *initrd; /* cfg's, made absolute: qemu's -daemonize moves to / */
 } vm_t;
 
 struct qemu_provider {
@@ -216,6 +217,8 @@ static void vm_release(vm_t *vm) {
     ik_free(w);
   }
   ik_qemu_config_free(&vm->cfg);
+  ik_free(vm->kernel);
+  ik_free(vm->initrd);
   json_decref(vm->lid);
   json_decref(vm->tags);
   json_decref(vm->props);
@@ -569,6 +572,15 @@ static int qp_validate(void *self, json_t *properties, ik_spi_cb cb, void *data,
   return accel ? finish(qp, cb, data, json_null(), NULL) : IK_EINVAL;
 }
 
+/* *path made absolute (kept in *owned, which *path then points to). */
+static int absolute(const char *field, const char **path, char **owned, ik_err_t *err) {
+  char buf[4096];
+  if (realpath(*path, buf) == NULL) return ik_err_set(err, IK_EINVAL, "Properties.%s: %s: %s", field, *path, strerror(errno));
+  *owned = ik_strdup(buf);
+  *path = *owned;
+  return 0;
+}
+
 static int qp_provision(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_err_t *err) {
   qemu_provider_t *qp = self;
   json_t *tags = ik_json_get(spec, "Tags");
@@ -586,6 +598,8 @@ static int qp_provision(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_e
   int rc = ik_qemu_config_parse(vm->props, true, &vm->cfg, err);
   const char *accel = rc < 0 ? NULL : ik_qemu_accel(vm->cfg.accel, qp->kvm_dev, err);
   if (rc == 0 && accel == NULL) rc = IK_EINVAL;
+  if (rc == 0 && vm->cfg.kernel) rc = absolute("Kernel", &vm->cfg.kernel, &vm->kernel, err);
+  if (rc == 0 && vm->cfg.initrd) rc = absolute("Initrd", &vm->cfg.initrd, &vm->initrd, err);
   if (rc == 0) rc = make_state_dir(qp, vm, err);
   if (rc < 0) {
     vm_release(vm);
