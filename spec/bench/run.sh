@@ -7,6 +7,12 @@ bin=${IK_BIN:-$top/infrakit}
 echo "infrakit benchmarks on $(uname -m), $(nproc) cores, $("$bin" version | head -1)"
 echo
 cd "$top"
-IK_BIN=$bin "$bin" lua spec/bench/bench.lua
-echo
-IK_BIN=$bin "$bin" lua spec/bench/group_bench.lua
+# IK_BENCH_ONLY=NAME runs only spec/bench/NAME (e.g. qemu_bench.lua).
+scripts=(bench.lua group_bench.lua qemu_bench.lua)
+if [ -n "${IK_BENCH_ONLY:-}" ]; then scripts=("$IK_BENCH_ONLY"); fi
+first=1
+for s in "${scripts[@]}"; do
+  [ "$first" = 1 ] || echo
+  first=0
+  IK_BIN=$bin "$bin" lua "spec/bench/$s"
+done
