@@ -586,9 +586,9 @@ static int qp_validate(void *self, json_t *properties, ik_spi_cb cb, void *data,
   ik_qemu_config_t c;
   int rc = ik_qemu_config_parse(properties, true, &c, err);
   if (rc < 0) return rc;
+  const char *accel = ik_qemu_accel(c.accel, qp->kvm_dev, err);
   ik_qemu_config_free(&c);
-  if (ik_qemu_accel(c.accel, qp->kvm_dev, err) == NULL) return IK_EINVAL;
-  return finish(qp, cb, data, json_null(), NULL);
+  return accel ? finish(qp, cb, data, json_null(), NULL) : IK_EINVAL;
 }
 
 static int qp_provision(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_err_t *err) {
@@ -604,7 +604,8 @@ static int qp_provision(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_e
   if (init && !json_is_string(init)) return ik_json_want(err, "Spec.Init", "a string", init, false);
   json_t *props = ik_json_get(spec, "Properties");
   vm_t *vm = vm_new(qp);
-  int rc = ik_qemu_config_parse(props, true, &vm->cfg, err);
+  vm->props = props ? json_deep_copy(props) : NULL; /* cfg borrows from it */
+  int rc = ik_qemu_config_parse(vm->props, true, &vm->cfg, err);
   const char *accel = rc < 0 ? NULL : ik_qemu_accel(vm->cfg.accel, qp->kvm_dev, err);
   if (rc == 0 && accel == NULL) rc = IK_EINVAL;
   if (rc == 0) rc = make_state_dir(qp, vm, err);
@@ -612,10 +613,6 @@ static int qp_provision(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_e
     vm_release(vm);
     return rc;
   }
-  /* The properties are borrowed by cfg: keep our own copy. */
-  vm->props = props ? json_deep_copy(props) : NULL;
-  ik_qemu_config_free(&vm->cfg);
-  ik_qemu_config_parse(vm->props, false, &vm->cfg, err);
   snprintf(vm->accel, sizeof vm->accel, "%s", accel);
   vm->lid = lid ? json_incref(lid) : json_null();
   vm->tags = tags ? json_deep_copy(tags) : json_object();

@@ -1,8 +1,9 @@
 -- instance-qemu in a real `infrakit daemon`, booting ONE real VM under TCG
 -- (about 6.5 s here) from the image infrakit.image builds: provision,
 -- describe with the forwarded port, the guest's HTTP answer on it (and
--- the Init it ran, read from fw_cfg), destroy by ACPI powerdown; and a
--- VM killed with SIGKILL gone at once. Pending where qemu, the image
+-- the Init it ran, read from fw_cfg), destroy by ACPI powerdown; a VM
+-- that outlives a daemon restart and is adopted; and a VM killed with
+-- SIGKILL gone at once. Pending where qemu, the image
 -- builder or the kernel (make deps) is missing. No qemu is left behind,
 -- even when a step fails.
 local infrakit = require "infrakit"
@@ -109,6 +110,34 @@ describe("instance-qemu", function()
     assert.is_true(infrakit.clock() - t0 < 9, "the guest did not power down by itself")
     assert.is_nil(describe_one(id))
     assert.is_false(support.exists(p.StateDir))
+    assert.are.same({}, qemus_under(tmp))
+  end)
+
+  it("leaves VMs running when the daemon stops, and the next daemon adopts them", function()
+    if why then return pending(why) end
+    local id = assert(provision())
+    local inst = assert(describe_one(id))
+    local port = inst.Properties.Ports["80"]
+    d.stop()
+    assert.are.same({ tostring(inst.Properties.Pid) }, qemus_under(tmp))
+    d = support.start_daemon(d.home)
+    local again
+    for _ = 1, 100 do -- State comes back once QMP answers the new daemon
+      again = describe_one(id)
+      if again and again.Properties.State == "running" then break end
+      infrakit.sleep(0.02)
+    end
+    assert.are.equal(inst.Properties.Pid, again.Properties.Pid)
+    assert.are.equal("running", again.Properties.State)
+    assert.are.same(inst.Properties.Ports, again.Properties.Ports)
+    for _ = 1, 120 do
+      if http_get(port, "/version") then break end
+      infrakit.sleep(0.5)
+    end
+    assert.are.equal("spec-1\n", http_get(port, "/version"))
+    local _, derr = infrakit.rpc.call(sock, "Instance.Destroy", { Type = "", Instance = id,
+      Context = { Reason = "terminate" } }, { timeout = 30 })
+    assert.is_nil(derr)
     assert.are.same({}, qemus_under(tmp))
   end)
 
