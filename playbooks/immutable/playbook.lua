@@ -219,9 +219,8 @@ return {
       show(vms(home))
 
       -- 3. Cattle: a VM killed is replaced.
-      local heals = {}
-      for i = 1, p.heals do
-        heals[i] = heal(home, "v1")
+      for _ = 1, p.heals do
+        heal(home, "v1")
         check(infrakit.group.wait(GROUP, { timeout = 300 }))
       end
       if p.heals > 0 then show(vms(home)) end
