@@ -6,15 +6,7 @@ local infrakit = require "infrakit"
 local helper = dofile("spec/unit/lua/spec_helper.lua")
 local flavor = require "infrakit.flavors.http"
 
--- A port nobody listens on now.
-local function free_port()
-  for _ = 1, 100 do
-    local port = 20000 + math.random(0, 19999)
-    local _, _, code = infrakit.http.request({ url = "http://127.0.0.1:" .. port .. "/", timeout = 1 })
-    if code == "ECONNREFUSED" then return port end
-  end
-  error("no free port")
-end
+local free_port = helper.free_port
 
 describe("flavor-http", function()
   helper.track_refs()
