@@ -103,12 +103,13 @@ static const candidate_t builtins[] = {
     {.name = "flavor-combo", .is_flavor = true, .module = "infrakit.flavors.combo"},
     {.name = "flavor-zookeeper", .is_flavor = true, .module = "infrakit.flavors.zookeeper"},
     {.name = "flavor-swarm", .is_flavor = true, .module = "infrakit.flavors.swarm", .types = swarm_types},
+    {.name = "flavor-http", .is_flavor = true, .module = "infrakit.flavors.http"},
     {.name = "group", .native_group = true},
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
 const char *const ik_daemon_builtins[] = {"instance-file", "instance-process", "instance-qemu", "flavor-vanilla", "flavor-combo", "flavor-zookeeper",
-                                          "flavor-swarm", "group", NULL};
+                                          "flavor-swarm", "flavor-http", "group", NULL};
 _Static_assert(sizeof ik_daemon_builtins / sizeof ik_daemon_builtins[0] == NBUILTINS + 1,
                "ik_daemon_builtins lists every builtin");
 
@@ -870,6 +871,8 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                     in a spec): Docker swarm nodes; Init joins the swarm read\n"
             "                     from Properties.Docker.Host, health from the swarm's nodes\n"
             "                     (docs/swarm.md)\n"
+            "  flavor-http        Flavor/0.1.1: healthy when the instance answers HTTP (Port,\n"
+            "                     Path, Expect; a forwarded port from Properties.Ports)\n"
             "  NAME               each $INFRAKIT_HOME/flavors/NAME.lua (a Lua flavor) and\n"
             "                     $INFRAKIT_HOME/providers/NAME.lua (a Lua instance provider);\n"
             "                     one that fails to load is logged (file and line) and skipped\n\n"

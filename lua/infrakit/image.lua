@@ -326,8 +326,9 @@ function image.build(opts)
     add_path(entries, seen, "lib/modules/" .. m.name .. ".ko", { type = "file", mode = 420, data = m.data })
   end
   add_path(entries, seen, "init", { type = "file", mode = 493, data = init_script(version, names) })
-  add_path(entries, seen, "etc/acpi/PWRF/00000080",
-    { type = "file", mode = 493, data = "#!/bin/sh\necho 'infrakit-image: power button, powering off' > /dev/console\npoweroff -f\n" })
+  -- busybox acpid runs CONFDIR/PWRF/00000080 for the ACPI power button.
+  add_path(entries, seen, "etc/acpi/PWRF/00000080", { type = "file", mode = 493,
+    data = "#!/bin/sh\necho 'infrakit-image: power button, powering off' > /dev/console\npoweroff -f\n" })
 
   local app
   app, err, code = app_files(opts.app)

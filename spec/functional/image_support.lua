@@ -10,7 +10,6 @@ local infrakit = require "infrakit"
 local image = require "infrakit.image"
 
 local vm = {}
-math.randomseed(tonumber(infrakit.uid():sub(1, 8), 16))
 
 local function sh(cmd)
   return assert(infrakit.exec({ "sh", "-c", cmd }, { timeout = 60 }))
@@ -30,15 +29,8 @@ function vm.available()
 end
 
 -- A TCP port on 127.0.0.1 nobody listens on now (qemu binds it for a
--- forward; a lost race shows as qemu exiting, which vm.boot retries).
-function vm.free_port()
-  for _ = 1, 100 do
-    local port = 20000 + math.random(0, 19999)
-    local _, _, code = infrakit.http.request({ url = "http://127.0.0.1:" .. port .. "/", timeout = 1 })
-    if code == "ECONNREFUSED" then return port end
-  end
-  error("no free port found")
-end
+-- forward; a lost race shows as qemu exiting and the spec failing).
+vm.free_port = dofile("spec/unit/lua/spec_helper.lua").free_port
 
 -- Launches qemu on img (from infrakit.image.build) under TCG, guest port 80
 -- forwarded to a free host port, QMP on another, the serial console in
