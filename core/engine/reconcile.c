@@ -11,7 +11,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "engine/backoff.h"
+#include "base/backoff.h"
 #include "engine/controller_internal.h"
 #include "engine/observe.h"
 #include "engine/rollout_json.h"

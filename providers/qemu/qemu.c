@@ -47,6 +47,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/backoff.h"
 #include "base/buf.h"
 #include "base/fs.h"
 #include "base/json.h"
@@ -92,7 +93,8 @@ typedef struct vm {
   char state[32];            /* from query-status and events */
   ik_pidwatch_t *exit_watch; /* NULL without pidfds */
   uv_timer_t *stop_timer;
-  uv_timer_t *closed_timer; /* QMP closed, qemu still there: does it exit? */
+  uv_timer_t *qmp_timer; /* QMP closed or unreachable, qemu still there: look again */
+  uint32_t qmp_failures; /* connections lost or refused in a row: the backoff's attempt */
   stop_stage_t stage;
   waiter_t *waiters;
   /* Provisioning: on qp->booting until QMP answers. */
@@ -115,6 +117,7 @@ struct qemu_provider {
 };
 
 static void vm_connect_qmp(vm_t *vm);
+static void qmp_retry_later(vm_t *vm);
 
 /* --- small helpers ----------------------------------------------------------- */
 
@@ -211,7 +214,7 @@ static void vm_release(vm_t *vm) {
   ik_qmp_close(vm->qmp);
   ik_pidwatch_stop(vm->exit_watch);
   if (vm->stop_timer) close_handle(qp, (uv_handle_t *)vm->stop_timer);
-  if (vm->closed_timer) close_handle(qp, (uv_handle_t *)vm->closed_timer);
+  if (vm->qmp_timer) close_handle(qp, (uv_handle_t *)vm->qmp_timer);
   for (waiter_t *w = vm->waiters, *next; w; w = next) {
     next = w->next;
     ik_free(w);
@@ -343,11 +346,14 @@ static void on_qmp_ready(ik_qmp_t *q, const ik_err_t *err, void *data) {
       return;
     }
     snprintf(vm->state, sizeof vm->state, "qmp-unreachable");
-    ik_log(IK_LOG_WARN, MOD, "cannot reach the VM's QMP socket: destroy will use signals", "instance", vm->id, "error",
-           err->msg, NULL);
+    ik_log(vm->qmp_failures ? IK_LOG_DEBUG : IK_LOG_WARN, MOD,
+           "cannot reach the VM's QMP socket; trying again (meanwhile destroy uses signals)", "instance", vm->id,
+           "error", err->msg, NULL);
+    qmp_retry_later(vm);
     return;
   }
   vm->qmp_ready = true;
+  vm->qmp_failures = 0;
   query_status(vm);
   if (vm->booting && !vm->status_pending) boot_done(vm);
 }
@@ -375,11 +381,34 @@ static void on_qmp_event(ik_qmp_t *q, const char *name, json_t *payload, void *d
   if (!vm->booting) notify(vm->qp, vm->id, why);
 }
 
+static void on_qmp_retry(uv_timer_t *t) {
+  vm_t *vm = t->data;
+  if (!alive(vm)) vm_gone(vm, "qemu exited");
+  else if (vm->qmp == NULL) vm_connect_qmp(vm);
+}
+
+/* Connect to QMP again after a backoff (base/backoff.h): qemu serves one
+ * client at a time, and the one holding it (a daemon on its way out) may
+ * let go. */
+static void qmp_retry_later(vm_t *vm) {
+  if (vm->qmp_timer == NULL) {
+    vm->qmp_timer = ik_calloc(1, sizeof *vm->qmp_timer);
+    uv_timer_init(&vm->qp->loop->uv, vm->qmp_timer);
+    vm->qmp_timer->data = vm;
+  }
+  int64_t delay = ik_backoff_ms(++vm->qmp_failures, 500, 30000, uv_hrtime());
+  uv_timer_start(vm->qmp_timer, on_qmp_retry, (uint64_t)delay, 0);
+}
+
+/* QMP closed a moment ago and qemu still runs: say so, and reconnect. */
 static void on_closed_grace(uv_timer_t *t) {
   vm_t *vm = t->data;
-  if (vm == NULL) return;
-  if (!alive(vm)) vm_gone(vm, "qemu exited");
-  else notify(vm->qp, vm->id, "QMP connection closed");
+  if (!alive(vm)) {
+    vm_gone(vm, "qemu exited");
+    return;
+  }
+  notify(vm->qp, vm->id, "QMP connection closed");
+  qmp_retry_later(vm);
 }
 
 static void on_qmp_closed(ik_qmp_t *q, const char *why, void *data) {
@@ -401,13 +430,16 @@ static void on_qmp_closed(ik_qmp_t *q, const char *why, void *data) {
   /* qemu closes QMP as it exits, a moment before its process is gone:
    * give the exit that moment, so watchers hear the cause ("qemu
    * exited"); a qemu that stays is reported then. */
-  vm->closed_timer = ik_calloc(1, sizeof *vm->closed_timer);
-  uv_timer_init(&vm->qp->loop->uv, vm->closed_timer);
-  vm->closed_timer->data = vm;
-  uv_timer_start(vm->closed_timer, on_closed_grace, 200, 0);
+  if (vm->qmp_timer == NULL) {
+    vm->qmp_timer = ik_calloc(1, sizeof *vm->qmp_timer);
+    uv_timer_init(&vm->qp->loop->uv, vm->qmp_timer);
+    vm->qmp_timer->data = vm;
+  }
+  uv_timer_start(vm->qmp_timer, on_closed_grace, 200, 0);
 }
 
 static void vm_connect_qmp(vm_t *vm) {
+  if (vm->qmp_timer) uv_timer_stop(vm->qmp_timer);
   static const ik_qmp_handlers_t handlers = {on_qmp_ready, on_qmp_event, on_qmp_closed};
   char *sock = path_in(vm, "qmp.sock");
   ik_err_t e = {0};

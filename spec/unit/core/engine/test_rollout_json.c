@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "base/mem.h"
-#include "engine/backoff.h"
+#include "base/backoff.h"
 #include "engine/rollout_json.h"
 
 static void state_round_trips(void **state) {

@@ -186,6 +186,7 @@ typedef struct fixture {
   char self[4096];
   ik_instance_plugin_t pl;
   bool open;
+  uint64_t qmp_timeout_ms; /* 0: 2000 */
   int events;
   char last_event[256];
   char last_why[256];
@@ -205,7 +206,7 @@ static void open_provider(fixture_t *fx) {
                       .powerdown_ms = 300,
                       .quit_ms = 300,
                       .term_ms = 300,
-                      .qmp_timeout_ms = 2000};
+                      .qmp_timeout_ms = fx->qmp_timeout_ms ? fx->qmp_timeout_ms : 2000};
   assert_int_equal(ik_qemu_provider_new(&fx->loop, &o, &fx->pl, &err), 0);
   fx->open = true;
 }
@@ -868,6 +869,48 @@ static void a_new_provider_adopts_running_vms_and_cleans_gone_ones(void **state)
   ik_free(reused);
 }
 
+/* qemu serves one QMP client at a time: a VM whose socket another client
+ * holds is adopted anyway (pid and start time), shown unreachable, and
+ * reached once the other client lets go. */
+static void a_vm_whose_qmp_is_held_is_reached_when_it_is_let_go(void **state) {
+  fixture_t *fx = *state;
+  open_provider(fx);
+  char spec[512];
+  char *id = provision(fx, kernel_spec(fx, spec, sizeof spec, NULL));
+  close_provider(fx);
+  /* Another client takes QMP (and reads the greeting, as it would). */
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  snprintf(a.sun_path, sizeof a.sun_path, "%s/vms/%s/qmp.sock", fx->dir, id);
+  int other = socket(AF_UNIX, SOCK_STREAM, 0);
+  assert_int_equal(connect(other, (struct sockaddr *)&a, sizeof a), 0);
+  char greeting[256];
+  assert_true(read(other, greeting, sizeof greeting) > 0);
+  fx->qmp_timeout_ms = 200;
+  open_provider(fx);
+  const char *seen = NULL;
+  json_t *list = NULL;
+  for (int i = 0; i < 2000; i++) {
+    json_decref(list);
+    list = describe(fx, NULL, true);
+    seen = json_string_value(json_object_get(props_of(list, id), "State"));
+    if (seen && strcmp(seen, "qmp-unreachable") == 0) break;
+    uv_run(&fx->loop.uv, UV_RUN_ONCE);
+  }
+  assert_string_equal(seen, "qmp-unreachable");
+  close(other);
+  for (int i = 0; i < 20000; i++) {
+    json_decref(list);
+    list = describe(fx, NULL, true);
+    seen = json_string_value(json_object_get(props_of(list, id), "State"));
+    if (seen && strcmp(seen, "running") == 0) break;
+    uv_run(&fx->loop.uv, UV_RUN_ONCE);
+  }
+  assert_string_equal(seen, "running");
+  json_decref(list);
+  destroy(fx, id); /* through QMP again: powerdown */
+  ik_free(id);
+}
+
 int main(int argc, char **argv) {
   if (getenv("IK_FAKE_QEMU") && argc > 1) return fake_qemu(argc, argv);
   signal(SIGPIPE, SIG_IGN);
@@ -885,6 +928,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(a_killed_vm_tells_watchers_at_once, setup, teardown),
       cmocka_unit_test_setup_teardown(destroy_powers_down_then_quits_then_kills, setup, teardown),
       cmocka_unit_test_setup_teardown(a_new_provider_adopts_running_vms_and_cleans_gone_ones, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_vm_whose_qmp_is_held_is_reached_when_it_is_let_go, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

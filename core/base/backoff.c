@@ -1,5 +1,5 @@
 /* Exponential backoff with equal jitter (backoff.h). */
-#include "engine/backoff.h"
+#include "base/backoff.h"
 
 int64_t ik_backoff_ms(uint32_t attempt, int64_t base_ms, int64_t max_ms, uint64_t rand) {
   if (base_ms < 1) base_ms = 1;

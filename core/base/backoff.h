@@ -6,8 +6,8 @@
  *
  * attempt counts failures so far (1 after the first). rand is any random
  * 64-bit value (the caller draws it; this function is pure). */
-#ifndef IK_ENGINE_BACKOFF_H
-#define IK_ENGINE_BACKOFF_H
+#ifndef IK_BASE_BACKOFF_H
+#define IK_BASE_BACKOFF_H
 
 #include <stdint.h>
 
