@@ -283,6 +283,19 @@ static bool exists(const char *dir, const char *id, const char *name) {
   return access(path, F_OK) == 0;
 }
 
+/* Run the loop until describe shows instance id in State want (or fail). */
+static void wait_state(fixture_t *fx, const char *id, const char *want) {
+  char seen[64] = "";
+  for (int i = 0; i < 20000 && strcmp(seen, want) != 0; i++) {
+    json_t *list = describe(fx, NULL, true);
+    const char *state = json_string_value(json_object_get(props_of(list, id), "State"));
+    snprintf(seen, sizeof seen, "%s", state ? state : "(not described)");
+    json_decref(list);
+    if (strcmp(seen, want) != 0) uv_run(&fx->loop.uv, UV_RUN_ONCE);
+  }
+  assert_string_equal(seen, want);
+}
+
 /* Wait (running the loop) until pid is gone or a zombie. */
 static void wait_gone(fixture_t *fx, int pid) {
   for (int i = 0; i < 400 && ik_proc_start_time(pid) != 0; i++) uv_run(&fx->loop.uv, UV_RUN_ONCE);
@@ -852,16 +865,7 @@ static void a_new_provider_adopts_running_vms_and_cleans_gone_ones(void **state)
   assert_false(exists(fx->dir, reused, NULL));
   kill(reused_pid, SIGKILL); /* not ours any more: the test cleans it up */
   /* The adopted VM is reachable over QMP again: State comes back from qemu, and destroy works. */
-  for (int i = 0; i < 1000; i++) {
-    list = describe(fx, NULL, true);
-    bool running = strcmp(json_string_value(json_object_get(props_of(list, live), "State")), "running") == 0;
-    json_decref(list);
-    if (running) break;
-    uv_run(&fx->loop.uv, UV_RUN_ONCE);
-  }
-  list = describe(fx, NULL, true);
-  assert_string_equal(json_string_value(json_object_get(props_of(list, live), "State")), "running");
-  json_decref(list);
+  wait_state(fx, live, "running");
   destroy(fx, live);
   wait_gone(fx, live_pid);
   ik_free(live);
@@ -887,26 +891,9 @@ static void a_vm_whose_qmp_is_held_is_reached_when_it_is_let_go(void **state) {
   assert_true(read(other, greeting, sizeof greeting) > 0);
   fx->qmp_timeout_ms = 200;
   open_provider(fx);
-  const char *seen = NULL;
-  json_t *list = NULL;
-  for (int i = 0; i < 2000; i++) {
-    json_decref(list);
-    list = describe(fx, NULL, true);
-    seen = json_string_value(json_object_get(props_of(list, id), "State"));
-    if (seen && strcmp(seen, "qmp-unreachable") == 0) break;
-    uv_run(&fx->loop.uv, UV_RUN_ONCE);
-  }
-  assert_string_equal(seen, "qmp-unreachable");
+  wait_state(fx, id, "qmp-unreachable");
   close(other);
-  for (int i = 0; i < 20000; i++) {
-    json_decref(list);
-    list = describe(fx, NULL, true);
-    seen = json_string_value(json_object_get(props_of(list, id), "State"));
-    if (seen && strcmp(seen, "running") == 0) break;
-    uv_run(&fx->loop.uv, UV_RUN_ONCE);
-  }
-  assert_string_equal(seen, "running");
-  json_decref(list);
+  wait_state(fx, id, "running");
   destroy(fx, id); /* through QMP again: powerdown */
   ik_free(id);
 }
