@@ -44,7 +44,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,6 +53,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "loop/complete.h"
+#include "loop/pidwatch.h"
 #include "loop/proc.h"
 #include "providers/qemu/config.h"
 #include "providers/qemu/qmp.h"
@@ -89,9 +89,8 @@ typedef struct vm {
   unsigned long long start;
   ik_qmp_t *qmp;
   bool qmp_ready, status_pending;
-  char state[32]; /* from query-status and events */
-  uv_poll_t *pidfd_poll;
-  int pidfd;
+  char state[32];            /* from query-status and events */
+  ik_pidwatch_t *exit_watch; /* NULL without pidfds */
   uv_timer_t *stop_timer;
   uv_timer_t *closed_timer; /* QMP closed, qemu still there: does it exit? */
   stop_stage_t stage;
@@ -101,6 +100,7 @@ typedef struct vm {
   ik_spi_cb prov_cb; /* NULL once answered (or the provider was freed) */
   void *prov_data;
   ik_qemu_config_t cfg;
+  char *kernel, *initrd; /* cfg's, made absolute: qemu's -daemonize moves to / */
 } vm_t;
 
 struct qemu_provider {
@@ -209,15 +209,16 @@ static void close_handle(qemu_provider_t *qp, uv_handle_t *h) {
 static void vm_release(vm_t *vm) {
   qemu_provider_t *qp = vm->qp;
   ik_qmp_close(vm->qmp);
-  if (vm->pidfd_poll) close_handle(qp, (uv_handle_t *)vm->pidfd_poll);
+  ik_pidwatch_stop(vm->exit_watch);
   if (vm->stop_timer) close_handle(qp, (uv_handle_t *)vm->stop_timer);
   if (vm->closed_timer) close_handle(qp, (uv_handle_t *)vm->closed_timer);
-  if (vm->pidfd >= 0) close(vm->pidfd);
   for (waiter_t *w = vm->waiters, *next; w; w = next) {
     next = w->next;
     ik_free(w);
   }
   ik_qemu_config_free(&vm->cfg);
+  ik_free(vm->kernel);
+  ik_free(vm->initrd);
   json_decref(vm->lid);
   json_decref(vm->tags);
   json_decref(vm->props);
@@ -296,13 +297,10 @@ static void boot_done(vm_t *vm) {
   vm->prov_cb = NULL;
 }
 
-static void on_pidfd(uv_poll_t *h, int status, int events) {
-  vm_t *vm = h->data;
-  if (vm == NULL) return;
+static void on_exit_seen(ik_pidwatch_t *w, int pid, void *data) {
+  vm_t *vm = data;
   int st;
-  waitpid(vm->pid, &st, WNOHANG); /* ours only when this daemon is a subreaper */
-  if (alive(vm)) return;          /* a spurious wake-up */
-  uv_poll_stop(h);
+  waitpid(pid, &st, WNOHANG); /* ours only when this daemon is a subreaper */
   if (vm->booting) {
     ik_err_t e = {0};
     ik_err_set(&e, IK_EDRIVER, "qemu exited while starting");
@@ -312,28 +310,12 @@ static void on_pidfd(uv_poll_t *h, int status, int events) {
   vm_gone(vm, "qemu exited");
 }
 
-/* Watch qemu's exit through a pidfd (it is not our child: it daemonized). */
+/* Watch qemu's exit (loop/pidwatch.h): it is not our child, it daemonized. */
 static void watch_exit(vm_t *vm) {
-  qemu_provider_t *qp = vm->qp;
-#ifdef SYS_pidfd_open
-  int fd = (int)syscall(SYS_pidfd_open, vm->pid, 0);
-  if (fd >= 0) {
-    vm->pidfd = fd;
-    uv_poll_t *poll = ik_calloc(1, sizeof *poll);
-    if (uv_poll_init(&qp->loop->uv, poll, fd) < 0) {
-      ik_free(poll);
-    } else if (uv_poll_start(poll, UV_READABLE, on_pidfd) < 0) {
-      close_handle(qp, (uv_handle_t *)poll);
-    } else {
-      vm->pidfd_poll = poll;
-      poll->data = vm;
-      uv_unref((uv_handle_t *)poll);
-      return;
-    }
-  }
-#endif
-  ik_log(IK_LOG_WARN, MOD, "cannot watch qemu's exit (no pidfd): a dead VM is seen at the next describe", "instance",
-         vm->id, NULL);
+  ik_err_t e = {0};
+  if (ik_pidwatch_start(vm->qp->loop, vm->pid, on_exit_seen, vm, &vm->exit_watch, &e) < 0)
+    ik_log(IK_LOG_WARN, MOD, "cannot watch qemu's exit: a dead VM is seen at the next describe", "instance", vm->id,
+           "error", e.msg, NULL);
 }
 
 /* --- QMP ----------------------------------------------------------------------- */
@@ -574,7 +556,6 @@ static int make_state_dir(qemu_provider_t *qp, vm_t *vm, ik_err_t *err) {
 static vm_t *vm_new(qemu_provider_t *qp) {
   vm_t *vm = IK_NEW(vm_t);
   vm->qp = qp;
-  vm->pidfd = -1;
   snprintf(vm->state, sizeof vm->state, "unknown");
   return vm;
 }
@@ -589,6 +570,15 @@ static int qp_validate(void *self, json_t *properties, ik_spi_cb cb, void *data,
   const char *accel = ik_qemu_accel(c.accel, qp->kvm_dev, err);
   ik_qemu_config_free(&c);
   return accel ? finish(qp, cb, data, json_null(), NULL) : IK_EINVAL;
+}
+
+/* *path made absolute (kept in *owned, which *path then points to). */
+static int absolute(const char *field, const char **path, char **owned, ik_err_t *err) {
+  char buf[4096];
+  if (realpath(*path, buf) == NULL) return ik_err_set(err, IK_EINVAL, "Properties.%s: %s: %s", field, *path, strerror(errno));
+  *owned = ik_strdup(buf);
+  *path = *owned;
+  return 0;
 }
 
 static int qp_provision(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_err_t *err) {
@@ -608,6 +598,8 @@ static int qp_provision(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_e
   int rc = ik_qemu_config_parse(vm->props, true, &vm->cfg, err);
   const char *accel = rc < 0 ? NULL : ik_qemu_accel(vm->cfg.accel, qp->kvm_dev, err);
   if (rc == 0 && accel == NULL) rc = IK_EINVAL;
+  if (rc == 0 && vm->cfg.kernel) rc = absolute("Kernel", &vm->cfg.kernel, &vm->kernel, err);
+  if (rc == 0 && vm->cfg.initrd) rc = absolute("Initrd", &vm->cfg.initrd, &vm->initrd, err);
   if (rc == 0) rc = make_state_dir(qp, vm, err);
   if (rc < 0) {
     vm_release(vm);
@@ -781,7 +773,7 @@ static int qp_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, 
   json_t *out = json_array();
   for (vm_t *vm = qp->vms, *next; vm; vm = next) {
     next = vm->next;
-    if (!vm->pidfd_poll && !alive(vm)) { /* no exit event: look */
+    if (!vm->exit_watch && !alive(vm)) { /* no exit event: look */
       vm_gone(vm, "qemu exited");
       continue;
     }
@@ -824,7 +816,6 @@ static void qp_free(void *self) {
       ik_err_set(&e, IK_ECANCELED, "instance %s: destroy cancelled: the plugin is shutting down", vm->id);
       finish(qp, w->cb, w->data, NULL, &e);
     }
-    if (vm->pidfd_poll) vm->pidfd_poll->data = NULL;
     vm_release(vm);
   }
   for (vm_t *vm = qp->booting; vm; vm = vm->next) {

@@ -674,6 +674,25 @@ static void a_disk_boots_from_its_own_overlay(void **state) {
   ik_free(id);
 }
 
+/* qemu -daemonize moves to /: a relative Kernel reaches it absolute. */
+static void relative_paths_are_made_absolute(void **state) {
+  fixture_t *fx = *state;
+  open_provider(fx);
+  char spec[512], cwd[4096], real[4096], path[256], want[4200];
+  kernel_spec(fx, spec, sizeof spec, NULL); /* writes DIR/vmlinuz */
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  assert_int_equal(chdir(fx->dir), 0);
+  char *id = provision(fx, "{\"Properties\": {\"Kernel\": \"./vmlinuz\"}}");
+  assert_int_equal(chdir(cwd), 0);
+  snprintf(path, sizeof path, "%s/vms/%s/cmdline", fx->dir, id);
+  char *cmdline = slurp(path);
+  assert_non_null(realpath(fx->dir, real));
+  snprintf(want, sizeof want, "-kernel\n%s/vmlinuz\n", real);
+  assert_non_null(strstr(cmdline, want));
+  ik_free(cmdline);
+  ik_free(id);
+}
+
 static void a_vm_that_cannot_start_says_why(void **state) {
   fixture_t *fx = *state;
   open_provider(fx);
@@ -830,6 +849,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(qmp_handshake_failures, setup, teardown),
       cmocka_unit_test_setup_teardown(a_vm_boots_with_its_files_and_is_described, setup, teardown),
       cmocka_unit_test_setup_teardown(a_disk_boots_from_its_own_overlay, setup, teardown),
+      cmocka_unit_test_setup_teardown(relative_paths_are_made_absolute, setup, teardown),
       cmocka_unit_test_setup_teardown(a_vm_that_cannot_start_says_why, setup, teardown),
       cmocka_unit_test_setup_teardown(a_killed_vm_tells_watchers_at_once, setup, teardown),
       cmocka_unit_test_setup_teardown(destroy_powers_down_then_quits_then_kills, setup, teardown),
