@@ -124,12 +124,14 @@ local function heal(home, version)
 end
 
 -- While a rollout runs: print each new VM as it boots and once it
--- answers, and each old one as it goes. Runs until cancelled.
-local function narrate(home, total)
+-- answers, and each old one as it goes. Returns after the look that
+-- follows state.stop being set (so the last change is told too).
+local function narrate(home, total, state)
   local old, seen, answered, n = {}, {}, {}, 0
   for _, vm in ipairs(vms(home)) do old[vm.id], seen[vm.id] = true, true end
   while true do
-    infrakit.sleep(0.25)
+    local last = state.stop
+    if not last then infrakit.sleep(0.25) end
     local now = {}
     for _, vm in ipairs(vms(home)) do
       now[vm.id] = true
@@ -146,6 +148,7 @@ local function narrate(home, total)
       if not now[id] then say("  - %s%s destroyed", id, old[id] and " (v1)" or "") end
     end
     seen = now
+    if last then return end
     infrakit.progress("rolling: %d/%d new VMs answer", n, total)
   end
 end
@@ -231,9 +234,11 @@ return {
         v2.checksum:sub(1, 16))
       t0 = infrakit.clock()
       check(infrakit.group.commit(spec(p, v2)))
-      local narrator = infrakit.spawn(narrate, home, p.vms)
+      local told = {}
+      local narrator = infrakit.spawn(narrate, home, p.vms, told)
       local done, werr = infrakit.group.wait(GROUP, { timeout = 600 })
-      narrator:cancel()
+      told.stop = true
+      if done then narrator:wait() else narrator:cancel() end
       check(done, werr)
       local list = vms(home)
       for _, vm in ipairs(list) do check(version_of(vm) == "v2", vm.id .. " does not answer v2") end

@@ -40,6 +40,21 @@ describe("infrakit.image.build", function()
     assert.are_not.equal(a.checksum, e.checksum)
   end)
 
+  it("takes the app from a directory as from a table: the same files, the same checksum", function()
+    if not ok then return pending(why) end
+    support.sh("mkdir -p " .. dir .. "/site/docs && printf 'hello\\n' > " .. dir .. "/site/hello.txt"
+      .. " && printf 'x' > " .. dir .. "/site/docs/x.txt")
+    local from_dir = build("dir", { app = dir .. "/site" })
+    local from_table = build("table", { app = { ["hello.txt"] = "hello\n", ["docs/x.txt"] = "x" } })
+    assert.are.equal(from_table.checksum, from_dir.checksum)
+    local listing = support.sh("zcat " .. from_dir.initrd .. " | cpio -it --quiet | grep ^www/").stdout
+    assert.are.equal("www/docs\nwww/docs/x.txt\nwww/hello.txt\nwww/index.html\nwww/version\n", listing)
+    local img, err, code = image.build({ version = "v1", out = dir .. "/bad", app = dir .. "/nonexistent" })
+    assert.is_nil(img)
+    assert.are.equal("ENOENT", code)
+    assert.matches("infrakit.image.build: app directory " .. dir .. "/nonexistent", err, 1, true)
+  end)
+
   it("boots under qemu: HTTP names the version, the fw_cfg Init ran, powerdown powers off", function()
     if not ok then return pending(why) end
     local img = build("boot", { version = "v7" })
