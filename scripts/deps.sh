@@ -26,8 +26,10 @@ build=${IK_BUILD_DIR:-$top/build}
 # swarm flavor's tests start their own engines (never the system's) and
 # import a busybox image into each (no registry is reachable); see
 # docs/docker.md. Installing docker.io starts no service here.
-# qemu-system-x86 and cpio: the qemu driver's VMs (TCG where there is no
-# KVM) and the initramfs the image step packs (docs/qemu.md).
+# qemu-system-x86, qemu-utils (qemu-img: disk overlays) and cpio: the qemu
+# driver's VMs (TCG where there is no KVM) and the initramfs the image step
+# packs (docs/qemu.md); the kernel those VMs boot is fetched below, not
+# installed.
 # etcd-server and etcd-client: the etcd store's and the HA managers' tests
 # start their own members on 127.0.0.1, never a system etcd.
 packages=(
@@ -36,7 +38,7 @@ packages=(
   libhttp-parser-dev libcmocka-dev lua-cjson-dev lua-busted lua-check
   curl openssl clang libclang-rt-14-dev
   docker.io busybox-static
-  qemu-system-x86 cpio
+  qemu-system-x86 qemu-utils cpio
   etcd-server etcd-client
 )
 
@@ -59,6 +61,38 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- A kernel for the qemu VMs, unpacked, never installed -------------------
+# The image step (lua/infrakit/image.lua, docs/qemu.md) boots Debian's own
+# kernel. Installing a linux-image package would run its hooks against the
+# host's /boot and bootloader (this machine kind has none, and a build must
+# not touch the host's boot anyway), so the package is only downloaded with
+# `apt-get download` and unpacked with `dpkg-deb -x` into build/kernel/.
+# linux-image-amd64 is a metapackage: its one dependency,
+# linux-image-6.1.0-N-amd64, holds the vmlinuz and the modules. The stamp
+# names the package unpacked; a second run checks it and does nothing.
+# build/kernel/vmlinuz and build/kernel/modules are stable links into it.
+kernel_dir=$build/kernel
+kernel_stamp=$kernel_dir/.package
+if [ ! -f "$kernel_stamp" ] || [ ! -e "$kernel_dir/vmlinuz" ]; then
+  kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -1)
+  if [ -z "$kpkg" ]; then
+    $sudo apt-get update -qq
+    kpkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -1)
+  fi
+  [ -n "$kpkg" ] || { echo "deps: cannot tell which kernel linux-image-amd64 depends on" >&2; exit 1; }
+  echo "deps: unpacking $kpkg (apt-get download + dpkg-deb -x, not installed) into $kernel_dir"
+  kdl=$build/kernel-download
+  rm -rf "$kdl" "$kernel_dir"
+  mkdir -p "$kdl" "$kernel_dir"
+  (cd "$kdl" && apt-get -o APT::Sandbox::User=root download -qq "$kpkg" >/dev/null)
+  dpkg-deb -x "$kdl"/"$kpkg"_*.deb "$kernel_dir"
+  kver=${kpkg#linux-image-}
+  ln -s "boot/vmlinuz-$kver" "$kernel_dir/vmlinuz"
+  ln -s "lib/modules/$kver" "$kernel_dir/modules"
+  rm -rf "$kdl"
+  echo "$kpkg" > "$kernel_stamp"
 fi
 
 # --- LuaJIT with hook checks in compiled code -------------------------------

@@ -30,6 +30,7 @@ local PUBLIC = {
   { "infrakit.template", "lua/infrakit/template/init.lua" },
   { "infrakit.gotypes", "lua/infrakit/gotypes.lua" },
   { "infrakit.docker", "lua/infrakit/docker.lua" },
+  { "infrakit.image", "lua/infrakit/image.lua" },
 }
 
 local function read(path)

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -114,4 +115,23 @@ int ik_fs_open_regular(const char *path, ik_err_t *err) {
     return ik_err_set(err, IK_EINVAL, "%s: not a regular file with one link; not read", path);
   }
   return fd;
+}
+
+static ik_err_t *remove_tree_err; /* nftw passes no user data */
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+  int rc = type == FTW_DP ? rmdir(path) : unlink(path);
+  if (rc < 0 && errno != ENOENT) return ik_err_set(remove_tree_err, IK_EIO, "remove %s: %s", path, strerror(errno));
+  return 0;
+}
+
+int ik_fs_remove_tree(const char *dir, ik_err_t *err) {
+  struct stat st;
+  if (lstat(dir, &st) < 0 && errno == ENOENT) return 0;
+  remove_tree_err = err;
+  int rc = nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  remove_tree_err = NULL;
+  if (rc == 0 || (rc == -1 && errno == ENOENT)) return 0;
+  if (rc == -1) return ik_err_set(err, IK_EIO, "remove %s: %s", dir, strerror(errno));
+  return IK_EIO; /* remove_entry filled err */
 }

@@ -36,4 +36,10 @@ int ik_fs_clean_temps(const char *dir, bool recursive, ik_err_t *err);
  * file) and never quoting its content. */
 int ik_fs_open_regular(const char *path, ik_err_t *err);
 
+/* Remove dir and everything under it, never following a symlink (a link
+ * is removed, not what it points to). Returns 0 (also when dir does not
+ * exist), or IK_EIO with err naming the first entry that could not be
+ * removed. For state directories a driver owns (a VM's). */
+int ik_fs_remove_tree(const char *dir, ik_err_t *err);
+
 #endif

@@ -33,6 +33,7 @@
 #include "providers/docker/docker.h"
 #include "providers/file/file.h"
 #include "providers/process/process.h"
+#include "providers/qemu/qemu.h"
 
 #define IK_DAEMON_MAX_PLUGINS 64
 
@@ -43,6 +44,7 @@ typedef struct candidate {
   bool native_file;    /* instance-file */
   bool native_process; /* instance-process */
   bool native_docker;  /* instance-docker */
+  bool native_qemu;    /* instance-qemu */
   bool native_group;   /* group: the controller */
   const char *module;  /* a built-in Lua module, for require */
   /* A typed flavor (InfraKit's objects, "NAME/TYPE" in a spec): each TYPE
@@ -72,6 +74,7 @@ struct daemon {
   const char *output_dir;                         /* --process-output-dir, or NULL */
   const char *docker_host;                        /* --docker-host, or NULL ($DOCKER_HOST) */
   uint64_t docker_stop_grace_ms;                  /* --docker-stop-grace; 0 = the driver's default */
+  const char *qemu_dir;                           /* --qemu-dir, else $INFRAKIT_QEMU_DIR, or NULL */
   const char *tls_cert, *tls_key, *tls_client_ca; /* --listen over TLS; NULL with --insecure */
   ik_lua_t *lua;
   ik_registry_t *registry; /* owns every hosted plugin */
@@ -100,16 +103,18 @@ static const candidate_t builtins[] = {
     {.name = "instance-file", .native_file = true},
     {.name = "instance-process", .native_process = true},
     {.name = "instance-docker", .native_docker = true},
+    {.name = "instance-qemu", .native_qemu = true},
     {.name = "flavor-vanilla", .is_flavor = true, .module = "infrakit.flavors.vanilla"},
     {.name = "flavor-combo", .is_flavor = true, .module = "infrakit.flavors.combo"},
     {.name = "flavor-zookeeper", .is_flavor = true, .module = "infrakit.flavors.zookeeper"},
     {.name = "flavor-swarm", .is_flavor = true, .module = "infrakit.flavors.swarm", .types = swarm_types},
+    {.name = "flavor-http", .is_flavor = true, .module = "infrakit.flavors.http"},
     {.name = "group", .native_group = true},
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
-const char *const ik_daemon_builtins[] = {"instance-file", "instance-process", "instance-docker", "flavor-vanilla", "flavor-combo",
-                                          "flavor-zookeeper", "flavor-swarm", "group", NULL};
+const char *const ik_daemon_builtins[] = {"instance-file", "instance-process", "instance-docker", "instance-qemu", "flavor-vanilla",
+                                          "flavor-combo", "flavor-zookeeper", "flavor-swarm", "flavor-http", "group", NULL};
 _Static_assert(sizeof ik_daemon_builtins / sizeof ik_daemon_builtins[0] == NBUILTINS + 1,
                "ik_daemon_builtins lists every builtin");
 
@@ -299,6 +304,11 @@ static int make_plugin(daemon_t *d, const candidate_t *c, void **obj, ik_err_t *
     ik_docker_opts_t dopts = {.host = d->docker_host, .dir = ddir, .stop_grace_ms = d->docker_stop_grace_ms};
     rc = ik_docker_provider_new(&d->loop, &dopts, &pl, err);
     ik_free(ddir);
+  } else if (c->native_qemu) {
+    char *qdir = d->qemu_dir ? ik_strdup(d->qemu_dir) : ik_sprintf("%s/instance-qemu", d->home);
+    ik_qemu_opts_t qopts = {.dir = qdir};
+    rc = ik_qemu_provider_new(&d->loop, &qopts, &pl, err);
+    ik_free(qdir);
   } else {
     rc = ik_lua_instance_load(d->lua, c->name, c->path, NULL, &pl, err);
   }
@@ -350,7 +360,8 @@ static int host(daemon_t *d, const candidate_t *c, const char *tcp, ik_err_t *er
   snprintf(h->name, sizeof h->name, "%s", c->name);
   h->is_flavor = c->is_flavor;
   h->obj = obj;
-  h->lua_file = !c->native_group && !c->native_file && !c->native_process && !c->native_docker && c->module == NULL;
+  h->lua_file = !c->native_group && !c->native_file && !c->native_process && !c->native_docker && !c->native_qemu &&
+                c->module == NULL;
   if (h->lua_file) h->path = ik_strdup(c->path);
   h->rpc = ik_rpc_server_new(&d->loop, h->name);
   if (c->native_group) {
@@ -680,6 +691,7 @@ static int daemon_run(int argc, char **argv) {
       {"template-schemes", 0, true},
       {"docker-host", 0, true},
       {"docker-stop-grace", 0, true},
+      {"qemu-dir", 0, true},
       {NULL, 0, false},
   };
   template_access_t ta = {0};
@@ -744,6 +756,9 @@ static int daemon_run(int argc, char **argv) {
     if (o == 15 && (ik_parse_go_duration(p.arg, &d.docker_stop_grace_ms) < 0 || d.docker_stop_grace_ms < 1000 ||
                     d.docker_stop_grace_ms > 3600000))
       return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--docker-stop-grace %s: want a duration from 1s to 1h, like 10s", p.arg));
+    if (o == 16 && p.arg[0] != '/')
+      return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--qemu-dir %s: want an absolute path", p.arg));
+    if (o == 16) d.qemu_dir = p.arg;
   }
   if (d.max_group_size == 0) {
     ik_err_t env_err = {0};
@@ -763,6 +778,10 @@ static int daemon_run(int argc, char **argv) {
     snprintf(copy, sizeof copy, "%s", ev);
     for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save))
       if (add_dir(&ta, dir) != 0) return drop_access(&ta, IK_EXIT_USAGE);
+  }
+  if (d.qemu_dir == NULL && (ev = getenv("INFRAKIT_QEMU_DIR")) && *ev) {
+    if (ev[0] != '/') return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "INFRAKIT_QEMU_DIR %s: want an absolute path", ev));
+    d.qemu_dir = ev;
   }
   if (!ta.schemes_set && (ev = getenv("INFRAKIT_TEMPLATE_SCHEMES")) && *ev && add_schemes(&ta, ev) != 0)
     return drop_access(&ta, IK_EXIT_USAGE);
@@ -870,6 +889,11 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                     --docker-host, else $DOCKER_HOST, else\n"
             "                     unix:///var/run/docker.sock; follows the engine's events;\n"
             "                     tags added by Label kept in $INFRAKIT_HOME/instance-docker\n"
+            "  instance-qemu      Instance/0.6.1: each instance a qemu VM (Properties Kernel,\n"
+            "                     Initrd, Cmdline, Disk, Memory, CPUs, Accel, Ports,\n"
+            "                     Checksum; docs/qemu.md); Init reaches the guest through\n"
+            "                     fw_cfg; state in $INFRAKIT_HOME/instance-qemu (see\n"
+            "                     --qemu-dir); VMs outlive the daemon and are adopted again\n"
             "  flavor-vanilla     Flavor/0.1.1: Init lines or template, Tags, Attachments\n"
             "  flavor-combo       Flavor/0.1.1: several flavors composed\n"
             "  flavor-zookeeper   Flavor/0.1.1: a ZooKeeper ensemble from LogicalIDs\n"
@@ -877,6 +901,8 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                     in a spec): Docker swarm nodes; Init joins the swarm read\n"
             "                     from Properties.Docker.Host, health from the swarm's nodes\n"
             "                     (docs/swarm.md)\n"
+            "  flavor-http        Flavor/0.1.1: healthy when the instance answers HTTP (Port,\n"
+            "                     Path, Expect; a forwarded port from Properties.Ports)\n"
             "  NAME               each $INFRAKIT_HOME/flavors/NAME.lua (a Lua flavor) and\n"
             "                     $INFRAKIT_HOME/providers/NAME.lua (a Lua instance provider);\n"
             "                     one that fails to load is logged (file and line) and skipped\n\n"
@@ -904,6 +930,10 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "  --docker-stop-grace DURATION\n"
             "                            instance-docker's destroy: stop, then SIGKILL after\n"
             "                            this (whole seconds; default 5s)\n"
+            "  --qemu-dir DIR            where instance-qemu keeps its VMs' state directories\n"
+            "                            (default $INFRAKIT_QEMU_DIR, else\n"
+            "                            $INFRAKIT_HOME/instance-qemu; at most 84 bytes: the\n"
+            "                            QMP sockets live there)\n"
             "  --poll DURATION           the group controller's resync interval (default 5s;\n"
             "                            $INFRAKIT_GROUP_POLL_INTERVAL); events from instance\n"
             "                            plugins act at once\n"

@@ -29,6 +29,8 @@ static const struct {
     {"INFRAKIT_GROUP_POLL_INTERVAL", "the group controller's resync interval (as daemon --poll; default 5s)"},
     {"INFRAKIT_MAX_GROUP_SIZE", "most instances per group (default 10000; daemon --max-group-size)"},
     {"DOCKER_HOST", "engine of instance-docker (as daemon --docker-host; docs/docker.md)"},
+    {"INFRAKIT_QEMU_DIR", "instance-qemu's VM state directories (as daemon --qemu-dir; default $INFRAKIT_HOME/instance-qemu)"},
+    {"INFRAKIT_KERNEL_DIR", "the kernel infrakit.image builds VM images with (default build/kernel beside the binary: make deps)"},
     {"INFRAKIT_LUA_DIR", "load Lua modules and playbooks from this source lua/ first (development)"},
     {"LUA_PATH, LUA_CPATH", "more Lua module paths, searched after the built-in modules"},
     {"HOME", "the default INFRAKIT_HOME is $HOME/.infrakit"},

@@ -1,8 +1,12 @@
 #include "loop/proc.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/mem.h"
 
@@ -219,3 +223,21 @@ void ik_proc_cancel(ik_proc_t *p) {
 }
 
 int ik_proc_pid(const ik_proc_t *p) { return p->pid; }
+
+unsigned long long ik_proc_start_time(int pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')'); /* the command name may hold spaces and parens */
+  if (p == NULL || p[1] != ' ') return 0;
+  /* Fields from 3 (state) on, one space apart; starttime is field 22. */
+  char *save = NULL, *tok = strtok_r(p + 2, " ", &save);
+  if (tok == NULL || *tok == 'Z' || *tok == 'X') return 0;
+  for (int field = 3; tok && field < 22; field++) tok = strtok_r(NULL, " ", &save);
+  return tok ? strtoull(tok, NULL, 10) : 0;
+}

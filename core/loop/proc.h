@@ -56,4 +56,10 @@ int ik_proc_kill(ik_proc_t *proc, int signum);
 /* The child's pid (0 once it has been reaped). */
 int ik_proc_pid(const ik_proc_t *proc);
 
+/* The start time of any process pid (clock ticks since boot, field 22 of
+ * /proc/PID/stat), or 0 when it is gone or a zombie (it has exited). A
+ * recorded (pid, start time) pair names one process for good: a reused pid
+ * has another start time. Used to adopt processes after a restart. */
+unsigned long long ik_proc_start_time(int pid);
+
 #endif

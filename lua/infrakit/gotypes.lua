@@ -109,6 +109,22 @@ decoders["bool"] = function(v, where)
   return v
 end
 
+-- Go's int: a whole JSON number (a fraction is Go's "number 1.5" error).
+decoders["int"] = function(v, where)
+  local k = M.kind(v)
+  if k == "null" then return 0 end
+  if k ~= "number" then return nil, mismatch(k, where, "int") end
+  if v % 1 ~= 0 or v ~= v then return nil, mismatch("number " .. tostring(v), where, "int") end
+  return v
+end
+
+decoders["float64"] = function(v, where)
+  local k = M.kind(v)
+  if k == "null" then return 0 end
+  if k ~= "number" then return nil, mismatch(k, where, "float64") end
+  return v
+end
+
 decoders["any"] = function(v)
   return v
 end
@@ -209,7 +225,8 @@ bad_field = function(typename, i, name, gotype)
 end
 
 --- Decodes v into a Go struct described by fields, a list of
---- { "Name", "gotype" } with gotype one of "string", "bool", "any",
+--- { "Name", "gotype" } with gotype one of "string", "bool", "int",
+--- "float64", "any",
 --- "[]string", "map[string]string", "[]instance.Attachment",
 --- "map[string][]instance.Attachment". typename is
 --- the Go type for messages ("vanilla.Spec"). Returns a table with every

@@ -12,6 +12,7 @@ local core = require "infrakit._core"
 ---@field lua_dir string|nil $INFRAKIT_LUA_DIR, when the modules come from a source directory
 ---@field template infrakit.template
 ---@field gotypes infrakit.gotypes
+---@field image infrakit.image
 local infrakit = {
   version = core.version,
   lua_dir = core.lua_dir,
@@ -173,8 +174,9 @@ infrakit.debug = {
 
 --- Modules loaded on first use, so scripts that never render a template
 --- do not pay for loading the template engine: infrakit.template (the
---- same table as require "infrakit.template") and infrakit.gotypes.
-local lazy = { template = "infrakit.template", gotypes = "infrakit.gotypes" }
+--- same table as require "infrakit.template"), infrakit.gotypes and
+--- infrakit.image (VM images for the qemu driver, docs/qemu.md).
+local lazy = { template = "infrakit.template", gotypes = "infrakit.gotypes", image = "infrakit.image" }
 setmetatable(infrakit, {
   __index = function(t, k)
     local name = lazy[k]

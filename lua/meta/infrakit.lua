@@ -7,6 +7,7 @@
 ---@field lua_dir string|nil $INFRAKIT_LUA_DIR, when the modules come from a source directory
 ---@field template infrakit.template
 ---@field gotypes infrakit.gotypes
+---@field image infrakit.image
 local infrakit = {}
 
 --- Seconds since the epoch, wall clock, sub-millisecond precision.

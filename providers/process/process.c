@@ -35,7 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +43,8 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "loop/complete.h"
+#include "loop/pidwatch.h"
+#include "loop/proc.h"
 #include "spi/watchers.h"
 
 typedef struct proc_provider proc_provider_t;
@@ -61,10 +62,9 @@ typedef struct instance {
   char *id;
   json_t *doc; /* the record, as on disk */
   int pid;
-  unsigned long long start; /* /proc/PID/stat starttime */
-  uv_poll_t *pidfd_poll;    /* its exit, through a pidfd */
-  int pidfd;
-  uv_timer_t *kill_timer; /* destroy: SIGKILL after the grace period */
+  unsigned long long start;  /* /proc/PID/stat starttime */
+  ik_pidwatch_t *exit_watch; /* its exit, through a pidfd; NULL without */
+  uv_timer_t *kill_timer;    /* destroy: SIGKILL after the grace period */
   waiter_t *waiters;
   bool exited;
 } instance_t;
@@ -87,26 +87,6 @@ static int finish(proc_provider_t *pp, ik_spi_cb cb, void *data, json_t *result,
 }
 
 /* --- /proc --------------------------------------------------------------------- */
-
-/* The start time of pid (clock ticks since boot), or 0 when it is gone
- * or a zombie (it has exited). */
-static unsigned long long proc_start_time(int pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = '\0';
-  char *p = strrchr(buf, ')'); /* the command name may hold spaces and parens */
-  if (p == NULL || p[1] != ' ') return 0;
-  /* Fields from 3 (state) on, one space apart; starttime is field 22. */
-  char *save = NULL, *tok = strtok_r(p + 2, " ", &save);
-  if (tok == NULL || *tok == 'Z' || *tok == 'X') return 0;
-  for (int field = 3; tok && field < 22; field++) tok = strtok_r(NULL, " ", &save);
-  return tok ? strtoull(tok, NULL, 10) : 0;
-}
 
 /* A process whose environment holds INFRAKIT_INSTANCE_ID=id, or 0. */
 static int find_by_env(const char *id) {
@@ -187,9 +167,8 @@ static void close_handle(proc_provider_t *pp, uv_handle_t *h) {
 
 static void instance_release(instance_t *in) {
   proc_provider_t *pp = in->pp;
-  if (in->pidfd_poll) close_handle(pp, (uv_handle_t *)in->pidfd_poll);
+  ik_pidwatch_stop(in->exit_watch);
   if (in->kill_timer) close_handle(pp, (uv_handle_t *)in->kill_timer);
-  if (in->pidfd >= 0) close(in->pidfd);
   json_decref(in->doc);
   ik_free(in->id);
   ik_free(in);
@@ -233,42 +212,22 @@ static void exited(instance_t *in, int64_t status, int signum) {
 
 /* The process exited: reap it when it is our child (an adopted one is
  * reaped by whoever is its parent now), then forget the instance. */
-static void on_pidfd(uv_poll_t *h, int status, int events) {
-  instance_t *in = h->data;
-  if (in == NULL) return;
+static void on_exit_seen(ik_pidwatch_t *w, int pid, void *data) {
+  instance_t *in = data;
+  in->exit_watch = NULL;
+  ik_pidwatch_stop(w);
   int st = 0;
-  pid_t r = waitpid(in->pid, &st, WNOHANG);
-  if (r == 0) return; /* not yet (spurious wake-up) */
-  if (r == in->pid) exited(in, WIFEXITED(st) ? WEXITSTATUS(st) : 0, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  if (waitpid(pid, &st, WNOHANG) == pid) exited(in, WIFEXITED(st) ? WEXITSTATUS(st) : 0, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
   else exited(in, -1, 0);
 }
 
-/* Watch the process for its exit through a pidfd (Linux 5.3+), whether
- * this daemon started it or adopted it. */
+/* Watch the process for its exit (loop/pidwatch.h), whether this daemon
+ * started it or adopted it. */
 static void watch_exit(proc_provider_t *pp, instance_t *in) {
-#ifdef SYS_pidfd_open
-  int fd = (int)syscall(SYS_pidfd_open, in->pid, 0);
-  if (fd >= 0) {
-    in->pidfd = fd;
-    uv_poll_t *poll = ik_calloc(1, sizeof *poll);
-    int rc = uv_poll_init(&pp->loop->uv, poll, fd);
-    if (rc < 0) {
-      ik_free(poll); /* never initialised: nothing to close */
-    } else if ((rc = uv_poll_start(poll, UV_READABLE, on_pidfd)) < 0) {
-      close_handle(pp, (uv_handle_t *)poll);
-    } else {
-      in->pidfd_poll = poll;
-      poll->data = in;
-      uv_unref((uv_handle_t *)poll);
-      return;
-    }
-    ik_log(IK_LOG_WARN, "instance-process", "cannot watch the pidfd: a process's exit is seen at the next describe",
-           "instance", in->id, "error", uv_strerror(rc), NULL);
-    return;
-  }
-#endif
-  ik_log(IK_LOG_WARN, "instance-process", "no pidfd here: a process's exit is seen at the next describe",
-         "instance", in->id, NULL);
+  ik_err_t e = {0};
+  if (ik_pidwatch_start(pp->loop, in->pid, on_exit_seen, in, &in->exit_watch, &e) < 0)
+    ik_log(IK_LOG_WARN, "instance-process", "cannot watch the process's exit: it is seen at the next describe",
+           "instance", in->id, "error", e.msg, NULL);
 }
 
 /* --- spawning ---------------------------------------------------------------------- */
@@ -427,7 +386,7 @@ static int spawn(proc_provider_t *pp, instance_t *in, json_t *spec, ik_err_t *er
                       cwd ? cwd : "", cwd ? ")" : "");
     } else {
       in->pid = pid;
-      in->start = proc_start_time(pid);
+      in->start = ik_proc_start_time(pid);
       watch_exit(pp, in);
     }
   }
@@ -461,7 +420,6 @@ static int pp_provision(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_e
   if (uv_random(NULL, NULL, &r, sizeof r, 0, NULL) < 0) r = uv_hrtime();
   instance_t *in = IK_NEW(instance_t);
   in->pp = pp;
-  in->pidfd = -1;
   in->id = ik_sprintf("process-%llu", (unsigned long long)(r >> 1));
   json_t *stored = json_pack("{s:O?, s:o, s:s, s:O?, s:O?}", "Properties", ik_json_get(spec, "Properties"), "Tags",
                              json_is_object(tags) ? json_deep_copy(tags) : json_object(), "Init", init ? init : "",
@@ -474,7 +432,6 @@ static int pp_provision(void *self, json_t *spec, ik_spi_cb cb, void *data, ik_e
   if (rc < 0) {
     if (in->pid > 0) kill(-in->pid, SIGKILL);
     remove_record(pp, in->id);
-    if (in->pidfd_poll) in->pidfd_poll->data = NULL;
     instance_release(in);
     return finish(pp, cb, data, NULL, &e);
   }
@@ -548,7 +505,7 @@ static int pp_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, 
   json_t *out = json_array();
   for (instance_t *in = pp->instances, *next; in; in = next) {
     next = in->next;
-    if (!in->pidfd_poll && proc_start_time(in->pid) != in->start) { /* no exit event: check */
+    if (!in->exit_watch && ik_proc_start_time(in->pid) != in->start) { /* no exit event: check */
       exited(in, -1, 0);
       continue;
     }
@@ -605,7 +562,6 @@ static void pp_free(void *self) {
       finish(pp, w->cb, w->data, NULL, &e);
       ik_free(w);
     }
-    if (in->pidfd_poll) in->pidfd_poll->data = NULL;
     if (in->kill_timer) in->kill_timer->data = NULL;
     instance_release(in);
   }
@@ -636,8 +592,8 @@ static void adopt_record(proc_provider_t *pp, const char *path) {
   }
   int pid = (int)json_integer_value(json_object_get(doc, "Pid"));
   unsigned long long start = (unsigned long long)json_integer_value(json_object_get(doc, "StartTime"));
-  if (pid == 0 && (pid = find_by_env(id)) > 0) start = proc_start_time(pid); /* crashed between the two writes */
-  if (pid <= 0 || start == 0 || proc_start_time(pid) != start) {
+  if (pid == 0 && (pid = find_by_env(id)) > 0) start = ik_proc_start_time(pid); /* crashed between the two writes */
+  if (pid <= 0 || start == 0 || ik_proc_start_time(pid) != start) {
     ik_log(IK_LOG_INFO, "instance-process", "recorded process is gone; forgetting the instance", "instance", id, NULL);
     unlink(path);
     json_decref(doc);
@@ -645,7 +601,6 @@ static void adopt_record(proc_provider_t *pp, const char *path) {
   }
   instance_t *in = IK_NEW(instance_t);
   in->pp = pp;
-  in->pidfd = -1;
   in->id = ik_strdup(id);
   in->doc = doc;
   in->pid = pid;

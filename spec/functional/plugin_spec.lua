@@ -91,8 +91,8 @@ describe("infrakit plugin", function()
     assert.are.equal(0, r.status, r.stderr)
     -- The daemon hosts the built-in flavors and the group controller too:
     -- stopping it stops them.
-    assert.are.equal("stopped instance-file (pid " .. pid .. "); it also served flavor-combo, flavor-swarm, "
-      .. "flavor-vanilla, flavor-zookeeper, group, instance-docker, instance-process\n", r.stdout)
+    assert.are.equal("stopped instance-file (pid " .. pid .. "); it also served flavor-combo, flavor-http, "
+      .. "flavor-swarm, flavor-vanilla, flavor-zookeeper, group, instance-docker, instance-process, instance-qemu\n", r.stdout)
     assert.are.equal(0, d.task:wait().status)
   end)
 

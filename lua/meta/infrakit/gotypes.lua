@@ -33,7 +33,8 @@ function M.field(obj, name) end
 function M.types() end
 
 --- Decodes v into a Go struct described by fields, a list of
---- { "Name", "gotype" } with gotype one of "string", "bool", "any",
+--- { "Name", "gotype" } with gotype one of "string", "bool", "int",
+--- "float64", "any",
 --- "[]string", "map[string]string", "[]instance.Attachment",
 --- "map[string][]instance.Attachment". typename is
 --- the Go type for messages ("vanilla.Spec"). Returns a table with every

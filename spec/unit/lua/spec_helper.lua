@@ -15,6 +15,24 @@ function helper.settle()
   collectgarbage()
 end
 
+-- A TCP port on 127.0.0.1 nobody listens on now (a connection is
+-- refused). Yields. Someone may take it before the caller binds it.
+-- math.random is seeded once, from the kernel's random source, so
+-- processes running at once try different ports.
+local rng
+function helper.free_port()
+  if not rng then
+    rng = true
+    math.randomseed(tonumber(infrakit.uid():sub(1, 8), 16))
+  end
+  for _ = 1, 100 do
+    local port = 20000 + math.random(0, 19999)
+    local _, _, code = infrakit.http.request({ url = "http://127.0.0.1:" .. port .. "/", timeout = 1 })
+    if code == "ECONNREFUSED" then return port end
+  end
+  error("no free port found on 127.0.0.1")
+end
+
 -- Call inside a describe block: uses that block's busted environment.
 function helper.track_refs()
   local env = getfenv(2)

@@ -31,12 +31,7 @@ typedef struct fixture {
   uv_timer_t tick;
 } fixture_t;
 
-static void run_until(fixture_t *fx, const int *count, int want) {
-  for (int i = 0; *count < want && i < 100000; i++) uv_run(&fx->loop.uv, UV_RUN_ONCE);
-  assert_int_equal(*count, want);
-}
-
-static void on_tick(uv_timer_t *t) { (void)t; }
+#include "driver_fixture.h"
 
 static void open_provider(fixture_t *fx) {
   ik_err_t err = {0};
@@ -45,18 +40,12 @@ static void open_provider(fixture_t *fx) {
 }
 
 static int setup(void **state) {
-  fixture_t *fx = IK_NEW(fixture_t);
-  ik_err_t err = {0};
-  snprintf(fx->dir, sizeof fx->dir, "/tmp/ik-proc-XXXXXX");
-  if (mkdtemp(fx->dir) == NULL || ik_loop_init(&fx->loop, &err) < 0) return -1;
-  uv_timer_init(&fx->loop.uv, &fx->tick);
-  uv_timer_start(&fx->tick, on_tick, 5, 5); /* wakes the loop while waiting on processes */
+  fixture_t *fx = fixture_open("/tmp/ik-proc-XXXXXX");
+  if (fx == NULL) return -1;
   open_provider(fx);
   *state = fx;
   return 0;
 }
-
-static json_t *describe(fixture_t *fx, json_t *tags, bool props);
 
 static int teardown(void **state) {
   fixture_t *fx = *state;
@@ -70,53 +59,7 @@ static int teardown(void **state) {
   }
   json_decref(all);
   fx->pl.vt->free(fx->pl.self);
-  uv_close((uv_handle_t *)&fx->tick, NULL);
-  uv_run(&fx->loop.uv, UV_RUN_DEFAULT);
-  int leaked = 0;
-  ik_loop_close(&fx->loop, &leaked);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", fx->dir);
-  if (system(cmd) != 0) return -1;
-  ik_free(fx);
-  return leaked == 0 ? 0 : -1;
-}
-
-static json_t *describe(fixture_t *fx, json_t *tags, bool props) {
-  slot_t s = {0};
-  CALL(fx, &s, fx->pl.vt->describe(fx->pl.self, tags, props, on_slot, &s, &e_));
-  assert_int_equal(s.err.code, 0);
-  return s.result;
-}
-
-static char *provision(fixture_t *fx, const char *spec_text) {
-  json_error_t je;
-  json_t *spec = json_loads(spec_text, 0, &je);
-  if (spec == NULL) fail_msg("bad spec in test: %s", je.text);
-  slot_t s = {0};
-  CALL(fx, &s, fx->pl.vt->provision(fx->pl.self, spec, on_slot, &s, &e_));
-  json_decref(spec);
-  if (s.err.code) fail_msg("provision: %s", s.err.msg);
-  char *id = ik_strdup(json_string_value(s.result));
-  slot_clear(&s);
-  return id;
-}
-
-static int pid_of(fixture_t *fx, const char *id) {
-  json_t *all = describe(fx, NULL, true);
-  int pid = 0;
-  size_t i;
-  json_t *d;
-  json_array_foreach(all, i, d) if (strcmp(json_string_value(json_object_get(d, "ID")), id) == 0) pid =
-      (int)json_integer_value(json_object_get(json_object_get(d, "Properties"), "Pid"));
-  json_decref(all);
-  return pid;
-}
-
-static void on_event(const char *id, const char *why, void *data) {
-  fixture_t *fx = data;
-  fx->events++;
-  snprintf(fx->last_event, sizeof fx->last_event, "%s", id ? id : "");
-  snprintf(fx->last_why, sizeof fx->last_why, "%s", why ? why : "");
+  return fixture_close(fx);
 }
 
 static bool file_has(const char *path, const char *want) {
