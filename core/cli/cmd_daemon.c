@@ -18,11 +18,13 @@
 #include "cli/remote.h"
 #include "engine/controller.h"
 #include "engine/manager_single.h"
+#include "engine/store_etcd.h"
 #include "engine/store_file.h"
 #include "loop/loop.h"
 #include "lua/plugin.h"
 #include "lua/runtime.h"
 #include "net/discovery.h"
+#include "net/client/etcd_gateway.h"
 #include "net/client/http_client.h"
 #include "net/registry.h"
 #include "net/client/rpc_client.h"
@@ -75,7 +77,11 @@ struct daemon {
   const char *tls_cert, *tls_key, *tls_client_ca; /* --listen over TLS; NULL with --insecure */
   ik_lua_t *lua;
   ik_registry_t *registry; /* owns every hosted plugin */
-  ik_store_t store;        /* $INFRAKIT_HOME/configs */
+  ik_store_t store;        /* $INFRAKIT_HOME/configs, or etcd with --store etcd://... */
+  char *etcd_endpoints;    /* --store etcd://ENDPOINTS/PREFIX, else NULL (the file store) */
+  char *etcd_prefix;
+  ik_http_client_t *etcd_http; /* the etcd store's gateway and its client */
+  ik_etcd_gateway_t etcd_gw;
   ik_controller_t *controller;
   ik_manager_plugin_t manager;
   ik_group_plugin_t group;
@@ -220,10 +226,20 @@ static void memory_relief(void *ctx) {
   else malloc_trim(0);
 }
 
+/* --store etcd://...: the store in etcd, through its JSON gateway. Not
+ * locked: several managers share it (leadership decides who writes). */
+static int open_etcd_store(daemon_t *d, ik_err_t *err) {
+  int rc = ik_http_client_new(&d->loop, &d->etcd_http, err);
+  if (rc == 0) rc = ik_etcd_gateway_new(d->etcd_http, d->etcd_endpoints, 0, &d->etcd_gw, err);
+  if (rc == 0) rc = ik_store_etcd_new(&d->loop, &d->etcd_gw, d->etcd_prefix, &d->store, err);
+  return rc;
+}
+
 /* The controller's store, taken for this daemon alone before anything is
  * served: a second daemon on it would fight this one for the same groups
  * (several managers come with the etcd store). */
 static int open_store(daemon_t *d, ik_err_t *err) {
+  if (d->etcd_endpoints) return open_etcd_store(d, err);
   char *configs = ik_sprintf("%s/configs", d->home);
   int rc = ik_store_file_new(&d->loop, configs, &d->store, err);
   ik_free(configs);
@@ -597,6 +613,9 @@ static void daemon_free(daemon_t *d) {
   d->manager.vt = NULL;
   if (d->store.vt) d->store.vt->free(d->store.self);
   d->store.vt = NULL;
+  ik_http_client_free(d->etcd_http); /* cancels the etcd calls in flight */
+  d->etcd_http = NULL;
+  ik_etcd_gateway_free(&d->etcd_gw); /* released once they have answered */
   ik_registry_free(d->registry);
   d->registry = NULL;
   ik_lua_free(d->lua);
@@ -680,6 +699,7 @@ static int daemon_run(int argc, char **argv) {
       {"template-schemes", 0, true},
       {"docker-host", 0, true},
       {"docker-stop-grace", 0, true},
+      {"store", 0, true},
       {NULL, 0, false},
   };
   template_access_t ta = {0};
@@ -744,6 +764,15 @@ static int daemon_run(int argc, char **argv) {
     if (o == 15 && (ik_parse_go_duration(p.arg, &d.docker_stop_grace_ms) < 0 || d.docker_stop_grace_ms < 1000 ||
                     d.docker_stop_grace_ms > 3600000))
       return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--docker-stop-grace %s: want a duration from 1s to 1h, like 10s", p.arg));
+    if (o == 16 && strcmp(p.arg, "file") == 0) {
+      ik_free(d.etcd_endpoints), ik_free(d.etcd_prefix);
+      d.etcd_endpoints = d.etcd_prefix = NULL;
+    } else if (o == 16) {
+      ik_free(d.etcd_endpoints), ik_free(d.etcd_prefix);
+      ik_err_t ue = {0};
+      if (ik_store_etcd_parse_url(p.arg, &d.etcd_endpoints, &d.etcd_prefix, &ue) < 0)
+        return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--store %s: %s (or file, the default)", p.arg, ue.msg));
+    }
   }
   if (d.max_group_size == 0) {
     ik_err_t env_err = {0};
@@ -833,6 +862,8 @@ static int daemon_run(int argc, char **argv) {
   if (ik_loop_close(&d.loop, &leaked) != 0 || leaked > 0)
     ik_log(IK_LOG_WARN, "daemon", "loop did not close clean", NULL);
   d.file_dir = NULL;
+  ik_free(d.etcd_endpoints), ik_free(d.etcd_prefix);
+  d.etcd_endpoints = d.etcd_prefix = NULL;
   ik_free(default_file_dir);
   candidates_free(all, nall);
   return exit_code;
@@ -913,7 +944,13 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                            destroy, describe, health, ...) not answered within this\n"
             "                            fails and is retried with backoff (default 5m)\n"
             "  --call-timeout PLUGIN=DURATION\n"
-            "                            the same for one plugin (as specs name it); repeat\n\n"
+            "                            the same for one plugin (as specs name it); repeat\n"
+            "  --store file|etcd://HOST:PORT[,HOST:PORT...][/PREFIX]\n"
+            "                            where the group controller keeps specs and rollout\n"
+            "                            state: file ($INFRAKIT_HOME/configs, the default) or\n"
+            "                            an etcd v3 cluster, each document at PREFIX/KEY\n"
+            "                            (default prefix infrakit; docs/ha.md); the next\n"
+            "                            endpoint is tried when one does not answer\n\n"
             "Templates the daemon renders (InitScriptTemplateURL and what it includes) come\n"
             "from specs, so they read the environment and local files only as allowed here\n"
             "(docs/security.md#templates); `infrakit template` and playbooks are not limited:\n"
