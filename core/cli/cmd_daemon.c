@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
@@ -315,7 +316,11 @@ static void ha_lost(const char *reason, void *ctx) {
   ik_group_gate_set_local(d->gate, NULL);
   ik_controller_free(d->controller);
   d->controller = NULL;
-  ha_event(d, "leadership-lost", json_pack("{s:s}", "reason", reason));
+  char n[24];
+  snprintf(n, sizeof n, "%" PRIu64, ik_store_etcd_refused(&d->store));
+  ik_log(IK_LOG_WARN, "daemon", "stopped managing groups: not the leader", "reason", reason, "refused_writes", n, NULL);
+  ha_event(d, "leadership-lost",
+           json_pack("{s:s,s:I}", "reason", reason, "refused_writes", (json_int_t)ik_store_etcd_refused(&d->store)));
 }
 
 static const char *ha_leader(void *ctx) {
