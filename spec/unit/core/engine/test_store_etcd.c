@@ -199,7 +199,8 @@ typedef struct fixture {
   ik_http_client_t *http;
   ik_etcd_gateway_t gw;
   ik_store_t store;
-  int dead_port; /* a port nothing listens on */
+  int dead_port;   /* a port nothing listens on */
+  uv_timer_t tick; /* bounds each poll of wait_slot */
 } fixture_t;
 
 static int closed_port(void) {
@@ -212,7 +213,11 @@ static int closed_port(void) {
   return ntohs(a.sin_port);
 }
 
-/* Run the loop until the slot is done (10 s at most). */
+static void on_tick(uv_timer_t *t) { (void)t; }
+
+/* Run the loop until the slot is done (10 s at most). A callback run from
+ * a timer (curl's) would leave UV_RUN_ONCE blocked in its poll afterwards:
+ * the tick bounds every poll to 10 ms. */
 static void wait_slot(void *ctx, slot_t *s) {
   fixture_t *fx = ctx;
   assert_int_equal(s->done, 0); /* never before the call returned */
@@ -233,6 +238,9 @@ static int setup(void **state) {
   ik_err_t err = {0};
   if (ik_loop_init(&fx->loop, &err) < 0 || ik_http_client_new(&fx->loop, &fx->http, &err) < 0) return -1;
   fx->fake.kv = json_object();
+  uv_timer_init(&fx->loop.uv, &fx->tick);
+  uv_timer_start(&fx->tick, on_tick, 10, 10);
+  uv_unref((uv_handle_t *)&fx->tick);
   ik_http_server_opts_t o = {.tcp = "127.0.0.1:0"};
   if (ik_http_server_start(&fx->loop, &o, fake_handle, &fx->fake, &fx->fake.srv, &err) < 0) return -1;
   fx->fake.port = ik_http_server_port(fx->fake.srv);
@@ -250,6 +258,7 @@ static int teardown(void **state) {
   ik_http_client_free(fx->http);
   ik_etcd_gateway_free(&fx->gw);
   ik_http_server_close(fx->fake.srv);
+  uv_close((uv_handle_t *)&fx->tick, NULL);
   uv_run(&fx->loop.uv, UV_RUN_DEFAULT);
   int leaked = -1;
   assert_int_equal(ik_loop_close(&fx->loop, &leaked), 0);
