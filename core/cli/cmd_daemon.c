@@ -323,9 +323,11 @@ static void ha_lost(const char *reason, void *ctx) {
            json_pack("{s:s,s:I}", "reason", reason, "refused_writes", (json_int_t)ik_store_etcd_refused(&d->store)));
 }
 
-static const char *ha_leader(void *ctx) {
+static const char *ha_leader(void *ctx, const char **why) {
   daemon_t *d = ctx;
-  return d->elect ? ik_manager_etcd_leader(d->elect) : NULL;
+  if (d->elect == NULL) return NULL;
+  *why = ik_manager_etcd_last_error(d->elect);
+  return ik_manager_etcd_leader(d->elect);
 }
 
 /* The leader's group plugin, over RPC at its advertised location. */

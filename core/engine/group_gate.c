@@ -27,9 +27,11 @@ static int target(ik_group_gate_t *g, ik_group_plugin_t **out, ik_err_t *err) {
     *out = &g->local;
     return 0;
   }
-  const char *loc = g->o.leader(g->o.ctx);
+  const char *why = NULL;
+  const char *loc = g->o.leader(g->o.ctx, &why);
   if (loc == NULL)
-    return ik_err_set(err, IK_ESTATE, "not a leader, and no leader is known (no manager holds the leader key)");
+    return ik_err_set(err, IK_ESTATE, "not a leader, and no leader is known: %s",
+                      why ? why : "no manager holds the leader key");
   if (g->remote_loc == NULL || strcmp(loc, g->remote_loc) != 0) {
     drop_remote(g);
     int rc = g->o.open_leader(g->o.ctx, loc, &g->remote, err);

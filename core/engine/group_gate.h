@@ -9,7 +9,7 @@
  *              observations - is forwarded to the leader at its advertised
  *              location, as InfraKit's mux did, and its answer (or error)
  *              relayed as it came. With no leader known, the call fails
- *              with IK_ESTATE "not a leader, and no leader is known". */
+ *              with IK_ESTATE "not a leader, and no leader is known: WHY". */
 #ifndef IK_ENGINE_GROUP_GATE_H
 #define IK_ENGINE_GROUP_GATE_H
 
@@ -22,8 +22,9 @@ typedef struct ik_group_gate ik_group_gate_t;
 
 typedef struct ik_group_gate_opts {
   ik_store_t *store; /* borrowed: follower reads */
-  /* The leader's location now (borrowed until the next call), or NULL. */
-  const char *(*leader)(void *ctx);
+  /* The leader's location now (borrowed until the next call), or NULL and
+   * *why (may stay NULL) says why none is known. */
+  const char *(*leader)(void *ctx, const char **why);
   /* A group plugin that reaches the leader at location (a remote one). */
   int (*open_leader)(void *ctx, const char *location, ik_group_plugin_t *out, ik_err_t *err);
   void *ctx;

@@ -47,6 +47,7 @@ struct ik_manager_etcd {
   ik_timer_t *deadline;  /* one-shot: the lease may expire after this */
   ik_timer_t *retry;     /* one-shot: grant or campaign again */
   int pending;           /* gateway calls and streams outstanding */
+  char *last_error;      /* the last call's error, NULL after a success */
   bool closing;
 };
 
@@ -63,14 +64,20 @@ static void release(ik_manager_etcd_t *m) {
   ik_free(m->key);
   ik_free(m->location);
   ik_free(m->leader_loc);
+  ik_free(m->last_error);
   ik_free(m);
 }
 
 /* A gateway answer arrived: false when it must be dropped (the manager is
- * closing or the epoch it belongs to has ended). Frees op. */
-static bool answer_current(op_t *op) {
+ * closing or the epoch it belongs to has ended). Frees op. With record,
+ * err (NULL: success) becomes the last error. */
+static bool answer_current(op_t *op, const ik_err_t *err, bool record) {
   ik_manager_etcd_t *m = op->m;
   bool current = !m->closing && op->epoch == m->epoch;
+  if (record && !m->closing && (!err || err->code != IK_ECANCELED)) {
+    ik_free(m->last_error);
+    m->last_error = err ? ik_strdup(err->msg) : NULL;
+  }
   ik_free(op);
   m->pending--;
   if (m->closing && m->pending == 0) release(m);
@@ -191,7 +198,7 @@ static void on_watch_end(json_t *result, const ik_err_t *err, void *data) {
   (void)result;
   bool current = !m->closing && op->epoch == m->epoch;
   if (current) m->watch = NULL;
-  if (!answer_current(op) || !current) return;
+  if (!answer_current(op, err, false) || !current) return;
   ik_log(IK_LOG_WARN, "manager", "the leader key's watch ended; watching again", "error",
          err ? err->msg : "closed", NULL);
   retry_later(m, m->ttl_ms / 3);
@@ -218,7 +225,7 @@ static void start_watch(ik_manager_etcd_t *m) {
 static void on_campaign(json_t *res, const ik_err_t *err, void *data) {
   op_t *op = data;
   ik_manager_etcd_t *m = op->m;
-  if (!answer_current(op)) return;
+  if (!answer_current(op, err, true)) return;
   m->campaigning = false;
   if (m->again) {
     m->again = false;
@@ -306,7 +313,7 @@ static void on_keepalive(json_t *res, const ik_err_t *err, void *data) {
   op_t *op = data;
   ik_manager_etcd_t *m = op->m;
   uint64_t sent = op->sent;
-  if (!answer_current(op)) return;
+  if (!answer_current(op, err, true)) return;
   if (err) {
     ik_log(IK_LOG_WARN, "manager", "keepalive failed", "error", err->msg, NULL);
     return; /* the deadline decides */
@@ -339,7 +346,7 @@ static void on_grant(json_t *res, const ik_err_t *err, void *data) {
   op_t *op = data;
   ik_manager_etcd_t *m = op->m;
   uint64_t sent = op->sent;
-  if (!answer_current(op)) return;
+  if (!answer_current(op, err, true)) return;
   int64_t id = err ? 0 : ik_etcd_int(res, "ID");
   if (id == 0) {
     ik_log(IK_LOG_WARN, "manager", "cannot grant a lease; trying again", "error",
@@ -394,6 +401,8 @@ int ik_manager_etcd_new(ik_loop_t *loop, const ik_manager_etcd_opts_t *o, ik_man
 }
 
 bool ik_manager_etcd_is_leader(const ik_manager_etcd_t *m) { return m->leader; }
+
+const char *ik_manager_etcd_last_error(const ik_manager_etcd_t *m) { return m->last_error; }
 
 const char *ik_manager_etcd_leader(const ik_manager_etcd_t *m) { return m->leader_loc; }
 

@@ -57,6 +57,10 @@ ik_manager_plugin_t ik_manager_etcd_plugin(ik_manager_etcd_t *m);
 bool ik_manager_etcd_is_leader(const ik_manager_etcd_t *m);
 const char *ik_manager_etcd_leader(const ik_manager_etcd_t *m);
 
+/* The last error etcd's gateway gave (borrowed), or NULL once a call has
+ * succeeded since: why no leader may be known. */
+const char *ik_manager_etcd_last_error(const ik_manager_etcd_t *m);
+
 /* Stop campaigning (no callback runs any more; the lease is left to
  * expire) and release m once the gateway has answered its calls. */
 void ik_manager_etcd_free(ik_manager_etcd_t *m);

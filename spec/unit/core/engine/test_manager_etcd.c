@@ -324,6 +324,16 @@ static void watch_end_watches_again(void **state) {
   assert_int_equal(fx->nwatches, 2);
 }
 
+static void a_failing_grant_says_why_no_leader_is_known(void **state) {
+  fixture_t *fx = *state;
+  answer_error(next_call(fx, "/v3/lease/grant"));
+  assert_null(ik_manager_etcd_leader(fx->m));
+  assert_string_equal(ik_manager_etcd_last_error(fx->m), "connection refused");
+  /* tried again; a success clears it */
+  answer(next_call(fx, "/v3/lease/grant"), "{\"ID\":\"7\",\"TTL\":\"1\"}");
+  assert_null(ik_manager_etcd_last_error(fx->m));
+}
+
 static void answers_after_free_are_dropped(void **state) {
   fixture_t *fx = *state;
   next_call(fx, "/v3/lease/grant");
@@ -340,6 +350,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(key_recreated_by_another_steps_down, setup, teardown),
       cmocka_unit_test_setup_teardown(delete_during_a_campaign_campaigns_once_more, setup, teardown),
       cmocka_unit_test_setup_teardown(watch_end_watches_again, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_failing_grant_says_why_no_leader_is_known, setup, teardown),
       cmocka_unit_test_setup_teardown(answers_after_free_are_dropped, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
