@@ -919,6 +919,9 @@ static int daemon_run(int argc, char **argv) {
     return drop_access(&ta, IK_EXIT_USAGE);
   access_code(&ta, &d.template_access);
   if (p.index < argc) return ik_cli_usage_error(&ik_cmd_daemon, "unexpected argument \"%s\"", argv[p.index]);
+  if (d.lease_ttl_ms && !d.etcd_endpoints)
+    return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--lease-ttl goes with --store etcd://... (one manager "
+                                                               "on the file store has no election)"));
   int urc = check_listen_flags(tcp, &d, insecure);
   if (urc != 0) return urc;
 

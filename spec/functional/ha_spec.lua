@@ -222,6 +222,17 @@ describe("several managers on etcd", function()
     assert.are.equal(4, settle(dir, 4))
   end)
 
+  it("refuses --lease-ttl without the etcd store, and a TTL under a second", function()
+    local home = support.mktemp()
+    dirs[#dirs + 1] = home
+    local r = support.run(home, { "daemon", "--lease-ttl", "2s" })
+    assert.are.equal(2, r.status)
+    assert.matches("--lease-ttl goes with --store etcd://", r.stderr, 1, true)
+    r = support.run(home, { "daemon", "--store", "etcd://127.0.0.1:1/x", "--lease-ttl", "500ms" })
+    assert.are.equal(2, r.status)
+    assert.matches("--lease-ttl 500ms: want a duration from 1s to 1h", r.stderr, 1, true)
+  end)
+
   it("a manager that knows no leader says so", function()
     if skip then return pending(skip) end
     local dir = support.mktemp()
