@@ -148,6 +148,16 @@ static void retry_later(ik_manager_etcd_t *m, int64_t delay_ms) {
     ik_log(IK_LOG_ERROR, "manager", "cannot start a timer", "error", err.msg, NULL);
 }
 
+/* No timer fires and the watch ends (its on_end still comes, and is
+ * dropped as stale). */
+static void stop_all(ik_manager_etcd_t *m) {
+  stop_timer(&m->keepalive);
+  stop_timer(&m->deadline);
+  stop_timer(&m->retry);
+  if (m->watch) m->gw.vt->cancel_watch(m->gw.self, m->watch);
+  m->watch = NULL;
+}
+
 /* The lease is gone (or cannot be trusted): end the epoch, start over. */
 static void lease_lost(ik_manager_etcd_t *m, const char *reason) {
   step_down(m, reason);
@@ -155,11 +165,7 @@ static void lease_lost(ik_manager_etcd_t *m, const char *reason) {
   m->lease = 0;
   m->campaigning = false;
   m->again = false;
-  stop_timer(&m->keepalive);
-  stop_timer(&m->deadline);
-  stop_timer(&m->retry);
-  if (m->watch) m->gw.vt->cancel_watch(m->gw.self, m->watch);
-  m->watch = NULL;
+  stop_all(m);
   set_leader_loc(m, NULL);
   retry_later(m, m->ttl_ms / 3);
 }
@@ -409,11 +415,7 @@ const char *ik_manager_etcd_leader(const ik_manager_etcd_t *m) { return m->leade
 void ik_manager_etcd_free(ik_manager_etcd_t *m) {
   if (!m) return;
   m->closing = true;
-  stop_timer(&m->keepalive);
-  stop_timer(&m->deadline);
-  stop_timer(&m->retry);
-  if (m->watch) m->gw.vt->cancel_watch(m->gw.self, m->watch);
-  m->watch = NULL;
+  stop_all(m);
   if (m->pending == 0) release(m);
 }
 
