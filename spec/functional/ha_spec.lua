@@ -222,6 +222,31 @@ describe("several managers on etcd", function()
     assert.are.equal(4, settle(dir, 4))
   end)
 
+  it("steps down when etcd loses its quorum and leads again when it is back", function()
+    if skip then return pending(skip) end
+    local c, dir = setup(2, 3)
+    the_leader(managers)
+    assert.are.equal(0, commit(managers[1], web(2)).status)
+    assert.are.equal(2, settle(dir, 2))
+    c.kill9(c.members[1])
+    c.kill9(c.members[2])
+    local leading
+    for _ = 1, 5 * TTL * 10 do -- no keepalive can succeed without a quorum
+      leading = 0
+      for _, d in ipairs(managers) do if is_leader(d) then leading = leading + 1 end end
+      if leading == 0 then break end
+      infrakit.sleep(0.1)
+    end
+    assert.are.equal(0, leading)
+    c.launch(c.members[1])
+    c.launch(c.members[2])
+    assert.is_true(c.wait_healthy(nil, 20))
+    local now = the_leader(managers, 10 * TTL)
+    local r = commit(followers(now)[1], web(3))
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal(3, settle(dir, 3))
+  end)
+
   it("refuses --lease-ttl without the etcd store, and a TTL under a second", function()
     local home = support.mktemp()
     dirs[#dirs + 1] = home
