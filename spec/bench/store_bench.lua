@@ -25,14 +25,15 @@ local function measure(label, args)
 end
 
 local dir = sh("mktemp -d /tmp/ik-sbench-XXXXXX").stdout:gsub("%s+$", "")
-measure("file store", "file " .. dir .. "/configs " .. n)
+local ok, err = pcall(measure, "file store", "file " .. dir .. "/configs " .. n)
 sh("rm -rf " .. dir)
+if not ok then error(err, 0) end
 
 local c, why = etcd.try_start_cluster(3)
 if not c then
   print("store writes: etcd skipped: " .. why)
 else
-  local ok, err = pcall(function()
+  ok, err = pcall(function()
     measure("etcd store, 3 members", "etcd " .. c.endpoints .. " " .. n)
     measure("etcd store, fenced txn", "etcd " .. c.endpoints .. " " .. n .. " guard")
   end)
