@@ -9,7 +9,7 @@ echo
 cd "$top"
 # IK_BENCH_ONLY=NAME runs only spec/bench/NAME.lua (e.g. docker_bench).
 only=${IK_BENCH_ONLY:-}
-for script in bench group_bench docker_bench swarm_bench; do
+for script in bench group_bench docker_bench swarm_bench store_bench; do
   [ -z "$only" ] || [ "$only" = "$script" ] || continue
   IK_BIN=$bin "$bin" lua "spec/bench/$script.lua"
   echo

@@ -6,6 +6,7 @@
 --   local etcd = dofile("spec/functional/etcd_support.lua")
 --   local ok, why = etcd.available()        -- false + reason: mark pending
 --   local c = etcd.start_cluster(3)         -- c.endpoints "127.0.0.1:P,..."
+--   local c, why = etcd.try_start_cluster(3) -- nil + reason: mark pending
 --   c.put("k", "v"); c.get("k")             -- through the v3 JSON gateway
 --   c.kill9(c.members[1]); c.start(c.members[1])
 --   c.pause(m); c.resume(m)                 -- SIGSTOP / SIGCONT
@@ -317,6 +318,16 @@ function etcd.start_cluster(n, opts)
   end
   c.cleanup()
   error("etcd cluster of " .. n .. " in " .. c.dir .. " was not healthy within 15 s:\n" .. last_logs, 2)
+end
+
+-- As start_cluster, but nil and the reason instead of an error when etcd
+-- is missing or its members do not come up: for `pending`.
+function etcd.try_start_cluster(n, opts)
+  local ok, why = etcd.available()
+  if not ok then return nil, why end
+  local started, c = pcall(etcd.start_cluster, n, opts)
+  if not started then return nil, "etcd cannot start here: " .. tostring(c) end
+  return c
 end
 
 -- Clean up every cluster this process started.

@@ -200,7 +200,7 @@ typedef struct fixture {
   ik_etcd_gateway_t gw;
   ik_store_t store;
   int dead_port;   /* a port nothing listens on */
-  uv_timer_t tick; /* bounds each poll of wait_slot */
+  uv_timer_t tick; /* bounds each poll of run_until */
 } fixture_t;
 
 static int closed_port(void) {
@@ -218,13 +218,15 @@ static void on_tick(uv_timer_t *t) { (void)t; }
 /* Run the loop until the slot is done (10 s at most). A callback run from
  * a timer (curl's) would leave UV_RUN_ONCE blocked in its poll afterwards:
  * the tick bounds every poll to 10 ms. */
-static void wait_slot(void *ctx, slot_t *s) {
-  fixture_t *fx = ctx;
-  assert_int_equal(s->done, 0); /* never before the call returned */
+static void run_until(fixture_t *fx, int *done, int want) {
+  assert_int_equal(*done, 0); /* never before the call returned */
   time_t until = time(NULL) + 10;
-  while (s->done == 0 && time(NULL) < until) uv_run(&fx->loop.uv, UV_RUN_ONCE);
-  assert_int_equal(s->done, 1);
+  while (*done < want && time(NULL) < until) uv_run(&fx->loop.uv, UV_RUN_ONCE);
+  assert_int_equal(*done, want);
 }
+
+/* The contract's wait (store_contract.h); spi_slot.h's CALL uses run_until. */
+static void wait_slot(void *ctx, slot_t *s) { run_until(ctx, &s->done, 1); }
 
 /* A gateway on endpoints and a store under prefix on it. */
 static void open_store(fixture_t *fx, const char *endpoints, const char *prefix) {
@@ -269,14 +271,7 @@ static int teardown(void **state) {
   return 0;
 }
 
-#define DO(fx, s, expr)                  \
-  do {                                   \
-    slot_clear(s);                       \
-    ik_err_t e_ = {0};                   \
-    int rc_ = (expr);                    \
-    if (rc_ < 0) fail_msg("%s", e_.msg); \
-    wait_slot(fx, s);                    \
-  } while (0)
+#define DO(fx, s, expr) CALL(fx, s, expr)
 
 /* The raw record of key in the fake (decoded key), or NULL. */
 static const char *fake_value(fixture_t *fx, const char *key) {
