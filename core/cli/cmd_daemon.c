@@ -740,9 +740,19 @@ static void daemon_free(daemon_t *d) {
   d->lua = NULL;
 }
 
+static void on_resigned(json_t *result, const ik_err_t *err, void *data) {
+  if (!err) ik_log(IK_LOG_INFO, "daemon", "resigned: the lease is revoked, another manager may lead now", NULL);
+  daemon_free(data);
+}
+
 static void on_shutdown(ik_loop_t *loop, int signum, void *data) {
   daemon_t *d = data;
   ik_log(IK_LOG_INFO, "daemon", "shutting down", "signal", signum == 2 ? "SIGINT" : "SIGTERM", NULL);
+  /* A leader hands over first: its groups stop, its lease goes, and a
+   * follower takes over at once rather than after the TTL. */
+  ik_err_t err = {0};
+  if (d->elect && ik_manager_etcd_is_leader(d->elect) && ik_manager_etcd_resign(d->elect, on_resigned, d, &err) == 0)
+    return;
   daemon_free(d);
 }
 

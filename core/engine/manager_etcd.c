@@ -49,12 +49,15 @@ struct ik_manager_etcd {
   int pending;           /* gateway calls and streams outstanding */
   char *last_error;      /* the last call's error, NULL after a success */
   bool closing;
+  bool resigned; /* no campaign any more */
 };
 
 typedef struct op {
   ik_manager_etcd_t *m;
   uint64_t epoch;
-  uint64_t sent; /* loop time the request left */
+  uint64_t sent;  /* loop time the request left */
+  ik_spi_cb done; /* resign's caller */
+  void *done_data;
 } op_t;
 
 static void grant(ik_manager_etcd_t *m);
@@ -142,7 +145,7 @@ static void on_retry(ik_timer_t *t, void *data) {
 
 /* Grant (no lease) or campaign again after delay_ms, once. */
 static void retry_later(ik_manager_etcd_t *m, int64_t delay_ms) {
-  if (m->retry || m->closing) return;
+  if (m->retry || m->closing || m->resigned) return;
   ik_err_t err = {0};
   if (ik_timer_start(m->loop, (uint64_t)delay_ms, 0, on_retry, m, &m->retry, &err) < 0)
     ik_log(IK_LOG_ERROR, "manager", "cannot start a timer", "error", err.msg, NULL);
@@ -404,6 +407,35 @@ int ik_manager_etcd_new(ik_loop_t *loop, const ik_manager_etcd_opts_t *o, ik_man
   retry_later(m, 0);
   *out = m;
   return 0;
+}
+
+static void on_revoke(json_t *res, const ik_err_t *err, void *data) {
+  op_t *op = data;
+  ik_spi_cb done = op->done;
+  void *done_data = op->done_data;
+  answer_current(op, err, true);
+  if (err) ik_log(IK_LOG_WARN, "manager", "cannot revoke the lease; it expires by itself", "error", err->msg, NULL);
+  done(NULL, err, done_data);
+}
+
+int ik_manager_etcd_resign(ik_manager_etcd_t *m, ik_spi_cb cb, void *data, ik_err_t *err) {
+  step_down(m, "resigned: shutting down");
+  m->resigned = true;
+  int64_t lease = m->lease;
+  m->epoch++;
+  m->lease = 0;
+  stop_all(m);
+  if (lease == 0) return ik_loop_complete(m->loop, cb, data, NULL, NULL);
+  char id[24];
+  snprintf(id, sizeof id, "%" PRId64, lease);
+  json_t *body = json_pack("{s:s}", "ID", id);
+  op_t *op = op_new(m);
+  op->done = cb;
+  op->done_data = data;
+  int rc = m->gw.vt->call(m->gw.self, "/v3/lease/revoke", body, on_revoke, op, err);
+  if (rc < 0) op_failed(op);
+  json_decref(body);
+  return rc;
 }
 
 bool ik_manager_etcd_is_leader(const ik_manager_etcd_t *m) { return m->leader; }

@@ -61,6 +61,14 @@ const char *ik_manager_etcd_leader(const ik_manager_etcd_t *m);
  * succeeded since: why no leader may be known. */
 const char *ik_manager_etcd_last_error(const ik_manager_etcd_t *m);
 
+/* Give up leadership for good (a clean shutdown): on_lost runs now if
+ * this daemon leads, campaigning stops, and the lease is revoked, which
+ * deletes the leader key with it, so a follower takes over at once
+ * instead of after the TTL. cb(NULL, err or NULL, data) once etcd has
+ * answered (or at once, from the loop, without a lease); free the manager
+ * after. */
+int ik_manager_etcd_resign(ik_manager_etcd_t *m, ik_spi_cb cb, void *data, ik_err_t *err);
+
 /* Stop campaigning (no callback runs any more; the lease is left to
  * expire) and release m once the gateway has answered its calls. */
 void ik_manager_etcd_free(ik_manager_etcd_t *m);

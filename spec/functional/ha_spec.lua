@@ -26,10 +26,10 @@ end
 
 -- Start a manager on cluster c sharing dir; returns the support handle
 -- plus group (its group socket) and pid.
-local function manager(c, dir, prefix)
+local function manager(c, dir, ttl)
   local port = free_port()
   local d = support.start_daemon(nil, {
-    "--store", "etcd://" .. c.endpoints .. "/" .. (prefix or "ha"), "--lease-ttl", TTL .. "s",
+    "--store", "etcd://" .. c.endpoints .. "/ha", "--lease-ttl", (ttl or TTL) .. "s",
     "--listen", "127.0.0.1:" .. port, "--insecure", "--instance-file-dir", dir, "--poll", "1s",
     "-p", "group", "-p", "instance-file", "-p", "flavor-vanilla",
   })
@@ -104,11 +104,11 @@ describe("several managers on etcd", function()
     etcd.cleanup_all()
   end)
 
-  local function setup(n, members)
+  local function setup(n, members, ttl)
     local c = etcd.start_cluster(members or 1)
     local dir = support.mktemp()
     dirs[#dirs + 1] = dir
-    for i = 1, n do managers[i] = manager(c, dir) end
+    for i = 1, n do managers[i] = manager(c, dir, ttl) end
     return c, dir
   end
 
@@ -171,6 +171,22 @@ describe("several managers on etcd", function()
     assert.are.equal(0, r.status, r.stderr)
     assert.are.equal(5, settle(dir, 5))
     support.wait_group(new.home, "web", support.steady_at(5))
+  end)
+
+  it("a leader stopped cleanly hands over at once, not after its lease's TTL", function()
+    if skip then return pending(skip) end
+    local _, dir = setup(2, 1, 30) -- a TTL no spec would wait for
+    local leader = the_leader(managers)
+    assert.are.equal(0, commit(leader, web(2)).status)
+    assert.are.equal(2, settle(dir, 2))
+    support.sh("kill -TERM " .. leader.pid)
+    leader.task:wait()
+    leader.alive = false
+    local new = the_leader(managers, 10) -- the lease was revoked: no 30 s wait
+    assert.are.equal(0, commit(new, web(3)).status)
+    assert.are.equal(3, settle(dir, 3))
+    local events = io.open(leader.home .. "/events.jsonl"):read("*a")
+    assert.matches('"reason":"resigned: shutting down"', events, 1, true)
   end)
 
   it("a paused leader is replaced, steps down when it wakes, and provisions nothing twice", function()

@@ -334,6 +334,32 @@ static void a_failing_grant_says_why_no_leader_is_known(void **state) {
   assert_null(ik_manager_etcd_last_error(fx->m));
 }
 
+static void on_resigned(json_t *result, const ik_err_t *err, void *data) { (*(int *)data)++; }
+
+static void resign_steps_down_and_revokes_the_lease(void **state) {
+  fixture_t *fx = *state;
+  win(fx);
+  int resigned = 0;
+  ik_err_t err = {0};
+  assert_int_equal(ik_manager_etcd_resign(fx->m, on_resigned, &resigned, &err), 0);
+  assert_int_equal(fx->lost, 1); /* at once */
+  assert_false(ik_manager_etcd_is_leader(fx->m));
+  assert_true(fx->watches[0].cancelled);
+  call_t *r = next_call(fx, "/v3/lease/revoke");
+  assert_string_equal(json_string_value(json_object_get(r->body, "ID")), "7");
+  assert_int_equal(resigned, 0);
+  answer(r, "{\"header\":{}}");
+  assert_int_equal(resigned, 1);
+  /* and it campaigns no more, even when the key goes */
+  watch_event(&fx->watches[0], "DELETE", NULL, NULL);
+  end_watch(&fx->watches[0], IK_ECANCELED);
+  for (int i = 0; i < 50; i++) {
+    uv_run(&fx->loop.uv, UV_RUN_NOWAIT);
+    uv_sleep(10);
+  }
+  for (int i = 0; i < fx->ncalls; i++) assert_true(fx->calls[i].answered);
+}
+
 static void answers_after_free_are_dropped(void **state) {
   fixture_t *fx = *state;
   next_call(fx, "/v3/lease/grant");
@@ -351,6 +377,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(delete_during_a_campaign_campaigns_once_more, setup, teardown),
       cmocka_unit_test_setup_teardown(watch_end_watches_again, setup, teardown),
       cmocka_unit_test_setup_teardown(a_failing_grant_says_why_no_leader_is_known, setup, teardown),
+      cmocka_unit_test_setup_teardown(resign_steps_down_and_revokes_the_lease, setup, teardown),
       cmocka_unit_test_setup_teardown(answers_after_free_are_dropped, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
