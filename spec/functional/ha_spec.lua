@@ -85,6 +85,13 @@ local function commit(d, spec)
   return support.run(d.home, { "group", "commit", "-" }, { stdin = spec })
 end
 
+-- Commit web at size n through manager d; dir then holds exactly n instances.
+local function apply(d, dir, n)
+  local r = commit(d, web(n))
+  assert.are.equal(0, r.status, r.stderr)
+  assert.are.equal(n, settle(dir, n))
+end
+
 describe("several managers on etcd", function()
   local skip, managers, dirs
   before_each(function()
@@ -162,8 +169,7 @@ describe("several managers on etcd", function()
     local c, dir = setup(3)
     if not c then return pending(dir) end
     local leader = the_leader(managers)
-    assert.are.equal(0, commit(leader, web(3)).status)
-    assert.are.equal(3, settle(dir, 3))
+    apply(leader, dir, 3)
     support.sh("kill -KILL " .. leader.pid)
     leader.task:wait()
     leader.alive = false
@@ -173,9 +179,7 @@ describe("several managers on etcd", function()
     assert.are_not.equal(leader, new)
     -- it goes on from the store: a change through the other follower
     local other = followers(new)[1]
-    local r = commit(other, web(5, "v1"))
-    assert.are.equal(0, r.status, r.stderr)
-    assert.are.equal(5, settle(dir, 5))
+    apply(other, dir, 5)
     support.wait_group(new.home, "web", support.steady_at(5))
   end)
 
@@ -184,14 +188,12 @@ describe("several managers on etcd", function()
     local c, dir = setup(2, 1, 30) -- a TTL no spec would wait for
     if not c then return pending(dir) end
     local leader = the_leader(managers)
-    assert.are.equal(0, commit(leader, web(2)).status)
-    assert.are.equal(2, settle(dir, 2))
+    apply(leader, dir, 2)
     support.sh("kill -TERM " .. leader.pid)
     leader.task:wait()
     leader.alive = false
     local new = the_leader(managers, 10) -- the lease was revoked: no 30 s wait
-    assert.are.equal(0, commit(new, web(3)).status)
-    assert.are.equal(3, settle(dir, 3))
+    apply(new, dir, 3)
     local events = io.open(leader.home .. "/events.jsonl"):read("*a")
     assert.matches('"reason":"resigned: shutting down"', events, 1, true)
   end)
@@ -202,8 +204,7 @@ describe("several managers on etcd", function()
     if not c then return pending(dir) end
     local leader = the_leader(managers)
     local revision = select(2, c.get("ha/leader")).create_revision
-    assert.are.equal(0, commit(leader, web(2)).status)
-    assert.are.equal(2, settle(dir, 2))
+    apply(leader, dir, 2)
     support.sh("kill -STOP " .. leader.pid)
     local other = followers(leader)[1]
     for _ = 1, 5 * TTL * 10 do
@@ -213,8 +214,7 @@ describe("several managers on etcd", function()
     assert.is_true(is_leader(other))
     assert.are_not.equal(revision, select(2, c.get("ha/leader")).create_revision)
     -- the new leader changes the group while the old one sleeps
-    assert.are.equal(0, commit(other, web(3)).status)
-    assert.are.equal(3, settle(dir, 3))
+    apply(other, dir, 3)
     support.sh("kill -CONT " .. leader.pid)
     for _ = 1, 50 do
       if not is_leader(leader) then break end
@@ -238,13 +238,10 @@ describe("several managers on etcd", function()
     local c, dir = setup(2, 3)
     if not c then return pending(dir) end
     local leader = the_leader(managers)
-    assert.are.equal(0, commit(leader, web(2)).status)
-    assert.are.equal(2, settle(dir, 2))
+    apply(leader, dir, 2)
     c.kill9(c.members[1]) -- every manager's first endpoint
     local now = the_leader(managers, 5 * TTL)
-    local r = commit(followers(now)[1], web(4))
-    assert.are.equal(0, r.status, r.stderr)
-    assert.are.equal(4, settle(dir, 4))
+    apply(followers(now)[1], dir, 4)
   end)
 
   it("steps down when etcd loses its quorum and leads again when it is back", function()
@@ -252,8 +249,7 @@ describe("several managers on etcd", function()
     local c, dir = setup(2, 3)
     if not c then return pending(dir) end
     the_leader(managers)
-    assert.are.equal(0, commit(managers[1], web(2)).status)
-    assert.are.equal(2, settle(dir, 2))
+    apply(managers[1], dir, 2)
     c.kill9(c.members[1])
     c.kill9(c.members[2])
     local leading
@@ -268,9 +264,7 @@ describe("several managers on etcd", function()
     c.launch(c.members[2])
     assert.is_true(c.wait_healthy(nil, 20))
     local now = the_leader(managers, 10 * TTL)
-    local r = commit(followers(now)[1], web(3))
-    assert.are.equal(0, r.status, r.stderr)
-    assert.are.equal(3, settle(dir, 3))
+    apply(followers(now)[1], dir, 3)
   end)
 
   it("refuses --lease-ttl without the etcd store, and a TTL under a second", function()
