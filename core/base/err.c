@@ -47,6 +47,7 @@ static const struct {
     {IK_EIO, "EIO", "i/o error"},
     {IK_EDRIVER, "EDRIVER", "driver error"},
     {IK_EUSAGE, "EUSAGE", "usage error"},
+    {IK_ENOTLEADER, "ENOTLEADER", "not the leader"},
 };
 
 const char *ik_err_name(int code) {

@@ -17,16 +17,17 @@
 enum {
   IK_OK = 0,
   /* Project codes live below libuv's range (libuv ends at -4095). */
-  IK_EINVAL = -5001,    /* bad input: a field is missing, mistyped or out of range */
-  IK_ETIMEDOUT = -5002, /* a deadline passed (watchdog, exec timeout, rpc) */
-  IK_ECANCELED = -5003, /* the operation was cancelled (shutdown, Ctrl-C) */
-  IK_ELUA = -5004,      /* a Lua error was raised */
-  IK_ENOTFOUND = -5005, /* a named thing (plugin, group, file) does not exist */
-  IK_EEXIST = -5006,    /* a named thing already exists */
-  IK_ESTATE = -5007,    /* the call is not valid in the current state */
-  IK_EIO = -5008,       /* an I/O or transport error */
-  IK_EDRIVER = -5009,   /* an instance/flavor driver reported an error */
-  IK_EUSAGE = -5010,    /* command-line misuse (exit status 2) */
+  IK_EINVAL = -5001,     /* bad input: a field is missing, mistyped or out of range */
+  IK_ETIMEDOUT = -5002,  /* a deadline passed (watchdog, exec timeout, rpc) */
+  IK_ECANCELED = -5003,  /* the operation was cancelled (shutdown, Ctrl-C) */
+  IK_ELUA = -5004,       /* a Lua error was raised */
+  IK_ENOTFOUND = -5005,  /* a named thing (plugin, group, file) does not exist */
+  IK_EEXIST = -5006,     /* a named thing already exists */
+  IK_ESTATE = -5007,     /* the call is not valid in the current state */
+  IK_EIO = -5008,        /* an I/O or transport error */
+  IK_EDRIVER = -5009,    /* an instance/flavor driver reported an error */
+  IK_EUSAGE = -5010,     /* command-line misuse (exit status 2) */
+  IK_ENOTLEADER = -5011, /* a fenced write was refused: this daemon no longer leads */
 };
 
 typedef struct ik_err {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
@@ -17,14 +18,20 @@
 #include "cli/cli.h"
 #include "cli/remote.h"
 #include "engine/controller.h"
+#include "engine/events.h"
+#include "engine/group_gate.h"
+#include "engine/manager_etcd.h"
 #include "engine/manager_single.h"
+#include "engine/store_etcd.h"
 #include "engine/store_file.h"
 #include "loop/loop.h"
 #include "lua/plugin.h"
 #include "lua/runtime.h"
 #include "net/discovery.h"
+#include "net/client/etcd_gateway.h"
 #include "net/client/http_client.h"
 #include "net/registry.h"
+#include "net/client/remote.h"
 #include "net/client/rpc_client.h"
 #include "net/server/rpc_flavor.h"
 #include "net/server/rpc_group.h"
@@ -78,9 +85,20 @@ struct daemon {
   const char *tls_cert, *tls_key, *tls_client_ca; /* --listen over TLS; NULL with --insecure */
   ik_lua_t *lua;
   ik_registry_t *registry; /* owns every hosted plugin */
-  ik_store_t store;        /* $INFRAKIT_HOME/configs */
-  ik_controller_t *controller;
+  ik_store_t store;        /* $INFRAKIT_HOME/configs, or etcd with --store etcd://... */
+  char *etcd_endpoints;    /* --store etcd://ENDPOINTS/PREFIX, else NULL (the file store) */
+  char *etcd_prefix;
+  ik_http_client_t *etcd_http; /* the etcd store's gateway and its client */
+  ik_etcd_gateway_t etcd_gw;
+  ik_controller_t *controller; /* with etcd: only while this daemon leads */
   ik_manager_plugin_t manager;
+  /* --store etcd: several managers (docs/ha.md) */
+  uint64_t lease_ttl_ms;          /* --lease-ttl */
+  ik_manager_etcd_t *elect;       /* the election; owned through manager */
+  ik_group_gate_t *gate;          /* the group plugin served: controller or leader */
+  ik_http_client_t *forward_http; /* calls forwarded to the leader */
+  ik_events_t *ha_events;         /* leadership transitions, in the event log */
+  char *group_url;                /* the group plugin's --listen URL, else NULL */
   ik_group_plugin_t group;
   uint64_t poll_ms;
   uint64_t call_timeout_ms;            /* --call-timeout; 0 = the controller's default */
@@ -225,10 +243,20 @@ static void memory_relief(void *ctx) {
   else malloc_trim(0);
 }
 
+/* --store etcd://...: the store in etcd, through its JSON gateway. Not
+ * locked: several managers share it (leadership decides who writes). */
+static int open_etcd_store(daemon_t *d, ik_err_t *err) {
+  int rc = ik_http_client_new(&d->loop, &d->etcd_http, err);
+  if (rc == 0) rc = ik_etcd_gateway_new(d->etcd_http, d->etcd_endpoints, 0, &d->etcd_gw, err);
+  if (rc == 0) rc = ik_store_etcd_new(&d->loop, &d->etcd_gw, d->etcd_prefix, &d->store, err);
+  return rc;
+}
+
 /* The controller's store, taken for this daemon alone before anything is
  * served: a second daemon on it would fight this one for the same groups
  * (several managers come with the etcd store). */
 static int open_store(daemon_t *d, ik_err_t *err) {
+  if (d->etcd_endpoints) return open_etcd_store(d, err);
   char *configs = ik_sprintf("%s/configs", d->home);
   int rc = ik_store_file_new(&d->loop, configs, &d->store, err);
   ik_free(configs);
@@ -236,8 +264,8 @@ static int open_store(daemon_t *d, ik_err_t *err) {
   return rc;
 }
 
-/* The group controller (its store is open) and its leadership. */
-static int make_controller(daemon_t *d, ik_err_t *err) {
+/* The group controller over the open store. */
+static int new_controller(daemon_t *d, ik_err_t *err) {
   char *events = ik_sprintf("%s/events.jsonl", d->home);
   int rc;
   ik_controller_opts_t o = {
@@ -255,6 +283,101 @@ static int make_controller(daemon_t *d, ik_err_t *err) {
   };
   rc = ik_controller_new(&d->loop, &o, &d->controller, err);
   ik_free(events);
+  return rc;
+}
+
+/* --- several managers (--store etcd; docs/ha.md) ------------------------- */
+
+static void ha_event(daemon_t *d, const char *event, json_t *fields) {
+  ik_events_emit(d->ha_events, "", event, fields);
+}
+
+static void on_resumed(json_t *result, const ik_err_t *err, void *data);
+
+/* Elected: fence the store's writes on our leader key, then load every
+ * group and its rollout state and go on where the last leader stopped. */
+static void ha_gained(int64_t revision, void *ctx) {
+  daemon_t *d = ctx;
+  ik_err_t err = {0};
+  char *key = ik_sprintf("%s/leader", d->etcd_prefix);
+  int rc = ik_store_etcd_set_guard(&d->store, key, revision, &err);
+  ik_free(key);
+  if (rc == 0 && d->controller == NULL) rc = new_controller(d, &err);
+  if (rc == 0) {
+    ik_group_plugin_t local = ik_controller_group(d->controller);
+    ik_group_gate_set_local(d->gate, &local);
+    rc = ik_controller_resume(d->controller, on_resumed, d, &err);
+  }
+  if (rc < 0) ik_log(IK_LOG_ERROR, "daemon", "elected, but cannot take over the groups", "error", err.msg, NULL);
+  ha_event(d, "leadership-gained", json_pack("{s:I}", "revision", (json_int_t)revision));
+}
+
+/* Deposed: stop at once. The controller's groups stop (no new action;
+ * the answers of calls still out are dropped), instances stay as they
+ * are, and the store's guard stays on the old revision, so a write that
+ * was already on its way is refused. */
+static void ha_lost(const char *reason, void *ctx) {
+  daemon_t *d = ctx;
+  ik_group_gate_set_local(d->gate, NULL);
+  ik_controller_free(d->controller);
+  d->controller = NULL;
+  char n[24];
+  snprintf(n, sizeof n, "%" PRIu64, ik_store_etcd_refused(&d->store));
+  ik_log(IK_LOG_WARN, "daemon", "stopped managing groups: not the leader", "reason", reason, "refused_writes", n, NULL);
+  ha_event(d, "leadership-lost",
+           json_pack("{s:s,s:I}", "reason", reason, "refused_writes", (json_int_t)ik_store_etcd_refused(&d->store)));
+}
+
+static const char *ha_leader(void *ctx, const char **why) {
+  daemon_t *d = ctx;
+  if (d->elect == NULL) return NULL;
+  *why = ik_manager_etcd_last_error(d->elect);
+  return ik_manager_etcd_leader(d->elect);
+}
+
+/* The leader's group plugin, over RPC at its advertised location. */
+static int ha_open_leader(void *ctx, const char *location, ik_group_plugin_t *out, ik_err_t *err) {
+  daemon_t *d = ctx;
+  int rc = d->forward_http ? 0 : ik_http_client_new(&d->loop, &d->forward_http, err);
+  ik_rpc_client_t *c = NULL;
+  if (rc == 0) rc = ik_rpc_client_new(d->forward_http, location, 0, &c, err);
+  if (rc == 0) ik_remote_group_new(c, "group", out);
+  return rc;
+}
+
+/* Campaign, once the group plugin listens: its location is what the
+ * others forward to (the --listen URL, else the unix socket). */
+static int ha_start(daemon_t *d, ik_err_t *err) {
+  char *events = ik_sprintf("%s/events.jsonl", d->home);
+  int rc = ik_events_open(events, &d->ha_events, err);
+  ik_free(events);
+  if (rc < 0) return rc;
+  char *location = d->group_url ? ik_strdup(d->group_url) : ik_sprintf("unix://%s/group", d->dir);
+  ik_manager_etcd_opts_t o = {
+      .gateway = d->etcd_gw,
+      .prefix = d->etcd_prefix,
+      .location = location,
+      .lease_ttl_ms = (int64_t)d->lease_ttl_ms,
+      .on_gained = ha_gained,
+      .on_lost = ha_lost,
+      .ctx = d,
+  };
+  rc = ik_manager_etcd_new(&d->loop, &o, &d->elect, err);
+  ik_free(location);
+  if (rc == 0) d->manager = ik_manager_etcd_plugin(d->elect);
+  return rc;
+}
+
+/* The group plugin and its leadership: the controller itself with the
+ * file store; with etcd, the gate (the manager comes in ha_start). */
+static int make_controller(daemon_t *d, ik_err_t *err) {
+  if (d->etcd_endpoints) {
+    ik_group_gate_opts_t go = {.store = &d->store, .leader = ha_leader, .open_leader = ha_open_leader, .ctx = d};
+    d->gate = ik_group_gate_new(&d->loop, &go);
+    d->group = ik_group_gate_plugin(d->gate);
+    return 0;
+  }
+  int rc = new_controller(d, err);
   if (rc < 0) return rc;
   d->group = ik_controller_group(d->controller);
   char *location = ik_sprintf("unix://%s/group", d->dir);
@@ -333,6 +456,7 @@ static int serve_at(daemon_t *d, hosted_t *h, const char *path, const char *tcp,
              ik_http_server_port(ik_rpc_server_http(h->rpc, 1)));
   }
   if ((rc = ik_plugin_publish(d->dir, h->name, tcp ? url : NULL, err)) < 0) return rc;
+  if (tcp && h->obj == &d->group) d->group_url = ik_strdup(url);
   h->published = true;
   ik_log(IK_LOG_INFO, "daemon", "serving", "plugin", h->name, "socket", path, tcp ? "tcp" : NULL, url, NULL);
   return 0;
@@ -592,7 +716,8 @@ static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n,
   uv_unref((uv_handle_t *)&d->sighup);
   if ((rc = uv_signal_start(&d->sighup, on_sighup, SIGHUP)) < 0) return ik_err_uv(err, rc, "SIGHUP handler");
   /* Every plugin is up: pick up the groups committed before. */
-  if (d->controller && ik_controller_resume(d->controller, on_resumed, d, err) < 0) return err->code;
+  if (d->gate && ha_start(d, err) < 0) return err->code;
+  if (!d->gate && d->controller && ik_controller_resume(d->controller, on_resumed, d, err) < 0) return err->code;
   return 0;
 }
 
@@ -606,17 +731,39 @@ static void daemon_free(daemon_t *d) {
   d->controller = NULL;
   if (d->manager.vt) d->manager.vt->free(d->manager.self);
   d->manager.vt = NULL;
+  d->elect = NULL;
+  ik_group_gate_free(d->gate);
+  d->gate = NULL;
+  ik_http_client_free(d->forward_http);
+  d->forward_http = NULL;
+  ik_events_close(d->ha_events);
+  d->ha_events = NULL;
+  ik_free(d->group_url);
+  d->group_url = NULL;
   if (d->store.vt) d->store.vt->free(d->store.self);
   d->store.vt = NULL;
+  ik_http_client_free(d->etcd_http); /* cancels the etcd calls in flight */
+  d->etcd_http = NULL;
+  ik_etcd_gateway_free(&d->etcd_gw); /* released once they have answered */
   ik_registry_free(d->registry);
   d->registry = NULL;
   ik_lua_free(d->lua);
   d->lua = NULL;
 }
 
+static void on_resigned(json_t *result, const ik_err_t *err, void *data) {
+  if (!err) ik_log(IK_LOG_INFO, "daemon", "resigned: the lease is revoked, another manager may lead now", NULL);
+  daemon_free(data);
+}
+
 static void on_shutdown(ik_loop_t *loop, int signum, void *data) {
   daemon_t *d = data;
   ik_log(IK_LOG_INFO, "daemon", "shutting down", "signal", signum == 2 ? "SIGINT" : "SIGTERM", NULL);
+  /* A leader hands over first: its groups stop, its lease goes, and a
+   * follower takes over at once rather than after the TTL. */
+  ik_err_t err = {0};
+  if (d->elect && ik_manager_etcd_is_leader(d->elect) && ik_manager_etcd_resign(d->elect, on_resigned, d, &err) == 0)
+    return;
   daemon_free(d);
 }
 
@@ -692,6 +839,8 @@ static int daemon_run(int argc, char **argv) {
       {"docker-host", 0, true},
       {"docker-stop-grace", 0, true},
       {"qemu-dir", 0, true},
+      {"store", 0, true},
+      {"lease-ttl", 0, true},
       {NULL, 0, false},
   };
   template_access_t ta = {0};
@@ -759,6 +908,18 @@ static int daemon_run(int argc, char **argv) {
     if (o == 16 && p.arg[0] != '/')
       return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--qemu-dir %s: want an absolute path", p.arg));
     if (o == 16) d.qemu_dir = p.arg;
+    if (o == 18 && (ik_parse_go_duration(p.arg, &d.lease_ttl_ms) < 0 || d.lease_ttl_ms < 1000 ||
+                    d.lease_ttl_ms > 3600000))
+      return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--lease-ttl %s: want a duration from 1s to 1h, like 2s", p.arg));
+    if (o == 17 && strcmp(p.arg, "file") == 0) {
+      ik_free(d.etcd_endpoints), ik_free(d.etcd_prefix);
+      d.etcd_endpoints = d.etcd_prefix = NULL;
+    } else if (o == 17) {
+      ik_free(d.etcd_endpoints), ik_free(d.etcd_prefix);
+      ik_err_t ue = {0};
+      if (ik_store_etcd_parse_url(p.arg, &d.etcd_endpoints, &d.etcd_prefix, &ue) < 0)
+        return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--store %s: %s (or file, the default)", p.arg, ue.msg));
+    }
   }
   if (d.max_group_size == 0) {
     ik_err_t env_err = {0};
@@ -787,6 +948,9 @@ static int daemon_run(int argc, char **argv) {
     return drop_access(&ta, IK_EXIT_USAGE);
   access_code(&ta, &d.template_access);
   if (p.index < argc) return ik_cli_usage_error(&ik_cmd_daemon, "unexpected argument \"%s\"", argv[p.index]);
+  if (d.lease_ttl_ms && !d.etcd_endpoints)
+    return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--lease-ttl goes with --store etcd://... (one manager "
+                                                               "on the file store has no election)"));
   int urc = check_listen_flags(tcp, &d, insecure);
   if (urc != 0) return urc;
 
@@ -852,6 +1016,8 @@ static int daemon_run(int argc, char **argv) {
   if (ik_loop_close(&d.loop, &leaked) != 0 || leaked > 0)
     ik_log(IK_LOG_WARN, "daemon", "loop did not close clean", NULL);
   d.file_dir = NULL;
+  ik_free(d.etcd_endpoints), ik_free(d.etcd_prefix);
+  d.etcd_endpoints = d.etcd_prefix = NULL;
   ik_free(default_file_dir);
   candidates_free(all, nall);
   return exit_code;
@@ -876,7 +1042,10 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                     rollout state in $INFRAKIT_HOME/configs, events appended\n"
             "                     to $INFRAKIT_HOME/events.jsonl; one daemon per store: it\n"
             "                     locks configs/daemon.lock, and a second daemon on the same\n"
-            "                     INFRAKIT_HOME refuses to start, naming the holder's pid\n"
+            "                     INFRAKIT_HOME refuses to start, naming the holder's pid;\n"
+            "                     with --store etcd, several daemons share the store:\n"
+            "                     the elected leader runs the groups, the others forward\n"
+            "                     changes to it (docs/ha.md)\n"
             "  instance-file      Instance/0.6.1: one JSON file per instance, in\n"
             "                     $INFRAKIT_HOME/instance-file (see --instance-file-dir)\n"
             "  instance-process   Instance/0.6.1: each instance a local process (Properties\n"
@@ -943,7 +1112,18 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                            destroy, describe, health, ...) not answered within this\n"
             "                            fails and is retried with backoff (default 5m)\n"
             "  --call-timeout PLUGIN=DURATION\n"
-            "                            the same for one plugin (as specs name it); repeat\n\n"
+            "                            the same for one plugin (as specs name it); repeat\n"
+            "  --store file|etcd://HOST:PORT[,HOST:PORT...][/PREFIX]\n"
+            "                            where the group controller keeps specs and rollout\n"
+            "                            state: file ($INFRAKIT_HOME/configs, the default) or\n"
+            "                            an etcd v3 cluster, each document at PREFIX/KEY\n"
+            "                            (default prefix infrakit; docs/ha.md); the next\n"
+            "                            endpoint is tried when one does not answer. With etcd,\n"
+            "                            several daemons manage together: one leads (elected),\n"
+            "                            the others forward changes to it\n"
+            "  --lease-ttl DURATION      with --store etcd: the leader's lease (default 2s, whole\n"
+            "                            seconds); a dead leader is replaced within about twice\n"
+            "                            this\n\n"
             "Templates the daemon renders (InitScriptTemplateURL and what it includes) come\n"
             "from specs, so they read the environment and local files only as allowed here\n"
             "(docs/security.md#templates); `infrakit template` and playbooks are not limited:\n"

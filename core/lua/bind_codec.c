@@ -10,18 +10,18 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "base/base64.h"
 #include "base/mem.h"
 #include "lua/internal.h"
 
 static int l_b64encode(lua_State *L) {
-  size_t n;
-  const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
-  size_t cap = 4 * ((n + 2) / 3) + 1;
-  unsigned char *out = ik_malloc(cap);
-  /* EVP_EncodeBlock takes an int length; strings past 1.5 GiB are refused
-   * by the template's own limits long before this. */
-  int len = EVP_EncodeBlock(out, s, (int)n);
-  lua_pushlstring(L, (const char *)out, (size_t)len);
+  size_t n, len;
+  const char *s = luaL_checklstring(L, 1, &n);
+  /* Strings past 1.5 GiB are refused by the template's own limits long
+   * before this. */
+  char *out = ik_base64_encode(s, n, &len);
+  if (out == NULL) return luaL_error(L, "b64enc: the input is too large");
+  lua_pushlstring(L, out, len);
   ik_free(out);
   return 1;
 }
@@ -65,10 +65,9 @@ static int l_b64decode(lua_State *L) {
     lua_pushfstring(L, "illegal base64 data at input byte %d", (int)bad);
     return 2;
   }
-  unsigned char *out = ik_malloc(n / 4 * 3 + 1);
-  int got = EVP_DecodeBlock(out, s, (int)n); /* counts padding as zero bytes */
-  size_t pad = n >= 1 && s[n - 1] == '=' ? (n >= 2 && s[n - 2] == '=' ? 2 : 1) : 0;
-  lua_pushlstring(L, (const char *)out, got < 0 ? 0 : (size_t)got - pad);
+  size_t got = 0;
+  char *out = ik_base64_decode((const char *)s, n, &got); /* valid: checked above */
+  lua_pushlstring(L, out ? out : "", got);
   ik_free(out);
   ik_free(s);
   return 1;

@@ -20,3 +20,9 @@ $(BENCH_OUT)/flavor_bench: spec/bench/flavor_bench.c $(LIBIK) spec/bench/bench.m
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< -Wl,--whole-archive $(LIBIK) -Wl,--no-whole-archive $(LDLIBS_ALL)
 bench-tools: $(BENCH_OUT)/flavor_bench
+
+# store_bench links the core (the file and etcd stores through the store SPI).
+$(BENCH_OUT)/store_bench: spec/bench/store_bench.c $(LIBIK) spec/bench/bench.mk
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< -Wl,--whole-archive $(LIBIK) -Wl,--no-whole-archive $(LDLIBS_ALL)
+bench-tools: $(BENCH_OUT)/store_bench

@@ -15,6 +15,7 @@
 #include "base/mem.h"
 #include "engine/store_file.h"
 #include "loop/loop.h"
+#include "store_contract.h"
 #include "spi_slot.h"
 
 typedef struct fixture {
@@ -62,70 +63,17 @@ static int teardown(void **state) {
     wait_done(fx, s);            \
   } while (0)
 
+/* The contract every store keeps (store_contract.h). */
+static void contract_wait(void *ctx, slot_t *s) { wait_done(ctx, s); }
+
 static void put_get_list_del_round_trip(void **state) {
   fixture_t *fx = *state;
-  ik_store_t *st = &fx->store;
-  slot_t s = {0};
-  json_t *spec = json_pack("{s:s, s:{s:{s:i}}}", "ID", "workers", "Properties", "Allocation", "Size", 3);
-  json_t *roll = json_pack("{s:s, s:i}", "Target", "abc", "Done", 2);
-  DO(fx, &s, st->vt->put(st->self, "groups/workers/spec", spec, on_slot, &s, &e_));
-  assert_int_equal(s.err.code, 0);
-  DO(fx, &s, st->vt->put(st->self, "groups/workers/rollout", roll, on_slot, &s, &e_));
-  DO(fx, &s, st->vt->put(st->self, "groups/db/spec", spec, on_slot, &s, &e_));
-  DO(fx, &s, st->vt->get(st->self, "groups/workers/spec", on_slot, &s, &e_));
-  assert_true(json_equal(s.result, spec));
-  DO(fx, &s, st->vt->list(st->self, "groups/", on_slot, &s, &e_));
-  char *keys = json_dumps(s.result, JSON_COMPACT);
-  assert_string_equal(keys, "[\"groups/db/spec\",\"groups/workers/rollout\",\"groups/workers/spec\"]");
-  free(keys);
-  DO(fx, &s, st->vt->list(st->self, "groups/workers/", on_slot, &s, &e_));
-  assert_int_equal(json_array_size(s.result), 2);
-  /* An overwrite replaces the whole document. */
-  json_t *roll2 = json_pack("{s:s}", "Target", "def");
-  DO(fx, &s, st->vt->put(st->self, "groups/workers/rollout", roll2, on_slot, &s, &e_));
-  DO(fx, &s, st->vt->get(st->self, "groups/workers/rollout", on_slot, &s, &e_));
-  assert_true(json_equal(s.result, roll2));
-  DO(fx, &s, st->vt->del(st->self, "groups/workers/rollout", on_slot, &s, &e_));
-  assert_int_equal(s.err.code, 0);
-  DO(fx, &s, st->vt->get(st->self, "groups/workers/rollout", on_slot, &s, &e_));
-  assert_int_equal(s.err.code, IK_ENOTFOUND);
-  DO(fx, &s, st->vt->del(st->self, "groups/workers/rollout", on_slot, &s, &e_)); /* again: fine */
-  assert_int_equal(s.err.code, 0);
-  slot_clear(&s);
-  json_decref(spec);
-  json_decref(roll);
-  json_decref(roll2);
+  contract_round_trip(&fx->store, contract_wait, fx);
 }
-
-#define K60 "groups-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define LONG_KEY K60 K60 K60 K60 K60 K60 K60 K60 K60 K60
 
 static void bad_keys_are_refused_naming_the_problem(void **state) {
   fixture_t *fx = *state;
-  static const struct {
-    const char *key;
-    const char *says;
-  } cases[] = {
-      {"", "want 1 to 200 bytes"},
-      {"groups//spec", "empty"},
-      {"groups/../etc", "\"..\""},
-      {"./x", "\".\""},
-      {"groups/a b", "' ' is not allowed"},
-      {"/abs", "empty"},
-      {"trailing/", "empty"},
-      /* A long key never pushes the reason out of the (bounded) message. */
-      {LONG_KEY, "want 1 to 200 bytes, got 650"},
-      {K60 K60 K60 "/a b", "' ' is not allowed"},
-  };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    ik_err_t err = {0};
-    slot_t s = {0};
-    json_t *v = json_object();
-    assert_int_equal(fx->store.vt->put(fx->store.self, cases[i].key, v, on_slot, &s, &err), IK_EINVAL);
-    if (strstr(err.msg, cases[i].says) == NULL) fail_msg("key \"%s\": %s", cases[i].key, err.msg);
-    assert_int_equal(s.done, 0);
-    json_decref(v);
-  }
+  contract_bad_keys(&fx->store);
 }
 
 static void a_crash_leaves_whole_documents_and_ignored_temp_files(void **state) {

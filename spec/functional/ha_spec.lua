@@ -1,0 +1,293 @@
+-- Several managers on one etcd (docs/ha.md): real etcd members on
+-- 127.0.0.1 and 2-3 `infrakit daemon --store etcd://...` with --listen on
+-- loopback ports, sharing one instance-file directory (instances every
+-- manager reaches). Exactly one leads; a follower forwards changes to it;
+-- a killed or paused leader is replaced and nothing is provisioned twice.
+-- Pending where etcd cannot start.
+local infrakit = require "infrakit"
+local json = infrakit.json
+local support = dofile("spec/functional/support.lua")
+local etcd = dofile("spec/functional/etcd_support.lua")
+
+local TTL = 2 -- seconds: --lease-ttl
+
+local function web(size, note)
+  return json.encode({ ID = "web", Properties = {
+    Allocation = { Size = size },
+    Instance = { Plugin = "instance-file", Properties = { Note = note or "v1" } },
+    Flavor = { Plugin = "flavor-vanilla", Properties = {} },
+  } })
+end
+
+local function free_port()
+  local r = support.sh("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'")
+  return tonumber(r.stdout)
+end
+
+-- Start a manager on cluster c sharing dir; returns the support handle
+-- plus group (its group socket) and pid.
+local function manager(c, dir, ttl)
+  local port = free_port()
+  local d = support.start_daemon(nil, {
+    "--store", "etcd://" .. c.endpoints .. "/ha", "--lease-ttl", (ttl or TTL) .. "s",
+    "--listen", "127.0.0.1:" .. port, "--insecure", "--instance-file-dir", dir, "--poll", "1s",
+    "-p", "group", "-p", "instance-file", "-p", "flavor-vanilla",
+  })
+  d.group = d.home .. "/plugins/group"
+  d.url = "tcp://127.0.0.1:" .. port
+  d.pid = (io.open(d.home .. "/plugins/group.pid"):read("*a"):gsub("%s+$", ""))
+  return d
+end
+
+local function is_leader(d)
+  local r = infrakit.rpc.call(d.group, "Manager.IsLeader", {}, { timeout = 2 })
+  return r and r.Leader == true
+end
+
+local function location(d)
+  local r = infrakit.rpc.call(d.group, "Manager.LeaderLocation", {}, { timeout = 2 })
+  return r and r.Location and (r.Location.Scheme .. "://" .. r.Location.Host) or nil
+end
+
+-- The one leader among ds once exactly one leads (within seconds), or fail.
+local function the_leader(ds, seconds)
+  local leaders
+  for _ = 1, (seconds or 10) * 10 do
+    leaders = {}
+    for _, d in ipairs(ds) do if d.alive ~= false and is_leader(d) then leaders[#leaders + 1] = d end end
+    if #leaders == 1 then return leaders[1] end
+    infrakit.sleep(0.1)
+  end
+  error("not exactly one leader: " .. #leaders)
+end
+
+local function count_instances(dir)
+  local r = support.sh("ls " .. dir .. " | grep -c '^instance-' || true")
+  return tonumber(r.stdout) or 0
+end
+
+-- Wait until dir holds n instances and stays so for a moment; returns the count seen last.
+local function settle(dir, n, seconds)
+  local seen
+  for _ = 1, (seconds or 20) * 10 do
+    seen = count_instances(dir)
+    if seen == n then
+      infrakit.sleep(1.5) -- a second leader would provision within a poll
+      seen = count_instances(dir)
+      if seen == n then return seen end
+    end
+    infrakit.sleep(0.1)
+  end
+  return seen
+end
+
+local function commit(d, spec)
+  return support.run(d.home, { "group", "commit", "-" }, { stdin = spec })
+end
+
+-- Commit web at size n through manager d; dir then holds exactly n instances.
+local function apply(d, dir, n)
+  local r = commit(d, web(n))
+  assert.are.equal(0, r.status, r.stderr)
+  assert.are.equal(n, settle(dir, n))
+end
+
+describe("several managers on etcd", function()
+  local skip, managers, dirs
+  before_each(function()
+    local ok, why = etcd.available()
+    skip = not ok and why or nil
+    managers, dirs = {}, {}
+  end)
+  after_each(function()
+    for _, d in ipairs(managers) do
+      if d.alive ~= false then
+        support.sh("kill -CONT " .. d.pid .. " 2>/dev/null; kill -TERM " .. d.pid .. " 2>/dev/null || true")
+        d.task:wait()
+      end
+      d.cleanup()
+    end
+    for _, dir in ipairs(dirs) do support.sh("rm -rf " .. dir) end
+    etcd.cleanup_all()
+  end)
+
+  -- members etcd members and n managers on them; nil and the reason (for
+  -- pending) when etcd cannot start here.
+  local function setup(n, members, ttl)
+    local c, why = etcd.try_start_cluster(members or 1)
+    if not c then return nil, why end
+    local dir = support.mktemp()
+    dirs[#dirs + 1] = dir
+    for i = 1, n do managers[i] = manager(c, dir, ttl) end
+    return c, dir
+  end
+
+  local function followers(leader)
+    local out = {}
+    for _, d in ipairs(managers) do if d ~= leader and d.alive ~= false then out[#out + 1] = d end end
+    return out
+  end
+
+  it("elects exactly one leader; every manager names its location", function()
+    if skip then return pending(skip) end
+    local c, why = setup(3)
+    if not c then return pending(why) end
+    local leader = the_leader(managers)
+    for _, d in ipairs(managers) do
+      for _ = 1, 50 do -- a follower learns it from its own campaign
+        if location(d) == leader.url then break end
+        infrakit.sleep(0.1)
+      end
+      assert.are.equal(leader.url, location(d))
+    end
+    for _, d in ipairs(followers(leader)) do assert.is_false(is_leader(d)) end
+  end)
+
+  it("forwards a commit sent to a follower to the leader, which applies it; followers read the store", function()
+    if skip then return pending(skip) end
+    local c, dir = setup(2)
+    if not c then return pending(dir) end
+    local leader = the_leader(managers)
+    local follower = followers(leader)[1]
+    local r = commit(follower, web(3))
+    assert.are.equal(0, r.status, r.stderr)
+    assert.matches("committed web", r.stdout, 1, true)
+    assert.are.equal(3, settle(dir, 3))
+    -- Inspect from the follower's own store reads; describe relayed from the leader
+    local ls = support.run(follower.home, { "group", "ls" })
+    assert.are.equal(0, ls.status, ls.stderr)
+    assert.matches("web", ls.stdout, 1, true)
+    local st = support.wait_group(follower.home, "web", support.steady_at(3))
+    assert.are.equal(3, #st.Instances)
+    -- a scale through the follower too
+    assert.are.equal(0, support.run(follower.home, { "group", "scale", "web", "4" }).status)
+    assert.are.equal(4, settle(dir, 4))
+  end)
+
+  it("replaces a SIGKILLed leader; the group converges with no duplicates", function()
+    if skip then return pending(skip) end
+    local c, dir = setup(3)
+    if not c then return pending(dir) end
+    local leader = the_leader(managers)
+    apply(leader, dir, 3)
+    support.sh("kill -KILL " .. leader.pid)
+    leader.task:wait()
+    leader.alive = false
+    local t0 = infrakit.clock()
+    local new = the_leader(managers, 5 * TTL)
+    print(string.format("# new leader after %.2f s (lease TTL %d s)", infrakit.clock() - t0, TTL))
+    assert.are_not.equal(leader, new)
+    -- it goes on from the store: a change through the other follower
+    local other = followers(new)[1]
+    apply(other, dir, 5)
+    support.wait_group(new.home, "web", support.steady_at(5))
+  end)
+
+  it("a leader stopped cleanly hands over at once, not after its lease's TTL", function()
+    if skip then return pending(skip) end
+    local c, dir = setup(2, 1, 30) -- a TTL no spec would wait for
+    if not c then return pending(dir) end
+    local leader = the_leader(managers)
+    apply(leader, dir, 2)
+    support.sh("kill -TERM " .. leader.pid)
+    leader.task:wait()
+    leader.alive = false
+    local new = the_leader(managers, 10) -- the lease was revoked: no 30 s wait
+    apply(new, dir, 3)
+    local events = io.open(leader.home .. "/events.jsonl"):read("*a")
+    assert.matches('"reason":"resigned: shutting down"', events, 1, true)
+  end)
+
+  it("a paused leader is replaced, steps down when it wakes, and provisions nothing twice", function()
+    if skip then return pending(skip) end
+    local c, dir = setup(2)
+    if not c then return pending(dir) end
+    local leader = the_leader(managers)
+    local revision = select(2, c.get("ha/leader")).create_revision
+    apply(leader, dir, 2)
+    support.sh("kill -STOP " .. leader.pid)
+    local other = followers(leader)[1]
+    for _ = 1, 5 * TTL * 10 do
+      if is_leader(other) then break end
+      infrakit.sleep(0.1)
+    end
+    assert.is_true(is_leader(other))
+    assert.are_not.equal(revision, select(2, c.get("ha/leader")).create_revision)
+    -- the new leader changes the group while the old one sleeps
+    apply(other, dir, 3)
+    support.sh("kill -CONT " .. leader.pid)
+    for _ = 1, 50 do
+      if not is_leader(leader) then break end
+      infrakit.sleep(0.1)
+    end
+    assert.is_false(is_leader(leader))
+    for _ = 1, 50 do -- it campaigns again, with a new lease, and learns who leads
+      if location(leader) == other.url then break end
+      infrakit.sleep(0.1)
+    end
+    assert.are.equal(other.url, location(leader))
+    -- its view (size 2) is not acted on: still 3, none destroyed, none doubled
+    assert.are.equal(3, settle(dir, 3))
+    local events = io.open(leader.home .. "/events.jsonl"):read("*a")
+    assert.matches('"event":"leadership%-lost"', events)
+    assert.matches('"refused_writes":%d+', events)
+  end)
+
+  it("keeps managing through the loss of one of three etcd members", function()
+    if skip then return pending(skip) end
+    local c, dir = setup(2, 3)
+    if not c then return pending(dir) end
+    local leader = the_leader(managers)
+    apply(leader, dir, 2)
+    c.kill9(c.members[1]) -- every manager's first endpoint
+    local now = the_leader(managers, 5 * TTL)
+    apply(followers(now)[1], dir, 4)
+  end)
+
+  it("steps down when etcd loses its quorum and leads again when it is back", function()
+    if skip then return pending(skip) end
+    local c, dir = setup(2, 3)
+    if not c then return pending(dir) end
+    the_leader(managers)
+    apply(managers[1], dir, 2)
+    c.kill9(c.members[1])
+    c.kill9(c.members[2])
+    local leading
+    for _ = 1, 5 * TTL * 10 do -- no keepalive can succeed without a quorum
+      leading = 0
+      for _, d in ipairs(managers) do if is_leader(d) then leading = leading + 1 end end
+      if leading == 0 then break end
+      infrakit.sleep(0.1)
+    end
+    assert.are.equal(0, leading)
+    c.launch(c.members[1])
+    c.launch(c.members[2])
+    assert.is_true(c.wait_healthy(nil, 20))
+    local now = the_leader(managers, 10 * TTL)
+    apply(followers(now)[1], dir, 3)
+  end)
+
+  it("refuses --lease-ttl without the etcd store, and a TTL under a second", function()
+    local home = support.mktemp()
+    dirs[#dirs + 1] = home
+    local r = support.run(home, { "daemon", "--lease-ttl", "2s" })
+    assert.are.equal(2, r.status)
+    assert.matches("--lease-ttl goes with --store etcd://", r.stderr, 1, true)
+    r = support.run(home, { "daemon", "--store", "etcd://127.0.0.1:1/x", "--lease-ttl", "500ms" })
+    assert.are.equal(2, r.status)
+    assert.matches("--lease-ttl 500ms: want a duration from 1s to 1h", r.stderr, 1, true)
+  end)
+
+  it("a manager that knows no leader says so", function()
+    if skip then return pending(skip) end
+    local dir = support.mktemp()
+    dirs[#dirs + 1] = dir
+    -- an etcd nobody listens on: no lease, no leader
+    local d = manager({ endpoints = "127.0.0.1:" .. free_port() }, dir)
+    managers[1] = d
+    assert.is_false(is_leader(d))
+    local r = commit(d, web(1))
+    assert.are_not.equal(0, r.status)
+    assert.matches("no leader is known: etcd 127.0.0.1:", r.stderr, 1, true)
+  end)
+end)
