@@ -72,12 +72,23 @@ local function dirname(path)
 end
 
 --- The kernel directory used when opts.kernel is not given:
---- $INFRAKIT_KERNEL_DIR, else build/kernel beside the infrakit binary (a
---- checkout after `make deps`).
+--- $INFRAKIT_KERNEL_DIR, else build/kernel in the checkout the infrakit
+--- binary was built in (`make deps` unpacks it there): beside the binary,
+--- or up to two directories above it (build/address/infrakit, the
+--- sanitizer build, is two below the checkout).
 ---@return string
 function image.default_kernel_dir()
   local env = os.getenv("INFRAKIT_KERNEL_DIR")
   if env and env ~= "" then return env end
+  local dir = dirname(infrakit.executable)
+  for _ = 0, 2 do
+    local f = io.open(dir .. "/build/kernel/vmlinuz", "rb")
+    if f then
+      f:close()
+      return dir .. "/build/kernel"
+    end
+    dir = dirname(dir)
+  end
   return dirname(infrakit.executable) .. "/build/kernel"
 end
 

@@ -48,7 +48,7 @@ describe("flavor-http", function()
     setup(function()
       port = free_port()
       server = infrakit.spawn(function()
-        return infrakit.exec({ "./infrakit", "serve", "--listen", "127.0.0.1:" .. port, "--text", "v1\n" },
+        return infrakit.exec({ os.getenv("IK_BIN") or "./infrakit", "serve", "--listen", "127.0.0.1:" .. port, "--text", "v1\n" },
           { timeout = 120 })
       end)
       for _ = 1, 200 do
