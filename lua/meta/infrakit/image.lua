@@ -27,8 +27,10 @@ image.init_path = nil
 image.default_modules = nil
 
 --- The kernel directory used when opts.kernel is not given:
---- $INFRAKIT_KERNEL_DIR, else build/kernel beside the infrakit binary (a
---- checkout after `make deps`).
+--- $INFRAKIT_KERNEL_DIR, else build/kernel in the checkout the infrakit
+--- binary was built in (`make deps` unpacks it there): beside the binary,
+--- or up to two directories above it (build/address/infrakit, the
+--- sanitizer build, is two below the checkout).
 ---@return string
 function image.default_kernel_dir() end
 
