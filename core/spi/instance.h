@@ -56,4 +56,9 @@ typedef struct ik_instance_plugin {
   void *self;
 } ik_instance_plugin_t;
 
+/* Whether tags (an object, or NULL) hold every key of want with the same
+ * string value: Describe's tag filter, as InfraKit's plugins apply it. A
+ * NULL or empty want matches everything. */
+bool ik_instance_tags_match(const json_t *tags, json_t *want);
+
 #endif

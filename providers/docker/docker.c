@@ -596,17 +596,6 @@ static int dk_destroy(void *self, const char *id, const char *reason, ik_spi_cb 
   return op_begun(op, err);
 }
 
-static bool has_tags(json_t *tags, json_t *want) {
-  const char *k;
-  json_t *v;
-  json_object_foreach(want, k, v) {
-    json_t *have = json_object_get(tags, k);
-    if (!json_is_string(have) || !json_is_string(v) || strcmp(json_string_value(have), json_string_value(v)) != 0)
-      return false;
-  }
-  return true;
-}
-
 static void on_listed(long status, json_t *body, const ik_buf_t *raw, const ik_err_t *err, void *data) {
   op_t *op = data;
   if (err || status != 200 || !json_is_array(body)) return op_fail(op, "list containers", status, body, raw, err);
@@ -621,7 +610,7 @@ static void on_listed(long status, json_t *body, const ik_buf_t *raw, const ik_e
     json_t *labels = json_object_get(c, "Labels");
     json_t *tags = json_is_object(labels) ? json_deep_copy(labels) : json_object();
     ik__docker_labels_merge(op->dp, id, tags);
-    if (op->want && !has_tags(tags, op->want)) {
+    if (op->want && !ik_instance_tags_match(tags, op->want)) {
       json_decref(tags);
       continue;
     }

@@ -291,18 +291,6 @@ static int fp_destroy(void *self, const char *id, const char *reason, ik_spi_cb 
   return finish(fp, cb, data, json_null(), NULL);
 }
 
-static bool has_tags(json_t *inst, json_t *want) {
-  json_t *tags = json_object_get(inst, "Tags");
-  const char *k;
-  json_t *v;
-  json_object_foreach(want, k, v) {
-    json_t *have = json_object_get(tags, k);
-    if (!json_is_string(have) || !json_is_string(v) || strcmp(json_string_value(have), json_string_value(v)) != 0)
-      return false;
-  }
-  return true;
-}
-
 static int cmp_names(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
@@ -324,7 +312,7 @@ static int fp_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, 
   json_t *out = json_array();
   for (i = 0; i < n; i++) {
     inst = json_object_get(fp->index, names[i]);
-    if (tags != NULL && !has_tags(inst, tags)) continue;
+    if (tags != NULL && !ik_instance_tags_match(json_object_get(inst, "Tags"), tags)) continue;
     /* The index entry is the description: shared, not copied (callers
      * treat results as read-only; spi.h). */
     if (!properties) {

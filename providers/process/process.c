@@ -510,14 +510,7 @@ static int pp_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, 
       continue;
     }
     json_t *itags = json_object_get(in->doc, "Tags");
-    bool match = true;
-    const char *k;
-    json_t *v;
-    json_object_foreach(tags, k, v) {
-      json_t *have = json_object_get(itags, k);
-      match &= json_is_string(have) && json_is_string(v) && strcmp(json_string_value(have), json_string_value(v)) == 0;
-    }
-    if (!match) continue;
+    if (!ik_instance_tags_match(itags, tags)) continue;
     json_t *desc = json_pack("{s:s, s:O, s:o}", "ID", in->id, "LogicalID", json_object_get(in->doc, "LogicalID"), "Tags",
                              json_deep_copy(itags));
     if (properties) {

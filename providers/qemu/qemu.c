@@ -180,17 +180,6 @@ static void console_tail(const vm_t *vm, char *out, size_t max) {
 
 static bool alive(const vm_t *vm) { return vm->pid > 0 && vm->start != 0 && ik_proc_start_time(vm->pid) == vm->start; }
 
-static bool has_tags(const vm_t *vm, json_t *want) {
-  const char *k;
-  json_t *v;
-  json_object_foreach(want, k, v) {
-    json_t *have = json_object_get(vm->tags, k);
-    if (!json_is_string(have) || !json_is_string(v) || strcmp(json_string_value(have), json_string_value(v)) != 0)
-      return false;
-  }
-  return true;
-}
-
 /* --- life and death ---------------------------------------------------------- */
 
 static void maybe_free_provider(qemu_provider_t *qp);
@@ -809,7 +798,7 @@ static int qp_describe(void *self, json_t *tags, bool properties, ik_spi_cb cb, 
       vm_gone(vm, "qemu exited");
       continue;
     }
-    if (tags && !has_tags(vm, tags)) continue;
+    if (tags && !ik_instance_tags_match(vm->tags, tags)) continue;
     json_array_append_new(out, describe_vm(vm, properties));
     query_status(vm); /* the next describe shows what qemu says now */
   }
