@@ -820,28 +820,53 @@ static int check_listen_flags(const char *tcp, const daemon_t *d, bool insecure)
   return 0;
 }
 
+/* The daemon's options, by name: the index of each in opts[] below. Append a
+ * new option before OPT_COUNT; nothing else is numbered. */
+enum {
+  OPT_LISTEN,
+  OPT_INSTANCE_FILE_DIR,
+  OPT_PLUGIN,
+  OPT_POLL,
+  OPT_TLS_CERT,
+  OPT_TLS_KEY,
+  OPT_TLS_CLIENT_CA,
+  OPT_INSECURE,
+  OPT_PROCESS_OUTPUT_DIR,
+  OPT_MAX_GROUP_SIZE,
+  OPT_CALL_TIMEOUT,
+  OPT_TEMPLATE_ENV,
+  OPT_TEMPLATE_DIR,
+  OPT_TEMPLATE_SCHEMES,
+  OPT_DOCKER_HOST,
+  OPT_DOCKER_STOP_GRACE,
+  OPT_QEMU_DIR,
+  OPT_STORE,
+  OPT_LEASE_TTL,
+  OPT_COUNT
+};
+
 static int daemon_run(int argc, char **argv) {
   static const ik_opt_t opts[] = {
-      {"listen", 0, true},
-      {"instance-file-dir", 0, true},
-      {"plugin", 'p', true},
-      {"poll", 0, true},
-      {"tls-cert", 0, true},
-      {"tls-key", 0, true},
-      {"tls-client-ca", 0, true},
-      {"insecure", 0, false},
-      {"process-output-dir", 0, true},
-      {"max-group-size", 0, true},
-      {"call-timeout", 0, true},
-      {"template-env", 0, true},
-      {"template-dir", 0, true},
-      {"template-schemes", 0, true},
-      {"docker-host", 0, true},
-      {"docker-stop-grace", 0, true},
-      {"qemu-dir", 0, true},
-      {"store", 0, true},
-      {"lease-ttl", 0, true},
-      {NULL, 0, false},
+      [OPT_LISTEN] = {"listen", 0, true},
+      [OPT_INSTANCE_FILE_DIR] = {"instance-file-dir", 0, true},
+      [OPT_PLUGIN] = {"plugin", 'p', true},
+      [OPT_POLL] = {"poll", 0, true},
+      [OPT_TLS_CERT] = {"tls-cert", 0, true},
+      [OPT_TLS_KEY] = {"tls-key", 0, true},
+      [OPT_TLS_CLIENT_CA] = {"tls-client-ca", 0, true},
+      [OPT_INSECURE] = {"insecure", 0, false},
+      [OPT_PROCESS_OUTPUT_DIR] = {"process-output-dir", 0, true},
+      [OPT_MAX_GROUP_SIZE] = {"max-group-size", 0, true},
+      [OPT_CALL_TIMEOUT] = {"call-timeout", 0, true},
+      [OPT_TEMPLATE_ENV] = {"template-env", 0, true},
+      [OPT_TEMPLATE_DIR] = {"template-dir", 0, true},
+      [OPT_TEMPLATE_SCHEMES] = {"template-schemes", 0, true},
+      [OPT_DOCKER_HOST] = {"docker-host", 0, true},
+      [OPT_DOCKER_STOP_GRACE] = {"docker-stop-grace", 0, true},
+      [OPT_QEMU_DIR] = {"qemu-dir", 0, true},
+      [OPT_STORE] = {"store", 0, true},
+      [OPT_LEASE_TTL] = {"lease-ttl", 0, true},
+      [OPT_COUNT] = {NULL, 0, false},
   };
   template_access_t ta = {0};
   bool env_set = false, dirs_set = false;
@@ -856,26 +881,26 @@ static int daemon_run(int argc, char **argv) {
   for (int o; (o = ik_opt_next(&p, opts)) != IK_OPT_END;) {
     if (o == IK_OPT_HELP) return drop_access(&ta, IK_EXIT_OK);
     if (o < 0) return drop_access(&ta, IK_EXIT_USAGE);
-    if (o == 0) tcp = p.arg;
-    if (o == 1) file_dir = p.arg;
-    if (o == 2 && nwanted < IK_DAEMON_MAX_PLUGINS) wanted[nwanted++] = p.arg;
-    if (o == 3 && (ik_parse_go_duration(p.arg, &d.poll_ms) < 0 || d.poll_ms < 10 || d.poll_ms > 86400000))
+    if (o == OPT_LISTEN) tcp = p.arg;
+    if (o == OPT_INSTANCE_FILE_DIR) file_dir = p.arg;
+    if (o == OPT_PLUGIN && nwanted < IK_DAEMON_MAX_PLUGINS) wanted[nwanted++] = p.arg;
+    if (o == OPT_POLL && (ik_parse_go_duration(p.arg, &d.poll_ms) < 0 || d.poll_ms < 10 || d.poll_ms > 86400000))
       return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--poll %s: want a duration from 10ms to 24h, like 5s or 500ms", p.arg));
-    if (o == 4) d.tls_cert = p.arg;
-    if (o == 5) d.tls_key = p.arg;
-    if (o == 6) d.tls_client_ca = p.arg;
-    if (o == 7) insecure = true;
-    if (o == 8 && p.arg[0] != '/')
+    if (o == OPT_TLS_CERT) d.tls_cert = p.arg;
+    if (o == OPT_TLS_KEY) d.tls_key = p.arg;
+    if (o == OPT_TLS_CLIENT_CA) d.tls_client_ca = p.arg;
+    if (o == OPT_INSECURE) insecure = true;
+    if (o == OPT_PROCESS_OUTPUT_DIR && p.arg[0] != '/')
       return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--process-output-dir %s: want an absolute path", p.arg));
-    if (o == 8) d.output_dir = p.arg;
-    if (o == 9) {
+    if (o == OPT_PROCESS_OUTPUT_DIR) d.output_dir = p.arg;
+    if (o == OPT_MAX_GROUP_SIZE) {
       char *end;
       unsigned long long n = strtoull(p.arg, &end, 10);
       if (*end != '\0' || n == 0 || n > 100000000ULL || p.arg[0] == '-')
         return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--max-group-size %s: want a whole number from 1 to 100000000", p.arg));
       d.max_group_size = n;
     }
-    if (o == 10) {
+    if (o == OPT_CALL_TIMEOUT) {
       /* DURATION (every plugin), or NAME=DURATION (that plugin). */
       const char *eq = strchr(p.arg, '=');
       uint64_t ms = 0;
@@ -896,25 +921,25 @@ static int daemon_run(int argc, char **argv) {
         return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--call-timeout: at most 16 PLUGIN=DURATION"));
       }
     }
-    if (o == 11 && (env_set = true) && add_env_names(&ta, p.arg) != 0) return drop_access(&ta, IK_EXIT_USAGE);
-    if (o == 12 && (dirs_set = true) && add_dir(&ta, p.arg) != 0) return drop_access(&ta, IK_EXIT_USAGE);
-    if (o == 13 && add_schemes(&ta, p.arg) != 0) return drop_access(&ta, IK_EXIT_USAGE);
-    if (o == 14 && strncmp(p.arg, "unix:///", 8) != 0 && strncmp(p.arg, "tcp://", 6) != 0)
+    if (o == OPT_TEMPLATE_ENV && (env_set = true) && add_env_names(&ta, p.arg) != 0) return drop_access(&ta, IK_EXIT_USAGE);
+    if (o == OPT_TEMPLATE_DIR && (dirs_set = true) && add_dir(&ta, p.arg) != 0) return drop_access(&ta, IK_EXIT_USAGE);
+    if (o == OPT_TEMPLATE_SCHEMES && add_schemes(&ta, p.arg) != 0) return drop_access(&ta, IK_EXIT_USAGE);
+    if (o == OPT_DOCKER_HOST && strncmp(p.arg, "unix:///", 8) != 0 && strncmp(p.arg, "tcp://", 6) != 0)
       return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--docker-host %s: want unix:///path/to/docker.sock or tcp://HOST:PORT", p.arg));
-    if (o == 14) d.docker_host = p.arg;
-    if (o == 15 && (ik_parse_go_duration(p.arg, &d.docker_stop_grace_ms) < 0 || d.docker_stop_grace_ms < 1000 ||
-                    d.docker_stop_grace_ms > 3600000))
+    if (o == OPT_DOCKER_HOST) d.docker_host = p.arg;
+    if (o == OPT_DOCKER_STOP_GRACE && (ik_parse_go_duration(p.arg, &d.docker_stop_grace_ms) < 0 || d.docker_stop_grace_ms < 1000 ||
+                                       d.docker_stop_grace_ms > 3600000))
       return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--docker-stop-grace %s: want a duration from 1s to 1h, like 10s", p.arg));
-    if (o == 16 && p.arg[0] != '/')
+    if (o == OPT_QEMU_DIR && p.arg[0] != '/')
       return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--qemu-dir %s: want an absolute path", p.arg));
-    if (o == 16) d.qemu_dir = p.arg;
-    if (o == 18 && (ik_parse_go_duration(p.arg, &d.lease_ttl_ms) < 0 || d.lease_ttl_ms < 1000 ||
-                    d.lease_ttl_ms > 3600000))
+    if (o == OPT_QEMU_DIR) d.qemu_dir = p.arg;
+    if (o == OPT_LEASE_TTL && (ik_parse_go_duration(p.arg, &d.lease_ttl_ms) < 0 || d.lease_ttl_ms < 1000 ||
+                               d.lease_ttl_ms > 3600000))
       return drop_access(&ta, ik_cli_usage_error(&ik_cmd_daemon, "--lease-ttl %s: want a duration from 1s to 1h, like 2s", p.arg));
-    if (o == 17 && strcmp(p.arg, "file") == 0) {
+    if (o == OPT_STORE && strcmp(p.arg, "file") == 0) {
       ik_free(d.etcd_endpoints), ik_free(d.etcd_prefix);
       d.etcd_endpoints = d.etcd_prefix = NULL;
-    } else if (o == 17) {
+    } else if (o == OPT_STORE) {
       ik_free(d.etcd_endpoints), ik_free(d.etcd_prefix);
       ik_err_t ue = {0};
       if (ik_store_etcd_parse_url(p.arg, &d.etcd_endpoints, &d.etcd_prefix, &ue) < 0)
