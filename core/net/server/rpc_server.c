@@ -19,6 +19,16 @@ typedef struct ik_rpc_object {
   void *obj;
 } ik_rpc_object_t;
 
+typedef struct ik_rpc_route {
+  const char *method;
+  const char *path;
+  bool prefix;
+  ik_http_handler fn;
+  void *data;
+} ik_rpc_route_t;
+
+#define IK_RPC_MAX_ROUTES 16
+
 struct ik_rpc_server {
   ik_loop_t *loop;
   char *name;
@@ -26,7 +36,9 @@ struct ik_rpc_server {
   size_t nobjects;
   ik_http_server_t *http[2]; /* a unix socket, and optionally TCP */
   int nhttp;
-  json_t *hello; /* cached Handshake.Hello result; dropped by ik_rpc_server_add */
+  json_t *hello;                            /* cached Handshake.Hello result; dropped by ik_rpc_server_add */
+  ik_rpc_route_t routes[IK_RPC_MAX_ROUTES]; /* see ik_rpc_server_route */
+  size_t nroutes;
 };
 
 struct ik_rpc_call {
@@ -526,8 +538,28 @@ static bool is_json_type(const char *ct) {
   return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
 }
 
+/* The route added for req's method and path, or NULL. */
+static const ik_rpc_route_t *find_route(const ik_rpc_server_t *s, const ik_http_request_t *req) {
+  const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
+  for (size_t i = 0; i < s->nroutes; i++) {
+    const ik_rpc_route_t *r = &s->routes[i];
+    if (strcmp(r->method, method) != 0) continue;
+    if (r->prefix ? strncmp(req->path, r->path, strlen(r->path)) == 0 : strcmp(req->path, r->path) == 0) return r;
+  }
+  return NULL;
+}
+
+int ik_rpc_server_route(ik_rpc_server_t *s, const char *method, const char *path, bool prefix, ik_http_handler fn,
+                        void *data, ik_err_t *err) {
+  if (s->nroutes == IK_RPC_MAX_ROUTES)
+    return ik_err_set(err, IK_ESTATE, "plugin %s: more than %d HTTP routes", s->name, IK_RPC_MAX_ROUTES);
+  s->routes[s->nroutes++] = (ik_rpc_route_t){method, path, prefix, fn, data};
+  return 0;
+}
+
 static void on_http(ik_http_request_t *req, void *data) {
   ik_rpc_server_t *s = data;
+  const ik_rpc_route_t *route;
   if (strcmp(req->path, "/") == 0) {
     if (strcmp(req->method, "POST") != 0) {
       char text[96];
@@ -548,6 +580,8 @@ static void on_http(ik_http_request_t *req, void *data) {
   } else if (strcmp(req->path, "/info/functions.json") == 0 && strcmp(req->method, "GET") == 0) {
     /* Template functions arrive with the template engine. */
     respond_info(req, json_pack("{s:[]}", "builtin"));
+  } else if ((route = find_route(s, req)) != NULL) {
+    route->fn(req, route->data);
   } else {
     respond_text(req, 404, "404 page not found\n");
   }

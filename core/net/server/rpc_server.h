@@ -85,6 +85,16 @@ int ik_rpc_server_add(ik_rpc_server_t *s, const ik_rpc_iface_t *iface, const cha
  * serve on a second one (a unix socket and a TCP port). */
 int ik_rpc_server_listen(ik_rpc_server_t *s, const ik_http_server_opts_t *opts, ik_err_t *err);
 
+/* Serve more than JSON-RPC on the same listeners: requests whose method is
+ * `method` ("GET"; HEAD reaches a GET route too) and whose path is `path`
+ * exactly, or starts with it when prefix is true ("/ui/"), go to fn(req,
+ * data), which must respond as an ik_http_handler does. Routes are tried in
+ * the order added, after "/" and /info/; the rest get 404. `path` is
+ * borrowed (a literal). For /metrics, /events, /ui and the like: one router,
+ * each feature registers its own routes from its own file. */
+int ik_rpc_server_route(ik_rpc_server_t *s, const char *method, const char *path, bool prefix, ik_http_handler fn,
+                        void *data, ik_err_t *err);
+
 /* Stop serving and free. Calls still running may still reply: their
  * replies are dropped. */
 void ik_rpc_server_free(ik_rpc_server_t *s);

@@ -49,10 +49,21 @@ static void on_connected(uv_connect_t *req, int status) {
   uv_write(&c->write, (uv_stream_t *)&c->pipe, &b, 1, NULL);
 }
 
-/* POST body to a fresh server hosting the instance interface (no method
- * is ever reached: every case fails in dispatch) and return the decoded
- * JSON-RPC response. */
-static json_t *call(const char *body) {
+static char tag_metrics[] = "metrics", tag_ui[] = "ui";
+
+/* A route handler for the cases below: answers with the path it was given
+ * and the tag it was registered with. */
+static void answer_route(ik_http_request_t *req, void *data) {
+  char text[256];
+  snprintf(text, sizeof text, "%s %s %s", (const char *)data, req->method, req->path);
+  ik_http_respond(req, 200, "text/plain", text, strlen(text));
+}
+
+/* Send request (a whole HTTP/1.1 message) to a fresh server hosting the
+ * instance interface (no method is ever reached: every JSON-RPC case fails
+ * in dispatch) and two extra routes: GET /metrics exactly and GET /ui/...
+ * by prefix. Returns the whole response, to free. */
+static char *exchange(const char *request) {
   ik_loop_t loop;
   ik_err_t err = {0};
   char dir[64], path[96];
@@ -63,14 +74,13 @@ static json_t *call(const char *body) {
   ik_rpc_server_t *s = ik_rpc_server_new(&loop, "test");
   static ik_instance_plugin_t unused;
   assert_int_equal(ik_rpc_server_add(s, &ik_rpc_instance_iface, ".", &unused, &err), 0);
+  assert_int_equal(ik_rpc_server_route(s, "GET", "/metrics", false, answer_route, tag_metrics, &err), 0);
+  assert_int_equal(ik_rpc_server_route(s, "GET", "/ui/", true, answer_route, tag_ui, &err), 0);
   ik_http_server_opts_t opts = {.unix_path = path};
   assert_int_equal(ik_rpc_server_listen(s, &opts, &err), 0);
 
   client_t c = {0};
-  ik_buf_printf(&c.send,
-                "POST / HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                "Content-Length: %zu\r\n\r\n%s",
-                strlen(body), body);
+  ik_buf_puts(&c.send, request);
   uv_pipe_init(&loop.uv, &c.pipe, 0);
   c.pipe.data = c.connect.data = &c;
   uv_pipe_connect(&c.connect, &c.pipe, path, on_connected);
@@ -78,13 +88,7 @@ static json_t *call(const char *body) {
   assert_true(c.eof);
 
   ik_buf_putc(&c.got, '\0');
-  const char *sep = strstr(c.got.data, "\r\n\r\n");
-  assert_non_null(sep);
-  json_error_t je;
-  json_t *v = json_loads(sep + 4, 0, &je);
-  if (v == NULL) fail_msg("response body is not JSON (%s): %s", je.text, sep + 4);
   ik_buf_free(&c.send);
-  ik_buf_free(&c.got);
   ik_rpc_server_free(s);
   ik_loop_run(&loop);
   int leaked = -1;
@@ -92,6 +96,22 @@ static json_t *call(const char *body) {
   assert_int_equal(leaked, 0);
   unlink(path);
   rmdir(dir);
+  return ik_buf_steal(&c.got, NULL);
+}
+
+/* POST body as JSON-RPC and return the decoded response. */
+static json_t *call(const char *body) {
+  char *request = ik_sprintf("POST / HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                             "Content-Length: %zu\r\n\r\n%s",
+                             strlen(body), body);
+  char *got = exchange(request);
+  const char *sep = strstr(got, "\r\n\r\n");
+  assert_non_null(sep);
+  json_error_t je;
+  json_t *v = json_loads(sep + 4, 0, &je);
+  if (v == NULL) fail_msg("response body is not JSON (%s): %s", je.text, sep + 4);
+  ik_free(got);
+  ik_free(request);
   return v;
 }
 
@@ -145,9 +165,37 @@ static void a_long_multibyte_message_is_cut_on_a_character(void **state) {
   }
 }
 
+/* Extra routes (ik_rpc_server_route) get their method and path, exact or
+ * by prefix; HEAD reaches a GET route; anything else is still 404. */
+static void extra_routes_are_matched_by_method_and_path(void **state) {
+  static const struct {
+    const char *request_line, *status, *body;
+  } cases[] = {
+      {"GET /metrics HTTP/1.1", "HTTP/1.1 200 ", "metrics GET /metrics"},
+      {"GET /metrics?x=1 HTTP/1.1", "HTTP/1.1 200 ", "metrics GET /metrics"},
+      {"GET /metricsz HTTP/1.1", "HTTP/1.1 404 ", "404 page not found\n"},
+      {"POST /metrics HTTP/1.1", "HTTP/1.1 404 ", "404 page not found\n"},
+      {"GET /ui/ HTTP/1.1", "HTTP/1.1 200 ", "ui GET /ui/"},
+      {"GET /ui/app.js HTTP/1.1", "HTTP/1.1 200 ", "ui GET /ui/app.js"},
+      {"HEAD /ui/app.js HTTP/1.1", "HTTP/1.1 200 ", NULL},
+      {"GET /u HTTP/1.1", "HTTP/1.1 404 ", "404 page not found\n"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *request = ik_sprintf("%s\r\nHost: h\r\nConnection: close\r\n\r\n", cases[i].request_line);
+    char *got = exchange(request);
+    if (strncmp(got, cases[i].status, strlen(cases[i].status)) != 0) fail_msg("%s: got %s", cases[i].request_line, got);
+    const char *body = strstr(got, "\r\n\r\n");
+    assert_non_null(body);
+    assert_string_equal(body + 4, cases[i].body ? cases[i].body : "");
+    ik_free(got);
+    ik_free(request);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_long_multibyte_message_is_cut_on_a_character),
+      cmocka_unit_test(extra_routes_are_matched_by_method_and_path),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
