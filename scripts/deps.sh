@@ -32,6 +32,10 @@ build=${IK_BUILD_DIR:-$top/build}
 # installed.
 # etcd-server and etcd-client: the etcd store's and the HA managers' tests
 # start their own members on 127.0.0.1, never a system etcd.
+# prometheus ships /usr/bin/promtool: spec/functional/metrics_spec.lua runs
+# `promtool check metrics` on what /metrics serves (docs/observability.md).
+# Installing it starts no service here (no init system in CI containers);
+# on a machine with systemd, `systemctl disable --now prometheus` if unwanted.
 packages=(
   build-essential pkg-config dpkg-dev xz-utils ca-certificates git
   libuv1-dev libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev
@@ -40,6 +44,7 @@ packages=(
   docker.io busybox-static
   qemu-system-x86 qemu-utils cpio
   etcd-server etcd-client
+  prometheus
 )
 
 sudo=""

@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "cli/cli.h"
+#include "cli/daemon_metrics.h"
 #include "cli/remote.h"
 #include "engine/controller.h"
 #include "engine/events.h"
@@ -99,6 +100,7 @@ struct daemon {
   ik_http_client_t *forward_http; /* calls forwarded to the leader */
   ik_events_t *ha_events;         /* leadership transitions, in the event log */
   char *group_url;                /* the group plugin's --listen URL, else NULL */
+  ik_daemon_metrics_t *metrics;   /* GET /metrics on the group plugin's server */
   ik_group_plugin_t group;
   uint64_t poll_ms;
   uint64_t call_timeout_ms;            /* --call-timeout; 0 = the controller's default */
@@ -386,6 +388,18 @@ static int make_controller(daemon_t *d, ik_err_t *err) {
   return 0;
 }
 
+/* infrakit_leader: with the file store this daemon is the only manager. */
+static bool is_leader(void *ctx) {
+  daemon_t *d = ctx;
+  return d->gate == NULL || (d->elect && ik_manager_etcd_is_leader(d->elect));
+}
+
+/* What GET /metrics serves (daemon_metrics.h), once the store is open. */
+static void start_metrics(daemon_t *d) {
+  ik_daemon_metrics_opts_t o = {.lua = d->lua, .store = d->store.vt ? &d->store : NULL, .is_leader = is_leader, .ctx = d};
+  d->metrics = ik_daemon_metrics_new(&o);
+}
+
 /* Load one type of the typed built-in flavor c (module "<module>.<type>"),
  * add it to the registry as "NAME/TYPE" and to h's server under type. */
 static int host_flavor_type(daemon_t *d, const candidate_t *c, const char *type, hosted_t *h, ik_err_t *err) {
@@ -497,6 +511,8 @@ static int host(daemon_t *d, const candidate_t *c, const char *tcp, ik_err_t *er
     rc = ik_rpc_server_add(h->rpc, c->is_flavor ? &ik_rpc_flavor_iface : &ik_rpc_instance_iface, ".", obj, err);
   }
   if (rc == 0 && h->lua_file) rc = ik_rpc_server_add(h->rpc, &plugin_iface, ".", h, err);
+  /* GET /metrics beside the group plugin's JSON-RPC, and on the TCP listener. */
+  if (rc == 0 && (c->native_group || tcp)) rc = ik_daemon_metrics_route(d->metrics, h->rpc, err);
   if (rc == 0) rc = serve(d, h, tcp, err);
   return rc;
 }
@@ -688,6 +704,7 @@ static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n,
   ik_lua_set_registry(d->lua, d->registry);
   for (size_t i = 0; i < n; i++)
     if (chosen[i]->native_group && (rc = open_store(d, err)) < 0) return rc;
+  start_metrics(d);
   size_t hosted = 0;
   ik_err_t first = {0};
   for (size_t i = 0; i < n; i++) {
@@ -723,6 +740,8 @@ static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n,
 
 static void daemon_free(daemon_t *d) {
   daemon_stop(d);
+  ik_daemon_metrics_free(d->metrics); /* after its server */
+  d->metrics = NULL;
   /* Tasks first (no Lua runs after this), then the plugins (Lua modules
    * need the runtime; remote calls are cancelled with the HTTP client),
    * then the runtime (its handles release their adapters). */

@@ -10,6 +10,7 @@
 #include "base/redact.h"
 #include "loop/complete.h"
 #include "engine/controller_internal.h"
+#include "engine/engine_metrics.h"
 #include "engine/observe.h"
 #include "engine/rollout_json.h"
 #include "engine/store_file.h"
@@ -47,6 +48,13 @@ static void guard_disarm(ik__guard_t *gd) {
   uv_close((uv_handle_t *)&gd->timer, on_guard_closed);
 }
 
+/* The call's time, once it is settled: answered, or given up at its
+ * deadline (a call that outlives it counts as long as its deadline). */
+static void guard_observe(const ik__guard_t *gd) {
+  const ik_engine_metrics_t *em = ik_engine_metrics();
+  ik_metric_observe_since(ik_metric_series(em->plugin_seconds, gd->plugin, gd->method), gd->started_ns);
+}
+
 /* The deadline passed (or the controller goes): the caller hears an
  * error now, whatever the plugin does later. */
 static void guard_expire(ik__guard_t *gd, int code, const char *why) {
@@ -54,6 +62,7 @@ static void guard_expire(ik__guard_t *gd, int code, const char *why) {
   void *data = gd->data;
   ik_err_t e = {0};
   ik_err_set(&e, code, "%s", why);
+  if (code == IK_ETIMEDOUT) guard_observe(gd);
   gd->settled = true;
   guard_disarm(gd);
   cb(NULL, &e, data);
@@ -81,12 +90,32 @@ static int64_t deadline_of(const ik_controller_t *c, const char *plugin) {
   return c->o.call_timeout_ms;
 }
 
+/* The wire method a stage calls, as the metric labels it: the same name
+ * whichever kind of plugin (native, Lua, remote) answers. */
+static const char *stage_method(const char *stage) {
+  static const char *const methods[][2] = {
+      {"provision", "Instance.Provision"},
+      {"destroy", "Instance.Destroy"},
+      {"label", "Instance.Label"},
+      {"describe", "Instance.DescribeInstances"},
+      {"prepare", "Flavor.Prepare"},
+      {"drain", "Flavor.Drain"},
+      {"healthy", "Flavor.Healthy"},
+  };
+  for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+    if (strcmp(stage, methods[i][0]) == 0) return methods[i][1];
+  return stage; /* the operations' steps are named by their method already ("Flavor.Validate") */
+}
+
 ik__guard_t *ik__guard(ik_controller_t *c, const char *stage, const char *plugin, ik_spi_cb cb, void *data) {
   ik__guard_t *gd = IK_NEW(ik__guard_t);
   int64_t ms = deadline_of(c, plugin);
   gd->c = c;
   gd->cb = cb;
   gd->data = data;
+  gd->started_ns = uv_hrtime();
+  gd->method = stage_method(stage);
+  snprintf(gd->plugin, sizeof gd->plugin, "%s", plugin ? plugin : "");
   snprintf(gd->what, sizeof gd->what, "%.40s (%.50s)", stage, plugin ? plugin : "?");
   uv_timer_init(&c->loop->uv, &gd->timer);
   gd->timer.data = gd;
@@ -112,6 +141,7 @@ void ik__guarded(json_t *result, const ik_err_t *err, void *data) {
   }
   ik_spi_cb cb = gd->cb;
   void *cb_data = gd->data;
+  guard_observe(gd);
   gd->settled = true;
   guard_disarm(gd); /* freed from its close callback: never before this returns */
   cb(result, err, cb_data);
@@ -254,6 +284,7 @@ static void group_update(ik__group_t *g, json_t *spec_json, ik_group_spec_t *spe
   g->spec = *spec;
   memset(spec, 0, sizeof *spec);
   g->spec_gen++; /* the summary is the old spec's until a plan of this one */
+  g->n_lost = 0; /* what the next provisions replace is the new spec's (heal metric) */
   ik__group_schedule(g, 0);
 }
 
@@ -1164,6 +1195,8 @@ int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_cont
     ik_free(c);
     return rc;
   }
+  ik_engine_metrics(); /* registers the families, and the collector that clears the group gauges, before ours */
+  ik_metrics_add_collector(ik_metrics_default(), ik__controller_collect, c);
   *out = c;
   return 0;
 }
@@ -1179,6 +1212,7 @@ static void controller_release(ik_controller_t *c) {
 
 void ik_controller_free(ik_controller_t *c) {
   if (c == NULL) return;
+  ik_metrics_remove_collector(ik_metrics_default(), ik__controller_collect, c);
   c->closing = true;
   c->live++; /* not freed while its groups go */
   while (c->groups) group_remove(c->groups);

@@ -9,11 +9,15 @@
 #include "engine/controller.h"
 #include "engine/events.h"
 #include "engine/group_spec.h"
+#include "engine/metrics.h"
 #include "engine/plan.h"
 
 #define IK_FAILURE_MSG_MAX (IK_ERR_MSG_MAX + 128)
 
 typedef struct ik__group ik__group_t;
+
+/* Losses remembered per group for the heal metric; beyond, the oldest go. */
+#define IK_HEAL_PENDING_MAX 64
 
 /* A deadline on one plugin call (controller.h call_timeout_ms). The call
  * is made with ik__guarded and the guard as its callback and data; the
@@ -35,6 +39,11 @@ typedef struct ik__guard {
   bool answered; /* the plugin called back (or refused the call) */
   bool closed;   /* the timer's close callback ran */
   char what[96]; /* "provision (instance-x)": for the log of a late answer */
+  /* For infrakit_plugin_rpc_duration_seconds (engine_metrics.h): copied,
+   * the group's spec may change while the call runs. */
+  uint64_t started_ns;
+  char plugin[80];
+  const char *method; /* static: "Instance.Provision" */
 } ik__guard_t;
 
 /* An action the controller started and has not finished, or holds back
@@ -53,6 +62,7 @@ typedef struct ik__action {
   int64_t created_at_ms; /* when it was provisioned */
   int64_t retry_at_ms;   /* > 0: backing off until then */
   int64_t started_ms;    /* when its current attempt began */
+  uint64_t started_ns;   /* the same, uv_hrtime(): infrakit_action_duration_seconds */
   bool running;          /* an SPI call is outstanding */
   bool crash;            /* PROVISION: the replacement of a crash-looping instance, held back */
   bool queued;           /* waiting for room in the calls window */
@@ -128,7 +138,12 @@ struct ik__group {
   uint32_t crash_streak;               /* replacements lost young, in a row */
   json_t *replacements;                /* IDs provisioned while a streak ran: ID -> true */
   json_t *exits;                       /* member ID -> how it ended, as its plugin said (until its loss is handled) */
-  struct {                             /* the last crash-loop loss, while the loop lasts (count > 0) */
+  /* When members were found lost (uv_hrtime), oldest first, until a
+   * provision replaces them: infrakit_heal_duration_seconds. Forgotten at
+   * a commit or a resize (what replaces them is then the new spec's). */
+  uint64_t lost_ns[IK_HEAL_PENDING_MAX];
+  size_t n_lost;
+  struct { /* the last crash-loop loss, while the loop lasts (count > 0) */
     char *instance;
     char *exit;     /* "exited with status 3", or NULL when the plugin did not say */
     uint32_t count; /* losses in a row (the streak) */
@@ -165,6 +180,11 @@ ik__group_t *ik__group_find(ik_controller_t *c, const char *id);
 int ik__group_plugins(ik__group_t *g, ik_err_t *err);
 uint64_t ik__random(ik_controller_t *c);
 int64_t ik__now_ms(void);
+
+/* --- controller_metrics.c --------------------------------------------- */
+/* The collector of c's group gauges (engine_metrics.h), on the process's
+ * registry from ik_controller_new to ik_controller_free. */
+void ik__controller_collect(ik_metrics_t *m, void *data);
 
 /* --- reconcile.c ------------------------------------------------------- */
 /* Run a cycle after delay_ms (0 = as soon as possible); coalesces. */

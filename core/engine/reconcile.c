@@ -13,6 +13,7 @@
 #include "base/mem.h"
 #include "base/backoff.h"
 #include "engine/controller_internal.h"
+#include "engine/engine_metrics.h"
 #include "engine/observe.h"
 #include "engine/rollout_json.h"
 
@@ -163,10 +164,19 @@ void ik__group_stop(ik__group_t *g) {
 
 /* --- actions --------------------------------------------------------------- */
 
+/* An action ended: count it and its time (engine_metrics.h). */
+static void action_measure(const ik__action_t *a, const char *outcome) {
+  const ik_engine_metrics_t *em = ik_engine_metrics();
+  const char *kind = ik_plan_action_kind_name(a->kind);
+  ik_metric_add(ik_metric_series(em->actions, a->g->id, kind, outcome), 1);
+  ik_metric_observe_since(ik_metric_series(em->action_seconds, kind), a->started_ns);
+}
+
 /* The action failed: count it, say so, back off. */
 static void action_failed(ik__action_t *a, const char *stage, const ik_err_t *err) {
   ik__group_t *g = a->g;
   ik_controller_t *c = g->c;
+  action_measure(a, "error");
   ik__failure_t *f = failure_find(g, a->key);
   if (f == NULL) {
     f = IK_NEW(ik__failure_t);
@@ -205,6 +215,7 @@ static void action_failed(ik__action_t *a, const char *stage, const ik_err_t *er
  * flight until its instance is observed. */
 static void action_done(ik__action_t *a, const char *event, json_t *fields) {
   ik__group_t *g = a->g;
+  action_measure(a, "ok");
   ik__failure_t *f = failure_find(g, a->key);
   if (f) {
     json_object_set_new(fields, "after_failures", json_integer(f->attempts));
@@ -236,6 +247,20 @@ static bool started(ik__action_t *a, int rc, const char *stage, const ik_err_t *
   return false;
 }
 
+/* A provision succeeded: it replaces the oldest loss not yet replaced;
+ * with none pending (a scale-up) nothing is measured. */
+static void heal_measure(ik__group_t *g) {
+  if (g->n_lost == 0) return;
+  ik_metric_observe_since(ik_metric_series(ik_engine_metrics()->heal_seconds, g->id), g->lost_ns[0]);
+  memmove(g->lost_ns, g->lost_ns + 1, --g->n_lost * sizeof g->lost_ns[0]);
+}
+
+/* A member was found lost: remember when, for heal_measure. */
+static void heal_start(ik__group_t *g) {
+  if (g->n_lost == IK_HEAL_PENDING_MAX) memmove(g->lost_ns, g->lost_ns + 1, --g->n_lost * sizeof g->lost_ns[0]);
+  g->lost_ns[g->n_lost++] = uv_hrtime();
+}
+
 /* A callback's prologue: drop the call's reference; false when the group
  * is gone (the action went with it). */
 static bool still_managed(ik__group_t *g) {
@@ -256,6 +281,7 @@ static void on_provisioned(json_t *result, const ik_err_t *err, void *data) {
   }
   a->created = ik_strdup(json_string_value(result));
   a->created_at_ms = ik__now_ms();
+  heal_measure(g);
   if (g->crash_streak > 0) json_object_set_new(g->replacements, a->created, json_true());
   action_done(a, "provisioned",
               json_pack("{s:s, s:s?, s:s}", "instance", a->created, "logical_id", a->logical_id, "config_hash",
@@ -398,6 +424,7 @@ static void start_action(ik__action_t *a) {
   a->running = true;
   a->retry_at_ms = 0;
   a->started_ms = ik__now_ms();
+  a->started_ns = uv_hrtime();
   switch (a->kind) {
   case IK_ACTION_PROVISION:
     start_provision(a);
@@ -582,6 +609,7 @@ static void crash_backoff(ik__group_t *g, const ik__seen_t *lost, int64_t now) {
   ik_controller_t *c = g->c;
   int64_t age = now - lost->first_ms;
   const char *why = json_string_value(json_object_get(g->exits, lost->id)); /* "exited with status 3" */
+  heal_start(g);
   ik__emit(g, "instance-lost", json_pack("{s:s, s:s?, s:I, s:s?}", "instance", lost->id, "logical_id", lost->logical_id, "age_ms", (json_int_t)age, "exit", why));
   ik_log(IK_LOG_WARN, "group", "instance lost; replacing it", "group", g->id, "instance", lost->id, "exit",
          why ? why : "unknown", NULL);

@@ -60,6 +60,10 @@ size_t ik_lua_collect(ik_lua_t *rt) {
   return (size_t)lua_gc(rt->L, LUA_GCCOUNT, 0);
 }
 
+size_t ik_lua_memory_bytes(const ik_lua_t *rt) {
+  return (size_t)lua_gc(rt->L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(rt->L, LUA_GCCOUNTB, 0);
+}
+
 int ik__push_fail(lua_State *L, int code, const char *msg) {
   lua_pushnil(L);
   lua_pushstring(L, msg);

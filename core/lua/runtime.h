@@ -103,6 +103,10 @@ int ik_lua_refs(const ik_lua_t *rt);
  * collectgarbage), not from a __gc metamethod. */
 size_t ik_lua_collect(ik_lua_t *rt);
 
+/* Bytes the Lua heap holds now (live and not yet collected): what
+ * collectgarbage("count") says, for infrakit_lua_memory_bytes. */
+size_t ik_lua_memory_bytes(const ik_lua_t *rt);
+
 /* Run a chunk synchronously in a protected call (not a task: it must not
  * yield). For tests and C that needs a synchronous answer (`-e` runs as a
  * task instead). Returns 0 or IK_ELUA /
