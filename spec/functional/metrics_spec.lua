@@ -96,7 +96,7 @@ describe("GET /metrics", function()
     assert.are_not.equal("200", post.stdout)
   end)
 
-  it("follows a group: commit, scale, a kill and its heal; promtool accepts every scrape", function()
+  it("follows a group: commit, scale, a kill and its heal; promtool accepts the scrape", function()
     assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 3) }).status)
     local s = wait_metrics(home, function(m)
       return instances(m, "web", "desired") == 3 and instances(m, "web", "current") == 3
@@ -143,5 +143,42 @@ describe("GET /metrics", function()
     f:close()
     local check = sh("promtool check metrics < " .. file .. " 2>&1")
     assert.are.equal(0, check.status, check.stdout)
+  end)
+end)
+
+-- With the etcd store: leadership and fenced writes. One member, one
+-- manager: it is elected, says so, and its store writes go to etcd. About
+-- 3 s; pending without etcd.
+describe("GET /metrics with --store etcd", function()
+  local etcd = dofile("spec/functional/etcd_support.lua")
+  local c, why, d
+  setup(function() c, why = etcd.try_start_cluster(1) end)
+  teardown(function() etcd.cleanup_all() end)
+  after_each(function()
+    if d then
+      run(d.home, { "group", "destroy", "web" })
+      d.stop()
+      d.cleanup()
+      d = nil
+    end
+  end)
+
+  it("reports the leader, its store writes to etcd and its refused writes", function()
+    if not c then return pending(why) end
+    d = support.start_group_daemon(nil, { "--store", "etcd://" .. c.endpoints .. "/metrics", "--lease-ttl", "1s" })
+    local home = d.home
+    wait_metrics(home, function(m) return m.infrakit_leader == 1 end)
+    local r
+    for _ = 1, 250 do -- the elected leader takes over the groups
+      r = run(home, { "group", "commit", "-" }, { stdin = spec("web", 1) })
+      if r.status == 0 then break end
+      infrakit.sleep(0.02)
+    end
+    assert.are.equal(0, r.status, r.stderr)
+    local s = wait_metrics(home, function(m)
+      return instances(m, "web", "available") == 1 and m['infrakit_store_write_duration_seconds_count{store="etcd"}']
+    end)
+    assert.is_true(s['infrakit_store_write_duration_seconds_count{store="etcd"}'] >= 1)
+    assert.are.equal(0, s.infrakit_store_refused_writes_total)
   end)
 end)
