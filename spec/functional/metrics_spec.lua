@@ -65,11 +65,7 @@ describe("GET /metrics", function()
     d = support.start_group_daemon(nil, { "--listen", "127.0.0.1:0", "--insecure" })
     home = d.home
   end)
-  after_each(function()
-    run(home, { "group", "destroy", "web" })
-    d.stop()
-    d.cleanup()
-  end)
+  after_each(function() support.finish(d, "web") end)
 
   it("serves the text format 0.0.4 on the group socket, with the process's and the daemon's metrics", function()
     local text = scrape(home)
@@ -155,12 +151,8 @@ describe("GET /metrics with --store etcd", function()
   setup(function() c, why = etcd.try_start_cluster(1) end)
   teardown(function() etcd.cleanup_all() end)
   after_each(function()
-    if d then
-      run(d.home, { "group", "destroy", "web" })
-      d.stop()
-      d.cleanup()
-      d = nil
-    end
+    if d then support.finish(d, "web") end
+    d = nil
   end)
 
   it("reports the leader, its store writes to etcd and its refused writes", function()

@@ -84,6 +84,14 @@ function support.start_group_daemon(home, extra)
   return d
 end
 
+-- The end of a spec that started d: destroy the groups named (their
+-- instances go), stop the daemon, remove its home.
+function support.finish(d, ...)
+  for _, id in ipairs({ ... }) do support.run(d.home, { "group", "destroy", id }) end
+  d.stop()
+  d.cleanup()
+end
+
 -- A wait_group predicate: the group is steady at n instances, nothing in flight.
 function support.steady_at(n)
   return function(st)
