@@ -70,7 +70,8 @@ ik_metric_series_t *ik_metric_series_v(ik_metric_t *f, const char *const *values
 /* Counter: add v (>= 0; a negative v is ignored, a counter never goes
  * down). Gauge: add v (any sign). */
 void ik_metric_add(ik_metric_series_t *s, double v);
-/* Gauge: set to v. */
+/* Gauge: set to v. Also a counter whose total is kept elsewhere and
+ * copied in by a collector (the kernel's CPU time): never lower it. */
 void ik_metric_set(ik_metric_series_t *s, double v);
 /* Histogram: count v in its bucket (every bucket whose bound is >= v, in
  * the exposition), add it to the sum. */
