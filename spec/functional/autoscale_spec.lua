@@ -1,7 +1,9 @@
 -- The autoscaler against a real daemon (docs/autoscaling.md): instance-file
 -- instances "report" load by the metrics files the test writes for them
 -- (HOME/metrics/GROUP/INSTANCE-ID); the group grows under load and shrinks
--- back when it stops, and every decision is in events.jsonl. About 10 s.
+-- back when it stops, and every decision is in events.jsonl; and the
+-- autoscale playbook end to end. About 25 s in all (the playbook ~13 s;
+-- its own --timeout bounds it at 60 s here).
 local infrakit = require "infrakit"
 local json = infrakit.json
 local support = dofile("spec/functional/support.lua")
@@ -147,5 +149,22 @@ describe("autoscaler", function()
       Policy = "target-utilisation", Target = 10, Min = 5, Max = 2 }) })
     assert.are_not.equal(0, r.status)
     assert.matches("Properties.Scaling.Max: want an integer >= Min (5), got 2", r.stderr, 1, true)
+  end)
+
+  it("the autoscale playbook grows the group under load and shrinks it back, then tears down", function()
+    local dir = support.mktemp()
+    local r = run(dir, { "play", "autoscale", "--timeout", "60", "--max", "3" },
+      { env = { INFRAKIT_LOG_LEVEL = "warn" } })
+    support.sh("rm -rf " .. dir)
+    assert.are.equal(0, r.status, r.stdout .. r.stderr)
+    local out = r.stdout
+    assert.matches("dashboard: http://127%.0%.0%.1:%d+/ui", out)
+    assert.matches("decision: web 1 %-> %d", out)
+    assert.matches("decision: web 2 %-> 1 %(avg load 0", out)
+    assert.matches("back to 1 server", out)
+    assert.matches("torn down: group destroyed, daemon stopped", out)
+    -- Nothing left running: its home (and the daemon's socket) is gone.
+    local home = out:match("INFRAKIT_HOME=(%S+)")
+    assert.is_false(support.exists(home))
   end)
 end)
