@@ -149,7 +149,7 @@ return {
         else
           infrakit.sleep(0.005)
         end
-        if state.size == want and not reached then reached = now end
+        if (state.size or 1) >= want and not reached then reached = now end
         if reached and now - reached > 3 then break end
       end
       check(reached, ("the group did not reach %d servers in time"):format(want))
