@@ -133,7 +133,9 @@ local function evaluate(home, id, block, g)
   if builtin then
     ok, proposal, why = pcall(fn, state, block)
   else
-    ok, proposal, why = sandbox.call(fn, state, block)
+    -- A task of its own: past a sandbox limit the whole task is stopped
+    -- (sandbox.call cannot catch it), and that must not be this loop.
+    ok, proposal, why = core.spawn(sandbox.call, fn, state, block):wait()
     if not ok and type(proposal) == "table" then proposal = proposal.msg end
   end
   if not ok then return failed(g, id, cfg.policy, tostring(proposal)) end

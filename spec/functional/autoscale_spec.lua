@@ -113,9 +113,14 @@ describe("autoscaler", function()
   end)
 
   it("runs an inline policy in the sandbox and reports one that fails", function()
-    d = support.start_group_daemon()
+    d = support.start_group_daemon(nil, { "--sandbox-timeout", "0.3" })
     home = d.home
-    local r = run(home, { "group", "commit", "-" }, { stdin = spec("inline", {
+    -- A runaway policy is stopped by the sandbox's limit, and the others
+    -- are still evaluated.
+    local r = run(home, { "group", "commit", "-" }, { stdin = spec("runaway", {
+      Policy = { Source = "return function() while true do end end" }, Max = 5, Interval = 0.2 }) })
+    assert.are.equal(0, r.status, r.stderr)
+    r = run(home, { "group", "commit", "-" }, { stdin = spec("inline", {
       Policy = { Source = "return function(state, params) return params.Want, 'fixed at ' .. params.Want end" },
       Want = 3, Max = 5, Interval = 0.2, Cooldown = 0 }) })
     assert.are.equal(0, r.status, r.stderr)
@@ -124,6 +129,9 @@ describe("autoscaler", function()
     assert.are.equal(1, #ev)
     assert.are.equal("inline", ev[1].policy)
     assert.matches("^fixed at 3; 1 %-> 3$", ev[1].reason)
+    local runaway = events(home, "runaway", "autoscale-failed")
+    assert.are.equal(1, #runaway)
+    assert.matches("--sandbox-timeout", runaway[1].error, 1, true)
 
     -- No io in the sandbox: the policy fails, the size holds, one event says why.
     r = run(home, { "group", "commit", "-" }, { stdin = spec("broken", {
@@ -140,6 +148,46 @@ describe("autoscaler", function()
     infrakit.sleep(0.5) -- more evaluations: still one event, size unchanged
     assert.are.equal(1, #events(home, "broken", "autoscale-failed"))
     assert.are.equal(1, desired(home, "broken"))
+  end)
+
+  it("runs a policy file from HOME/policies that fetches its metric over HTTP", function()
+    d = support.start_group_daemon()
+    home = d.home
+    -- The metric source: a server whose every answer is "4".
+    local report = home .. "/metric-server.json"
+    local server = infrakit.spawn(function()
+      return infrakit.exec({ "sh", "-c", 'echo $$ > "$R.pid"; exec "$IK" serve --listen 127.0.0.1:0 --text 4 '
+        .. '--report "$R"' }, { env = { IK = support.bin, R = report }, timeout = 60 })
+    end)
+    local port
+    for _ = 1, 200 do
+      local f = io.open(report)
+      port = f and (json.decode(f:read("*a")) or {}).port
+      if f then f:close() end
+      if port then break end
+      infrakit.sleep(0.02)
+    end
+    assert.is_not_nil(port, "the metric server did not start")
+    sh("mkdir -p " .. home .. "/policies")
+    local f = assert(io.open(home .. "/policies/fetch.lua", "w"))
+    f:write([[
+      return function(state, params)
+        local body, err = http.get(params.URL)
+        if not body then return nil, err end
+        return tonumber(body), "the server says " .. body
+      end
+    ]])
+    f:close()
+    local r = run(home, { "group", "commit", "-" }, { stdin = spec("fetched", {
+      Policy = "fetch", URL = "http://127.0.0.1:" .. port .. "/", Max = 5, Interval = 0.2 }) })
+    assert.are.equal(0, r.status, r.stderr)
+    local ok, err = pcall(wait_desired, home, "fetched", 4)
+    sh("kill -TERM $(cat " .. report .. ".pid)")
+    server:wait()
+    assert(ok, err)
+    local ev = events(home, "fetched")
+    assert.are.equal("fetch", ev[1].policy)
+    assert.are.equal("the server says 4; 1 -> 4", ev[1].reason)
   end)
 
   it("refuses a bad Scaling block at commit, naming the field", function()
