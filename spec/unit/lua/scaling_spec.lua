@@ -131,3 +131,15 @@ describe("scaling.config and scaling.seconds", function()
     for _, c in ipairs(cases) do assert.are.equal(c[2], scaling.seconds(c[1]), tostring(c[1])) end
   end)
 end)
+
+describe("infrakit._core.event", function()
+  local core = require "infrakit._core"
+  it("drops events outside a daemon (no sink) and refuses bad arguments", function()
+    assert.is_false(core.event("web", "autoscaled", { from = 1, to = 2 }))
+    assert.is_false(core.event("web", "autoscaled"))
+    assert.has_error(function() core.event("web", "autoscaled", "x") end)
+    assert.has_error(function() core.event("web", "autoscaled", { 1, 2 }) end,
+      "infrakit._core.event: fields must be a table of names")
+    assert.has_error(function() core.event(nil, "x") end)
+  end)
+end)
