@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "cli/cli.h"
+#include "cli/daemon_autoscale.h"
 #include "cli/daemon_metrics.h"
 #include "cli/remote.h"
 #include "engine/controller.h"
@@ -94,13 +95,14 @@ struct daemon {
   ik_controller_t *controller; /* with etcd: only while this daemon leads */
   ik_manager_plugin_t manager;
   /* --store etcd: several managers (docs/ha.md) */
-  uint64_t lease_ttl_ms;          /* --lease-ttl */
-  ik_manager_etcd_t *elect;       /* the election; owned through manager */
-  ik_group_gate_t *gate;          /* the group plugin served: controller or leader */
-  ik_http_client_t *forward_http; /* calls forwarded to the leader */
-  ik_events_t *ha_events;         /* leadership transitions, in the event log */
-  char *group_url;                /* the group plugin's --listen URL, else NULL */
-  ik_daemon_metrics_t *metrics;   /* GET /metrics on the group plugin's server */
+  uint64_t lease_ttl_ms;            /* --lease-ttl */
+  ik_manager_etcd_t *elect;         /* the election; owned through manager */
+  ik_group_gate_t *gate;            /* the group plugin served: controller or leader */
+  ik_http_client_t *forward_http;   /* calls forwarded to the leader */
+  ik_events_t *ha_events;           /* leadership transitions, in the event log */
+  ik_daemon_autoscale_t *autoscale; /* groups' Properties.Scaling; single manager only */
+  char *group_url;                  /* the group plugin's --listen URL, else NULL */
+  ik_daemon_metrics_t *metrics;     /* GET /metrics on the group plugin's server */
   ik_group_plugin_t group;
   uint64_t poll_ms;
   uint64_t call_timeout_ms;            /* --call-timeout; 0 = the controller's default */
@@ -735,6 +737,14 @@ static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n,
   /* Every plugin is up: pick up the groups committed before. */
   if (d->gate && ha_start(d, err) < 0) return err->code;
   if (!d->gate && d->controller && ik_controller_resume(d->controller, on_resumed, d, err) < 0) return err->code;
+  /* The autoscaler, with one manager (with several, each would scale:
+   * docs/autoscaling.md "Limits"). */
+  if (!d->gate && d->controller) {
+    char *sock = ik_sprintf("%s/group", d->dir);
+    rc = ik_daemon_autoscale_start(d->lua, d->home, sock, &d->autoscale, err);
+    ik_free(sock);
+    if (rc < 0) return rc;
+  }
   return 0;
 }
 
@@ -746,6 +756,8 @@ static void daemon_free(daemon_t *d) {
    * need the runtime; remote calls are cancelled with the HTTP client),
    * then the runtime (its handles release their adapters). */
   if (d->lua) ik_lua_cancel_all(d->lua);
+  ik_daemon_autoscale_free(d->autoscale);
+  d->autoscale = NULL;
   ik_controller_free(d->controller); /* before the plugins its groups use */
   d->controller = NULL;
   if (d->manager.vt) d->manager.vt->free(d->manager.self);
@@ -1091,7 +1103,8 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                     the elected leader runs the groups, the others forward\n"
             "                     changes to it (docs/ha.md); GET /metrics on its socket\n"
             "                     (and on --listen): Prometheus' text format\n"
-            "                     (docs/observability.md)\n"
+            "                     (docs/observability.md); groups with Properties.Scaling\n"
+            "                     are autoscaled (docs/autoscaling.md; one manager only)\n"
             "  instance-file      Instance/0.6.1: one JSON file per instance, in\n"
             "                     $INFRAKIT_HOME/instance-file (see --instance-file-dir)\n"
             "  instance-process   Instance/0.6.1: each instance a local process (Properties\n"

@@ -86,6 +86,14 @@ int ik_task_id(const ik_task_t *task);
 /* During the done callback of a failed task: message plus traceback. */
 const char *ik_task_traceback(const ik_task_t *task);
 
+/* Where Lua code's events go (infrakit._core.event(group, event, fields)):
+ * the daemon points this at its event log (engine/events.h), which
+ * core/lua must not include. fields is a new JSON object the sink steals.
+ * Without a sink (the default) events are dropped. */
+struct json_t; /* jansson's, not included here */
+typedef void (*ik_lua_event_sink)(void *ctx, const char *group, const char *event, struct json_t *fields);
+void ik_lua_set_event_sink(ik_lua_t *rt, ik_lua_event_sink sink, void *ctx);
+
 /* "LuaJIT 2.1.0-beta3": the linked LuaJIT, without creating a state. */
 const char *ik_lua_version(void);
 
