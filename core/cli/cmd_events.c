@@ -51,10 +51,13 @@ static void on_event(ik_cli_events_t *f, uint64_t seq, const char *event, const 
 }
 
 static int events_run(int argc, char **argv) {
-  enum { OPT_PLUGIN, OPT_JSON, OPT_FOLLOW, OPT_GROUP, OPT_KIND, OPT_SINCE };
-  static const ik_opt_t opts[] = {{"plugin", 'p', true}, {"json", 0, false}, {"follow", 'f', false},
-                                  {"group", 'g', true},  {"kind", 'k', true}, {"since", 0, true},
-                                  {NULL, 0, false}};
+  enum { OPT_PLUGIN,
+         OPT_JSON,
+         OPT_FOLLOW,
+         OPT_GROUP,
+         OPT_KIND,
+         OPT_SINCE };
+  static const ik_opt_t opts[] = {{"plugin", 'p', true}, {"json", 0, false}, {"follow", 'f', false}, {"group", 'g', true}, {"kind", 'k', true}, {"since", 0, true}, {NULL, 0, false}};
   const ik_cli_cmd_t *cmd = &ik_cmd_events;
   printer_t pr = {0};
   ik_cli_events_t f = {.on_event = on_event, .data = &pr, .have_since = true};

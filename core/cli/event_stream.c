@@ -64,7 +64,8 @@ static void on_end(ik_http_call_t *call, ik_http_resp_t *resp, const ik_err_t *e
   else if (err) ik_err_set(&f->err, IK_EIO, "%s: the event stream ended: %s", addr, err->msg);
   else if (resp->status == 404)
     ik_err_set(&f->err, IK_ENOTFOUND, "%s: this plugin serves no event stream (GET /events: 404); the daemon's "
-                                      "group plugin does", addr);
+                                      "group plugin does",
+               addr);
   else if (resp->status != 200)
     ik_err_set(&f->err, IK_EIO, "%s: GET /events: HTTP %ld: %.*s", addr, resp->status,
                (int)(resp->body.len && resp->body.data[resp->body.len - 1] == '\n' ? resp->body.len - 1 : resp->body.len),

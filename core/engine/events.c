@@ -112,9 +112,19 @@ static void events_free(ik_events_t *ev) {
 
 static void write_held(ik_events_t *ev);
 
+static void on_reserved(json_t *result, const ik_err_t *err, void *data);
+
 void ik_events_close(ik_events_t *ev) {
   if (ev == NULL) return;
   write_held(ev); /* what was held is not lost */
+  if (ev->store && ev->reserved > ev->next) {
+    /* Give back the rest of the block: the next daemon goes on at next,
+     * not a block above it (best effort: after a crash it does). */
+    json_t *doc = json_pack("{s:I}", "next", (json_int_t)ev->next);
+    ik_err_t err = {0};
+    if (ev->store->vt->put(ev->store->self, IK_EVENTS_CURSOR_KEY, doc, on_reserved, ev, &err) == 0) ev->in_flight++;
+    json_decref(doc);
+  }
   ev->closing = true;
   ev->store = NULL;
   if (ev->in_flight == 0) events_free(ev);
