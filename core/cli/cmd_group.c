@@ -428,7 +428,9 @@ static const ik_cli_cmd_t ik_cmd_group_promote = {
  * comes without an event. */
 
 /* Exit statuses of `group watch` beyond 0, 1 and 2 (its --help lists them). */
-enum { WATCH_EXIT_BLOCKED = 3, WATCH_EXIT_PAUSED = 4, WATCH_EXIT_TIMEOUT = 5 };
+enum { WATCH_EXIT_BLOCKED = 3,
+       WATCH_EXIT_PAUSED = 4,
+       WATCH_EXIT_TIMEOUT = 5 };
 
 typedef struct watch {
   ik_cli_client_t s;
@@ -543,8 +545,7 @@ static void on_recheck_closed(uv_handle_t *h) { (void)h; }
 
 static const ik_cli_cmd_t ik_cmd_group_watch;
 static int watch_run(int argc, char **argv) {
-  static const ik_opt_t opts[] = {IK_CLI_COMMON_OPTS, {"until-steady", 0, false}, {"interval", 0, true},
-                                  {"timeout", 0, true}, {NULL, 0, false}};
+  static const ik_opt_t opts[] = {IK_CLI_COMMON_OPTS, {"until-steady", 0, false}, {"interval", 0, true}, {"timeout", 0, true}, {NULL, 0, false}};
   ik_cli_common_t c = {0};
   watch_t w = {.cmd = &ik_cmd_group_watch};
   long interval = 5000;
