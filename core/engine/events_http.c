@@ -5,7 +5,10 @@
  * its connection takes, then again on a short timer); meanwhile it ignores
  * live events, which are in the file too, and when the file is read to
  * its end it goes live: both happen on the loop thread, so nothing falls
- * between the two. */
+ * between the two. Live frames are gathered per client and written once
+ * per turn of the loop (an idle handle flushes them before the loop waits
+ * again): a burst of events - a thousand instances provisioned - costs
+ * each client one write, not one per event. */
 #include "engine/events_http.h"
 
 #include <inttypes.h>
@@ -20,6 +23,7 @@
 
 #define REPLAY_CHUNK (256 * 1024) /* replay no further ahead of the client than this */
 #define REPLAY_RETRY_MS 10
+#define FLUSH_NOW (64 * 1024) /* gathered more than this: write at once */
 
 typedef struct client client_t;
 
@@ -31,6 +35,7 @@ struct client {
   char kinds[1024]; /* ",a,b," or "" = every event */
   uint64_t since;   /* replay what comes after this */
   FILE *replay;     /* reading history, else NULL (live) */
+  ik_buf_t out;     /* live frames not yet written */
   client_t *prev, *next;
 };
 
@@ -40,6 +45,7 @@ struct ik_events_http {
   ik_events_sub_t *sub;
   uint64_t heartbeat_ms;
   uv_timer_t heartbeat, replay_timer;
+  uv_idle_t flusher; /* active while some client has frames gathered */
   int open_timers;
   bool freeing;
   client_t *clients;
@@ -60,26 +66,43 @@ static void client_free(client_t *cl) {
   else eh->clients = cl->next;
   if (cl->next) cl->next->prev = cl->prev;
   if (cl->replay) fclose(cl->replay);
+  ik_buf_free(&cl->out);
   ik_free(cl);
   if (--eh->nclients == 0) uv_timer_stop(&eh->heartbeat);
 }
 
 static void on_stream_closed(ik_http_stream_t *st, void *data) { client_free(data); }
 
-/* Send one event's frame. Returns false when the client is gone (freed). */
-static bool send_event(client_t *cl, uint64_t seq, const char *event, const char *line, size_t len) {
-  ik_buf_t b = {0};
-  ik_buf_printf(&b, "id: %" PRIu64 "\nevent: %s\ndata: ", seq, event ? event : "");
-  ik_buf_append(&b, line, len);
-  ik_buf_puts(&b, "\n\n");
-  int rc = ik_http_stream_write(cl->st, b.data, b.len);
-  ik_buf_free(&b);
+/* Write what cl gathered. Returns false when the client is gone. */
+static bool flush_client(client_t *cl) {
+  if (cl->out.len == 0) return true;
+  int rc = ik_http_stream_write(cl->st, cl->out.data, cl->out.len);
+  if (rc == 0) ik_buf_reset(&cl->out);
   return rc == 0;
+}
+
+static void on_flush(uv_idle_t *h) {
+  ik_events_http_t *eh = h->data;
+  uv_idle_stop(h);
+  for (client_t *cl = eh->clients, *next; cl; cl = next) {
+    next = cl->next;
+    flush_client(cl);
+  }
+}
+
+/* Gather one event's frame for cl. */
+static void add_frame(client_t *cl, uint64_t seq, const char *event, const char *line, size_t len) {
+  ik_buf_printf(&cl->out, "id: %" PRIu64 "\nevent: %s\ndata: ", seq, event ? event : "");
+  ik_buf_append(&cl->out, line, len);
+  ik_buf_puts(&cl->out, "\n\n");
 }
 
 /* The comment that says history is over: what follows is live. Returns
  * false when the client is gone. */
-static bool send_live(client_t *cl) { return ik_http_stream_write(cl->st, ": live\n\n", 8) == 0; }
+static bool send_live(client_t *cl) {
+  ik_buf_puts(&cl->out, ": live\n\n");
+  return flush_client(cl);
+}
 
 /* Read history until the file's end or a chunk is queued. Returns false
  * when the client is gone. */
@@ -88,7 +111,7 @@ static bool replay_step(client_t *cl) {
   size_t cap = 0;
   ssize_t n;
   bool alive = true;
-  while (ik_http_stream_backlog(cl->st) < REPLAY_CHUNK && (n = getline(&line, &cap, cl->replay)) > 0) {
+  while (ik_http_stream_backlog(cl->st) + cl->out.len < REPLAY_CHUNK && (n = getline(&line, &cap, cl->replay)) > 0) {
     if (line[n - 1] != '\n') break; /* not a whole line (cannot happen: appends are whole lines) */
     line[--n] = '\0';
     uint64_t seq = ik_events_line_seq(line, (size_t)n);
@@ -96,12 +119,13 @@ static bool replay_step(client_t *cl) {
     json_t *o = json_loadb(line, (size_t)n, 0, NULL);
     const char *group = json_string_value(json_object_get(o, "group"));
     const char *event = json_string_value(json_object_get(o, "event"));
-    if (wanted(cl, group, event)) alive = send_event(cl, seq, event, line, (size_t)n);
+    if (wanted(cl, group, event)) add_frame(cl, seq, event, line, (size_t)n);
     json_decref(o);
-    if (!alive) break;
     cl->since = seq;
+    if (cl->out.len > FLUSH_NOW && !(alive = flush_client(cl))) break;
   }
   free(line);
+  if (alive) alive = flush_client(cl);
   if (alive && feof(cl->replay)) { /* all read: live from here on */
     fclose(cl->replay);
     cl->replay = NULL;
@@ -124,7 +148,7 @@ static void on_heartbeat(uv_timer_t *t) {
   ik_events_http_t *eh = t->data;
   for (client_t *cl = eh->clients, *next; cl; cl = next) {
     next = cl->next;
-    ik_http_stream_write(cl->st, ": ping\n\n", 8);
+    if (flush_client(cl)) ik_http_stream_write(cl->st, ": ping\n\n", 8);
   }
 }
 
@@ -133,7 +157,10 @@ static void on_event(uint64_t seq, const char *group, const char *event, const c
   for (client_t *cl = eh->clients, *next; cl; cl = next) {
     next = cl->next;
     if (cl->replay || seq <= cl->since || !wanted(cl, group, event)) continue;
-    if (send_event(cl, seq, event, line, len)) cl->since = seq;
+    cl->since = seq;
+    add_frame(cl, seq, event, line, len);
+    if (cl->out.len > FLUSH_NOW) flush_client(cl);
+    else uv_idle_start(&eh->flusher, on_flush);
   }
 }
 
@@ -227,10 +254,11 @@ ik_events_http_t *ik_events_http_new(ik_loop_t *loop, ik_events_t *ev, uint64_t 
   eh->heartbeat_ms = heartbeat_ms ? heartbeat_ms : IK_EVENTS_HEARTBEAT_MS;
   uv_timer_init(&loop->uv, &eh->heartbeat);
   uv_timer_init(&loop->uv, &eh->replay_timer);
-  eh->heartbeat.data = eh->replay_timer.data = eh;
+  uv_idle_init(&loop->uv, &eh->flusher);
+  eh->heartbeat.data = eh->replay_timer.data = eh->flusher.data = eh;
   uv_unref((uv_handle_t *)&eh->heartbeat);
   uv_unref((uv_handle_t *)&eh->replay_timer);
-  eh->open_timers = 2;
+  eh->open_timers = 3;
   eh->sub = ik_events_subscribe(ev, on_event, eh);
   return eh;
 }
@@ -256,4 +284,5 @@ void ik_events_http_free(ik_events_http_t *eh) {
   }
   uv_close((uv_handle_t *)&eh->heartbeat, on_timer_closed);
   uv_close((uv_handle_t *)&eh->replay_timer, on_timer_closed);
+  uv_close((uv_handle_t *)&eh->flusher, on_timer_closed);
 }
