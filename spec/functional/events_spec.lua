@@ -4,7 +4,7 @@
 local infrakit = require "infrakit"
 local json = infrakit.json
 local support = dofile("spec/functional/support.lua")
-local run, sh = support.run, support.sh
+local run = support.run
 local start, wait_for = support.start_group_daemon, support.wait_group
 
 local function spec(id, size, note, flavor, updating)
@@ -67,11 +67,7 @@ local function curl_events_later(target, query, seconds, headers)
   return infrakit.spawn(function() return curl_events(target, query, seconds, headers) end)
 end
 
-local function file_seqs(home)
-  local out = {}
-  for line in io.lines(home .. "/events.jsonl") do out[#out + 1] = json.decode(line).seq end
-  return out
-end
+local file_seqs = support.event_seqs
 
 describe("the event stream", function()
   local d, home
@@ -208,25 +204,22 @@ describe("the event stream", function()
     assert.matches("%-%-timeout soon: want a duration", r.stderr)
   end)
 
+  it("group watch --until-steady exits 4 at a canary waiting for promotion", function()
+    d = start()
+    home = d.home
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 2, "v1") }).status)
+    wait_for(home, "web", steady(2))
+    local r = run(home, { "group", "commit", "-" }, { stdin = spec("web", 2, "v2", nil, { Canary = 1 }) })
+    assert.are.equal(0, r.status, r.stderr)
+    r = run(home, { "group", "watch", "--until-steady", "--timeout", "30s", "web" })
+    assert.are.equal(4, r.status, r.stdout .. r.stderr)
+    assert.matches("group web is waiting for its canaries to be promoted", r.stderr)
+    assert.matches("infrakit group promote web", r.stderr, 1, true)
+  end)
+
   it("group watch --until-steady exits 3 on a blocked rollout", function()
     home = support.mktemp()
-    sh("mkdir -p " .. home .. "/flavors")
-    -- Tags each instance with its flavor's Version; "bad" ones are unhealthy.
-    local f = io.open(home .. "/flavors/versioned.lua", "w")
-    f:write([[
-return {
-  validate = function() return true end,
-  prepare = function(props, spec)
-    spec.Tags = spec.Tags or {}
-    spec.Tags.version = props.Version
-    return spec
-  end,
-  healthy = function(props, inst)
-    return inst.Tags.version == "bad" and "unhealthy" or "healthy"
-  end,
-}
-]])
-    f:close()
+    support.versioned_flavor(home) -- "bad" instances are unhealthy
     d = start(home, { "--poll", "100ms" })
     local function versioned(v)
       return spec("web", 2, "v1", { Plugin = "versioned", Properties = { Version = v } }, { AutoRollback = true })

@@ -39,13 +39,6 @@ local function manager(c, dir, ttl)
   return d
 end
 
--- The "seq" of each line of a manager's event log, in order.
-local function seqs(home)
-  local out = {}
-  for line in io.lines(home .. "/events.jsonl") do out[#out + 1] = json.decode(line).seq end
-  return out
-end
-
 local function is_leader(d)
   local r = infrakit.rpc.call(d.group, "Manager.IsLeader", {}, { timeout = 2 })
   return r and r.Leader == true
@@ -190,7 +183,7 @@ describe("several managers on etcd", function()
     support.wait_group(new.home, "web", support.steady_at(5))
     -- its events are numbered above every number the dead leader used (the
     -- cursor in etcd: docs/observability.md)
-    local old_seqs, new_seqs = seqs(leader.home), seqs(new.home)
+    local old_seqs, new_seqs = support.event_seqs(leader.home), support.event_seqs(new.home)
     assert.is_true(#old_seqs > 0 and #new_seqs > 0)
     assert.is_true(new_seqs[1] > old_seqs[#old_seqs], "old " .. json.encode(old_seqs) .. ", new " .. json.encode(new_seqs))
   end)
