@@ -21,6 +21,7 @@
 #include "cli/remote.h"
 #include "engine/controller.h"
 #include "engine/events.h"
+#include "engine/events_http.h"
 #include "engine/group_gate.h"
 #include "engine/manager_etcd.h"
 #include "engine/manager_single.h"
@@ -99,7 +100,8 @@ struct daemon {
   ik_manager_etcd_t *elect;         /* the election; owned through manager */
   ik_group_gate_t *gate;            /* the group plugin served: controller or leader */
   ik_http_client_t *forward_http;   /* calls forwarded to the leader */
-  ik_events_t *ha_events;           /* leadership transitions, in the event log */
+  ik_events_t *events;              /* the event log: the controller's and leadership events */
+  ik_events_http_t *events_http;    /* GET /events on the group plugin's listeners */
   ik_daemon_autoscale_t *autoscale; /* groups' Properties.Scaling; single manager only */
   char *group_url;                  /* the group plugin's --listen URL, else NULL */
   ik_daemon_metrics_t *metrics;     /* GET /metrics on the group plugin's server */
@@ -268,14 +270,21 @@ static int open_store(daemon_t *d, ik_err_t *err) {
   return rc;
 }
 
+/* The event log, one per daemon, and its stream (GET /events). */
+static int open_events(daemon_t *d, ik_err_t *err) {
+  char *path = ik_sprintf("%s/events.jsonl", d->home);
+  int rc = ik_events_open(path, &d->events, err);
+  ik_free(path);
+  if (rc == 0) d->events_http = ik_events_http_new(&d->loop, d->events, 0);
+  return rc;
+}
+
 /* The group controller over the open store. */
 static int new_controller(daemon_t *d, ik_err_t *err) {
-  char *events = ik_sprintf("%s/events.jsonl", d->home);
-  int rc;
   ik_controller_opts_t o = {
       .resolver = {resolve_instance, resolve_flavor, d->registry},
       .store = &d->store,
-      .events_path = events,
+      .events = d->events,
       .poll_ms = (int64_t)d->poll_ms,
       .max_group_size = d->max_group_size,
       .call_timeout_ms = (int64_t)d->call_timeout_ms,
@@ -285,15 +294,13 @@ static int new_controller(daemon_t *d, ik_err_t *err) {
       .relief = memory_relief,
       .relief_ctx = d,
   };
-  rc = ik_controller_new(&d->loop, &o, &d->controller, err);
-  ik_free(events);
-  return rc;
+  return ik_controller_new(&d->loop, &o, &d->controller, err);
 }
 
 /* --- several managers (--store etcd; docs/ha.md) ------------------------- */
 
 static void ha_event(daemon_t *d, const char *event, json_t *fields) {
-  ik_events_emit(d->ha_events, "", event, fields);
+  ik_events_emit(d->events, "", event, fields);
 }
 
 static void on_resumed(json_t *result, const ik_err_t *err, void *data);
@@ -306,6 +313,8 @@ static void ha_gained(int64_t revision, void *ctx) {
   char *key = ik_sprintf("%s/leader", d->etcd_prefix);
   int rc = ik_store_etcd_set_guard(&d->store, key, revision, &err);
   ik_free(key);
+  /* Number events above whatever the last leader reserved. */
+  if (rc == 0) ik_events_use_store(d->events, &d->store);
   if (rc == 0 && d->controller == NULL) rc = new_controller(d, &err);
   if (rc == 0) {
     ik_group_plugin_t local = ik_controller_group(d->controller);
@@ -325,6 +334,7 @@ static void ha_lost(const char *reason, void *ctx) {
   ik_group_gate_set_local(d->gate, NULL);
   ik_controller_free(d->controller);
   d->controller = NULL;
+  ik_events_use_store(d->events, NULL); /* our writes are refused now */
   char n[24];
   snprintf(n, sizeof n, "%" PRIu64, ik_store_etcd_refused(&d->store));
   ik_log(IK_LOG_WARN, "daemon", "stopped managing groups: not the leader", "reason", reason, "refused_writes", n, NULL);
@@ -352,10 +362,7 @@ static int ha_open_leader(void *ctx, const char *location, ik_group_plugin_t *ou
 /* Campaign, once the group plugin listens: its location is what the
  * others forward to (the --listen URL, else the unix socket). */
 static int ha_start(daemon_t *d, ik_err_t *err) {
-  char *events = ik_sprintf("%s/events.jsonl", d->home);
-  int rc = ik_events_open(events, &d->ha_events, err);
-  ik_free(events);
-  if (rc < 0) return rc;
+  int rc;
   char *location = d->group_url ? ik_strdup(d->group_url) : ik_sprintf("unix://%s/group", d->dir);
   ik_manager_etcd_opts_t o = {
       .gateway = d->etcd_gw,
@@ -383,6 +390,7 @@ static int make_controller(daemon_t *d, ik_err_t *err) {
   }
   int rc = new_controller(d, err);
   if (rc < 0) return rc;
+  ik_events_use_store(d->events, &d->store);
   d->group = ik_controller_group(d->controller);
   char *location = ik_sprintf("unix://%s/group", d->dir);
   ik_manager_single_new(&d->loop, location, &d->manager);
@@ -507,6 +515,7 @@ static int host(daemon_t *d, const candidate_t *c, const char *tcp, ik_err_t *er
   if (c->native_group) {
     rc = ik_rpc_server_add(h->rpc, &ik_rpc_group_iface, ".", obj, err);
     if (rc == 0) rc = ik_rpc_server_add(h->rpc, &ik_rpc_manager_iface, ".", &d->manager, err);
+    if (rc == 0) rc = ik_events_http_route(d->events_http, h->rpc, err);
   } else if (c->types) {
     for (const char *const *t = c->types; rc == 0 && *t; t++) rc = host_flavor_type(d, c, *t, h, err);
   } else {
@@ -705,7 +714,7 @@ static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n,
   d->registry = ik_registry_new(&d->loop, d->dir);
   ik_lua_set_registry(d->lua, d->registry);
   for (size_t i = 0; i < n; i++)
-    if (chosen[i]->native_group && (rc = open_store(d, err)) < 0) return rc;
+    if (chosen[i]->native_group && ((rc = open_store(d, err)) < 0 || (rc = open_events(d, err)) < 0)) return rc;
   start_metrics(d);
   size_t hosted = 0;
   ik_err_t first = {0};
@@ -741,7 +750,7 @@ static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n,
    * docs/autoscaling.md "Limits"). */
   if (!d->gate && d->controller) {
     char *sock = ik_sprintf("%s/group", d->dir);
-    rc = ik_daemon_autoscale_start(d->lua, d->home, sock, &d->autoscale, err);
+    rc = ik_daemon_autoscale_start(d->lua, d->home, sock, d->events, &d->autoscale, err);
     ik_free(sock);
     if (rc < 0) return rc;
   }
@@ -767,8 +776,10 @@ static void daemon_free(daemon_t *d) {
   d->gate = NULL;
   ik_http_client_free(d->forward_http);
   d->forward_http = NULL;
-  ik_events_close(d->ha_events);
-  d->ha_events = NULL;
+  ik_events_http_free(d->events_http); /* its streams closed with the servers */
+  d->events_http = NULL;
+  ik_events_close(d->events);
+  d->events = NULL;
   ik_free(d->group_url);
   d->group_url = NULL;
   if (d->store.vt) d->store.vt->free(d->store.self);

@@ -7,7 +7,7 @@
 
 struct ik_daemon_autoscale {
   ik_lua_t *lua;
-  ik_events_t *events;
+  ik_events_t *events; /* the daemon's event log, borrowed */
 };
 
 static void emit(void *ctx, const char *group, const char *event, json_t *fields) {
@@ -20,15 +20,13 @@ static void on_done(ik_task_t *task, ik_task_status_t status, const ik_err_t *er
     ik_log(IK_LOG_ERROR, "autoscale", "the autoscaler stopped: groups are no longer scaled", "error", err->msg, NULL);
 }
 
-int ik_daemon_autoscale_start(ik_lua_t *lua, const char *home, const char *group_socket, ik_daemon_autoscale_t **out,
-                              ik_err_t *err) {
+int ik_daemon_autoscale_start(ik_lua_t *lua, const char *home, const char *group_socket, ik_events_t *events,
+                              ik_daemon_autoscale_t **out, ik_err_t *err) {
   ik_daemon_autoscale_t *a = ik_calloc(1, sizeof *a);
   a->lua = lua;
-  char *path = ik_sprintf("%s/events.jsonl", home);
-  int rc = ik_events_open(path, &a->events, err);
-  ik_free(path);
-  if (rc < 0) goto fail;
+  a->events = events;
   ik_lua_set_event_sink(lua, emit, a);
+  int rc;
   char *args[] = {ik_strdup(home), ik_strdup(group_socket)}; /* pushed (copied) by the start */
   rc = ik_lua_start_string(lua, "return require('infrakit._autoscaler').run(...)", "=autoscaler", 2, args, on_done,
                            NULL, NULL, err);
@@ -39,7 +37,6 @@ int ik_daemon_autoscale_start(ik_lua_t *lua, const char *home, const char *group
   return 0;
 fail:
   ik_lua_set_event_sink(lua, NULL, NULL);
-  ik_events_close(a->events);
   ik_free(a);
   return rc;
 }
@@ -47,6 +44,5 @@ fail:
 void ik_daemon_autoscale_free(ik_daemon_autoscale_t *a) {
   if (a == NULL) return;
   ik_lua_set_event_sink(a->lua, NULL, NULL);
-  ik_events_close(a->events);
   ik_free(a);
 }

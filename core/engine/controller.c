@@ -1186,15 +1186,8 @@ int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_cont
   c->o.call_timeouts = c->call_timeouts;
   c->self_id = ik_strdup(opts->self_id);
   c->o.self_id = c->self_id;
-  c->o.events_path = NULL;
   c->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)c;
-  int rc = ik_events_open(opts->events_path, &c->events, err);
-  if (rc < 0) {
-    free_call_timeouts(c);
-    ik_free(c->self_id);
-    ik_free(c);
-    return rc;
-  }
+  c->events = opts->events;
   ik_engine_metrics(); /* registers the families, and the collector that clears the group gauges, before ours */
   ik_metrics_add_collector(ik_metrics_default(), ik__controller_collect, c);
   *out = c;
@@ -1204,7 +1197,6 @@ int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_cont
 /* Free c once it is closing and nothing (group, operation) refers to it. */
 static void controller_release(ik_controller_t *c) {
   if (!c->closing || c->live > 0) return;
-  ik_events_close(c->events);
   free_call_timeouts(c);
   ik_free(c->self_id);
   ik_free(c);

@@ -44,6 +44,7 @@
 #include "loop/loop.h"
 #include "spi/group.h"
 #include "spi/resolver.h"
+#include "engine/events.h"
 #include "spi/store.h"
 
 typedef struct ik_controller ik_controller_t;
@@ -58,7 +59,7 @@ typedef struct ik_call_timeout {
 typedef struct ik_controller_opts {
   ik_resolver_t resolver;                 /* instance and flavor plugins by name */
   ik_store_t *store;                      /* borrowed; outlives the controller */
-  const char *events_path;                /* the event log (events.h); NULL: none */
+  ik_events_t *events;                    /* the event log (events.h), borrowed: the daemon's one; NULL: none */
   int64_t poll_ms;                        /* resync interval [5000] */
   int64_t retry_base_ms;                  /* first retry delay [500] */
   int64_t retry_max_ms;                   /* longest retry delay [60000] */

@@ -181,6 +181,11 @@ describe("several managers on etcd", function()
     local other = followers(new)[1]
     apply(other, dir, 5)
     support.wait_group(new.home, "web", support.steady_at(5))
+    -- its events are numbered above every number the dead leader used (the
+    -- cursor in etcd: docs/observability.md)
+    local old_seqs, new_seqs = support.event_seqs(leader.home), support.event_seqs(new.home)
+    assert.is_true(#old_seqs > 0 and #new_seqs > 0)
+    assert.is_true(new_seqs[1] > old_seqs[#old_seqs], "old " .. json.encode(old_seqs) .. ", new " .. json.encode(new_seqs))
   end)
 
   it("a leader stopped cleanly hands over at once, not after its lease's TTL", function()

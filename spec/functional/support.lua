@@ -117,4 +117,33 @@ function support.wait_group(home, id, pred, seconds)
   error(id .. ": condition never held; last status: " .. infrakit.json.encode(st or {}), 2)
 end
 
+-- The "seq" of each line of home's event log, in order.
+function support.event_seqs(home)
+  local out = {}
+  for line in io.lines(home .. "/events.jsonl") do out[#out + 1] = infrakit.json.decode(line).seq end
+  return out
+end
+
+-- A Lua flavor "versioned" in home/flavors: tags each instance with its
+-- Properties.Version; instances of Version "bad" are unhealthy (a rollout
+-- that a health gate stops).
+function support.versioned_flavor(home)
+  support.sh("mkdir -p " .. home .. "/flavors")
+  local f = io.open(home .. "/flavors/versioned.lua", "w")
+  f:write([[
+return {
+  validate = function() return true end,
+  prepare = function(props, spec)
+    spec.Tags = spec.Tags or {}
+    spec.Tags.version = props.Version
+    return spec
+  end,
+  healthy = function(props, inst)
+    return inst.Tags.version == "bad" and "unhealthy" or "healthy"
+  end,
+}
+]])
+  f:close()
+end
+
 return support

@@ -29,6 +29,7 @@ typedef struct fixture {
   char dir[64], files[96], store_dir[96], events[96];
   ik_instance_plugin_t file; /* the real provider */
   ik_store_t store;
+  ik_events_t *ev; /* the event log at events */
   ik_controller_t *c;
   ik_group_plugin_t g;
   /* proxy instance plugin */
@@ -249,7 +250,7 @@ static void controller_start_poll(fixture_t *fx, int64_t poll_ms) {
   ik_err_t err = {0};
   ik_controller_opts_t o = {.resolver = {resolve_instance, resolve_flavor, fx},
                             .store = &fx->store,
-                            .events_path = fx->events,
+                            .events = fx->ev,
                             .poll_ms = poll_ms,
                             .retry_base_ms = 20,
                             .retry_max_ms = 200,
@@ -272,6 +273,7 @@ static int setup(void **state) {
   snprintf(fx->events, sizeof fx->events, "%s/events.jsonl", fx->dir);
   if (ik_file_provider_new(&fx->loop, fx->files, &fx->file, &err) < 0) return -1;
   if (ik_store_file_new(&fx->loop, fx->store_dir, &fx->store, &err) < 0) return -1;
+  if (ik_events_open(fx->events, &fx->ev, &err) < 0) return -1;
   fx->health = IK_HEALTH_HEALTHY;
   fx->health_of = json_object();
   fx->asked = json_object();
@@ -286,6 +288,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   fixture_t *fx = *state;
   ik_controller_free(fx->c);
+  ik_events_close(fx->ev);
   uv_close((uv_handle_t *)&fx->tick, NULL);
   fx->file.vt->free(fx->file.self);
   fx->store.vt->free(fx->store.self);
