@@ -33,6 +33,7 @@
 #include "net/registry.h"
 #include "net/client/remote.h"
 #include "net/client/rpc_client.h"
+#include "net/server/dashboard.h"
 #include "net/server/rpc_flavor.h"
 #include "net/server/rpc_group.h"
 #include "net/server/rpc_instance.h"
@@ -100,6 +101,7 @@ struct daemon {
   ik_events_t *ha_events;         /* leadership transitions, in the event log */
   char *group_url;                /* the group plugin's --listen URL, else NULL */
   ik_group_plugin_t group;
+  ik_dashboard_t *dashboard; /* GET /ui on the group plugin's server */
   uint64_t poll_ms;
   uint64_t call_timeout_ms;            /* --call-timeout; 0 = the controller's default */
   ik_call_timeout_t call_timeouts[16]; /* --call-timeout NAME=DURATION */
@@ -223,6 +225,8 @@ static void daemon_stop(daemon_t *d) {
     h->path = NULL;
   }
   d->nplugins = 0;
+  ik_dashboard_free(d->dashboard); /* after the servers: their routes held it */
+  d->dashboard = NULL;
 }
 
 /* The engine finds plugins through the registry: hosted, else remote. */
@@ -491,6 +495,7 @@ static int host(daemon_t *d, const candidate_t *c, const char *tcp, ik_err_t *er
   if (c->native_group) {
     rc = ik_rpc_server_add(h->rpc, &ik_rpc_group_iface, ".", obj, err);
     if (rc == 0) rc = ik_rpc_server_add(h->rpc, &ik_rpc_manager_iface, ".", &d->manager, err);
+    if (rc == 0) rc = ik_dashboard_new(&d->loop, h->rpc, d->group, &d->dashboard, err);
   } else if (c->types) {
     for (const char *const *t = c->types; rc == 0 && *t; t++) rc = host_flavor_type(d, c, *t, h, err);
   } else {
