@@ -114,6 +114,7 @@ function refresh() {
           )
         )
       );
+      if (pollTimer) notePhaseChanges(lastGroups, groups);
       lastGroups = groups;
       render(groups);
       showError("");
@@ -250,7 +251,11 @@ function renderChart(id) {
   for (const [col, color, dash] of series) {
     const pts = rows.filter((r) => r[0] >= from).map((r) => `${x(r[0]).toFixed(1)},${y(r[col]).toFixed(1)}`);
     if (pts.length === 0) continue;
-    if (pts.length === 1) pts.push(`${(W - 4).toFixed(1)},${pts[0].split(",")[1]}`);
+    if (pts.length === 1) { // one sample: a dot, a line would have no length
+      const [cx, cy] = pts[0].split(",");
+      box.append(svg("circle", { cx, cy, r: 2.5, fill: color, class: `series-${col}` }));
+      continue;
+    }
     box.append(svg("polyline", { points: pts.join(" "), fill: "none", stroke: color, "stroke-width": 1.5, "stroke-dasharray": dash || "none", class: `series-${col}` }));
   }
   const legend = el("div", { class: "legend" },
@@ -290,6 +295,17 @@ function addEvent(name, data) {
   const list = $("events");
   list.prepend(li);
   while (list.children.length > MAX_EVENTS) list.lastChild.remove();
+}
+
+// Without /events: a line per phase change seen between two reads, so the
+// panel still tells what happened (coarser than the event log).
+function notePhaseChanges(before, after) {
+  const was = Object.fromEntries(before.map((g) => [g.ID, g.Phase]));
+  for (const g of after) {
+    if (was[g.ID] === undefined || was[g.ID] === g.Phase) continue;
+    const s = g.Summary || {};
+    addEvent("phase", JSON.stringify({ group: g.ID, event: "phase", from: was[g.ID], to: g.Phase, reason: s.Reason || "" }));
+  }
 }
 
 function setLive(on, text) {

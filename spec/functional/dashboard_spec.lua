@@ -156,6 +156,8 @@ describe("the dashboard", function()
     assert.is_true(out.canary.progress[1] < out.canary.progress[2], json.encode(out.canary))
     assert.are.equal("steady", out.promoted.phase)
     assert.are.equal(out.promoted.progress[2], out.promoted.progress[1])
+    -- The events panel tells of the pause (from /events, or, without it, from the phases the page saw).
+    assert.matches("canary%-paused", table.concat(out.events, "\n"))
     local st = support.group_status(d.home, "web")
     assert.are.equal(st.TargetHash, st.GoodHash)
     assert.is_true(support.exists(shot), "no screenshot")

@@ -55,7 +55,7 @@ async function groupView(page, id) {
       label: num(".rollout-label"),
       error: num(".action-error"),
       instances: s.querySelectorAll("tr[data-instance]").length,
-      chartLines: s.querySelectorAll(".chart svg polyline").length,
+      chartLines: s.querySelectorAll(".chart svg polyline, .chart svg circle").length,
     };
   }, id);
 }
@@ -125,6 +125,7 @@ async function main() {
     await page.click('section.group[data-group="db"] button.scale');
     out.scaled = await until(page, "db", (v) => v.counts.desired === "4", 10000);
     out.live = await page.textContent("#live");
+    out.events = await page.$$eval("#events li", (es) => es.map((e) => e.textContent));
   } catch (e) {
     out.failure = String(e.stack || e);
   } finally {
