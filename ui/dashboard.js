@@ -198,24 +198,29 @@ function renderControls(g) {
   return el("div", { class: "controls" },
     size,
     el("button", { class: "scale", onclick: () => act(g.ID, "Group.SetSize", { Size: Number(size.value) }) }, "Scale"),
-    el("button", { class: "promote", title: "go on with a canary rollout", onclick: () => act(g.ID, "Group.Promote") }, "Promote canary"));
+    el("button", {
+      class: g.Phase === "canary-paused" ? "promote primary" : "promote",
+      title: "go on with a canary rollout (Group.Promote)",
+      onclick: () => act(g.ID, "Group.Promote"),
+    }, "Promote canary"));
 }
 
 function renderGroup(g) {
   const s = g.Summary || {};
   const reason = s.Reason || g.Failure || g.Error || "";
   return el("section", { class: "group", "data-group": g.ID },
-    el("div", { class: "group-head" },
-      el("h2", { class: "group-name" }, g.ID),
-      el("span", { class: `phase phase-${g.Phase}` }, g.Phase),
-      renderCounts(s)),
-    reason ? el("p", { class: "reason" }, reason) : null,
-    renderRollout(g),
-    el("div", { class: "body" },
-      renderInstances(g),
+    el("div", { class: "top" },
+      el("div", { class: "summary" },
+        el("div", { class: "group-head" },
+          el("h2", { class: "group-name" }, g.ID),
+          el("span", { class: `phase phase-${g.Phase}` }, g.Phase),
+          renderCounts(s)),
+        reason ? el("p", { class: "reason" }, reason) : null,
+        renderRollout(g),
+        renderControls(g),
+        groupErrors[g.ID] ? el("p", { class: "error action-error", role: "alert" }, groupErrors[g.ID]) : null),
       el("div", { class: "chart" }, renderChart(g.ID))),
-    renderControls(g),
-    groupErrors[g.ID] ? el("p", { class: "error action-error", role: "alert" }, groupErrors[g.ID]) : null);
+    el("div", { class: "table-wrap" }, renderInstances(g)));
 }
 
 function render(groups) {
@@ -232,7 +237,10 @@ function renderChart(id) {
   const W = 320, H = 110, P = 22;
   const rows = (history.Groups || {})[id] || [];
   const box = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${id}: size over the last hour` });
-  const now = Date.now(), from = now - 3600 * 1000;
+  // The x axis spans what the daemon has, up to an hour, at least 5 minutes.
+  const now = Date.now();
+  const oldest = rows.length ? rows[0][0] : now;
+  const from = now - Math.min(3600e3, Math.max(300e3, now - oldest));
   let max = 1;
   for (const r of rows) max = Math.max(max, r[1], r[2], r[3]);
   const x = (t) => P + ((t - from) / (now - from)) * (W - P - 4);
@@ -245,7 +253,7 @@ function renderChart(id) {
   };
   label(P - 3, y(max) + 3, max, "end");
   label(P - 3, y(0) + 3, 0, "end");
-  label(P, H - 4, "-60m");
+  label(P, H - 4, `-${Math.round((now - from) / 60e3)}m`);
   label(W - 4, H - 4, "now", "end");
   const series = [[1, "#9ca3af", "4 3"], [2, "#2563eb", ""], [3, "#16803c", ""]];
   for (const [col, color, dash] of series) {
@@ -287,7 +295,7 @@ function addEvent(name, data) {
   }
   const { time, group, event, ...rest } = ev;
   const when = time ? new Date(time) : new Date();
-  const detail = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(" ");
+  const detail = Object.entries(rest).filter(([, v]) => v !== "" && v !== null).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(" ");
   const li = el("li", { class: `event event-${name}` },
     el("time", { datetime: when.toISOString() }, when.toLocaleTimeString()),
     el("span", { class: "name" }, event || name),
