@@ -255,7 +255,8 @@ function renderChart(id) {
   label(P - 3, y(0) + 3, 0, "end");
   label(P, H - 4, `-${Math.round((now - from) / 60e3)}m`);
   label(W - 4, H - 4, "now", "end");
-  const series = [[1, "#9ca3af", "4 3"], [2, "#2563eb", ""], [3, "#16803c", ""]];
+  // desired last: dashed, on top of the others it usually equals
+  const series = [[2, "#2563eb", ""], [3, "#16803c", ""], [1, "#6b7280", "4 3"]];
   for (const [col, color, dash] of series) {
     const pts = rows.filter((r) => r[0] >= from).map((r) => `${x(r[0]).toFixed(1)},${y(r[col]).toFixed(1)}`);
     if (pts.length === 0) continue;
