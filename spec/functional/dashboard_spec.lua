@@ -45,6 +45,26 @@ local function head(base, path)
   return h
 end
 
+local modules = "build/ui-test"
+
+-- Why the browser specs cannot run here, or nil.
+local function browser_missing()
+  if not support.exists("/usr/bin/chromium") and not os.getenv("CHROMIUM") then
+    return "no /usr/bin/chromium (make deps installs it)"
+  end
+  if infrakit.exec({ "sh", "-c", "command -v node" }).status ~= 0 then return "no node (make deps installs nodejs)" end
+  if not support.exists(modules .. "/node_modules/playwright-core") then
+    return "no " .. modules .. "/node_modules/playwright-core (make deps installs it from spec/ui/package-lock.json)"
+  end
+end
+
+-- Run a spec/ui script with node; returns its exit status and its one line
+-- of JSON, decoded.
+local function node(script, env)
+  local r = assert(infrakit.exec({ "node", script }, { env = env, timeout = 150 }))
+  return r.status, json.decode(r.stdout:match("([^\n]+)%s*$") or "{}"), r.stderr
+end
+
 describe("the dashboard", function()
   local d
   before_each(function() d = start() end)
@@ -111,12 +131,8 @@ describe("the dashboard", function()
   end)
 
   it("shows the groups in Chromium, follows a canary rollout, promotes, scales, and shows a refusal", function()
-    local modules = "build/ui-test"
-    if not support.exists("/usr/bin/chromium") then return pending("no /usr/bin/chromium (make deps installs it)") end
-    if infrakit.exec({ "sh", "-c", "command -v node" }).status ~= 0 then return pending("no node (make deps installs nodejs)") end
-    if not support.exists(modules .. "/node_modules/playwright-core") then
-      return pending("no " .. modules .. "/node_modules/playwright-core (make deps installs it from spec/ui/package-lock.json)")
-    end
+    local missing = browser_missing()
+    if missing then return pending(missing) end
     local update = { Canary = 1, MinHealthySeconds = 1 }
     commit(d.home, group_spec("web", 3, "v1", update))
     commit(d.home, group_spec("db", 2, "v1"))
@@ -133,11 +149,10 @@ describe("the dashboard", function()
       IK_UI_URL = d.base, IK_BIN = support.bin, IK_UI_SCREENSHOT = shot,
       IK_UI_NODE_MODULES = modules, IK_UI_WEB_V2 = v2, HOME = d.home,
     })
-    local r = assert(infrakit.exec({ "node", "spec/ui/dashboard_browser.js" }, { env = env, timeout = 150 }))
-    local out = json.decode(r.stdout:match("([^\n]+)%s*$") or "{}") -- the script's one line
-    if r.status == 3 then return pending("Chromium cannot start: " .. tostring(out.launch)) end
+    local status, out, stderr = node("spec/ui/dashboard_browser.js", env)
+    if status == 3 then return pending("Chromium cannot start: " .. tostring(out.launch)) end
     assert.is_nil(out.failure, out.failure)
-    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal(0, status, stderr)
 
     assert.are.equal(200, out.status)
     assert.matches("script-src 'self'", out.csp, 1, true)
@@ -173,5 +188,20 @@ describe("the dashboard", function()
     assert.are.equal("4", out.scaled.counts.desired)
     st = support.wait_group(d.home, "db", support.steady_at(4))
     assert.are.equal(4, st.Summary.Desired)
+  end)
+
+  it("shows live events from GET /events and re-reads the group on each (a stand-in server in the daemon's format)", function()
+    local missing = browser_missing()
+    if missing then return pending(missing) end
+    local status, out, stderr = node("spec/ui/dashboard_sse.js", { IK_UI_NODE_MODULES = modules })
+    if status == 3 then return pending("Chromium cannot start: " .. tostring(out.launch)) end
+    assert.is_nil(out.failure, out.failure)
+    assert.are.equal(0, status, stderr)
+    assert.are.equal("live", out.live)
+    assert.is_true(out.note_hidden, "the no-live-events note is shown")
+    assert.are.equal(1, #out.events)
+    assert.matches("phase", out.events[1], 1, true)
+    assert.matches("to=rolling", out.events[1], 1, true)
+    assert.are.equal("rolling", out.phase) -- re-read after the event
   end)
 end)
