@@ -1075,7 +1075,8 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                     INFRAKIT_HOME refuses to start, naming the holder's pid;\n"
             "                     with --store etcd, several daemons share the store:\n"
             "                     the elected leader runs the groups, the others forward\n"
-            "                     changes to it (docs/ha.md)\n"
+            "                     changes to it (docs/ha.md); its server also has\n"
+            "                     a web dashboard at /ui (docs/observability.md)\n"
             "  instance-file      Instance/0.6.1: one JSON file per instance, in\n"
             "                     $INFRAKIT_HOME/instance-file (see --instance-file-dir)\n"
             "  instance-process   Instance/0.6.1: each instance a local process (Properties\n"
@@ -1171,6 +1172,8 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "  curl --unix-socket /tmp/ik/plugins/instance-file -H 'Content-Type: application/json' \\\n"
             "       -d '{\"jsonrpc\":\"2.0\",\"method\":\"Handshake.Hello\",\"params\":{},\"id\":1}' http://h/\n"
             "  infrakit daemon --listen 10.0.0.5:24864 --tls-cert server.pem --tls-key server.key \\\n"
-            "       --tls-client-ca ca.pem &    # clients: INFRAKIT_TLS_CERT/_KEY/_CA\n",
+            "       --tls-client-ca ca.pem &    # clients: INFRAKIT_TLS_CERT/_KEY/_CA\n"
+            "  infrakit daemon -p group -p instance-file -p flavor-vanilla \\\n"
+            "       --listen 127.0.0.1:8080 --insecure &   # the dashboard: http://127.0.0.1:8080/ui\n",
     .run = daemon_run,
 };
