@@ -113,7 +113,10 @@ describe("the dashboard", function()
 
   it("keeps a history of each committed group's size", function()
     commit(d.home, group_spec("web", 2, "v1"))
-    support.wait_group(d.home, "web", support.steady_at(2))
+    local st = support.wait_group(d.home, "web", support.steady_at(2))
+    for _, i in ipairs(st.Instances) do -- the page's age column: Status gives each instance's AgeMs
+      assert.is_true(type(i.AgeMs) == "number" and i.AgeMs >= 0, infrakit.json.encode(i))
+    end
     local h
     for _ = 1, 150 do -- the first sample comes a second after the start
       h = json.decode(assert(infrakit.http.get(d.base .. "/ui/history.json")))
