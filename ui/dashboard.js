@@ -193,11 +193,27 @@ async function act(id, method, params) {
   await refresh();
 }
 
+// Scale to the size box's value: a whole number, checked here (an empty box
+// must not become 0, which would destroy every instance).
+function scale(g, input) {
+  const v = input.value.trim();
+  input.blur(); // render() leaves a group alone while its size box has the focus
+  if (!/^\d+$/.test(v)) {
+    groupErrors[g.ID] = `Scale: the size must be a whole number of instances (0 or more), not "${v}"`;
+    render(lastGroups);
+    return;
+  }
+  act(g.ID, "Group.SetSize", { Size: Number(v) });
+}
+
 function renderControls(g) {
-  const size = el("input", { type: "number", min: 0, value: (g.Summary || {}).Desired ?? 0, "aria-label": "size", class: "size-input" });
+  const size = el("input", {
+    type: "number", min: 0, step: 1, value: (g.Summary || {}).Desired ?? 0, "aria-label": "size", class: "size-input",
+    onkeydown: (e) => { if (e.key === "Enter") scale(g, size); },
+  });
   return el("div", { class: "controls" },
     size,
-    el("button", { class: "scale", onclick: () => act(g.ID, "Group.SetSize", { Size: Number(size.value) }) }, "Scale"),
+    el("button", { class: "scale", onclick: () => scale(g, size) }, "Scale"),
     el("button", {
       class: g.Phase === "canary-paused" ? "promote primary" : "promote",
       title: "go on with a canary rollout (Group.Promote)",

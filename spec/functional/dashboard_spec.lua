@@ -187,6 +187,9 @@ describe("the dashboard", function()
     local cli = run(d.home, { "group", "promote", "db" })
     assert.are_not.equal(0, cli.status)
     assert.matches(msg, cli.stderr, 1, true)
+    -- An empty size box is not sent (as 0): the page says why.
+    assert.matches("whole number", out.emptySize.error, 1, true)
+    assert.are.equal("2", out.emptySize.counts.desired)
     -- Scaled from the page: the CLI sees it.
     assert.are.equal("4", out.scaled.counts.desired)
     st = support.wait_group(d.home, "db", support.steady_at(4))

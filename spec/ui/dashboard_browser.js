@@ -7,7 +7,8 @@
 //      canary", watch it move to the end
 //   3. save a screenshot
 //   4. click "Promote canary" on "db" (steady: refused), read the error shown
-//   5. set db's size to 4 and click "Scale"
+//   5. click "Scale" with db's size box empty (refused by the page), then
+//      set it to 4 and click "Scale"
 // Prints one JSON object on stdout. Exit 3 (and {"launch": "why"}) when
 // Chromium cannot start: the spec reports PENDING.
 //
@@ -120,7 +121,10 @@ async function main() {
     await page.click('section.group[data-group="db"] button.promote');
     out.refused = await until(page, "db", (v) => !!v.error, 10000);
 
-    // 5. Scale from the page.
+    // 5. Scale from the page: an empty size is refused here, not sent as 0.
+    await page.fill('section.group[data-group="db"] input.size-input', "");
+    await page.click('section.group[data-group="db"] button.scale');
+    out.emptySize = await until(page, "db", (v) => !!v.error && v.error.startsWith("Scale"), 10000);
     await page.fill('section.group[data-group="db"] input.size-input', "4");
     await page.click('section.group[data-group="db"] button.scale');
     out.scaled = await until(page, "db", (v) => v.counts.desired === "4", 10000);
