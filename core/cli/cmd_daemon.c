@@ -36,6 +36,7 @@
 #include "net/registry.h"
 #include "net/client/remote.h"
 #include "net/client/rpc_client.h"
+#include "net/server/dashboard.h"
 #include "net/server/rpc_flavor.h"
 #include "net/server/rpc_group.h"
 #include "net/server/rpc_instance.h"
@@ -106,6 +107,7 @@ struct daemon {
   char *group_url;                  /* the group plugin's --listen URL, else NULL */
   ik_daemon_metrics_t *metrics;     /* GET /metrics on the group plugin's server */
   ik_group_plugin_t group;
+  ik_dashboard_t *dashboard; /* GET /ui on the group plugin's server */
   uint64_t poll_ms;
   uint64_t call_timeout_ms;            /* --call-timeout; 0 = the controller's default */
   ik_call_timeout_t call_timeouts[16]; /* --call-timeout NAME=DURATION */
@@ -229,6 +231,8 @@ static void daemon_stop(daemon_t *d) {
     h->path = NULL;
   }
   d->nplugins = 0;
+  ik_dashboard_free(d->dashboard); /* after the servers: their routes held it */
+  d->dashboard = NULL;
 }
 
 /* The engine finds plugins through the registry: hosted, else remote. */
@@ -516,6 +520,7 @@ static int host(daemon_t *d, const candidate_t *c, const char *tcp, ik_err_t *er
     rc = ik_rpc_server_add(h->rpc, &ik_rpc_group_iface, ".", obj, err);
     if (rc == 0) rc = ik_rpc_server_add(h->rpc, &ik_rpc_manager_iface, ".", &d->manager, err);
     if (rc == 0) rc = ik_events_http_route(d->events_http, h->rpc, err);
+    if (rc == 0) rc = ik_dashboard_new(&d->loop, h->rpc, d->group, &d->dashboard, err);
   } else if (c->types) {
     for (const char *const *t = c->types; rc == 0 && *t; t++) rc = host_flavor_type(d, c, *t, h, err);
   } else {
@@ -1115,7 +1120,8 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                     changes to it (docs/ha.md); GET /metrics on its socket\n"
             "                     (and on --listen): Prometheus' text format\n"
             "                     (docs/observability.md); groups with Properties.Scaling\n"
-            "                     are autoscaled (docs/autoscaling.md; one manager only)\n"
+            "                     are autoscaled (docs/autoscaling.md; one manager only);\n"
+            "                     a web dashboard at /ui (docs/observability.md)\n"
             "  instance-file      Instance/0.6.1: one JSON file per instance, in\n"
             "                     $INFRAKIT_HOME/instance-file (see --instance-file-dir)\n"
             "  instance-process   Instance/0.6.1: each instance a local process (Properties\n"
@@ -1211,6 +1217,8 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "  curl --unix-socket /tmp/ik/plugins/instance-file -H 'Content-Type: application/json' \\\n"
             "       -d '{\"jsonrpc\":\"2.0\",\"method\":\"Handshake.Hello\",\"params\":{},\"id\":1}' http://h/\n"
             "  infrakit daemon --listen 10.0.0.5:24864 --tls-cert server.pem --tls-key server.key \\\n"
-            "       --tls-client-ca ca.pem &    # clients: INFRAKIT_TLS_CERT/_KEY/_CA\n",
+            "       --tls-client-ca ca.pem &    # clients: INFRAKIT_TLS_CERT/_KEY/_CA\n"
+            "  infrakit daemon -p group -p instance-file -p flavor-vanilla \\\n"
+            "       --listen 127.0.0.1:8080 --insecure &   # the dashboard: http://127.0.0.1:8080/ui\n",
     .run = daemon_run,
 };

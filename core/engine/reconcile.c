@@ -1119,9 +1119,12 @@ json_t *ik__group_status(ik__group_t *g) {
   for (size_t i = 0; i < g->n_seen; i++) {
     json_t *d = json_array_get(g->descs, i);
     const char *hash = json_string_value(json_object_get(json_object_get(d, "Tags"), "infrakit.config.hash"));
-    json_array_append_new(insts, json_pack("{s:s, s:s?, s:s, s:s}", "ID", g->seen[i].id, "LogicalID",
+    /* AgeMs: since this daemon first saw it (its creation, when this daemon made it); null when unknown. */
+    int64_t first = g->seen[i].first_ms;
+    json_array_append_new(insts, json_pack("{s:s, s:s?, s:s, s:s, s:o}", "ID", g->seen[i].id, "LogicalID",
                                            g->seen[i].logical_id, "Health", health_name(g->seen[i].health),
-                                           "ConfigHash", hash ? hash : ""));
+                                           "ConfigHash", hash ? hash : "", "AgeMs",
+                                           first > 0 ? json_integer(now - first) : json_null()));
   }
   char reason[IK_PLAN_REASON_MAX];
   bool stale = ik__group_summary_stale(g);

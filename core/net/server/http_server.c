@@ -305,16 +305,17 @@ static void conn_send(ik_http_conn_t *c, const char *head, size_t hl, const char
 }
 
 /* Queue status line, headers and body. close_after: close once written.
- * no_body (a HEAD request): Content-Length says body_len, no body follows. */
-static void conn_write(ik_http_conn_t *c, int status, const char *content_type, const char *body,
-                       size_t body_len, bool no_body, bool close_after) {
-  char head[512];
+ * no_body (a HEAD request): Content-Length says body_len, no body follows.
+ * headers: more header lines, each ending in CRLF, or NULL. */
+static void conn_write(ik_http_conn_t *c, int status, const char *content_type, const char *headers,
+                       const char *body, size_t body_len, bool no_body, bool close_after) {
+  char head[2048];
   int hl = snprintf(head, sizeof head,
-                    "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%sContent-Length: %zu\r\n%s\r\n", status,
+                    "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%sContent-Length: %zu\r\n%s\r\n", status,
                     ik_http_reason(status), server_date(c->s), content_type ? "Content-Type: " : "",
-                    content_type ? content_type : "", content_type ? "\r\n" : "", body_len,
+                    content_type ? content_type : "", content_type ? "\r\n" : "", headers ? headers : "", body_len,
                     close_after ? "Connection: close\r\n" : "");
-  if (hl < 0 || (size_t)hl >= sizeof head) abort(); /* content types are ours and short */
+  if (hl < 0 || (size_t)hl >= sizeof head) abort(); /* content types and headers are ours and short */
   conn_send(c, head, (size_t)hl, body, no_body ? 0 : body_len, close_after);
 }
 
@@ -327,7 +328,7 @@ static void conn_reject(ik_http_conn_t *c, int status, const char *text) {
   c->done = true; /* parse nothing more; the write closes the connection */
   conn_read_stop(c);
   uv_timer_stop(&c->timer);
-  conn_write(c, status, "text/plain; charset=utf-8", text, strlen(text), false, true);
+  conn_write(c, status, "text/plain; charset=utf-8", NULL, text, strlen(text), false, true);
 }
 
 /* --- reading ----------------------------------------------------------- */
@@ -603,6 +604,11 @@ static void conn_feed(ik_http_conn_t *c, const char *data, size_t len) {
 
 void ik_http_respond(ik_http_request_t *req, int status, const char *content_type, const char *body,
                      size_t body_len) {
+  ik_http_respond_headers(req, status, content_type, NULL, body, body_len);
+}
+
+void ik_http_respond_headers(ik_http_request_t *req, int status, const char *content_type, const char *headers,
+                             const char *body, size_t body_len) {
   ik_http_conn_t *c = conn_of_req(req);
   if (!c->busy) abort(); /* responded twice: a bug in the handler */
   c->busy = false;
@@ -611,7 +617,7 @@ void ik_http_respond(ik_http_request_t *req, int status, const char *content_typ
     return;
   }
   if (!c->keep_alive) c->done = true;
-  conn_write(c, status, content_type, body, body_len, c->head, !c->keep_alive);
+  conn_write(c, status, content_type, headers, body, body_len, c->head, !c->keep_alive);
   if (c->closing || c->done) return;
   http_parser_pause(&c->parser, 0);
   if (c->feeding) return; /* conn_feed carries on with the rest */

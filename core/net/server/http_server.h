@@ -130,6 +130,12 @@ size_t ik_http_stream_backlog(const ik_http_stream_t *st);
  * on_closed is not called; st is gone. */
 void ik_http_stream_end(ik_http_stream_t *st);
 
+/* ik_http_respond with more headers: header lines each ending in "\r\n"
+ * ("Cache-Control: no-cache\r\n"), or NULL; borrowed, ours (not a
+ * client's: they are not checked), under 1 KiB. */
+void ik_http_respond_headers(ik_http_request_t *req, int status, const char *content_type, const char *headers,
+                             const char *body, size_t body_len);
+
 /* The TCP port actually bound (for "127.0.0.1:0"), or 0. */
 int ik_http_server_port(const ik_http_server_t *s);
 

@@ -56,6 +56,10 @@ static void handler(ik_http_request_t *req, void *data) {
     f->held[f->nheld++] = req;
     return;
   }
+  if (strcmp(req->path, "/with-headers") == 0) {
+    ik_http_respond_headers(req, 200, "text/html", "Cache-Control: no-cache\r\nX-Frame: none\r\n", "hi", 2);
+    return;
+  }
   char body[128];
   int n = snprintf(body, sizeof body, "%s %s [%.*s]", req->method, req->path, (int)req->body_len, req->body);
   ik_http_respond(req, 200, "text/plain", body, (size_t)n);
@@ -394,6 +398,23 @@ static void a_head_response_has_no_body(void **state) {
   assert_non_null(strstr(out, "Content-Length: 10\r\n\r\nHTTP/1.1 200 OK\r\n"));
   assert_null(strstr(out, "HEAD /h"));
   assert_non_null(strstr(out, "\r\n\r\nGET /g []"));
+  ik_buf_free(&c.got);
+  stop(&f);
+}
+
+/* ik_http_respond_headers: the caller's header lines go out after
+ * Content-Type, before Content-Length, as given. */
+static void a_response_carries_the_extra_headers_given(void **state) {
+  fixture_t f;
+  assert_int_equal(start(&f, (ik_http_server_opts_t){0}), 0);
+  client_t c;
+  client_start(&f, &c, "GET /with-headers HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  run_until(&f, &c.eof);
+  const char *out = got(&c);
+  assert_non_null(strstr(out, "HTTP/1.1 200 OK\r\n"));
+  assert_non_null(
+      strstr(out, "Content-Type: text/html\r\nCache-Control: no-cache\r\nX-Frame: none\r\nContent-Length: 2\r\n"));
+  assert_non_null(strstr(out, "\r\n\r\nhi"));
   ik_buf_free(&c.got);
   stop(&f);
 }
@@ -742,6 +763,7 @@ int main(void) {
 
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(pipelined_requests_are_answered_in_order),
+      cmocka_unit_test(a_response_carries_the_extra_headers_given),
       cmocka_unit_test(a_late_response_holds_back_the_next_request),
       cmocka_unit_test(oversized_headers_get_431_and_close),
       cmocka_unit_test(oversized_body_gets_413_before_it_is_read),
