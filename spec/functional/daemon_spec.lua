@@ -45,6 +45,16 @@ describe("infrakit daemon", function()
     assert.matches("^%d+$", io.open(d.plugins .. "/instance-file.pid"):read("*a"))
   end)
 
+  -- libcurl and its ~28 libraries cost several MiB of RSS: a daemon serving
+  -- every built-in (instance-docker, flavor-swarm and flavor-http included)
+  -- loads it only when one of them makes its first HTTP call.
+  it("serves every built-in without loading libcurl until an HTTP call needs it", function()
+    local pid = io.open(d.plugins .. "/instance-file.pid"):read("*a"):gsub("%s+$", "")
+    assert.truthy(exists(d.plugins .. "/instance-docker"))
+    local maps = io.open("/proc/" .. pid .. "/maps"):read("*a")
+    assert.is_nil(maps:find("libcurl", 1, true), "libcurl is mapped at start")
+  end)
+
   -- Recorded exchanges: the body must match byte for byte.
   local exact = {
     { name = "Handshake.Hello (wire-examples: Handshake.Hello @ instance-file)",
