@@ -270,6 +270,28 @@ describe("infrakit daemon sockets", function()
     d.cleanup()
   end)
 
+  it("--listen serves group when --plugin group is given, in any order, else the first built-in", function()
+    local cases = {
+      { { "-p", "instance-file", "-p", "flavor-vanilla", "-p", "group" }, "group", '"Group/0.1.1"' },
+      { { "-p", "group", "-p", "instance-file" }, "group", '"Group/0.1.1"' },
+      { { "-p", "flavor-vanilla", "-p", "instance-file" }, "instance-file", '"Instance/0.6.1"' },
+    }
+    for _, c in ipairs(cases) do
+      local args = { "--listen", "127.0.0.1:0", "--insecure" }
+      for _, a in ipairs(c[1]) do args[#args + 1] = a end
+      local d = start_daemon(nil, args)
+      local what = table.concat(c[1], " ")
+      local listens = sh("cd " .. d.plugins .. " && ls *.listen").stdout
+      assert.are.equal(c[2] .. ".listen\n", listens, what)
+      local url = io.open(d.plugins .. "/" .. c[2] .. ".listen"):read("*a")
+      local port = assert(url:match("^tcp://127%.0%.0%.1:(%d+)$"), url)
+      local r = sh("curl -s -H 'Content-Type: application/json' -d '{\"jsonrpc\":\"2.0\",\"method\":\"Handshake.Hello\",\"params\":{},\"id\":1}' http://127.0.0.1:" .. port .. "/")
+      assert.matches(c[3], r.stdout, 1, true)
+      d.stop()
+      d.cleanup()
+    end
+  end)
+
   it("a bad --listen address is a usage error naming it", function()
     local r = assert(infrakit.exec({ support.bin, "daemon", "--listen", "nowhere", "--insecure" }, { env = { INFRAKIT_HOME = "/tmp/ik-never" } }))
     assert.are.equal(2, r.status)
