@@ -269,7 +269,9 @@ static void memory_relief(void *ctx) {
  * locked: several managers share it (leadership decides who writes). */
 static int open_etcd_store(daemon_t *d, ik_err_t *err) {
   int rc = ik_http_client_new(&d->loop, &d->etcd_http, err);
-  if (rc == 0) rc = ik_etcd_gateway_new(d->etcd_http, d->etcd_endpoints, 0, &d->etcd_gw, err);
+  /* Keepalives give up when the next is due; other calls get the default. */
+  ik_etcd_gateway_opts_t gopts = {.keepalive_timeout_ms = ik_manager_etcd_keepalive_every_ms((int64_t)d->lease_ttl_ms)};
+  if (rc == 0) rc = ik_etcd_gateway_new(d->etcd_http, d->etcd_endpoints, &gopts, &d->etcd_gw, err);
   if (rc == 0) rc = ik_store_etcd_new(&d->loop, &d->etcd_gw, d->etcd_prefix, &d->store, err);
   return rc;
 }
