@@ -276,10 +276,15 @@ describe("infrakit daemon sockets", function()
       { { "-p", "group", "-p", "instance-file" }, "group", '"Group/0.1.1"' },
       { { "-p", "flavor-vanilla", "-p", "instance-file" }, "instance-file", '"Instance/0.6.1"' },
     }
+    local started = {}
+    finally(function()
+      for _, d in ipairs(started) do pcall(d.stop); d.cleanup() end
+    end)
     for _, c in ipairs(cases) do
       local args = { "--listen", "127.0.0.1:0", "--insecure" }
       for _, a in ipairs(c[1]) do args[#args + 1] = a end
       local d = start_daemon(nil, args)
+      started[#started + 1] = d
       local what = table.concat(c[1], " ")
       local listens = sh("cd " .. d.plugins .. " && ls *.listen").stdout
       assert.are.equal(c[2] .. ".listen\n", listens, what)
@@ -287,8 +292,6 @@ describe("infrakit daemon sockets", function()
       local port = assert(url:match("^tcp://127%.0%.0%.1:(%d+)$"), url)
       local r = sh("curl -s -H 'Content-Type: application/json' -d '{\"jsonrpc\":\"2.0\",\"method\":\"Handshake.Hello\",\"params\":{},\"id\":1}' http://127.0.0.1:" .. port .. "/")
       assert.matches(c[3], r.stdout, 1, true)
-      d.stop()
-      d.cleanup()
     end
   end)
 
