@@ -19,17 +19,7 @@
 #include "base/mem.h"
 #include "loop/loop.h"
 #include "net/client/etcd_gateway.h"
-
-typedef struct outcome {
-  int done;
-  ik_err_t err;
-} outcome_t;
-
-static void on_answer(json_t *res, const ik_err_t *err, void *data) {
-  outcome_t *o = data;
-  o->done++;
-  if (err) o->err = *err;
-}
+#include "spi_slot.h"
 
 /* A listening socket on 127.0.0.1 that never accepts; its port in *port. */
 static int silent_member(int *port) {
@@ -50,14 +40,15 @@ static void call_with(ik_loop_t *loop, ik_http_client_t *http, const char *endpo
   ik_etcd_gateway_t gw;
   ik_err_t err = {0};
   assert_int_equal(ik_etcd_gateway_new(http, endpoint, opts, &gw, &err), 0);
-  outcome_t o = {0};
+  slot_t s = {0};
   json_t *body = json_pack("{s:s}", "ID", "1");
-  assert_int_equal(gw.vt->call(gw.self, path, body, on_answer, &o, &err), 0);
+  assert_int_equal(gw.vt->call(gw.self, path, body, on_slot, &s, &err), 0);
   json_decref(body);
-  while (o.done == 0) uv_run(&loop->uv, UV_RUN_ONCE);
-  assert_int_equal(o.done, 1);
+  while (s.done == 0) uv_run(&loop->uv, UV_RUN_ONCE);
+  assert_int_equal(s.done, 1);
   ik_etcd_gateway_free(&gw);
-  *out = o.err;
+  *out = s.err;
+  slot_clear(&s);
 }
 
 static void keepalives_give_up_sooner_than_other_calls(void **state) {
