@@ -124,7 +124,7 @@ struct daemon {
 
 static const char *const swarm_types[] = {"manager", "worker", NULL};
 
-/* The first is the one --listen serves on TCP. */
+/* --listen serves the first of these that is hosted (tcp_plugin_first). */
 static const candidate_t builtins[] = {
     {.name = "instance-file", .native_file = true},
     {.name = "instance-process", .native_process = true},
@@ -143,6 +143,28 @@ const char *const ik_daemon_builtins[] = {"instance-file", "instance-process", "
                                           "flavor-combo", "flavor-zookeeper", "flavor-swarm", "flavor-http", "group", NULL};
 _Static_assert(sizeof ik_daemon_builtins / sizeof ik_daemon_builtins[0] == NBUILTINS + 1,
                "ik_daemon_builtins lists every builtin");
+
+/* --listen serves one plugin on TCP, whatever the order of the --plugin
+ * flags: the group controller when --plugin group is given (what remote
+ * CLIs and HA followers talk to), else the hosted plugin that comes first
+ * in the candidates' order (builtins[], then the user's Lua files), so
+ * instance-file when every plugin is served, as before. daemon_start
+ * serves chosen[0] on TCP: move that one there, keeping the others' order. */
+static void tcp_plugin_first(const candidate_t **chosen, size_t n, bool group_wins) {
+  if (n < 2) return;
+  size_t pick = 0;
+  for (size_t i = 1; i < n; i++) {
+    bool group_i = chosen[i]->native_group, group_pick = chosen[pick]->native_group;
+    if (group_wins && group_i != group_pick) {
+      if (group_i) pick = i;
+    } else if (chosen[i] < chosen[pick]) { /* all points into one array, in the candidates' order */
+      pick = i;
+    }
+  }
+  const candidate_t *c = chosen[pick];
+  memmove(chosen + 1, chosen, pick * sizeof *chosen);
+  chosen[0] = c;
+}
 
 /* Add the user's Lua plugins in home/sub (*.lua, served as their base
  * name) to list. A name taken by a built-in is skipped with a warning. */
@@ -257,7 +279,9 @@ static void memory_relief(void *ctx) {
  * locked: several managers share it (leadership decides who writes). */
 static int open_etcd_store(daemon_t *d, ik_err_t *err) {
   int rc = ik_http_client_new(&d->loop, &d->etcd_http, err);
-  if (rc == 0) rc = ik_etcd_gateway_new(d->etcd_http, d->etcd_endpoints, 0, &d->etcd_gw, err);
+  /* Keepalives give up when the next is due; other calls get the default. */
+  ik_etcd_gateway_opts_t gopts = {.keepalive_timeout_ms = ik_manager_etcd_keepalive_every_ms((int64_t)d->lease_ttl_ms)};
+  if (rc == 0) rc = ik_etcd_gateway_new(d->etcd_http, d->etcd_endpoints, &gopts, &d->etcd_gw, err);
   if (rc == 0) rc = ik_store_etcd_new(&d->loop, &d->etcd_gw, d->etcd_prefix, &d->store, err);
   return rc;
 }
@@ -725,7 +749,7 @@ static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n,
   ik_err_t first = {0};
   for (size_t i = 0; i < n; i++) {
     ik_err_t e = {0};
-    /* --listen serves the first plugin on TCP: one port, one plugin. */
+    /* --listen serves chosen[0] on TCP (tcp_plugin_first): one port, one plugin. */
     if (host(d, chosen[i], i == 0 ? tcp : NULL, &e) == 0) {
       hosted++;
     } else if (e.code == IK_ELUA) { /* a broken Lua file: report it, go on */
@@ -1055,6 +1079,7 @@ static int daemon_run(int argc, char **argv) {
   d.serve_all = nwanted == 0;
   if (nwanted == 0)
     for (size_t i = 0; i < nall; i++) chosen[nchosen++] = &all[i];
+  if (tcp) tcp_plugin_first(chosen, nchosen, nwanted > 0);
 
   /* One descriptor per client connection: allow as many as the hard limit. */
   struct rlimit rl;
@@ -1154,10 +1179,15 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "Options:\n"
             "  -p, --plugin NAME         serve only this plugin; repeat for more\n"
             "                            (default: all of them)\n"
-            "  --listen HOST:PORT        also serve the first plugin on TCP (port 0 picks\n"
-            "                            one; see NAME.listen), and GET /metrics, over TLS\n"
-            "                            with client certificates: needs the three --tls-*\n"
-            "                            flags, or --insecure (docs/security.md)\n"
+            "  --listen HOST:PORT        also serve one plugin on TCP (port 0 picks one;\n"
+            "                            see NAME.listen): group when --plugin group is\n"
+            "                            given (in any order), else the first hosted of\n"
+            "                            instance-file, instance-process, instance-docker,\n"
+            "                            instance-qemu, the flavors (instance-file when\n"
+            "                            all are served); over TLS with client certificates:\n"
+            "                            needs the three --tls-* flags, or --insecure\n"
+            "                            (docs/security.md); /metrics, /events and /ui\n"
+            "                            come with the group plugin\n"
             "  --tls-cert FILE           the listener's certificate (PEM; its chain may follow)\n"
             "  --tls-key FILE            its private key (PEM)\n"
             "  --tls-client-ca FILE      CA(s) that sign the client certificates it accepts;\n"

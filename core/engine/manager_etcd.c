@@ -365,7 +365,7 @@ static void on_grant(json_t *res, const ik_err_t *err, void *data) {
   }
   m->lease = id;
   ik_err_t e = {0};
-  uint64_t every = (uint64_t)(m->ttl_ms / 3 > 0 ? m->ttl_ms / 3 : 1);
+  uint64_t every = ik_manager_etcd_keepalive_every_ms(m->ttl_ms);
   if (ik_timer_start(m->loop, every, every, on_keepalive_tick, m, &m->keepalive, &e) < 0)
     ik_log(IK_LOG_ERROR, "manager", "cannot start a timer", "error", e.msg, NULL);
   lease_alive(m, sent);
@@ -387,6 +387,17 @@ static void grant(ik_manager_etcd_t *m) {
 
 /* ---- public ---- */
 
+/* The lease's TTL for lease_ttl_ms (0: 2 s): etcd counts whole seconds. */
+static int64_t lease_ttl(int64_t lease_ttl_ms) {
+  int64_t ttl = lease_ttl_ms > 0 ? lease_ttl_ms : 2000;
+  return (ttl + 999) / 1000 * 1000;
+}
+
+uint64_t ik_manager_etcd_keepalive_every_ms(int64_t lease_ttl_ms) {
+  int64_t every = lease_ttl(lease_ttl_ms) / 3;
+  return (uint64_t)(every > 0 ? every : 1);
+}
+
 int ik_manager_etcd_new(ik_loop_t *loop, const ik_manager_etcd_opts_t *o, ik_manager_etcd_t **out, ik_err_t *err) {
   if (!o->gateway.vt || !o->location || !*o->location)
     return ik_err_set(err, IK_EINVAL, "etcd manager: a gateway and an advertised location are required");
@@ -399,8 +410,7 @@ int ik_manager_etcd_new(ik_loop_t *loop, const ik_manager_etcd_opts_t *o, ik_man
   m->key = ik_malloc(n);
   snprintf(m->key, n, "%s/leader", prefix);
   m->location = ik_strdup(o->location);
-  int64_t ttl = o->lease_ttl_ms > 0 ? o->lease_ttl_ms : 2000;
-  m->ttl_ms = (ttl + 999) / 1000 * 1000;
+  m->ttl_ms = lease_ttl(o->lease_ttl_ms);
   m->on_gained = o->on_gained;
   m->on_lost = o->on_lost;
   m->ctx = o->ctx;

@@ -45,6 +45,12 @@ typedef struct ik_manager_etcd_opts {
   void *ctx;
 } ik_manager_etcd_opts_t;
 
+/* How often the manager sends a keepalive for a lease of lease_ttl_ms
+ * (0: the default), in ms: TTL/3 of the TTL rounded up to whole seconds.
+ * A keepalive still unanswered by then is stale (its gateway's
+ * keepalive_timeout_ms, see net/client/etcd_gateway.h). */
+uint64_t ik_manager_etcd_keepalive_every_ms(int64_t lease_ttl_ms);
+
 /* Start campaigning (the first request goes out from the loop). */
 int ik_manager_etcd_new(ik_loop_t *loop, const ik_manager_etcd_opts_t *opts, ik_manager_etcd_t **out, ik_err_t *err);
 

@@ -366,8 +366,21 @@ static void answers_after_free_are_dropped(void **state) {
   /* teardown frees with the grant outstanding, then answers it */
 }
 
+/* TTL/3 of the lease etcd grants (whole seconds), which the daemon also
+ * gives the gateway as the keepalive's timeout. */
+static void keepalive_every_is_a_third_of_the_whole_second_ttl(void **state) {
+  (void)state;
+  static const struct {
+    int64_t ttl_ms;
+    uint64_t every_ms;
+  } cases[] = {{0, 666}, {1000, 333}, {1500, 666}, {2000, 666}, {3000, 1000}, {3600000, 1200000}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    assert_int_equal(ik_manager_etcd_keepalive_every_ms(cases[i].ttl_ms), cases[i].every_ms);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(keepalive_every_is_a_third_of_the_whole_second_ttl),
       cmocka_unit_test_setup_teardown(grant_and_campaign_won_leads, setup, teardown),
       cmocka_unit_test_setup_teardown(campaign_lost_follows_the_holder, setup, teardown),
       cmocka_unit_test_setup_teardown(keepalive_without_ttl_loses_and_grants_again, setup, teardown),
