@@ -140,19 +140,22 @@ static json_t *stored_intents(fixture_t *fx) {
   return pending;
 }
 
+/* Whether the store holds an intent of kind (with this tag, or for this
+ * instance); reads the stored list as it is (no copy: called per action). */
 static bool stored_intent(fixture_t *fx, const char *tag, const char *kind, const char *instance) {
-  json_t *pending = stored_intents(fx);
-  bool found = false;
-  const char *t;
+  json_t *list = json_object_get(json_object_get(fx->docs, "groups/w/intents"), "Intents");
+  size_t i;
   json_t *e;
-  json_object_foreach(pending, t, e) {
-    if (tag && strcmp(t, tag) != 0) continue;
-    if (strcmp(json_string_value(json_object_get(e, "Kind")), kind) != 0) continue;
-    if (instance && strcmp(json_string_value(json_object_get(e, "Instance")), instance) != 0) continue;
-    found = true;
+  json_array_foreach(list, i, e) {
+    const char *t = json_string_value(json_object_get(e, "Tag"));
+    const char *k = json_string_value(json_object_get(e, "Kind"));
+    const char *in = json_string_value(json_object_get(e, "Instance"));
+    if (tag && (t == NULL || strcmp(t, tag) != 0)) continue;
+    if (k == NULL || strcmp(k, kind) != 0) continue;
+    if (instance && (in == NULL || strcmp(in, instance) != 0)) continue;
+    return true;
   }
-  json_decref(pending);
-  return found;
+  return false;
 }
 
 /* --- the instance plugin ------------------------------------------------- */
