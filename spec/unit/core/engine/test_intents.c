@@ -142,6 +142,13 @@ static json_t *stored_intents(fixture_t *fx) {
 
 /* Whether the store holds an intent of kind (with this tag, or for this
  * instance); reads the stored list as it is (no copy: called per action). */
+static size_t n_stored_intents(fixture_t *fx) {
+  json_t *pending = stored_intents(fx);
+  size_t n = json_object_size(pending);
+  json_decref(pending);
+  return n;
+}
+
 static bool stored_intent(fixture_t *fx, const char *tag, const char *kind, const char *instance) {
   json_t *list = json_object_get(json_object_get(fx->docs, "groups/w/intents"), "Intents");
   size_t i;
@@ -352,6 +359,18 @@ static void set_size(fixture_t *fx, int size) {
   slot_clear(&s);
 }
 
+/* Commit the pets; the leader sends their provisions - the instances are
+ * created, the answers never come - and dies. */
+static void die_with_provisions_unanswered(fixture_t *fx) {
+  fx->hang = true;
+  commit(fx, pets_json());
+  run_until(fx, &fx->provisions, 3);
+  run_for(fx, 50);
+  assert_int_equal(n_stored_intents(fx), 3); /* sent, never answered */
+  controller_die(fx);
+  fx->hang = false;
+}
+
 static int n_instances(fixture_t *fx) { return (int)json_object_size(fx->instances); }
 
 /* Instances per logical ID: fails on a duplicate. */
@@ -424,9 +443,7 @@ static void intents_are_durable_before_each_action_and_cleared_after(void **stat
   run_for(fx, 100);
   assert_int_equal(fx->unrecorded, 0);
   assert_int_equal(n_instances(fx), 5);
-  json_t *pending = stored_intents(fx);
-  assert_int_equal(json_object_size(pending), 0);
-  json_decref(pending);
+  assert_int_equal(n_stored_intents(fx), 0);
   int puts = fx->intent_puts;
   assert_true(puts >= 1 && puts <= 3); /* the batch's, and the clear */
   /* Every instance carries the tag of the intent it was provisioned under. */
@@ -438,33 +455,21 @@ static void intents_are_durable_before_each_action_and_cleared_after(void **stat
   run_for(fx, 100);
   assert_int_equal(fx->unrecorded, 0);
   assert_int_equal(n_instances(fx), 2);
-  pending = stored_intents(fx);
-  assert_int_equal(json_object_size(pending), 0);
-  json_decref(pending);
+  assert_int_equal(n_stored_intents(fx), 0);
 }
 
 /* A leader dies with provisions sent and unanswered (the instances were
  * created): the next one observes them and provisions nothing. */
 static void restart_with_pending_provisions_whose_instances_exist_provisions_nothing(void **state) {
   fixture_t *fx = *state;
-  fx->hang = true;
-  commit(fx, pets_json());
-  run_until(fx, &fx->provisions, 3);
-  run_for(fx, 50);
-  json_t *pending = stored_intents(fx);
-  assert_int_equal(json_object_size(pending), 3); /* sent, never answered */
-  json_decref(pending);
-  controller_die(fx);
-  fx->hang = false;
+  die_with_provisions_unanswered(fx);
   controller_start(fx, 60000);
   controller_resume(fx);
   run_for(fx, 300);
   assert_int_equal(fx->provisions, 3);
   assert_int_equal(n_instances(fx), 3);
   no_duplicate_logical_ids(fx);
-  pending = stored_intents(fx);
-  assert_int_equal(json_object_size(pending), 0);
-  json_decref(pending);
+  assert_int_equal(n_stored_intents(fx), 0);
 }
 
 /* The intent is in the store but the instance never came (the leader died
@@ -504,12 +509,7 @@ static void restart_with_a_pending_provision_and_no_instance_provisions_once(voi
  * what the plan would want - until a describe succeeds. */
 static void restart_with_pending_intents_sends_nothing_while_describe_fails(void **state) {
   fixture_t *fx = *state;
-  fx->hang = true;
-  commit(fx, pets_json());
-  run_until(fx, &fx->provisions, 3);
-  run_for(fx, 50);
-  controller_die(fx);
-  fx->hang = false;
+  die_with_provisions_unanswered(fx);
   json_object_clear(fx->instances); /* none of them made it */
   fx->describe_fails = true;
   controller_start(fx, 50); /* polls often: many chances to act */
@@ -517,9 +517,7 @@ static void restart_with_pending_intents_sends_nothing_while_describe_fails(void
   run_for(fx, 400);
   assert_int_equal(fx->provisions, 3);
   assert_int_equal(fx->destroys, 0);
-  json_t *pending = stored_intents(fx);
-  assert_int_equal(json_object_size(pending), 3); /* still unresolved */
-  json_decref(pending);
+  assert_int_equal(n_stored_intents(fx), 3); /* still unresolved */
   fx->describe_fails = false;
   run_until(fx, &fx->provisions, 6);
   run_for(fx, 200);
