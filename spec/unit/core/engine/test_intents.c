@@ -35,6 +35,7 @@ typedef struct fixture {
   /* the store */
   json_t *docs; /* key -> document */
   int intent_puts, puts_after_free;
+  bool intents_put_fails; /* puts of groups/w/intents answer an error */
   bool freed;
   /* the instance plugin */
   json_t *instances; /* ID -> description */
@@ -100,6 +101,10 @@ static void run_until(fixture_t *fx, const int *count, int want) {
 static int st_put(void *s, const char *key, json_t *value, ik_spi_cb cb, void *d, ik_err_t *e) {
   fixture_t *fx = s;
   if (fx->freed) fx->puts_after_free++;
+  if (fx->intents_put_fails && strstr(key, "/intents")) {
+    later(fx, NULL, IK_EIO, "store: the disk is full", cb, d);
+    return 0;
+  }
   /* Durable at completion, as a real store: the document lands when the
    * callback is about to run, not when the put is asked for. */
   later_t *l = later(fx, json_null(), 0, NULL, cb, d);
@@ -279,6 +284,12 @@ static void controller_start(fixture_t *fx, int64_t poll_ms) {
   assert_int_equal(ik_controller_new(&fx->loop, &o, &fx->c, &err), 0);
   fx->g = ik_controller_group(fx->c);
   fx->freed = false;
+}
+
+/* A new controller polling every poll_ms, in place of the fixture's. */
+static void controller_free_and_start(fixture_t *fx, int64_t poll_ms) {
+  ik_controller_free(fx->c);
+  controller_start(fx, poll_ms);
 }
 
 /* The leader dies: its controller goes with calls still out. */
@@ -526,6 +537,28 @@ static void restart_with_pending_intents_sends_nothing_while_describe_fails(void
   no_duplicate_logical_ids(fx);
 }
 
+/* The batch's intents cannot be recorded: none of it is sent, the error
+ * is the group's; once the store takes them, the batch goes. */
+static void a_batch_whose_intents_cannot_be_recorded_is_not_sent(void **state) {
+  fixture_t *fx = *state;
+  controller_free_and_start(fx, 100);
+  fx->intents_put_fails = true;
+  commit(fx, spec_json(3));
+  run_for(fx, 400);
+  assert_int_equal(fx->provisions, 0);
+  assert_int_equal(fx->prepares, 0);
+  slot_t s = {0};
+  CALL(fx, &s, fx->g.vt->status(fx->g.self, "w", on_slot, &s, &e_));
+  assert_non_null(strstr(json_string_value(json_object_get(s.result, "Error")), "the disk is full"));
+  slot_clear(&s);
+  fx->intents_put_fails = false;
+  run_until(fx, &fx->provisions, 3);
+  run_for(fx, 200);
+  assert_int_equal(fx->provisions, 3);
+  assert_int_equal(fx->unrecorded, 0);
+  assert_int_equal(n_instances(fx), 3);
+}
+
 /* The fence closed: nothing goes to the plugins, not even a prepare. */
 static void a_closed_fence_sends_nothing(void **state) {
   fixture_t *fx = *state;
@@ -592,6 +625,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(restart_with_a_pending_provision_and_no_instance_provisions_once, setup, teardown),
       cmocka_unit_test_setup_teardown(restart_with_pending_intents_sends_nothing_while_describe_fails, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_batch_whose_intents_cannot_be_recorded_is_not_sent, setup, teardown),
       cmocka_unit_test_setup_teardown(a_closed_fence_sends_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(a_fence_closed_between_prepare_and_provision_sends_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(answers_after_the_controller_is_gone_are_not_acted_on, setup, teardown),
