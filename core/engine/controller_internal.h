@@ -126,8 +126,9 @@ struct ik__group {
    * intents_gen; intents_saved_gen is the generation the store holds. */
   json_t *intents;
   uint64_t intents_gen, intents_saved_gen, intents_sent_gen;
-  bool intents_writing;    /* a put of the document is out (one at a time: puts of a key stay in order) */
-  bool intents_unresolved; /* loaded from the store, not yet settled by a describe: the group does not act */
+  bool intents_writing;             /* a put of the document is out (one at a time: puts of a key stay in order) */
+  bool intents_unresolved;          /* loaded from the store, not yet settled by a describe: the group does not act */
+  struct ik__batch *intent_batches; /* destroys outside the plan (reconcile.c) waiting for their intents' put */
 
   ik__action_t *actions; /* in flight */
   ik__action_t **queue;  /* started by the plan, waiting for room (FIFO) */

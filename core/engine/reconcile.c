@@ -26,7 +26,9 @@
 static void run_cycle(ik__group_t *g);
 static void end_cycle(ik__group_t *g);
 static void pump_actions(ik__group_t *g);
+static void intent_add(ik__group_t *g, ik__action_t *a);
 static void intent_settle(ik__group_t *g, ik__action_t *a);
+static void intents_write(ik__group_t *g);
 
 /* --- small helpers -------------------------------------------------------- */
 
@@ -462,7 +464,11 @@ static ik__action_t *action_new(ik__group_t *g, ik_plan_action_kind_t kind, cons
 
 /* --- destroying members outside the plan (DestroyGroup, DestroyInstances) -- */
 
-typedef struct batch {
+typedef struct ik__batch {
+  struct ik__batch *next; /* in g->intent_batches while its intents are being recorded */
+  struct batch_item **items;
+  size_t n_items;
+  uint64_t intent_gen; /* the intents generation that holds all of its destroys */
   ik__group_t *g;
   ik_spi_cb cb;
   void *data;
@@ -500,6 +506,7 @@ static void item_done(batch_item_t *it, const ik_err_t *err) {
     ik__emit(g, "destroyed-instance", json_pack("{s:s, s:s}", "instance", it->id, "context", "terminate"));
   }
   if (it->a) {
+    intent_settle(g, it->a);
     unlink_action(g, it->a);
     ik__action_free(it->a);
   }
@@ -541,6 +548,50 @@ static void on_item_drained(json_t *result, const ik_err_t *err, void *data) {
   }
 }
 
+/* The batch's intents are durable (err NULL), or will not be: send its
+ * drains, then destroys; or fail every item unsent. */
+static void batch_send(batch_t *b, const ik_err_t *err) {
+  ik__group_t *g = b->g;
+  for (size_t i = 0; i < b->n_items; i++) {
+    batch_item_t *it = b->items[i];
+    it->a->recording = false;
+    ik_err_t e = {0};
+    if (err || !ik__may_act(g->c)) {
+      item_done(it, err ? err : not_leader(&e));
+      continue;
+    }
+    json_t *desc = desc_for(g, it->id);
+    ik__group_ref(g);
+    ik__guard_t *gd = ik__guard(g->c, "drain", g->spec.flavor_plugin, on_item_drained, it);
+    int rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, ik__guarded, gd, &e);
+    if (rc < 0) ik__guard_refused(gd);
+    json_decref(desc);
+    if (rc < 0) {
+      ik__group_unref(g);
+      ik__group_ref(g);
+      on_item_drained(NULL, &e, it);
+    }
+  }
+  ik_free(b->items);
+  b->items = NULL;
+  b->n_items = 0;
+  batch_finish(b); /* the hold taken while it waited */
+}
+
+/* Send the waiting batches whose destroys the put of generation gen
+ * recorded (err: it failed, they are not sent). */
+static void batches_release(ik__group_t *g, uint64_t gen, const ik_err_t *err) {
+  for (batch_t **p = &g->intent_batches; *p;) {
+    batch_t *b = *p;
+    if (b->intent_gen > gen) {
+      p = &b->next;
+      continue;
+    }
+    *p = b->next;
+    batch_send(b, err);
+  }
+}
+
 int ik__group_destroy_members(ik__group_t *g, json_t *ids, ik_spi_cb cb, void *data, ik_err_t *err) {
   int rc = ik__group_plugins(g, err);
   if (rc < 0) return rc;
@@ -548,8 +599,9 @@ int ik__group_destroy_members(ik__group_t *g, json_t *ids, ik_spi_cb cb, void *d
   b->g = g;
   b->cb = cb;
   b->data = data;
-  b->pending = 1; /* released below, so cb waits for every item */
+  b->pending = 2; /* released by the deferred finish below and by batch_send, so cb waits for every item */
   ik__group_ref(g);
+  b->items = ik_calloc(json_array_size(ids) + 1, sizeof *b->items);
   size_t i;
   json_t *v;
   json_array_foreach(ids, i, v) {
@@ -559,24 +611,14 @@ int ik__group_destroy_members(ik__group_t *g, json_t *ids, ik_spi_cb cb, void *d
     it->a = action_new(g, IK_ACTION_DESTROY, it->id, NULL);
     it->a->running = true;
     it->a->drain = true;
+    intent_add(g, it->a); /* write-ahead, as the plan's destroys */
+    b->items[b->n_items++] = it;
     b->pending++;
-    ik_err_t e = {0};
-    if (!ik__may_act(g->c)) {
-      item_done(it, not_leader(&e));
-      continue;
-    }
-    json_t *desc = desc_for(g, it->id);
-    ik__group_ref(g);
-    ik__guard_t *gd = ik__guard(g->c, "drain", g->spec.flavor_plugin, on_item_drained, it);
-    rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, ik__guarded, gd, &e);
-    if (rc < 0) ik__guard_refused(gd);
-    json_decref(desc);
-    if (rc < 0) {
-      ik__group_unref(g);
-      ik__group_ref(g);
-      on_item_drained(NULL, &e, it);
-    }
   }
+  b->intent_gen = g->intents_gen;
+  b->next = g->intent_batches;
+  g->intent_batches = b;
+  intents_write(g);
   /* The completion must come from the loop, never from inside this call. */
   ik_loop_defer(g->c->loop, batch_finish_deferred, b);
   return 0;
@@ -746,8 +788,6 @@ static void enqueue(ik__group_t *g, ik__action_t *a) {
 
 /* --- write-ahead intents (intents.h) ------------------------------------------ */
 
-static void intents_write(ik__group_t *g);
-
 /* Record a's intent (in memory; durable with the batch's put) and hold a
  * back until then. */
 static void intent_add(ik__group_t *g, ik__action_t *a) {
@@ -773,6 +813,11 @@ static void intent_settle(ik__group_t *g, ik__action_t *a) {
 
 static void on_intents_saved(json_t *result, const ik_err_t *err, void *data) {
   ik__group_t *g = data;
+  if (g->freed) { /* a waiting batch holds the group: its caller hears */
+    ik_err_t e = {0};
+    ik_err_set(&e, IK_ECANCELED, "the group was freed");
+    batches_release(g, UINT64_MAX, &e);
+  }
   if (!still_managed(g)) return;
   g->intents_writing = false;
   uint64_t gen = g->intents_sent_gen;
@@ -800,6 +845,7 @@ static void on_intents_saved(json_t *result, const ik_err_t *err, void *data) {
   } else if (g->intents_saved_gen < gen) {
     g->intents_saved_gen = gen;
   }
+  batches_release(g, gen, err);
   pump_actions(g);
   if (later) intents_write(g);
 }

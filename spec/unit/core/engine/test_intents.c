@@ -537,6 +537,45 @@ static void restart_with_pending_intents_sends_nothing_while_describe_fails(void
   no_duplicate_logical_ids(fx);
 }
 
+/* DestroyInstances and DestroyGroup record their destroys first too; a
+ * destroy whose intent cannot be recorded is not sent, and said. */
+static const char *an_instance(fixture_t *fx) {
+  void *it = json_object_iter(fx->instances);
+  return it ? json_object_iter_key(it) : NULL;
+}
+
+static void destroys_outside_the_plan_are_recorded_first(void **state) {
+  fixture_t *fx = *state;
+  commit(fx, spec_json(3));
+  run_until(fx, &fx->provisions, 3);
+  run_for(fx, 100);
+  json_t *ids = json_pack("[s]", an_instance(fx));
+  fx->intents_put_fails = true;
+  slot_t s = {0};
+  CALL(fx, &s, fx->g.vt->destroy_instances(fx->g.self, "w", ids, on_slot, &s, &e_));
+  json_decref(ids);
+  assert_non_null(strstr(s.err.msg, "the disk is full"));
+  assert_int_equal(fx->destroys, 0);
+  /* The smaller size was committed before: once intents can be written,
+   * the plan removes a surplus member (recorded first, like any). */
+  fx->intents_put_fails = false;
+  run_until(fx, &fx->destroys, 1);
+  run_for(fx, 100);
+  assert_int_equal(n_instances(fx), 2);
+  ids = json_pack("[s]", an_instance(fx));
+  CALL(fx, &s, fx->g.vt->destroy_instances(fx->g.self, "w", ids, on_slot, &s, &e_));
+  json_decref(ids);
+  assert_int_equal(s.err.code, 0);
+  assert_int_equal(n_instances(fx), 1);
+  CALL(fx, &s, fx->g.vt->destroy(fx->g.self, "w", on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  slot_clear(&s);
+  assert_int_equal(n_instances(fx), 0);
+  assert_int_equal(fx->destroys, 3);
+  assert_int_equal(fx->unrecorded, 0);
+  assert_null(json_object_get(fx->docs, "groups/w/intents")); /* forgotten with the group */
+}
+
 /* The batch's intents cannot be recorded: none of it is sent, the error
  * is the group's; once the store takes them, the batch goes. */
 static void a_batch_whose_intents_cannot_be_recorded_is_not_sent(void **state) {
@@ -625,6 +664,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(restart_with_a_pending_provision_and_no_instance_provisions_once, setup, teardown),
       cmocka_unit_test_setup_teardown(restart_with_pending_intents_sends_nothing_while_describe_fails, setup, teardown),
+      cmocka_unit_test_setup_teardown(destroys_outside_the_plan_are_recorded_first, setup, teardown),
       cmocka_unit_test_setup_teardown(a_batch_whose_intents_cannot_be_recorded_is_not_sent, setup, teardown),
       cmocka_unit_test_setup_teardown(a_closed_fence_sends_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(a_fence_closed_between_prepare_and_provision_sends_nothing, setup, teardown),
