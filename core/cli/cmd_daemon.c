@@ -307,6 +307,14 @@ static int open_events(daemon_t *d, ik_err_t *err) {
   return rc;
 }
 
+/* The fence on the controller's plugin actions (controller.h may_act):
+ * with several managers, only while this daemon leads and its lease is
+ * within its local deadline. */
+static bool may_act(void *ctx) {
+  daemon_t *d = ctx;
+  return d->elect != NULL && ik_manager_etcd_may_act(d->elect);
+}
+
 /* The group controller over the open store. */
 static int new_controller(daemon_t *d, ik_err_t *err) {
   ik_controller_opts_t o = {
@@ -321,6 +329,8 @@ static int new_controller(daemon_t *d, ik_err_t *err) {
       .self_id = getenv("INFRAKIT_GROUP_SELF_LOGICAL_ID"),
       .relief = memory_relief,
       .relief_ctx = d,
+      .may_act = d->etcd_endpoints ? may_act : NULL,
+      .may_act_ctx = d,
   };
   return ik_controller_new(&d->loop, &o, &d->controller, err);
 }

@@ -11,6 +11,7 @@
 #include "loop/complete.h"
 #include "engine/controller_internal.h"
 #include "engine/engine_metrics.h"
+#include "engine/intents.h"
 #include "engine/observe.h"
 #include "engine/rollout_json.h"
 #include "engine/store_file.h"
@@ -23,6 +24,14 @@ uint64_t ik__random(ik_controller_t *c) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
+}
+
+bool ik__may_act(ik_controller_t *c) {
+  bool ok = c->o.may_act == NULL || c->o.may_act(c->o.may_act_ctx);
+  if (!ok && !c->fenced)
+    ik_log(IK_LOG_WARN, "group", "not sending plugin actions: this daemon no longer leads (or its lease is past its local deadline)", NULL);
+  c->fenced = !ok;
+  return ok;
 }
 
 /* --- call deadlines ------------------------------------------------------------ */
@@ -192,6 +201,7 @@ void ik__group_unref(ik__group_t *g) {
   json_decref(g->last_plan);
   json_decref(g->replacements);
   json_decref(g->exits);
+  json_decref(g->intents);
   ik_free(g->crash.instance);
   ik_free(g->crash.exit);
   json_decref(g->spec_json);
@@ -233,11 +243,14 @@ static void group_remove(ik__group_t *g) {
   ik__group_unref(g);
 }
 
-/* A new group from a parsed spec (both stolen) and a state (stolen). */
+/* A new group from a parsed spec (both stolen), a state (stolen) and
+ * the intents pending in the store (stolen; NULL: none). */
 static ik__group_t *group_install(ik_controller_t *c, json_t *spec_json, ik_group_spec_t *spec,
-                                  ik_rollout_state_t *state, bool destroying) {
+                                  ik_rollout_state_t *state, bool destroying, json_t *intents) {
   ik__group_t *g = IK_NEW(ik__group_t);
   g->c = c;
+  g->intents = intents ? intents : json_object();
+  g->intents_unresolved = json_object_size(g->intents) > 0;
   c->live++;
   g->refs = 1;
   g->spec_gen = 1; /* summary_gen 0: "pending" until the first plan is adopted */
@@ -585,7 +598,7 @@ static int commit_apply(op_t *op, json_t *result, ik_err_t *err) {
   if (g) {
     group_update(g, spec_json, &co->spec);
   } else {
-    g = group_install(c, spec_json, &co->spec, NULL, false);
+    g = group_install(c, spec_json, &co->spec, NULL, false, NULL);
     g->inst = co->inst; /* already resolved: reuse */
     g->flavor = co->flavor;
     co->inst.vt = NULL;
@@ -645,6 +658,8 @@ static int forget_state(op_t *op, json_t *result, ik_err_t *err) { return op_sto
 
 static int forget_spec(op_t *op, json_t *result, ik_err_t *err) { return op_store_del(op, "spec", err); }
 
+static int forget_intents(op_t *op, json_t *result, ik_err_t *err) { return op_store_del(op, "intents", err); }
+
 static int free_stop(op_t *op, json_t *result, ik_err_t *err) {
   ik__group_t *g = ik__group_find(op->c, op->id);
   if (g) group_remove(g);
@@ -657,6 +672,7 @@ static int free_stop(op_t *op, json_t *result, ik_err_t *err) {
 static const op_step_t free_steps[] = {
     {"store", forget_state},
     {"store", forget_spec},
+    {"store", forget_intents},
     {"stop", free_stop},
 };
 
@@ -780,6 +796,7 @@ static const op_step_t destroy_steps[] = {
     {"destroy", destroy_members},
     {"store", forget_spec},
     {"store", forget_state},
+    {"store", forget_intents},
     {"remove", destroy_remove},
 };
 
@@ -1057,7 +1074,9 @@ typedef struct resume {
   void *data;
   json_t *keys;
   size_t next;
-  json_t *spec;
+  json_t *spec;  /* the group's documents, as they come in */
+  json_t *state; /* NULL: none */
+  ik_err_t state_err;
   ik_err_t first;
   size_t loaded;
 } resume_t;
@@ -1069,38 +1088,76 @@ static void resume_failed(resume_t *rs, const char *key, const char *msg) {
   if (rs->first.code == 0) ik_err_set(&rs->first, IK_EINVAL, "%s: %s", key, msg);
 }
 
-static void on_resume_state(json_t *result, const ik_err_t *err, void *data) {
+/* A sibling document of the spec being resumed: groups/ID/<what>. */
+static void resume_get(resume_t *rs, const char *what, ik_spi_cb cb) {
+  const char *key = json_string_value(json_array_get(rs->keys, rs->next - 1));
+  char skey[300];
+  snprintf(skey, sizeof skey, "%.*s%s", (int)(strlen(key) - 4), key, what);
+  ik_err_t e = {0};
+  if (rs->c->o.store->vt->get(rs->c->o.store->self, skey, cb, rs, &e) < 0) cb(NULL, &e, rs);
+}
+
+/* The group's three documents are in (the spec, its state, its pending
+ * intents): install it. A missing state or intents document is none; one
+ * that cannot be read skips the group (it must not act blind). */
+static void on_resume_intents(json_t *result, const ik_err_t *err, void *data) {
   resume_t *rs = data;
   const char *key = json_string_value(json_array_get(rs->keys, rs->next - 1));
   ik_group_spec_t spec = {0};
   ik_rollout_state_t st;
   bool destroying = false;
+  json_t *intents = NULL;
   ik_err_t e = {0};
   ik_rollout_state_init(&st);
-  if (err && err->code != IK_ENOTFOUND) {
+  if (rs->state_err.code && rs->state_err.code != IK_ENOTFOUND) {
+    resume_failed(rs, key, rs->state_err.msg);
+  } else if (err && err->code != IK_ENOTFOUND) {
     resume_failed(rs, key, err->msg);
   } else if ((ik_redact_register_json(rs->spec),
               ik_group_spec_parse_limited(rs->spec, rs->c->o.max_group_size, &spec, &e)) < 0) {
     resume_failed(rs, key, e.msg);
-  } else if (result && ik_rollout_state_from_json(result, &st, &destroying, &e) < 0) {
+  } else if (rs->state && ik_rollout_state_from_json(rs->state, &st, &destroying, &e) < 0) {
+    resume_failed(rs, key, e.msg);
+  } else if (result && ik_intents_from_json(result, &intents, &e) < 0) {
     resume_failed(rs, key, e.msg);
   } else if (ik__group_find(rs->c, spec.id) == NULL) {
-    ik__group_t *g = group_install(rs->c, rs->spec, &spec, &st, destroying);
+    size_t pending = json_object_size(intents);
+    ik__group_t *g = group_install(rs->c, rs->spec, &spec, &st, destroying, intents);
+    intents = NULL;
     g->resumed = true;
     rs->spec = NULL;
     ik_rollout_state_init(&st);
     rs->loaded++;
-    ik_events_emit(rs->c->events, g->id, "resumed", json_pack("{s:s, s:b}", "target_hash", g->state.target_hash, "destroying", destroying));
+    ik_events_emit(rs->c->events, g->id, "resumed",
+                   json_pack("{s:s, s:b, s:I}", "target_hash", g->state.target_hash, "destroying", destroying,
+                             "pending_intents", (json_int_t)pending));
+    if (pending) {
+      char n[24];
+      snprintf(n, sizeof n, "%zu", pending);
+      ik_log(IK_LOG_INFO, "group", "actions of the last leader are pending; observing them before acting", "group",
+             g->id, "intents", n, NULL);
+    }
     if (destroying) {
       ik_log(IK_LOG_WARN, "group", "the group was being destroyed when the daemon stopped; run destroy again to finish",
              "group", g->id, NULL);
     }
   }
+  json_decref(intents);
   ik_group_spec_free(&spec);
   ik_rollout_state_free(&st);
   json_decref(rs->spec);
   rs->spec = NULL;
+  json_decref(rs->state);
+  rs->state = NULL;
+  memset(&rs->state_err, 0, sizeof rs->state_err);
   resume_next(rs);
+}
+
+static void on_resume_state(json_t *result, const ik_err_t *err, void *data) {
+  resume_t *rs = data;
+  rs->state = json_incref(result);
+  if (err) rs->state_err = *err;
+  resume_get(rs, "intents", on_resume_intents);
 }
 
 static void on_resume_spec(json_t *result, const ik_err_t *err, void *data) {
@@ -1111,10 +1168,7 @@ static void on_resume_spec(json_t *result, const ik_err_t *err, void *data) {
     return resume_next(rs);
   }
   rs->spec = json_incref(result);
-  char skey[300];
-  snprintf(skey, sizeof skey, "%.*sstate", (int)(strlen(key) - 4), key);
-  ik_err_t e = {0};
-  if (rs->c->o.store->vt->get(rs->c->o.store->self, skey, on_resume_state, rs, &e) < 0) on_resume_state(NULL, &e, rs);
+  resume_get(rs, "state", on_resume_state);
 }
 
 static void resume_next(resume_t *rs) {

@@ -45,6 +45,7 @@ struct ik_manager_etcd {
   bool again;            /* campaign once more when it is answered (the key changed meanwhile) */
   ik_timer_t *keepalive; /* repeating, every TTL/3 */
   ik_timer_t *deadline;  /* one-shot: the lease may expire after this */
+  int64_t deadline_ms;   /* when, in the loop's clock (uv_now) */
   ik_timer_t *retry;     /* one-shot: grant or campaign again */
   int pending;           /* gateway calls and streams outstanding */
   char *last_error;      /* the last call's error, NULL after a success */
@@ -311,7 +312,8 @@ static void on_deadline(ik_timer_t *t, void *data) {
  * least sent + TTL. Give up leadership a margin before that. */
 static void lease_alive(ik_manager_etcd_t *m, uint64_t sent) {
   int64_t margin = m->ttl_ms / 6;
-  int64_t due = (int64_t)sent + m->ttl_ms - margin - (int64_t)uv_now(&m->loop->uv);
+  m->deadline_ms = (int64_t)sent + m->ttl_ms - margin;
+  int64_t due = m->deadline_ms - (int64_t)uv_now(&m->loop->uv);
   stop_timer(&m->deadline);
   ik_err_t err = {0};
   if (ik_timer_start(m->loop, due > 0 ? (uint64_t)due : 0, 0, on_deadline, m, &m->deadline, &err) < 0)
@@ -449,6 +451,13 @@ int ik_manager_etcd_resign(ik_manager_etcd_t *m, ik_spi_cb cb, void *data, ik_er
 }
 
 bool ik_manager_etcd_is_leader(const ik_manager_etcd_t *m) { return m->leader; }
+
+bool ik_manager_etcd_may_act(const ik_manager_etcd_t *m) {
+  /* The clock now, not the loop's cached time: a daemon paused inside a
+   * callback, or just woken, must not go by the time the iteration began.
+   * uv_now counts the same monotonic milliseconds (coarser, never ahead). */
+  return m->leader && (int64_t)(uv_hrtime() / 1000000) < m->deadline_ms;
+}
 
 const char *ik_manager_etcd_last_error(const ik_manager_etcd_t *m) { return m->last_error; }
 
