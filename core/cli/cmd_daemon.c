@@ -17,6 +17,7 @@
 #include "base/mem.h"
 #include "cli/cli.h"
 #include "cli/daemon_autoscale.h"
+#include "cli/daemon_policy_check.h"
 #include "cli/daemon_metrics.h"
 #include "cli/remote.h"
 #include "engine/controller.h"
@@ -103,7 +104,7 @@ struct daemon {
   ik_http_client_t *forward_http;   /* calls forwarded to the leader */
   ik_events_t *events;              /* the event log: the controller's and leadership events */
   ik_events_http_t *events_http;    /* GET /events on the group plugin's listeners */
-  ik_daemon_autoscale_t *autoscale; /* groups' Properties.Scaling; single manager only */
+  ik_daemon_autoscale_t *autoscale; /* groups' Properties.Scaling; on the leader only */
   char *group_url;                  /* the group plugin's --listen URL, else NULL */
   ik_daemon_metrics_t *metrics;     /* GET /metrics on the group plugin's server */
   ik_group_plugin_t group;
@@ -315,6 +316,12 @@ static bool may_act(void *ctx) {
   return d->elect != NULL && ik_manager_etcd_may_act(d->elect);
 }
 
+/* A scaling policy at commit: compiled, never run (daemon_policy_check.h). */
+static int check_policy(void *ctx, const json_t *policy, ik_err_t *err) {
+  daemon_t *d = ctx;
+  return ik_daemon_policy_check(d->lua, d->home, policy, err);
+}
+
 /* The group controller over the open store. */
 static int new_controller(daemon_t *d, ik_err_t *err) {
   ik_controller_opts_t o = {
@@ -331,6 +338,8 @@ static int new_controller(daemon_t *d, ik_err_t *err) {
       .relief_ctx = d,
       .may_act = d->etcd_endpoints ? may_act : NULL,
       .may_act_ctx = d,
+      .check_policy = d->lua ? check_policy : NULL,
+      .check_policy_ctx = d,
   };
   return ik_controller_new(&d->loop, &o, &d->controller, err);
 }
@@ -359,6 +368,8 @@ static void ha_gained(int64_t revision, void *ctx) {
     ik_group_gate_set_local(d->gate, &local);
     rc = ik_controller_resume(d->controller, on_resumed, d, &err);
   }
+  /* The autoscaler runs on the leader only; its memory is in the store. */
+  if (rc == 0) rc = ik_daemon_autoscale_start(d->autoscale, &err);
   if (rc < 0) ik_log(IK_LOG_ERROR, "daemon", "elected, but cannot take over the groups", "error", err.msg, NULL);
   ha_event(d, "leadership-gained", json_pack("{s:I}", "revision", (json_int_t)revision));
 }
@@ -369,6 +380,7 @@ static void ha_gained(int64_t revision, void *ctx) {
  * was already on its way is refused. */
 static void ha_lost(const char *reason, void *ctx) {
   daemon_t *d = ctx;
+  ik_daemon_autoscale_stop(d->autoscale); /* no decision from here on */
   ik_group_gate_set_local(d->gate, NULL);
   ik_controller_free(d->controller);
   d->controller = NULL;
@@ -783,16 +795,14 @@ static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n,
   uv_unref((uv_handle_t *)&d->sighup);
   if ((rc = uv_signal_start(&d->sighup, on_sighup, SIGHUP)) < 0) return ik_err_uv(err, rc, "SIGHUP handler");
   /* Every plugin is up: pick up the groups committed before. */
+  /* The autoscaler: with one manager from now on; with several, on the
+   * leader only (ha_gained starts it, ha_lost stops it). */
+  char *sock = ik_sprintf("%s/group", d->dir);
+  d->autoscale = ik_daemon_autoscale_new(d->lua, d->home, sock, d->events, &d->store);
+  ik_free(sock);
   if (d->gate && ha_start(d, err) < 0) return err->code;
   if (!d->gate && d->controller && ik_controller_resume(d->controller, on_resumed, d, err) < 0) return err->code;
-  /* The autoscaler, with one manager (with several, each would scale:
-   * docs/autoscaling.md "Limits"). */
-  if (!d->gate && d->controller) {
-    char *sock = ik_sprintf("%s/group", d->dir);
-    rc = ik_daemon_autoscale_start(d->lua, d->home, sock, d->events, &d->autoscale, err);
-    ik_free(sock);
-    if (rc < 0) return rc;
-  }
+  if (!d->gate && d->controller && ik_daemon_autoscale_start(d->autoscale, err) < 0) return err->code;
   return 0;
 }
 
@@ -1155,7 +1165,7 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                     changes to it (docs/ha.md); GET /metrics on its socket\n"
             "                     (and on --listen): Prometheus' text format\n"
             "                     (docs/observability.md); groups with Properties.Scaling\n"
-            "                     are autoscaled (docs/autoscaling.md; one manager only);\n"
+            "                     are autoscaled by the leader (docs/autoscaling.md);\n"
             "                     a web dashboard at /ui (docs/observability.md)\n"
             "  instance-file      Instance/0.6.1: one JSON file per instance, in\n"
             "                     $INFRAKIT_HOME/instance-file (see --instance-file-dir)\n"

@@ -632,6 +632,10 @@ static int c_commit(void *self, json_t *spec, bool pretend, ik_spi_cb cb, void *
    * and bounded (ID, size) before any plugin is called. */
   ik_redact_register_json(spec);
   int rc = ik_group_spec_parse_limited(spec, c->o.max_group_size, &co->spec, err);
+  if (rc == 0 && co->spec.scaling.set && c->o.check_policy) {
+    json_t *policy = ik_json_get(ik_json_get(ik_json_get(spec, "Properties"), "Scaling"), "Policy");
+    rc = c->o.check_policy(c->o.check_policy_ctx, policy, err);
+  }
   if (rc == 0) {
     ik_resolver_t *r = &c->o.resolver;
     if ((rc = r->instance(r->ctx, co->spec.instance_plugin, &co->inst, err)) < 0) co->inst.vt = NULL;
@@ -660,6 +664,10 @@ static int forget_spec(op_t *op, json_t *result, ik_err_t *err) { return op_stor
 
 static int forget_intents(op_t *op, json_t *result, ik_err_t *err) { return op_store_del(op, "intents", err); }
 
+/* The autoscaler's memory (lua/infrakit/_autoscaler.lua): a group of the
+ * same ID committed later starts without the old cooldown. */
+static int forget_scaling(op_t *op, json_t *result, ik_err_t *err) { return op_store_del(op, "scaling", err); }
+
 static int free_stop(op_t *op, json_t *result, ik_err_t *err) {
   ik__group_t *g = ik__group_find(op->c, op->id);
   if (g) group_remove(g);
@@ -673,6 +681,7 @@ static const op_step_t free_steps[] = {
     {"store", forget_state},
     {"store", forget_spec},
     {"store", forget_intents},
+    {"store", forget_scaling},
     {"stop", free_stop},
 };
 
@@ -797,6 +806,7 @@ static const op_step_t destroy_steps[] = {
     {"store", forget_spec},
     {"store", forget_state},
     {"store", forget_intents},
+    {"store", forget_scaling},
     {"remove", destroy_remove},
 };
 

@@ -90,6 +90,12 @@ typedef struct ik_controller_opts {
    * action fails with IK_ENOTLEADER. NULL: always true (one manager). */
   bool (*may_act)(void *ctx);
   void *may_act_ctx;
+  /* At commit, a group's Properties.Scaling.Policy (borrowed) beyond its
+   * shape, which the engine checks itself (scaling_spec.h): the daemon
+   * compiles the Lua (never runs it). 0, or a negative code with err
+   * naming the field; the commit is then refused. NULL: not checked. */
+  int (*check_policy)(void *ctx, const json_t *policy, ik_err_t *err);
+  void *check_policy_ctx;
 } ik_controller_opts_t;
 
 int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_controller_t **out, ik_err_t *err);

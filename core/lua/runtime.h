@@ -94,6 +94,25 @@ struct json_t; /* jansson's, not included here */
 typedef void (*ik_lua_event_sink)(void *ctx, const char *group, const char *event, struct json_t *fields);
 void ik_lua_set_event_sink(ik_lua_t *rt, ik_lua_event_sink sink, void *ctx);
 
+/* The store Lua code reaches with infrakit._core.store_get/store_put (the
+ * daemon's: spi/store.h), borrowed: it must outlive the tasks that use it.
+ * NULL (the default) makes those calls fail. */
+struct ik_store;
+void ik_lua_set_store(ik_lua_t *rt, const struct ik_store *store);
+
+/* Cancel one C-started task (its pending wait is aborted, its done
+ * callback runs with IK_TASK_CANCELED). Not from inside the task itself;
+ * a finished task must not be passed (the pointer is gone after done). */
+void ik_lua_task_cancel(ik_task_t *task);
+
+/* Compile Lua source text (code, len; chunk name as luaL_loadbuffer's)
+ * or the file at path without running it: 0, or IK_ELUA with the syntax
+ * error ("policy:3: '=' expected near 'x'"); a binary chunk is refused.
+ * A file that cannot be read is IK_ENOTFOUND. For checks at commit
+ * (compile_check.c). */
+int ik_lua_compile_check(ik_lua_t *rt, const char *code, size_t len, const char *name, ik_err_t *err);
+int ik_lua_compile_file_check(ik_lua_t *rt, const char *path, ik_err_t *err);
+
 /* "LuaJIT 2.1.0-beta3": the linked LuaJIT, without creating a state. */
 const char *ik_lua_version(void);
 

@@ -316,6 +316,8 @@ void ik__tasks_close(ik_lua_t *rt) {
   }
 }
 
+void ik_lua_task_cancel(ik_task_t *t) { ik__task_cancel(t); }
+
 void ik_lua_cancel_all(ik_lua_t *rt) {
   for (ik_task_t *t = rt->tasks, *next; t; t = next) {
     next = t->next;

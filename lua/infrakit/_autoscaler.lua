@@ -13,6 +13,16 @@
 -- policy that fails is logged and written as "autoscale-failed" (once per
 -- distinct error, so a broken policy does not flood the log).
 --
+-- The decision's memory (the last change, the proposals counted for
+-- ScaleInAfter) is kept per group in the daemon's store, groups/ID/scaling
+-- ({"LastChange": wall-clock seconds, "Below": [proposals]}): read when
+-- the runner first sees the group, written whenever it changes and before
+-- the SetSize it leads to. So a restarted daemon, or the next leader when
+-- there are several managers (only the leader runs this), honours the
+-- cooldown of the last decision; and with etcd the write is fenced on the
+-- leader key, so a deposed leader's write is refused and its SetSize never
+-- sent.
+--
 -- Metrics reported by instances: the file HOME/metrics/GROUP/INSTANCE-ID,
 -- a bare number (the metric "load") or a JSON object of numbers; the
 -- policy sees it as instance.Metrics. Policies can also fetch metrics
@@ -113,6 +123,43 @@ local function group_state(home, id)
     instances = instances }
 end
 
+local function memory_key(id) return "groups/" .. id .. "/scaling" end
+
+-- The group's memory as stored: true, memory (nil when none is stored)
+-- or false, message.
+local function load_memory(id)
+  local doc, err, code = core.store_get(memory_key(id))
+  if doc == nil then
+    if code == "ENOTFOUND" then return true, nil end
+    return false, "reading " .. memory_key(id) .. ": " .. tostring(err)
+  end
+  local below = {}
+  for _, n in ipairs(type(doc.Below) == "table" and doc.Below or {}) do
+    if type(n) == "number" then below[#below + 1] = n end
+  end
+  return true, { last_change = tonumber(doc.LastChange), below = below }
+end
+
+local function same_memory(a, b)
+  if (a and a.last_change) ~= (b and b.last_change) then return false end
+  local x, y = a and a.below or {}, b and b.below or {}
+  if #x ~= #y then return false end
+  for i = 1, #x do
+    if x[i] ~= y[i] then return false end
+  end
+  return true
+end
+
+-- Write memory unless it is what is stored: true, or nil, message.
+local function save_memory(id, old, memory)
+  if same_memory(old, memory) then return true end
+  local doc = { LastChange = memory.last_change or json.null, Below = memory.below }
+  if #memory.below == 0 then doc.Below = setmetatable({}, json.array_mt) end
+  local ok, err = core.store_put(memory_key(id), doc)
+  if not ok then return nil, "writing " .. memory_key(id) .. ": " .. tostring(err) end
+  return true
+end
+
 local function failed(g, id, policy, msg)
   if g.last_error == msg then return end
   g.last_error = msg
@@ -140,8 +187,13 @@ local function evaluate(home, id, block, g)
   end
   if not ok then return failed(g, id, cfg.policy, tostring(proposal)) end
   g.last_error = nil
-  local decision
-  decision, g.memory = scaling.decide(cfg, g.memory, state.desired, proposal, core.clock())
+  -- Wall-clock time: the memory outlives this process (a restart, another leader).
+  local decision, memory = scaling.decide(cfg, g.memory, state.desired, proposal, core.now())
+  -- Stored before the SetSize it leads to (a deposed leader's write is
+  -- refused, and then nothing is sent).
+  local saved, serr2 = save_memory(id, g.memory, memory)
+  if not saved then return failed(g, id, cfg.policy, serr2) end
+  g.memory = memory
   local reason = (why and tostring(why) .. "; " or "") .. decision.reason
   if decision.action == "hold" then
     log.debug("autoscale: hold", { mod = "autoscale", group = id, size = state.desired, reason = reason })
@@ -176,7 +228,16 @@ function autoscaler.run(home, group_socket)
           seen[id] = true
           local g = groups[id] or { next_at = 0 }
           groups[id] = g
-          if core.clock() >= g.next_at then
+          if not g.loaded and core.clock() >= g.next_at then
+            local ok, memory = load_memory(id)
+            if ok then
+              g.loaded, g.memory = true, memory
+            else -- no evaluation without the last decision's memory: its cooldown could be broken
+              failed(g, id, tostring(field(block, "Policy")), memory)
+              g.next_at = core.clock() + scaling.config(block).interval
+            end
+          end
+          if g.loaded and core.clock() >= g.next_at then
             local ok, err = pcall(evaluate, home, id, block, g)
             if not ok then failed(g, id, tostring(field(block, "Policy")), tostring(err)) end
             g.next_at = core.clock() + scaling.config(block).interval

@@ -190,6 +190,31 @@ describe("autoscaler", function()
     assert.are.equal("the server says 4; 1 -> 4", ev[1].reason)
   end)
 
+  -- The decision's memory is in the store (configs/groups/ID/scaling): a
+  -- restarted daemon waits out the cooldown of the last decision before
+  -- its own. About 6 s.
+  it("keeps the cooldown across a daemon restart", function()
+    d = support.start_group_daemon()
+    home = d.home
+    local COOLDOWN = 4
+    local r = run(home, { "group", "commit", "-" }, { stdin = spec("web", {
+      Policy = "target-utilisation", Target = 10, Min = 1, Max = 20, Interval = "200ms",
+      Cooldown = COOLDOWN .. "s" }) })
+    assert.are.equal(0, r.status, r.stderr)
+    load = 30
+    start_writer("web")
+    wait_desired(home, "web", 3)
+    local stored = json.decode(io.open(home .. "/configs/groups/web/scaling.json"):read("*a"))
+    assert.are.equal("number", type(stored.LastChange))
+    d.stop()
+    d = support.start_group_daemon(home)
+    wait_desired(home, "web", 9, 15)
+    local ev = events(home, "web")
+    assert.are.equal(2, #ev, json.encode(ev))
+    local gap = support.event_seconds(ev[2]) - support.event_seconds(ev[1])
+    assert.is_true(gap >= COOLDOWN - 0.05, ("scaled %.2f s after the last decision, before the cooldown"):format(gap))
+  end)
+
   it("refuses a bad Scaling block at commit, naming the field", function()
     d = support.start_group_daemon()
     home = d.home
@@ -197,6 +222,30 @@ describe("autoscaler", function()
       Policy = "target-utilisation", Target = 10, Min = 5, Max = 2 }) })
     assert.are_not.equal(0, r.status)
     assert.matches("Properties.Scaling.Max: want an integer >= Min (5), got 2", r.stderr, 1, true)
+    -- The policy is compiled (never run) at commit: inline source, and a
+    -- named file that must exist.
+    local function refused(policy, want)
+      local rr = run(home, { "group", "commit", "-" }, { stdin = spec("web", { Policy = policy, Max = 3 }) })
+      assert.are_not.equal(0, rr.status, rr.stdout)
+      assert.matches(want, rr.stderr, 1, true)
+    end
+    refused({ Source = "return function(state) return state.current + end" },
+      "Properties.Scaling.Policy.Source: does not compile: inline policy:1: unexpected symbol near 'end'")
+    refused("missing", 'Properties.Scaling.Policy: no policy "missing": cannot read ' .. home
+      .. "/policies/missing.lua: No such file or directory")
+    sh("mkdir -p " .. home .. "/policies")
+    local f = assert(io.open(home .. "/policies/broken.lua", "w"))
+    f:write("return function(state)\n  return (\nend\n")
+    f:close()
+    refused("broken", 'Properties.Scaling.Policy: policy "broken" does not compile: ' .. home .. "/policies/broken.lua:3:")
+    -- Compiled only: a policy whose top level would fail when run is committed.
+    f = assert(io.open(home .. "/policies/runs-badly.lua", "w"))
+    f:write("error('run at commit')\n")
+    f:close()
+    r = run(home, { "group", "commit", "-" }, { stdin = spec("web", { Policy = "runs-badly", Max = 3 }) })
+    assert.are.equal(0, r.status, r.stderr)
+    r = run(home, { "group", "commit", "-" }, { stdin = spec("web", { Policy = { Source = "return function() return 1 end" }, Max = 3 }) })
+    assert.are.equal(0, r.status, r.stderr)
   end)
 
   it("the autoscale playbook grows the group under load and shrinks it back, then tears down", function()

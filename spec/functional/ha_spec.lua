@@ -330,6 +330,78 @@ describe("several managers on etcd", function()
     apply(followers(now)[1], dir, 3)
   end)
 
+  -- The autoscaler runs on the leader only, and its memory is in etcd
+  -- (docs/autoscaling.md): the leader scales; SIGKILLed, its successor
+  -- goes on scaling, but not before the cooldown of the dead leader's last
+  -- decision has passed. About 15 s.
+  it("autoscales on the leader only; a new leader honours the last leader's cooldown", function()
+    if skip then return pending(skip) end
+    local c, dir = setup(2)
+    if not c then return pending(dir) end
+    local leader = the_leader(managers)
+    local COOLDOWN = 8 -- longer than an election takes (about 2-4 s with a 2 s TTL)
+    local spec = json.encode({ ID = "web", Properties = {
+      Allocation = { Size = 1 },
+      Instance = { Plugin = "instance-file", Properties = { Note = "v1" } },
+      Flavor = { Plugin = "flavor-vanilla", Properties = {} },
+      Scaling = { Policy = "target-utilisation", Target = 10, Min = 1, Max = 20, Interval = "200ms",
+        Cooldown = COOLDOWN .. "s" },
+    } })
+    assert.are.equal(0, commit(leader, spec).status)
+    -- Every instance reports load 30 (3x the target) to both managers.
+    local load = true
+    local writer = infrakit.spawn(function()
+      while load do
+        for iid in support.sh("ls " .. dir .. " 2>/dev/null || true").stdout:gmatch("instance%-[^\n]+") do
+          for _, d in ipairs(managers) do
+            support.sh("mkdir -p " .. d.home .. "/metrics/web")
+            local f = io.open(d.home .. "/metrics/web/" .. iid, "w")
+            if f then f:write('{"load": 30}') f:close() end
+          end
+        end
+        infrakit.sleep(0.1)
+      end
+    end)
+    local function autoscaled(d)
+      local out = {}
+      for line in io.lines(d.home .. "/events.jsonl") do
+        local e = json.decode(line)
+        if e.event == "autoscaled" and e.group == "web" then out[#out + 1] = e end
+      end
+      return out
+    end
+    local ok, err = pcall(function()
+      for _ = 1, 100 do
+        if #autoscaled(leader) > 0 then break end
+        infrakit.sleep(0.1)
+      end
+      local first = autoscaled(leader)
+      assert.are.equal(1, #first, "the leader's decisions: " .. json.encode(first))
+      local follower = followers(leader)[1]
+      assert.are.equal(0, #autoscaled(follower), "a follower scaled")
+      support.sh("kill -KILL " .. leader.pid)
+      leader.task:wait()
+      leader.alive = false
+      local new = the_leader(managers, 5 * TTL)
+      assert.are.equal(follower, new)
+      local next_ones
+      for _ = 1, 150 do
+        next_ones = autoscaled(new)
+        if #next_ones > 0 then break end
+        infrakit.sleep(0.1)
+      end
+      assert.is_true(#next_ones > 0, "the new leader never scaled")
+      local gap = support.event_seconds(next_ones[1]) - support.event_seconds(first[1])
+      print(string.format("# first decision %d -> %d; the new leader's %d -> %d %.2f s later (cooldown %d s)",
+        first[1].from, first[1].to, next_ones[1].from, next_ones[1].to, gap, COOLDOWN))
+      assert.are.equal(first[1].to, next_ones[1].from)
+      assert.is_true(gap >= COOLDOWN - 0.05, ("the new leader scaled %.2f s after the last decision"):format(gap))
+    end)
+    load = false
+    writer:wait()
+    assert(ok, err)
+  end)
+
   it("refuses --lease-ttl without the etcd store, and a TTL under a second", function()
     local home = support.mktemp()
     dirs[#dirs + 1] = home

@@ -124,6 +124,13 @@ function support.event_seqs(home)
   return out
 end
 
+-- An event's time ("2026-12-07T15:53:20.123Z") in seconds, to compare
+-- events of one month.
+function support.event_seconds(e)
+  local d, h, m, sec = e.time:match("%-(%d+)T(%d+):(%d+):([%d%.]+)Z$")
+  return tonumber(d) * 86400 + tonumber(h) * 3600 + tonumber(m) * 60 + tonumber(sec)
+end
+
 -- A Lua flavor "versioned" in home/flavors: tags each instance with its
 -- Properties.Version; instances of Version "bad" are unhealthy (a rollout
 -- that a health gate stops).
