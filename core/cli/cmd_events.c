@@ -68,7 +68,7 @@ static int events_run(int argc, char **argv) {
     if (o < 0) return IK_EXIT_USAGE;
     if (o == OPT_PLUGIN) f.plugin = p.arg;
     if (o == OPT_JSON) pr.json = true;
-    if (o == OPT_FOLLOW) pr.follow = true;
+    if (o == OPT_FOLLOW) pr.follow = f.reconnect = true;
     if (o == OPT_GROUP) f.group = p.arg;
     if (o == OPT_KIND) f.kinds = p.arg;
     if (o == OPT_SINCE) {
@@ -96,16 +96,19 @@ const ik_cli_cmd_t ik_cmd_events = {
     .usage = "infrakit events [--follow] [--group ID] [--kind NAME[,NAME]] [--since SEQ] [--json] [--plugin NAME]",
     .help = "Prints the events the daemon's group controller logged ($INFRAKIT_HOME/events.jsonl),\n"
             "one a line: time, #seq, group, event and its fields as key=value. With --follow\n"
-            "it goes on printing them as they happen (Ctrl-C stops it). It reads the daemon's\n"
+            "it goes on printing them as they happen (Ctrl-C stops it); when the stream ends\n"
+            "(the daemon restarts) it says so on stderr and reconnects, with backoff, from the\n"
+            "last event printed: none is missed or printed twice. It reads the daemon's\n"
             "event stream, GET /events on the group plugin's socket (docs/observability.md).\n\n"
             "Options:\n"
-            "  -f, --follow          keep printing events as they happen\n"
+            "  -f, --follow          keep printing events as they happen, across daemon restarts\n"
             "  -g, --group ID        only this group's events\n"
             "  -k, --kind NAME[,NAME]  only these events (provisioned,plan,action-failed,...)\n"
             "      --since SEQ       only the events after this seq (default 0: all)\n"
             "      --json            print each event's events.jsonl line\n"
             "  -p, --plugin NAME     the group plugin (default: group)\n\n"
-            "Exit status: 0, or 1 when the daemon cannot be reached or the stream breaks.\n\n"
+            "Exit status: 0, or 1 when the daemon cannot be reached (at the start) or the stream\n"
+            "breaks (without --follow).\n\n"
             "Example:\n"
             "  infrakit events --follow --group workers --kind provisioned,action-failed\n",
     .run = events_run,

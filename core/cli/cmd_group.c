@@ -470,6 +470,9 @@ static void on_watch_status(json_t *st, const ik_err_t *err, void *data) {
   watch_t *w = data;
   w->asking = false;
   if (w->finished) return;
+  /* No daemon to answer (it is restarting): the stream reconnects, and
+   * its live mark (or --interval) asks again. */
+  if (err && err->code == IK_EIO) return;
   if (err) {
     ik_cli_fail(w->cmd, "%s", err->msg);
     watch_finish(w, IK_EXIT_FAIL);
@@ -571,7 +574,7 @@ static int watch_run(int argc, char **argv) {
   const ik_cli_target_t t = group_plugin(&c);
   int code = ik_cli_client_open(&w.s, w.cmd, &t);
   if (code != IK_EXIT_OK) return code;
-  w.f = (ik_cli_events_t){.plugin = t.name, .group = w.id, .timeout_ms = timeout_ms, .on_event = on_watch_event, .data = &w};
+  w.f = (ik_cli_events_t){.plugin = t.name, .group = w.id, .timeout_ms = timeout_ms, .reconnect = true, .on_event = on_watch_event, .data = &w};
   uv_timer_init(&w.s.r.loop.uv, &w.recheck);
   w.recheck.data = &w;
   uv_timer_start(&w.recheck, on_recheck, (uint64_t)interval, (uint64_t)interval);
@@ -599,8 +602,9 @@ static const ik_cli_cmd_t ik_cmd_group_watch = {
     .help = "Prints a timestamped line each time the group's phase or progress changes\n"
             "(\"rolling 2/5 updated, 4 available, 6 current: ...\"). It follows the daemon's\n"
             "event stream (GET /events) and asks for the group's status when something\n"
-            "happens. Ctrl-C stops it. 'infrakit events --group ID' shows the events\n"
-            "themselves.\n\n"
+            "happens. Ctrl-C stops it. When the stream ends (the daemon restarts) it says so\n"
+            "on stderr and reconnects, with backoff; --timeout bounds the whole wait.\n"
+            "'infrakit events --group ID' shows the events themselves.\n\n"
             "Options:\n"
             "      --until-steady      exit 0 once the group is steady with nothing in flight\n"
             "                          and no crash loop; exit 3 if it is blocked, 4 if a\n"
@@ -609,8 +613,8 @@ static const ik_cli_cmd_t ik_cmd_group_watch = {
             "      --interval MS       also ask this often, events or not (default 5000)\n"
             "      --json              print the whole status document on each change\n"
             "  -p, --plugin NAME       the group plugin (default: group)\n\n"
-            "Exit status: 0 steady (--until-steady), 1 an error (no daemon, unknown group,\n"
-            "the stream broke), 2 a usage error, 3 blocked, 4 canary-paused, 5 timed out.\n",
+            "Exit status: 0 steady (--until-steady), 1 an error (no daemon at the start,\n"
+            "unknown group), 2 a usage error, 3 blocked, 4 canary-paused, 5 timed out.\n",
     .run = watch_run,
 };
 

@@ -6,13 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/backoff.h"
 #include "base/mem.h"
 #include "net/discovery.h"
+
+#define RECONNECT_BASE_MS 100
+#define RECONNECT_MAX_MS 2000
+
+/* Stop following: the call is cancelled (its end ends the run), or,
+ * between two attempts, the run ends now. */
+static void give_up(ik_cli_events_t *f) {
+  if (f->call) {
+    ik_http_cancel(f->call);
+    return;
+  }
+  if (f->retry_on) uv_timer_stop(&f->retry);
+  f->ended = true;
+}
 
 void ik_cli_events_stop(ik_cli_events_t *f) {
   if (f->stopped || f->ended) return;
   f->stopped = true;
-  if (f->call) ik_http_cancel(f->call);
+  give_up(f);
 }
 
 /* One frame's lines: "id: N", "event: NAME", "data: LINE", or ": comment". */
@@ -28,14 +43,19 @@ static void on_frame(ik_cli_events_t *f, char *frame) {
     else if (strncmp(l, "data: ", 6) == 0) line = l + 6;
     else if (strcmp(l, ": live") == 0) live = true;
   }
-  if (line) f->on_event(f, seq, event, line);
-  else if (live) f->on_event(f, 0, NULL, NULL);
+  if (line) {
+    f->last_seq = seq;
+    f->seen_any = true;
+    f->on_event(f, seq, event, line);
+  } else if (live) f->on_event(f, 0, NULL, NULL);
 }
 
 static void on_data(ik_http_call_t *call, long status, const char *chunk, size_t len, void *data) {
   ik_cli_events_t *f = data;
   if (len == 0) {
-    f->up = true;
+    f->up = f->ever_up = true;
+    f->attempts = 0;
+    f->said = false;
     return;
   }
   ik_buf_append(&f->pending, chunk, len);
@@ -54,13 +74,48 @@ static void on_data(ik_http_call_t *call, long status, const char *chunk, size_t
   }
 }
 
+static int open_stream(ik_cli_events_t *f);
+static void retry_later(ik_cli_events_t *f, const char *why);
+
+static void on_retry(uv_timer_t *t) {
+  ik_cli_events_t *f = t->data;
+  if (f->stopped || f->timed_out || f->ended) return;
+  if (open_stream(f) < 0) {
+    retry_later(f, f->err.msg);
+    f->err = (ik_err_t){0};
+  }
+}
+
+/* The stream ended, or an attempt found no daemon: try again after the
+ * backoff, saying so once per outage. */
+static void retry_later(ik_cli_events_t *f, const char *why) {
+  if (!f->said) {
+    fprintf(stderr, "%s: stream ended; reconnecting… (%s)\n", ik_rpc_client_address(f->client), why);
+    f->said = true;
+  }
+  int64_t delay = ik_backoff_ms(++f->attempts, RECONNECT_BASE_MS, RECONNECT_MAX_MS, uv_hrtime());
+  uv_timer_start(&f->retry, on_retry, (uint64_t)delay, 0);
+}
+
 static void on_end(ik_http_call_t *call, ik_http_resp_t *resp, const ik_err_t *err, void *data) {
   ik_cli_events_t *f = data;
-  f->ended = true;
+  bool was_up = f->up;
   f->call = NULL;
-  if (f->stopped || f->timed_out) return;
+  f->up = false;
+  ik_buf_reset(&f->pending); /* a frame cut short comes again */
+  if (f->stopped || f->timed_out) {
+    f->ended = true;
+    return;
+  }
+  /* Reconnect when it was up once and ended, or when an attempt after
+   * that found no daemon (yet); not when a daemon answered otherwise. */
+  if (f->reconnect && f->ever_up && (err || resp->status == 200)) {
+    retry_later(f, err ? err->msg : "the daemon closed it");
+    return;
+  }
+  f->ended = true;
   const char *addr = ik_rpc_client_address(f->client);
-  if (err && !f->up) f->err = *err;
+  if (err && !was_up) f->err = *err;
   else if (err) ik_err_set(&f->err, IK_EIO, "%s: the event stream ended: %s", addr, err->msg);
   else if (resp->status == 404)
     ik_err_set(&f->err, IK_ENOTFOUND, "%s: this plugin serves no event stream (GET /events: 404); the daemon's "
@@ -77,7 +132,7 @@ static void on_timeout(uv_timer_t *t) {
   ik_cli_events_t *f = t->data;
   if (f->stopped || f->ended) return;
   f->timed_out = true;
-  if (f->call) ik_http_cancel(f->call);
+  give_up(f);
 }
 
 static void on_timer_closed(uv_handle_t *h) {
@@ -95,6 +150,16 @@ static void add_param(ik_buf_t *b, const char *name, const char *value) {
   }
 }
 
+/* One attempt: GET /events from where the last one stopped. */
+static int open_stream(ik_cli_events_t *f) {
+  bool resume = f->have_since || f->seen_any;
+  uint64_t since = f->seen_any ? f->last_seq : f->since;
+  char last_id[64];
+  snprintf(last_id, sizeof last_id, "Last-Event-ID: %" PRIu64, since);
+  const char *headers[] = {resume ? last_id : NULL, NULL};
+  return ik_rpc_client_stream(f->client, f->path, headers, on_data, on_end, f, &f->call, &f->err);
+}
+
 int ik_cli_events_run(ik_cli_remote_t *r, ik_cli_events_t *f) {
   f->r = r;
   char lookup[256];
@@ -105,13 +170,9 @@ int ik_cli_events_run(ik_cli_remote_t *r, ik_cli_events_t *f) {
   ik_buf_t q = {0};
   if (f->group) add_param(&q, "group", f->group);
   if (f->kinds) add_param(&q, "kind", f->kinds);
-  char *path = ik_sprintf("events%s", q.len ? ik_buf_cstr(&q) : "");
+  f->path = ik_sprintf("events%s", q.len ? ik_buf_cstr(&q) : "");
   ik_buf_free(&q);
-  char last_id[64];
-  snprintf(last_id, sizeof last_id, "Last-Event-ID: %" PRIu64, f->since);
-  const char *headers[] = {f->have_since ? last_id : NULL, NULL};
-  rc = ik_rpc_client_stream(f->client, path, headers, on_data, on_end, f, &f->call, &f->err);
-  ik_free(path);
+  rc = open_stream(f);
   if (rc == 0 && f->timeout_ms) {
     uv_timer_init(&r->loop.uv, &f->timer);
     f->timer.data = f;
@@ -119,15 +180,19 @@ int ik_cli_events_run(ik_cli_remote_t *r, ik_cli_events_t *f) {
     uv_timer_start(&f->timer, on_timeout, f->timeout_ms, 0);
   }
   if (rc == 0) {
+    uv_timer_init(&r->loop.uv, &f->retry);
+    f->retry.data = f;
+    f->retry_on = true;
     while (!f->ended && uv_run(&r->loop.uv, UV_RUN_ONCE)) {
     }
   }
-  if (f->timer_on) {
-    uv_close((uv_handle_t *)&f->timer, on_timer_closed);
-    ik_cli_remote_wait(r, &f->closed, 1);
-  }
+  if (f->timer_on) uv_close((uv_handle_t *)&f->timer, on_timer_closed);
+  if (f->retry_on) uv_close((uv_handle_t *)&f->retry, on_timer_closed);
+  ik_cli_remote_wait(r, &f->closed, (int)f->timer_on + (int)f->retry_on);
   ik_rpc_client_free(f->client);
   f->client = NULL;
+  ik_free(f->path);
+  f->path = NULL;
   ik_buf_free(&f->pending);
   if (rc < 0) return rc;
   if (f->stopped) return 0;

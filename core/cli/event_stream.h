@@ -1,7 +1,16 @@
 /* Following the daemon's event stream (GET /events on the group plugin's
  * socket, core/engine/events_http.h) from a CLI command: `infrakit events`
  * and `infrakit group watch`. The stream's Server-Sent Events are parsed
- * here; the command sees one call per event. */
+ * here; the command sees one call per event.
+ *
+ * With reconnect, a stream that ends after it was up (the daemon
+ * restarted, or went) is opened again, with backoff (base/backoff.h: 100
+ * ms, doubling, at most 2 s), until it is up again, the timeout, or a stop:
+ * resumed with Last-Event-ID = the last event seen (or where it started),
+ * so no event is missed and none repeated. stderr says so once per
+ * outage: "stream ended; reconnecting...". A stream that never came up
+ * (no daemon at all) or that the daemon refuses (404, HTTP errors) is
+ * final. */
 #ifndef IK_CLI_EVENT_STREAM_H
 #define IK_CLI_EVENT_STREAM_H
 
@@ -27,15 +36,20 @@ struct ik_cli_events {
   const char *kinds;  /* only these ("a,b"), or NULL */
   bool have_since;    /* replay what the log holds after since first */
   uint64_t since;
-  uint64_t timeout_ms; /* give up after this long (IK_ETIMEDOUT); 0 = never */
+  uint64_t timeout_ms; /* give up after this long (IK_ETIMEDOUT), reconnections included; 0 = never */
+  bool reconnect;      /* open the stream again when it ends (above) */
   ik_cli_event_fn on_event;
   void *data;
   /* Private. */
   ik_cli_remote_t *r;
   ik_rpc_client_t *client;
   ik_http_call_t *call;
-  uv_timer_t timer;
-  bool timer_on, timed_out, stopped, ended, up;
+  char *path;
+  uv_timer_t timer, retry;
+  bool timer_on, retry_on, timed_out, stopped, ended, up, ever_up, said;
+  uint64_t last_seq; /* of the last event seen, if seen_any */
+  bool seen_any;
+  uint32_t attempts; /* reconnections failed in a row */
   int closed;
   ik_buf_t pending; /* bytes of a frame not yet complete */
   ik_err_t err;

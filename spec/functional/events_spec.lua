@@ -160,6 +160,68 @@ describe("the event stream", function()
     assert.are.equal(before[#before] + 1, after[#before + 1]) -- a clean stop gives back its reserved block
   end)
 
+  -- The daemon restarts under `events --follow` and `group watch`: both
+  -- say so once on stderr, reconnect and go on; the events after the
+  -- restart are printed exactly once, none missing. About 6 s.
+  it("events --follow and group watch reconnect when the daemon restarts", function()
+    d = start()
+    home = d.home
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 1, "v1") }).status)
+    wait_for(home, "web", steady(1))
+    local env = "INFRAKIT_HOME=" .. home .. " INFRAKIT_PLUGINS_DIR= "
+    -- In the background (killed below), their output in files.
+    local function background(args, name)
+      return (support.sh(env .. "timeout 60 " .. support.bin .. " " .. args .. " > " .. home .. "/" .. name
+        .. ".out 2> " .. home .. "/" .. name .. ".err & echo $!").stdout:gsub("%s+$", ""))
+    end
+    local function read(name)
+      local f = io.open(home .. "/" .. name)
+      local text = f and f:read("*a") or ""
+      if f then f:close() end
+      return text
+    end
+    local follow = background("events --follow --json", "follow")
+    local watch = background("group watch web", "watch")
+    local ok, err = pcall(function()
+      for _ = 1, 100 do
+        if read("follow.out") ~= "" and read("watch.out") ~= "" then break end
+        infrakit.sleep(0.05)
+      end
+      d.stop()
+      infrakit.sleep(0.5) -- they retry meanwhile
+      d = start(home)
+      assert.are.equal(0, run(home, { "group", "scale", "web", "3" }).status)
+      wait_for(home, "web", steady(3))
+      local want = file_seqs(home)
+      local got
+      for _ = 1, 100 do
+        got = {}
+        for line in read("follow.out"):gmatch("[^\n]+") do got[#got + 1] = json.decode(line).seq end
+        if #got >= #want and read("watch.out"):match("3 current\n$") then break end
+        infrakit.sleep(0.05)
+      end
+      assert.are.same(want, got)
+      for _, name in ipairs({ "follow.err", "watch.err" }) do
+        local _, n = read(name):gsub("stream ended; reconnecting", "")
+        assert.are.equal(1, n, name .. ": " .. read(name))
+      end
+      assert.matches("group web: steady 3/3 updated, 3 available, 3 current\n$", read("watch.out"))
+    end)
+    support.sh("kill -INT " .. follow .. " " .. watch .. " 2>/dev/null || true")
+    assert(ok, err)
+    -- --timeout bounds the whole wait, reconnections included.
+    local t0 = infrakit.clock()
+    local w = infrakit.spawn(function() return run(home, { "group", "watch", "--timeout", "2s", "web" }) end)
+    infrakit.sleep(0.5)
+    d.stop()
+    local r = w:wait()
+    assert.are.equal(5, r.status, r.stderr)
+    assert.matches("stream ended; reconnecting", r.stderr, 1, true)
+    assert.matches("timed out after 2s", r.stderr, 1, true)
+    assert.is_true(infrakit.clock() - t0 < 4)
+    d = start(home)
+  end)
+
   it("infrakit events prints the log, filtered, as lines or JSON", function()
     d = start()
     home = d.home
