@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "engine/store_file.h"
 #include "loop/loop.h"
 #include "lua/runtime.h"
 
@@ -353,6 +354,64 @@ static void refs_return_to_baseline_after_busy_tasks(void **state) {
   /* teardown checks refs == baseline once the main task is gone */
 }
 
+/* --- compiling without running; the store; cancelling one task -------- */
+
+static void compile_check_compiles_and_never_runs(void **state) {
+  fixture_t *f = *state;
+  ik_err_t err = {0};
+  const char *ok = "ran = true\nreturn function() return 1 end";
+  assert_int_equal(ik_lua_compile_check(f->rt, ok, strlen(ok), "=p", &err), 0);
+  done_t d = run_task(f, "return ran == nil");
+  assert_true(d.r[0].b); /* compiled, not run */
+  const char *bad = "return function() return 1 +\nend";
+  assert_int_equal(ik_lua_compile_check(f->rt, bad, strlen(bad), "=inline policy", &err), IK_ELUA);
+  assert_non_null(strstr(err.msg, "inline policy:2:"));
+  const char *bytecode = "\033LJ\002";
+  assert_int_equal(ik_lua_compile_check(f->rt, bytecode, 4, "=b", &err), IK_ELUA);
+  assert_int_equal(ik_lua_compile_file_check(f->rt, "/nonexistent/p.lua", &err), IK_ENOTFOUND);
+  assert_non_null(strstr(err.msg, "cannot read /nonexistent/p.lua"));
+}
+
+static void store_get_and_put_reach_the_installed_store(void **state) {
+  fixture_t *f = *state;
+  ik_err_t err = {0};
+  done_t d = run_task(f, "return pcall(require('infrakit._core').store_get, 'a/b')");
+  assert_false(d.r[0].b); /* no store installed: an error */
+  char dir[] = "/tmp/ik-test-store-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  ik_store_t store = {0};
+  assert_int_equal(ik_store_file_new(&f->loop, dir, &store, &err), 0);
+  ik_lua_set_store(f->rt, &store);
+  d = run_task(f, "local core = require 'infrakit._core'\n"
+                  "local none, msg, code = core.store_get('groups/web/scaling')\n"
+                  "assert(none == nil and code == 'ENOTFOUND', tostring(msg))\n"
+                  "assert(core.store_put('groups/web/scaling', {LastChange = 12.5, Below = {3, 2}}) == true)\n"
+                  "local doc = assert(core.store_get('groups/web/scaling'))\n"
+                  "return doc.LastChange, doc.Below[2]");
+  if (d.status != IK_TASK_OK) fail_msg("%s", d.msg);
+  assert_true(d.r[0].num == 12.5);
+  assert_true(d.r[1].num == 2);
+  ik_lua_set_store(f->rt, NULL);
+  store.vt->free(store.self);
+  char rm[64];
+  snprintf(rm, sizeof rm, "rm -rf %s", dir);
+  assert_int_equal(system(rm), 0);
+}
+
+static void task_cancel_stops_one_task(void **state) {
+  fixture_t *f = *state;
+  done_t d;
+  memset(&d, 0, sizeof d);
+  ik_task_t *t = NULL;
+  ik_err_t err = {0};
+  assert_int_equal(ik_lua_start_string(f->rt, "require('infrakit').sleep(10)", "=t", 0, NULL, on_done, &d, &t, &err), 0);
+  uv_run(&f->loop.uv, UV_RUN_NOWAIT); /* it starts, then sleeps */
+  ik_lua_task_cancel(t);
+  ik_loop_run(&f->loop);
+  assert_int_equal(d.calls, 1);
+  assert_int_equal(d.status, IK_TASK_CANCELED);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(dostring_runs_code, setup, teardown),
@@ -370,6 +429,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(watchdog_limit_can_be_changed, setup, teardown),
       cmocka_unit_test(parse_timeout_accepts_positive_seconds_only),
       cmocka_unit_test_setup_teardown(task_returns_results_to_c, setup, teardown),
+      cmocka_unit_test_setup_teardown(compile_check_compiles_and_never_runs, setup, teardown),
+      cmocka_unit_test_setup_teardown(store_get_and_put_reach_the_installed_store, setup, teardown),
+      cmocka_unit_test_setup_teardown(task_cancel_stops_one_task, setup, teardown),
       cmocka_unit_test_setup_teardown(task_resumes_after_sleep_on_the_loop, setup, teardown),
       cmocka_unit_test_setup_teardown(task_error_carries_traceback_and_runtime_survives, setup, teardown),
       cmocka_unit_test_setup_teardown(task_syntax_error_fails_at_start_without_callback, setup, teardown),
