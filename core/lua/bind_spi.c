@@ -14,13 +14,15 @@
  *
  * Failures are nil, message, code. Names resolve through the runtime's
  * registry (net/registry.h): the daemon's hosted plugins first, then the
- * plugins directory. */
+ * plugins directory. The store (spi/store.h) is reached the same way:
+ * core.store_get/store_put, below. */
 #include <string.h>
 
 #include "base/mem.h"
 #include "lua/internal.h"
 #include "net/discovery.h"
 #include "net/registry.h"
+#include "spi/store.h"
 
 #define IK_FLAVOR_MT "infrakit.flavor"
 #define IK_INSTANCE_MT "infrakit.instance"
@@ -194,6 +196,52 @@ static int in_describe(lua_State *L) {
   json_t *tags = arg_json(L, 2, "tags", keep, &nkeep);
   bool props = lua_toboolean(L, 3);
   SPI_CALL(L, h, PUSH_TABLE, h->instance.vt->describe(h->instance.self, tags, props, spi_done, op, &err));
+}
+
+/* --- the store (spi/store.h) ------------------------------------------
+ *
+ * infrakit._core.store_get(key), store_put(key, doc): the daemon's store
+ * (groups' specs and state, in files or etcd), installed by the host
+ * (runtime.h ik_lua_set_store). The autoscaler (lua/infrakit/
+ * _autoscaler.lua) keeps each group's cooldown memory there, so a
+ * restarted daemon or a new leader goes on from it; with etcd a put is
+ * fenced like the controller's (a deposed leader's is refused). Both
+ * yield; failures are nil, message, code (a missing key: "ENOTFOUND").
+ * Without a store they raise. */
+
+void ik_lua_set_store(ik_lua_t *rt, const struct ik_store *store) { rt->store = store; }
+
+static const ik_store_t *check_store(lua_State *L, const char *what) {
+  const ik_store_t *s = ik__rt(L)->store;
+  if (s == NULL || s->vt == NULL) luaL_error(L, "infrakit._core.%s: no store (only a daemon has one)", what);
+  return s;
+}
+
+/* store_get(key) -> document | nil, message, code. */
+static int l_store_get(lua_State *L) {
+  const char *key = luaL_checkstring(L, 1);
+  const ik_store_t *s = check_store(L, "store_get");
+  json_t *keep[1];
+  int nkeep = 0;
+  SPI_CALL(L, s, PUSH_TABLE, s->vt->get(s->self, key, spi_done, op, &err));
+}
+
+/* store_put(key, doc: table) -> true | nil, message, code. */
+static int l_store_put(lua_State *L) {
+  const char *key = luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  const ik_store_t *s = check_store(L, "store_put");
+  json_t *keep[1];
+  int nkeep = 0;
+  json_t *doc = arg_json(L, 2, "doc", keep, &nkeep);
+  SPI_CALL(L, s, PUSH_TRUE, s->vt->put(s->self, key, doc, spi_done, op, &err));
+}
+
+void ik__bind_store(lua_State *L) {
+  lua_pushcfunction(L, l_store_get);
+  lua_setfield(L, -2, "store_get");
+  lua_pushcfunction(L, l_store_put);
+  lua_setfield(L, -2, "store_put");
 }
 
 /* --- handles --------------------------------------------------------- */

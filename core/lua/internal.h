@@ -89,7 +89,7 @@ struct ik_lua {
   bool own_registry;            /* created here, not installed by the host */
   ik_lua_event_sink event_sink; /* bind_event.c: where core.event goes; NULL drops */
   void *event_ctx;
-  const struct ik_store *store; /* bind_store.c: core.store_get/put; NULL: none */
+  const struct ik_store *store; /* bind_spi.c: core.store_get/put; NULL: none */
   /* limits.c: the allocator and the sandbox (spec-supplied code). */
   lua_Alloc allocf; /* LuaJIT's own allocator, wrapped */
   void *allocd;
@@ -158,7 +158,7 @@ void ik__limits_pause(ik_lua_t *rt, ik_task_t *t);
 bool ik__limits_failed(ik_lua_t *rt, ik_task_t *t);
 void ik__bind_limits(lua_State *L); /* adds core.sandbox_enter/leave/limits */
 void ik__bind_event(lua_State *L);  /* adds core.event (bind_event.c) */
-void ik__bind_store(lua_State *L);  /* adds core.store_get/store_put (bind_store.c) */
+void ik__bind_store(lua_State *L);  /* adds core.store_get/store_put (bind_spi.c) */
 /* Raise the kill error if the slice was killed or the running sandbox is
  * past its run time: for C code that runs long without instructions. */
 void ik__limits_check(lua_State *L);
