@@ -17,6 +17,7 @@
 #include "base/mem.h"
 #include "cli/cli.h"
 #include "cli/daemon_autoscale.h"
+#include "cli/daemon_events_relay.h"
 #include "cli/daemon_policy_check.h"
 #include "cli/daemon_metrics.h"
 #include "cli/remote.h"
@@ -409,6 +410,17 @@ static int ha_open_leader(void *ctx, const char *location, ik_group_plugin_t *ou
   return rc;
 }
 
+/* GET /events on a follower: the leader's stream (daemon_events_relay.h). */
+static bool relay_events(void *ctx, ik_http_request_t *req) {
+  daemon_t *d = ctx;
+  if (d->elect == NULL || ik_manager_etcd_is_leader(d->elect)) return false;
+  const char *location = ik_manager_etcd_leader(d->elect);
+  if (location == NULL) return false; /* no leader known: our own log */
+  ik_err_t err = {0};
+  if (d->forward_http == NULL && ik_http_client_new(&d->loop, &d->forward_http, &err) < 0) return false;
+  return ik_daemon_events_relay(req, d->forward_http, location);
+}
+
 /* Campaign, once the group plugin listens: its location is what the
  * others forward to (the --listen URL, else the unix socket). */
 static int ha_start(daemon_t *d, ik_err_t *err) {
@@ -426,6 +438,7 @@ static int ha_start(daemon_t *d, ik_err_t *err) {
   rc = ik_manager_etcd_new(&d->loop, &o, &d->elect, err);
   ik_free(location);
   if (rc == 0) d->manager = ik_manager_etcd_plugin(d->elect);
+  if (rc == 0 && d->events_http) ik_events_http_set_relay(d->events_http, relay_events, d);
   return rc;
 }
 

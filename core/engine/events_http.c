@@ -50,6 +50,8 @@ struct ik_events_http {
   bool freeing;
   client_t *clients;
   size_t nclients;
+  ik_events_http_relay_fn relay; /* a follower's: the leader's stream instead */
+  void *relay_ctx;
 };
 
 static bool wanted(const client_t *cl, const char *group, const char *event) {
@@ -213,6 +215,10 @@ static void on_events_request(ik_http_request_t *req, void *data) {
     snprintf(msg, sizeof msg, "kind: longer than %zu bytes\n", sizeof kinds - 1);
     goto bad;
   }
+  if (eh->relay && eh->relay(eh->relay_ctx, req)) {
+    ik_free(cl);
+    return;
+  }
   if (have_since && ik_events_path(eh->ev)) {
     cl->replay = fopen(ik_events_path(eh->ev), "re");
     if (cl->replay == NULL) {
@@ -265,6 +271,11 @@ ik_events_http_t *ik_events_http_new(ik_loop_t *loop, ik_events_t *ev, uint64_t 
 
 int ik_events_http_route(ik_events_http_t *eh, ik_rpc_server_t *s, ik_err_t *err) {
   return ik_rpc_server_route(s, "GET", "/events", false, on_events_request, eh, err);
+}
+
+void ik_events_http_set_relay(ik_events_http_t *eh, ik_events_http_relay_fn relay, void *ctx) {
+  eh->relay = relay;
+  eh->relay_ctx = ctx;
 }
 
 size_t ik_events_http_clients(const ik_events_http_t *eh) { return eh->nclients; }

@@ -19,6 +19,7 @@
 #ifndef IK_ENGINE_EVENTS_HTTP_H
 #define IK_ENGINE_EVENTS_HTTP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -35,6 +36,14 @@ ik_events_http_t *ik_events_http_new(ik_loop_t *loop, ik_events_t *ev, uint64_t 
 
 /* Add GET /events to s. */
 int ik_events_http_route(ik_events_http_t *eh, ik_rpc_server_t *s, ik_err_t *err);
+
+/* With several managers a follower relays the leader's stream instead of
+ * serving its own log (cli/daemon_events_relay.h): asked for each request
+ * once its query and Last-Event-ID are valid; returns true when it took
+ * the request (it responds), false to serve the local log. NULL (the
+ * default): always the local log. */
+typedef bool (*ik_events_http_relay_fn)(void *ctx, ik_http_request_t *req);
+void ik_events_http_set_relay(ik_events_http_t *eh, ik_events_http_relay_fn relay, void *ctx);
 
 /* End every stream and free. NULL is a no-op. */
 void ik_events_http_free(ik_events_http_t *eh);

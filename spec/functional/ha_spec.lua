@@ -402,6 +402,52 @@ describe("several managers on etcd", function()
     assert(ok, err)
   end)
 
+  -- GET /events on a follower relays the leader's stream (docs/ha.md):
+  -- the groups' events, which only the leader's log holds. About 5 s.
+  it("a follower's GET /events relays the leader's stream", function()
+    if skip then return pending(skip) end
+    local c, dir = setup(2)
+    if not c then return pending(dir) end
+    local leader = the_leader(managers)
+    local follower = followers(leader)[1]
+    apply(leader, dir, 2)
+    local function stream(d, headers)
+      local r = support.sh("curl -sN --max-time 1.5 -D - " .. (headers or "") .. " 'http://"
+        .. d.url:match("//(.*)") .. "/events?group=web' || true")
+      return r.stdout
+    end
+    local function seqs(body)
+      local out = {}
+      for id in body:gmatch("\nid: (%d+)\n") do out[#out + 1] = tonumber(id) end
+      return out
+    end
+    local leader_ids = {}
+    for line in io.lines(leader.home .. "/events.jsonl") do
+      local e = json.decode(line)
+      if e.group == "web" then leader_ids[#leader_ids + 1] = e.seq end
+    end
+    assert.is_true(#leader_ids > 0)
+    -- The whole history after 0, as the leader has it, then live.
+    local body = stream(follower, "-H 'Last-Event-ID: 0'")
+    assert.matches("X-Infrakit-Leader: " .. leader.url, body, 1, true)
+    assert.are.same(leader_ids, seqs(body))
+    assert.matches(": live", body, 1, true)
+    -- Resumed after an id: only what follows.
+    body = stream(follower, "-H 'Last-Event-ID: " .. leader_ids[#leader_ids - 1] .. "'")
+    assert.are.same({ leader_ids[#leader_ids] }, seqs(body))
+    -- Live events come through as they happen.
+    local live = infrakit.spawn(function()
+      return support.sh("curl -sN --max-time 3 'http://" .. follower.url:match("//(.*)") .. "/events?group=web' || true").stdout
+    end)
+    infrakit.sleep(0.5)
+    assert.are.equal(0, support.run(follower.home, { "group", "scale", "web", "3" }).status)
+    local got = live:wait()
+    assert.matches("event: scaled", got, 1, true)
+    assert.matches("event: provisioned", got, 1, true)
+    -- The leader's own stream is its own log (not relayed).
+    assert.not_matches("X-Infrakit-Leader", stream(leader, "-H 'Last-Event-ID: 0'"), 1, true)
+  end)
+
   it("refuses --lease-ttl without the etcd store, and a TTL under a second", function()
     local home = support.mktemp()
     dirs[#dirs + 1] = home
