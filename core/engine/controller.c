@@ -989,14 +989,27 @@ static int c_destroy_instances(void *self, const char *id, json_t *ids, ik_spi_c
   return op_start(&ro->op, err);
 }
 
-/* --- ours: Promote, Status ----------------------------------------------------------- */
+/* --- ours: Promote, Pause, Resume, Status ----------------------------------------- */
 
-/* Durable before it takes effect. */
-static int promote_persist(op_t *op, json_t *result, ik_err_t *err) {
+/* An operator's change to the rollout state: promote sets canary_promoted,
+ * pause and resume set or clear paused. Durable (the store) before it
+ * takes effect (the group's state), then a cycle plans with it. */
+typedef struct state_op {
+  op_t op;
+  bool *(*field)(ik_rollout_state_t *st); /* the flag to set */
+  bool value;
+  const char *event; /* "promoted", "rollout-paused", "rollout-resumed" ("resumed" is a restart's) */
+} state_op_t;
+
+static bool *field_promoted(ik_rollout_state_t *st) { return &st->canary_promoted; }
+static bool *field_paused(ik_rollout_state_t *st) { return &st->paused; }
+
+static int state_persist(op_t *op, json_t *result, ik_err_t *err) {
+  state_op_t *so = (state_op_t *)op;
   ik__group_t *g = ik__group_find(op->c, op->id);
   ik_rollout_state_t st;
   ik_rollout_state_copy(&st, &g->state);
-  st.canary_promoted = true;
+  *so->field(&st) = so->value;
   json_t *doc = ik_rollout_state_to_json(&st, false);
   ik_rollout_state_free(&st);
   int rc = op_store_put(op, "state", doc, err);
@@ -1004,27 +1017,40 @@ static int promote_persist(op_t *op, json_t *result, ik_err_t *err) {
   return rc;
 }
 
-static int promote_apply(op_t *op, json_t *result, ik_err_t *err) {
+static int state_apply(op_t *op, json_t *result, ik_err_t *err) {
+  state_op_t *so = (state_op_t *)op;
   ik__group_t *g = ik__group_find(op->c, op->id);
   if (g) {
-    g->state.canary_promoted = true;
+    *so->field(&g->state) = so->value;
+    g->state_gen++;
     ik_free(g->state_text);
     g->state_text = NULL;
-    ik_events_emit(op->c->events, op->id, "promoted", json_pack("{s:s}", "config_hash", g->state.target_hash));
+    ik_events_emit(op->c->events, op->id, so->event,
+                   json_pack("{s:s, s:s}", "config_hash", g->state.target_hash, "phase",
+                             ik_plan_phase_name(g->summary.phase)));
     ik__group_schedule(g, 0);
   }
   op_reply(op, json_null());
   return 0;
 }
 
-static const op_step_t promote_steps[] = {
-    {"store", promote_persist},
-    {"apply", promote_apply},
+static const op_step_t state_steps[] = {
+    {"store", state_persist},
+    {"apply", state_apply},
 };
 
-static const op_kind_t promote_kind = {
-    .steps = promote_steps,
+static const op_kind_t state_kind = {
+    .steps = state_steps,
 };
+
+static int state_op_start(ik_controller_t *c, const char *id, bool *(*field)(ik_rollout_state_t *), bool value,
+                          const char *event, ik_spi_cb cb, void *data, ik_err_t *err) {
+  state_op_t *so = op_new(c, &state_kind, sizeof *so, id, cb, data);
+  so->field = field;
+  so->value = value;
+  so->event = event;
+  return op_start(&so->op, err);
+}
 
 static int c_promote(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
   ik_controller_t *c = self;
@@ -1035,7 +1061,31 @@ static int c_promote(void *self, const char *id, ik_spi_cb cb, void *data, ik_er
   if (g->state.canary_promoted || strcmp(g->state.target_hash, g->state.good_hash) == 0)
     return ik_err_set(err, IK_ESTATE, "group %s has no canary rollout waiting for promotion (phase %s)", id,
                       ik_plan_phase_name(g->summary.phase));
-  return op_start(op_new(c, &promote_kind, sizeof(op_t), id, cb, data), err);
+  return state_op_start(c, id, field_promoted, true, "promoted", cb, data, err);
+}
+
+/* Pause is allowed with no rollout in progress, as kubectl rollout pause
+ * is: the next commit's rollout then waits for resume (pause, commit
+ * several changes, resume: one rollout). */
+static int c_pause(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_controller_t *c = self;
+  ik__group_t *g = ik__group_find(c, id);
+  if (g == NULL) return not_watched(id, err);
+  if (g->destroying) return ik_err_set(err, IK_ESTATE, "group %s is being destroyed", id);
+  if (g->state.paused)
+    return ik_err_set(err, IK_ESTATE, "group %s is already paused (infrakit group resume %s goes on)", id, id);
+  return state_op_start(c, id, field_paused, true, "rollout-paused", cb, data, err);
+}
+
+static int c_resume(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_controller_t *c = self;
+  ik__group_t *g = ik__group_find(c, id);
+  if (g == NULL) return not_watched(id, err);
+  if (g->destroying) return ik_err_set(err, IK_ESTATE, "group %s is being destroyed", id);
+  if (!g->state.paused)
+    return ik_err_set(err, IK_ESTATE, "group %s is not paused (phase %s): nothing to resume", id,
+                      ik__group_summary_stale(g) ? "pending" : ik_plan_phase_name(g->summary.phase));
+  return state_op_start(c, id, field_paused, false, "rollout-resumed", cb, data, err);
 }
 
 static int c_status(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
@@ -1062,6 +1112,8 @@ static const ik_group_vtable_t controller_vt = {
     .free = c_free_view,
     .promote = c_promote,
     .status = c_status,
+    .pause = c_pause,
+    .resume = c_resume,
 };
 
 ik_group_plugin_t ik_controller_group(ik_controller_t *c) { return (ik_group_plugin_t){&controller_vt, c}; }

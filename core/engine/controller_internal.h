@@ -103,6 +103,8 @@ struct ik__group {
   ik_group_spec_t spec;
   ik_rollout_state_t state; /* as last persisted */
   char *state_text;         /* its JSON, to tell when it changed */
+  uint64_t state_gen;       /* bumped when an operator's call (promote, pause, resume) changes state: a cycle
+                               planned before it does not act on its plan */
   bool destroying;          /* DestroyGroup in progress */
 
   ik_instance_plugin_t inst; /* resolved at first use; vt NULL until then */
