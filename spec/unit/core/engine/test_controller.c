@@ -861,6 +861,8 @@ static void a_paused_rollout_waits_for_resume_and_survives_a_restart(void **stat
   assert_true(run_until_cond(fx, paused_with_3, 3000));
   assert_int_equal(fx->provisions, 4);
   assert_int_equal(fx->destroys, 0);
+  assert_true(rendered("infrakit_group_phase{group=\"workers\",phase=\"paused\"} 1\n"));
+  assert_true(rendered("infrakit_group_phase{group=\"workers\",phase=\"rolling\"} 0\n"));
 
   /* The pause is stored: a restarted controller stays paused. */
   char doc_path[160];
