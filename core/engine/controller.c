@@ -1064,28 +1064,28 @@ static int c_promote(void *self, const char *id, ik_spi_cb cb, void *data, ik_er
   return state_op_start(c, id, field_promoted, true, "promoted", cb, data, err);
 }
 
-/* Pause is allowed with no rollout in progress, as kubectl rollout pause
- * is: the next commit's rollout then waits for resume (pause, commit
- * several changes, resume: one rollout). */
-static int c_pause(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
-  ik_controller_t *c = self;
+/* Set the group's pause to paused (pause: true, resume: false). Pause is
+ * allowed with no rollout in progress, as kubectl rollout pause is: the
+ * next commit's rollout then waits for resume (pause, commit several
+ * changes, resume: one rollout). */
+static int set_paused(ik_controller_t *c, const char *id, bool paused, ik_spi_cb cb, void *data, ik_err_t *err) {
   ik__group_t *g = ik__group_find(c, id);
   if (g == NULL) return not_watched(id, err);
   if (g->destroying) return ik_err_set(err, IK_ESTATE, "group %s is being destroyed", id);
-  if (g->state.paused)
+  if (paused && g->state.paused)
     return ik_err_set(err, IK_ESTATE, "group %s is already paused (infrakit group resume %s goes on)", id, id);
-  return state_op_start(c, id, field_paused, true, "rollout-paused", cb, data, err);
+  if (!paused && !g->state.paused)
+    return ik_err_set(err, IK_ESTATE, "group %s is not paused (phase %s): nothing to resume", id,
+                      ik__group_summary_stale(g) ? "pending" : ik_plan_phase_name(g->summary.phase));
+  return state_op_start(c, id, field_paused, paused, paused ? "rollout-paused" : "rollout-resumed", cb, data, err);
+}
+
+static int c_pause(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  return set_paused(self, id, true, cb, data, err);
 }
 
 static int c_resume(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
-  ik_controller_t *c = self;
-  ik__group_t *g = ik__group_find(c, id);
-  if (g == NULL) return not_watched(id, err);
-  if (g->destroying) return ik_err_set(err, IK_ESTATE, "group %s is being destroyed", id);
-  if (!g->state.paused)
-    return ik_err_set(err, IK_ESTATE, "group %s is not paused (phase %s): nothing to resume", id,
-                      ik__group_summary_stale(g) ? "pending" : ik_plan_phase_name(g->summary.phase));
-  return state_op_start(c, id, field_paused, false, "rollout-resumed", cb, data, err);
+  return set_paused(self, id, false, cb, data, err);
 }
 
 static int c_status(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {

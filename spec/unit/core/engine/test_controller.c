@@ -557,23 +557,30 @@ static void a_restarted_controller_resumes_without_duplicates(void **state) {
   slot_clear(&s);
 }
 
-/* The "phase" events of the log, as "from>to" lines in order. */
-static char *phase_events(fixture_t *fx) {
+/* The event log as text: each event (object, kind) that line writes to out, in order. */
+static char *events_text(fixture_t *fx, void (*line)(ik_buf_t *out, json_t *e, const char *kind)) {
   FILE *ev = fopen(fx->events, "r");
-  char line[4096];
+  char text[4096];
   ik_buf_t out = {0};
-  while (ev && fgets(line, sizeof line, ev)) {
-    json_t *e = json_loads(line, 0, NULL);
+  while (ev && fgets(text, sizeof text, ev)) {
+    json_t *e = json_loads(text, 0, NULL);
     const char *kind = json_string_value(json_object_get(e, "event"));
-    if (kind && strcmp(kind, "phase") == 0)
-      ik_buf_printf(&out, "%s>%s\n", json_string_value(json_object_get(e, "from")),
-                    json_string_value(json_object_get(e, "to")));
-    if (kind && strcmp(kind, "resumed") == 0) ik_buf_puts(&out, "resumed\n");
+    if (kind) line(&out, e, kind);
     json_decref(e);
   }
   if (ev) fclose(ev);
   return ik_buf_steal(&out, NULL);
 }
+
+static void phase_line(ik_buf_t *out, json_t *e, const char *kind) {
+  if (strcmp(kind, "phase") == 0)
+    ik_buf_printf(out, "%s>%s\n", json_string_value(json_object_get(e, "from")),
+                  json_string_value(json_object_get(e, "to")));
+  if (strcmp(kind, "resumed") == 0) ik_buf_puts(out, "resumed\n");
+}
+
+/* The "phase" events of the log, as "from>to" lines in order (and "resumed" for a restart). */
+static char *phase_events(fixture_t *fx) { return events_text(fx, phase_line); }
 
 static bool planned(fixture_t *fx) {
   json_t *st = status(fx, "workers");
@@ -811,19 +818,8 @@ static bool paused(fixture_t *fx) {
 
 static bool paused_with_3(fixture_t *fx) { return paused(fx) && count_files(fx) == 3; }
 
-/* The kinds of the events of the log that start with prefix, in order. */
-static char *events_like(fixture_t *fx, const char *prefix) {
-  FILE *ev = fopen(fx->events, "r");
-  char line[4096];
-  ik_buf_t out = {0};
-  while (ev && fgets(line, sizeof line, ev)) {
-    json_t *e = json_loads(line, 0, NULL);
-    const char *kind = json_string_value(json_object_get(e, "event"));
-    if (kind && strncmp(kind, prefix, strlen(prefix)) == 0) ik_buf_printf(&out, "%s ", kind);
-    json_decref(e);
-  }
-  if (ev) fclose(ev);
-  return ik_buf_steal(&out, NULL);
+static void rollout_kind(ik_buf_t *out, json_t *e, const char *kind) {
+  if (strncmp(kind, "rollout-", 8) == 0) ik_buf_printf(out, "%s ", kind);
 }
 
 /* `group pause` before a commit (kubectl rollout pause): the new config
@@ -889,7 +885,7 @@ static void a_paused_rollout_waits_for_resume_and_survives_a_restart(void **stat
   json_t *st = status(fx, "workers");
   assert_false(json_is_true(json_object_get(st, "Paused")));
   json_decref(st);
-  char *kinds = events_like(fx, "rollout-");
+  char *kinds = events_text(fx, rollout_kind);
   assert_string_equal(kinds, "rollout-done rollout-paused rollout-resumed rollout-done "); /* v1, then v2 */
   ik_free(kinds);
 }
