@@ -374,6 +374,30 @@ function fo.kills(h, id, n, note, kills, every, updating)
   return r
 end
 
+-- A JSON-RPC call over a unix socket connected at once, sent when a file
+-- appears (argv: socket, file, body); prints the raw HTTP answer.
+local PRECONNECTED = [[
+import os, re, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.01)
+body = sys.argv[3].encode()
+s.sendall(b"POST / HTTP/1.1\r\nHost: group\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+s.settimeout(30)
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+    head, sep, rest = data.partition(b"\r\n\r\n")
+    m = re.search(rb"content-length: *(\d+)", head, re.I)
+    if sep and m and len(rest) >= int(m.group(1)):
+        break
+sys.stdout.write(data.decode(errors="replace"))
+]]
+
 -- The leader paused (SIGSTOP) mid-rollout for pause_s (more than its
 -- TTL), another takes over, SIGCONT. opts: updating (the new config's
 -- policy); cut: also SIGKILL the etcd member it is connected to while it
@@ -393,6 +417,18 @@ function fo.pause(h, id, n, note, pause_s, opts)
   local leader = h.leader(30)
   if not leader then error("no leader within 30 s") end
   infrakit.sleep(0.5) -- mid-rollout
+  local stale, go
+  if opts.stale then
+    -- connected (and accepted) before the pause, written during it: the
+    -- call is read in the first pass over the sockets on waking, as a
+    -- client's request already on its way would be
+    go = support.mktemp() .. "/go"
+    local body = json.encode({ jsonrpc = "2.0", id = 1, method = opts.stale.method, params = opts.stale.params })
+    stale = infrakit.spawn(function()
+      return infrakit.exec({ "python3", "-c", PRECONNECTED, leader.group, go, body }, { timeout = 60 })
+    end)
+    infrakit.sleep(0.3)
+  end
   local mark = h.mark()
   local t = infrakit.now()
   h.set_paused(leader, true)
@@ -401,11 +437,9 @@ function fo.pause(h, id, n, note, pause_s, opts)
     r.cut = h.members_of(leader)
     for _, m in ipairs(r.cut) do h.etcd.kill9(m) end
   end
-  local stale
-  if opts.stale then
-    stale = infrakit.spawn(function()
-      return infrakit.rpc.call(leader.group, opts.stale.method, opts.stale.params, { timeout = 30 })
-    end)
+  if go then
+    assert(io.open(go, "w")):close()
+    infrakit.sleep(0.2)
   end
   local gained = h.wait_event(mark, function(ev, d) return d ~= leader and ev.event == "leadership-gained" end, 30)
   r.takeover_s = gained and gained.t - t
@@ -416,8 +450,12 @@ function fo.pause(h, id, n, note, pause_s, opts)
   r.lost = lost
   r.refused_at_loss = lost and lost.refused_writes
   if stale then
-    local res, err = stale:wait()
-    r.stale_ok, r.stale_err = res ~= nil, err
+    local out = stale:wait()
+    local ok, answer = pcall(json.decode, (out.stdout or ""):match("\r\n\r\n(.*)$") or "")
+    answer = ok and type(answer) == "table" and answer or { error = { message = "no answer: " .. tostring(out.stderr) } }
+    r.stale_ok = answer.error == nil or answer.error == json.null
+    r.stale_err = not r.stale_ok and (type(answer.error) == "table" and answer.error.message or tostring(answer.error))
+    sh("rm -rf " .. go:match("^(.*)/go$"))
   end
   infrakit.sleep(0.5)
   r.stepped_down = lost ~= nil and not h.is_leader(leader)
