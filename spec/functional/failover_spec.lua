@@ -95,7 +95,7 @@ describe("failover under a rollout #slow", function()
     print(string.format("# no leader after %.2f s; acting again %.2f s after the members started",
       r.step_down_s or -1, r.resume_s or -1))
     assert.is_truthy(r.step_down_s, "a manager still leads without quorum")
-    assert.is_true(r.step_down_s <= 2 * TTL)
+    assert.is_true(r.step_down_s <= 1.5 * TTL, "stepped down " .. r.step_down_s .. " s after the quorum was lost")
     assert.is_false(r.progress_while_down)
     assert.is_truthy(r.resume_s, "no leader acted after the members came back")
     assert_exact(h, r, "after the quorum loss")

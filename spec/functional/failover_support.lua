@@ -504,8 +504,11 @@ function fo.quorum_loss(h, id, n, note, after_s, down_s, updating)
   infrakit.sleep(after_s)
   local r = { hash = hash }
   local leader = h.leader(10)
-  local t, lost_mark = infrakit.clock(), h.mark()
-  local killed = infrakit.now()
+  -- both at once: c.kill9 waits for each pid to be gone, seconds here
+  -- (init reaps them), and the quorum is lost at the second signal
+  local lost_mark = h.mark()
+  sh("kill -KILL " .. c.members[1].pid .. " " .. c.members[2].pid)
+  local t, killed = infrakit.clock(), infrakit.now()
   c.kill9(c.members[1])
   c.kill9(c.members[2])
   for _ = 1, 200 do
