@@ -5,7 +5,7 @@
 -- is interrupted by 3 leader SIGKILLs, a SIGSTOP of the leader, the loss
 -- of 1 etcd member and of 2 (no quorum). After each: exactly one instance
 -- per logical ID, all at the committed config, no duplicate, no orphan.
--- #slow: ~75 s on 2 shared cores. Pending where etcd cannot start.
+-- #slow: ~50 s on 2 shared cores. Pending where etcd cannot start.
 local infrakit = require "infrakit"
 local fo = dofile("spec/functional/failover_support.lua")
 
