@@ -81,9 +81,10 @@ CORE_SRC := $(wildcard core/base/*.c core/loop/*.c core/lua/*.c core/net/*.c cor
 MAIN_SRC := core/cli/main.c
 LIB_SRC  := $(filter-out $(MAIN_SRC),$(CORE_SRC))
 # The Lua modules, built-in playbooks and flavor templates, compiled into the binary as
-# LuaJIT bytecode (scripts/embed-lua.lua; lookup order in core/lua/runtime.c).
+# LuaJIT bytecode (scripts/embed-lua.lua; lookup order in core/lua/runtime.c), and the
+# dashboard's files (ui/: HTML, CSS, JS), embedded as they are.
 EMBED_SRC := $(sort $(shell find lua/infrakit -name '*.lua') $(wildcard playbooks/*/playbook.lua) \
-                   $(shell find templates -name '*.tmpl' 2>/dev/null))
+                   $(shell find templates -name '*.tmpl' 2>/dev/null) $(wildcard ui/*))
 EMBED_C   := $(BUILD)/gen/ik_embedded.c
 EMBED_OBJ := $(BUILD)/obj/gen/ik_embedded.o
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(EMBED_OBJ)

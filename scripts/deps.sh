@@ -32,6 +32,13 @@ build=${IK_BUILD_DIR:-$top/build}
 # installed.
 # etcd-server and etcd-client: the etcd store's and the HA managers' tests
 # start their own members on 127.0.0.1, never a system etcd.
+# prometheus ships /usr/bin/promtool: spec/functional/metrics_spec.lua runs
+# `promtool check metrics` on what /metrics serves (docs/observability.md).
+# Installing it starts no service here (no init system in CI containers);
+# on a machine with systemd, `systemctl disable --now prometheus` if unwanted.
+# chromium and nodejs (+ npm, below): the dashboard's browser spec
+# (spec/functional/dashboard_spec.lua) drives headless Chromium with
+# playwright-core, installed below into build/ui-test.
 packages=(
   build-essential pkg-config dpkg-dev xz-utils ca-certificates git
   libuv1-dev libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev
@@ -40,6 +47,8 @@ packages=(
   docker.io busybox-static
   qemu-system-x86 qemu-utils cpio
   etcd-server etcd-client
+  prometheus
+  chromium nodejs
 )
 
 sudo=""
@@ -61,6 +70,30 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm: Debian's package, unless the nodejs installed brings its own (as
+# NodeSource's does; Debian's npm would conflict with it).
+if ! command -v npm >/dev/null 2>&1; then
+  echo "deps: installing npm"
+  $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+
+# --- playwright-core for the dashboard's browser spec -------------------------
+# The versions pinned by spec/ui/package-lock.json, into build/ui-test (never
+# a global install; no browser download: the spec uses Debian's chromium).
+# Done again only when the lock file changed. Offline, npm fails: that is a
+# warning, and the browser spec reports PENDING.
+ui_dir=$build/ui-test
+if ! cmp -s "$top/spec/ui/package-lock.json" "$ui_dir/package-lock.json" ||
+  [ ! -d "$ui_dir/node_modules/playwright-core" ]; then
+  echo "deps: installing playwright-core (spec/ui/package-lock.json) into $ui_dir"
+  mkdir -p "$ui_dir"
+  cp "$top/spec/ui/package.json" "$top/spec/ui/package-lock.json" "$ui_dir/"
+  if ! (cd "$ui_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null); then
+    rm -f "$ui_dir/package-lock.json" # try again next time
+    echo "deps: npm ci failed (offline?); the dashboard's browser spec will be PENDING" >&2
+  fi
 fi
 
 # --- A kernel for the qemu VMs, unpacked, never installed -------------------

@@ -8,7 +8,9 @@
 -- lua/infrakit/a/b.lua is the module "infrakit.a.b" (init.lua names its
 -- directory); playbooks/NAME/playbook.lua is "playbooks/NAME";
 -- templates/X.tmpl (init-script templates of the built-in flavors) is
--- "templates/X.tmpl", a chunk returning the file's text.
+-- "templates/X.tmpl", a chunk returning the file's text. ui/X (the daemon's
+-- dashboard: HTML, CSS, JS) is "ui/X", the file's bytes as they are, not a
+-- chunk: C serves them (core/net/server/dashboard.c), Lua never loads them.
 local out, files = arg[1], { select(2, ...) }
 assert(out and #files > 0, "usage: embed-lua.lua OUT.c FILE...")
 
@@ -17,8 +19,8 @@ local function name_of(path)
   if m then return (m:gsub("/init$", ""):gsub("/", ".")) end
   m = path:match("^playbooks/([^/]+)/playbook%.lua$")
   if m then return "playbooks/" .. m end
-  if path:match("^templates/.+%.tmpl$") then return path end
-  error(path .. ": not under lua/, playbooks/NAME/playbook.lua or templates/")
+  if path:match("^templates/.+%.tmpl$") or path:match("^ui/[^/]+$") then return path end
+  error(path .. ": not under lua/, playbooks/NAME/playbook.lua, templates/ or ui/")
 end
 
 local entries = {}
@@ -28,8 +30,9 @@ for _, path in ipairs(files) do
   f:close()
   -- A template is kept as text: its chunk returns the file's bytes.
   if path:match("^templates/") then src = "return " .. ("%q"):format(src) end
-  local fn = assert(loadstring(src, "@" .. path))
-  entries[#entries + 1] = { name = name_of(path), code = string.dump(fn) }
+  local code = src -- ui/: the bytes themselves
+  if not path:match("^ui/") then code = string.dump(assert(loadstring(src, "@" .. path))) end
+  entries[#entries + 1] = { name = name_of(path), code = code }
 end
 table.sort(entries, function(a, b) return a.name < b.name end)
 

@@ -137,6 +137,6 @@ extern double ik_cli_sandbox_timeout;
 extern size_t ik_cli_sandbox_memory;
 
 extern const ik_cli_cmd_t ik_cmd_help, ik_cmd_version, ik_cmd_lua, ik_cmd_daemon, ik_cmd_plugin, ik_cmd_instance,
-    ik_cmd_flavor, ik_cmd_template, ik_cmd_plan, ik_cmd_group, ik_cmd_play, ik_cmd_playbook, ik_cmd_serve;
+    ik_cmd_flavor, ik_cmd_template, ik_cmd_plan, ik_cmd_group, ik_cmd_play, ik_cmd_playbook, ik_cmd_serve, ik_cmd_events;
 
 #endif

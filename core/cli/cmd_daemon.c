@@ -16,9 +16,12 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "cli/cli.h"
+#include "cli/daemon_autoscale.h"
+#include "cli/daemon_metrics.h"
 #include "cli/remote.h"
 #include "engine/controller.h"
 #include "engine/events.h"
+#include "engine/events_http.h"
 #include "engine/group_gate.h"
 #include "engine/manager_etcd.h"
 #include "engine/manager_single.h"
@@ -33,6 +36,7 @@
 #include "net/registry.h"
 #include "net/client/remote.h"
 #include "net/client/rpc_client.h"
+#include "net/server/dashboard.h"
 #include "net/server/rpc_flavor.h"
 #include "net/server/rpc_group.h"
 #include "net/server/rpc_instance.h"
@@ -93,13 +97,17 @@ struct daemon {
   ik_controller_t *controller; /* with etcd: only while this daemon leads */
   ik_manager_plugin_t manager;
   /* --store etcd: several managers (docs/ha.md) */
-  uint64_t lease_ttl_ms;          /* --lease-ttl */
-  ik_manager_etcd_t *elect;       /* the election; owned through manager */
-  ik_group_gate_t *gate;          /* the group plugin served: controller or leader */
-  ik_http_client_t *forward_http; /* calls forwarded to the leader */
-  ik_events_t *ha_events;         /* leadership transitions, in the event log */
-  char *group_url;                /* the group plugin's --listen URL, else NULL */
+  uint64_t lease_ttl_ms;            /* --lease-ttl */
+  ik_manager_etcd_t *elect;         /* the election; owned through manager */
+  ik_group_gate_t *gate;            /* the group plugin served: controller or leader */
+  ik_http_client_t *forward_http;   /* calls forwarded to the leader */
+  ik_events_t *events;              /* the event log: the controller's and leadership events */
+  ik_events_http_t *events_http;    /* GET /events on the group plugin's listeners */
+  ik_daemon_autoscale_t *autoscale; /* groups' Properties.Scaling; single manager only */
+  char *group_url;                  /* the group plugin's --listen URL, else NULL */
+  ik_daemon_metrics_t *metrics;     /* GET /metrics on the group plugin's server */
   ik_group_plugin_t group;
+  ik_dashboard_t *dashboard; /* GET /ui on the group plugin's server */
   uint64_t poll_ms;
   uint64_t call_timeout_ms;            /* --call-timeout; 0 = the controller's default */
   ik_call_timeout_t call_timeouts[16]; /* --call-timeout NAME=DURATION */
@@ -116,7 +124,7 @@ struct daemon {
 
 static const char *const swarm_types[] = {"manager", "worker", NULL};
 
-/* The first is the one --listen serves on TCP. */
+/* --listen serves the first of these that is hosted (tcp_plugin_first). */
 static const candidate_t builtins[] = {
     {.name = "instance-file", .native_file = true},
     {.name = "instance-process", .native_process = true},
@@ -135,6 +143,28 @@ const char *const ik_daemon_builtins[] = {"instance-file", "instance-process", "
                                           "flavor-combo", "flavor-zookeeper", "flavor-swarm", "flavor-http", "group", NULL};
 _Static_assert(sizeof ik_daemon_builtins / sizeof ik_daemon_builtins[0] == NBUILTINS + 1,
                "ik_daemon_builtins lists every builtin");
+
+/* --listen serves one plugin on TCP, whatever the order of the --plugin
+ * flags: the group controller when --plugin group is given (what remote
+ * CLIs and HA followers talk to), else the hosted plugin that comes first
+ * in the candidates' order (builtins[], then the user's Lua files), so
+ * instance-file when every plugin is served, as before. daemon_start
+ * serves chosen[0] on TCP: move that one there, keeping the others' order. */
+static void tcp_plugin_first(const candidate_t **chosen, size_t n, bool group_wins) {
+  if (n < 2) return;
+  size_t pick = 0;
+  for (size_t i = 1; i < n; i++) {
+    bool group_i = chosen[i]->native_group, group_pick = chosen[pick]->native_group;
+    if (group_wins && group_i != group_pick) {
+      if (group_i) pick = i;
+    } else if (chosen[i] < chosen[pick]) { /* all points into one array, in the candidates' order */
+      pick = i;
+    }
+  }
+  const candidate_t *c = chosen[pick];
+  memmove(chosen + 1, chosen, pick * sizeof *chosen);
+  chosen[0] = c;
+}
 
 /* Add the user's Lua plugins in home/sub (*.lua, served as their base
  * name) to list. A name taken by a built-in is skipped with a warning. */
@@ -223,6 +253,8 @@ static void daemon_stop(daemon_t *d) {
     h->path = NULL;
   }
   d->nplugins = 0;
+  ik_dashboard_free(d->dashboard); /* after the servers: their routes held it */
+  d->dashboard = NULL;
 }
 
 /* The engine finds plugins through the registry: hosted, else remote. */
@@ -247,7 +279,9 @@ static void memory_relief(void *ctx) {
  * locked: several managers share it (leadership decides who writes). */
 static int open_etcd_store(daemon_t *d, ik_err_t *err) {
   int rc = ik_http_client_new(&d->loop, &d->etcd_http, err);
-  if (rc == 0) rc = ik_etcd_gateway_new(d->etcd_http, d->etcd_endpoints, 0, &d->etcd_gw, err);
+  /* Keepalives give up when the next is due; other calls get the default. */
+  ik_etcd_gateway_opts_t gopts = {.keepalive_timeout_ms = ik_manager_etcd_keepalive_every_ms((int64_t)d->lease_ttl_ms)};
+  if (rc == 0) rc = ik_etcd_gateway_new(d->etcd_http, d->etcd_endpoints, &gopts, &d->etcd_gw, err);
   if (rc == 0) rc = ik_store_etcd_new(&d->loop, &d->etcd_gw, d->etcd_prefix, &d->store, err);
   return rc;
 }
@@ -264,14 +298,29 @@ static int open_store(daemon_t *d, ik_err_t *err) {
   return rc;
 }
 
+/* The event log, one per daemon, and its stream (GET /events). */
+static int open_events(daemon_t *d, ik_err_t *err) {
+  char *path = ik_sprintf("%s/events.jsonl", d->home);
+  int rc = ik_events_open(path, &d->events, err);
+  ik_free(path);
+  if (rc == 0) d->events_http = ik_events_http_new(&d->loop, d->events, 0);
+  return rc;
+}
+
+/* The fence on the controller's plugin actions (controller.h may_act):
+ * with several managers, only while this daemon leads and its lease is
+ * within its local deadline. */
+static bool may_act(void *ctx) {
+  daemon_t *d = ctx;
+  return d->elect != NULL && ik_manager_etcd_may_act(d->elect);
+}
+
 /* The group controller over the open store. */
 static int new_controller(daemon_t *d, ik_err_t *err) {
-  char *events = ik_sprintf("%s/events.jsonl", d->home);
-  int rc;
   ik_controller_opts_t o = {
       .resolver = {resolve_instance, resolve_flavor, d->registry},
       .store = &d->store,
-      .events_path = events,
+      .events = d->events,
       .poll_ms = (int64_t)d->poll_ms,
       .max_group_size = d->max_group_size,
       .call_timeout_ms = (int64_t)d->call_timeout_ms,
@@ -280,16 +329,16 @@ static int new_controller(daemon_t *d, ik_err_t *err) {
       .self_id = getenv("INFRAKIT_GROUP_SELF_LOGICAL_ID"),
       .relief = memory_relief,
       .relief_ctx = d,
+      .may_act = d->etcd_endpoints ? may_act : NULL,
+      .may_act_ctx = d,
   };
-  rc = ik_controller_new(&d->loop, &o, &d->controller, err);
-  ik_free(events);
-  return rc;
+  return ik_controller_new(&d->loop, &o, &d->controller, err);
 }
 
 /* --- several managers (--store etcd; docs/ha.md) ------------------------- */
 
 static void ha_event(daemon_t *d, const char *event, json_t *fields) {
-  ik_events_emit(d->ha_events, "", event, fields);
+  ik_events_emit(d->events, "", event, fields);
 }
 
 static void on_resumed(json_t *result, const ik_err_t *err, void *data);
@@ -302,6 +351,8 @@ static void ha_gained(int64_t revision, void *ctx) {
   char *key = ik_sprintf("%s/leader", d->etcd_prefix);
   int rc = ik_store_etcd_set_guard(&d->store, key, revision, &err);
   ik_free(key);
+  /* Number events above whatever the last leader reserved. */
+  if (rc == 0) ik_events_use_store(d->events, &d->store);
   if (rc == 0 && d->controller == NULL) rc = new_controller(d, &err);
   if (rc == 0) {
     ik_group_plugin_t local = ik_controller_group(d->controller);
@@ -323,6 +374,7 @@ static void ha_lost(const char *reason, void *ctx) {
   ik_controller_stop(d->controller, IK_ENOTLEADER, why);
   ik_free(why);
   d->controller = NULL;
+  ik_events_use_store(d->events, NULL); /* our writes are refused now */
   char n[24];
   snprintf(n, sizeof n, "%" PRIu64, ik_store_etcd_refused(&d->store));
   ik_log(IK_LOG_WARN, "daemon", "stopped managing groups: not the leader", "reason", reason, "refused_writes", n, NULL);
@@ -361,10 +413,7 @@ static void ha_refused(const char *op, const char *key, uint64_t refused, void *
 /* Campaign, once the group plugin listens: its location is what the
  * others forward to (the --listen URL, else the unix socket). */
 static int ha_start(daemon_t *d, ik_err_t *err) {
-  char *events = ik_sprintf("%s/events.jsonl", d->home);
-  int rc = ik_events_open(events, &d->ha_events, err);
-  ik_free(events);
-  if (rc == 0) rc = ik_store_etcd_on_refused(&d->store, ha_refused, d, err);
+  int rc = ik_store_etcd_on_refused(&d->store, ha_refused, d, err);
   if (rc < 0) return rc;
   char *location = d->group_url ? ik_strdup(d->group_url) : ik_sprintf("unix://%s/group", d->dir);
   ik_manager_etcd_opts_t o = {
@@ -393,11 +442,24 @@ static int make_controller(daemon_t *d, ik_err_t *err) {
   }
   int rc = new_controller(d, err);
   if (rc < 0) return rc;
+  ik_events_use_store(d->events, &d->store);
   d->group = ik_controller_group(d->controller);
   char *location = ik_sprintf("unix://%s/group", d->dir);
   ik_manager_single_new(&d->loop, location, &d->manager);
   ik_free(location);
   return 0;
+}
+
+/* infrakit_leader: with the file store this daemon is the only manager. */
+static bool is_leader(void *ctx) {
+  daemon_t *d = ctx;
+  return d->gate == NULL || (d->elect && ik_manager_etcd_is_leader(d->elect));
+}
+
+/* What GET /metrics serves (daemon_metrics.h), once the store is open. */
+static void start_metrics(daemon_t *d) {
+  ik_daemon_metrics_opts_t o = {.lua = d->lua, .store = d->store.vt ? &d->store : NULL, .is_leader = is_leader, .ctx = d};
+  d->metrics = ik_daemon_metrics_new(&o);
 }
 
 /* Load one type of the typed built-in flavor c (module "<module>.<type>"),
@@ -505,12 +567,16 @@ static int host(daemon_t *d, const candidate_t *c, const char *tcp, ik_err_t *er
   if (c->native_group) {
     rc = ik_rpc_server_add(h->rpc, &ik_rpc_group_iface, ".", obj, err);
     if (rc == 0) rc = ik_rpc_server_add(h->rpc, &ik_rpc_manager_iface, ".", &d->manager, err);
+    if (rc == 0) rc = ik_events_http_route(d->events_http, h->rpc, err);
+    if (rc == 0) rc = ik_dashboard_new(&d->loop, h->rpc, d->group, &d->dashboard, err);
   } else if (c->types) {
     for (const char *const *t = c->types; rc == 0 && *t; t++) rc = host_flavor_type(d, c, *t, h, err);
   } else {
     rc = ik_rpc_server_add(h->rpc, c->is_flavor ? &ik_rpc_flavor_iface : &ik_rpc_instance_iface, ".", obj, err);
   }
   if (rc == 0 && h->lua_file) rc = ik_rpc_server_add(h->rpc, &plugin_iface, ".", h, err);
+  /* GET /metrics beside the group plugin's JSON-RPC, and on the TCP listener. */
+  if (rc == 0 && (c->native_group || tcp)) rc = ik_daemon_metrics_route(d->metrics, h->rpc, err);
   if (rc == 0) rc = serve(d, h, tcp, err);
   return rc;
 }
@@ -701,12 +767,13 @@ static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n,
   d->registry = ik_registry_new(&d->loop, d->dir);
   ik_lua_set_registry(d->lua, d->registry);
   for (size_t i = 0; i < n; i++)
-    if (chosen[i]->native_group && (rc = open_store(d, err)) < 0) return rc;
+    if (chosen[i]->native_group && ((rc = open_store(d, err)) < 0 || (rc = open_events(d, err)) < 0)) return rc;
+  start_metrics(d);
   size_t hosted = 0;
   ik_err_t first = {0};
   for (size_t i = 0; i < n; i++) {
     ik_err_t e = {0};
-    /* --listen serves the first plugin on TCP: one port, one plugin. */
+    /* --listen serves chosen[0] on TCP (tcp_plugin_first): one port, one plugin. */
     if (host(d, chosen[i], i == 0 ? tcp : NULL, &e) == 0) {
       hosted++;
     } else if (e.code == IK_ELUA) { /* a broken Lua file: report it, go on */
@@ -732,15 +799,27 @@ static int daemon_start(daemon_t *d, const candidate_t *const *chosen, size_t n,
   /* Every plugin is up: pick up the groups committed before. */
   if (d->gate && ha_start(d, err) < 0) return err->code;
   if (!d->gate && d->controller && ik_controller_resume(d->controller, on_resumed, d, err) < 0) return err->code;
+  /* The autoscaler, with one manager (with several, each would scale:
+   * docs/autoscaling.md "Limits"). */
+  if (!d->gate && d->controller) {
+    char *sock = ik_sprintf("%s/group", d->dir);
+    rc = ik_daemon_autoscale_start(d->lua, d->home, sock, d->events, &d->autoscale, err);
+    ik_free(sock);
+    if (rc < 0) return rc;
+  }
   return 0;
 }
 
 static void daemon_free(daemon_t *d) {
   daemon_stop(d);
+  ik_daemon_metrics_free(d->metrics); /* after its server */
+  d->metrics = NULL;
   /* Tasks first (no Lua runs after this), then the plugins (Lua modules
    * need the runtime; remote calls are cancelled with the HTTP client),
    * then the runtime (its handles release their adapters). */
   if (d->lua) ik_lua_cancel_all(d->lua);
+  ik_daemon_autoscale_free(d->autoscale);
+  d->autoscale = NULL;
   ik_controller_free(d->controller); /* before the plugins its groups use */
   d->controller = NULL;
   if (d->manager.vt) d->manager.vt->free(d->manager.self);
@@ -750,8 +829,10 @@ static void daemon_free(daemon_t *d) {
   d->gate = NULL;
   ik_http_client_free(d->forward_http);
   d->forward_http = NULL;
-  ik_events_close(d->ha_events);
-  d->ha_events = NULL;
+  ik_events_http_free(d->events_http); /* its streams closed with the servers */
+  d->events_http = NULL;
+  ik_events_close(d->events);
+  d->events = NULL;
   ik_free(d->group_url);
   d->group_url = NULL;
   if (d->store.vt) d->store.vt->free(d->store.self);
@@ -1022,6 +1103,7 @@ static int daemon_run(int argc, char **argv) {
   d.serve_all = nwanted == 0;
   if (nwanted == 0)
     for (size_t i = 0; i < nall; i++) chosen[nchosen++] = &all[i];
+  if (tcp) tcp_plugin_first(chosen, nchosen, nwanted > 0);
 
   /* One descriptor per client connection: allow as many as the hard limit. */
   struct rlimit rl;
@@ -1084,7 +1166,11 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "                     INFRAKIT_HOME refuses to start, naming the holder's pid;\n"
             "                     with --store etcd, several daemons share the store:\n"
             "                     the elected leader runs the groups, the others forward\n"
-            "                     changes to it (docs/ha.md)\n"
+            "                     changes to it (docs/ha.md); GET /metrics on its socket\n"
+            "                     (and on --listen): Prometheus' text format\n"
+            "                     (docs/observability.md); groups with Properties.Scaling\n"
+            "                     are autoscaled (docs/autoscaling.md; one manager only);\n"
+            "                     a web dashboard at /ui (docs/observability.md)\n"
             "  instance-file      Instance/0.6.1: one JSON file per instance, in\n"
             "                     $INFRAKIT_HOME/instance-file (see --instance-file-dir)\n"
             "  instance-process   Instance/0.6.1: each instance a local process (Properties\n"
@@ -1117,10 +1203,15 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "Options:\n"
             "  -p, --plugin NAME         serve only this plugin; repeat for more\n"
             "                            (default: all of them)\n"
-            "  --listen HOST:PORT        also serve the first plugin on TCP (port 0 picks\n"
-            "                            one; see NAME.listen), over TLS with client\n"
-            "                            certificates: needs the three --tls-* flags, or\n"
-            "                            --insecure (docs/security.md)\n"
+            "  --listen HOST:PORT        also serve one plugin on TCP (port 0 picks one;\n"
+            "                            see NAME.listen): group when --plugin group is\n"
+            "                            given (in any order), else the first hosted of\n"
+            "                            instance-file, instance-process, instance-docker,\n"
+            "                            instance-qemu, the flavors (instance-file when\n"
+            "                            all are served); over TLS with client certificates:\n"
+            "                            needs the three --tls-* flags, or --insecure\n"
+            "                            (docs/security.md); /metrics, /events and /ui\n"
+            "                            come with the group plugin\n"
             "  --tls-cert FILE           the listener's certificate (PEM; its chain may follow)\n"
             "  --tls-key FILE            its private key (PEM)\n"
             "  --tls-client-ca FILE      CA(s) that sign the client certificates it accepts;\n"
@@ -1180,6 +1271,8 @@ const ik_cli_cmd_t ik_cmd_daemon = {
             "  curl --unix-socket /tmp/ik/plugins/instance-file -H 'Content-Type: application/json' \\\n"
             "       -d '{\"jsonrpc\":\"2.0\",\"method\":\"Handshake.Hello\",\"params\":{},\"id\":1}' http://h/\n"
             "  infrakit daemon --listen 10.0.0.5:24864 --tls-cert server.pem --tls-key server.key \\\n"
-            "       --tls-client-ca ca.pem &    # clients: INFRAKIT_TLS_CERT/_KEY/_CA\n",
+            "       --tls-client-ca ca.pem &    # clients: INFRAKIT_TLS_CERT/_KEY/_CA\n"
+            "  infrakit daemon -p group -p instance-file -p flavor-vanilla \\\n"
+            "       --listen 127.0.0.1:8080 --insecure &   # the dashboard: http://127.0.0.1:8080/ui\n",
     .run = daemon_run,
 };

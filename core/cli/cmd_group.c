@@ -5,6 +5,7 @@
  * same vtable InfraKit's CLI reaches over the wire. describe, ls, promote
  * and watch use our Group.Status / Group.Promote, which InfraKit's group
  * plugin lacks. */
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "base/json.h"
 #include "base/mem.h"
 #include "cli/cli.h"
+#include "cli/event_stream.h"
 #include "cli/remote.h"
 #include "engine/group_spec.h"
 
@@ -418,91 +420,197 @@ static const ik_cli_cmd_t ik_cmd_group_promote = {
     .run = promote_run,
 };
 
-/* --- watch ---------------------------------------------------------------- */
+/* --- watch ----------------------------------------------------------------
+ *
+ * Follows the daemon's event stream for the group (GET /events?group=ID)
+ * and asks for its status when something happened: at once, not every
+ * half second. A status call is also made every --interval, for what
+ * comes without an event. */
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
+/* Exit statuses of `group watch` beyond 0, 1 and 2 (its --help lists them). */
+enum { WATCH_EXIT_BLOCKED = 3,
+       WATCH_EXIT_PAUSED = 4,
+       WATCH_EXIT_TIMEOUT = 5 };
+
+typedef struct watch {
+  ik_cli_client_t s;
+  const ik_cli_cmd_t *cmd;
+  const char *id;
+  bool json, until_steady;
+  char last[1024]; /* the last line printed */
+  bool asking;     /* a status call is on its way */
+  bool again;      /* something happened meanwhile: ask again after it */
+  bool finished;   /* the exit status is decided */
+  int code;
+  ik_cli_events_t f;
+  uv_timer_t recheck;
+} watch_t;
+
+static void watch_finish(watch_t *w, int code) {
+  if (w->finished) return;
+  w->finished = true;
+  w->code = code;
+  ik_cli_events_stop(&w->f);
 }
+
+/* "rolling 2/5 updated, 4 available, 6 current: <reason>" */
+static void status_line(const json_t *st, char *line, size_t len) {
+  const json_t *sum = json_object_get(st, "Summary");
+  const char *phase = json_string_value(json_object_get(st, "Phase"));
+  const char *reason = json_string_value(json_object_get(sum, "Reason"));
+  snprintf(line, len, "%s %lld/%lld updated, %lld available, %lld current%s%s", phase ? phase : "?",
+           json_integer_value(json_object_get(sum, "Done")), json_integer_value(json_object_get(sum, "Total")),
+           json_integer_value(json_object_get(sum, "Available")), json_integer_value(json_object_get(sum, "Current")),
+           reason && *reason ? ": " : "", reason && *reason ? reason : "");
+}
+
+static void watch_ask(watch_t *w);
+
+static void on_watch_status(json_t *st, const ik_err_t *err, void *data) {
+  watch_t *w = data;
+  w->asking = false;
+  if (w->finished) return;
+  if (err) {
+    ik_cli_fail(w->cmd, "%s", err->msg);
+    watch_finish(w, IK_EXIT_FAIL);
+    return;
+  }
+  char line[1024];
+  status_line(st, line, sizeof line);
+  if (strcmp(line, w->last) != 0) {
+    time_t now = time(NULL);
+    struct tm tm;
+    char when[16];
+    strftime(when, sizeof when, "%H:%M:%S", localtime_r(&now, &tm));
+    if (w->json) {
+      char *text = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
+      puts(text);
+      free(text);
+    } else {
+      printf("%s group %s: %s\n", when, w->id, line);
+    }
+    fflush(stdout);
+    snprintf(w->last, sizeof w->last, "%s", line);
+  }
+  const char *phase = json_string_value(json_object_get(st, "Phase"));
+  /* A crash loop is not steady, even while its latest instance lives. */
+  bool steady = phase && strcmp(phase, "steady") == 0 && json_array_size(json_object_get(st, "InFlight")) == 0 &&
+                !json_is_object(json_object_get(st, "CrashLoop"));
+  if (w->until_steady && steady) {
+    watch_finish(w, IK_EXIT_OK);
+  } else if (w->until_steady && phase && strcmp(phase, "blocked") == 0) {
+    ik_cli_fail(w->cmd, "group %s is blocked, it will not become steady by itself: %s", w->id, line);
+    fprintf(stderr, "Fix the cause (see 'infrakit group describe %s' and 'infrakit events --group %s'), or\n"
+                    "commit a spec that works.\n",
+            w->id, w->id);
+    watch_finish(w, WATCH_EXIT_BLOCKED);
+  } else if (w->until_steady && phase && strcmp(phase, "canary-paused") == 0) {
+    ik_cli_fail(w->cmd, "group %s is waiting for its canaries to be promoted: %s", w->id, line);
+    fprintf(stderr, "Check the canaries, then 'infrakit group promote %s' (the rollout goes on), or commit\n"
+                    "the previous spec to roll them back.\n",
+            w->id);
+    watch_finish(w, WATCH_EXIT_PAUSED);
+  } else if (w->again) {
+    watch_ask(w);
+  }
+}
+
+/* Ask for the status, or, while a call is out, again after it. */
+static void watch_ask(watch_t *w) {
+  if (w->finished) return;
+  if (w->asking) {
+    w->again = true;
+    return;
+  }
+  w->again = false;
+  ik_err_t err = {0};
+  const ik_group_vtable_t *vt = w->s.pl.group.vt;
+  int rc = vt->status ? vt->status(w->s.pl.group.self, w->id, on_watch_status, w, &err)
+                      : ik_err_set(&err, IK_ENOTFOUND, "this group plugin does not support it");
+  if (rc < 0) {
+    ik_cli_fail(w->cmd, "%s", err.msg);
+    watch_finish(w, IK_EXIT_FAIL);
+    return;
+  }
+  w->asking = true;
+}
+
+/* Every event of the group, and the mark that the stream is live. */
+static void on_watch_event(ik_cli_events_t *f, uint64_t seq, const char *event, const char *line) {
+  watch_ask(f->data);
+}
+
+static void on_recheck(uv_timer_t *t) { watch_ask(t->data); }
+static void on_recheck_closed(uv_handle_t *h) { (void)h; }
 
 static const ik_cli_cmd_t ik_cmd_group_watch;
 static int watch_run(int argc, char **argv) {
-  static const ik_opt_t opts[] = {IK_CLI_COMMON_OPTS, {"until-steady", 0, false}, {"interval", 0, true}, {NULL, 0, false}};
-  const ik_cli_cmd_t *cmd = &ik_cmd_group_watch;
+  static const ik_opt_t opts[] = {IK_CLI_COMMON_OPTS, {"until-steady", 0, false}, {"interval", 0, true}, {"timeout", 0, true}, {NULL, 0, false}};
   ik_cli_common_t c = {0};
-  bool until_steady = false;
-  long interval = 500;
+  watch_t w = {.cmd = &ik_cmd_group_watch};
+  long interval = 5000;
+  uint64_t timeout_ms = 0;
   ik_optparse_t p;
-  ik_opt_init(&p, cmd, argc, argv);
+  ik_opt_init(&p, w.cmd, argc, argv);
   for (int o; (o = ik_cli_common_next(&p, opts, &c)) != IK_OPT_END;) {
     if (o == IK_OPT_HELP) return IK_EXIT_OK;
     if (o < 0) return IK_EXIT_USAGE;
-    if (o == IK_CLI_OPT_FIRST_OWN) until_steady = true;
+    if (o == IK_CLI_OPT_FIRST_OWN) w.until_steady = true;
     if (o == IK_CLI_OPT_FIRST_OWN + 1) {
       char *end;
       interval = strtol(p.arg, &end, 10);
-      if (*end != '\0' || interval < 50 || interval > 60000)
-        return ik_cli_usage_error(cmd, "--interval %s: want milliseconds from 50 to 60000", p.arg);
+      if (*end != '\0' || interval < 50 || interval > 600000)
+        return ik_cli_usage_error(w.cmd, "--interval %s: want milliseconds from 50 to 600000", p.arg);
     }
+    if (o == IK_CLI_OPT_FIRST_OWN + 2 && (ik_parse_go_duration(p.arg, &timeout_ms) < 0 || timeout_ms == 0))
+      return ik_cli_usage_error(w.cmd, "--timeout %s: want a duration such as 90s or 10m", p.arg);
   }
-  const char *id = one_id(&p);
-  if (id == NULL) return IK_EXIT_USAGE;
+  w.id = one_id(&p);
+  if (w.id == NULL) return IK_EXIT_USAGE;
+  w.json = c.json;
   const ik_cli_target_t t = group_plugin(&c);
-  ik_cli_client_t s;
-  int code = ik_cli_client_open(&s, cmd, &t);
+  int code = ik_cli_client_open(&w.s, w.cmd, &t);
   if (code != IK_EXIT_OK) return code;
-  char last[1024] = "";
-  for (;;) {
-    ik_cli_result_t res = {0};
-    code = status_call(&s, id, &res);
-    if (code != IK_EXIT_OK) break;
-    const json_t *st = res.result, *sum = json_object_get(st, "Summary");
-    const char *phase = json_string_value(json_object_get(st, "Phase"));
-    char line[1024];
-    snprintf(line, sizeof line, "%s %lld/%lld updated, %lld available, %lld current%s%s", phase ? phase : "?",
-             json_integer_value(json_object_get(sum, "Done")), json_integer_value(json_object_get(sum, "Total")),
-             json_integer_value(json_object_get(sum, "Available")), json_integer_value(json_object_get(sum, "Current")),
-             json_string_length(json_object_get(sum, "Reason")) ? ": " : "",
-             json_string_value(json_object_get(sum, "Reason")) ? json_string_value(json_object_get(sum, "Reason")) : "");
-    if (strcmp(line, last) != 0) {
-      time_t now = time(NULL);
-      struct tm tm;
-      char when[16];
-      strftime(when, sizeof when, "%H:%M:%S", localtime_r(&now, &tm));
-      if (c.json) {
-        char *text = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        puts(text);
-        free(text);
-      } else {
-        printf("%s group %s: %s\n", when, id, line);
-      }
-      fflush(stdout);
-      snprintf(last, sizeof last, "%s", line);
-    }
-    /* A crash loop is not steady, even while its latest instance lives. */
-    bool steady = phase && strcmp(phase, "steady") == 0 && json_array_size(json_object_get(st, "InFlight")) == 0 &&
-                  !json_is_object(json_object_get(st, "CrashLoop"));
-    ik_cli_result_clear(&res);
-    if (until_steady && steady) break;
-    sleep_ms(interval);
+  w.f = (ik_cli_events_t){.plugin = t.name, .group = w.id, .timeout_ms = timeout_ms, .on_event = on_watch_event, .data = &w};
+  uv_timer_init(&w.s.r.loop.uv, &w.recheck);
+  w.recheck.data = &w;
+  uv_timer_start(&w.recheck, on_recheck, (uint64_t)interval, (uint64_t)interval);
+  int rc = ik_cli_events_run(&w.s.r, &w.f);
+  uv_close((uv_handle_t *)&w.recheck, on_recheck_closed);
+  if (!w.finished && rc == IK_ETIMEDOUT) {
+    char after[32];
+    if (timeout_ms % 1000) snprintf(after, sizeof after, "%" PRIu64 "ms", timeout_ms);
+    else snprintf(after, sizeof after, "%" PRIu64 "s", timeout_ms / 1000);
+    ik_cli_fail(w.cmd, "timed out after %s; group %s: %s", after, w.id, w.last[0] ? w.last : "no status yet");
+    w.code = WATCH_EXIT_TIMEOUT;
+  } else if (!w.finished) {
+    ik_cli_fail(w.cmd, "%s%s", w.f.err.msg, rc == IK_ENOTFOUND ? " (is this infrakit's own daemon?)" : "");
+    w.code = IK_EXIT_FAIL;
   }
-  ik_cli_client_close(&s);
-  return code;
+  w.finished = true; /* a status answer still on its way is dropped */
+  ik_cli_client_close(&w.s);
+  return w.code;
 }
 
 static const ik_cli_cmd_t ik_cmd_group_watch = {
     .name = "group watch",
     .summary = "Follow a group's progress as it changes",
-    .usage = "infrakit group watch [--until-steady] [--interval MS] [--json] [--plugin NAME] ID",
+    .usage = "infrakit group watch [--until-steady] [--timeout DURATION] [--interval MS] [--json] [--plugin NAME] ID",
     .help = "Prints a timestamped line each time the group's phase or progress changes\n"
-            "(\"rolling 2/5 updated, 4 available, 6 current: ...\"). Ctrl-C stops it. The\n"
-            "full history is in $INFRAKIT_HOME/events.jsonl.\n\n"
+            "(\"rolling 2/5 updated, 4 available, 6 current: ...\"). It follows the daemon's\n"
+            "event stream (GET /events) and asks for the group's status when something\n"
+            "happens. Ctrl-C stops it. 'infrakit events --group ID' shows the events\n"
+            "themselves.\n\n"
             "Options:\n"
-            "      --until-steady  exit 0 once the group is steady with nothing in flight\n"
-            "                      and no crash loop\n"
-            "      --interval MS   how often to ask (default 500)\n"
-            "      --json          print the whole status document on each change\n"
-            "  -p, --plugin NAME   the group plugin (default: group)\n",
+            "      --until-steady      exit 0 once the group is steady with nothing in flight\n"
+            "                          and no crash loop; exit 3 if it is blocked, 4 if a\n"
+            "                          canary rollout waits for 'infrakit group promote'\n"
+            "      --timeout DURATION  give up after this long (90s, 10m): exit 5\n"
+            "      --interval MS       also ask this often, events or not (default 5000)\n"
+            "      --json              print the whole status document on each change\n"
+            "  -p, --plugin NAME       the group plugin (default: group)\n\n"
+            "Exit status: 0 steady (--until-steady), 1 an error (no daemon, unknown group,\n"
+            "the stream broke), 2 a usage error, 3 blocked, 4 canary-paused, 5 timed out.\n",
     .run = watch_run,
 };
 

@@ -17,6 +17,7 @@ const ik_cli_cmd_t *const ik_cli_commands[] = {
     &ik_cmd_play,
     &ik_cmd_playbook,
     &ik_cmd_group,
+    &ik_cmd_events,
     &ik_cmd_plan,
     &ik_cmd_serve,
     NULL,

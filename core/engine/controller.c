@@ -10,6 +10,8 @@
 #include "base/redact.h"
 #include "loop/complete.h"
 #include "engine/controller_internal.h"
+#include "engine/engine_metrics.h"
+#include "engine/intents.h"
 #include "engine/observe.h"
 #include "engine/rollout_json.h"
 #include "engine/store_file.h"
@@ -22,6 +24,14 @@ uint64_t ik__random(ik_controller_t *c) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
+}
+
+bool ik__may_act(ik_controller_t *c) {
+  bool ok = c->o.may_act == NULL || c->o.may_act(c->o.may_act_ctx);
+  if (!ok && !c->fenced)
+    ik_log(IK_LOG_WARN, "group", "not sending plugin actions: this daemon no longer leads (or its lease is past its local deadline)", NULL);
+  c->fenced = !ok;
+  return ok;
 }
 
 /* --- call deadlines ------------------------------------------------------------ */
@@ -47,6 +57,13 @@ static void guard_disarm(ik__guard_t *gd) {
   uv_close((uv_handle_t *)&gd->timer, on_guard_closed);
 }
 
+/* The call's time, once it is settled: answered, or given up at its
+ * deadline (a call that outlives it counts as long as its deadline). */
+static void guard_observe(const ik__guard_t *gd) {
+  const ik_engine_metrics_t *em = ik_engine_metrics();
+  ik_metric_observe_since(ik_metric_series(em->plugin_seconds, gd->plugin, gd->method), gd->started_ns);
+}
+
 /* The deadline passed (or the controller goes): the caller hears an
  * error now, whatever the plugin does later. */
 static void guard_expire(ik__guard_t *gd, int code, const char *why) {
@@ -54,6 +71,7 @@ static void guard_expire(ik__guard_t *gd, int code, const char *why) {
   void *data = gd->data;
   ik_err_t e = {0};
   ik_err_set(&e, code, "%s", why);
+  if (code == IK_ETIMEDOUT) guard_observe(gd);
   gd->settled = true;
   guard_disarm(gd);
   cb(NULL, &e, data);
@@ -81,12 +99,32 @@ static int64_t deadline_of(const ik_controller_t *c, const char *plugin) {
   return c->o.call_timeout_ms;
 }
 
+/* The wire method a stage calls, as the metric labels it: the same name
+ * whichever kind of plugin (native, Lua, remote) answers. */
+static const char *stage_method(const char *stage) {
+  static const char *const methods[][2] = {
+      {"provision", "Instance.Provision"},
+      {"destroy", "Instance.Destroy"},
+      {"label", "Instance.Label"},
+      {"describe", "Instance.DescribeInstances"},
+      {"prepare", "Flavor.Prepare"},
+      {"drain", "Flavor.Drain"},
+      {"healthy", "Flavor.Healthy"},
+  };
+  for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+    if (strcmp(stage, methods[i][0]) == 0) return methods[i][1];
+  return stage; /* the operations' steps are named by their method already ("Flavor.Validate") */
+}
+
 ik__guard_t *ik__guard(ik_controller_t *c, const char *stage, const char *plugin, ik_spi_cb cb, void *data) {
   ik__guard_t *gd = IK_NEW(ik__guard_t);
   int64_t ms = deadline_of(c, plugin);
   gd->c = c;
   gd->cb = cb;
   gd->data = data;
+  gd->started_ns = uv_hrtime();
+  gd->method = stage_method(stage);
+  snprintf(gd->plugin, sizeof gd->plugin, "%s", plugin ? plugin : "");
   snprintf(gd->what, sizeof gd->what, "%.40s (%.50s)", stage, plugin ? plugin : "?");
   uv_timer_init(&c->loop->uv, &gd->timer);
   gd->timer.data = gd;
@@ -112,6 +150,7 @@ void ik__guarded(json_t *result, const ik_err_t *err, void *data) {
   }
   ik_spi_cb cb = gd->cb;
   void *cb_data = gd->data;
+  guard_observe(gd);
   gd->settled = true;
   guard_disarm(gd); /* freed from its close callback: never before this returns */
   cb(result, err, cb_data);
@@ -162,6 +201,7 @@ void ik__group_unref(ik__group_t *g) {
   json_decref(g->last_plan);
   json_decref(g->replacements);
   json_decref(g->exits);
+  json_decref(g->intents);
   ik_free(g->crash.instance);
   ik_free(g->crash.exit);
   json_decref(g->spec_json);
@@ -205,11 +245,14 @@ static void group_remove(ik__group_t *g) {
   ik__group_unref(g);
 }
 
-/* A new group from a parsed spec (both stolen) and a state (stolen). */
+/* A new group from a parsed spec (both stolen), a state (stolen) and
+ * the intents pending in the store (stolen; NULL: none). */
 static ik__group_t *group_install(ik_controller_t *c, json_t *spec_json, ik_group_spec_t *spec,
-                                  ik_rollout_state_t *state, bool destroying) {
+                                  ik_rollout_state_t *state, bool destroying, json_t *intents) {
   ik__group_t *g = IK_NEW(ik__group_t);
   g->c = c;
+  g->intents = intents ? intents : json_object();
+  g->intents_unresolved = json_object_size(g->intents) > 0;
   c->live++;
   g->refs = 1;
   g->spec_gen = 1; /* summary_gen 0: "pending" until the first plan is adopted */
@@ -256,6 +299,7 @@ static void group_update(ik__group_t *g, json_t *spec_json, ik_group_spec_t *spe
   g->spec = *spec;
   memset(spec, 0, sizeof *spec);
   g->spec_gen++; /* the summary is the old spec's until a plan of this one */
+  g->n_lost = 0; /* what the next provisions replace is the new spec's (heal metric) */
   ik__group_schedule(g, 0);
 }
 
@@ -556,7 +600,7 @@ static int commit_apply(op_t *op, json_t *result, ik_err_t *err) {
   if (g) {
     group_update(g, spec_json, &co->spec);
   } else {
-    g = group_install(c, spec_json, &co->spec, NULL, false);
+    g = group_install(c, spec_json, &co->spec, NULL, false, NULL);
     g->inst = co->inst; /* already resolved: reuse */
     g->flavor = co->flavor;
     co->inst.vt = NULL;
@@ -616,6 +660,8 @@ static int forget_state(op_t *op, json_t *result, ik_err_t *err) { return op_sto
 
 static int forget_spec(op_t *op, json_t *result, ik_err_t *err) { return op_store_del(op, "spec", err); }
 
+static int forget_intents(op_t *op, json_t *result, ik_err_t *err) { return op_store_del(op, "intents", err); }
+
 static int free_stop(op_t *op, json_t *result, ik_err_t *err) {
   ik__group_t *g = ik__group_find(op->c, op->id);
   if (g) group_remove(g);
@@ -628,6 +674,7 @@ static int free_stop(op_t *op, json_t *result, ik_err_t *err) {
 static const op_step_t free_steps[] = {
     {"store", forget_state},
     {"store", forget_spec},
+    {"store", forget_intents},
     {"stop", free_stop},
 };
 
@@ -750,6 +797,7 @@ static const op_step_t destroy_steps[] = {
     {"destroy", destroy_members},
     {"store", forget_spec},
     {"store", forget_state},
+    {"store", forget_intents},
     {"remove", destroy_remove},
 };
 
@@ -1027,7 +1075,9 @@ typedef struct resume {
   void *data;
   json_t *keys;
   size_t next;
-  json_t *spec;
+  json_t *spec;  /* the group's documents, as they come in */
+  json_t *state; /* NULL: none */
+  ik_err_t state_err;
   ik_err_t first;
   size_t loaded;
 } resume_t;
@@ -1039,38 +1089,76 @@ static void resume_failed(resume_t *rs, const char *key, const char *msg) {
   if (rs->first.code == 0) ik_err_set(&rs->first, IK_EINVAL, "%s: %s", key, msg);
 }
 
-static void on_resume_state(json_t *result, const ik_err_t *err, void *data) {
+/* A sibling document of the spec being resumed: groups/ID/<what>. */
+static void resume_get(resume_t *rs, const char *what, ik_spi_cb cb) {
+  const char *key = json_string_value(json_array_get(rs->keys, rs->next - 1));
+  char skey[300];
+  snprintf(skey, sizeof skey, "%.*s%s", (int)(strlen(key) - 4), key, what);
+  ik_err_t e = {0};
+  if (rs->c->o.store->vt->get(rs->c->o.store->self, skey, cb, rs, &e) < 0) cb(NULL, &e, rs);
+}
+
+/* The group's three documents are in (the spec, its state, its pending
+ * intents): install it. A missing state or intents document is none; one
+ * that cannot be read skips the group (it must not act blind). */
+static void on_resume_intents(json_t *result, const ik_err_t *err, void *data) {
   resume_t *rs = data;
   const char *key = json_string_value(json_array_get(rs->keys, rs->next - 1));
   ik_group_spec_t spec = {0};
   ik_rollout_state_t st;
   bool destroying = false;
+  json_t *intents = NULL;
   ik_err_t e = {0};
   ik_rollout_state_init(&st);
-  if (err && err->code != IK_ENOTFOUND) {
+  if (rs->state_err.code && rs->state_err.code != IK_ENOTFOUND) {
+    resume_failed(rs, key, rs->state_err.msg);
+  } else if (err && err->code != IK_ENOTFOUND) {
     resume_failed(rs, key, err->msg);
   } else if ((ik_redact_register_json(rs->spec),
               ik_group_spec_parse_limited(rs->spec, rs->c->o.max_group_size, &spec, &e)) < 0) {
     resume_failed(rs, key, e.msg);
-  } else if (result && ik_rollout_state_from_json(result, &st, &destroying, &e) < 0) {
+  } else if (rs->state && ik_rollout_state_from_json(rs->state, &st, &destroying, &e) < 0) {
+    resume_failed(rs, key, e.msg);
+  } else if (result && ik_intents_from_json(result, &intents, &e) < 0) {
     resume_failed(rs, key, e.msg);
   } else if (ik__group_find(rs->c, spec.id) == NULL) {
-    ik__group_t *g = group_install(rs->c, rs->spec, &spec, &st, destroying);
+    size_t pending = json_object_size(intents);
+    ik__group_t *g = group_install(rs->c, rs->spec, &spec, &st, destroying, intents);
+    intents = NULL;
     g->resumed = true;
     rs->spec = NULL;
     ik_rollout_state_init(&st);
     rs->loaded++;
-    ik_events_emit(rs->c->events, g->id, "resumed", json_pack("{s:s, s:b}", "target_hash", g->state.target_hash, "destroying", destroying));
+    ik_events_emit(rs->c->events, g->id, "resumed",
+                   json_pack("{s:s, s:b, s:I}", "target_hash", g->state.target_hash, "destroying", destroying,
+                             "pending_intents", (json_int_t)pending));
+    if (pending) {
+      char n[24];
+      snprintf(n, sizeof n, "%zu", pending);
+      ik_log(IK_LOG_INFO, "group", "actions of the last leader are pending; observing them before acting", "group",
+             g->id, "intents", n, NULL);
+    }
     if (destroying) {
       ik_log(IK_LOG_WARN, "group", "the group was being destroyed when the daemon stopped; run destroy again to finish",
              "group", g->id, NULL);
     }
   }
+  json_decref(intents);
   ik_group_spec_free(&spec);
   ik_rollout_state_free(&st);
   json_decref(rs->spec);
   rs->spec = NULL;
+  json_decref(rs->state);
+  rs->state = NULL;
+  memset(&rs->state_err, 0, sizeof rs->state_err);
   resume_next(rs);
+}
+
+static void on_resume_state(json_t *result, const ik_err_t *err, void *data) {
+  resume_t *rs = data;
+  rs->state = json_incref(result);
+  if (err) rs->state_err = *err;
+  resume_get(rs, "intents", on_resume_intents);
 }
 
 static void on_resume_spec(json_t *result, const ik_err_t *err, void *data) {
@@ -1081,10 +1169,7 @@ static void on_resume_spec(json_t *result, const ik_err_t *err, void *data) {
     return resume_next(rs);
   }
   rs->spec = json_incref(result);
-  char skey[300];
-  snprintf(skey, sizeof skey, "%.*sstate", (int)(strlen(key) - 4), key);
-  ik_err_t e = {0};
-  if (rs->c->o.store->vt->get(rs->c->o.store->self, skey, on_resume_state, rs, &e) < 0) on_resume_state(NULL, &e, rs);
+  resume_get(rs, "state", on_resume_state);
 }
 
 static void resume_next(resume_t *rs) {
@@ -1156,15 +1241,10 @@ int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_cont
   c->o.call_timeouts = c->call_timeouts;
   c->self_id = ik_strdup(opts->self_id);
   c->o.self_id = c->self_id;
-  c->o.events_path = NULL;
   c->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)c;
-  int rc = ik_events_open(opts->events_path, &c->events, err);
-  if (rc < 0) {
-    free_call_timeouts(c);
-    ik_free(c->self_id);
-    ik_free(c);
-    return rc;
-  }
+  c->events = opts->events;
+  ik_engine_metrics(); /* registers the families, and the collector that clears the group gauges, before ours */
+  ik_metrics_add_collector(ik_metrics_default(), ik__controller_collect, c);
   *out = c;
   return 0;
 }
@@ -1172,7 +1252,6 @@ int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_cont
 /* Free c once it is closing and nothing (group, operation) refers to it. */
 static void controller_release(ik_controller_t *c) {
   if (!c->closing || c->live > 0) return;
-  ik_events_close(c->events);
   free_call_timeouts(c);
   ik_free(c->self_id);
   ik_free(c);
@@ -1180,6 +1259,7 @@ static void controller_release(ik_controller_t *c) {
 
 void ik_controller_stop(ik_controller_t *c, int code, const char *why) {
   if (c == NULL) return;
+  ik_metrics_remove_collector(ik_metrics_default(), ik__controller_collect, c);
   c->closing = true;
   c->closing_code = code;
   snprintf(c->closing_why, sizeof c->closing_why, "%s", why);

@@ -33,7 +33,13 @@
  * its actions start, and ik_controller_resume() picks every group up
  * again after a restart. Instances carry the group's tags from the moment
  * they are created, so a crash between provisioning and recording leaves
- * nothing orphaned: the next describe finds the instance. */
+ * nothing orphaned: the next describe finds the instance.
+ *
+ * Write-ahead intents (intents.h): every provision and destroy of a batch
+ * is recorded under groups/ID/intents, in one put, before any of them is
+ * sent; each is cleared once its answer is in (clears are written with the
+ * next batch or at the end of a cycle). A group resumed with intents
+ * pending acts only once a describe has succeeded and settled them. */
 #ifndef IK_ENGINE_CONTROLLER_H
 #define IK_ENGINE_CONTROLLER_H
 
@@ -44,6 +50,7 @@
 #include "loop/loop.h"
 #include "spi/group.h"
 #include "spi/resolver.h"
+#include "engine/events.h"
 #include "spi/store.h"
 
 typedef struct ik_controller ik_controller_t;
@@ -58,7 +65,7 @@ typedef struct ik_call_timeout {
 typedef struct ik_controller_opts {
   ik_resolver_t resolver;                 /* instance and flavor plugins by name */
   ik_store_t *store;                      /* borrowed; outlives the controller */
-  const char *events_path;                /* the event log (events.h); NULL: none */
+  ik_events_t *events;                    /* the event log (events.h), borrowed: the daemon's one; NULL: none */
   int64_t poll_ms;                        /* resync interval [5000] */
   int64_t retry_base_ms;                  /* first retry delay [500] */
   int64_t retry_max_ms;                   /* longest retry delay [60000] */
@@ -77,6 +84,12 @@ typedef struct ik_controller_opts {
    * be NULL. */
   void (*relief)(void *ctx);
   void *relief_ctx;
+  /* The fence on plugin actions: asked immediately before each provision,
+   * destroy, drain and label is sent; false (this daemon no longer leads,
+   * or its lease is past its local deadline) and nothing is sent: the
+   * action fails with IK_ENOTLEADER. NULL: always true (one manager). */
+  bool (*may_act)(void *ctx);
+  void *may_act_ctx;
 } ik_controller_opts_t;
 
 int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_controller_t **out, ik_err_t *err);

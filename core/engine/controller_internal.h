@@ -9,11 +9,16 @@
 #include "engine/controller.h"
 #include "engine/events.h"
 #include "engine/group_spec.h"
+#include "engine/metrics.h"
+#include "engine/intents.h"
 #include "engine/plan.h"
 
 #define IK_FAILURE_MSG_MAX (IK_ERR_MSG_MAX + 128)
 
 typedef struct ik__group ik__group_t;
+
+/* Losses remembered per group for the heal metric; beyond, the oldest go. */
+#define IK_HEAL_PENDING_MAX 64
 
 /* A deadline on one plugin call (controller.h call_timeout_ms). The call
  * is made with ik__guarded and the guard as its callback and data; the
@@ -35,6 +40,11 @@ typedef struct ik__guard {
   bool answered; /* the plugin called back (or refused the call) */
   bool closed;   /* the timer's close callback ran */
   char what[96]; /* "provision (instance-x)": for the log of a late answer */
+  /* For infrakit_plugin_rpc_duration_seconds (engine_metrics.h): copied,
+   * the group's spec may change while the call runs. */
+  uint64_t started_ns;
+  char plugin[80];
+  const char *method; /* static: "Instance.Provision" */
 } ik__guard_t;
 
 /* An action the controller started and has not finished, or holds back
@@ -48,14 +58,19 @@ typedef struct ik__action {
   char config_hash[IK_HASH_LEN + 1];
   ik_destroy_reason_t reason;
   bool drain;
-  char *key;             /* the failure key: "provision", "provision db-1", "destroy i-3", ... */
-  char *created;         /* PROVISION: the new ID, once provisioned; kept until observed */
-  int64_t created_at_ms; /* when it was provisioned */
-  int64_t retry_at_ms;   /* > 0: backing off until then */
-  int64_t started_ms;    /* when its current attempt began */
-  bool running;          /* an SPI call is outstanding */
-  bool crash;            /* PROVISION: the replacement of a crash-looping instance, held back */
-  bool queued;           /* waiting for room in the calls window */
+  char *key;                          /* the failure key: "provision", "provision db-1", "destroy i-3", ... */
+  char *created;                      /* PROVISION: the new ID, once provisioned; kept until observed */
+  int64_t created_at_ms;              /* when it was provisioned */
+  int64_t retry_at_ms;                /* > 0: backing off until then */
+  int64_t started_ms;                 /* when its current attempt began */
+  uint64_t started_ns;                /* the same, uv_hrtime(): infrakit_action_duration_seconds */
+  bool running;                       /* an SPI call is outstanding */
+  bool crash;                         /* PROVISION: the replacement of a crash-looping instance, held back */
+  bool queued;                        /* waiting for room in the calls window */
+  bool recording;                     /* waiting for its intent to be durable (the intents put of its batch) */
+  bool unrecorded;                    /* that put failed: dropped, never sent */
+  uint64_t intent_gen;                /* the group's intents_gen once its intent was added */
+  char intent[IK_INTENT_TAG_LEN + 1]; /* PROVISION, DESTROY: its write-ahead intent's tag; "" once settled */
 } ik__action_t;
 
 /* What went wrong with one kind of action, until it succeeds. */
@@ -116,6 +131,15 @@ struct ik__group {
   uint32_t unknown_streak;   /* cycles in a row with a member's health unknown: drives its re-check backoff */
   ik_health_t *health;       /* per entry of descs, this cycle */
 
+  /* Write-ahead intents (intents.h): tag -> entry, what the store has or
+   * is about to have under groups/ID/intents. Every change bumps
+   * intents_gen; intents_saved_gen is the generation the store holds. */
+  json_t *intents;
+  uint64_t intents_gen, intents_saved_gen, intents_sent_gen;
+  bool intents_writing;             /* a put of the document is out (one at a time: puts of a key stay in order) */
+  bool intents_unresolved;          /* loaded from the store, not yet settled by a describe: the group does not act */
+  struct ik__batch *intent_batches; /* destroys outside the plan (reconcile.c) waiting for their intents' put */
+
   ik__action_t *actions; /* in flight */
   ik__action_t **queue;  /* started by the plan, waiting for room (FIFO) */
   size_t queue_head, queue_len, queue_cap;
@@ -128,7 +152,12 @@ struct ik__group {
   uint32_t crash_streak;               /* replacements lost young, in a row */
   json_t *replacements;                /* IDs provisioned while a streak ran: ID -> true */
   json_t *exits;                       /* member ID -> how it ended, as its plugin said (until its loss is handled) */
-  struct {                             /* the last crash-loop loss, while the loop lasts (count > 0) */
+  /* When members were found lost (uv_hrtime), oldest first, until a
+   * provision replaces them: infrakit_heal_duration_seconds. Forgotten at
+   * a commit or a resize (what replaces them is then the new spec's). */
+  uint64_t lost_ns[IK_HEAL_PENDING_MAX];
+  size_t n_lost;
+  struct { /* the last crash-loop loss, while the loop lasts (count > 0) */
     char *instance;
     char *exit;     /* "exited with status 3", or NULL when the plugin did not say */
     uint32_t count; /* losses in a row (the streak) */
@@ -149,6 +178,7 @@ struct ik_controller {
   bool closing;          /* ik_controller_free (or _stop) was called */
   int closing_code;      /* what operations still out fail with then, */
   char closing_why[160]; /* and why: "the daemon is shutting down", or the leadership loss */
+  bool fenced;           /* the last may_act said no (logged once per run) */
   size_t live;           /* groups and operations still referring to the controller */
 };
 
@@ -166,7 +196,15 @@ ik__group_t *ik__group_find(ik_controller_t *c, const char *id);
 /* Resolve the group's plugins if not yet done. */
 int ik__group_plugins(ik__group_t *g, ik_err_t *err);
 uint64_t ik__random(ik_controller_t *c);
+/* Whether the controller may send a plugin action now (controller.h
+ * may_act); logs the first refusal of a run of them. */
+bool ik__may_act(ik_controller_t *c);
 int64_t ik__now_ms(void);
+
+/* --- controller_metrics.c --------------------------------------------- */
+/* The collector of c's group gauges (engine_metrics.h), on the process's
+ * registry from ik_controller_new to ik_controller_free. */
+void ik__controller_collect(ik_metrics_t *m, void *data);
 
 /* --- reconcile.c ------------------------------------------------------- */
 /* Run a cycle after delay_ms (0 = as soon as possible); coalesces. */

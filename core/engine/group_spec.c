@@ -264,7 +264,8 @@ int ik_group_spec_parse_limited(const json_t *v, uint64_t max_size, ik_group_spe
   if (parse_allocation(props, max_size, out, err) < 0 ||
       parse_plugin(props, "Instance", &out->instance_plugin, &out->instance_properties, err) < 0 ||
       parse_plugin(props, "Flavor", &out->flavor_plugin, &out->flavor_properties, err) < 0 ||
-      parse_updating(props, out, err) < 0 || parse_health(props, out, err) < 0)
+      parse_updating(props, out, err) < 0 || parse_health(props, out, err) < 0 ||
+      ik_scaling_parse(props, out->pets, max_size, &out->scaling, err) < 0)
     goto fail;
   int rc = ik_config_hash(out->instance_plugin, out->instance_properties, out->flavor_plugin,
                           out->flavor_properties, out->config_hash, err);

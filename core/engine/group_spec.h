@@ -7,7 +7,8 @@
  *      "Instance":   {"Plugin": "instance-file", "Properties": {...}},
  *      "Flavor":     {"Plugin": "flavor-vanilla", "Properties": {...}},
  *      "Updating":   {"MaxSurge": 1, "MaxUnavailable": 0, ...},   optional
- *      "Health":     {"UnhealthyTimeout": "5m", "MaxUnhealthy": "40%"}}} optional
+ *      "Health":     {"UnhealthyTimeout": "5m", "MaxUnhealthy": "40%"},   optional
+ *      "Scaling":    {"Policy": "target-utilisation", "Min": 1, "Max": 10, ...}}} optional
  *
  * Field names match ignoring case, unknown fields are ignored and null is
  * "absent", as Go decodes. Every error names the field
@@ -24,6 +25,7 @@
 #include "base/err.h"
 #include "engine/hash.h"
 #include "engine/quantity.h"
+#include "engine/scaling_spec.h"
 
 /* Which instance a scale-in removes first, after the preferences that
  * always apply (unhealthy, old config, not yet available; plan.h). */
@@ -75,6 +77,7 @@ typedef struct ik_group_spec {
   json_t *flavor_properties;
   ik_updating_t updating;
   ik_health_policy_t health;
+  ik_scaling_t scaling;              /* Properties.Scaling (scaling_spec.h); .set false when absent */
   char config_hash[IK_HASH_LEN + 1]; /* InfraKit's hash of Instance + Flavor */
 } ik_group_spec_t;
 
@@ -97,7 +100,8 @@ int ik_group_id_check(const char *id, ik_err_t *err);
  * ID; no Allocation; a negative Size; Size and LogicalIDs both given;
  * empty or duplicate logical IDs; a blank Instance or Flavor plugin; Count
  * and Duration both set; a SkipBeforeInstanceDestroy other than "drain";
- * MaxSurge and MaxUnavailable both 0; a bad DeletePolicy; any mistyped
+ * MaxSurge and MaxUnavailable both 0; a bad DeletePolicy; a Scaling block
+ * that ik_scaling_parse refuses; any mistyped
  * or negative number. `"Size": 0` is accepted (scale to zero; InfraKit
  * refuses it as a blank Allocation). An ID that ik_group_id_check refuses,
  * and a Size or a number of LogicalIDs above max_size, are refused before

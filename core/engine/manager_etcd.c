@@ -45,6 +45,7 @@ struct ik_manager_etcd {
   bool again;            /* campaign once more when it is answered (the key changed meanwhile) */
   ik_timer_t *keepalive; /* repeating, every TTL/3 */
   ik_timer_t *deadline;  /* one-shot: the lease may expire after this */
+  int64_t deadline_ms;   /* when, in the loop's clock (uv_now) */
   ik_timer_t *retry;     /* one-shot: grant or campaign again */
   int pending;           /* gateway calls and streams outstanding */
   char *last_error;      /* the last call's error, NULL after a success */
@@ -320,7 +321,8 @@ static void on_deadline(ik_timer_t *t, void *data) {
  * least sent + TTL. Give up leadership a margin before that. */
 static void lease_alive(ik_manager_etcd_t *m, uint64_t sent) {
   int64_t margin = m->ttl_ms / 6;
-  int64_t due = (int64_t)sent + m->ttl_ms - margin - (int64_t)uv_now(&m->loop->uv);
+  m->deadline_ms = (int64_t)sent + m->ttl_ms - margin;
+  int64_t due = m->deadline_ms - (int64_t)uv_now(&m->loop->uv);
   stop_timer(&m->deadline);
   ik_err_t err = {0};
   if (ik_timer_start(m->loop, due > 0 ? (uint64_t)due : 0, 0, on_deadline, m, &m->deadline, &err) < 0)
@@ -374,7 +376,7 @@ static void on_grant(json_t *res, const ik_err_t *err, void *data) {
   }
   m->lease = id;
   ik_err_t e = {0};
-  uint64_t every = (uint64_t)(m->ttl_ms / 3 > 0 ? m->ttl_ms / 3 : 1);
+  uint64_t every = ik_manager_etcd_keepalive_every_ms(m->ttl_ms);
   if (ik_timer_start(m->loop, every, every, on_keepalive_tick, m, &m->keepalive, &e) < 0)
     ik_log(IK_LOG_ERROR, "manager", "cannot start a timer", "error", e.msg, NULL);
   lease_alive(m, sent);
@@ -396,6 +398,17 @@ static void grant(ik_manager_etcd_t *m) {
 
 /* ---- public ---- */
 
+/* The lease's TTL for lease_ttl_ms (0: 2 s): etcd counts whole seconds. */
+static int64_t lease_ttl(int64_t lease_ttl_ms) {
+  int64_t ttl = lease_ttl_ms > 0 ? lease_ttl_ms : 2000;
+  return (ttl + 999) / 1000 * 1000;
+}
+
+uint64_t ik_manager_etcd_keepalive_every_ms(int64_t lease_ttl_ms) {
+  int64_t every = lease_ttl(lease_ttl_ms) / 3;
+  return (uint64_t)(every > 0 ? every : 1);
+}
+
 int ik_manager_etcd_new(ik_loop_t *loop, const ik_manager_etcd_opts_t *o, ik_manager_etcd_t **out, ik_err_t *err) {
   if (!o->gateway.vt || !o->location || !*o->location)
     return ik_err_set(err, IK_EINVAL, "etcd manager: a gateway and an advertised location are required");
@@ -408,8 +421,7 @@ int ik_manager_etcd_new(ik_loop_t *loop, const ik_manager_etcd_opts_t *o, ik_man
   m->key = ik_malloc(n);
   snprintf(m->key, n, "%s/leader", prefix);
   m->location = ik_strdup(o->location);
-  int64_t ttl = o->lease_ttl_ms > 0 ? o->lease_ttl_ms : 2000;
-  m->ttl_ms = (ttl + 999) / 1000 * 1000;
+  m->ttl_ms = lease_ttl(o->lease_ttl_ms);
   m->on_gained = o->on_gained;
   m->on_lost = o->on_lost;
   m->ctx = o->ctx;
@@ -448,6 +460,13 @@ int ik_manager_etcd_resign(ik_manager_etcd_t *m, ik_spi_cb cb, void *data, ik_er
 }
 
 bool ik_manager_etcd_is_leader(const ik_manager_etcd_t *m) { return m->leader; }
+
+bool ik_manager_etcd_may_act(const ik_manager_etcd_t *m) {
+  /* The clock now, not the loop's cached time: a daemon paused inside a
+   * callback, or just woken, must not go by the time the iteration began.
+   * uv_now counts the same monotonic milliseconds (coarser, never ahead). */
+  return m->leader && (int64_t)(uv_hrtime() / 1000000) < m->deadline_ms;
+}
 
 const char *ik_manager_etcd_last_error(const ik_manager_etcd_t *m) {
   return m->last_error ? m->last_error : m->lost_why;

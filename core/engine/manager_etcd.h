@@ -45,6 +45,12 @@ typedef struct ik_manager_etcd_opts {
   void *ctx;
 } ik_manager_etcd_opts_t;
 
+/* How often the manager sends a keepalive for a lease of lease_ttl_ms
+ * (0: the default), in ms: TTL/3 of the TTL rounded up to whole seconds.
+ * A keepalive still unanswered by then is stale (its gateway's
+ * keepalive_timeout_ms, see net/client/etcd_gateway.h). */
+uint64_t ik_manager_etcd_keepalive_every_ms(int64_t lease_ttl_ms);
+
 /* Start campaigning (the first request goes out from the loop). */
 int ik_manager_etcd_new(ik_loop_t *loop, const ik_manager_etcd_opts_t *opts, ik_manager_etcd_t **out, ik_err_t *err);
 
@@ -55,6 +61,15 @@ ik_manager_plugin_t ik_manager_etcd_plugin(ik_manager_etcd_t *m);
 /* Whether this daemon leads now, and the leader's location (borrowed,
  * NULL when no leader is known). */
 bool ik_manager_etcd_is_leader(const ik_manager_etcd_t *m);
+
+/* Whether this daemon may still act as the leader at this instant: it
+ * leads and the clock (read now, not the loop's time) is before its
+ * lease's local deadline - the moment, a sixth of the TTL before etcd
+ * could expire the lease, at which the deadline timer will depose it. The
+ * group controller asks it before every plugin action (controller.h
+ * may_act): a daemon woken from a pause past its deadline sends nothing
+ * even before that timer has run. */
+bool ik_manager_etcd_may_act(const ik_manager_etcd_t *m);
 const char *ik_manager_etcd_leader(const ik_manager_etcd_t *m);
 
 /* The last error etcd's gateway gave (borrowed); once a call has

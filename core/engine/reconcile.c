@@ -13,6 +13,8 @@
 #include "base/mem.h"
 #include "base/backoff.h"
 #include "engine/controller_internal.h"
+#include "engine/engine_metrics.h"
+#include "engine/intents.h"
 #include "engine/observe.h"
 #include "engine/rollout_json.h"
 
@@ -25,6 +27,9 @@
 static void run_cycle(ik__group_t *g);
 static void end_cycle(ik__group_t *g);
 static void pump_actions(ik__group_t *g);
+static void intent_add(ik__group_t *g, ik__action_t *a);
+static void intent_settle(ik__group_t *g, ik__action_t *a);
+static void intents_write(ik__group_t *g);
 
 /* --- small helpers -------------------------------------------------------- */
 
@@ -163,10 +168,19 @@ void ik__group_stop(ik__group_t *g) {
 
 /* --- actions --------------------------------------------------------------- */
 
+/* An action ended: count it and its time (engine_metrics.h). */
+static void action_measure(const ik__action_t *a, const char *outcome) {
+  const ik_engine_metrics_t *em = ik_engine_metrics();
+  const char *kind = ik_plan_action_kind_name(a->kind);
+  ik_metric_add(ik_metric_series(em->actions, a->g->id, kind, outcome), 1);
+  ik_metric_observe_since(ik_metric_series(em->action_seconds, kind), a->started_ns);
+}
+
 /* The action failed: count it, say so, back off. */
 static void action_failed(ik__action_t *a, const char *stage, const ik_err_t *err) {
   ik__group_t *g = a->g;
   ik_controller_t *c = g->c;
+  action_measure(a, "error");
   ik__failure_t *f = failure_find(g, a->key);
   if (f == NULL) {
     f = IK_NEW(ik__failure_t);
@@ -186,6 +200,7 @@ static void action_failed(ik__action_t *a, const char *stage, const ik_err_t *er
   snprintf(f->msg, sizeof f->msg, "%s (%s): %s", stage, flavor ? g->spec.flavor_plugin : g->spec.instance_plugin,
            err->msg);
   int64_t delay = ik_backoff_ms(f->streak, c->o.retry_base_ms, c->o.retry_max_ms, ik__random(c));
+  intent_settle(g, a); /* answered (or never sent): nothing left to observe */
   a->running = false;
   g->n_running--;
   a->retry_at_ms = ik__now_ms() + delay;
@@ -205,12 +220,14 @@ static void action_failed(ik__action_t *a, const char *stage, const ik_err_t *er
  * flight until its instance is observed. */
 static void action_done(ik__action_t *a, const char *event, json_t *fields) {
   ik__group_t *g = a->g;
+  action_measure(a, "ok");
   ik__failure_t *f = failure_find(g, a->key);
   if (f) {
     json_object_set_new(fields, "after_failures", json_integer(f->attempts));
     failure_clear(g, a->key);
   }
   ik__emit(g, event, fields);
+  intent_settle(g, a);
   a->running = false;
   g->n_running--;
   g->calls_since_relief++;
@@ -236,12 +253,32 @@ static bool started(ik__action_t *a, int rc, const char *stage, const ik_err_t *
   return false;
 }
 
+/* A provision succeeded: it replaces the oldest loss not yet replaced;
+ * with none pending (a scale-up) nothing is measured. */
+static void heal_measure(ik__group_t *g) {
+  if (g->n_lost == 0) return;
+  ik_metric_observe_since(ik_metric_series(ik_engine_metrics()->heal_seconds, g->id), g->lost_ns[0]);
+  memmove(g->lost_ns, g->lost_ns + 1, --g->n_lost * sizeof g->lost_ns[0]);
+}
+
+/* A member was found lost: remember when, for heal_measure. */
+static void heal_start(ik__group_t *g) {
+  if (g->n_lost == IK_HEAL_PENDING_MAX) memmove(g->lost_ns, g->lost_ns + 1, --g->n_lost * sizeof g->lost_ns[0]);
+  g->lost_ns[g->n_lost++] = uv_hrtime();
+}
+
 /* A callback's prologue: drop the call's reference; false when the group
  * is gone (the action went with it). */
 static bool still_managed(ik__group_t *g) {
   bool alive = !g->freed;
   ik__group_unref(g);
   return alive;
+}
+
+/* The error of an action the fence held back (controller.h may_act). */
+static const ik_err_t *not_leader(ik_err_t *e) {
+  ik_err_set(e, IK_ENOTLEADER, "not sent: this daemon no longer leads (or its lease is past its local deadline)");
+  return e;
 }
 
 static void on_provisioned(json_t *result, const ik_err_t *err, void *data) {
@@ -256,6 +293,7 @@ static void on_provisioned(json_t *result, const ik_err_t *err, void *data) {
   }
   a->created = ik_strdup(json_string_value(result));
   a->created_at_ms = ik__now_ms();
+  heal_measure(g);
   if (g->crash_streak > 0) json_object_set_new(g->replacements, a->created, json_true());
   action_done(a, "provisioned",
               json_pack("{s:s, s:s?, s:s}", "instance", a->created, "logical_id", a->logical_id, "config_hash",
@@ -271,6 +309,7 @@ static void set_group_tags(ik__group_t *g, json_t *spec, const ik__action_t *a) 
   }
   json_object_set_new(tags, "infrakit.group", json_string(g->id));
   json_object_set_new(tags, "infrakit.config.hash", json_string(a->config_hash));
+  if (a->intent[0]) json_object_set_new(tags, IK_TAG_INTENT, json_string(a->intent));
   if (a->logical_id) {
     json_object_set_new(tags, "infrakit.logical_id", json_string(a->logical_id));
     json_object_set_new(spec, "LogicalID", json_string(a->logical_id));
@@ -287,9 +326,10 @@ static void on_prepared(json_t *result, const ik_err_t *err, void *data) {
     ik_err_set(&e, IK_EDRIVER, "the flavor's prepare returned no instance spec");
     return action_failed(a, "prepare", &e);
   }
+  ik_err_t e = {0};
+  if (!ik__may_act(g->c)) return action_failed(a, "provision", not_leader(&e));
   json_t *spec = json_deep_copy(result);
   set_group_tags(g, spec, a);
-  ik_err_t e = {0};
   ik__group_ref(g);
   ik__guard_t *gd = ik__guard(g->c, "provision", g->spec.instance_plugin, on_provisioned, a);
   int rc = g->inst.vt->provision(g->inst.self, spec, ik__guarded, gd, &e);
@@ -335,6 +375,7 @@ static void on_destroyed(json_t *result, const ik_err_t *err, void *data) {
 static void do_destroy(ik__action_t *a) {
   ik__group_t *g = a->g;
   ik_err_t e = {0};
+  if (!ik__may_act(g->c)) return action_failed(a, "destroy", not_leader(&e));
   ik__group_ref(g);
   ik__guard_t *gd = ik__guard(g->c, "destroy", g->spec.instance_plugin, on_destroyed, a);
   int rc = g->inst.vt->destroy(g->inst.self, a->id, ik_destroy_reason_name(a->reason), ik__guarded, gd, &e);
@@ -398,6 +439,7 @@ static void start_action(ik__action_t *a) {
   a->running = true;
   a->retry_at_ms = 0;
   a->started_ms = ik__now_ms();
+  a->started_ns = uv_hrtime();
   switch (a->kind) {
   case IK_ACTION_PROVISION:
     start_provision(a);
@@ -449,7 +491,11 @@ static ik__action_t *action_new(ik__group_t *g, ik_plan_action_kind_t kind, cons
 
 /* --- destroying members outside the plan (DestroyGroup, DestroyInstances) -- */
 
-typedef struct batch {
+typedef struct ik__batch {
+  struct ik__batch *next; /* in g->intent_batches while its intents are being recorded */
+  struct batch_item **items;
+  size_t n_items;
+  uint64_t intent_gen; /* the intents generation that holds all of its destroys */
   ik__group_t *g;
   ik_spi_cb cb;
   void *data;
@@ -487,6 +533,7 @@ static void item_done(batch_item_t *it, const ik_err_t *err) {
     ik__emit(g, "destroyed-instance", json_pack("{s:s, s:s}", "instance", it->id, "context", "terminate"));
   }
   if (it->a) {
+    intent_settle(g, it->a);
     unlink_action(g, it->a);
     ik__action_free(it->a);
   }
@@ -517,6 +564,7 @@ static void on_item_drained(json_t *result, const ik_err_t *err, void *data) {
     ik_err_set(&e, IK_ECANCELED, "the group was freed");
     return item_done(it, &e);
   }
+  if (!ik__may_act(g->c)) return item_done(it, not_leader(&e));
   ik__group_ref(g);
   ik__guard_t *gd = ik__guard(g->c, "destroy", g->spec.instance_plugin, on_item_destroyed, it);
   int rc = g->inst.vt->destroy(g->inst.self, it->id, "terminate", ik__guarded, gd, &e);
@@ -527,6 +575,50 @@ static void on_item_drained(json_t *result, const ik_err_t *err, void *data) {
   }
 }
 
+/* The batch's intents are durable (err NULL), or will not be: send its
+ * drains, then destroys; or fail every item unsent. */
+static void batch_send(batch_t *b, const ik_err_t *err) {
+  ik__group_t *g = b->g;
+  for (size_t i = 0; i < b->n_items; i++) {
+    batch_item_t *it = b->items[i];
+    it->a->recording = false;
+    ik_err_t e = {0};
+    if (err || !ik__may_act(g->c)) {
+      item_done(it, err ? err : not_leader(&e));
+      continue;
+    }
+    json_t *desc = desc_for(g, it->id);
+    ik__group_ref(g);
+    ik__guard_t *gd = ik__guard(g->c, "drain", g->spec.flavor_plugin, on_item_drained, it);
+    int rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, ik__guarded, gd, &e);
+    if (rc < 0) ik__guard_refused(gd);
+    json_decref(desc);
+    if (rc < 0) {
+      ik__group_unref(g);
+      ik__group_ref(g);
+      on_item_drained(NULL, &e, it);
+    }
+  }
+  ik_free(b->items);
+  b->items = NULL;
+  b->n_items = 0;
+  batch_finish(b); /* the hold taken while it waited */
+}
+
+/* Send the waiting batches whose destroys the put of generation gen
+ * recorded (err: it failed, they are not sent). */
+static void batches_release(ik__group_t *g, uint64_t gen, const ik_err_t *err) {
+  for (batch_t **p = &g->intent_batches; *p;) {
+    batch_t *b = *p;
+    if (b->intent_gen > gen) {
+      p = &b->next;
+      continue;
+    }
+    *p = b->next;
+    batch_send(b, err);
+  }
+}
+
 int ik__group_destroy_members(ik__group_t *g, json_t *ids, ik_spi_cb cb, void *data, ik_err_t *err) {
   int rc = ik__group_plugins(g, err);
   if (rc < 0) return rc;
@@ -534,8 +626,9 @@ int ik__group_destroy_members(ik__group_t *g, json_t *ids, ik_spi_cb cb, void *d
   b->g = g;
   b->cb = cb;
   b->data = data;
-  b->pending = 1; /* released below, so cb waits for every item */
+  b->pending = 2; /* released by the deferred finish below and by batch_send, so cb waits for every item */
   ik__group_ref(g);
+  b->items = ik_calloc(json_array_size(ids) + 1, sizeof *b->items);
   size_t i;
   json_t *v;
   json_array_foreach(ids, i, v) {
@@ -545,20 +638,14 @@ int ik__group_destroy_members(ik__group_t *g, json_t *ids, ik_spi_cb cb, void *d
     it->a = action_new(g, IK_ACTION_DESTROY, it->id, NULL);
     it->a->running = true;
     it->a->drain = true;
+    intent_add(g, it->a); /* write-ahead, as the plan's destroys */
+    b->items[b->n_items++] = it;
     b->pending++;
-    json_t *desc = desc_for(g, it->id);
-    ik__group_ref(g);
-    ik_err_t e = {0};
-    ik__guard_t *gd = ik__guard(g->c, "drain", g->spec.flavor_plugin, on_item_drained, it);
-    rc = g->flavor.vt->drain(g->flavor.self, g->spec.flavor_properties, desc, ik__guarded, gd, &e);
-    if (rc < 0) ik__guard_refused(gd);
-    json_decref(desc);
-    if (rc < 0) {
-      ik__group_unref(g);
-      ik__group_ref(g);
-      on_item_drained(NULL, &e, it);
-    }
   }
+  b->intent_gen = g->intents_gen;
+  b->next = g->intent_batches;
+  g->intent_batches = b;
+  intents_write(g);
   /* The completion must come from the loop, never from inside this call. */
   ik_loop_defer(g->c->loop, batch_finish_deferred, b);
   return 0;
@@ -582,6 +669,7 @@ static void crash_backoff(ik__group_t *g, const ik__seen_t *lost, int64_t now) {
   ik_controller_t *c = g->c;
   int64_t age = now - lost->first_ms;
   const char *why = json_string_value(json_object_get(g->exits, lost->id)); /* "exited with status 3" */
+  heal_start(g);
   ik__emit(g, "instance-lost", json_pack("{s:s, s:s?, s:I, s:s?}", "instance", lost->id, "logical_id", lost->logical_id, "age_ms", (json_int_t)age, "exit", why));
   ik_log(IK_LOG_WARN, "group", "instance lost; replacing it", "group", g->id, "instance", lost->id, "exit",
          why ? why : "unknown", NULL);
@@ -702,8 +790,16 @@ typedef struct cycle {
 /* Start queued actions while fewer than the controller's max_calls run. */
 static void pump_actions(ik__group_t *g) {
   while (g->n_running < g->c->o.max_calls && g->queue_head < g->queue_len) {
-    ik__action_t *a = g->queue[g->queue_head++];
+    ik__action_t *a = g->queue[g->queue_head];
+    if (a->recording) break;       /* its batch's intents are not durable yet: neither it nor what follows goes */
+    if (!ik__may_act(g->c)) break; /* the fence: nothing is sent (the gate frees the controller) */
+    g->queue_head++;
     a->queued = false;
+    if (a->unrecorded) { /* its intent could not be written: never sent, the plan proposes it again */
+      unlink_action(g, a);
+      ik__action_free(a);
+      continue;
+    }
     start_action(a);
   }
   if (g->queue_head == g->queue_len) g->queue_head = g->queue_len = 0;
@@ -716,6 +812,106 @@ static void enqueue(ik__group_t *g, ik__action_t *a) {
   }
   a->queued = true;
   g->queue[g->queue_len++] = a;
+}
+
+/* --- write-ahead intents (intents.h) ------------------------------------------ */
+
+/* Record a's intent (in memory; durable with the batch's put) and hold a
+ * back until then. */
+static void intent_add(ik__group_t *g, ik__action_t *a) {
+  json_t *e = a->kind == IK_ACTION_PROVISION ? ik_intent_provision(a->config_hash, a->logical_id) : ik_intent_destroy(a->id);
+  do snprintf(a->intent, sizeof a->intent, "%016" PRIx64, ik__random(g->c));
+  while (json_object_get(g->intents, a->intent));
+  json_object_set_new(g->intents, a->intent, e);
+  a->intent_gen = ++g->intents_gen;
+  a->recording = true;
+}
+
+/* a's outcome is known: its plugin answered, or it was never sent. The
+ * intent goes from memory now, from the store with the next put (the next
+ * batch's, or the one at the end of a cycle): one write for many clears.
+ * A clear not yet written is harmless - whoever reads the intent observes
+ * what it says happened. */
+static void intent_settle(ik__group_t *g, ik__action_t *a) {
+  if (a->intent[0] == '\0') return;
+  json_object_del(g->intents, a->intent);
+  a->intent[0] = '\0';
+  g->intents_gen++;
+}
+
+static void on_intents_saved(json_t *result, const ik_err_t *err, void *data) {
+  ik__group_t *g = data;
+  if (g->freed) { /* a waiting batch holds the group: its caller hears */
+    ik_err_t e = {0};
+    ik_err_set(&e, IK_ECANCELED, "the group was freed");
+    batches_release(g, UINT64_MAX, &e);
+  }
+  if (!still_managed(g)) return;
+  g->intents_writing = false;
+  uint64_t gen = g->intents_sent_gen;
+  bool later = false; /* actions recorded after that put was sent */
+  for (ik__action_t *a = g->actions; a; a = a->next) {
+    if (!a->recording) continue;
+    if (a->intent_gen > gen) {
+      later = true;
+      continue;
+    }
+    a->recording = false;
+    if (err) {
+      a->unrecorded = true; /* dropped by pump_actions in its turn */
+      json_object_del(g->intents, a->intent);
+      a->intent[0] = '\0';
+    }
+  }
+  if (err) {
+    /* Never send what is not recorded: the plan proposes it again. */
+    copy_msg(g->last_error, err->msg);
+    ik_log(IK_LOG_ERROR, "group", "cannot record the batch's intents; not sending it", "group", g->id, "error",
+           err->msg, NULL);
+    ik__emit(g, "persist-failed", json_pack("{s:s, s:s}", "error", err->msg, "document", "intents"));
+    ik__group_schedule(g, g->c->o.retry_max_ms < g->c->o.poll_ms ? g->c->o.retry_max_ms : g->c->o.poll_ms);
+  } else if (g->intents_saved_gen < gen) {
+    g->intents_saved_gen = gen;
+  }
+  batches_release(g, gen, err);
+  pump_actions(g);
+  if (later) intents_write(g);
+}
+
+/* Put the group's intents document, one put at a time (puts of one key
+ * must land in order); changes made meanwhile go with the next one. */
+static void intents_write(ik__group_t *g) {
+  if (g->intents_writing || g->freed) return;
+  json_t *doc = ik_intents_to_json(g->intents);
+  char key[300];
+  snprintf(key, sizeof key, "groups/%s/intents", g->id);
+  g->intents_writing = true;
+  g->intents_sent_gen = g->intents_gen;
+  ik_err_t err = {0};
+  ik__group_ref(g);
+  int rc = g->c->o.store->vt->put(g->c->o.store->self, key, doc, on_intents_saved, g, &err);
+  json_decref(doc);
+  if (rc < 0) on_intents_saved(NULL, &err, g);
+}
+
+/* A describe succeeded: settle the intents a previous leader (or this
+ * daemon before a restart) left pending, against what it shows. From
+ * here on the group acts on this observation like on any other. */
+static void intents_resolve(ik__group_t *g, const json_t *members) {
+  ik_intents_outcome_t o;
+  size_t n = json_object_size(g->intents);
+  ik_intents_resolve(g->intents, members, &o);
+  g->intents_unresolved = false;
+  g->intents_gen++;
+  char counts[160];
+  snprintf(counts, sizeof counts, "%zu provisioned, %zu not provisioned, %zu destroyed, %zu not destroyed",
+           o.provisioned, o.not_provisioned, o.destroyed, o.not_destroyed);
+  ik_log(IK_LOG_INFO, "group", "settled the pending intents of the last leader by observing", "group", g->id,
+         "outcome", counts, NULL);
+  ik__emit(g, "intents-resolved",
+           json_pack("{s:I, s:I, s:I, s:I, s:I}", "pending", (json_int_t)n, "provisioned", (json_int_t)o.provisioned,
+                     "not_provisioned", (json_int_t)o.not_provisioned, "destroyed", (json_int_t)o.destroyed,
+                     "not_destroyed", (json_int_t)o.not_destroyed));
 }
 
 static void execute(cycle_t *cy) {
@@ -731,8 +927,12 @@ static void execute(cycle_t *cy) {
     memcpy(a->config_hash, pa->config_hash, sizeof a->config_hash);
     a->reason = pa->reason;
     a->drain = pa->drain;
+    if (a->kind == IK_ACTION_PROVISION || a->kind == IK_ACTION_DESTROY) intent_add(g, a);
     enqueue(g, a);
   }
+  /* Write-ahead: the batch's provisions and destroys are in the store
+   * (one put) before any of them is sent. */
+  if (g->intents_gen != g->intents_saved_gen) intents_write(g);
   pump_actions(g);
 }
 
@@ -949,7 +1149,6 @@ static void on_described(json_t *result, const ik_err_t *err, void *data) {
     copy_msg(g->last_error, msg);
     return end_cycle(g);
   }
-  g->last_error[0] = '\0';
   /* Only members (a plugin may ignore the tag filter). */
   json_t *members = json_array();
   size_t i;
@@ -958,6 +1157,12 @@ static void on_described(json_t *result, const ik_err_t *err, void *data) {
     const char *grp = json_string_value(json_object_get(json_object_get(d, "Tags"), "infrakit.group"));
     if (grp && strcmp(grp, g->id) == 0 && json_is_string(json_object_get(d, "ID"))) json_array_append(members, d);
   }
+  if (!ik__may_act(g->c)) { /* deposed meanwhile: act on nothing it says */
+    json_decref(members);
+    return end_cycle(g);
+  }
+  g->last_error[0] = '\0';
+  if (g->intents_unresolved) intents_resolve(g, members);
   update_seen(g, members, now);
   json_decref(members);
   settle_provisions(g, now);
@@ -1024,6 +1229,8 @@ static void end_cycle(ik__group_t *g) {
   g->cycles++;
   if (g->freed || g->destroying) return;
   ik_controller_t *c = g->c;
+  /* Settled intents not yet cleared in the store: one put for all of them. */
+  if (g->intents_gen != g->intents_saved_gen && !g->intents_writing) intents_write(g);
   if (c->o.relief && g->calls_since_relief >= IK_RELIEF_CALLS && g->n_running == 0 &&
       g->queue_head == g->queue_len) {
     g->calls_since_relief = 0;
@@ -1079,9 +1286,10 @@ json_t *ik__group_status(ik__group_t *g) {
   for (ik__action_t *a = g->actions; a; a = a->next) {
     json_t *o = json_pack("{s:s, s:s?, s:s?, s:s?}", "Action", ik_plan_action_kind_name(a->kind), "Instance", a->created ? a->created : a->id,
                           "LogicalID", a->logical_id, "State",
-                          a->running ? "running" : a->retry_at_ms > 0 ? "backing-off"
-                                               : a->created           ? "awaiting-describe"
-                                                                      : NULL);
+                          a->recording ? "recording-intent" : a->running       ? "running"
+                                                          : a->retry_at_ms > 0 ? "backing-off"
+                                                          : a->created         ? "awaiting-describe"
+                                                                               : NULL);
     if (a->retry_at_ms > 0) json_object_set_new(o, "RetryInMs", json_integer(a->retry_at_ms > now ? a->retry_at_ms - now : 0));
     json_array_append_new(inflight, o);
   }
@@ -1091,9 +1299,12 @@ json_t *ik__group_status(ik__group_t *g) {
   for (size_t i = 0; i < g->n_seen; i++) {
     json_t *d = json_array_get(g->descs, i);
     const char *hash = json_string_value(json_object_get(json_object_get(d, "Tags"), "infrakit.config.hash"));
-    json_array_append_new(insts, json_pack("{s:s, s:s?, s:s, s:s}", "ID", g->seen[i].id, "LogicalID",
+    /* AgeMs: since this daemon first saw it (its creation, when this daemon made it); null when unknown. */
+    int64_t first = g->seen[i].first_ms;
+    json_array_append_new(insts, json_pack("{s:s, s:s?, s:s, s:s, s:o}", "ID", g->seen[i].id, "LogicalID",
                                            g->seen[i].logical_id, "Health", health_name(g->seen[i].health),
-                                           "ConfigHash", hash ? hash : ""));
+                                           "ConfigHash", hash ? hash : "", "AgeMs",
+                                           first > 0 ? json_integer(now - first) : json_null()));
   }
   char reason[IK_PLAN_REASON_MAX];
   bool stale = ik__group_summary_stale(g);

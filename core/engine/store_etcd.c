@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "base/json.h"
 #include "base/mem.h"
+#include "engine/engine_metrics.h"
 #include "engine/etcd_json.h"
 #include "engine/store_file.h"
 
@@ -45,6 +47,7 @@ typedef struct op {
   int64_t guard_rev;
   ik_spi_cb cb;
   void *data;
+  uint64_t started_ns; /* infrakit_store_write_duration_seconds */
 } op_t;
 
 static json_t *b64s(const char *s) { return ik_etcd_b64(s, strlen(s)); }
@@ -71,6 +74,8 @@ static json_t *range_end(const char *p) {
 /* --- answers ------------------------------------------------------------------- */
 
 static void finish(op_t *op, json_t *result, const ik_err_t *err) {
+  if (op->kind == OP_PUT || op->kind == OP_DEL)
+    ik_metric_observe_since(ik_metric_series(ik_engine_metrics()->store_seconds, "etcd"), op->started_ns);
   op->cb(err ? NULL : result, err, op->data);
   json_decref(result);
   store_unref(op->s);
@@ -145,7 +150,7 @@ static void on_answer(json_t *answer, const ik_err_t *err, void *data) {
 static int send_op(store_etcd_t *s, op_kind_t kind, const char *key, const char *path, json_t *body, ik_spi_cb cb,
                    void *data, ik_err_t *err) {
   op_t *op = IK_NEW(op_t);
-  *op = (op_t){.s = s, .kind = kind, .key = ik_strdup(key), .cb = cb, .data = data};
+  *op = (op_t){.s = s, .kind = kind, .key = ik_strdup(key), .cb = cb, .data = data, .started_ns = uv_hrtime()};
   if (s->guard_rev > 0 && (kind == OP_PUT || kind == OP_DEL)) {
     op->guard_key = ik_strdup(s->guard_key);
     op->guard_rev = s->guard_rev;

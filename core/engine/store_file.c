@@ -10,11 +10,13 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "base/fs.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "engine/engine_metrics.h"
 #include "loop/complete.h"
 
 typedef struct store_file {
@@ -83,7 +85,9 @@ static int sf_put(void *self, const char *key, json_t *value, ik_spi_cb cb, void
   size_t len;
   char *text = ik_json_dump_go(value, true, &len);
   ik_err_t e = {0};
+  uint64_t t0 = uv_hrtime();
   if (make_parents(path, &e) == 0) ik_fs_write_atomic(path, text, len, &e);
+  ik_metric_observe_since(ik_metric_series(ik_engine_metrics()->store_seconds, "file"), t0);
   free(text);
   ik_free(path);
   return finish(s, cb, data, json_null(), e.code ? &e : NULL);
@@ -112,7 +116,9 @@ static int sf_del(void *self, const char *key, ik_spi_cb cb, void *data, ik_err_
   if (rc < 0) return rc;
   char *path = key_path(s, key);
   ik_err_t e = {0};
+  uint64_t t0 = uv_hrtime();
   if (unlink(path) < 0 && errno != ENOENT) ik_err_set(&e, IK_EIO, "store: remove %s: %s", path, strerror(errno));
+  ik_metric_observe_since(ik_metric_series(ik_engine_metrics()->store_seconds, "file"), t0);
   ik_free(path);
   return finish(s, cb, data, json_null(), e.code ? &e : NULL);
 }

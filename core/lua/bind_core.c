@@ -190,6 +190,7 @@ int ik__open_core(lua_State *L) {
   ik__bind_http(L);
   ik__bind_spi(L);
   ik__bind_limits(L);
+  ik__bind_event(L);
   ik__bind_pattern(L);
   lua_pushstring(L, IK_VERSION);
   lua_setfield(L, -2, "version");

@@ -86,7 +86,9 @@ struct ik_lua {
   lua_State *pool_co[32];
   int pool_ref[32];
   int npool;
-  bool own_registry; /* created here, not installed by the host */
+  bool own_registry;            /* created here, not installed by the host */
+  ik_lua_event_sink event_sink; /* bind_event.c: where core.event goes; NULL drops */
+  void *event_ctx;
   /* limits.c: the allocator and the sandbox (spec-supplied code). */
   lua_Alloc allocf; /* LuaJIT's own allocator, wrapped */
   void *allocd;
@@ -154,6 +156,7 @@ void ik__limits_pause(ik_lua_t *rt, ik_task_t *t);
  * the error was the memory budget's (a LUA_ERRMEM that is not fatal). */
 bool ik__limits_failed(ik_lua_t *rt, ik_task_t *t);
 void ik__bind_limits(lua_State *L); /* adds core.sandbox_enter/leave/limits */
+void ik__bind_event(lua_State *L);  /* adds core.event (bind_event.c) */
 /* Raise the kill error if the slice was killed or the running sandbox is
  * past its run time: for C code that runs long without instructions. */
 void ik__limits_check(lua_State *L);

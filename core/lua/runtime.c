@@ -60,6 +60,10 @@ size_t ik_lua_collect(ik_lua_t *rt) {
   return (size_t)lua_gc(rt->L, LUA_GCCOUNT, 0);
 }
 
+size_t ik_lua_memory_bytes(const ik_lua_t *rt) {
+  return (size_t)lua_gc(rt->L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(rt->L, LUA_GCCOUNTB, 0);
+}
+
 int ik__push_fail(lua_State *L, int code, const char *msg) {
   lua_pushnil(L);
   lua_pushstring(L, msg);
@@ -146,7 +150,7 @@ static char *find_lua_dir(void) {
 
 int ik__load_embedded(lua_State *L, const char *name) {
   const ik_lua_embedded_t *e = ik_lua_embedded_find(name);
-  if (e == NULL) return 0;
+  if (e == NULL || strncmp(name, "ui/", 3) == 0) return 0; /* ui/: files, not chunks */
   if (luaL_loadbuffer(L, (const char *)e->code, e->len, name) != 0) lua_error(L);
   return 1;
 }

@@ -86,6 +86,14 @@ int ik_task_id(const ik_task_t *task);
 /* During the done callback of a failed task: message plus traceback. */
 const char *ik_task_traceback(const ik_task_t *task);
 
+/* Where Lua code's events go (infrakit._core.event(group, event, fields)):
+ * the daemon points this at its event log (engine/events.h), which
+ * core/lua must not include. fields is a new JSON object the sink steals.
+ * Without a sink (the default) events are dropped. */
+struct json_t; /* jansson's, not included here */
+typedef void (*ik_lua_event_sink)(void *ctx, const char *group, const char *event, struct json_t *fields);
+void ik_lua_set_event_sink(ik_lua_t *rt, ik_lua_event_sink sink, void *ctx);
+
 /* "LuaJIT 2.1.0-beta3": the linked LuaJIT, without creating a state. */
 const char *ik_lua_version(void);
 
@@ -102,6 +110,10 @@ int ik_lua_refs(const ik_lua_t *rt);
  * in use after it. From C, or from a C function Lua calls (as
  * collectgarbage), not from a __gc metamethod. */
 size_t ik_lua_collect(ik_lua_t *rt);
+
+/* Bytes the Lua heap holds now (live and not yet collected): what
+ * collectgarbage("count") says, for infrakit_lua_memory_bytes. */
+size_t ik_lua_memory_bytes(const ik_lua_t *rt);
 
 /* Run a chunk synchronously in a protected call (not a task: it must not
  * yield). For tests and C that needs a synchronous answer (`-e` runs as a

@@ -748,8 +748,7 @@ int ik_docker_provider_new(ik_loop_t *loop, const ik_docker_opts_t *opts, ik_ins
     ik_log(IK_LOG_WARN, "instance-docker", "cannot use $DOCKER_HOST", "error", dp->host_err.msg, NULL);
     rc = 0;
   }
-  if (rc == 0) rc = ik__docker_labels_load(dp, err);
-  if (rc == 0) rc = ik_http_client_new(loop, &dp->http, err);
+  if (rc == 0) rc = ik__docker_labels_load(dp, err); /* the HTTP client waits for the first call */
   if (rc < 0) {
     ik__docker_unref(dp);
     return rc;

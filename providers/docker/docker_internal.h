@@ -16,11 +16,11 @@
 
 typedef struct ik_docker {
   ik_loop_t *loop;
-  ik_http_client_t *http;
-  char *host;        /* as given, for messages */
-  char *base_url;    /* "http://docker/v1.41" or "http://HOST:PORT/v1.41"; NULL: unusable, see host_err */
-  ik_err_t host_err; /* why $DOCKER_HOST cannot be used */
-  char *unix_path;   /* the engine's socket, or NULL over TCP */
+  ik_http_client_t *http; /* created by the first engine call (ik__docker_http); NULL until then */
+  char *host;             /* as given, for messages */
+  char *base_url;         /* "http://docker/v1.41" or "http://HOST:PORT/v1.41"; NULL: unusable, see host_err */
+  ik_err_t host_err;      /* why $DOCKER_HOST cannot be used */
+  char *unix_path;        /* the engine's socket, or NULL over TCP */
   char *dir;
   char *labels_path; /* dir/labels.json */
   json_t *labels;    /* instance ID -> {tag: value} added by Label */
@@ -48,6 +48,12 @@ int ik__docker_set_host(ik_docker_t *dp, const char *host, ik_err_t *err);
 /* The outcome of an engine call: status and parsed JSON body (NULL when
  * the body is empty or not JSON; raw has it as received), or err. */
 typedef void (*ik__docker_resp_cb)(long status, json_t *body, const ik_buf_t *raw, const ik_err_t *err, void *data);
+
+/* dp's HTTP client, created on first use: a daemon that serves
+ * instance-docker but never calls the engine does not load libcurl (and
+ * its ~28 libraries, several MiB of RSS). NULL (err filled) when it cannot
+ * be created. */
+ik_http_client_t *ik__docker_http(ik_docker_t *dp, ik_err_t *err);
 
 /* method dp->base_url + path, with body (stolen; may be NULL) as JSON.
  * timeout_ms 0 = the client's default. Holds a reference on dp until cb

@@ -30,6 +30,15 @@ int ik__docker_set_host(ik_docker_t *dp, const char *host, ik_err_t *err) {
   return 0;
 }
 
+ik_http_client_t *ik__docker_http(ik_docker_t *dp, ik_err_t *err) {
+  if (dp->freed) {
+    ik_err_set(err, IK_ECANCELED, "instance-docker: the driver was closed");
+    return NULL;
+  }
+  if (dp->http == NULL && ik_http_client_new(dp->loop, &dp->http, err) < 0) dp->http = NULL;
+  return dp->http;
+}
+
 typedef struct call_ctx {
   ik_docker_t *dp;
   ik__docker_resp_cb cb;
@@ -53,6 +62,10 @@ static void on_response(ik_http_call_t *call, ik_http_resp_t *resp, const ik_err
 
 int ik__docker_call(ik_docker_t *dp, const char *method, const char *path, json_t *body, uint64_t timeout_ms,
                     ik__docker_resp_cb cb, void *data, ik_err_t *err) {
+  if (ik__docker_http(dp, err) == NULL) {
+    json_decref(body);
+    return err->code;
+  }
   char *url = ik_sprintf("%s%s", dp->base_url, path);
   char *text = body ? ik_json_dump_go(body, false, NULL) : NULL;
   json_decref(body);

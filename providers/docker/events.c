@@ -176,7 +176,8 @@ static void connect_stream(ik_docker_t *dp) {
   json_decref(filters);
   ik_http_req_t req = {.method = "GET", .url = url.data, .unix_path = dp->unix_path, .on_data = on_piece};
   ik_err_t err = {0};
-  int rc = ik_http_request(dp->http, &req, on_stream_end, dp, &dp->events_call, &err);
+  int rc = ik__docker_http(dp, &err) ? ik_http_request(dp->http, &req, on_stream_end, dp, &dp->events_call, &err)
+                                     : err.code;
   ik_buf_free(&url);
   if (rc < 0) {
     dp->events_call = NULL;

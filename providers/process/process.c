@@ -5,7 +5,9 @@
  *    "Env": {"K": "V"}, "Dir": "/path", "Stdout": "file", "Stderr": "file",
  *    "StopTimeout": "5s"}
  * Without Cmd the instance runs its spec's Init (what a flavor such as
- * vanilla prepared) with /bin/sh -c. Every process also gets
+ * vanilla prepared) with /bin/sh. A script (Init, or Cmd as a string) is
+ * written to DIR/ID.sh (0600) and run as `/bin/sh DIR/ID.sh`, never put on
+ * the command line: it may carry secrets. Every process also gets
  * INFRAKIT_INSTANCE_ID and INFRAKIT_LOGICAL_ID in its environment.
  *
  * Each instance is recorded in DIR/ID.json ({"ID", "LogicalID", "Tags",
@@ -134,8 +136,15 @@ static int save(proc_provider_t *pp, instance_t *in, bool durable, ik_err_t *err
   return rc;
 }
 
+/* DIR/ID.sh: the shell script an instance without a Cmd list runs. */
+static char *script_path(const proc_provider_t *pp, const char *id) { return ik_sprintf("%s/%s.sh", pp->dir, id); }
+
+/* Forget id: its record and its script. */
 static void remove_record(proc_provider_t *pp, const char *id) {
   char *path = ik_sprintf("%s/%s.json", pp->dir, id);
+  unlink(path);
+  ik_free(path);
+  path = script_path(pp, id);
   unlink(path);
   ik_free(path);
 }
@@ -325,10 +334,22 @@ static int spawn(proc_provider_t *pp, instance_t *in, json_t *spec, ik_err_t *er
     json_t *v;
     json_array_foreach(cmd, i, v) argv[argc++] = ik_strdup(json_string_value(v));
   } else {
-    argv = ik_calloc(4, sizeof *argv);
+    /* A script (Init, or Cmd as a string) often carries secrets, such as a
+     * swarm join token: it goes to DIR/ID.sh (0600 in the 0700 state
+     * directory) and sh reads it from there, so it never shows in the
+     * process's argv, which every local user can read (ps,
+     * /proc/PID/cmdline). Removed with the instance's record. */
+    const char *script = json_is_string(cmd) ? json_string_value(cmd) : init ? init
+                                                                             : "";
+    char *path = script_path(pp, in->id);
+    int rc = ik_fs_replace(path, script, strlen(script), false, err);
+    if (rc < 0) {
+      ik_free(path);
+      return rc;
+    }
+    argv = ik_calloc(3, sizeof *argv);
     argv[argc++] = ik_strdup("/bin/sh");
-    argv[argc++] = ik_strdup("-c");
-    argv[argc++] = ik_strdup(json_is_string(cmd) ? json_string_value(cmd) : init);
+    argv[argc++] = path;
   }
   /* The environment: ours, then Env, then the instance's identity. */
   extern char **environ;
@@ -589,6 +610,7 @@ static void adopt_record(proc_provider_t *pp, const char *path) {
   if (pid <= 0 || start == 0 || ik_proc_start_time(pid) != start) {
     ik_log(IK_LOG_INFO, "instance-process", "recorded process is gone; forgetting the instance", "instance", id, NULL);
     unlink(path);
+    remove_record(pp, id); /* and its script */
     json_decref(doc);
     return;
   }

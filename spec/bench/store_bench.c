@@ -97,7 +97,7 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "file") == 0) {
     if (ik_store_file_new(&b.loop, argv[2], &st, &err) < 0) goto fail;
   } else {
-    if (ik_http_client_new(&b.loop, &http, &err) < 0 || ik_etcd_gateway_new(http, argv[2], 0, &gw, &err) < 0 ||
+    if (ik_http_client_new(&b.loop, &http, &err) < 0 || ik_etcd_gateway_new(http, argv[2], NULL, &gw, &err) < 0 ||
         ik_store_etcd_new(&b.loop, &gw, "bench", &st, &err) < 0)
       goto fail;
     if (argc > 4 && strcmp(argv[4], "guard") == 0) {

@@ -45,6 +45,16 @@ describe("infrakit daemon", function()
     assert.matches("^%d+$", io.open(d.plugins .. "/instance-file.pid"):read("*a"))
   end)
 
+  -- libcurl and its ~28 libraries cost several MiB of RSS: a daemon serving
+  -- every built-in (instance-docker, flavor-swarm and flavor-http included)
+  -- loads it only when one of them makes its first HTTP call.
+  it("serves every built-in without loading libcurl until an HTTP call needs it", function()
+    local pid = io.open(d.plugins .. "/instance-file.pid"):read("*a"):gsub("%s+$", "")
+    assert.truthy(exists(d.plugins .. "/instance-docker"))
+    local maps = io.open("/proc/" .. pid .. "/maps"):read("*a")
+    assert.is_nil(maps:find("libcurl", 1, true), "libcurl is mapped at start")
+  end)
+
   -- Recorded exchanges: the body must match byte for byte.
   local exact = {
     { name = "Handshake.Hello (wire-examples: Handshake.Hello @ instance-file)",
@@ -258,6 +268,31 @@ describe("infrakit daemon sockets", function()
     d.stop()
     assert.is_false(exists(d.plugins .. "/instance-file.listen"))
     d.cleanup()
+  end)
+
+  it("--listen serves group when --plugin group is given, in any order, else the first built-in", function()
+    local cases = {
+      { { "-p", "instance-file", "-p", "flavor-vanilla", "-p", "group" }, "group", '"Group/0.1.1"' },
+      { { "-p", "group", "-p", "instance-file" }, "group", '"Group/0.1.1"' },
+      { { "-p", "flavor-vanilla", "-p", "instance-file" }, "instance-file", '"Instance/0.6.1"' },
+    }
+    local started = {}
+    finally(function()
+      for _, d in ipairs(started) do pcall(d.stop); d.cleanup() end
+    end)
+    for _, c in ipairs(cases) do
+      local args = { "--listen", "127.0.0.1:0", "--insecure" }
+      for _, a in ipairs(c[1]) do args[#args + 1] = a end
+      local d = start_daemon(nil, args)
+      started[#started + 1] = d
+      local what = table.concat(c[1], " ")
+      local listens = sh("cd " .. d.plugins .. " && ls *.listen").stdout
+      assert.are.equal(c[2] .. ".listen\n", listens, what)
+      local url = io.open(d.plugins .. "/" .. c[2] .. ".listen"):read("*a")
+      local port = assert(url:match("^tcp://127%.0%.0%.1:(%d+)$"), url)
+      local r = sh("curl -s -H 'Content-Type: application/json' -d '{\"jsonrpc\":\"2.0\",\"method\":\"Handshake.Hello\",\"params\":{},\"id\":1}' http://127.0.0.1:" .. port .. "/")
+      assert.matches(c[3], r.stdout, 1, true)
+    end
   end)
 
   it("a bad --listen address is a usage error naming it", function()

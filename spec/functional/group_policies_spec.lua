@@ -124,23 +124,7 @@ return {
 
   it("a rollout whose new instances are unhealthy rolls back with AutoRollback", function()
     home = support.mktemp()
-    sh("mkdir -p " .. home .. "/flavors")
-    -- Tags each instance with its flavor's Version; "bad" ones are unhealthy.
-    local f = io.open(home .. "/flavors/versioned.lua", "w")
-    f:write([[
-return {
-  validate = function() return true end,
-  prepare = function(props, spec)
-    spec.Tags = spec.Tags or {}
-    spec.Tags.version = props.Version
-    return spec
-  end,
-  healthy = function(props, inst)
-    return inst.Tags.version == "bad" and "unhealthy" or "healthy"
-  end,
-}
-]])
-    f:close()
+    support.versioned_flavor(home) -- "bad" instances are unhealthy
     d = start(home, { "--poll", "100ms" })
     local function versioned(v)
       return spec("web", 3, "v1", { AutoRollback = true }, { Plugin = "versioned", Properties = { Version = v } })

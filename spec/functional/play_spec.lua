@@ -175,7 +175,8 @@ return {
     assert.matches("^%d%d%d%d%-%d%d%-%d%dT[%d:]+Z$", rows[1].CachedAt)
     local builtin = {}
     for _, row in ipairs(rows) do builtin[row.Name] = row.Builtin end
-    assert.are.same({ web = false, quickstart = true, ["file-cluster"] = true, swarm = true, immutable = true }, builtin)
+    assert.are.same({ web = false, quickstart = true, ["file-cluster"] = true, swarm = true, immutable = true,
+      autoscale = true }, builtin)
     -- rm --help is the subcommand's help, not a playbook named --help.
     r = run(home, { "playbook", "rm", "--help" })
     assert.are.equal(0, r.status, r.stderr)

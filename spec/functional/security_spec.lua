@@ -198,3 +198,51 @@ describe("instance-process output paths", function()
     d.cleanup()
   end)
 end)
+
+-- A swarm join token in a machine node's Init (templates/swarm/machine*)
+-- must not be readable by every local user through ps.
+describe("instance-process scripts", function()
+  it("keep Init and a Cmd string off the command line: sh reads them from a 0600 file", function()
+    local d = support.start_daemon(nil, { "-p", "instance-file", "-p", "instance-process" })
+    finally(function() -- instance processes outlive their daemon: kill what a failure left
+      pcall(d.stop)
+      for f in sh("ls " .. d.home .. "/instance-process/*.json 2>/dev/null; true").stdout:gmatch("%S+") do
+        local pid = json.decode(io.open(f):read("*a")).Pid
+        if pid and pid > 0 then sh("kill -KILL -" .. pid .. " 2>/dev/null; true") end
+      end
+      d.cleanup()
+    end)
+    local secret = "SWMTKN-1-spec" .. tostring(math.random(1e9))
+    local specs = {
+      { Init = "TOKEN=" .. secret .. "\necho joined\nsleep 60" },
+      { Properties = { Cmd = "TOKEN=" .. secret .. "; sleep 60" } },
+    }
+    local pdir = d.home .. "/instance-process"
+    local ids = {}
+    for _, spec in ipairs(specs) do
+      local r = run(d.home, { "instance", "provision", "-p", "instance-process", "-" }, { stdin = json.encode(spec) })
+      assert.are.equal(0, r.status, r.stderr)
+      local id = r.stdout:gsub("%s+$", "")
+      ids[#ids + 1] = id
+      assert.are.equal("600", sh("stat -c %a " .. pdir .. "/" .. id .. ".sh").stdout:gsub("%s+$", ""))
+    end
+    assert.truthy(support.wait_for(pdir .. "/" .. ids[1] .. ".log"))
+    -- Every process on the machine: none has the secret in its argv.
+    local seen = 0
+    for _, id in ipairs(ids) do
+      local pid = json.decode(io.open(pdir .. "/" .. id .. ".json"):read("*a")).Pid
+      assert.is_true(pid > 0)
+      local cmdline = io.open("/proc/" .. pid .. "/cmdline"):read("*a")
+      assert.are.equal("/bin/sh\0" .. pdir .. "/" .. id .. ".sh\0", cmdline)
+      seen = seen + 1
+    end
+    assert.are.equal(2, seen)
+    local all = sh("cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '").stdout
+    assert.is_nil(all:find(secret, 1, true), "the secret is in some process's argv")
+    -- The scripts go with their instances.
+    for _, id in ipairs(ids) do
+      assert.are.equal(0, run(d.home, { "instance", "destroy", "-p", "instance-process", id }).status)
+      assert.is_false(support.exists(pdir .. "/" .. id .. ".sh"))
+    end
+  end)
+end)

@@ -84,6 +84,14 @@ function support.start_group_daemon(home, extra)
   return d
 end
 
+-- The end of a spec that started d: destroy the groups named (their
+-- instances go), stop the daemon, remove its home.
+function support.finish(d, ...)
+  for _, id in ipairs({ ... }) do support.run(d.home, { "group", "destroy", id }) end
+  d.stop()
+  d.cleanup()
+end
+
 -- A wait_group predicate: the group is steady at n instances, nothing in flight.
 function support.steady_at(n)
   return function(st)
@@ -107,6 +115,35 @@ function support.wait_group(home, id, pred, seconds)
     infrakit.sleep(0.02)
   end
   error(id .. ": condition never held; last status: " .. infrakit.json.encode(st or {}), 2)
+end
+
+-- The "seq" of each line of home's event log, in order.
+function support.event_seqs(home)
+  local out = {}
+  for line in io.lines(home .. "/events.jsonl") do out[#out + 1] = infrakit.json.decode(line).seq end
+  return out
+end
+
+-- A Lua flavor "versioned" in home/flavors: tags each instance with its
+-- Properties.Version; instances of Version "bad" are unhealthy (a rollout
+-- that a health gate stops).
+function support.versioned_flavor(home)
+  support.sh("mkdir -p " .. home .. "/flavors")
+  local f = io.open(home .. "/flavors/versioned.lua", "w")
+  f:write([[
+return {
+  validate = function() return true end,
+  prepare = function(props, spec)
+    spec.Tags = spec.Tags or {}
+    spec.Tags.version = props.Version
+    return spec
+  end,
+  healthy = function(props, inst)
+    return inst.Tags.version == "bad" and "unhealthy" or "healthy"
+  end,
+}
+]])
+  f:close()
 end
 
 return support

@@ -15,11 +15,13 @@
 #include "base/buf.h"
 #include "base/mem.h"
 
+#define IK_ETCD_DEFAULT_TIMEOUT_MS 5000
+
 typedef struct gateway {
   ik_http_client_t *http;
   char **endpoints; /* "host:port" each */
   size_t n, current;
-  uint64_t timeout_ms;
+  uint64_t timeout_ms, keepalive_timeout_ms;
   size_t refs; /* 1 for the owner until free, +1 per outstanding call or watch */
 } gateway_t;
 
@@ -77,7 +79,7 @@ static int send_call(call_t *c, ik_err_t *err) {
       .headers = json_headers,
       .body = c->body,
       .body_len = c->body_len,
-      .timeout_ms = g->timeout_ms,
+      .timeout_ms = strcmp(c->path, "/v3/lease/keepalive") == 0 ? g->keepalive_timeout_ms : g->timeout_ms,
   };
   int rc = ik_http_request(g->http, &req, on_call_done, c, NULL, err);
   ik_free(url);
@@ -230,11 +232,14 @@ static const ik_etcd_gateway_vtable_t gateway_vt = {
     .cancel_watch = gw_cancel_watch,
 };
 
-int ik_etcd_gateway_new(ik_http_client_t *http, const char *endpoints, uint64_t timeout_ms, ik_etcd_gateway_t *out,
-                        ik_err_t *err) {
+int ik_etcd_gateway_new(ik_http_client_t *http, const char *endpoints, const ik_etcd_gateway_opts_t *opts,
+                        ik_etcd_gateway_t *out, ik_err_t *err) {
   if (endpoints == NULL || *endpoints == '\0') return ik_err_set(err, IK_EINVAL, "etcd: no endpoint");
   gateway_t *g = IK_NEW(gateway_t);
-  *g = (gateway_t){.http = http, .timeout_ms = timeout_ms ? timeout_ms : 1000, .refs = 1};
+  uint64_t timeout = opts && opts->timeout_ms ? opts->timeout_ms : IK_ETCD_DEFAULT_TIMEOUT_MS;
+  uint64_t keepalive = opts && opts->keepalive_timeout_ms ? opts->keepalive_timeout_ms : timeout;
+  if (keepalive > timeout) keepalive = timeout; /* a long lease's keepalive waits no longer than any call */
+  *g = (gateway_t){.http = http, .timeout_ms = timeout, .keepalive_timeout_ms = keepalive, .refs = 1};
   char *copy = ik_strdup(endpoints);
   for (char *save = NULL, *ep = strtok_r(copy, ",", &save); ep; ep = strtok_r(NULL, ",", &save)) {
     g->endpoints = ik_realloc(g->endpoints, (g->n + 1) * sizeof *g->endpoints);

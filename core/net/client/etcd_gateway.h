@@ -13,12 +13,22 @@
 #include "net/client/http_client.h"
 #include "spi/etcd_gateway.h"
 
-/* http is borrowed and must outlive the gateway. timeout_ms bounds each
- * call (0: 1000 ms) and the connection of a watch. Free with
- * ik_etcd_gateway_free once no call is outstanding (free the HTTP client
- * first to cancel them). */
-int ik_etcd_gateway_new(ik_http_client_t *http, const char *endpoints, uint64_t timeout_ms, ik_etcd_gateway_t *out,
-                        ik_err_t *err);
+/* How long a call may take, on each endpoint it tries. */
+typedef struct ik_etcd_gateway_opts {
+  /* Each call, and the connection of a watch [5000, etcdctl's
+   * --command-timeout]: long enough for a loaded member's fsync. */
+  uint64_t timeout_ms;
+  /* /v3/lease/keepalive [timeout_ms, and at most that]: the HA manager sends one every
+   * TTL/3 (ik_manager_etcd_keepalive_every_ms), so one unanswered by
+   * then is better given up for the next endpoint while the lease lives. */
+  uint64_t keepalive_timeout_ms;
+} ik_etcd_gateway_opts_t;
+
+/* http is borrowed and must outlive the gateway; opts may be NULL (the
+ * defaults). Free with ik_etcd_gateway_free once no call is outstanding
+ * (free the HTTP client first to cancel them). */
+int ik_etcd_gateway_new(ik_http_client_t *http, const char *endpoints, const ik_etcd_gateway_opts_t *opts,
+                        ik_etcd_gateway_t *out, ik_err_t *err);
 void ik_etcd_gateway_free(ik_etcd_gateway_t *g);
 
 #endif

@@ -351,6 +351,25 @@ static int send_call(ik_rpc_pending_t *p, ik_err_t *err) {
   return rc;
 }
 
+int ik_rpc_client_stream(ik_rpc_client_t *c, const char *path_query, const char *const *headers,
+                         ik_http_data_cb on_data, ik_http_cb cb, void *data, ik_http_call_t **out, ik_err_t *err) {
+  char *url = ik_sprintf("%s%s", c->url, path_query);
+  ik_http_req_t hr = {
+      .method = "GET",
+      .url = url,
+      .unix_path = c->unix_path,
+      .headers = headers,
+      .timeout_ms = c->timeout_ms,
+      .tls_cert = c->tls_cert,
+      .tls_key = c->tls_key,
+      .tls_ca = c->tls_ca,
+      .on_data = on_data,
+  };
+  int rc = ik_http_request(c->http, &hr, cb, data, out, err);
+  ik_free(url);
+  return rc;
+}
+
 /* NULL when the handshake allows p's interface, else the error text. */
 static const char *check_iface(const ik_rpc_client_t *c, const ik_rpc_pending_t *p, char *buf, size_t len) {
   const char *key;

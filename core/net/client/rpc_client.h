@@ -68,6 +68,13 @@ int ik_rpc_call(ik_rpc_client_t *c, const char *iface, const char *version, cons
 /* Abort a call; its callback still runs once, later, with IK_ECANCELED. */
 void ik_rpc_cancel(ik_rpc_pending_t *p);
 
+/* GET path_query ("events?group=web", no leading '/') from the plugin's
+ * address, streamed (see ik_http_req_t.on_data): what the plugin serves
+ * beside JSON-RPC, such as its event stream. headers as in ik_http_req_t;
+ * the client's timeout bounds the connection only. */
+int ik_rpc_client_stream(ik_rpc_client_t *c, const char *path_query, const char *const *headers,
+                         ik_http_data_cb on_data, ik_http_cb cb, void *data, ik_http_call_t **out, ik_err_t *err);
+
 /* The plugin's Handshake.Hello "Objects" (borrowed) once a handshake has
  * succeeded, else NULL. */
 json_t *ik_rpc_client_hello(const ik_rpc_client_t *c);

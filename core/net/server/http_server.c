@@ -65,6 +65,7 @@ struct ik_http_conn {
 
   /* The request being assembled or served. */
   ik_buf_t url, body, hfield, hvalue, ctype, hosthdr;
+  ik_buf_t headers; /* every header: "name\0value\0" pairs */
   bool in_value, have_ctype, have_host, dup_host;
   size_t header_bytes;
   int reject_status; /* set by a parser callback to answer 413 / 431 */
@@ -83,8 +84,16 @@ struct ik_http_conn {
   bool handshaking; /* TLS handshake not yet complete; deadline applies */
   bool draining;    /* TLS handshake failed: alert sent, reading until EOF */
   uv_shutdown_t shutdown;
+  ik_http_stream_t *stream; /* streaming a response (then done is set), or NULL */
+  bool close_when_sent;     /* the stream ended: close once the queue is written */
   ik_http_request_t req;
   char method[16];
+};
+
+struct ik_http_stream {
+  ik_http_conn_t *c;
+  ik_http_stream_closed_cb on_closed;
+  void *data;
 };
 
 typedef struct ik_http_write {
@@ -97,6 +106,9 @@ typedef struct ik_http_write {
 
 static void conn_feed(ik_http_conn_t *c, const char *data, size_t len);
 static void conn_close(ik_http_conn_t *c);
+static ik_http_conn_t *conn_of_req(const ik_http_request_t *req);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 static void conn_arm_timer(ik_http_conn_t *c);
 static void server_maybe_free(ik_http_server_t *s);
 
@@ -136,6 +148,7 @@ static void on_write_done(uv_write_t *req, int status) {
   ik_http_write_t *w = (ik_http_write_t *)req;
   ik_http_conn_t *c = w->conn;
   if (status < 0 || w->close_after) conn_close(c);
+  else if (c->close_when_sent && c->h.stream.write_queue_size == 0) conn_close(c);
   ik_free(w);
 }
 
@@ -242,22 +255,15 @@ static void tls_on_read(ik_http_conn_t *c, const char *data, size_t len) {
   tls_flush(c, false); /* post-handshake messages, key updates */
 }
 
-/* Queue status line, headers and body. close_after: close once written.
- * no_body (a HEAD request): Content-Length says body_len, no body follows. */
-static void conn_write(ik_http_conn_t *c, int status, const char *content_type, const char *body,
-                       size_t body_len, bool no_body, bool close_after) {
-  char head[512];
-  int hl = snprintf(head, sizeof head,
-                    "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%sContent-Length: %zu\r\n%s\r\n", status,
-                    ik_http_reason(status), server_date(c->s), content_type ? "Content-Type: " : "",
-                    content_type ? content_type : "", content_type ? "\r\n" : "", body_len,
-                    close_after ? "Connection: close\r\n" : "");
-  if (hl < 0 || (size_t)hl >= sizeof head) abort(); /* content types are ours and short */
-  if (no_body) body_len = 0;
+/* Send head then body (either may be empty); close_after: close once
+ * written. Most writes fit the socket buffer: they go now, without a copy;
+ * only what the kernel did not take is queued. */
+static void conn_send(ik_http_conn_t *c, const char *head, size_t hl, const char *body, size_t body_len,
+                      bool close_after) {
   if (c->ssl) {
     /* Encrypted into the memory BIO (which grows: SSL_write never waits). */
     ERR_clear_error(); /* the queue is per thread; curl uses it too */
-    if (SSL_write(c->ssl, head, hl) <= 0 || (body_len && SSL_write(c->ssl, body, (int)body_len) <= 0)) {
+    if ((hl && SSL_write(c->ssl, head, (int)hl) <= 0) || (body_len && SSL_write(c->ssl, body, (int)body_len) <= 0)) {
       ERR_clear_error();
       conn_close(c);
       return;
@@ -265,16 +271,17 @@ static void conn_write(ik_http_conn_t *c, int status, const char *content_type, 
     tls_flush(c, close_after);
     return;
   }
-  size_t total = (size_t)hl + body_len;
-
-  /* Most responses fit the socket buffer: try to write them now, without
-   * a copy. Only what the kernel did not take is queued. */
-  uv_buf_t bufs[2] = {uv_buf_init(head, (unsigned)hl), uv_buf_init((char *)(uintptr_t)body, (unsigned)body_len)};
-  int n = uv_try_write(&c->h.stream, bufs, body_len ? 2 : 1);
-  size_t sent = n > 0 ? (size_t)n : 0;
-  if (n < 0 && n != UV_EAGAIN) {
-    conn_close(c);
-    return;
+  size_t total = hl + body_len;
+  size_t sent = 0;
+  if (c->h.stream.write_queue_size == 0) { /* else the new bytes go after the queued ones */
+    uv_buf_t bufs[2] = {uv_buf_init((char *)(uintptr_t)head, (unsigned)hl),
+                        uv_buf_init((char *)(uintptr_t)body, (unsigned)body_len)};
+    int n = uv_try_write(&c->h.stream, hl ? bufs : bufs + 1, hl && body_len ? 2 : 1);
+    if (n < 0 && n != UV_EAGAIN) {
+      conn_close(c);
+      return;
+    }
+    sent = n > 0 ? (size_t)n : 0;
   }
   if (sent == total) {
     if (close_after) conn_close(c);
@@ -284,19 +291,32 @@ static void conn_write(ik_http_conn_t *c, int status, const char *content_type, 
   w->conn = c;
   w->close_after = close_after;
   w->len = total - sent;
-  size_t off = 0;
-  if (sent < (size_t)hl) {
-    memcpy(w->data, head + sent, (size_t)hl - sent);
-    off = (size_t)hl - sent;
-    if (body_len) memcpy(w->data + off, body, body_len);
+  if (sent < hl) {
+    memcpy(w->data, head + sent, hl - sent);
+    if (body_len) memcpy(w->data + hl - sent, body, body_len);
   } else {
-    memcpy(w->data, body + (sent - (size_t)hl), total - sent);
+    memcpy(w->data, body + (sent - hl), total - sent);
   }
   uv_buf_t rest = uv_buf_init(w->data, (unsigned)w->len);
   if (uv_write(&w->req, &c->h.stream, &rest, 1, on_write_done) < 0) {
     ik_free(w);
     conn_close(c);
   }
+}
+
+/* Queue status line, headers and body. close_after: close once written.
+ * no_body (a HEAD request): Content-Length says body_len, no body follows.
+ * headers: more header lines, each ending in CRLF, or NULL. */
+static void conn_write(ik_http_conn_t *c, int status, const char *content_type, const char *headers,
+                       const char *body, size_t body_len, bool no_body, bool close_after) {
+  char head[2048];
+  int hl = snprintf(head, sizeof head,
+                    "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%sContent-Length: %zu\r\n%s\r\n", status,
+                    ik_http_reason(status), server_date(c->s), content_type ? "Content-Type: " : "",
+                    content_type ? content_type : "", content_type ? "\r\n" : "", headers ? headers : "", body_len,
+                    close_after ? "Connection: close\r\n" : "");
+  if (hl < 0 || (size_t)hl >= sizeof head) abort(); /* content types and headers are ours and short */
+  conn_send(c, head, (size_t)hl, body, no_body ? 0 : body_len, close_after);
 }
 
 static void conn_read_stop(ik_http_conn_t *c);
@@ -308,7 +328,7 @@ static void conn_reject(ik_http_conn_t *c, int status, const char *text) {
   c->done = true; /* parse nothing more; the write closes the connection */
   conn_read_stop(c);
   uv_timer_stop(&c->timer);
-  conn_write(c, status, "text/plain; charset=utf-8", text, strlen(text), false, true);
+  conn_write(c, status, "text/plain; charset=utf-8", NULL, text, strlen(text), false, true);
 }
 
 /* --- reading ----------------------------------------------------------- */
@@ -326,7 +346,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     conn_close(c);
     return;
   }
-  if (nread == 0 || c->draining) return;
+  if (nread == 0 || c->draining || c->stream) return; /* a stream's client has nothing more to say */
   if (c->ssl) tls_on_read(c, buf->base, (size_t)nread);
   else conn_feed(c, buf->base, (size_t)nread);
 }
@@ -358,6 +378,10 @@ static int count_header(ik_http_conn_t *c, size_t len) {
 
 static void finish_header(ik_http_conn_t *c) {
   if (!c->in_value) return;
+  ik_buf_append(&c->headers, c->hfield.data, c->hfield.len);
+  ik_buf_putc(&c->headers, '\0');
+  ik_buf_append(&c->headers, c->hvalue.data, c->hvalue.len);
+  ik_buf_putc(&c->headers, '\0');
   if (c->hfield.len == 12 && strncasecmp(c->hfield.data, "content-type", 12) == 0) {
     ik_buf_reset(&c->ctype);
     ik_buf_append(&c->ctype, c->hvalue.data, c->hvalue.len);
@@ -381,6 +405,7 @@ static int on_message_begin(http_parser *p) {
   ik_buf_reset(&c->body);
   ik_buf_reset(&c->hfield);
   ik_buf_reset(&c->hvalue);
+  ik_buf_reset(&c->headers);
   c->have_ctype = false;
   c->have_host = c->dup_host = false;
   ik_buf_reset(&c->hosthdr);
@@ -579,7 +604,12 @@ static void conn_feed(ik_http_conn_t *c, const char *data, size_t len) {
 
 void ik_http_respond(ik_http_request_t *req, int status, const char *content_type, const char *body,
                      size_t body_len) {
-  ik_http_conn_t *c = (ik_http_conn_t *)((char *)req - offsetof(ik_http_conn_t, req));
+  ik_http_respond_headers(req, status, content_type, NULL, body, body_len);
+}
+
+void ik_http_respond_headers(ik_http_request_t *req, int status, const char *content_type, const char *headers,
+                             const char *body, size_t body_len) {
+  ik_http_conn_t *c = conn_of_req(req);
   if (!c->busy) abort(); /* responded twice: a bug in the handler */
   c->busy = false;
   if (c->closing) { /* the client or the server went away meanwhile */
@@ -587,7 +617,7 @@ void ik_http_respond(ik_http_request_t *req, int status, const char *content_typ
     return;
   }
   if (!c->keep_alive) c->done = true;
-  conn_write(c, status, content_type, body, body_len, c->head, !c->keep_alive);
+  conn_write(c, status, content_type, headers, body, body_len, c->head, !c->keep_alive);
   if (c->closing || c->done) return;
   http_parser_pause(&c->parser, 0);
   if (c->feeding) return; /* conn_feed carries on with the rest */
@@ -643,6 +673,7 @@ static void conn_free(ik_http_conn_t *c) {
   ik_buf_free(&c->ctype);
   ik_buf_free(&c->pending);
   ik_buf_free(&c->hosthdr);
+  ik_buf_free(&c->headers);
   if (c->ssl) SSL_free(c->ssl); /* and its BIOs */
   ik_free(c);
   s->open_handles--;
@@ -664,6 +695,13 @@ static void conn_close(ik_http_conn_t *c) {
   }
   c->closing = true;
   c->reading = false;
+  if (c->stream) { /* ended under the handler: tell it */
+    ik_http_stream_t *st = c->stream;
+    c->stream = NULL;
+    c->s->stats.streams--;
+    st->on_closed(st, st->data);
+    ik_free(st);
+  }
   uv_close(&c->h.handle, on_conn_handle_closed);
   uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
 }
@@ -823,6 +861,7 @@ int ik_http_server_start(ik_loop_t *loop, const ik_http_server_opts_t *opts, ik_
   if (!s->opts.max_body_bytes) s->opts.max_body_bytes = 8 * 1024 * 1024;
   if (!s->opts.request_timeout_ms) s->opts.request_timeout_ms = 10000;
   if (!s->opts.idle_timeout_ms) s->opts.idle_timeout_ms = 120000;
+  if (!s->opts.max_stream_backlog) s->opts.max_stream_backlog = 1 << 20;
   int backlog = opts->backlog > 0 ? opts->backlog : 511;
   int rc;
   if (opts->tcp) {
@@ -892,5 +931,112 @@ void ik_http_server_close(ik_http_server_t *s) {
 }
 
 int ik_http_server_port(const ik_http_server_t *s) { return s->port; }
+
+static ik_http_conn_t *conn_of_req(const ik_http_request_t *req) {
+  return (ik_http_conn_t *)((char *)(uintptr_t)req - offsetof(ik_http_conn_t, req));
+}
+
+const char *ik_http_request_header(const ik_http_request_t *req, const char *name) {
+  const ik_http_conn_t *c = conn_of_req(req);
+  const char *found = NULL;
+  for (size_t off = 0; off < c->headers.len;) {
+    const char *field = c->headers.data + off;
+    const char *value = field + strlen(field) + 1;
+    if (strcasecmp(field, name) == 0) found = value;
+    off = (size_t)(value + strlen(value) + 1 - c->headers.data);
+  }
+  return found;
+}
+
+static int hex_digit(char ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+  return -1;
+}
+
+bool ik_http_query_param(const char *query, const char *name, char *out, size_t outlen) {
+  size_t nl = strlen(name);
+  for (const char *p = query; p && *p;) {
+    const char *end = strchr(p, '&');
+    if (end == NULL) end = p + strlen(p);
+    if ((size_t)(end - p) >= nl && strncmp(p, name, nl) == 0 && (p[nl] == '=' || p + nl == end)) {
+      size_t o = 0;
+      for (const char *v = p[nl] == '=' ? p + nl + 1 : end; v < end; v++) {
+        char ch = *v;
+        if (ch == '+') ch = ' ';
+        else if (ch == '%' && end - v > 2 && hex_digit(v[1]) >= 0 && hex_digit(v[2]) >= 0) {
+          ch = (char)(hex_digit(v[1]) * 16 + hex_digit(v[2]));
+          v += 2;
+        }
+        if (o + 1 >= outlen) return false;
+        out[o++] = ch;
+      }
+      out[o] = '\0';
+      return true;
+    }
+    p = *end ? end + 1 : end;
+  }
+  return false;
+}
+
+/* --- streamed responses --------------------------------------------------- */
+
+ik_http_stream_t *ik_http_stream_start(ik_http_request_t *req, int status, const char *content_type,
+                                       const char *extra_headers, ik_http_stream_closed_cb on_closed, void *data) {
+  ik_http_conn_t *c = conn_of_req(req);
+  if (!c->busy) abort(); /* responded twice: a bug in the handler */
+  c->busy = false;
+  if (c->closing) {
+    conn_close(c);
+    return NULL;
+  }
+  c->done = true; /* no request after this one: the stream ends the connection */
+  ik_buf_t head = {0};
+  ik_buf_printf(&head, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, ik_http_reason(status), server_date(c->s));
+  if (content_type) ik_buf_printf(&head, "Content-Type: %s\r\n", content_type);
+  if (extra_headers) ik_buf_puts(&head, extra_headers);
+  ik_buf_puts(&head, "Connection: close\r\n\r\n");
+  bool head_only = c->head;
+  conn_send(c, head.data, head.len, NULL, 0, head_only);
+  ik_buf_free(&head);
+  if (c->closing || head_only) return NULL;
+  ik_http_stream_t *st = IK_NEW(ik_http_stream_t);
+  st->c = c;
+  st->on_closed = on_closed;
+  st->data = data;
+  c->stream = st;
+  c->s->stats.streams++;
+  uv_timer_stop(&c->timer);
+  /* Read on, only to see the client go (on_read drops what it sends). */
+  if (!c->reading && uv_read_start(&c->h.stream, on_alloc, on_read) == 0) c->reading = true;
+  return st;
+}
+
+size_t ik_http_stream_backlog(const ik_http_stream_t *st) {
+  const ik_http_conn_t *c = st->c;
+  return c->h.stream.write_queue_size + (c->wbio ? BIO_ctrl_pending(c->wbio) : 0);
+}
+
+int ik_http_stream_write(ik_http_stream_t *st, const char *data, size_t len) {
+  ik_http_conn_t *c = st->c;
+  if (ik_http_stream_backlog(st) + len > c->s->opts.max_stream_backlog) {
+    c->s->stats.dropped++;
+    ik_log(IK_LOG_INFO, "http", "closing a stream whose client does not keep up", NULL);
+    conn_close(c); /* calls on_closed */
+    return IK_EIO;
+  }
+  conn_send(c, NULL, 0, data, len, false);
+  return c->closing ? IK_EIO : 0; /* a failed write closed it, calling on_closed */
+}
+
+void ik_http_stream_end(ik_http_stream_t *st) {
+  ik_http_conn_t *c = st->c;
+  c->stream = NULL;
+  c->s->stats.streams--;
+  ik_free(st);
+  if (c->h.stream.write_queue_size == 0) conn_close(c);
+  else c->close_when_sent = true;
+}
 
 ik_http_stats_t ik_http_server_stats(const ik_http_server_t *s) { return s->stats; }

@@ -61,6 +61,10 @@ typedef struct ik_http_server_opts {
    * listener's address nor localhost (with its port, if one is given), and
    * 400 to one without Host: the guard against DNS rebinding. */
   bool check_host;
+  /* A streamed response (ik_http_stream_start) whose client has not taken
+   * this many bytes yet is closed: a slow reader costs bounded memory.
+   * 0 = 1 MiB. */
+  size_t max_stream_backlog;
 } ik_http_server_opts_t;
 
 /* Start listening. The socket path must not exist (discovery decides what
@@ -80,6 +84,58 @@ void ik_http_server_close(ik_http_server_t *s);
 void ik_http_respond(ik_http_request_t *req, int status, const char *content_type, const char *body,
                      size_t body_len);
 
+/* The value of the request's header name (case-insensitive; the last one
+ * when repeated), or NULL. Borrowed like the request. */
+const char *ik_http_request_header(const ik_http_request_t *req, const char *name);
+
+/* Copy the value of query parameter name (percent-decoded, '+' a space)
+ * from query (a request's, may be NULL) into out (NUL-terminated). Returns
+ * true when the parameter is there, false when absent or when its value
+ * does not fit in outlen. */
+bool ik_http_query_param(const char *query, const char *name, char *out, size_t outlen);
+
+/* --- streamed responses ----------------------------------------------------
+ *
+ * For answers that go on (Server-Sent Events): the status line and headers
+ * now, then the body in pieces as they come, delimited by the end of the
+ * connection (Connection: close, no Content-Length). While it streams the
+ * connection has no request or idle timeout; the server reads only to see
+ * the client go. It ends when the handler ends it, the client goes away,
+ * the server closes, or the client falls more than max_stream_backlog
+ * behind. */
+typedef struct ik_http_stream ik_http_stream_t;
+
+/* The stream ended without ik_http_stream_end(): the client went away, was
+ * too slow, or the server closed. st is gone after this returns. May come
+ * from inside ik_http_stream_write(). */
+typedef void (*ik_http_stream_closed_cb)(ik_http_stream_t *st, void *data);
+
+/* Respond to req with a stream: status, content_type and extra_headers
+ * (complete "Name: value\r\n" lines, or NULL) go out now. Returns the
+ * stream, or NULL when there is nothing to stream to (a HEAD request: the
+ * headers are its whole answer; a client already gone): on_closed is then
+ * never called. Either way req is gone, as after ik_http_respond(). */
+ik_http_stream_t *ik_http_stream_start(ik_http_request_t *req, int status, const char *content_type,
+                                       const char *extra_headers, ik_http_stream_closed_cb on_closed, void *data);
+
+/* Queue len bytes. Returns 0, or IK_EIO when the stream closed instead
+ * (the client is gone or too slow): on_closed has then run, from inside
+ * this call, and st is gone. */
+int ik_http_stream_write(ik_http_stream_t *st, const char *data, size_t len);
+
+/* Bytes written but not yet taken by the client. */
+size_t ik_http_stream_backlog(const ik_http_stream_t *st);
+
+/* End the stream: what is queued is sent, then the connection closes.
+ * on_closed is not called; st is gone. */
+void ik_http_stream_end(ik_http_stream_t *st);
+
+/* ik_http_respond with more headers: header lines each ending in "\r\n"
+ * ("Cache-Control: no-cache\r\n"), or NULL; borrowed, ours (not a
+ * client's: they are not checked), under 1 KiB. */
+void ik_http_respond_headers(ik_http_request_t *req, int status, const char *content_type, const char *headers,
+                             const char *body, size_t body_len);
+
 /* The TCP port actually bound (for "127.0.0.1:0"), or 0. */
 int ik_http_server_port(const ik_http_server_t *s);
 
@@ -90,6 +146,8 @@ typedef struct ik_http_stats {
   uint64_t requests; /* requests dispatched to the handler */
   uint64_t rejected; /* requests answered by the server itself (4xx) */
   uint64_t timeouts; /* connections closed for idleness or slowness */
+  uint64_t streams;  /* streamed responses open now */
+  uint64_t dropped;  /* streams closed because their client fell too far behind */
 } ik_http_stats_t;
 ik_http_stats_t ik_http_server_stats(const ik_http_server_t *s);
 

@@ -80,6 +80,11 @@ describe("machine templates rendered by flavor-swarm", function()
     local w = assert(prepare("worker", { Tags = {} }, { rev = "1" }))
     assert.matches("MACHINE_ROLE=worker\nMACHINE_ADDR=\nMACHINE_INIT=false\n", w.Init, 1, true)
     assert.matches("MACHINE_TOKEN='" .. SWARM.JoinTokens.Worker .. "'\n", w.Init, 1, true)
+    -- The token reaches the engine in a request body on stdin, never on a
+    -- command line (ps shows those): no `docker swarm join --token`.
+    local at = w.Init:find("--token", 1, true)
+    assert.is_nil(at, at and w.Init:sub(at - 80, at + 40))
+    assert.is_truthy(w.Init:find('"JoinToken":"%s"', 1, true))
   end)
 
   it("fails to prepare a joining node while there is no swarm, instead of starting one that would die", function()

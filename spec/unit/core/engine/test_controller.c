@@ -18,6 +18,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "engine/controller.h"
+#include "engine/engine_metrics.h"
 #include "engine/store_file.h"
 #include "loop/loop.h"
 #include "providers/file/file.h"
@@ -28,6 +29,7 @@ typedef struct fixture {
   char dir[64], files[96], store_dir[96], events[96];
   ik_instance_plugin_t file; /* the real provider */
   ik_store_t store;
+  ik_events_t *ev; /* the event log at events */
   ik_controller_t *c;
   ik_group_plugin_t g;
   /* proxy instance plugin */
@@ -248,7 +250,7 @@ static void controller_start_poll(fixture_t *fx, int64_t poll_ms) {
   ik_err_t err = {0};
   ik_controller_opts_t o = {.resolver = {resolve_instance, resolve_flavor, fx},
                             .store = &fx->store,
-                            .events_path = fx->events,
+                            .events = fx->ev,
                             .poll_ms = poll_ms,
                             .retry_base_ms = 20,
                             .retry_max_ms = 200,
@@ -271,6 +273,7 @@ static int setup(void **state) {
   snprintf(fx->events, sizeof fx->events, "%s/events.jsonl", fx->dir);
   if (ik_file_provider_new(&fx->loop, fx->files, &fx->file, &err) < 0) return -1;
   if (ik_store_file_new(&fx->loop, fx->store_dir, &fx->store, &err) < 0) return -1;
+  if (ik_events_open(fx->events, &fx->ev, &err) < 0) return -1;
   fx->health = IK_HEALTH_HEALTHY;
   fx->health_of = json_object();
   fx->asked = json_object();
@@ -285,6 +288,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   fixture_t *fx = *state;
   ik_controller_free(fx->c);
+  ik_events_close(fx->ev);
   uv_close((uv_handle_t *)&fx->tick, NULL);
   fx->file.vt->free(fx->file.self);
   fx->store.vt->free(fx->store.self);
@@ -467,6 +471,70 @@ static void a_failing_destroy_is_retried_with_backoff_and_shown(void **state) {
   while (fgets(line, sizeof line, ev)) failed += strstr(line, "\"action-failed\"") != NULL;
   fclose(ev);
   assert_int_equal(failed, 3);
+}
+
+/* A series' value (a histogram's count) on the process's registry, which
+ * every test of this file shares: tests compare before and after. */
+static double metric(ik_metric_t *f, const char *a, const char *b, const char *c) {
+  const char *values[] = {a, b, c};
+  ik_metric_series_t *s = ik_metric_series_v(f, values);
+  return f == ik_engine_metrics()->actions ? ik_metric_value(s) : (double)ik_metric_count(s);
+}
+
+static bool rendered(const char *line) {
+  ik_buf_t out;
+  ik_buf_init(&out);
+  ik_metrics_render(ik_metrics_default(), &out);
+  bool found = strstr(ik_buf_cstr(&out), line) != NULL;
+  ik_buf_free(&out);
+  return found;
+}
+
+static void metrics_count_actions_time_calls_and_heals_and_show_the_group(void **state) {
+  fixture_t *fx = *state;
+  const ik_engine_metrics_t *em = ik_engine_metrics();
+  double ok0 = metric(em->actions, "workers", "provision", "ok");
+  double calls0 = metric(em->plugin_seconds, "instance-test", "Instance.Provision", NULL);
+  double prepares0 = metric(em->plugin_seconds, "flavor-test", "Flavor.Prepare", NULL);
+  double writes0 = metric(em->store_seconds, "file", NULL, NULL);
+  double durations0 = metric(em->action_seconds, "provision", NULL, NULL);
+  commit(fx, spec_json("workers", 3, "v1"));
+  want_n = 3;
+  assert_true(run_until_cond(fx, steady, 5000));
+  assert_true(metric(em->actions, "workers", "provision", "ok") == ok0 + 3);
+  assert_true(metric(em->action_seconds, "provision", NULL, NULL) == durations0 + 3);
+  assert_true(metric(em->plugin_seconds, "instance-test", "Instance.Provision", NULL) == calls0 + 3);
+  assert_true(metric(em->plugin_seconds, "flavor-test", "Flavor.Prepare", NULL) == prepares0 + 3);
+  assert_true(metric(em->store_seconds, "file", NULL, NULL) >= writes0 + 1); /* the spec, the state */
+  assert_true(rendered("infrakit_group_instances{group=\"workers\",state=\"desired\"} 3\n"));
+  assert_true(rendered("infrakit_group_instances{group=\"workers\",state=\"available\"} 3\n"));
+  assert_true(rendered("infrakit_group_phase{group=\"workers\",phase=\"steady\"} 1\n"));
+  assert_true(rendered("infrakit_group_phase{group=\"workers\",phase=\"scaling\"} 0\n"));
+
+  /* A loss, healed: one heal measured, one more provision. */
+  double heals0 = metric(em->heal_seconds, "workers", NULL, NULL);
+  char *ids = file_ids(fx);
+  char path[200];
+  snprintf(path, sizeof path, "%s/%s", fx->files, strtok(ids, " "));
+  unlink(path);
+  free(ids);
+  int before = fx->provisions;
+  assert_true(run_until_cond(fx, steady, 3000));
+  assert_int_equal(fx->provisions, before + 1);
+  assert_true(metric(em->heal_seconds, "workers", NULL, NULL) == heals0 + 1);
+  assert_true(metric(em->actions, "workers", "provision", "ok") == ok0 + 4);
+
+  /* Failures are counted as such, and the success after them. */
+  double errors0 = metric(em->actions, "workers", "destroy", "error");
+  double destroyed0 = metric(em->actions, "workers", "destroy", "ok");
+  fx->destroy_failures_left = 2;
+  commit(fx, spec_json("workers", 2, "v1"));
+  want_n = 2;
+  assert_true(run_until_cond(fx, steady, 5000));
+  assert_true(metric(em->actions, "workers", "destroy", "error") == errors0 + 2);
+  assert_true(metric(em->actions, "workers", "destroy", "ok") == destroyed0 + 1);
+  /* Scaling down replaces nothing: no heal measured. */
+  assert_true(metric(em->heal_seconds, "workers", NULL, NULL) == heals0 + 1);
 }
 
 static void a_restarted_controller_resumes_without_duplicates(void **state) {
@@ -871,6 +939,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(scaling_never_replaces_instances, setup, teardown),
       cmocka_unit_test_setup_teardown(a_config_change_rolls_one_at_a_time, setup, teardown),
       cmocka_unit_test_setup_teardown(a_failing_destroy_is_retried_with_backoff_and_shown, setup, teardown),
+      cmocka_unit_test_setup_teardown(metrics_count_actions_time_calls_and_heals_and_show_the_group, setup, teardown),
       cmocka_unit_test_setup_teardown(a_restarted_controller_resumes_without_duplicates, setup, teardown),
       cmocka_unit_test_setup_teardown(a_restart_does_not_flap_the_phase, setup, teardown),
       cmocka_unit_test_setup_teardown(unknown_health_is_asked_again_soon, setup, teardown),

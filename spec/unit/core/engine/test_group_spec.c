@@ -52,6 +52,8 @@ static char *render(const ik_group_spec_t *s) {
 #define CATTLE(extra) "{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":3}," BLOCKS extra "}}"
 #define LONG_ID "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 129 */
+#define SCALING(block) CATTLE(",\"Scaling\":" block)
+#define TU "\"Policy\":\"target-utilisation\",\"Target\":10"
 #define PETS(extra) "{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"LogicalIDs\":[\"a\",\"b\"]}," BLOCKS extra "}}"
 
 static void group_spec_parse_fills_defaults_and_every_field(void **state) {
@@ -202,6 +204,43 @@ static void group_spec_parse_refuses_bad_input_naming_the_field(void **state) {
        "Properties.Health.MaxUnhealthy: want a number or a percentage like \"25%\", got \"x%\""},
       {CATTLE(",\"Health\":{\"UnhealthyTimeout\":\"5 minutes\"}"),
        "Properties.Health.UnhealthyTimeout: want a duration like \"30s\", got \"5 minutes\""},
+      /* Properties.Scaling (scaling_spec.c) */
+      {SCALING("3"), "Properties.Scaling: want an object, got 3"},
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"LogicalIDs\":[\"a\"]}," BLOCKS
+       ",\"Scaling\":{" TU ",\"Max\":2}}}",
+       "Properties.Scaling: needs Allocation.Size: a group of LogicalIDs has no size to scale"},
+      {SCALING("{\"Max\":2}"),
+       "Properties.Scaling.Policy: must not be blank: give a policy name (\"target-utilisation\") or "
+       "{\"Source\": \"<Lua>\"}"},
+      {SCALING("{\"Policy\":\"../x\",\"Max\":2}"),
+       "Properties.Scaling.Policy: want a name of letters, digits, '.', '_' and '-', got \"../x\""},
+      {SCALING("{\"Policy\":7,\"Max\":2}"),
+       "Properties.Scaling.Policy: want a policy name or {\"Source\": \"<Lua>\"}, got 7"},
+      {SCALING("{\"Policy\":{\"Source\":\"\"},\"Max\":2}"),
+       "Properties.Scaling.Policy.Source: want Lua source returning a function, got \"\""},
+      {SCALING("{\"Policy\":{},\"Max\":2}"),
+       "Properties.Scaling.Policy.Source: want Lua source returning a function, got null"},
+      {SCALING("{\"Policy\":\"target-utilisation\",\"Max\":2}"),
+       "Properties.Scaling.Target: must not be blank: the target-utilisation policy needs the metric's target "
+       "per instance"},
+      {SCALING("{\"Policy\":\"target-utilisation\",\"Target\":0,\"Max\":2}"),
+       "Properties.Scaling.Target: want a number > 0, got 0"},
+      {SCALING("{\"Policy\":\"target-utilisation\",\"Target\":\"high\",\"Max\":2}"),
+       "Properties.Scaling.Target: want a number > 0, got \"high\""},
+      {SCALING("{" TU ",\"Metric\":\"\",\"Max\":2}"), "Properties.Scaling.Metric: want a metric name, got \"\""},
+      {SCALING("{" TU ",\"Tolerance\":1,\"Max\":2}"), "Properties.Scaling.Tolerance: want a fraction in [0, 1), got 1"},
+      {SCALING("{" TU "}"), "Properties.Scaling.Max: must not be blank: the autoscaler needs a ceiling"},
+      {SCALING("{" TU ",\"Min\":5,\"Max\":2}"), "Properties.Scaling.Max: want an integer >= Min (5), got 2"},
+      {SCALING("{" TU ",\"Min\":-1,\"Max\":2}"), "Properties.Scaling.Min: want a non-negative integer, got -1"},
+      {SCALING("{" TU ",\"Max\":1.5}"), "Properties.Scaling.Max: want an integer >= Min (1), got 1.5"},
+      {SCALING("{" TU ",\"Max\":20000}"),
+       "Properties.Scaling.Max: 20000 is above the limit of 10000 instances per group (daemon --max-group-size)"},
+      {SCALING("{" TU ",\"Max\":2,\"Interval\":\"10ms\"}"), "Properties.Scaling.Interval: want at least 100ms, got 10ms"},
+      {SCALING("{" TU ",\"Max\":2,\"Interval\":\"soon\"}"),
+       "Properties.Scaling.Interval: want a duration like \"30s\", got \"soon\""},
+      {SCALING("{" TU ",\"Max\":2,\"CooldownUp\":-1}"),
+       "Properties.Scaling.CooldownUp: want a number of seconds >= 0, got -1"},
+      {SCALING("{" TU ",\"Max\":2,\"ScaleInAfter\":0}"), "Properties.Scaling.ScaleInAfter: want an integer >= 1, got 0"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     json_t *v = load(cases[i].spec);
@@ -344,10 +383,45 @@ static void go_duration_parse_matches_go(void **state) {
   }
 }
 
+/* Properties.Scaling: its defaults and every field (scaling_spec.h). */
+static void group_spec_parse_reads_scaling(void **state) {
+  (void)state;
+  static const struct {
+    const char *spec, *want;
+  } cases[] = {
+      {"{\"ID\":\"g\",\"Properties\":{\"Allocation\":{\"Size\":3}," BLOCKS "}}", "unset"},
+      {SCALING("{" TU ",\"Max\":5}"), "min=1 max=5 interval=10000 up=60000 down=60000 after=3"},
+      {SCALING("{\"Policy\":{\"Source\":\"return function() return 1 end\"},\"Min\":0,\"Max\":0}"),
+       "min=0 max=0 interval=10000 up=60000 down=60000 after=3"},
+      {SCALING("{\"policy\":\"mine\",\"min\":2,\"max\":9,\"interval\":\"500ms\",\"cooldown\":30}"),
+       "min=2 max=9 interval=500 up=30000 down=30000 after=3"},
+      {SCALING("{\"Policy\":\"mine\",\"Max\":9,\"Cooldown\":\"1m\",\"CooldownUp\":\"5s\",\"ScaleInAfter\":1}"),
+       "min=1 max=9 interval=10000 up=5000 down=60000 after=1"},
+      {SCALING("{\"Policy\":\"mine\",\"Max\":9,\"CooldownDown\":0.5}"),
+       "min=1 max=9 interval=10000 up=60000 down=500 after=3"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    json_t *v = load(cases[i].spec);
+    ik_group_spec_t s;
+    ik_err_t err = {0};
+    if (ik_group_spec_parse(v, &s, &err) != 0) fail_msg("case %zu: %s", i, err.msg);
+    char got[160];
+    const ik_scaling_t *c = &s.scaling;
+    if (!c->set)
+      snprintf(got, sizeof got, "unset");
+    else
+      snprintf(got, sizeof got, "min=%" PRIu64 " max=%" PRIu64 " interval=%" PRId64 " up=%" PRId64 " down=%" PRId64 " after=%u", c->min, c->max, c->interval_ms, c->cooldown_up_ms, c->cooldown_down_ms, c->scale_in_after);
+    assert_string_equal(got, cases[i].want);
+    ik_group_spec_free(&s);
+    json_decref(v);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(group_spec_parse_fills_defaults_and_every_field),
       cmocka_unit_test(group_spec_parse_refuses_bad_input_naming_the_field),
+      cmocka_unit_test(group_spec_parse_reads_scaling),
       cmocka_unit_test(group_spec_parse_computes_infrakit_config_hash),
       cmocka_unit_test(group_spec_parse_limited_bounds_size_and_logical_ids),
       cmocka_unit_test(intstr_scaled_rounds_surge_up_and_unavailable_down),

@@ -229,6 +229,19 @@ static void grant_and_campaign_won_leads(void **state) {
   assert_int_equal(json_integer_value(json_object_get(fx->watches[0].req, "start_revision")), 6);
 }
 
+/* A daemon paused past its lease's local deadline (TTL 1 s: 833 ms after
+ * the grant was sent) may not act the instant it wakes, before the
+ * deadline's timer has had a chance to run and depose it. */
+static void may_act_reads_the_clock_not_the_deadline_timer(void **state) {
+  fixture_t *fx = *state;
+  assert_false(ik_manager_etcd_may_act(fx->m)); /* not leading */
+  win(fx);
+  assert_true(ik_manager_etcd_may_act(fx->m));
+  uv_sleep(900);                                 /* "paused": the loop does not run */
+  assert_true(ik_manager_etcd_is_leader(fx->m)); /* the timer has not fired */
+  assert_false(ik_manager_etcd_may_act(fx->m));
+}
+
 static void campaign_lost_follows_the_holder(void **state) {
   fixture_t *fx = *state;
   answer(next_call(fx, "/v3/lease/grant"), "{\"ID\":\"7\",\"TTL\":\"1\"}");
@@ -372,9 +385,23 @@ static void answers_after_free_are_dropped(void **state) {
   /* teardown frees with the grant outstanding, then answers it */
 }
 
+/* TTL/3 of the lease etcd grants (whole seconds), which the daemon also
+ * gives the gateway as the keepalive's timeout. */
+static void keepalive_every_is_a_third_of_the_whole_second_ttl(void **state) {
+  (void)state;
+  static const struct {
+    int64_t ttl_ms;
+    uint64_t every_ms;
+  } cases[] = {{0, 666}, {1000, 333}, {1500, 666}, {2000, 666}, {3000, 1000}, {3600000, 1200000}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    assert_int_equal(ik_manager_etcd_keepalive_every_ms(cases[i].ttl_ms), cases[i].every_ms);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(keepalive_every_is_a_third_of_the_whole_second_ttl),
       cmocka_unit_test_setup_teardown(grant_and_campaign_won_leads, setup, teardown),
+      cmocka_unit_test_setup_teardown(may_act_reads_the_clock_not_the_deadline_timer, setup, teardown),
       cmocka_unit_test_setup_teardown(campaign_lost_follows_the_holder, setup, teardown),
       cmocka_unit_test_setup_teardown(keepalive_without_ttl_loses_and_grants_again, setup, teardown),
       cmocka_unit_test_setup_teardown(failing_keepalives_lose_before_the_ttl, setup, teardown),

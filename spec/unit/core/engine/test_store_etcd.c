@@ -231,7 +231,7 @@ static void wait_slot(void *ctx, slot_t *s) { run_until(ctx, &s->done, 1); }
 /* A gateway on endpoints and a store under prefix on it. */
 static void open_store(fixture_t *fx, const char *endpoints, const char *prefix) {
   ik_err_t err = {0};
-  assert_int_equal(ik_etcd_gateway_new(fx->http, endpoints, 2000, &fx->gw, &err), 0);
+  assert_int_equal(ik_etcd_gateway_new(fx->http, endpoints, &(ik_etcd_gateway_opts_t){.timeout_ms = 2000}, &fx->gw, &err), 0);
   assert_int_equal(ik_store_etcd_new(&fx->loop, &fx->gw, prefix, &fx->store, &err), 0);
 }
 

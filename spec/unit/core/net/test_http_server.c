@@ -27,13 +27,37 @@ typedef struct fixture {
   int nheld;
   bool hold; /* handler keeps requests instead of answering */
   int handled;
+  bool stream;             /* handler answers with a stream (st) */
+  ik_http_stream_t *st;    /* NULL once closed */
+  int stream_closed;       /* on_closed calls */
+  char last_id[64];        /* the request's Last-Event-ID, or "" */
+  char kind[64], group[8]; /* its ?kind= and ?group= ("-" when absent) */
 } fixture_t;
+
+static void on_stream_closed(ik_http_stream_t *st, void *data) {
+  fixture_t *f = data;
+  assert_ptr_equal(st, f->st);
+  f->st = NULL;
+  f->stream_closed++;
+}
 
 static void handler(ik_http_request_t *req, void *data) {
   fixture_t *f = data;
   f->handled++;
+  if (f->stream) {
+    const char *id = ik_http_request_header(req, "last-event-id");
+    snprintf(f->last_id, sizeof f->last_id, "%s", id ? id : "");
+    if (!ik_http_query_param(req->query, "kind", f->kind, sizeof f->kind)) snprintf(f->kind, sizeof f->kind, "-");
+    if (!ik_http_query_param(req->query, "group", f->group, sizeof f->group)) snprintf(f->group, sizeof f->group, "-");
+    f->st = ik_http_stream_start(req, 200, "text/event-stream", "Cache-Control: no-cache\r\n", on_stream_closed, f);
+    return;
+  }
   if (f->hold && f->nheld < 8) {
     f->held[f->nheld++] = req;
+    return;
+  }
+  if (strcmp(req->path, "/with-headers") == 0) {
+    ik_http_respond_headers(req, 200, "text/html", "Cache-Control: no-cache\r\nX-Frame: none\r\n", "hi", 2);
     return;
   }
   char body[128];
@@ -79,6 +103,7 @@ typedef struct client {
   ik_buf_t got;
   bool eof;
   bool hangup_after_write;
+  bool no_read; /* never reads: a client that does not keep up */
 } client_t;
 
 static void on_client_alloc(uv_handle_t *h, size_t n, uv_buf_t *buf) {
@@ -103,7 +128,7 @@ static void on_client_written(uv_write_t *w, int status) {
 static void on_client_connected(uv_connect_t *req, int status) {
   client_t *c = req->data;
   assert_int_equal(status, 0);
-  uv_read_start((uv_stream_t *)&c->pipe, on_client_alloc, on_client_read);
+  if (!c->no_read) uv_read_start((uv_stream_t *)&c->pipe, on_client_alloc, on_client_read);
   uv_buf_t b = uv_buf_init((char *)(uintptr_t)c->send, (unsigned)strlen(c->send));
   c->write.data = c;
   uv_write(&c->write, (uv_stream_t *)&c->pipe, &b, 1, on_client_written);
@@ -377,6 +402,23 @@ static void a_head_response_has_no_body(void **state) {
   stop(&f);
 }
 
+/* ik_http_respond_headers: the caller's header lines go out after
+ * Content-Type, before Content-Length, as given. */
+static void a_response_carries_the_extra_headers_given(void **state) {
+  fixture_t f;
+  assert_int_equal(start(&f, (ik_http_server_opts_t){0}), 0);
+  client_t c;
+  client_start(&f, &c, "GET /with-headers HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  run_until(&f, &c.eof);
+  const char *out = got(&c);
+  assert_non_null(strstr(out, "HTTP/1.1 200 OK\r\n"));
+  assert_non_null(
+      strstr(out, "Content-Type: text/html\r\nCache-Control: no-cache\r\nX-Frame: none\r\nContent-Length: 2\r\n"));
+  assert_non_null(strstr(out, "\r\n\r\nhi"));
+  ik_buf_free(&c.got);
+  stop(&f);
+}
+
 /* On TCP with check_host, a request must name the listener (its address
  * or localhost, and its port if any) in exactly one Host header: a page
  * reaching the port through the attacker's own DNS name is refused. */
@@ -581,9 +623,147 @@ static void bad_listen_addresses_are_named(void **state) {
   assert_int_equal(leaked, 0);
 }
 
+/* --- streamed responses --------------------------------------------------- */
+
+static void on_wait_timer(uv_timer_t *t) {
+  bool *fired = t->data;
+  *fired = true;
+}
+
+/* Turn the loop for ms (the listener keeps it alive). */
+static void run_for(fixture_t *f, uint64_t ms) {
+  uv_timer_t t;
+  bool fired = false;
+  uv_timer_init(&f->loop.uv, &t);
+  t.data = &fired;
+  uv_timer_start(&t, on_wait_timer, ms, 0);
+  run_until(f, &fired);
+  uv_close((uv_handle_t *)&t, NULL);
+  uv_run(&f->loop.uv, UV_RUN_NOWAIT);
+}
+
+/* Headers go out at once (no Content-Length, Connection: close), then each
+ * piece as written; the request and idle timeouts do not apply while it
+ * streams; the end sends what is queued, then closes, without on_closed.
+ * The request's headers (any case) and query parameters (decoded) reach
+ * the handler. */
+static void a_stream_sends_headers_then_pieces_and_never_times_out(void **state) {
+  fixture_t f;
+  assert_int_equal(start(&f, (ik_http_server_opts_t){.idle_timeout_ms = 30, .request_timeout_ms = 30}), 0);
+  f.stream = true;
+  client_t c;
+  client_start(&f, &c, "GET /events?kind=a%2Cb&group=w+1 HTTP/1.1\r\nHost: h\r\nLAST-EVENT-ID: 41\r\n\r\n");
+  for (int i = 0; i < 1000 && f.st == NULL; i++) uv_run(&f.loop.uv, UV_RUN_ONCE);
+  assert_non_null(f.st);
+  assert_string_equal(f.last_id, "41");
+  assert_string_equal(f.kind, "a,b");
+  assert_string_equal(f.group, "w 1");
+  assert_int_equal(ik_http_server_stats(f.server).streams, 1);
+  assert_int_equal(ik_http_stream_write(f.st, "id: 1\n\n", 7), 0);
+  run_for(&f, 100); /* past both timeouts */
+  assert_non_null(f.st);
+  assert_int_equal(ik_http_stream_write(f.st, "id: 2\n\n", 7), 0);
+  run_for(&f, 20);
+  const char *text = got(&c);
+  assert_non_null(strstr(text, "HTTP/1.1 200 OK\r\n"));
+  assert_non_null(strstr(text, "Content-Type: text/event-stream\r\n"));
+  assert_non_null(strstr(text, "Cache-Control: no-cache\r\nConnection: close\r\n\r\nid: 1\n\nid: 2\n\n"));
+  assert_null(strstr(text, "Content-Length"));
+  assert_false(c.eof);
+  ik_http_stream_end(f.st);
+  f.st = NULL;
+  run_until(&f, &c.eof);
+  assert_int_equal(f.stream_closed, 0);
+  assert_int_equal(ik_http_server_stats(f.server).timeouts, 0);
+  assert_int_equal(ik_http_server_stats(f.server).streams, 0);
+  ik_buf_free(&c.got);
+  stop(&f);
+}
+
+/* A client that hangs up ends its stream: on_closed, once. */
+static void a_stream_ends_when_its_client_goes(void **state) {
+  fixture_t f;
+  assert_int_equal(start(&f, (ik_http_server_opts_t){0}), 0);
+  f.stream = true;
+  client_t c;
+  client_start(&f, &c, "GET /events HTTP/1.1\r\nHost: h\r\n\r\n");
+  for (int i = 0; i < 1000 && f.st == NULL; i++) uv_run(&f.loop.uv, UV_RUN_ONCE);
+  assert_non_null(f.st);
+  assert_string_equal(f.last_id, "");
+  assert_string_equal(f.kind, "-");
+  uv_close((uv_handle_t *)&c.pipe, NULL);
+  for (int i = 0; i < 1000 && f.stream_closed == 0; i++) uv_run(&f.loop.uv, UV_RUN_ONCE);
+  assert_int_equal(f.stream_closed, 1);
+  assert_null(f.st);
+  ik_buf_free(&c.got);
+  stop(&f);
+}
+
+/* A client that does not read is closed once max_stream_backlog bytes wait
+ * for it: the write that would pass the limit fails and on_closed runs. */
+static void a_stream_client_that_does_not_keep_up_is_dropped(void **state) {
+  fixture_t f;
+  assert_int_equal(start(&f, (ik_http_server_opts_t){.max_stream_backlog = 64 * 1024}), 0);
+  f.stream = true;
+  client_t c;
+  memset(&c, 0, sizeof c);
+  c.send = "GET /events HTTP/1.1\r\nHost: h\r\n\r\n";
+  c.no_read = true;
+  uv_pipe_init(&f.loop.uv, &c.pipe, 0);
+  c.pipe.data = &c;
+  c.connect.data = &c;
+  uv_pipe_connect(&c.connect, &c.pipe, f.path, on_client_connected);
+  for (int i = 0; i < 1000 && f.st == NULL; i++) uv_run(&f.loop.uv, UV_RUN_ONCE);
+  assert_non_null(f.st);
+  static char piece[8192];
+  memset(piece, 'x', sizeof piece);
+  int rc = 0, writes = 0;
+  while (rc == 0 && writes < 100000) {
+    rc = ik_http_stream_write(f.st, piece, sizeof piece);
+    writes++;
+    uv_run(&f.loop.uv, UV_RUN_NOWAIT);
+  }
+  assert_int_equal(rc, IK_EIO);
+  assert_int_equal(f.stream_closed, 1);
+  assert_int_equal(ik_http_server_stats(f.server).dropped, 1);
+  uv_close((uv_handle_t *)&c.pipe, NULL);
+  stop(&f);
+}
+
+/* Closing the server ends every stream (on_closed) and frees everything;
+ * a HEAD request gets the headers alone and no stream. */
+static void closing_the_server_ends_its_streams(void **state) {
+  fixture_t f;
+  assert_int_equal(start(&f, (ik_http_server_opts_t){0}), 0);
+  f.stream = true;
+  client_t head;
+  client_start(&f, &head, "HEAD /events HTTP/1.1\r\nHost: h\r\n\r\n");
+  run_until(&f, &head.eof);
+  assert_int_equal(f.handled, 1);
+  assert_null(f.st);
+  assert_non_null(strstr(got(&head), "Content-Type: text/event-stream"));
+  client_t c;
+  client_start(&f, &c, "GET /events HTTP/1.1\r\nHost: h\r\n\r\n");
+  for (int i = 0; i < 1000 && f.st == NULL; i++) uv_run(&f.loop.uv, UV_RUN_ONCE);
+  assert_non_null(f.st);
+  ik_http_server_close(f.server);
+  assert_int_equal(f.stream_closed, 1);
+  ik_loop_run(&f.loop);
+  assert_true(c.eof);
+  int leaked = -1;
+  assert_int_equal(ik_loop_close(&f.loop, &leaked), 0);
+  assert_int_equal(leaked, 0);
+  ik_buf_free(&c.got);
+  ik_buf_free(&head.got);
+  unlink(f.path);
+  rmdir(f.dir);
+}
+
 int main(void) {
+
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(pipelined_requests_are_answered_in_order),
+      cmocka_unit_test(a_response_carries_the_extra_headers_given),
       cmocka_unit_test(a_late_response_holds_back_the_next_request),
       cmocka_unit_test(oversized_headers_get_431_and_close),
       cmocka_unit_test(oversized_body_gets_413_before_it_is_read),
@@ -598,6 +778,10 @@ int main(void) {
       cmocka_unit_test(tcp_requests_must_name_the_listener_in_host),
       cmocka_unit_test(tls_files_that_do_not_load_are_named),
       cmocka_unit_test(a_tls_listener_serves_only_clients_with_a_certificate_from_its_ca),
+      cmocka_unit_test(a_stream_sends_headers_then_pieces_and_never_times_out),
+      cmocka_unit_test(a_stream_ends_when_its_client_goes),
+      cmocka_unit_test(a_stream_client_that_does_not_keep_up_is_dropped),
+      cmocka_unit_test(closing_the_server_ends_its_streams),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
