@@ -214,6 +214,8 @@ void ik__group_unref(ik__group_t *g) {
   controller_release(c);
 }
 
+void ik_controller_free(ik_controller_t *c) { ik_controller_stop(c, IK_ECANCELED, "the daemon is shutting down"); }
+
 int ik__group_plugins(ik__group_t *g, ik_err_t *err) {
   ik_resolver_t *r = &g->c->o.resolver;
   int rc;
@@ -535,7 +537,7 @@ static void commit_details(commit_op_t *co, json_t *descs) {
 static int commit_check(op_t *op, const ik_err_t *err, ik_err_t *out) {
   commit_op_t *co = (commit_op_t *)op;
   if (op->c->closing)
-    return ik_err_set(out, IK_ECANCELED, "group %s: the daemon is shutting down", co->spec.id ? co->spec.id : "");
+    return ik_err_set(out, op->c->closing_code, "group %s: %s", co->spec.id ? co->spec.id : "", op->c->closing_why);
   if (err) return ik_err_set(out, err->code, "group %s: %s (%s): %s", co->spec.id, op->plugin, op_step_name(op), err->msg);
   return 0;
 }
@@ -737,8 +739,7 @@ static int c_describe(void *self, const char *id, ik_spi_cb cb, void *data, ik_e
 static int destroy_check(op_t *op, const ik_err_t *err, ik_err_t *out) {
   ik__group_t *g = ik__group_find(op->c, op->id);
   if (op->c->closing)
-    return ik_err_set(out, IK_ECANCELED, "destroy group %s: the daemon is shutting down; destroy it again after restart",
-                      op->id);
+    return ik_err_set(out, op->c->closing_code, "destroy group %s: %s; destroy it again", op->id, op->c->closing_why);
   if (err) {
     ik_err_set(out, err->code, "destroy group %s: %s; the group stays in state destroying (destroy it again to retry)",
                op->id, err->msg);
@@ -1308,14 +1309,16 @@ static void controller_release(ik_controller_t *c) {
   ik_free(c);
 }
 
-void ik_controller_free(ik_controller_t *c) {
+void ik_controller_stop(ik_controller_t *c, int code, const char *why) {
   if (c == NULL) return;
   ik_metrics_remove_collector(ik_metrics_default(), ik__controller_collect, c);
   c->closing = true;
+  c->closing_code = code;
+  snprintf(c->closing_why, sizeof c->closing_why, "%s", why);
   c->live++; /* not freed while its groups go */
   while (c->groups) group_remove(c->groups);
   /* Calls their plugins did not answer on free: their callers hear now. */
-  while (c->guards) guard_expire(c->guards, IK_ECANCELED, "the controller is shutting down");
+  while (c->guards) guard_expire(c->guards, code, why);
   c->live--;
   controller_release(c);
 }

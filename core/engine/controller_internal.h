@@ -177,9 +177,11 @@ struct ik_controller {
   ik_events_t *events;
   ik__group_t *groups;
   uint64_t rng;
-  bool closing; /* ik_controller_free was called */
-  bool fenced;  /* the last may_act said no (logged once per run) */
-  size_t live;  /* groups and operations still referring to the controller */
+  bool closing;          /* ik_controller_free (or _stop) was called */
+  int closing_code;      /* what operations still out fail with then, */
+  char closing_why[160]; /* and why: "the daemon is shutting down", or the leadership loss */
+  bool fenced;           /* the last may_act said no (logged once per run) */
+  size_t live;           /* groups and operations still referring to the controller */
 };
 
 /* --- controller.c ------------------------------------------------------ */

@@ -958,6 +958,27 @@ static bool provision_timed_out(fixture_t *fx) {
   return ok;
 }
 
+/* A controller stopped for a leadership loss (ik_controller_stop) fails
+ * the operations still out with the reason it was given, not "the daemon
+ * is shutting down": a commit between its validation and its store write
+ * tells its client that this daemon no longer leads. Nothing was
+ * provisioned. */
+static void a_stopped_controller_fails_operations_still_out_with_its_reason(void **state) {
+  fixture_t *fx = *state;
+  slot_t s = {0};
+  ik_err_t err = {0};
+  json_t *spec = spec_json("workers", 2, "v1");
+  assert_int_equal(fx->g.vt->commit(fx->g.self, spec, false, on_slot, &s, &err), 0);
+  ik_controller_stop(fx->c, IK_ENOTLEADER, "not the leader any more: the lease expired");
+  fx->c = NULL;
+  run_until(fx, &s.done, 1);
+  assert_int_equal(s.err.code, IK_ENOTLEADER);
+  assert_string_equal(s.err.msg, "group workers: not the leader any more: the lease expired");
+  assert_int_equal(count_files(fx), 0);
+  slot_clear(&s);
+  json_decref(spec);
+}
+
 /* A provision that never answers holds no slot forever: after the call
  * deadline it counts as failed (the error says so), is retried with
  * backoff, and the group converges. Its late answer is dropped, not
@@ -1017,6 +1038,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_canary_waits_for_promotion, setup, teardown),
       cmocka_unit_test_setup_teardown(a_paused_rollout_waits_for_resume_and_survives_a_restart, setup, teardown),
       cmocka_unit_test_setup_teardown(a_new_spec_is_pending_until_planned, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_stopped_controller_fails_operations_still_out_with_its_reason, setup, teardown),
       cmocka_unit_test_setup_teardown(a_crash_looping_instance_backs_off, setup, teardown),
       cmocka_unit_test_setup_teardown(losing_different_instances_is_not_a_crash_loop, setup, teardown),
       cmocka_unit_test_setup_teardown(a_provision_that_never_answers_times_out_and_its_late_answer_is_reconciled, setup,
