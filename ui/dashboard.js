@@ -2,7 +2,8 @@
 //
 // Data, as any client gets it:
 //   POST /                JSON-RPC: Group.InspectGroups, Group.Status,
-//                         Group.SetSize, Group.Promote (the CLI's calls)
+//                         Group.SetSize, Group.Promote, Group.Pause,
+//                         Group.Resume (the CLI's calls)
 //   GET /events           Server-Sent Events, one per events.jsonl line; when
 //                         the daemon has none (404), the page re-reads the
 //                         groups every 2 s instead
@@ -19,7 +20,7 @@ const MAX_EVENTS = 100;
 const EVENT_NAMES = [
   "committed", "resumed", "phase", "provisioned", "destroyed-instance", "drained", "labelled",
   "action-failed", "drain-failed", "instance-lost", "crash-loop", "instance-missing",
-  "rollout-done", "rollout-failed", "promoted", "scaled", "freed", "destroyed",
+  "rollout-done", "rollout-failed", "promoted", "rollout-paused", "rollout-resumed", "scaled", "freed", "destroyed",
   "observe-failed", "persist-failed", "leadership-gained", "leadership-lost",
 ];
 
@@ -218,7 +219,18 @@ function renderControls(g) {
       class: g.Phase === "canary-paused" ? "promote primary" : "promote",
       title: "go on with a canary rollout (Group.Promote)",
       onclick: () => act(g.ID, "Group.Promote"),
-    }, "Promote canary"));
+    }, "Promote canary"),
+    // Both always shown: the daemon decides, and says why it refuses.
+    el("button", {
+      class: "pause",
+      title: "start no new replacement until resumed (Group.Pause)",
+      onclick: () => act(g.ID, "Group.Pause"),
+    }, "Pause rollout"),
+    el("button", {
+      class: g.Paused ? "resume primary" : "resume",
+      title: "let a paused rollout go on (Group.Resume)",
+      onclick: () => act(g.ID, "Group.Resume"),
+    }, "Resume rollout"));
 }
 
 function renderGroup(g) {

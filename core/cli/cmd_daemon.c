@@ -383,7 +383,9 @@ static void ha_lost(const char *reason, void *ctx) {
   daemon_t *d = ctx;
   ik_daemon_autoscale_stop(d->autoscale); /* no decision from here on */
   ik_group_gate_set_local(d->gate, NULL);
-  ik_controller_free(d->controller);
+  char *why = ik_sprintf("not the leader any more: %s", reason);
+  ik_controller_stop(d->controller, IK_ENOTLEADER, why);
+  ik_free(why);
   d->controller = NULL;
   ik_events_use_store(d->events, NULL); /* our writes are refused now */
   char n[24];
@@ -421,10 +423,22 @@ static bool relay_events(void *ctx, ik_http_request_t *req) {
   return ik_daemon_events_relay(req, d->forward_http, location);
 }
 
+/* A write the store's guard refused (we no longer hold the leader key).
+ * Most are answered after the step-down, so the leadership-lost event's
+ * count misses them: each is logged and appended to the event log. */
+static void ha_refused(const char *op, const char *key, uint64_t refused, void *ctx) {
+  daemon_t *d = ctx;
+  char n[24];
+  snprintf(n, sizeof n, "%" PRIu64, refused);
+  ik_log(IK_LOG_WARN, "daemon", "store write refused: not the leader", "op", op, "key", key, "refused_writes", n, NULL);
+  ha_event(d, "write-refused", json_pack("{s:s,s:s,s:I}", "op", op, "key", key, "refused_writes", (json_int_t)refused));
+}
+
 /* Campaign, once the group plugin listens: its location is what the
  * others forward to (the --listen URL, else the unix socket). */
 static int ha_start(daemon_t *d, ik_err_t *err) {
-  int rc;
+  int rc = ik_store_etcd_on_refused(&d->store, ha_refused, d, err);
+  if (rc < 0) return rc;
   char *location = d->group_url ? ik_strdup(d->group_url) : ik_sprintf("unix://%s/group", d->dir);
   ik_manager_etcd_opts_t o = {
       .gateway = d->etcd_gw,

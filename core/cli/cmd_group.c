@@ -1,4 +1,4 @@
-/* infrakit group commit|describe|ls|scale|free|destroy|promote|watch
+/* infrakit group commit|describe|ls|scale|free|destroy|promote|pause|resume|watch
  *
  * Talks Group/0.1.1 to the group controller (the daemon's `group` plugin,
  * or any group plugin named with --plugin) through the remote adapter: the
@@ -58,7 +58,9 @@ static ik_cli_target_t group_plugin(const ik_cli_common_t *c) {
 typedef enum id_op { OP_STATUS,
                      OP_FREE,
                      OP_DESTROY,
-                     OP_PROMOTE } id_op_t;
+                     OP_PROMOTE,
+                     OP_PAUSE,
+                     OP_RESUME } id_op_t;
 
 typedef struct id_arg {
   id_op_t op;
@@ -74,6 +76,8 @@ static int start_id_op(ik_cli_client_t *s, void *arg, ik_cli_result_t *res, ik_e
   case OP_FREE: fn = vt->free_group; break;
   case OP_DESTROY: fn = vt->destroy; break;
   case OP_PROMOTE: fn = vt->promote; break;
+  case OP_PAUSE: fn = vt->pause; break;
+  case OP_RESUME: fn = vt->resume; break;
   default: abort();
   }
   if (fn == NULL) return ik_err_set(err, IK_ENOTFOUND, "this group plugin does not support it");
@@ -223,7 +227,7 @@ static void print_status(const json_t *st) {
   }
 }
 
-/* describe, free, destroy and promote: the call op on the one group ID
+/* describe, free, destroy, promote, pause and resume: the call op on the one group ID
  * given; done is what a success prints (NULL: the status). */
 static int id_command(const ik_cli_cmd_t *cmd, int argc, char **argv, id_op_t op, const char *done) {
   ik_cli_common_t c = {0};
@@ -254,7 +258,7 @@ static const ik_cli_cmd_t ik_cmd_group_describe = {
     .summary = "Show a group: phase, progress, instances, actions in flight, failures",
     .usage = "infrakit group describe [--json] [--plugin NAME] ID",
     .help = "Prints the controller's view of group ID: its phase (steady, scaling, rolling,\n"
-            "canary-paused, blocked, destroying) and why, how many instances are at the\n"
+            "canary-paused, paused, blocked, destroying) and why, how many instances are at the\n"
             "target config and available, each member's health, the actions in flight or\n"
             "backing off (with the time to the next try), every failed action with its\n"
             "attempts and last error, and a crash loop: how the last instance ended (exit\n"
@@ -329,7 +333,7 @@ static const ik_cli_cmd_t ik_cmd_group_ls = {
     .run = ls_run,
 };
 
-/* --- scale, free, destroy, promote ----------------------------------------- */
+/* --- scale, free, destroy, promote, pause, resume ----------------------------------------- */
 
 typedef struct scale_arg {
   const char *id;
@@ -375,12 +379,13 @@ static const ik_cli_cmd_t ik_cmd_group_scale = {
     .run = scale_run,
 };
 
-/* free, destroy and promote share these options. */
+/* free, destroy, promote, pause and resume share these options. */
 #define SIMPLE_OPTS_HELP                                 \
   "\nOptions:\n"                                         \
   "      --json          print {\"ID\", \"OK\": true}\n" \
   "  -p, --plugin NAME   the group plugin (default: group)\n"
-static const ik_cli_cmd_t ik_cmd_group_free, ik_cmd_group_destroy, ik_cmd_group_promote;
+static const ik_cli_cmd_t ik_cmd_group_free, ik_cmd_group_destroy, ik_cmd_group_promote, ik_cmd_group_pause,
+    ik_cmd_group_resume;
 static int free_run(int argc, char **argv) {
   return id_command(&ik_cmd_group_free, argc, argv, OP_FREE, "no longer managed; its instances are left running");
 }
@@ -389,6 +394,13 @@ static int destroy_run(int argc, char **argv) {
 }
 static int promote_run(int argc, char **argv) {
   return id_command(&ik_cmd_group_promote, argc, argv, OP_PROMOTE, "promoted; the rollout goes on past the canaries");
+}
+static int pause_run(int argc, char **argv) {
+  return id_command(&ik_cmd_group_pause, argc, argv, OP_PAUSE,
+                    "paused; no new replacement starts until 'infrakit group resume'");
+}
+static int resume_run(int argc, char **argv) {
+  return id_command(&ik_cmd_group_resume, argc, argv, OP_RESUME, "resumed; the rollout goes on");
 }
 
 static const ik_cli_cmd_t ik_cmd_group_free = {
@@ -418,6 +430,30 @@ static const ik_cli_cmd_t ik_cmd_group_promote = {
             "new config (phase canary-paused). Check them, then promote: the rollout goes\n"
             "on under MaxSurge / MaxUnavailable. The promotion is stored durably.\n" SIMPLE_OPTS_HELP,
     .run = promote_run,
+};
+
+static const ik_cli_cmd_t ik_cmd_group_pause = {
+    .name = "group pause",
+    .summary = "Pause a group's rollout: no new replacement until resume",
+    .usage = "infrakit group pause [--json] [--plugin NAME] ID",
+    .help = "Stores durably that group ID is paused (phase paused), as 'kubectl rollout\n"
+            "pause' does: the rollout starts no new replacement - no surge, no rolling\n"
+            "update destroy. Actions already in flight finish. Scaling, the replacement of\n"
+            "lost or unhealthy instances and rollback-on-failure detection go on. A group\n"
+            "with no rollout may be paused too: a spec committed while paused waits.\n"
+            "The pause survives a restart of the daemon and a change of leader.\n"
+            "Fails (exit 1) if the group is unknown or already paused.\n" SIMPLE_OPTS_HELP,
+    .run = pause_run,
+};
+
+static const ik_cli_cmd_t ik_cmd_group_resume = {
+    .name = "group resume",
+    .summary = "Resume a paused rollout",
+    .usage = "infrakit group resume [--json] [--plugin NAME] ID",
+    .help = "Clears the pause of group ID (stored durably): its rollout goes on under\n"
+            "MaxSurge / MaxUnavailable, or the spec committed while paused rolls out.\n"
+            "Fails (exit 1) if the group is unknown or not paused.\n" SIMPLE_OPTS_HELP,
+    .run = resume_run,
 };
 
 /* --- watch ----------------------------------------------------------------
@@ -507,6 +543,10 @@ static void on_watch_status(json_t *st, const ik_err_t *err, void *data) {
                     "commit a spec that works.\n",
             w->id, w->id);
     watch_finish(w, WATCH_EXIT_BLOCKED);
+  } else if (w->until_steady && phase && strcmp(phase, "paused") == 0) {
+    ik_cli_fail(w->cmd, "group %s is paused: %s", w->id, line);
+    fprintf(stderr, "'infrakit group resume %s' lets the rollout go on.\n", w->id);
+    watch_finish(w, WATCH_EXIT_PAUSED);
   } else if (w->until_steady && phase && strcmp(phase, "canary-paused") == 0) {
     ik_cli_fail(w->cmd, "group %s is waiting for its canaries to be promoted: %s", w->id, line);
     fprintf(stderr, "Check the canaries, then 'infrakit group promote %s' (the rollout goes on), or commit\n"
@@ -609,12 +649,14 @@ static const ik_cli_cmd_t ik_cmd_group_watch = {
             "      --until-steady      exit 0 once the group is steady with nothing in flight\n"
             "                          and no crash loop; exit 3 if it is blocked, 4 if a\n"
             "                          canary rollout waits for 'infrakit group promote'\n"
+            "                          or the group is paused ('infrakit group resume')\n"
             "      --timeout DURATION  give up after this long (90s, 10m): exit 5\n"
             "      --interval MS       also ask this often, events or not (default 5000)\n"
             "      --json              print the whole status document on each change\n"
             "  -p, --plugin NAME       the group plugin (default: group)\n\n"
             "Exit status: 0 steady (--until-steady), 1 an error (no daemon at the start,\n"
-            "unknown group), 2 a usage error, 3 blocked, 4 canary-paused, 5 timed out.\n",
+            "unknown group), 2 a usage error, 3 blocked, 4 canary-paused or paused,\n"
+            "5 timed out.\n",
     .run = watch_run,
 };
 
@@ -628,6 +670,8 @@ static const ik_cli_cmd_t *const group_subs[] = {
     &ik_cmd_group_free,
     &ik_cmd_group_destroy,
     &ik_cmd_group_promote,
+    &ik_cmd_group_pause,
+    &ik_cmd_group_resume,
     &ik_cmd_group_watch,
     NULL,
 };
@@ -637,7 +681,7 @@ static int group_run(int argc, char **argv) { return ik_cli_run_sub(&ik_cmd_grou
 const ik_cli_cmd_t ik_cmd_group = {
     .name = "group",
     .summary = "Manage groups of instances: commit, describe, scale, roll out, destroy",
-    .usage = "infrakit group commit|describe|ls|scale|free|destroy|promote|watch ...",
+    .usage = "infrakit group commit|describe|ls|scale|free|destroy|promote|pause|resume|watch ...",
     .help = "Subcommands (each has --help):\n"
             "  commit      create or update a group from its spec (FILE or -)\n"
             "  describe    phase, progress, instances, failures of one group\n"
@@ -646,6 +690,8 @@ const ik_cli_cmd_t ik_cmd_group = {
             "  free        stop managing a group, leaving its instances\n"
             "  destroy     destroy a group's instances and forget it\n"
             "  promote     let a canary rollout go on\n"
+            "  pause       pause a group's rollout (no new replacement)\n"
+            "  resume      let a paused rollout go on\n"
             "  watch       follow a group's progress\n\n"
             "They talk to the daemon's group controller (plugin \"group\"; start it with\n"
             "'infrakit daemon'); docs/groups.md explains specs, rollouts and health.\n\n"

@@ -214,6 +214,8 @@ void ik__group_unref(ik__group_t *g) {
   controller_release(c);
 }
 
+void ik_controller_free(ik_controller_t *c) { ik_controller_stop(c, IK_ECANCELED, "the daemon is shutting down"); }
+
 int ik__group_plugins(ik__group_t *g, ik_err_t *err) {
   ik_resolver_t *r = &g->c->o.resolver;
   int rc;
@@ -535,7 +537,7 @@ static void commit_details(commit_op_t *co, json_t *descs) {
 static int commit_check(op_t *op, const ik_err_t *err, ik_err_t *out) {
   commit_op_t *co = (commit_op_t *)op;
   if (op->c->closing)
-    return ik_err_set(out, IK_ECANCELED, "group %s: the daemon is shutting down", co->spec.id ? co->spec.id : "");
+    return ik_err_set(out, op->c->closing_code, "group %s: %s", co->spec.id ? co->spec.id : "", op->c->closing_why);
   if (err) return ik_err_set(out, err->code, "group %s: %s (%s): %s", co->spec.id, op->plugin, op_step_name(op), err->msg);
   return 0;
 }
@@ -746,8 +748,7 @@ static int c_describe(void *self, const char *id, ik_spi_cb cb, void *data, ik_e
 static int destroy_check(op_t *op, const ik_err_t *err, ik_err_t *out) {
   ik__group_t *g = ik__group_find(op->c, op->id);
   if (op->c->closing)
-    return ik_err_set(out, IK_ECANCELED, "destroy group %s: the daemon is shutting down; destroy it again after restart",
-                      op->id);
+    return ik_err_set(out, op->c->closing_code, "destroy group %s: %s; destroy it again", op->id, op->c->closing_why);
   if (err) {
     ik_err_set(out, err->code, "destroy group %s: %s; the group stays in state destroying (destroy it again to retry)",
                op->id, err->msg);
@@ -999,14 +1000,27 @@ static int c_destroy_instances(void *self, const char *id, json_t *ids, ik_spi_c
   return op_start(&ro->op, err);
 }
 
-/* --- ours: Promote, Status ----------------------------------------------------------- */
+/* --- ours: Promote, Pause, Resume, Status ----------------------------------------- */
 
-/* Durable before it takes effect. */
-static int promote_persist(op_t *op, json_t *result, ik_err_t *err) {
+/* An operator's change to the rollout state: promote sets canary_promoted,
+ * pause and resume set or clear paused. Durable (the store) before it
+ * takes effect (the group's state), then a cycle plans with it. */
+typedef struct state_op {
+  op_t op;
+  bool *(*field)(ik_rollout_state_t *st); /* the flag to set */
+  bool value;
+  const char *event; /* "promoted", "rollout-paused", "rollout-resumed" ("resumed" is a restart's) */
+} state_op_t;
+
+static bool *field_promoted(ik_rollout_state_t *st) { return &st->canary_promoted; }
+static bool *field_paused(ik_rollout_state_t *st) { return &st->paused; }
+
+static int state_persist(op_t *op, json_t *result, ik_err_t *err) {
+  state_op_t *so = (state_op_t *)op;
   ik__group_t *g = ik__group_find(op->c, op->id);
   ik_rollout_state_t st;
   ik_rollout_state_copy(&st, &g->state);
-  st.canary_promoted = true;
+  *so->field(&st) = so->value;
   json_t *doc = ik_rollout_state_to_json(&st, false);
   ik_rollout_state_free(&st);
   int rc = op_store_put(op, "state", doc, err);
@@ -1014,27 +1028,40 @@ static int promote_persist(op_t *op, json_t *result, ik_err_t *err) {
   return rc;
 }
 
-static int promote_apply(op_t *op, json_t *result, ik_err_t *err) {
+static int state_apply(op_t *op, json_t *result, ik_err_t *err) {
+  state_op_t *so = (state_op_t *)op;
   ik__group_t *g = ik__group_find(op->c, op->id);
   if (g) {
-    g->state.canary_promoted = true;
+    *so->field(&g->state) = so->value;
+    g->state_gen++;
     ik_free(g->state_text);
     g->state_text = NULL;
-    ik_events_emit(op->c->events, op->id, "promoted", json_pack("{s:s}", "config_hash", g->state.target_hash));
+    ik_events_emit(op->c->events, op->id, so->event,
+                   json_pack("{s:s, s:s}", "config_hash", g->state.target_hash, "phase",
+                             ik_plan_phase_name(g->summary.phase)));
     ik__group_schedule(g, 0);
   }
   op_reply(op, json_null());
   return 0;
 }
 
-static const op_step_t promote_steps[] = {
-    {"store", promote_persist},
-    {"apply", promote_apply},
+static const op_step_t state_steps[] = {
+    {"store", state_persist},
+    {"apply", state_apply},
 };
 
-static const op_kind_t promote_kind = {
-    .steps = promote_steps,
+static const op_kind_t state_kind = {
+    .steps = state_steps,
 };
+
+static int state_op_start(ik_controller_t *c, const char *id, bool *(*field)(ik_rollout_state_t *), bool value,
+                          const char *event, ik_spi_cb cb, void *data, ik_err_t *err) {
+  state_op_t *so = op_new(c, &state_kind, sizeof *so, id, cb, data);
+  so->field = field;
+  so->value = value;
+  so->event = event;
+  return op_start(&so->op, err);
+}
 
 static int c_promote(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
   ik_controller_t *c = self;
@@ -1045,7 +1072,31 @@ static int c_promote(void *self, const char *id, ik_spi_cb cb, void *data, ik_er
   if (g->state.canary_promoted || strcmp(g->state.target_hash, g->state.good_hash) == 0)
     return ik_err_set(err, IK_ESTATE, "group %s has no canary rollout waiting for promotion (phase %s)", id,
                       ik_plan_phase_name(g->summary.phase));
-  return op_start(op_new(c, &promote_kind, sizeof(op_t), id, cb, data), err);
+  return state_op_start(c, id, field_promoted, true, "promoted", cb, data, err);
+}
+
+/* Set the group's pause to paused (pause: true, resume: false). Pause is
+ * allowed with no rollout in progress, as kubectl rollout pause is: the
+ * next commit's rollout then waits for resume (pause, commit several
+ * changes, resume: one rollout). */
+static int set_paused(ik_controller_t *c, const char *id, bool paused, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik__group_t *g = ik__group_find(c, id);
+  if (g == NULL) return not_watched(id, err);
+  if (g->destroying) return ik_err_set(err, IK_ESTATE, "group %s is being destroyed", id);
+  if (paused && g->state.paused)
+    return ik_err_set(err, IK_ESTATE, "group %s is already paused (infrakit group resume %s goes on)", id, id);
+  if (!paused && !g->state.paused)
+    return ik_err_set(err, IK_ESTATE, "group %s is not paused (phase %s): nothing to resume", id,
+                      ik__group_summary_stale(g) ? "pending" : ik_plan_phase_name(g->summary.phase));
+  return state_op_start(c, id, field_paused, paused, paused ? "rollout-paused" : "rollout-resumed", cb, data, err);
+}
+
+static int c_pause(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  return set_paused(self, id, true, cb, data, err);
+}
+
+static int c_resume(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  return set_paused(self, id, false, cb, data, err);
 }
 
 static int c_status(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
@@ -1072,6 +1123,8 @@ static const ik_group_vtable_t controller_vt = {
     .free = c_free_view,
     .promote = c_promote,
     .status = c_status,
+    .pause = c_pause,
+    .resume = c_resume,
 };
 
 ik_group_plugin_t ik_controller_group(ik_controller_t *c) { return (ik_group_plugin_t){&controller_vt, c}; }
@@ -1266,14 +1319,16 @@ static void controller_release(ik_controller_t *c) {
   ik_free(c);
 }
 
-void ik_controller_free(ik_controller_t *c) {
+void ik_controller_stop(ik_controller_t *c, int code, const char *why) {
   if (c == NULL) return;
   ik_metrics_remove_collector(ik_metrics_default(), ik__controller_collect, c);
   c->closing = true;
+  c->closing_code = code;
+  snprintf(c->closing_why, sizeof c->closing_why, "%s", why);
   c->live++; /* not freed while its groups go */
   while (c->groups) group_remove(c->groups);
   /* Calls their plugins did not answer on free: their callers hear now. */
-  while (c->guards) guard_expire(c->guards, IK_ECANCELED, "the controller is shutting down");
+  while (c->guards) guard_expire(c->guards, code, why);
   c->live--;
   controller_release(c);
 }

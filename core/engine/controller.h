@@ -104,6 +104,13 @@ int ik_controller_new(ik_loop_t *loop, const ik_controller_opts_t *opts, ik_cont
  * free the controller. Calls still running finish later and are dropped. */
 void ik_controller_free(ik_controller_t *c);
 
+/* As ik_controller_free, but operations still out (a commit between its
+ * validation and its store write, a destroy) fail with code and why
+ * rather than "the daemon is shutting down": a daemon that lost
+ * leadership says so (IK_ENOTLEADER), and its client knows to retry on
+ * the leader. */
+void ik_controller_stop(ik_controller_t *c, int code, const char *why);
+
 /* Load every group the store holds and start reconciling it. cb(NULL, err
  * or NULL, data) once all are loaded; a group whose documents are broken
  * is logged, skipped and reported in err (the others still run). */

@@ -103,6 +103,8 @@ struct ik__group {
   ik_group_spec_t spec;
   ik_rollout_state_t state; /* as last persisted */
   char *state_text;         /* its JSON, to tell when it changed */
+  uint64_t state_gen;       /* bumped when an operator's call (promote, pause, resume) changes state: a cycle
+                               planned before it does not act on its plan */
   bool destroying;          /* DestroyGroup in progress */
 
   ik_instance_plugin_t inst; /* resolved at first use; vt NULL until then */
@@ -175,9 +177,11 @@ struct ik_controller {
   ik_events_t *events;
   ik__group_t *groups;
   uint64_t rng;
-  bool closing; /* ik_controller_free was called */
-  bool fenced;  /* the last may_act said no (logged once per run) */
-  size_t live;  /* groups and operations still referring to the controller */
+  bool closing;          /* ik_controller_free (or _stop) was called */
+  int closing_code;      /* what operations still out fail with then, */
+  char closing_why[160]; /* and why: "the daemon is shutting down", or the leadership loss */
+  bool fenced;           /* the last may_act said no (logged once per run) */
+  size_t live;           /* groups and operations still referring to the controller */
 };
 
 /* --- controller.c ------------------------------------------------------ */

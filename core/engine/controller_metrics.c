@@ -7,7 +7,8 @@
 
 /* Every phase a group shows (its status's "Phase"): each gets a series, 1
  * for the current one, so a dashboard can graph any of them. */
-static const char *const phases[] = {"pending", "steady", "scaling", "rolling", "canary-paused", "blocked", "destroying"};
+static const char *const phases[] = {"pending", "steady", "scaling", "rolling", "canary-paused", "blocked", "paused",
+                                     "destroying"};
 
 static const char *phase_of(const ik__group_t *g) {
   if (g->destroying) return "destroying";

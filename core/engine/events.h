@@ -8,7 +8,9 @@
  * Events: committed, freed, destroyed, plan (phase changes), provisioned,
  * destroyed-instance, drained, labelled, action-failed (with "error",
  * "attempt", "retry_in_ms"), instance-lost (gone without our destroy),
- * rollout-done, rollout-failed, promoted; the daemon adds
+ * rollout-done, rollout-failed, promoted, rollout-paused, rollout-resumed
+ * (`group pause` / `group resume`; "resumed" is a group loaded from the
+ * store at start); the daemon adds
  * leadership-gained and leadership-lost (docs/ha.md). Appends are single write(2)s with
  * O_APPEND, so concurrent readers never see half a line. A write error is
  * logged once and the controller goes on: the log must not stop healing.

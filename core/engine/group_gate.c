@@ -94,6 +94,20 @@ static int gate_promote(void *self, const char *id, ik_spi_cb cb, void *data, ik
   return rc < 0 ? rc : t->vt->promote(t->self, id, cb, data, err);
 }
 
+static int gate_pause(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_group_plugin_t *t;
+  int rc = target(self, &t, err);
+  if (rc == 0) rc = HAS(t, pause);
+  return rc < 0 ? rc : t->vt->pause(t->self, id, cb, data, err);
+}
+
+static int gate_resume(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  ik_group_plugin_t *t;
+  int rc = target(self, &t, err);
+  if (rc == 0) rc = HAS(t, resume);
+  return rc < 0 ? rc : t->vt->resume(t->self, id, cb, data, err);
+}
+
 static int gate_status(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
   ik_group_plugin_t *t;
   int rc = target(self, &t, err);
@@ -226,6 +240,8 @@ static const ik_group_vtable_t gate_vt = {
     .free = gate_plugin_free,
     .promote = gate_promote,
     .status = gate_status,
+    .pause = gate_pause,
+    .resume = gate_resume,
 };
 
 ik_group_gate_t *ik_group_gate_new(ik_loop_t *loop, const ik_group_gate_opts_t *opts) {

@@ -5,7 +5,7 @@
  *   follower   Inspect and Size are answered from the store's specs (what
  *              the leader committed); every other call - CommitGroup,
  *              SetSize, DestroyGroup, FreeGroup, DestroyInstances,
- *              Promote, and Describe and Status, which need the leader's
+ *              Promote, Pause, Resume, and Describe and Status, which need the leader's
  *              observations - is forwarded to the leader at its advertised
  *              location, as InfraKit's mux did, and its answer (or error)
  *              relayed as it came. With no leader known, the call fails

@@ -49,6 +49,7 @@ struct ik_manager_etcd {
   ik_timer_t *retry;     /* one-shot: grant or campaign again */
   int pending;           /* gateway calls and streams outstanding */
   char *last_error;      /* the last call's error, NULL after a success */
+  char *lost_why;        /* after a step-down, until a campaign tells who leads: why we do not know */
   bool closing;
   bool resigned; /* no campaign any more */
 };
@@ -69,6 +70,7 @@ static void release(ik_manager_etcd_t *m) {
   ik_free(m->location);
   ik_free(m->leader_loc);
   ik_free(m->last_error);
+  ik_free(m->lost_why);
   ik_free(m);
 }
 
@@ -110,6 +112,10 @@ static void stop_timer(ik_timer_t **t) {
 static void set_leader_loc(ik_manager_etcd_t *m, const char *loc) {
   ik_free(m->leader_loc);
   m->leader_loc = ik_strdup(loc);
+  if (loc) {
+    ik_free(m->lost_why);
+    m->lost_why = NULL;
+  }
 }
 
 static void step_down(ik_manager_etcd_t *m, const char *reason) {
@@ -165,6 +171,9 @@ static void stop_all(ik_manager_etcd_t *m) {
 /* The lease is gone (or cannot be trusted): end the epoch, start over. */
 static void lease_lost(ik_manager_etcd_t *m, const char *reason) {
   step_down(m, reason);
+  ik_free(m->lost_why);
+  m->lost_why = ik_sprintf("this manager lost its lease (%s) and has not campaigned since: it does not know who leads yet",
+                           reason);
   m->epoch++;
   m->lease = 0;
   m->campaigning = false;
@@ -459,7 +468,9 @@ bool ik_manager_etcd_may_act(const ik_manager_etcd_t *m) {
   return m->leader && (int64_t)(uv_hrtime() / 1000000) < m->deadline_ms;
 }
 
-const char *ik_manager_etcd_last_error(const ik_manager_etcd_t *m) { return m->last_error; }
+const char *ik_manager_etcd_last_error(const ik_manager_etcd_t *m) {
+  return m->last_error ? m->last_error : m->lost_why;
+}
 
 const char *ik_manager_etcd_leader(const ik_manager_etcd_t *m) { return m->leader_loc; }
 

@@ -72,8 +72,12 @@ bool ik_manager_etcd_is_leader(const ik_manager_etcd_t *m);
 bool ik_manager_etcd_may_act(const ik_manager_etcd_t *m);
 const char *ik_manager_etcd_leader(const ik_manager_etcd_t *m);
 
-/* The last error etcd's gateway gave (borrowed), or NULL once a call has
- * succeeded since: why no leader may be known. */
+/* The last error etcd's gateway gave (borrowed); once a call has
+ * succeeded since, NULL - or, after this manager lost its lease and until
+ * a campaign tells who leads, that it lost it and why ("this manager lost
+ * its lease (REASON) and has not campaigned since: ..."), rather than
+ * letting "no manager holds the leader key" be assumed: another may well
+ * hold it. Why no leader may be known. */
 const char *ik_manager_etcd_last_error(const ik_manager_etcd_t *m);
 
 /* Give up leadership for good (a clean shutdown): on_lost runs now if

@@ -50,7 +50,7 @@ typedef struct plan_ctx {
   int64_t cap;  /* actions that may be proposed: MaxParallel and the window, less those in flight */
   int64_t held; /* provisions beyond cap: counted, not built */
   char target[IK_HASH_LEN + 1];
-  bool failed, short_circuit, canary_paused;
+  bool failed, short_circuit, canary_paused, paused;
   char fail_reason[IK_PLAN_REASON_MAX];
   char short_reason[IK_PLAN_REASON_MAX];
   char self_reason[IK_PLAN_REASON_MAX];
@@ -710,6 +710,7 @@ static void rollout_pets(plan_ctx_t *c, int64_t *allowance) {
 
 static void rollout(plan_ctx_t *c) {
   if (c->old_live == 0 || c->failed) return;
+  if (c->paused) return; /* `group pause`: no new replacement; what is in flight finishes */
   int64_t allowance = BIG;
   if (canary_mode(c)) {
     int64_t started = 0;
@@ -844,6 +845,10 @@ static void summarize(plan_ctx_t *c, ik_plan_summary_t *s) {
     s->phase = IK_PHASE_BLOCKED, reason = c->short_reason;
   } else if (c->self_reason[0]) {
     s->phase = IK_PHASE_BLOCKED, reason = c->self_reason;
+  } else if (c->paused) {
+    s->phase = IK_PHASE_PAUSED;
+    for (size_t i = 0; i < c->n_waits; i++)
+      if (c->waits[i].wait_for == IK_WAIT_RESUME) reason = c->waits[i].why;
   } else if (c->canary_paused) {
     s->phase = IK_PHASE_CANARY_PAUSED;
     for (size_t i = 0; i < c->n_waits; i++)
@@ -871,6 +876,7 @@ int ik_plan_compute(const ik_plan_input_t *in, ik_plan_t *out, ik_err_t *err) {
   memset(out, 0, sizeof *out);
   if (in == NULL || in->spec == NULL) return ik_err_set(err, IK_EINVAL, "plan: no group spec");
   plan_ctx_t c = {.in = in, .spec = in->spec, .up = &in->spec->updating, .next = &out->next};
+  c.paused = in->state && in->state->paused;
   const ik_updating_t *up = c.up;
   int rc;
 
@@ -924,6 +930,15 @@ int ik_plan_compute(const ik_plan_input_t *in, ik_plan_t *out, ik_err_t *err) {
     wait_for(&c, IK_WAIT_PROMOTION, 0,
              "waiting for promotion: %" PRId64 " of %" PRId64 " at the new config (infrakit group promote %s)",
              c.new_live, c.D, in->spec->id);
+  if (c.paused) {
+    if (c.old_live > 0 && !c.failed)
+      wait_for(&c, IK_WAIT_RESUME, 0,
+               "paused: %" PRId64 " of %" PRId64 " at the new config, no new replacement (infrakit group resume %s)",
+               c.new_live, c.D, in->spec->id);
+    else
+      wait_for(&c, IK_WAIT_RESUME, 0, "paused: the next rollout waits (infrakit group resume %s)",
+               in->spec->id);
+  }
   summarize(&c, &out->summary);
   out->next.phase = out->summary.phase;
 

@@ -71,6 +71,14 @@
  *     is destroyed first and its slot provisioned after the destroy
  *     completes. Canary N (not promoted): the rollout stops once N members
  *     are at the new config or being replaced by it; phase canary-paused.
+ *     Paused (state.paused, `group pause`): this step proposes nothing -
+ *     no surge, no rolling-update destroy, no replacement of one - and the
+ *     phase is paused (unless blocked) whether or not a rollout is
+ *     active, so a spec committed while paused waits too (Kubernetes'
+ *     paused Deployment). Actions in flight finish; steps 1-5 and 7-8 go
+ *     on: scaling, remediation and the refill of missing members (at the
+ *     target config) are not a rollout's, and a rollout whose last
+ *     replacement finishes while paused completes.
  *  7. Self. The instance this daemon runs on is never destroyed. When it
  *     is the last member with an old config, it is drained once and the
  *     phase is blocked: another manager must replace it (InfraKit).
@@ -140,6 +148,7 @@ typedef enum ik_plan_phase {
   IK_PHASE_ROLLING,       /* replacing instances with the target config */
   IK_PHASE_CANARY_PAUSED, /* canaries rolled; waiting for `group promote` */
   IK_PHASE_BLOCKED,       /* cannot make progress; reason says why */
+  IK_PHASE_PAUSED,        /* `group pause`: no new replacement until `group resume` */
 } ik_plan_phase_t;
 
 typedef struct ik_healthy_since {
@@ -156,6 +165,7 @@ typedef struct ik_rollout_state {
   char self_drained_hash[IK_HASH_LEN + 1]; /* target for which self was drained */
   ik_plan_phase_t phase;                   /* as of the last plan */
   bool canary_promoted;                    /* `group promote` since the rollout started */
+  bool paused;                             /* `group pause` until `group resume`; kept across new targets */
   bool rolled_back;                        /* the target went back to good_hash */
   int64_t started_ms;                      /* when the target was last changed */
   char failure[IK_PLAN_REASON_MAX];        /* why the rollout was rolled back; "" if not */
@@ -195,6 +205,7 @@ typedef enum ik_wait_for {
   IK_WAIT_PROMOTION,   /* `infrakit group promote ID` */
   IK_WAIT_UNHEALTHY,   /* an unhealthy instance to reach UnhealthyTimeout */
   IK_WAIT_IN_FLIGHT,   /* actions in flight (MaxParallel, a destroy before its slot is reused) */
+  IK_WAIT_RESUME,      /* `infrakit group resume ID` */
 } ik_wait_for_t;
 
 typedef struct ik_plan_action {
@@ -257,8 +268,8 @@ void ik_plan_action_format(ik_buf_t *out, const ik_plan_action_t *a);
 void ik_plan_summary_format(ik_buf_t *out, const ik_plan_summary_t *s);
 
 const char *ik_plan_action_kind_name(ik_plan_action_kind_t k); /* "provision", "destroy", "drain", "label", "wait" */
-const char *ik_plan_phase_name(ik_plan_phase_t p);             /* "steady", "scaling", "rolling", "canary-paused", "blocked" */
+const char *ik_plan_phase_name(ik_plan_phase_t p);             /* "steady", "scaling", "rolling", "canary-paused", "blocked", "paused" */
 const char *ik_destroy_reason_name(ik_destroy_reason_t r);     /* "terminate", "rolling_update" */
-const char *ik_wait_for_name(ik_wait_for_t w);                 /* "healthy", "promotion", "unhealthy", "in-flight" */
+const char *ik_wait_for_name(ik_wait_for_t w);                 /* "healthy", "promotion", "unhealthy", "in-flight", "resume" */
 
 #endif

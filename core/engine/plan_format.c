@@ -19,6 +19,7 @@ const char *ik_plan_phase_name(ik_plan_phase_t p) {
   case IK_PHASE_ROLLING: return "rolling";
   case IK_PHASE_CANARY_PAUSED: return "canary-paused";
   case IK_PHASE_BLOCKED: return "blocked";
+  case IK_PHASE_PAUSED: return "paused";
   default: abort();
   }
 }
@@ -37,6 +38,7 @@ const char *ik_wait_for_name(ik_wait_for_t w) {
   case IK_WAIT_PROMOTION: return "promotion";
   case IK_WAIT_UNHEALTHY: return "unhealthy";
   case IK_WAIT_IN_FLIGHT: return "in-flight";
+  case IK_WAIT_RESUME: return "resume";
   default: abort();
   }
 }

@@ -782,7 +782,8 @@ static void release_retries(ik__group_t *g, int64_t now) {
 
 typedef struct cycle {
   ik__group_t *g;
-  uint64_t spec_gen; /* the group's spec_gen when the plan was made */
+  uint64_t spec_gen;  /* the group's spec_gen when the plan was made */
+  uint64_t state_gen; /* the group's state_gen when the plan was made */
   ik_plan_t plan;
   char *state_text;
 } cycle_t;
@@ -971,6 +972,17 @@ static void on_state_saved(json_t *result, const ik_err_t *err, void *data) {
     return end_cycle(g);
   }
   g->last_error[0] = '\0';
+  if (cy->state_gen != g->state_gen) {
+    /* A pause, resume or promotion landed while this plan's state was
+     * being saved: the plan did not see it, and what was saved may have
+     * overwritten it. Drop the plan; the next cycle plans with the new
+     * state and writes it again. */
+    ik_free(g->state_text);
+    g->state_text = NULL;
+    cycle_free(cy);
+    g->again = true;
+    return end_cycle(g);
+  }
   adopt_state(g, cy);
   execute(cy);
   cycle_free(cy);
@@ -1047,6 +1059,7 @@ static void plan_and_act(ik__group_t *g) {
   cycle_t *cy = IK_NEW(cycle_t);
   cy->g = g;
   cy->spec_gen = g->spec_gen;
+  cy->state_gen = g->state_gen;
   ik_plan_input_t in = {.spec = &g->spec, .instances = insts, .n_instances = n, .in_flight = fl, .n_in_flight = n_fl, .state = g->state.target_hash[0] || g->cycles ? &g->state : NULL, .now_ms = now, .poll_ms = g->c->o.poll_ms, .seed = ik__random(g->c)};
   int rc = ik_plan_compute(&in, &cy->plan, &err);
   ik_free(insts);
@@ -1324,5 +1337,6 @@ json_t *ik__group_status(ik__group_t *g) {
                          "Error", g->last_error, "Plan", json_deep_copy(g->last_plan), "InFlight", inflight, "Failures", failures,
                          "Instances", insts, "Cycles", (json_int_t)g->cycles);
   json_object_set_new(st, "CrashLoop", crash ? crash : json_null());
+  json_object_set_new(st, "Paused", json_boolean(g->state.paused)); /* `group pause`, at once (the phase follows) */
   return st;
 }

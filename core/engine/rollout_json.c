@@ -6,10 +6,10 @@
 #include "base/mem.h"
 
 json_t *ik_rollout_state_to_json(const ik_rollout_state_t *st, bool destroying) {
-  return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:s, s:b}", "SpecHash", st->spec_hash, "TargetHash",
+  return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:I, s:s, s:b}", "SpecHash", st->spec_hash, "TargetHash",
                    st->target_hash, "GoodHash", st->good_hash, "SelfDrainedHash", st->self_drained_hash,
-                   "CanaryPromoted", st->canary_promoted, "RolledBack", st->rolled_back, "StartedMs",
-                   (json_int_t)st->started_ms, "Failure", st->failure, "Destroying", destroying);
+                   "CanaryPromoted", st->canary_promoted, "Paused", st->paused, "RolledBack", st->rolled_back,
+                   "StartedMs", (json_int_t)st->started_ms, "Failure", st->failure, "Destroying", destroying);
 }
 
 /* Copy the string field key into dst (a buffer of n bytes). */
@@ -41,12 +41,12 @@ int ik_rollout_state_from_json(const json_t *v, ik_rollout_state_t *st, bool *de
       get_str(v, "SelfDrainedHash", st->self_drained_hash, sizeof st->self_drained_hash, err) < 0 ||
       get_str(v, "Phase", phase, sizeof phase, err) < 0 ||
       get_str(v, "Failure", st->failure, sizeof st->failure, err) < 0 ||
-      get_bool(v, "CanaryPromoted", &st->canary_promoted, err) < 0 ||
+      get_bool(v, "CanaryPromoted", &st->canary_promoted, err) < 0 || get_bool(v, "Paused", &st->paused, err) < 0 ||
       get_bool(v, "RolledBack", &st->rolled_back, err) < 0 || get_bool(v, "Destroying", destroying, err) < 0)
     return IK_EINVAL;
   int p = IK_PHASE_STEADY;
-  while (p <= IK_PHASE_BLOCKED && strcmp(ik_plan_phase_name((ik_plan_phase_t)p), phase) != 0) p++;
-  if (p > IK_PHASE_BLOCKED) return ik_err_set(err, IK_EINVAL, "rollout state Phase: unknown phase \"%s\"", phase);
+  while (p <= IK_PHASE_PAUSED && strcmp(ik_plan_phase_name((ik_plan_phase_t)p), phase) != 0) p++;
+  if (p > IK_PHASE_PAUSED) return ik_err_set(err, IK_EINVAL, "rollout state Phase: unknown phase \"%s\"", phase);
   st->phase = (ik_plan_phase_t)p;
   json_t *started = json_object_get(v, "StartedMs");
   if (started && !json_is_null(started)) {

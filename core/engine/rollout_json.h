@@ -2,11 +2,11 @@
  * "groups/ID/state", so a restarted daemon resumes the same rollout:
  *
  *   {"SpecHash": h, "TargetHash": h, "GoodHash": h, "SelfDrainedHash": h,
- *    "CanaryPromoted": false, "RolledBack": false, "StartedMs": 0,
+ *    "CanaryPromoted": false, "Paused": false, "RolledBack": false, "StartedMs": 0,
  *    "Failure": "", "Destroying": false}
  *
  * Only what changes at rollout boundaries is written - a new target, a
- * batch's end, a promotion, a rollback - so a rollout costs a handful of
+ * batch's end, a promotion, a pause or resume, a rollback - so a rollout costs a handful of
  * fsyncs, not one per instance. The phase and when each member was first
  * seen healthy stay in memory: after a restart members prove their
  * MinHealthySeconds again. (A document that has "Phase" and

@@ -20,6 +20,8 @@ typedef struct store_etcd {
   char *guard_key;
   int64_t guard_rev; /* 0: no guard */
   uint64_t refused;
+  ik_store_etcd_refused_cb on_refused; /* NULL: nobody is told */
+  void *on_refused_ctx;
   size_t refs; /* 1 for the owner until free, +1 per call in flight */
 } store_etcd_t;
 
@@ -86,6 +88,7 @@ static void finish(op_t *op, json_t *result, const ik_err_t *err) {
  * failure branch read the guard key, so the message says who holds it. */
 static void refused(op_t *op, json_t *answer) {
   op->s->refused++;
+  if (op->s->on_refused) op->s->on_refused(op_names[op->kind], op->key, op->s->refused, op->s->on_refused_ctx);
   json_t *range = json_object_get(json_array_get(json_object_get(answer, "responses"), 0), "response_range");
   json_t *kv = json_array_get(json_object_get(range, "kvs"), 0);
   char now[64];
@@ -297,6 +300,14 @@ int ik_store_etcd_set_guard(ik_store_t *store, const char *guard_key, int64_t cr
     s->guard_key = ik_strdup(guard_key);
     s->guard_rev = create_revision;
   }
+  return 0;
+}
+
+int ik_store_etcd_on_refused(ik_store_t *store, ik_store_etcd_refused_cb cb, void *ctx, ik_err_t *err) {
+  if (!ik_store_is_etcd(store)) return ik_err_set(err, IK_EINVAL, "store refusal callback: not an etcd store");
+  store_etcd_t *s = store->self;
+  s->on_refused = cb;
+  s->on_refused_ctx = ctx;
   return 0;
 }
 

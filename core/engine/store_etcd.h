@@ -56,6 +56,17 @@ int ik_store_etcd_set_guard(ik_store_t *store, const char *guard_key, int64_t cr
  * store that is not an etcd store). */
 uint64_t ik_store_etcd_refused(const ik_store_t *store);
 
+/* Told of each write the guard refused, as it is answered: the operation
+ * ("put", "del"), the store key and the count so far. A write sent while
+ * leading can be refused only after the daemon stepped down (its answer
+ * comes later), so a count taken at the step-down misses it; this is how
+ * the daemon reports those too. */
+typedef void (*ik_store_etcd_refused_cb)(const char *op, const char *key, uint64_t refused, void *ctx);
+
+/* Call cb (NULL: none) for every refused write of store from now on.
+ * IK_EINVAL when store is not an etcd store. */
+int ik_store_etcd_on_refused(ik_store_t *store, ik_store_etcd_refused_cb cb, void *ctx, ik_err_t *err);
+
 /* Whether store is an etcd store. */
 bool ik_store_is_etcd(const ik_store_t *store);
 

@@ -15,6 +15,8 @@
  *   inspect            [group.Spec] (every group committed)
  *   size               a JSON integer: the target size
  *   promote            null: a canary rollout may go on (optional)
+ *   pause, resume      null: the group's rollouts start no new replacement
+ *                      until resumed (optional; docs/groups.md "Pause")
  *   status             the controller's view of the group (optional):
  *                      {"ID", "Phase", "Summary": {...}, "ConfigHash",
  *                      "TargetHash", "GoodHash", "Failure", "InFlight":
@@ -48,9 +50,12 @@ typedef struct ik_group_vtable {
   /* Change the target size only (scale; never an update). */
   int (*set_size)(void *self, const char *id, uint64_t size, ik_spi_cb cb, void *data, ik_err_t *err);
   void (*free)(void *self);
-  /* Ours, beyond Group/0.1.1 (served as Group.Promote, Group.Status). */
+  /* Ours, beyond Group/0.1.1 (served as Group.Promote, Group.Status,
+   * Group.Pause, Group.Resume). */
   int (*promote)(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err);
   int (*status)(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err);
+  int (*pause)(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err);
+  int (*resume)(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err);
 } ik_group_vtable_t;
 
 typedef struct ik_group_plugin {

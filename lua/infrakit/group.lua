@@ -82,6 +82,12 @@ group.free = simple("FreeGroup")
 --- Let a canary rollout go on. Yields.
 ---@type fun(id: string, opts?: {timeout?: number}): true|nil, string?, string?
 group.promote = simple("Promote")
+--- Pause the group's rollout: no new replacement starts until resume. Yields.
+---@type fun(id: string, opts?: {timeout?: number}): true|nil, string?, string?
+group.pause = simple("Pause")
+--- Let a paused rollout go on. Yields.
+---@type fun(id: string, opts?: {timeout?: number}): true|nil, string?, string?
+group.resume = simple("Resume")
 
 --- Every group the controller manages, as their specs. Yields.
 ---@return table[]|nil specs, string? message, string? code

@@ -8,7 +8,7 @@ echo "infrakit benchmarks on $(uname -m), $(nproc) cores, $("$bin" version | hea
 echo
 cd "$top"
 # IK_BENCH_ONLY=NAME runs only spec/bench/NAME[.lua] (e.g. qemu_bench).
-scripts=(bench.lua group_bench.lua events_bench.lua docker_bench.lua swarm_bench.lua qemu_bench.lua immutable_bench.lua store_bench.lua)
+scripts=(bench.lua group_bench.lua events_bench.lua docker_bench.lua swarm_bench.lua qemu_bench.lua immutable_bench.lua store_bench.lua failover_bench.lua)
 if [ -n "${IK_BENCH_ONLY:-}" ]; then scripts=("${IK_BENCH_ONLY%.lua}.lua"); fi
 first=1
 for s in "${scripts[@]}"; do

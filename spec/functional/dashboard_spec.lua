@@ -3,7 +3,8 @@
 -- (spec/ui/dashboard_browser.js, playwright-core from build/ui-test, installed
 -- by `make deps`). The browser test is PENDING with the reason when node,
 -- playwright-core or Chromium is missing or Chromium cannot start. It takes
--- about 15-25 s (a canary rollout of 3 instances with MinHealthySeconds 1).
+-- about 20-30 s (a canary rollout of 3 instances with MinHealthySeconds 1,
+-- paused for 3 s).
 local infrakit = require "infrakit"
 local json = infrakit.json
 local support = dofile("spec/functional/support.lua")
@@ -133,7 +134,7 @@ describe("the dashboard", function()
     -- (samples are 10 s apart); dashboard_history's unit test covers it.
   end)
 
-  it("shows the groups in Chromium, follows a canary rollout, promotes, scales, and shows a refusal", function()
+  it("shows the groups in Chromium, follows a canary rollout, pauses, promotes, resumes, scales, and shows refusals", function()
     local missing = browser_missing()
     if missing then return pending(missing) end
     local update = { Canary = 1, MinHealthySeconds = 1 }
@@ -172,10 +173,17 @@ describe("the dashboard", function()
     -- The rollout: paused at the canary part-way, then all the way.
     assert.are.equal("canary-paused", out.canary.phase)
     assert.is_true(out.canary.progress[1] < out.canary.progress[2], json.encode(out.canary))
+    -- Paused from the page: the phase says so, and a promotion does not
+    -- move the bar until Resume.
+    assert.are.equal("paused", out.paused.phase)
+    assert.are.equal("paused", out.stillPaused.phase, json.encode(out.stillPaused))
+    assert.are.same(out.canary.progress, out.stillPaused.progress)
+    assert.are.same(out.canary.counts, out.stillPaused.counts)
     assert.are.equal("steady", out.promoted.phase)
     assert.are.equal(out.promoted.progress[2], out.promoted.progress[1])
     -- The events panel tells of the pause (from /events, or, without it, from the phases the page saw).
     assert.matches("canary%-paused", table.concat(out.events, "\n"))
+    assert.matches("to=paused", table.concat(out.events, "\n"))
     local st = support.group_status(d.home, "web")
     assert.are.equal(st.TargetHash, st.GoodHash)
     assert.is_true(support.exists(shot), "no screenshot")
@@ -186,6 +194,12 @@ describe("the dashboard", function()
     assert.matches("group db has no canary", msg, 1, true)
     local cli = run(d.home, { "group", "promote", "db" })
     assert.are_not.equal(0, cli.status)
+    assert.matches(msg, cli.stderr, 1, true)
+    msg = out.refusedResume.error:match("^Resume refused: (.+)$")
+    assert.is_not_nil(msg, out.refusedResume.error)
+    assert.matches("group db is not paused", msg, 1, true)
+    cli = run(d.home, { "group", "resume", "db" })
+    assert.are.equal(1, cli.status)
     assert.matches(msg, cli.stderr, 1, true)
     -- An empty size box is not sent (as 0): the page says why.
     assert.matches("whole number", out.emptySize.error, 1, true)

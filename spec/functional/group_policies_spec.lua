@@ -69,6 +69,61 @@ describe("group policies", function()
     assert.matches("no canary rollout waiting", r.stderr)
   end)
 
+  it("group pause holds a rollout across a restart; group resume finishes it; refusals say why", function()
+    d = start()
+    home = d.home
+    assert.are.equal(0, run(home, { "group", "commit", "-" }, { stdin = spec("web", 3, "v1") }).status)
+    wait_for(home, "web", steady(3))
+    -- Refused: not paused, unknown group.
+    local r = run(home, { "group", "resume", "web" })
+    assert.are.equal(1, r.status)
+    assert.matches("group web is not paused (phase steady): nothing to resume", r.stderr, 1, true)
+    r = run(home, { "group", "pause", "nope" })
+    assert.are.equal(1, r.status)
+    assert.matches("Group 'nope' is not being watched", r.stderr, 1, true)
+    -- A canary rollout, paused once its canary is in: promoting does not move it.
+    r = run(home, { "group", "commit", "-" }, { stdin = spec("web", 3, "v2", { Canary = 1 }) })
+    assert.are.equal(0, r.status, r.stderr)
+    local st = wait_for(home, "web", function(s) return s.Phase == "canary-paused" and #s.InFlight == 0 end)
+    r = run(home, { "group", "pause", "web" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.are.equal("group web: paused; no new replacement starts until 'infrakit group resume'\n", r.stdout)
+    r = run(home, { "group", "pause", "--json", "web" })
+    assert.are.equal(1, r.status)
+    assert.matches("group web is already paused", r.stderr, 1, true)
+    st = wait_for(home, "web", function(s) return s.Phase == "paused" end)
+    assert.is_true(st.Paused)
+    assert.matches("infrakit group resume web", st.Summary.Reason, 1, true)
+    assert.are.equal(0, run(home, { "group", "promote", "web" }).status)
+    -- watch --until-steady stops at once on a paused group (exit 4).
+    r = run(home, { "group", "watch", "--until-steady", "--timeout", "20s", "web" })
+    assert.are.equal(4, r.status, r.stdout .. r.stderr)
+    assert.matches("group web is paused", r.stderr, 1, true)
+    -- The pause is stored: a daemon killed and started again is still paused.
+    local pid = io.open(home .. "/plugins/group.pid"):read("*a")
+    sh("kill -KILL " .. pid)
+    d.task:wait()
+    d = start(home)
+    st = wait_for(home, "web", function(s) return s.Phase == "paused" end)
+    infrakit.sleep(1.5)
+    st = status(home, "web")
+    assert.are.equal("paused", st.Phase)
+    local new = 0
+    for _, i in ipairs(st.Instances) do if i.ConfigHash == st.ConfigHash then new = new + 1 end end
+    assert.are.equal(1, new) -- the canary only: nothing replaced while paused
+    r = run(home, { "group", "resume", "web" })
+    assert.are.equal(0, r.status, r.stderr)
+    st = wait_for(home, "web", steady(3, st.ConfigHash))
+    for _, i in ipairs(st.Instances) do assert.are.equal(st.ConfigHash, i.ConfigHash) end
+    assert.is_false(st.Paused)
+    -- The events: infrakit events --kind.
+    r = run(home, { "events", "--group", "web", "--kind", "rollout-paused" })
+    assert.are.equal(0, r.status, r.stderr)
+    assert.matches("rollout-paused", r.stdout, 1, true)
+    r = run(home, { "events", "--group", "web", "--kind", "rollout-resumed" })
+    assert.matches("rollout-resumed", r.stdout, 1, true)
+  end)
+
   it("MaxSurge 0 / MaxUnavailable 1 never runs more instances than the size", function()
     d = start()
     home = d.home

@@ -51,7 +51,7 @@ FUZZ_FLAGS   ?= -timeout=10 -print_final_stats=1
 # table of modules, core/lua/json_lua.c, bind_codec.c and bind_yaml.c, and no other part of core/lua.
 FUZZ_CORE_SRC := $(wildcard core/base/*.c core/loop/*.c core/net/*.c \
                    core/net/server/*.c core/net/client/*.c) \
-                 $(addprefix core/engine/,group_spec.c hash.c quantity.c)
+                 $(addprefix core/engine/,group_spec.c hash.c quantity.c scaling_spec.c)
 FUZZ_CORE_OBJ := $(FUZZ_CORE_SRC:%.c=$(FUZZ_OUT)/obj/%.o)
 FUZZ_CORE_LIB := $(FUZZ_OUT)/libcore-fuzz.a
 FUZZ_EMBED_OBJ := $(FUZZ_OUT)/obj/core/lua/embedded.o $(FUZZ_OUT)/obj/core/lua/json_lua.o \

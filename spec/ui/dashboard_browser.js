@@ -3,10 +3,12 @@
 // groups and asserts what this prints). Steps:
 //   1. load /ui, read each group's name, phase and counts from the DOM
 //   2. commit a new config to "web" (Canary 1) with the CLI, watch the
-//      rollout's progress bar until the canary pauses, click "Promote
-//      canary", watch it move to the end
+//      rollout's progress bar until the canary pauses, click "Pause rollout"
+//      (phase paused), click "Promote canary": the bar stays where it was
+//      while paused; click "Resume rollout", watch it move to the end
 //   3. save a screenshot
-//   4. click "Promote canary" on "db" (steady: refused), read the error shown
+//   4. click "Promote canary" and "Resume rollout" on "db" (steady, not
+//      paused: refused), read the errors shown
 //   5. click "Scale" with db's size box empty (refused by the page), then
 //      set it to 4 and click "Scale"
 // Prints one JSON object on stdout. Exit 3 (and {"launch": "why"}) when
@@ -106,7 +108,14 @@ async function main() {
     cli("group", "commit", need("IK_UI_WEB_V2"));
     const seen = [];
     out.canary = await until(page, "web", (v) => v.phase === "canary-paused", 30000, seen);
+    await page.click('section.group[data-group="web"] button.pause');
+    out.paused = await until(page, "web", (v) => v.phase === "paused", 10000, seen);
+    // Promoted while paused: nothing more is replaced until Resume.
     await page.click('section.group[data-group="web"] button.promote');
+    await until(page, "web", (v) => !v.error, 10000);
+    await sleep(3000); // three MinHealthySeconds: a rollout going on would have moved
+    out.stillPaused = await groupView(page, "web");
+    await page.click('section.group[data-group="web"] button.resume');
     out.promoted = await until(
       page, "web", (v) => v.phase === "steady" && v.progress && v.progress[0] === v.progress[1] && v.counts.updated === "3",
       60000, seen);
@@ -120,6 +129,8 @@ async function main() {
     // 4. A refused action shows the API's text.
     await page.click('section.group[data-group="db"] button.promote');
     out.refused = await until(page, "db", (v) => !!v.error, 10000);
+    await page.click('section.group[data-group="db"] button.resume');
+    out.refusedResume = await until(page, "db", (v) => !!v.error && v.error.startsWith("Resume"), 10000);
 
     // 5. Scale from the page: an empty size is refused here, not sent as 0.
     await page.fill('section.group[data-group="db"] input.size-input', "");

@@ -65,6 +65,14 @@ static int r_promote(void *self, const char *id, ik_spi_cb cb, void *data, ik_er
   return call(self, "Promote", id, NULL, IK_PICK_NULL, NULL, cb, data, err);
 }
 
+static int r_pause(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  return call(self, "Pause", id, NULL, IK_PICK_NULL, NULL, cb, data, err);
+}
+
+static int r_resume(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  return call(self, "Resume", id, NULL, IK_PICK_NULL, NULL, cb, data, err);
+}
+
 static int r_status(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
   return call(self, "Status", id, NULL, IK_PICK_FIELD, "Status", cb, data, err);
 }
@@ -89,6 +97,8 @@ static const ik_group_vtable_t remote_group_vt = {
     .free = r_free,
     .promote = r_promote,
     .status = r_status,
+    .pause = r_pause,
+    .resume = r_resume,
 };
 
 static remote_keyed_t *keyed_new(ik_rpc_client_t *c, const char *name) {

@@ -160,7 +160,8 @@ static void m_set_size(ik_rpc_call_t *call, json_t *params, void *obj) {
   ik_rpc_pending_started(p, rc, &err);
 }
 
-/* Ours: Group.Promote {Name, ID} → {Name, ID}; Group.Status {Name, ID} →
+/* Ours: Group.Promote, Group.Pause, Group.Resume {Name, ID} → {Name, ID};
+ * Group.Status {Name, ID} →
  * {Name, ID, Status: {...}} (spi/group.h). A controller without them
  * answers with the error a Go client gets for a method it lacks. */
 static int encode_status(json_t *out, json_t *result, json_t *ctx, ik_err_t *err) {
@@ -174,6 +175,18 @@ static void m_promote(ik_rpc_call_t *call, json_t *params, void *obj) {
   ik_group_plugin_t *pl = obj;
   if (pl->vt->promote == NULL) return ik_rpc_fail(call, IK_RPC_METHOD_NOT_FOUND, "this group controller has no Promote");
   call_with_id(call, params, pl, pl->vt->promote, encode_id);
+}
+
+static void m_pause(ik_rpc_call_t *call, json_t *params, void *obj) {
+  ik_group_plugin_t *pl = obj;
+  if (pl->vt->pause == NULL) return ik_rpc_fail(call, IK_RPC_METHOD_NOT_FOUND, "this group controller has no Pause");
+  call_with_id(call, params, pl, pl->vt->pause, encode_id);
+}
+
+static void m_resume(ik_rpc_call_t *call, json_t *params, void *obj) {
+  ik_group_plugin_t *pl = obj;
+  if (pl->vt->resume == NULL) return ik_rpc_fail(call, IK_RPC_METHOD_NOT_FOUND, "this group controller has no Resume");
+  call_with_id(call, params, pl, pl->vt->resume, encode_id);
 }
 
 static void m_status(ik_rpc_call_t *call, json_t *params, void *obj) {
@@ -198,6 +211,8 @@ static const ik_rpc_method_t group_methods[] = {
     {"SetSize", m_set_size, "{" NAME_ID ",\"Size\":0}", "{" NAME_ID "}"},
     {"Promote", m_promote, "{" NAME_ID "}", "{" NAME_ID "}"},
     {"Status", m_status, "{" NAME_ID "}", "{" NAME_ID ",\"Status\":{}}"},
+    {"Pause", m_pause, "{" NAME_ID "}", "{" NAME_ID "}"},
+    {"Resume", m_resume, "{" NAME_ID "}", "{" NAME_ID "}"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -48,6 +48,14 @@ group.free = nil
 ---@type fun(id: string, opts?: {timeout?: number}): true|nil, string?, string?
 group.promote = nil
 
+--- Pause the group's rollout: no new replacement starts until resume. Yields.
+---@type fun(id: string, opts?: {timeout?: number}): true|nil, string?, string?
+group.pause = nil
+
+--- Let a paused rollout go on. Yields.
+---@type fun(id: string, opts?: {timeout?: number}): true|nil, string?, string?
+group.resume = nil
+
 --- Every group the controller manages, as their specs. Yields.
 ---@return table[]|nil specs, string? message, string? code
 function group.list() end

@@ -557,23 +557,30 @@ static void a_restarted_controller_resumes_without_duplicates(void **state) {
   slot_clear(&s);
 }
 
-/* The "phase" events of the log, as "from>to" lines in order. */
-static char *phase_events(fixture_t *fx) {
+/* The event log as text: each event (object, kind) that line writes to out, in order. */
+static char *events_text(fixture_t *fx, void (*line)(ik_buf_t *out, json_t *e, const char *kind)) {
   FILE *ev = fopen(fx->events, "r");
-  char line[4096];
+  char text[4096];
   ik_buf_t out = {0};
-  while (ev && fgets(line, sizeof line, ev)) {
-    json_t *e = json_loads(line, 0, NULL);
+  while (ev && fgets(text, sizeof text, ev)) {
+    json_t *e = json_loads(text, 0, NULL);
     const char *kind = json_string_value(json_object_get(e, "event"));
-    if (kind && strcmp(kind, "phase") == 0)
-      ik_buf_printf(&out, "%s>%s\n", json_string_value(json_object_get(e, "from")),
-                    json_string_value(json_object_get(e, "to")));
-    if (kind && strcmp(kind, "resumed") == 0) ik_buf_puts(&out, "resumed\n");
+    if (kind) line(&out, e, kind);
     json_decref(e);
   }
   if (ev) fclose(ev);
   return ik_buf_steal(&out, NULL);
 }
+
+static void phase_line(ik_buf_t *out, json_t *e, const char *kind) {
+  if (strcmp(kind, "phase") == 0)
+    ik_buf_printf(out, "%s>%s\n", json_string_value(json_object_get(e, "from")),
+                  json_string_value(json_object_get(e, "to")));
+  if (strcmp(kind, "resumed") == 0) ik_buf_puts(out, "resumed\n");
+}
+
+/* The "phase" events of the log, as "from>to" lines in order (and "resumed" for a restart). */
+static char *phase_events(fixture_t *fx) { return events_text(fx, phase_line); }
 
 static bool planned(fixture_t *fx) {
   json_t *st = status(fx, "workers");
@@ -802,6 +809,87 @@ static void a_canary_waits_for_promotion(void **state) {
   slot_clear(&s);
 }
 
+static bool paused(fixture_t *fx) {
+  json_t *st = status(fx, "workers");
+  bool ok = strcmp(phase(st), "paused") == 0 && json_array_size(json_object_get(st, "InFlight")) == 0;
+  json_decref(st);
+  return ok;
+}
+
+static bool paused_with_3(fixture_t *fx) { return paused(fx) && count_files(fx) == 3; }
+
+static void rollout_kind(ik_buf_t *out, json_t *e, const char *kind) {
+  if (strncmp(kind, "rollout-", 8) == 0) ik_buf_printf(out, "%s ", kind);
+}
+
+/* `group pause` before a commit (kubectl rollout pause): the new config
+ * starts no replacement; healing goes on; the pause is in the store and
+ * survives a restart; resume rolls the config out. Refusals name why. */
+static void a_paused_rollout_waits_for_resume_and_survives_a_restart(void **state) {
+  fixture_t *fx = *state;
+  commit(fx, spec_json("workers", 3, "v1"));
+  want_n = 3;
+  assert_true(run_until_cond(fx, steady, 5000));
+  slot_t s = {0};
+  ik_err_t err = {0};
+  assert_int_equal(fx->g.vt->resume(fx->g.self, "workers", on_slot, &s, &err), IK_ESTATE);
+  assert_string_equal(err.msg, "group workers is not paused (phase steady): nothing to resume");
+  assert_int_equal(fx->g.vt->pause(fx->g.self, "nope", on_slot, &s, &err), IK_ENOTFOUND);
+  assert_string_equal(err.msg, "Group 'nope' is not being watched");
+  CALL(fx, &s, fx->g.vt->pause(fx->g.self, "workers", on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  slot_clear(&s);
+  assert_int_equal(fx->g.vt->pause(fx->g.self, "workers", on_slot, &s, &err), IK_ESTATE);
+  assert_string_equal(err.msg, "group workers is already paused (infrakit group resume workers goes on)");
+
+  commit(fx, spec_json("workers", 3, "v2"));
+  assert_true(run_until_cond(fx, paused, 5000));
+  run_for(fx, 100);
+  assert_int_equal(fx->provisions, 3); /* no surge, no replacement */
+  assert_int_equal(fx->destroys, 0);
+
+  /* Self-heal goes on while paused. */
+  char *ids = file_ids(fx);
+  char path[200];
+  snprintf(path, sizeof path, "%s/%s", fx->files, strtok(ids, " "));
+  unlink(path);
+  free(ids);
+  assert_true(run_until_cond(fx, paused_with_3, 3000));
+  assert_int_equal(fx->provisions, 4);
+  assert_int_equal(fx->destroys, 0);
+  assert_true(rendered("infrakit_group_phase{group=\"workers\",phase=\"paused\"} 1\n"));
+  assert_true(rendered("infrakit_group_phase{group=\"workers\",phase=\"rolling\"} 0\n"));
+
+  /* The pause is stored: a restarted controller stays paused. */
+  char doc_path[160];
+  snprintf(doc_path, sizeof doc_path, "%s/groups/workers/state.json", fx->store_dir);
+  json_t *doc = json_load_file(doc_path, 0, NULL);
+  assert_true(json_is_true(json_object_get(doc, "Paused")));
+  json_decref(doc);
+  ik_controller_free(fx->c);
+  run_for(fx, 20);
+  controller_start(fx);
+  CALL(fx, &s, ik_controller_resume(fx->c, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  slot_clear(&s);
+  assert_true(run_until_cond(fx, paused_with_3, 3000));
+  run_for(fx, 100);
+  assert_int_equal(fx->provisions, 4);
+  assert_int_equal(fx->destroys, 0);
+
+  CALL(fx, &s, fx->g.vt->resume(fx->g.self, "workers", on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  slot_clear(&s);
+  assert_true(run_until_cond(fx, steady, 5000));
+  assert_int_equal(fx->destroys, 2); /* the two v1 members left */
+  json_t *st = status(fx, "workers");
+  assert_false(json_is_true(json_object_get(st, "Paused")));
+  json_decref(st);
+  char *kinds = events_text(fx, rollout_kind);
+  assert_string_equal(kinds, "rollout-done rollout-paused rollout-resumed rollout-done "); /* v1, then v2 */
+  ik_free(kinds);
+}
+
 static bool crash_looping(fixture_t *fx) {
   json_t *st = status(fx, "workers");
   json_t *fl = json_object_get(st, "InFlight");
@@ -870,6 +958,27 @@ static bool provision_timed_out(fixture_t *fx) {
   return ok;
 }
 
+/* A controller stopped for a leadership loss (ik_controller_stop) fails
+ * the operations still out with the reason it was given, not "the daemon
+ * is shutting down": a commit between its validation and its store write
+ * tells its client that this daemon no longer leads. Nothing was
+ * provisioned. */
+static void a_stopped_controller_fails_operations_still_out_with_its_reason(void **state) {
+  fixture_t *fx = *state;
+  slot_t s = {0};
+  ik_err_t err = {0};
+  json_t *spec = spec_json("workers", 2, "v1");
+  assert_int_equal(fx->g.vt->commit(fx->g.self, spec, false, on_slot, &s, &err), 0);
+  ik_controller_stop(fx->c, IK_ENOTLEADER, "not the leader any more: the lease expired");
+  fx->c = NULL;
+  run_until(fx, &s.done, 1);
+  assert_int_equal(s.err.code, IK_ENOTLEADER);
+  assert_string_equal(s.err.msg, "group workers: not the leader any more: the lease expired");
+  assert_int_equal(count_files(fx), 0);
+  slot_clear(&s);
+  json_decref(spec);
+}
+
 /* A provision that never answers holds no slot forever: after the call
  * deadline it counts as failed (the error says so), is retried with
  * backoff, and the group converges. Its late answer is dropped, not
@@ -927,7 +1036,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(free_group_leaves_instances, setup, teardown),
       cmocka_unit_test_setup_teardown(an_unhealthy_instance_is_replaced_after_its_timeout, setup, teardown),
       cmocka_unit_test_setup_teardown(a_canary_waits_for_promotion, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_paused_rollout_waits_for_resume_and_survives_a_restart, setup, teardown),
       cmocka_unit_test_setup_teardown(a_new_spec_is_pending_until_planned, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_stopped_controller_fails_operations_still_out_with_its_reason, setup, teardown),
       cmocka_unit_test_setup_teardown(a_crash_looping_instance_backs_off, setup, teardown),
       cmocka_unit_test_setup_teardown(losing_different_instances_is_not_a_crash_loop, setup, teardown),
       cmocka_unit_test_setup_teardown(a_provision_that_never_answers_times_out_and_its_late_answer_is_reconciled, setup,

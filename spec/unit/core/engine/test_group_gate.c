@@ -23,7 +23,7 @@
 typedef struct fake_group {
   ik_loop_t *loop;
   const char *name;
-  int commits, set_sizes, freed;
+  int commits, set_sizes, freed, pauses, resumes;
   uint64_t last_size;
 } fake_group_t;
 
@@ -41,9 +41,26 @@ static int fake_set_size(void *self, const char *id, uint64_t size, ik_spi_cb cb
   return ik_loop_complete(f->loop, cb, data, json_null(), NULL);
 }
 
+static int fake_pause(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  fake_group_t *f = self;
+  f->pauses++;
+  return ik_loop_complete(f->loop, cb, data, json_null(), NULL);
+}
+
+static int fake_resume(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  fake_group_t *f = self;
+  f->resumes++;
+  return ik_loop_complete(f->loop, cb, data, json_null(), NULL);
+}
+
 static void fake_free(void *self) { ((fake_group_t *)self)->freed++; }
 
-static const ik_group_vtable_t fake_vt = {.kind = "fake", .commit = fake_commit, .set_size = fake_set_size, .free = fake_free};
+static const ik_group_vtable_t fake_vt = {.kind = "fake",
+                                          .commit = fake_commit,
+                                          .set_size = fake_set_size,
+                                          .free = fake_free,
+                                          .pause = fake_pause,
+                                          .resume = fake_resume};
 
 typedef struct fixture {
   ik_loop_t loop;
@@ -128,6 +145,13 @@ static void a_follower_forwards_a_commit_to_the_leader(void **state) {
   CALL(fx, &s, fx->g.vt->set_size(fx->g.self, "web", 5, on_slot, &s, &e_));
   assert_int_equal(fx->remote.last_size, 5);
   assert_int_equal(fx->opens, 1);
+  /* pause and resume too: the leader's controller holds the rollout */
+  CALL(fx, &s, fx->g.vt->pause(fx->g.self, "web", on_slot, &s, &e_));
+  CALL(fx, &s, fx->g.vt->resume(fx->g.self, "web", on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  assert_int_equal(fx->remote.pauses, 1);
+  assert_int_equal(fx->remote.resumes, 1);
+  assert_int_equal(fx->local.pauses + fx->local.resumes, 0);
   /* a new leader: a new connection, the old one released */
   fx->leader = "tcp://127.0.0.1:24865";
   CALL(fx, &s, fx->g.vt->commit(fx->g.self, spec, false, on_slot, &s, &e_));

@@ -264,6 +264,11 @@ static void keepalive_without_ttl_loses_and_grants_again(void **state) {
   assert_non_null(strstr(fx->lost_reason, "expired"));
   assert_false(ik_manager_etcd_is_leader(fx->m));
   assert_null(ik_manager_etcd_leader(fx->m));
+  /* until it campaigns again it says why it does not know who leads (not
+   * that nobody holds the key: another may, by now) */
+  const char *why = ik_manager_etcd_last_error(fx->m);
+  assert_non_null(why);
+  assert_non_null(strstr(why, "this manager lost its lease (the lease expired"));
   assert_true(fx->watches[0].cancelled);
   end_watch(&fx->watches[0], IK_ECANCELED);
   /* a new lease, a new campaign: someone else won meanwhile */
@@ -271,6 +276,7 @@ static void keepalive_without_ttl_loses_and_grants_again(void **state) {
   answer_txn(next_call(fx, "/v3/kv/txn"), false, OTHER, "12", "9");
   assert_int_equal(fx->gained, 1);
   assert_string_equal(ik_manager_etcd_leader(fx->m), OTHER);
+  assert_null(ik_manager_etcd_last_error(fx->m));
 }
 
 static void failing_keepalives_lose_before_the_ttl(void **state) {

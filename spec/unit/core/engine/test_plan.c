@@ -10,7 +10,7 @@
  *   ID [lid=L] [g=GROUP|nogroup] [h=HASH|h=none] [c=CREATED] [healthy|unknown|unhealthy@SINCE] [self] [adopted]
  *   defaults: group "web", hash NEW, created 0, healthy.
  * In flight, separated by ';':  provision [lid=L] [h=H] | destroy ID | drain ID | label ID h=H
- * State (NULL: never planned): spec=H target=H good=H [promoted] [rolled_back] [started=T]
+ * State (NULL: never planned): spec=H target=H good=H [promoted] [paused] [rolled_back] [started=T]
  *   [since=ID:T,ID:T] [self_drained=H] [failure=TEXT TO THE END]
  */
 #include <stdarg.h>
@@ -340,6 +340,56 @@ static const plan_case_t cases[] = {
      "= canary-paused 0/3: waiting for promotion: 0 of 3 at the new config (infrakit group promote web)\n"
      "state target=NEW good=old"},
 
+    /* --- pause (group pause / resume) ------------------------------------------------------------- */
+    /* Paused mid-rollout: the old member whose new one is available is
+   * not destroyed, and no surge starts (compare
+   * plan_rollout_destroys_old_once_the_new_one_is_available). */
+    {"plan_paused_rollout_starts_no_replacement", SPEC(SIZE(3), ""),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000", "", ROLLING " paused since=n1:1000", 2000, 0,
+     "wait resume (paused: 1 of 3 at the new config, no new replacement (infrakit group resume web))\n"
+     "= paused 1/3: paused: 1 of 3 at the new config, no new replacement (infrakit group resume web)\n"
+     "state target=NEW good=old paused"},
+    /* A commit while paused: the new target is recorded, nothing rolls,
+   * and the pause is kept (kubectl rollout pause; commit; resume). */
+    {"plan_paused_keeps_a_new_config_waiting", SPEC(SIZE(3), ""), "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300",
+     "", FROM_OLD " paused", 1000, 0,
+     "wait resume (paused: 0 of 3 at the new config, no new replacement (infrakit group resume web))\n"
+     "= paused 0/3: paused: 0 of 3 at the new config, no new replacement (infrakit group resume web)\n"
+     "state target=NEW good=old paused"},
+    /* Self-heal goes on: a lost member is provisioned (at the target
+   * config, as outside a pause), the rest is left alone. */
+    {"plan_paused_still_heals_a_lost_member", SPEC(SIZE(3), ""), "o1 h=old c=100; o2 h=old c=200", "",
+     ROLLING " paused", 2000, 0,
+     "provision hash=NEW (2 of 3 instances)\n"
+     "wait resume (paused: 1 of 3 at the new config, no new replacement (infrakit group resume web))\n"
+     "= paused 0/3: paused: 1 of 3 at the new config, no new replacement (infrakit group resume web)\n"
+     "state target=NEW good=old paused"},
+    /* Remediation goes on too: an unhealthy member past its timeout is replaced. */
+    {"plan_paused_still_remediates_unhealthy", SPEC(SIZE(2), HEALTH("\"UnhealthyTimeout\":\"1s\"")),
+     "a c=100; b c=200 unhealthy@500", "", STEADY " paused", 5000, 0,
+     "destroy b terminate drain (unhealthy for 4.500s (UnhealthyTimeout 1s))\n"
+     "provision hash=NEW (1 of 2 instances)\n"
+     "wait resume (paused: the next rollout waits (infrakit group resume web))\n"
+     "= paused 1/2: paused: the next rollout waits (infrakit group resume web)\n"
+     "state target=NEW good=NEW paused"},
+    /* Scaling is not a rollout: it goes on while paused. */
+    {"plan_paused_still_scales", SPEC(SIZE(3), ""), "a; b", "", STEADY " paused", 1000, 0,
+     "provision hash=NEW (2 of 3 instances)\n"
+     "wait resume (paused: the next rollout waits (infrakit group resume web))\n"
+     "= paused 2/3: paused: the next rollout waits (infrakit group resume web)\n"
+     "state target=NEW good=NEW paused"},
+    /* A rollout whose last replacement finished while paused completes. */
+    {"plan_paused_rollout_with_nothing_old_completes", SPEC(SIZE(2), ""), "n1; n2", "", ROLLING " paused", 9000, 0,
+     "wait resume (paused: the next rollout waits (infrakit group resume web))\n"
+     "= paused 2/2: paused: the next rollout waits (infrakit group resume web)\n"
+     "state target=NEW good=NEW paused"},
+    /* Paused wins over canary-paused; a failure (blocked) wins over paused. */
+    {"plan_paused_canary_shows_paused", SPEC(SIZE(4), UPD("\"Canary\":1")),
+     "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; o4 h=old c=400", "", FROM_OLD " paused", 1000, 0,
+     "wait resume (paused: 0 of 4 at the new config, no new replacement (infrakit group resume web))\n"
+     "= paused 0/4: paused: 0 of 4 at the new config, no new replacement (infrakit group resume web)\n"
+     "state target=NEW good=old paused"},
+
     /* --- failure, deadline, rollback ----------------------------------------------------------- */
     {"plan_healthy_deadline_exceeded_blocks_the_rollout", SPEC(SIZE(3), UPD("\"HealthyDeadline\":60")),
      "o1 h=old c=100; o2 h=old c=200; o3 h=old c=300; n1 c=1000 unknown", "", ROLLING, 61000, 0,
@@ -575,6 +625,7 @@ static void parse_state(fixture_t *f, char *s) {
     else if (strncmp(w, "good=", 5) == 0) copy_hash(st->good_hash, hash_word(f, w + 5));
     else if (strncmp(w, "self_drained=", 13) == 0) copy_hash(st->self_drained_hash, hash_word(f, w + 13));
     else if (strcmp(w, "promoted") == 0) st->canary_promoted = true;
+    else if (strcmp(w, "paused") == 0) st->paused = true;
     else if (strcmp(w, "rolled_back") == 0) st->rolled_back = true;
     else if (strncmp(w, "started=", 8) == 0) st->started_ms = strtoll(w + 8, NULL, 10);
     else if (strncmp(w, "since=", 6) == 0) {
@@ -615,8 +666,9 @@ static char *render(const ik_plan_t *p) {
   }
   ik_buf_puts(&b, "= ");
   ik_plan_summary_format(&b, &p->summary);
-  ik_buf_printf(&b, "\nstate target=%s good=%s%s%s", p->next.target_hash, p->next.good_hash,
-                p->next.rolled_back ? " rolled_back" : "", p->next.canary_promoted ? " promoted" : "");
+  ik_buf_printf(&b, "\nstate target=%s good=%s%s%s%s", p->next.target_hash, p->next.good_hash,
+                p->next.rolled_back ? " rolled_back" : "", p->next.canary_promoted ? " promoted" : "",
+                p->next.paused ? " paused" : "");
   return ik_buf_steal(&b, NULL);
 }
 

@@ -21,6 +21,7 @@ static void state_round_trips(void **state) {
   strcpy(st.good_hash, "cccc");
   st.phase = IK_PHASE_CANARY_PAUSED;
   st.canary_promoted = true;
+  st.paused = true;
   st.rolled_back = true;
   st.started_ms = 1700000000123;
   strcpy(st.failure, "instance i-1 unhealthy");
@@ -36,6 +37,8 @@ static void state_round_trips(void **state) {
   assert_string_equal(back.target_hash, "bbbb");
   assert_string_equal(back.good_hash, "cccc");
   assert_true(back.canary_promoted && back.rolled_back);
+  assert_true(back.paused); /* `group pause` survives a restart and a failover */
+  assert_true(json_is_true(json_object_get(doc, "Paused")));
   assert_int_equal(back.started_ms, 1700000000123);
   assert_string_equal(back.failure, "instance i-1 unhealthy");
   /* Not written: they change per instance, not per batch. */
@@ -62,6 +65,7 @@ static void broken_documents_name_the_field(void **state) {
       {"{\"Phase\": \"sideways\"}", "Phase: unknown phase \"sideways\""},
       {"{\"TargetHash\": 3}", "TargetHash: want a string"},
       {"{\"CanaryPromoted\": \"yes\"}", "CanaryPromoted: want true or false"},
+      {"{\"Paused\": 1}", "Paused: want true or false"},
       {"{\"HealthySince\": {\"i-1\": \"now\"}}", "HealthySince.i-1: want an integer"},
       {"{\"StartedMs\": 1.5}", "StartedMs: want an integer"},
   };
@@ -82,6 +86,7 @@ static void broken_documents_name_the_field(void **state) {
   ik_err_t err = {0};
   assert_int_equal(ik_rollout_state_from_json(doc, &st, &destroying, &err), 0);
   assert_false(destroying);
+  assert_false(st.paused);
   assert_string_equal(st.target_hash, "");
   ik_rollout_state_free(&st);
   json_decref(doc);

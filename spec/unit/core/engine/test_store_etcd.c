@@ -363,6 +363,22 @@ static void etcds_error_answer_names_the_endpoint_and_its_message(void **state) 
 
 /* ---- fencing -------------------------------------------------------------------- */
 
+/* What ik_store_etcd_on_refused reported last. */
+typedef struct {
+  int calls;
+  char op[8];
+  char key[64];
+  uint64_t refused;
+} refusal_t;
+
+static void on_refusal(const char *op, const char *key, uint64_t refused, void *ctx) {
+  refusal_t *r = ctx;
+  r->calls++;
+  snprintf(r->op, sizeof r->op, "%s", op);
+  snprintf(r->key, sizeof r->key, "%s", key);
+  r->refused = refused;
+}
+
 static void guarded_writes_are_txns_on_the_leader_keys_create_revision(void **state) {
   fixture_t *fx = *state;
   ik_store_t *st = &fx->store;
@@ -396,8 +412,15 @@ static void guarded_writes_are_txns_on_the_leader_keys_create_revision(void **st
   fake_put(&fx->fake, "ik/leader", "http://b");
   json_t *doc2 = json_pack("{s:i}", "n", 2);
   assert_int_equal(ik_store_etcd_refused(st), 0);
+  refusal_t told = {0};
+  assert_int_equal(ik_store_etcd_on_refused(st, on_refusal, &told, &err), 0);
   DO(fx, &s, st->vt->put(st->self, "groups/a/spec", doc2, on_slot, &s, &e_));
   assert_int_equal(s.err.code, IK_ENOTLEADER);
+  /* ... and told as it is answered: operation, key and count so far */
+  assert_int_equal(told.calls, 1);
+  assert_string_equal(told.op, "put");
+  assert_string_equal(told.key, "groups/a/spec");
+  assert_int_equal(told.refused, 1);
   assert_non_null(strstr(s.err.msg, "not the leader: the leader key changed"));
   char now[128];
   snprintf(now, sizeof now, "ik/leader was created at revision %lld, now created at revision %lld", (long long)rev,
@@ -414,6 +437,9 @@ static void guarded_writes_are_txns_on_the_leader_keys_create_revision(void **st
   assert_int_equal(s.err.code, IK_ENOTLEADER);
   assert_non_null(strstr(s.err.msg, ", now absent)"));
   assert_int_equal(ik_store_etcd_refused(st), 3);
+  assert_int_equal(told.calls, 3);
+  assert_int_equal(told.refused, 3);
+  assert_int_equal(ik_store_etcd_on_refused(st, NULL, NULL, &err), 0);
   /* Reads are not fenced. */
   DO(fx, &s, st->vt->get(st->self, "groups/a/spec", on_slot, &s, &e_));
   assert_int_equal(s.err.code, 0);
@@ -445,6 +471,7 @@ static void a_failed_txn_is_read_by_the_absence_of_succeeded(void **state) {
   ik_store_t other = {.vt = NULL, .self = NULL};
   assert_int_equal(ik_store_etcd_set_guard(&other, "k", 1, &err), IK_EINVAL);
   assert_int_equal(ik_store_etcd_refused(&other), 0);
+  assert_int_equal(ik_store_etcd_on_refused(&other, on_refusal, NULL, &err), IK_EINVAL);
 }
 
 /* ---- endpoints ------------------------------------------------------------------- */

@@ -109,9 +109,15 @@ static int g_set_size(void *s, const char *id, uint64_t n, ik_spi_cb cb, void *d
   return rc;
 }
 
+static int g_pause(void *s, const char *id, ik_spi_cb cb, void *d, ik_err_t *e) { return record(s, "pause", id, cb, d, END); }
+static int g_resume(void *s, const char *id, ik_spi_cb cb, void *d, ik_err_t *e) {
+  return record(s, "resume", id, cb, d, END);
+}
+
 static const ik_group_vtable_t group_double_vt = {
     "double", g_commit, g_free, g_describe, g_destroy, g_inspect, g_destroy_instances, g_size, g_set_size, no_free,
-    NULL, NULL, /* promote, status: InfraKit's Group/0.1.1 has neither */
+    NULL, NULL,        /* promote, status: InfraKit's Group/0.1.1 has neither */
+    g_pause, g_resume, /* ours, as the daemon's controller has them */
 };
 
 static int m_is_leader(void *s, ik_spi_cb cb, void *d, ik_err_t *e) { return record(s, "is-leader", NULL, cb, d, END); }
@@ -314,6 +320,13 @@ static void remote_group_reaches_the_keyed_object_for_every_method(void **state)
   assert_string_equal(d->op, "free");
   CALL(fx, &s, g.vt->destroy(g.self, "workers", on_slot, &s, &e_));
   assert_string_equal(d->op, "destroy");
+  assert_int_equal(s.err.code, 0);
+  CALL(fx, &s, g.vt->pause(g.self, "workers", on_slot, &s, &e_));
+  assert_string_equal(d->op, "pause");
+  assert_string_equal(d->id, "workers");
+  assert_int_equal(s.err.code, 0);
+  CALL(fx, &s, g.vt->resume(g.self, "workers", on_slot, &s, &e_));
+  assert_string_equal(d->op, "resume");
   assert_int_equal(s.err.code, 0);
 
   answer(d, NULL);

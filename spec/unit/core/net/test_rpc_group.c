@@ -44,6 +44,14 @@ static int gd_set_size(void *self, const char *id, uint64_t size, ik_spi_cb cb, 
   return double_answer(self, "set_size", json_pack("[s,I]", id, (json_int_t)size), cb, data, err);
 }
 
+static int gd_pause(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  return double_answer(self, "pause", json_pack("[s]", id), cb, data, err);
+}
+
+static int gd_resume(void *self, const char *id, ik_spi_cb cb, void *data, ik_err_t *err) {
+  return double_answer(self, "resume", json_pack("[s]", id), cb, data, err);
+}
+
 static const ik_group_vtable_t group_vt = {
     .kind = "double",
     .commit = gd_commit,
@@ -55,6 +63,8 @@ static const ik_group_vtable_t group_vt = {
     .size = gd_size,
     .set_size = gd_set_size,
     .free = NULL,
+    .pause = gd_pause,
+    .resume = gd_resume,
 };
 
 static int md_is_leader(void *self, ik_spi_cb cb, void *data, ik_err_t *err) {
@@ -365,33 +375,38 @@ static const exchange_t bad_params[] = {
 
 /* GET /info/api.json when the first object is a group: the zero-value
  * request and response structs of pkg/rpc/group/types.go, plus our
- * Group.Promote and Group.Status. */
+ * Group.Pause, Group.Promote, Group.Resume and Group.Status. */
 static const char group_api_json[] =
-    "{\"Vendor\":null,\"Implements\":[{\"Name\":\"Group\",\"Version\":\"0.1.1\",\"Sub\":\"\"}],\"Interf"
-    "aces\":[{\"Name\":\"Group\",\"Version\":\"0.1.1\",\"Sub\":\"\",\"Methods\":[{\"Request\":{\"jsonrp"
-    "c\":\"2.0\",\"method\":\"Group.CommitGroup\",\"params\":{\"Name\":\"\",\"Spec\":{\"ID\":\"\",\"Pro"
-    "perties\":null},\"Pretend\":false},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name\":\"\","
-    "\"ID\":\"\",\"Details\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\""
-    ":\"Group.DescribeGroup\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\""
-    ":{\"result\":{\"Name\":\"\",\"ID\":\"\",\"Description\":{\"Instances\":null,\"Converged\":false}},"
-    "\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.DestroyGroup\",\"para"
-    "ms\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name\":\"\",\""
-    "ID\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.DestroyIns"
-    "tances\",\"params\":{\"Name\":\"\",\"ID\":\"\",\"Instances\":null},\"id\":\"1795571590\"},\"Respon"
-    "se\":{\"result\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2"
-    ".0\",\"method\":\"Group.FreeGroup\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},"
-    "\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonr"
-    "pc\":\"2.0\",\"method\":\"Group.InspectGroups\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"17"
-    "95571590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\"\",\"Groups\":null},\"id\":\"17955715"
-    "90\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.Promote\",\"params\":{\"Name\":\"\",\""
-    "ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"17"
-    "95571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.SetSize\",\"params\":{\"Name\":\""
-    "\",\"ID\":\"\",\"Size\":0},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\""
-    "\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.Size\",\"params\""
-    ":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\""
-    ":\"\",\"Size\":0},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.Sta"
-    "tus\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Na"
-    "me\":\"\",\"ID\":\"\",\"Status\":{}},\"id\":\"1795571590\"}}]}]}";
+    "{\"Vendor\":null,\"Implements\":[{\"Name\":\"Group\",\"Version\":\"0.1.1\",\"Sub\":\"\"}],\"Inte"
+    "rfaces\":[{\"Name\":\"Group\",\"Version\":\"0.1.1\",\"Sub\":\"\",\"Methods\":[{\"Request\":{\"js"
+    "onrpc\":\"2.0\",\"method\":\"Group.CommitGroup\",\"params\":{\"Name\":\"\",\"Spec\":{\"ID\":\"\""
+    ",\"Properties\":null},\"Pretend\":false},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name"
+    "\":\"\",\"ID\":\"\",\"Details\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\","
+    "\"method\":\"Group.DescribeGroup\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"}"
+    ",\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\"\",\"Description\":{\"Instances\":null,\"Conve"
+    "rged\":false}},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.Dest"
+    "royGroup\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"result\""
+    ":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\""
+    ":\"Group.DestroyInstances\",\"params\":{\"Name\":\"\",\"ID\":\"\",\"Instances\":null},\"id\":\"1"
+    "795571590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"}},{\"Req"
+    "uest\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.FreeGroup\",\"params\":{\"Name\":\"\",\"ID\":\"\""
+    "},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"179557159"
+    "0\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.InspectGroups\",\"params\":{\"Name\":"
+    "\"\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\"\",\"G"
+    "roups\":null},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.Pause"
+    "\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Nam"
+    "e\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Gro"
+    "up.Promote\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"resul"
+    "t\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"meth"
+    "od\":\"Group.Resume\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\""
+    ":{\"result\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"}},{\"Request\":{\"jsonrpc\":\"2.0"
+    "\",\"method\":\"Group.SetSize\",\"params\":{\"Name\":\"\",\"ID\":\"\",\"Size\":0},\"id\":\"17955"
+    "71590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\"\"},\"id\":\"1795571590\"}},{\"Request"
+    "\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.Size\",\"params\":{\"Name\":\"\",\"ID\":\"\"},\"id\":"
+    "\"1795571590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\"\",\"Size\":0},\"id\":\"1795571"
+    "590\"}},{\"Request\":{\"jsonrpc\":\"2.0\",\"method\":\"Group.Status\",\"params\":{\"Name\":\"\","
+    "\"ID\":\"\"},\"id\":\"1795571590\"},\"Response\":{\"result\":{\"Name\":\"\",\"ID\":\"\",\"Status"
+    "\":{}},\"id\":\"1795571590\"}}]}]}";
 
 /* url.Parse(text) as Go 1.19 encodes it; a text starting with "parse" is the error. */
 static const char *const urls[][2] = {
@@ -525,6 +540,9 @@ static void driver_errors_become_json_rpc_errors(void **state) {
       {"DescribeGroup", "{\"Instances\":[{\"ID\":1}]}", 0, 0, "group description.Instances[0].ID: want a string, got 1",
        -32000},
       {"InspectGroups", "{}", 0, 0, "inspected groups: want an array, got an object", -32000},
+      {"Pause", NULL, IK_ESTATE, 0, "group g is already paused (infrakit group resume g goes on)", -32000},
+      {"Resume", NULL, IK_ESTATE, 0, "group g is not paused (phase steady): nothing to resume", -32000},
+      {"Pause", NULL, IK_ENOTFOUND, 0, "Group 'g' is not being watched", -32000},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     double_reset(&f->d[0], cases[i].answer);
@@ -539,6 +557,41 @@ static void driver_errors_become_json_rpc_errors(void **state) {
     ik_free(request);
     assert_int_equal(f->d[0].calls, 1);
   }
+  unserve(f);
+}
+
+/* Ours: Group.Pause and Group.Resume {Name, ID} reach the controller's
+ * pause and resume and answer {Name, ID}; a controller without them
+ * (InfraKit's) answers -32601, as Go's server does for a method it lacks. */
+static void pause_and_resume_reach_the_controller(void **state) {
+  static const exchange_t rows[] = {
+      {"Group.Pause", "{\"jsonrpc\":\"2.0\",\"method\":\"Group.Pause\",\"params\":{\"Name\":\"group-stateless\",\"ID\":\"web\"},\"id\":7}",
+       NULL, "pause [\"web\"]",
+       "{\"jsonrpc\":\"2.0\",\"result\":{\"Name\":\"group-stateless\",\"ID\":\"web\"},\"id\":7}\n"},
+      {"Group.Resume", "{\"jsonrpc\":\"2.0\",\"method\":\"Group.Resume\",\"params\":{\"ID\":\"web\"},\"id\":8}", NULL,
+       "resume [\"web\"]", "{\"jsonrpc\":\"2.0\",\"result\":{\"Name\":\"\",\"ID\":\"web\"},\"id\":8}\n"},
+      {"Group.Pause: params.ID: want a string, got 5",
+       "{\"jsonrpc\":\"2.0\",\"method\":\"Group.Pause\",\"params\":{\"ID\":5},\"id\":1}", NULL, NULL,
+       "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32602,\"message\":\"params.ID: want a string, got 5\",\"data\":null},"
+       "\"id\":1}\n"},
+  };
+  run_table(rows, sizeof rows / sizeof *rows);
+
+  fixture_t *f = serve_group();
+  ik_group_vtable_t without = group_vt;
+  without.pause = without.resume = NULL;
+  f->groups[0].vt = &without;
+  static const char *const methods[][2] = {{"Pause", "this group controller has no Pause"},
+                                           {"Resume", "this group controller has no Resume"}};
+  for (size_t i = 0; i < 2; i++) {
+    char *request = ik_sprintf("{\"jsonrpc\":\"2.0\",\"method\":\"Group.%s\",\"params\":{\"ID\":\"g\"},\"id\":1}",
+                               methods[i][0]);
+    char *want = error_body(-32601, methods[i][1]);
+    harness_expect(&f->h, request, want);
+    free(want);
+    ik_free(request);
+  }
+  assert_int_equal(f->d[0].calls, 0);
   unserve(f);
 }
 
@@ -751,6 +804,7 @@ int main(void) {
       cmocka_unit_test(name_selects_the_object_as_infrakit_does),
       cmocka_unit_test(several_interfaces_share_a_socket),
       cmocka_unit_test(api_json_describes_the_group_interface),
+      cmocka_unit_test(pause_and_resume_reach_the_controller),
       cmocka_unit_test(is_leader_answers_leader),
       cmocka_unit_test(leader_location_is_a_go_url_struct),
       cmocka_unit_test(urls_parse_as_go_parses_them),
