@@ -200,7 +200,8 @@ static int in_describe(lua_State *L) {
 
 /* --- the store (spi/store.h) ------------------------------------------
  *
- * infrakit._core.store_get(key), store_put(key, doc): the daemon's store
+ * infrakit._core.store_get(key), store_put(key, doc), store_list(prefix):
+ * the daemon's store
  * (groups' specs and state, in files or etcd), installed by the host
  * (runtime.h ik_lua_set_store). The autoscaler (lua/infrakit/
  * _autoscaler.lua) keeps each group's cooldown memory there, so a
@@ -237,7 +238,18 @@ static int l_store_put(lua_State *L) {
   SPI_CALL(L, s, PUSH_TRUE, s->vt->put(s->self, key, doc, spi_done, op, &err));
 }
 
+/* store_list(prefix) -> sorted array of keys | nil, message, code. */
+static int l_store_list(lua_State *L) {
+  const char *prefix = luaL_checkstring(L, 1);
+  const ik_store_t *s = check_store(L, "store_list");
+  json_t *keep[1];
+  int nkeep = 0;
+  SPI_CALL(L, s, PUSH_TABLE, s->vt->list(s->self, prefix, spi_done, op, &err));
+}
+
 void ik__bind_store(lua_State *L) {
+  lua_pushcfunction(L, l_store_list);
+  lua_setfield(L, -2, "store_list");
   lua_pushcfunction(L, l_store_get);
   lua_setfield(L, -2, "store_get");
   lua_pushcfunction(L, l_store_put);

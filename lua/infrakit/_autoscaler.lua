@@ -210,15 +210,53 @@ local function evaluate(home, id, block, g)
     reason = reason, policy = cfg.policy })
 end
 
+-- How often the committed specs are read again (seconds): a commit that
+-- adds, changes or removes Properties.Scaling is seen within this.
+local SCAN_INTERVAL = 2
+
+-- The committed specs, from the store (groups/ID/spec), not through the
+-- group plugin: a daemon whose groups do not scale makes no HTTP call for
+-- them (its HTTP client, libcurl, is loaded on first use), and a follower's
+-- view is the same documents. nil (logged once per distinct error) when the
+-- store cannot be read.
+local last_scan_error
+local function committed_specs()
+  local keys, err = core.store_list("groups/")
+  local specs = {}
+  for _, key in ipairs(keys or {}) do
+    if not err and key:match("^groups/[^/]+/spec$") then
+      local spec, gerr, code = core.store_get(key)
+      if spec then
+        specs[#specs + 1] = spec
+      elseif code ~= "ENOTFOUND" then -- a group freed meanwhile is skipped
+        err = gerr
+      end
+    end
+  end
+  if err then
+    if tostring(err) ~= last_scan_error then
+      log.error("autoscale: cannot read the committed specs: " .. tostring(err), { mod = "autoscale" })
+    end
+    last_scan_error = tostring(err)
+    return nil
+  end
+  last_scan_error = nil
+  return specs
+end
+
 --- Runs forever (until the task is cancelled): evaluates each group with
 --- Properties.Scaling every Interval. home: $INFRAKIT_HOME (metrics/,
 --- policies/); group_socket: the controller's socket. Yields.
 function autoscaler.run(home, group_socket)
   group.use(group_socket)
   local groups = {}
+  local specs, scanned_at = nil, -math.huge
   while true do
-    local wait = 1
-    local specs = group.list()
+    local wait = SCAN_INTERVAL
+    if core.clock() - scanned_at >= SCAN_INTERVAL then
+      specs = committed_specs()
+      scanned_at = core.clock()
+    end
     if specs then
       local seen = {}
       for _, spec in ipairs(specs) do

@@ -111,7 +111,7 @@ end
 function scaling.target_utilisation(state, params)
   local metric = field(params, "Metric") or "load"
   local target = field(params, "Target")
-  if type(target) ~= "number" or not (target > 0) then return nil, "Target must be a number > 0" end
+  if type(target) ~= "number" or target ~= target or target <= 0 then return nil, "Target must be a number > 0" end
   local tolerance = field(params, "Tolerance") or 0.1
   local step = field(params, "ScaleInStep") or 1
   local sum, n = 0, 0

@@ -93,8 +93,8 @@ return {
     say("infrakit %s autoscale, INFRAKIT_HOME=%s", infrakit.version, home)
 
     -- A daemon of our own, listening on TCP for the dashboard.
-    local r = check(infrakit.exec({ "sh", "-c", 'nohup "$IK" daemon --listen "127.0.0.1:$PORT" --insecure --plugin group '
-      .. '--plugin instance-process --plugin flavor-vanilla >"$H/logs/daemon.log" 2>&1 &' },
+    local r = check(infrakit.exec({ "sh", "-c", 'nohup "$IK" daemon --listen "127.0.0.1:$PORT" --insecure '
+      .. '--plugin group --plugin instance-process --plugin flavor-vanilla >"$H/logs/daemon.log" 2>&1 &' },
       { env = { IK = infrakit.executable, PORT = tostring(p.port), H = home, INFRAKIT_HOME = home } }))
     check(r.status == 0, "starting the daemon failed")
     local sock = home .. "/plugins/group"

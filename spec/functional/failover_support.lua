@@ -184,7 +184,7 @@ function fo.start(members, n, opts)
   -- Exactness against n logical IDs L1..Ln at config hash: counts of
   -- instances, duplicate IDs, duplicate logical IDs, orphans (logical IDs
   -- outside the set, or none), stale (another config hash), missing slots.
-  function h.check(id, n, hash)
+  function h.check(id, want, hash)
     local list = h.instances(id)
     local r = { count = #list, dup_ids = 0, dup_logical = 0, orphans = 0, stale = 0, missing = 0 }
     local ids, lids = {}, {}
@@ -193,7 +193,7 @@ function fo.start(members, n, opts)
       ids[inst.ID] = true
       local lid = inst.LogicalID
       local k = lid and tonumber(lid:match("^L(%d+)$"))
-      if not k or k < 1 or k > n then
+      if not k or k < 1 or k > want then
         r.orphans = r.orphans + 1
       elseif lids[lid] then
         r.dup_logical = r.dup_logical + 1
@@ -202,8 +202,8 @@ function fo.start(members, n, opts)
       local tags = inst.Tags or {}
       if tags["infrakit.config.hash"] ~= hash then r.stale = r.stale + 1 end
     end
-    for i = 1, n do if not lids["L" .. i] then r.missing = r.missing + 1 end end
-    r.exact = r.count == n and r.dup_ids == 0 and r.dup_logical == 0 and r.orphans == 0 and r.stale == 0 and r.missing == 0
+    for i = 1, want do if not lids["L" .. i] then r.missing = r.missing + 1 end end
+    r.exact = r.count == want and r.dup_ids == 0 and r.dup_logical == 0 and r.orphans == 0 and r.stale == 0 and r.missing == 0
     return r
   end
 
@@ -214,12 +214,12 @@ function fo.start(members, n, opts)
 
   -- Wait until the group is steady at hash with n instances, nothing in
   -- flight (within seconds); the last status, and whether it held.
-  function h.wait_steady(id, n, hash, seconds)
+  function h.wait_steady(id, want, hash, seconds)
     local st
     local deadline = infrakit.clock() + (seconds or 60)
     while infrakit.clock() < deadline do
       st = h.status(id)
-      if st and st.Phase == "steady" and st.ConfigHash == hash and #st.InFlight == 0 and #st.Instances == n then
+      if st and st.Phase == "steady" and st.ConfigHash == hash and #st.InFlight == 0 and #st.Instances == want then
         local ok = true
         for _, inst in ipairs(st.Instances) do
           if inst.ConfigHash and inst.ConfigHash ~= hash then ok = false; break end
