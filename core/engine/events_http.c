@@ -50,6 +50,7 @@ struct ik_events_http {
   bool freeing;
   client_t *clients;
   size_t nclients;
+  ik_buf_t frame;                /* the event being fanned out, built once */
   ik_events_http_relay_fn relay; /* a follower's: the leader's stream instead */
   void *relay_ctx;
 };
@@ -92,11 +93,18 @@ static void on_flush(uv_idle_t *h) {
   }
 }
 
-/* Gather one event's frame for cl. */
-static void add_frame(client_t *cl, uint64_t seq, const char *event, const char *line, size_t len) {
-  ik_buf_printf(&cl->out, "id: %" PRIu64 "\nevent: %s\ndata: ", seq, event ? event : "");
-  ik_buf_append(&cl->out, line, len);
-  ik_buf_puts(&cl->out, "\n\n");
+/* One event's frame into out: "id: SEQ\nevent: KIND\ndata: LINE\n\n". */
+static void build_frame(ik_buf_t *out, uint64_t seq, const char *event, const char *line, size_t len) {
+  char digits[24];
+  int n = snprintf(digits, sizeof digits, "%" PRIu64, seq);
+  ik_buf_reserve(out, len + (size_t)n + strlen(event ? event : "") + 24);
+  ik_buf_append(out, "id: ", 4);
+  ik_buf_append(out, digits, (size_t)n);
+  ik_buf_append(out, "\nevent: ", 8);
+  ik_buf_puts(out, event ? event : "");
+  ik_buf_append(out, "\ndata: ", 7);
+  ik_buf_append(out, line, len);
+  ik_buf_append(out, "\n\n", 2);
 }
 
 /* The comment that says history is over: what follows is live. Returns
@@ -121,7 +129,7 @@ static bool replay_step(client_t *cl) {
     json_t *o = json_loadb(line, (size_t)n, 0, NULL);
     const char *group = json_string_value(json_object_get(o, "group"));
     const char *event = json_string_value(json_object_get(o, "event"));
-    if (wanted(cl, group, event)) add_frame(cl, seq, event, line, (size_t)n);
+    if (wanted(cl, group, event)) build_frame(&cl->out, seq, event, line, (size_t)n);
     json_decref(o);
     cl->since = seq;
     if (cl->out.len > FLUSH_NOW && !(alive = flush_client(cl))) break;
@@ -154,13 +162,17 @@ static void on_heartbeat(uv_timer_t *t) {
   }
 }
 
+/* The frame is built once, for the first client that wants the event, and
+ * copied to the others. */
 static void on_event(uint64_t seq, const char *group, const char *event, const char *line, size_t len, void *data) {
   ik_events_http_t *eh = data;
+  ik_buf_reset(&eh->frame);
   for (client_t *cl = eh->clients, *next; cl; cl = next) {
     next = cl->next;
     if (cl->replay || seq <= cl->since || !wanted(cl, group, event)) continue;
     cl->since = seq;
-    add_frame(cl, seq, event, line, len);
+    if (eh->frame.len == 0) build_frame(&eh->frame, seq, event, line, len);
+    ik_buf_append(&cl->out, eh->frame.data, eh->frame.len);
     if (cl->out.len > FLUSH_NOW) flush_client(cl);
     else uv_idle_start(&eh->flusher, on_flush);
   }
@@ -282,7 +294,9 @@ size_t ik_events_http_clients(const ik_events_http_t *eh) { return eh->nclients;
 
 static void on_timer_closed(uv_handle_t *h) {
   ik_events_http_t *eh = h->data;
-  if (--eh->open_timers == 0) ik_free(eh);
+  if (--eh->open_timers > 0) return;
+  ik_buf_free(&eh->frame);
+  ik_free(eh);
 }
 
 void ik_events_http_free(ik_events_http_t *eh) {

@@ -5,9 +5,11 @@
 -- start runs `infrakit daemon ARGS...` in home (log level warn) and returns
 -- once its group controller answers. The event log ($INFRAKIT_HOME/
 -- events.jsonl) is read as it grows, so a benchmark times the controller
--- without costing it anything: log.wait(pred, timeout) returns the first
--- new event for which pred holds (fails after timeout seconds, default
--- 60); log.skip() passes over everything logged so far.
+-- without costing it anything: log.wait(pred, timeout, needle) returns the
+-- first new event for which pred holds (fails after timeout seconds,
+-- default 60; needle, a plain string, skips decoding the lines without it,
+-- so the reader costs the machine less while it waits); log.skip() passes
+-- over everything logged so far.
 local infrakit = require "infrakit"
 local json = infrakit.json
 
@@ -34,7 +36,7 @@ end
 
 function M.event_log(home)
   local log = { pos = 0 }
-  function log.wait(pred, timeout)
+  function log.wait(pred, timeout, needle)
     local deadline = infrakit.clock() + (timeout or 60)
     while infrakit.clock() < deadline do
       local f = io.open(home .. "/events.jsonl")
@@ -45,7 +47,7 @@ function M.event_log(home)
         -- Whole lines only: a line being appended is read next time.
         for line in chunk:gmatch("([^\n]*)\n") do
           log.pos = log.pos + #line + 1
-          local ev = json.decode(line)
+          local ev = (needle == nil or line:find(needle, 1, true)) and json.decode(line)
           if ev and pred(ev) then return ev end
         end
       end
