@@ -24,6 +24,7 @@
 #include "engine/controller.h"
 #include "engine/events.h"
 #include "engine/events_http.h"
+#include "loop/heap_trim.h"
 #include "engine/group_gate.h"
 #include "engine/manager_etcd.h"
 #include "engine/manager_single.h"
@@ -49,6 +50,7 @@
 #include "providers/qemu/qemu.h"
 
 #define IK_DAEMON_MAX_PLUGINS 64
+#define HEAP_TRIM_DELAY_MS 200 /* after a converge ends: the trim comes after its last answers */
 
 /* A plugin this daemon can host: a built-in or a user's Lua file. */
 typedef struct candidate {
@@ -99,12 +101,14 @@ struct daemon {
   ik_controller_t *controller; /* with etcd: only while this daemon leads */
   ik_manager_plugin_t manager;
   /* --store etcd: several managers (docs/ha.md) */
-  uint64_t lease_ttl_ms;            /* --lease-ttl */
-  ik_manager_etcd_t *elect;         /* the election; owned through manager */
-  ik_group_gate_t *gate;            /* the group plugin served: controller or leader */
-  ik_http_client_t *forward_http;   /* calls forwarded to the leader */
-  ik_events_t *events;              /* the event log: the controller's and leadership events */
-  ik_events_http_t *events_http;    /* GET /events on the group plugin's listeners */
+  uint64_t lease_ttl_ms;          /* --lease-ttl */
+  ik_manager_etcd_t *elect;       /* the election; owned through manager */
+  ik_group_gate_t *gate;          /* the group plugin served: controller or leader */
+  ik_http_client_t *forward_http; /* calls forwarded to the leader */
+  ik_events_t *events;            /* the event log: the controller's and leadership events */
+  ik_events_http_t *events_http;  /* GET /events on the group plugin's listeners */
+  ik_heap_trim_t *heap_trim;      /* freed heap back to the kernel after a converge */
+  ik_events_sub_t *heap_trim_sub;
   ik_daemon_autoscale_t *autoscale; /* groups' Properties.Scaling; on the leader only */
   char *group_url;                  /* the group plugin's --listen URL, else NULL */
   ik_daemon_metrics_t *metrics;     /* GET /metrics on the group plugin's server */
@@ -300,13 +304,25 @@ static int open_store(daemon_t *d, ik_err_t *err) {
   return rc;
 }
 
+/* A group that went steady or was destroyed has ended a burst of work:
+ * what it freed goes back to the kernel (loop/heap_trim.h). */
+static void trim_after_burst(uint64_t seq, const char *group, const char *event, const char *line, size_t len,
+                             void *data) {
+  daemon_t *d = data;
+  if ((strcmp(event, "phase") == 0 && strstr(line, "\"to\":\"steady\"")) || strcmp(event, "destroyed") == 0)
+    ik_heap_trim_soon(d->heap_trim);
+}
+
 /* The event log, one per daemon, and its stream (GET /events). */
 static int open_events(daemon_t *d, ik_err_t *err) {
   char *path = ik_sprintf("%s/events.jsonl", d->home);
   int rc = ik_events_open(path, &d->events, err);
   ik_free(path);
-  if (rc == 0) d->events_http = ik_events_http_new(&d->loop, d->events, 0);
-  return rc;
+  if (rc < 0) return rc;
+  d->events_http = ik_events_http_new(&d->loop, d->events, 0);
+  d->heap_trim = ik_heap_trim_new(&d->loop, HEAP_TRIM_DELAY_MS);
+  d->heap_trim_sub = ik_events_subscribe(d->events, trim_after_burst, d);
+  return 0;
 }
 
 /* The fence on the controller's plugin actions (controller.h may_act):
@@ -854,6 +870,9 @@ static void daemon_free(daemon_t *d) {
   d->forward_http = NULL;
   ik_events_http_free(d->events_http); /* its streams closed with the servers */
   d->events_http = NULL;
+  if (d->events) ik_events_unsubscribe(d->events, d->heap_trim_sub);
+  ik_heap_trim_free(d->heap_trim);
+  d->heap_trim = NULL;
   ik_events_close(d->events);
   d->events = NULL;
   ik_free(d->group_url);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "base/posindex.h"
 #include "engine/controller.h"
 #include "engine/events.h"
 #include "engine/group_spec.h"
@@ -122,8 +123,8 @@ struct ik__group {
   bool resumed;         /* installed from the store at start (not committed) */
   bool observed;        /* a describe succeeded since the group was installed */
 
-  json_t *descs;      /* the last describe: members' descriptions */
-  json_t *desc_index; /* ID -> its position in descs (and seen), as an integer */
+  json_t *descs;            /* the last describe: members' descriptions */
+  ik_posindex_t desc_index; /* ID -> its position in descs and seen (keys: seen[].id) */
   ik__seen_t *seen;
   size_t n_seen;
   size_t health_pending;     /* Healthy calls outstanding */

@@ -77,24 +77,28 @@ static void failure_clear(ik__group_t *g, const char *key) {
   }
 }
 
-/* seen and descs share positions; desc_index maps an ID to its position. */
+/* seen and descs share positions; desc_index maps an ID to its position,
+ * keyed by seen[].id (NULL once moved by update_seen; "" for a
+ * description without an ID, which is never found). */
+static const char *seen_key(const void *ctx, size_t pos) {
+  const char *id = ((const ik__seen_t *)ctx)[pos].id;
+  return id && id[0] ? id : NULL;
+}
+
 static ik__seen_t *seen_find(ik__group_t *g, const char *id) {
-  json_t *at = json_object_get(g->desc_index, id);
-  if (at == NULL) return NULL;
-  ik__seen_t *s = &g->seen[json_integer_value(at)];
-  return s->id ? s : NULL; /* NULL id: moved (update_seen) */
+  size_t at;
+  return ik_posindex_find(&g->desc_index, id, seen_key, g->seen, &at) ? &g->seen[at] : NULL;
 }
 
 json_t *ik__group_desc(ik__group_t *g, const char *id) {
-  json_t *at = json_object_get(g->desc_index, id);
-  return at ? json_array_get(g->descs, (size_t)json_integer_value(at)) : NULL;
+  size_t at;
+  return ik_posindex_find(&g->desc_index, id, seen_key, g->seen, &at) ? json_array_get(g->descs, at) : NULL;
 }
 
 void ik__group_clear_observation(ik__group_t *g) {
   json_decref(g->descs);
   g->descs = NULL;
-  json_decref(g->desc_index);
-  g->desc_index = NULL;
+  ik_posindex_free(&g->desc_index);
   for (size_t i = 0; i < g->n_seen; i++) {
     ik_free(g->seen[i].id);
     ik_free(g->seen[i].logical_id);
@@ -709,7 +713,6 @@ static void crash_backoff(ik__group_t *g, const ik__seen_t *lost, int64_t now) {
 static void update_seen(ik__group_t *g, json_t *descs, int64_t now) {
   size_t n = json_array_size(descs);
   ik__seen_t *next = ik_calloc(n + 1, sizeof *next);
-  json_t *index = json_object();
   for (size_t i = 0; i < n; i++) {
     json_t *d = json_array_get(descs, i);
     const char *id = json_string_value(json_object_get(d, "ID"));
@@ -722,7 +725,6 @@ static void update_seen(ik__group_t *g, json_t *descs, int64_t now) {
       if (lid == NULL) lid = json_string_value(json_object_get(json_object_get(d, "Tags"), "infrakit.logical_id"));
       next[i] = (ik__seen_t){.id = ik_strdup(id ? id : ""), .logical_id = ik_strdup(lid), .first_ms = now, .adopted = g->resumed && !g->observed};
     }
-    if (id) json_object_set_new(index, id, json_integer((json_int_t)i));
   }
   for (size_t i = 0; i < g->n_seen; i++) {
     ik__seen_t *s = &g->seen[i];
@@ -736,8 +738,7 @@ static void update_seen(ik__group_t *g, json_t *descs, int64_t now) {
   g->seen = next;
   g->n_seen = n;
   g->observed = true;
-  json_decref(g->desc_index);
-  g->desc_index = index;
+  ik_posindex_build(&g->desc_index, n, seen_key, g->seen);
   json_decref(g->descs);
   g->descs = json_incref(descs);
 }

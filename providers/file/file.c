@@ -40,6 +40,7 @@ typedef struct ik_file_provider {
   char *dir;
   json_t *index;       /* ID -> the instance document, as on disk */
   json_t *stamps;      /* ID -> the stamp of the file as we last wrote or read it */
+  json_t *last_tags;   /* the tags slim() kept last: their values are shared with the next entry's when equal */
   uv_fs_event_t *fsev; /* NULL when the platform has no events */
   ik_watchers_t watchers;
 } ik_file_provider_t;
@@ -102,10 +103,21 @@ static bool is_regular(const char *dir, const char *name, bool log) {
 /* What the index keeps of an instance document: {"ID", "LogicalID",
  * "Tags"}. The Spec stays on disk (describe with properties reads it), so
  * 10,000 instances stay small in memory. */
-static json_t *slim(const json_t *inst) {
+static json_t *slim(ik_file_provider_t *fp, const json_t *inst) {
   json_t *lid = json_object_get(inst, "LogicalID"), *tags = json_object_get(inst, "Tags");
+  json_t *kept = json_object();
+  const char *k;
+  json_t *v;
+  json_object_foreach(json_is_object(tags) ? tags : NULL, k, v) {
+    json_t *last = json_object_get(fp->last_tags, k);
+    if (last == NULL || !json_equal(last, v)) {
+      last = json_deep_copy(v);
+      json_object_set_new(fp->last_tags, k, last);
+    }
+    json_object_set(kept, k, last);
+  }
   return json_pack("{s:O, s:O, s:o}", "ID", json_object_get(inst, "ID"), "LogicalID", lid ? lid : json_null(), "Tags",
-                   json_is_object(tags) ? json_deep_copy(tags) : json_object());
+                   kept);
 }
 
 /* A file's identity and version (inode, mtime, size) as one number: the
@@ -132,7 +144,7 @@ static int save(ik_file_provider_t *fp, json_t *inst, ik_err_t *err) {
   free(text);
   ik_free(path);
   if (rc == 0) {
-    json_object_set_new(fp->index, id, slim(inst));
+    json_object_set_new(fp->index, id, slim(fp, inst));
     json_object_set_new(fp->stamps, id, json_integer(stamp_of(fp->dir, id)));
   }
   return rc;
@@ -161,7 +173,7 @@ static void refresh(ik_file_provider_t *fp, const char *name) {
   }
   ik_err_t e = {0};
   json_t *full = read_instance(fp->dir, name, &e);
-  json_t *disk = full && json_is_string(json_object_get(full, "ID")) ? slim(full) : NULL; /* else not an instance */
+  json_t *disk = full && json_is_string(json_object_get(full, "ID")) ? slim(fp, full) : NULL; /* else not an instance */
   json_decref(full);
   json_t *known = json_object_get(fp->index, name);
   if (disk == NULL && known == NULL) return;
@@ -192,7 +204,7 @@ static int load_index(ik_file_provider_t *fp, ik_err_t *err) {
     if (de->d_name[0] == '.' || !valid_id(de->d_name) || !is_regular(fp->dir, de->d_name, true)) continue;
     ik_err_t e = {0};
     json_t *inst = read_instance(fp->dir, de->d_name, &e);
-    if (inst && json_is_string(json_object_get(inst, "ID"))) json_object_set_new(fp->index, de->d_name, slim(inst));
+    if (inst && json_is_string(json_object_get(inst, "ID"))) json_object_set_new(fp->index, de->d_name, slim(fp, inst));
     json_decref(inst);
   }
   closedir(d);
@@ -352,6 +364,7 @@ static void fp_free(void *self) {
   }
   json_decref(fp->index);
   json_decref(fp->stamps);
+  json_decref(fp->last_tags);
   ik_watchers_free(&fp->watchers);
   ik_free(fp->dir);
   ik_free(fp);
@@ -389,6 +402,7 @@ int ik_file_provider_new(ik_loop_t *loop, const char *dir, ik_instance_plugin_t 
   fp->dir = ik_strdup(dir);
   fp->index = json_object();
   fp->stamps = json_object();
+  fp->last_tags = json_object();
   /* Events first, then the scan: a file written in between is seen twice,
    * never missed. The handle does not keep the loop alive. */
   fp->fsev = ik_calloc(1, sizeof *fp->fsev);

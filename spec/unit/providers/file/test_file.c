@@ -160,6 +160,54 @@ static void a_destroy_through_the_api_is_told_after_it_completes(void **state) {
   ik_free(b);
 }
 
+static json_t *tag_of(json_t *list, const char *id, const char *key) {
+  for (size_t i = 0; i < json_array_size(list); i++) {
+    json_t *d = json_array_get(list, i);
+    if (strcmp(json_string_value(json_object_get(d, "ID")), id) == 0) return json_object_get(json_object_get(d, "Tags"), key);
+  }
+  return NULL;
+}
+
+/* The index keeps a tag value once for instances that carry it alike (a
+ * group's name and config hash on 10,000 instances), each its own when
+ * they differ, and a label on one instance changes that one only. */
+static void equal_tag_values_are_kept_once_and_labels_change_one(void **state) {
+  fixture_t *fx = *state;
+  char *ids[3];
+  for (int i = 0; i < 3; i++) {
+    char unique[16];
+    snprintf(unique, sizeof unique, "u%d", i);
+    json_t *spec = json_pack("{s:{s:s, s:s}}", "Tags", "group", "web", "intent", unique);
+    slot_t s = {0};
+    CALL(fx, &s, fx->pl.vt->provision(fx->pl.self, spec, on_slot, &s, &e_));
+    json_decref(spec);
+    ids[i] = ik_strdup(json_string_value(s.result));
+    slot_clear(&s);
+  }
+  json_t *list = describe(fx);
+  assert_ptr_equal(tag_of(list, ids[0], "group"), tag_of(list, ids[1], "group"));
+  assert_ptr_equal(tag_of(list, ids[1], "group"), tag_of(list, ids[2], "group"));
+  for (int i = 0; i < 3; i++) {
+    char unique[16];
+    snprintf(unique, sizeof unique, "u%d", i);
+    assert_string_equal(json_string_value(tag_of(list, ids[i], "intent")), unique);
+  }
+  json_decref(list);
+  json_t *labels = json_pack("{s:s}", "group", "db");
+  slot_t s = {0};
+  CALL(fx, &s, fx->pl.vt->label(fx->pl.self, ids[1], labels, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  slot_clear(&s);
+  json_decref(labels);
+  list = describe(fx);
+  assert_string_equal(json_string_value(tag_of(list, ids[0], "group")), "web");
+  assert_string_equal(json_string_value(tag_of(list, ids[1], "group")), "db");
+  assert_string_equal(json_string_value(tag_of(list, ids[2], "group")), "web");
+  assert_string_equal(json_string_value(tag_of(list, ids[1], "intent")), "u1");
+  json_decref(list);
+  for (int i = 0; i < 3; i++) ik_free(ids[i]);
+}
+
 static void a_new_provider_indexes_what_is_there(void **state) {
   fixture_t *fx = *state;
   for (int i = 0; i < 50; i++) ik_free(provision(fx, "x"));
@@ -265,6 +313,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(changes_by_hand_are_seen_and_told, setup, teardown),
       cmocka_unit_test_setup_teardown(a_destroy_through_the_api_is_told_after_it_completes, setup, teardown),
+      cmocka_unit_test_setup_teardown(equal_tag_values_are_kept_once_and_labels_change_one, setup, teardown),
       cmocka_unit_test_setup_teardown(a_new_provider_indexes_what_is_there, setup, teardown),
       cmocka_unit_test_setup_teardown(a_new_provider_removes_temp_files_left_by_a_crash, setup, teardown),
       cmocka_unit_test_setup_teardown(a_planted_symlink_is_never_followed, setup, teardown),
