@@ -51,12 +51,11 @@ void ik__action_free(ik__action_t *a) {
 }
 
 static void unlink_action(ik__group_t *g, ik__action_t *a) {
-  for (ik__action_t **p = &g->actions; *p; p = &(*p)->next) {
-    if (*p == a) {
-      *p = a->next;
-      return;
-    }
-  }
+  if (a->prev) a->prev->next = a->next;
+  else if (g->actions == a) g->actions = a->next;
+  else return; /* not in the list */
+  if (a->next) a->next->prev = a->prev;
+  a->next = a->prev = NULL;
 }
 
 static ik__failure_t *failure_find(ik__group_t *g, const char *key) {
@@ -489,6 +488,7 @@ static ik__action_t *action_new(ik__group_t *g, ik_plan_action_kind_t kind, cons
   a->logical_id = ik_strdup(logical_id);
   a->key = action_key(kind, id, logical_id);
   a->next = g->actions;
+  if (g->actions) g->actions->prev = a;
   g->actions = a;
   return a;
 }
@@ -747,8 +747,8 @@ static void update_seen(ik__group_t *g, json_t *descs, int64_t now) {
  * is given up after a while, loudly. */
 static void settle_provisions(ik__group_t *g, int64_t now) {
   int64_t patience = 10 * g->c->o.poll_ms > 60000 ? 10 * g->c->o.poll_ms : 60000;
-  for (ik__action_t **p = &g->actions; *p;) {
-    ik__action_t *a = *p;
+  for (ik__action_t *a = g->actions, *next; a; a = next) {
+    next = a->next;
     bool seen = a->created && ik__group_desc(g, a->created) != NULL;
     bool stale = a->created && !seen && now - a->created_at_ms > patience;
     if (stale) {
@@ -757,10 +757,8 @@ static void settle_provisions(ik__group_t *g, int64_t now) {
       ik__emit(g, "instance-missing", json_pack("{s:s}", "instance", a->created));
     }
     if (seen || stale) {
-      *p = a->next;
+      unlink_action(g, a);
       ik__action_free(a);
-    } else {
-      p = &a->next;
     }
   }
 }
@@ -768,13 +766,11 @@ static void settle_provisions(ik__group_t *g, int64_t now) {
 /* Backed-off actions whose time has come leave the in-flight list: the
  * plan proposes them again if they are still wanted. */
 static void release_retries(ik__group_t *g, int64_t now) {
-  for (ik__action_t **p = &g->actions; *p;) {
-    ik__action_t *a = *p;
+  for (ik__action_t *a = g->actions, *next; a; a = next) {
+    next = a->next;
     if (!a->running && a->created == NULL && a->retry_at_ms > 0 && a->retry_at_ms <= now) {
-      *p = a->next;
+      unlink_action(g, a);
       ik__action_free(a);
-    } else {
-      p = &a->next;
     }
   }
 }

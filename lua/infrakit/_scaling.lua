@@ -30,7 +30,8 @@ end
 --- cooldown_up, cooldown_down (seconds), scale_in_after (evaluations)};
 --- memory: what the previous call returned (nil the first time); current:
 --- the group's desired size now; proposal: what the policy returned (any
---- value: a bad one holds); now: seconds on any monotonic clock.
+--- value: a bad one holds); now: seconds (a last change later than now,
+--- after the clock stepped back, counts as now).
 ---
 --- The rules, in order:
 ---   1. current outside [min, max]: go to the bound at once (no cooldown).
@@ -56,6 +57,10 @@ function scaling.decide(cfg, memory, current, proposal, now)
   memory = memory or {}
   local below = memory.below or {}
   local last = memory.last_change
+  -- The clock went back (the memory is kept in wall-clock seconds across
+  -- restarts): the cooldown counts from now, not from a time to come, so
+  -- a step back holds changes one cooldown at most.
+  if last and now < last then last = now end
 
   local function changed(size, action, reason)
     return { size = size, action = action, reason = reason }, { last_change = now, below = {} }

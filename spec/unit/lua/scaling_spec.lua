@@ -31,6 +31,8 @@ describe("scaling.decide", function()
     { "scale-in after its cooldown", nil, { last_change = 30 }, 6, 3, 100, 3, "down", "^6 %-> 3$" },
     { "separate cooldowns: scale-out allowed while scale-in is not", { cooldown_up = 5 }, { last_change = 90 }, 3,
       4, 100, 4, "up", "^3 %-> 4$" },
+    { "a clock stepped back an hour: the cooldown counts from now, not from the future", nil,
+      { last_change = 3700 }, 3, 6, 100, 3, "hold", "scale%-out cooldown: 30.0s left" },
     { "NaN holds", nil, nil, 3, 0 / 0, 100, 3, "hold", "not a number >= 0" },
     { "a negative proposal holds", nil, nil, 3, -2, 100, 3, "hold", "not a number >= 0" },
     { "infinity holds", nil, nil, 3, math.huge, 100, 3, "hold", "not a number >= 0" },
@@ -52,6 +54,14 @@ describe("scaling.decide", function()
       if d.action ~= "hold" then assert.are.equal(c[6], mem.last_change) end
     end)
   end
+
+  it("a clock stepped back: the cooldown ends one cooldown after the step", function()
+    local d, mem = scaling.decide(CFG, { last_change = 3700 }, 3, 6, 100)
+    assert.are.equal("hold", d.action)
+    assert.are.equal(100, mem.last_change)
+    d = scaling.decide(CFG, mem, 3, 6, 131)
+    assert.are.equal("up", d.action)
+  end)
 
   it("hysteresis: a proposal at or above current resets the count", function()
     local cfg = with({ scale_in_after = 2 })
