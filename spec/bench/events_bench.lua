@@ -6,8 +6,11 @@
 -- socket (spec/bench/rpc_load.c, 4 clients) and the time for 1,000 file
 -- instances to converge after a commit, with the daemon's own CPU time in
 -- that converge (what the stream costs it, apart from the clients' share of
--- a small machine). The two setups are measured in pairs (each going first
--- half the time); the targets are the medians of the pairs' ratios.
+-- a small machine). The clients run at nice 19: they stand for a browser
+-- on an operator's laptop, and on a 2-core machine they would otherwise
+-- time-share the daemon's core. The two setups are measured in pairs (each
+-- going first half the time); the targets are the medians of the pairs'
+-- ratios.
 -- Prints a table; the target is the ratio: at most 5 % apart.
 local infrakit = require "infrakit"
 local json = infrakit.json
@@ -59,7 +62,7 @@ end
 
 local function calls_per_sec()
   if not bench_dir then return nil end
-  local r = assert(infrakit.exec({ bench_dir .. "/rpc_load", "--unix", sock, "--conns", "4", "--seconds", "2" }))
+  local r = assert(infrakit.exec({ bench_dir .. "/rpc_load", "--unix", sock, "--conns", "4", "--seconds", "0.5" }))
   assert(r.status == 0, "rpc_load failed: " .. r.stderr)
   return json.decode(r.stdout).calls_per_sec
 end
@@ -71,12 +74,18 @@ local function attach()
   local pids = {}
   for k = 1, 2 do
     local out = home .. "/sse" .. k .. ".txt"
-    pids[k] = sh("curl -sN --unix-socket " .. sock .. " http://h/events > " .. out .. " 2>&1 & echo $!").stdout:match("%d+")
+    pids[k] = sh("nice -n 19 curl -sN --unix-socket " .. sock .. " http://h/events > " .. out .. " 2>&1 & echo $!").stdout:match("%d+")
   end
   local call = '{"jsonrpc":"2.0","method":"Group.DescribeGroup","params":{"Name":"group","ID":"bench"},"id":1}'
-  pids[3] = sh("while :; do curl -s --unix-socket " .. sock .. " -H 'Content-Type: application/json' -d '" .. call ..
+  pids[3] = sh("while :; do nice -n 19 curl -s --unix-socket " .. sock .. " -H 'Content-Type: application/json' -d '" .. call ..
     "' http://h/ >/dev/null; echo >> " .. home .. "/polls; sleep 2; done >/dev/null 2>&1 & echo $!").stdout:match("%d+")
-  infrakit.sleep(0.3) -- connected
+  -- Connected once both streams said ": live" (the daemon writes it as a
+  -- stream starts).
+  for _ = 1, 200 do
+    local live = sh("grep -l '^: live' " .. home .. "/sse1.txt " .. home .. "/sse2.txt 2>/dev/null | wc -l").stdout
+    if tonumber(live) == 2 then break end
+    infrakit.sleep(0.01)
+  end
   return function()
     for _, pid in ipairs(pids) do sh("kill " .. pid .. " 2>/dev/null; true") end
     local frames = tonumber(sh("grep -c '^id: ' " .. home .. "/sse1.txt || true").stdout) or 0
@@ -93,14 +102,20 @@ end
 -- The two setups are measured back to back, a pair a round, and the ratio
 -- is taken within each pair: the machine's other tenants move both halves
 -- of a pair alike, where they move one round against another by more than
--- the 5 % asked about. The median of the pairs' ratios is the figure.
--- calls/s takes 2 s a round, so four rounds of it; a converge takes a
--- tenth of a second, so twelve.
-local ROUNDS, RPC_ROUNDS = 12, 4
+-- the 5 % asked about. The median of the pairs' ratios is the figure. One
+-- pair's ratio spreads from 0.6 to 1.8 on a shared 2-core machine
+-- (measured, for converge times and for calls/s alike, though the stream
+-- clients have nothing to do while Hello is called), so it takes some 40
+-- pairs for the median to settle within a few %: 40 converges, and 20
+-- half-second calls/s runs.
+local ROUNDS, RPC_ROUNDS = 40, 20
 local ratios = { rpc = {}, converge = {}, cpu = {} }
 local frames, polls = 0, 0
 local function measure(setup, i)
   local detach = setup == "with" and attach() or nil
+  -- The same idle time before either (attach waits for its clients, some
+  -- tens of ms): a converge that follows an idle spell starts colder.
+  infrakit.sleep(0.1)
   local m = {}
   if i <= RPC_ROUNDS then m.rpc = calls_per_sec() end
   m.converge, m.cpu = converge()
