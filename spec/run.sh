@@ -28,17 +28,23 @@ pending=0
 
 # count FILE SUITE EXIT_STATUS: add TAP ok / not ok lines; a suite that
 # exited non-zero without reporting a failure counts as one failure. A test
-# marked "# SKIP" (busted's pending(), e.g. no dockerd can start here) is
-# pending, neither passed nor failed: counted apart and listed, with its
-# reason, before the summary.
+# marked "# SKIP" (busted's pending(), e.g. no dockerd can start here;
+# cmocka's skip(), which TAP-prints "not ok N # SKIP NAME" after the
+# test's own "skipped: REASON" line) is pending, neither passed nor
+# failed: counted apart and listed, with its reason, before the summary.
 count() {
   local file=$1 name=$2 status=$3
-  local ok nok skip
+  local ok nok skip cskip
   skip=$(grep -cE '^ok [0-9]+ .*# SKIP' "$file")
+  cskip=$(grep -cE '^not ok [0-9]+ # SKIP' "$file")
   ok=$(($(grep -cE '^ok [0-9]+' "$file") - skip))
-  nok=$(grep -cE '^not ok [0-9]+' "$file")
+  nok=$(($(grep -cE '^not ok [0-9]+' "$file") - cskip))
+  skip=$((skip + cskip))
   pending=$((pending + skip))
   grep -E '^ok [0-9]+ .*# SKIP' "$file" | sed 's/^ok [0-9]* - *# SKIP */  /' >>"$out/pending.log"
+  awk -v suite="$name" '/^skipped: /{why=substr($0, 10); next}
+    /^not ok [0-9]+ # SKIP/{sub(/^not ok [0-9]+ # SKIP */, ""); print "  " suite ": " $0 (why ? " (" why ")" : ""); why=""}' \
+    "$file" >>"$out/pending.log"
   if [ "$status" -ne 0 ] && [ "$nok" -eq 0 ]; then
     nok=1
     echo "  ! $name exited with status $status without a failing test:"
@@ -47,7 +53,7 @@ count() {
   passed=$((passed + ok))
   failed=$((failed + nok))
   if [ "$nok" -gt 0 ]; then
-    grep -E '^not ok' -A8 "$file" | sed 's/^/    /'
+    grep -E '^not ok' -A8 "$file" | grep -vE '^not ok [0-9]+ # SKIP' | sed 's/^/    /'
   fi
   if [ "$skip" -gt 0 ]; then
     printf '  %-40s %4d passed, %d failed, %d pending\n' "$name" "$ok" "$nok" "$skip"

@@ -23,8 +23,10 @@
 #define NO_GLIBC_MALLOC "not glibc: the trimmer does nothing here"
 #endif
 
+#ifndef NO_GLIBC_MALLOC
+/* 64 MiB in blocks below the mmap threshold: on the heap. */
 enum { BLOCKS = 16384,
-       BLOCK = 4096 }; /* 64 MiB in blocks below the mmap threshold: on the heap */
+       BLOCK = 4096 };
 
 static long rss_anon_kib(void) {
   FILE *f = fopen("/proc/self/status", "r");
@@ -48,6 +50,9 @@ static void *free_in_the_middle(void) {
   return blocks[BLOCKS - 1];
 }
 
+static void keep_alive(ik_timer_t *t, void *data) { (void)t, (void)data; }
+#endif
+
 static void heap_trim_now_gives_freed_heap_back(void **state) {
   (void)state;
 #ifdef NO_GLIBC_MALLOC
@@ -65,8 +70,6 @@ static void heap_trim_now_gives_freed_heap_back(void **state) {
   free(pin);
 #endif
 }
-
-static void keep_alive(ik_timer_t *t, void *data) { (void)t, (void)data; }
 
 static void heap_trim_soon_trims_later_on_the_loop(void **state) {
   (void)state;
