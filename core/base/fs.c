@@ -18,11 +18,17 @@ int ik_fs_write_atomic(const char *path, const char *data, size_t len, ik_err_t 
 
 /* ik_fs_replace through tmp, a new file in dir (path's directory). */
 static int replace_through(const char *path, const char *dir, const char *tmp, const char *data, size_t len,
-                           bool durable, ik_err_t *err) {
+                           bool durable, struct stat *st, ik_err_t *err) {
   /* A new file, never through whatever is there (a leftover, or a link
-   * someone planted): removed first, then created exclusively. */
-  if (unlink(tmp) < 0 && errno != ENOENT) return ik_err_set(err, IK_EIO, "write %s: %s", tmp, strerror(errno));
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+   * someone planted): created exclusively, and when something is there,
+   * that is removed and the file created exclusively again (usually
+   * nothing is: one call, not an unlink per write). */
+  const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int fd = open(tmp, flags, 0600);
+  if (fd < 0 && errno == EEXIST) {
+    if (unlink(tmp) < 0 && errno != ENOENT) return ik_err_set(err, IK_EIO, "write %s: %s", tmp, strerror(errno));
+    fd = open(tmp, flags, 0600);
+  }
   if (fd < 0) return ik_err_set(err, IK_EIO, "write %s: %s", tmp, strerror(errno));
   size_t off = 0;
   while (off < len) {
@@ -36,7 +42,7 @@ static int replace_through(const char *path, const char *dir, const char *tmp, c
     }
     off += (size_t)n;
   }
-  if ((durable && fsync(fd) < 0) || close(fd) < 0) {
+  if ((durable && fsync(fd) < 0) || (st && fstat(fd, st) < 0) || close(fd) < 0) {
     int e = errno;
     unlink(tmp);
     return ik_err_set(err, IK_EIO, "write %s: %s", tmp, strerror(e));
@@ -56,12 +62,17 @@ static int replace_through(const char *path, const char *dir, const char *tmp, c
 }
 
 int ik_fs_replace(const char *path, const char *data, size_t len, bool durable, ik_err_t *err) {
+  return ik_fs_replace_stat(path, data, len, durable, NULL, err);
+}
+
+int ik_fs_replace_stat(const char *path, const char *data, size_t len, bool durable, struct stat *st,
+                       ik_err_t *err) {
   const char *slash = strrchr(path, '/');
   const char *name = slash ? slash + 1 : path;
   char *dir = slash == NULL ? ik_strdup(".") : slash == path ? ik_strdup("/")
                                                              : ik_strndup(path, (size_t)(slash - path));
   char *tmp = ik_sprintf("%s/.%s.tmp", dir, name);
-  int rc = replace_through(path, dir, tmp, data, len, durable, err);
+  int rc = replace_through(path, dir, tmp, data, len, durable, st, err);
   ik_free(tmp);
   ik_free(dir);
   return rc;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "base/err.h"
 
@@ -19,6 +20,12 @@ int ik_fs_write_atomic(const char *path, const char *data, size_t len, ik_err_t 
  * leave the old one. For what is cheap to lose and written often (the
  * instance-file fake's instances). */
 int ik_fs_replace(const char *path, const char *data, size_t len, bool durable, ik_err_t *err);
+
+/* ik_fs_replace, and when st is not NULL the new file's stat (its inode,
+ * size and mtime are path's once it returns 0): for a writer that
+ * recognises its own writes without a stat of the path. */
+int ik_fs_replace_stat(const char *path, const char *data, size_t len, bool durable, struct stat *st,
+                       ik_err_t *err);
 
 /* Remove the temp files ik_fs_replace leaves behind when the process is
  * killed between writing and renaming (".NAME.tmp"), in dir and, when

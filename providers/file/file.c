@@ -122,16 +122,20 @@ static json_t *slim(ik_file_provider_t *fp, const json_t *inst) {
 
 /* A file's identity and version (inode, mtime, size) as one number: the
  * event for our own write finds it unchanged and skips reading it back. */
+static json_int_t stamp_of_stat(const struct stat *st) {
+  uint64_t h = (uint64_t)st->st_ino * 0x9e3779b97f4a7c15ULL;
+  h ^= (uint64_t)st->st_mtim.tv_sec * 1000000007ULL + (uint64_t)st->st_mtim.tv_nsec;
+  h ^= (uint64_t)st->st_size << 17;
+  return (json_int_t)(h >> 1);
+}
+
 static json_int_t stamp_of(const char *dir, const char *id) {
   char *path = ik_sprintf("%s/%s", dir, id);
   struct stat st;
   int rc = lstat(path, &st);
   ik_free(path);
   if (rc < 0 || !S_ISREG(st.st_mode)) return 0;
-  uint64_t h = (uint64_t)st.st_ino * 0x9e3779b97f4a7c15ULL;
-  h ^= (uint64_t)st.st_mtim.tv_sec * 1000000007ULL + (uint64_t)st.st_mtim.tv_nsec;
-  h ^= (uint64_t)st.st_size << 17;
-  return (json_int_t)(h >> 1);
+  return stamp_of_stat(&st);
 }
 
 static int save(ik_file_provider_t *fp, json_t *inst, ik_err_t *err) {
@@ -140,12 +144,13 @@ static int save(ik_file_provider_t *fp, json_t *inst, ik_err_t *err) {
   char *text = json_dumps(inst, JSON_INDENT(1));
   /* Atomic, not fsynced: a fake's instance is cheap to lose to a power
    * cut, and 1,000 fsyncs would make a group of 1,000 take seconds. */
-  int rc = ik_fs_replace(path, text, strlen(text), false, err);
+  struct stat st; /* the written file's: its stamp without a stat of the path */
+  int rc = ik_fs_replace_stat(path, text, strlen(text), false, &st, err);
   free(text);
   ik_free(path);
   if (rc == 0) {
     json_object_set_new(fp->index, id, slim(fp, inst));
-    json_object_set_new(fp->stamps, id, json_integer(stamp_of(fp->dir, id)));
+    json_object_set_new(fp->stamps, id, json_integer(stamp_of_stat(&st)));
   }
   return rc;
 }

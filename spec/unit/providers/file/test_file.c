@@ -160,6 +160,30 @@ static void a_destroy_through_the_api_is_told_after_it_completes(void **state) {
   ik_free(b);
 }
 
+/* The provider's own writes are in the index as it makes them: their
+ * file-system events come back with the stamp it recorded (from the
+ * written file's stat) and tell watchers nothing. */
+static void its_own_writes_tell_nothing(void **state) {
+  fixture_t *fx = *state;
+  ik_err_t err = {0};
+  int token = fx->pl.vt->watch(fx->pl.self, on_event, fx, &err);
+  assert_true(token > 0);
+  char *ids[3];
+  for (int i = 0; i < 3; i++) ids[i] = provision(fx, "own");
+  json_t *labels = json_pack("{s:s}", "t", "relabelled");
+  slot_t s = {0};
+  CALL(fx, &s, fx->pl.vt->label(fx->pl.self, ids[0], labels, on_slot, &s, &e_));
+  assert_int_equal(s.err.code, 0);
+  slot_clear(&s);
+  json_decref(labels);
+  for (int i = 0; i < 50; i++) uv_run(&fx->loop.uv, UV_RUN_NOWAIT);
+  usleep(20000);
+  for (int i = 0; i < 50; i++) uv_run(&fx->loop.uv, UV_RUN_NOWAIT);
+  assert_int_equal(fx->events, 0);
+  fx->pl.vt->unwatch(fx->pl.self, token);
+  for (int i = 0; i < 3; i++) ik_free(ids[i]);
+}
+
 static json_t *tag_of(json_t *list, const char *id, const char *key) {
   for (size_t i = 0; i < json_array_size(list); i++) {
     json_t *d = json_array_get(list, i);
@@ -313,6 +337,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(changes_by_hand_are_seen_and_told, setup, teardown),
       cmocka_unit_test_setup_teardown(a_destroy_through_the_api_is_told_after_it_completes, setup, teardown),
+      cmocka_unit_test_setup_teardown(its_own_writes_tell_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(equal_tag_values_are_kept_once_and_labels_change_one, setup, teardown),
       cmocka_unit_test_setup_teardown(a_new_provider_indexes_what_is_there, setup, teardown),
       cmocka_unit_test_setup_teardown(a_new_provider_removes_temp_files_left_by_a_crash, setup, teardown),
