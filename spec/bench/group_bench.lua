@@ -28,6 +28,23 @@ local sock, pid = daemon.sock, daemon.pid
 -- The event log, followed as it grows.
 local log = bench_daemon.event_log(home)
 
+-- The yardstick for a converge of n: the same n instance files written
+-- directly (spec/bench/file_yardstick.c), beside the daemon, in this run.
+-- Shown with the converge / yardstick ratio: what the machine takes is in
+-- both, what the daemon adds only in the converge.
+local bench_dir = os.getenv("IK_BENCH_DIR")
+local function yardstick(n, converge_s)
+  local count = tostring(n):reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
+  if not bench_dir then return info("  yardstick: skipped, IK_BENCH_DIR (file_yardstick) not set", 0, "") end
+  local dir = sh("mktemp -d " .. base .. "/ik-yard-XXXXXX").stdout:gsub("%s+$", "")
+  local r = sh(bench_dir .. "/file_yardstick " .. dir .. " " .. n)
+  sh("rm -rf " .. dir)
+  assert(r.status == 0, "file_yardstick failed: " .. r.stderr)
+  local s = infrakit.json.decode(r.stdout).seconds
+  info(("  yardstick: the same %s instance files written directly"):format(count), s, "s")
+  info("  converge / yardstick", converge_s / s, "x")
+end
+
 local function commit(spec)
   local r, err = infrakit.rpc.call(sock, "Group.CommitGroup", { Name = "group", Spec = spec, Pretend = false })
   assert(r, err)
@@ -65,7 +82,9 @@ log.skip()
 local t0 = infrakit.clock()
 commit(cattle("k1", 1000, "v1"))
 log.wait(converged("k1"))
-row("commit -> 1,000 file instances converged", infrakit.clock() - t0, "s", 0.1, "lower")
+local converge_1k = infrakit.clock() - t0
+row("commit -> 1,000 file instances converged", converge_1k, "s", 0.1, "lower")
+yardstick(1000, converge_1k)
 
 -- 2. Steady CPU with those 1,000 and nothing changing (two 5 s polls).
 do
@@ -148,9 +167,11 @@ do
   t0 = infrakit.clock()
   commit(cattle("k10", 10000, "v1"))
   log.wait(converged("k10"), 120)
-  row("commit -> 10,000 file instances converged", infrakit.clock() - t0, "s", 1, "lower")
+  local converge_10k = infrakit.clock() - t0
+  row("commit -> 10,000 file instances converged", converge_10k, "s", 1, "lower")
   infrakit.sleep(0.5)
   row("daemon RSS, 11,000 instances (10,000 in one group)", rss_mib(), "MiB", 30, "lower")
+  yardstick(10000, converge_10k)
 end
 
 daemon.stop()
