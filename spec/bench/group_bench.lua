@@ -33,8 +33,7 @@ local log = bench_daemon.event_log(home)
 -- Shown with the converge / yardstick ratio: what the machine takes is in
 -- both, what the daemon adds only in the converge.
 local bench_dir = os.getenv("IK_BENCH_DIR")
-local function yardstick(n, converge_s)
-  local count = tostring(n):reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
+local function yardstick(n, count, converge_s)
   if not bench_dir then return info("  yardstick: skipped, IK_BENCH_DIR (file_yardstick) not set", 0, "") end
   local dir = sh("mktemp -d " .. base .. "/ik-yard-XXXXXX").stdout:gsub("%s+$", "")
   local r = sh(bench_dir .. "/file_yardstick " .. dir .. " " .. n)
@@ -84,7 +83,7 @@ commit(cattle("k1", 1000, "v1"))
 log.wait(converged("k1"))
 local converge_1k = infrakit.clock() - t0
 row("commit -> 1,000 file instances converged", converge_1k, "s", 0.1, "lower")
-yardstick(1000, converge_1k)
+yardstick(1000, "1,000", converge_1k)
 
 -- 2. Steady CPU with those 1,000 and nothing changing (two 5 s polls).
 do
@@ -171,7 +170,7 @@ do
   row("commit -> 10,000 file instances converged", converge_10k, "s", 1, "lower")
   infrakit.sleep(0.5)
   row("daemon RSS, 11,000 instances (10,000 in one group)", rss_mib(), "MiB", 30, "lower")
-  yardstick(10000, converge_10k)
+  yardstick(10000, "10,000", converge_10k)
 end
 
 daemon.stop()
