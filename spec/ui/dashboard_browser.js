@@ -107,7 +107,10 @@ async function main() {
     // 2. A rollout, its canary, the promotion.
     cli("group", "commit", need("IK_UI_WEB_V2"));
     const seen = [];
-    out.canary = await until(page, "web", (v) => v.phase === "canary-paused", 30000, seen);
+    // The phase comes with its event, the counts with the next status: wait
+    // for the canary to be counted too (under ASan it can lag the phase).
+    out.canary = await until(
+      page, "web", (v) => v.phase === "canary-paused" && v.counts && v.counts.updated === "1", 30000, seen);
     await page.click('section.group[data-group="web"] button.pause');
     out.paused = await until(page, "web", (v) => v.phase === "paused", 10000, seen);
     // Promoted while paused: nothing more is replaced until Resume.
